@@ -1,0 +1,63 @@
+/* api: the one HTTP endpoint every AWS client talks to.
+ *
+ * JSON services (DynamoDB, DynamoDB Streams, Kinesis, Firehose, Glue, Athena) are registered
+ * as a target prefix plus an operation table; a POST is dispatched by its X-Amz-Target
+ * header. REST services (S3, Pipes) are registered as route handlers tried in order. Errors
+ * leave in the service's AWS shape: {"__type": "<namespace>#<Code>", "message": ...}.
+ */
+#ifndef SP_API_H
+#define SP_API_H
+
+#include "core/core.h"
+#include "core/http.h"
+
+typedef struct api_service {
+    const char *name;            /* short name for health/logs: "dynamodb", "kinesis" */
+    const char *target_prefix;   /* X-Amz-Target before the dot: "DynamoDB_20120810" */
+    const char *error_namespace; /* prefix of __type: "com.amazonaws.dynamodb.v20120810#", or "" */
+    const char *content_type;    /* "application/x-amz-json-1.0" or "...-1.1" */
+    const sp_op *ops;            /* borrowed; ends with {NULL, NULL} */
+    void *ctx;                   /* passed to every op */
+} api_service;
+
+typedef struct api_route {
+    const char *name;            /* "s3", "pipes" */
+    sp_rest_fn fn;
+    void *ctx;
+} api_route;
+
+/* Health/metrics providers: return a new JSON object / fill Prometheus text. */
+typedef json_t *(*api_health_fn)(void *ctx);
+typedef void (*api_metrics_fn)(void *ctx, sp_str *out);
+
+typedef struct api_options {
+    const char *bind;            /* "127.0.0.1" */
+    int port;                    /* 0: any free port (see api_server_port) */
+    size_t max_body;             /* bytes; larger bodies get 413 before being read */
+    int threads;                 /* 0: one per core, at least 2 */
+} api_options;
+
+typedef struct api_server api_server;
+
+/* Creates a server (not yet listening). Services and routes are borrowed and must outlive it. */
+api_server *api_server_new(const api_options *opt);
+void api_server_add_service(api_server *s, const api_service *svc);
+void api_server_add_route(api_server *s, const api_route *route);
+void api_server_set_health(api_server *s, api_health_fn fn, void *ctx);
+void api_server_set_metrics(api_server *s, api_metrics_fn fn, void *ctx);
+/* Starts listening; on failure returns false with e set (e.g. port in use). */
+bool api_server_start(api_server *s, sp_err *e);
+int api_server_port(const api_server *s);
+/* Stops listening, waits for in-flight requests, frees everything. */
+void api_server_destroy(api_server *s);
+
+/* The JSON dispatch on its own (used by the server, the fuzz target and tests): routes body
+ * by target among the services. Sets *status and returns the response body (caller frees),
+ * which is the op's answer or an AWS-shaped error. content_type receives the service's. */
+char *api_dispatch_json(const api_service *const *services, size_t n_services, const char *target,
+                        const char *body, size_t body_len, int *status, size_t *out_len,
+                        const char **content_type);
+/* An AWS-shaped error body for a service (namespace may be ""); caller frees. */
+char *api_error_body(const char *error_namespace, const sp_err *e, size_t *out_len);
+
+#endif

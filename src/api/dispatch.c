@@ -1,0 +1,68 @@
+/* JSON dispatch: X-Amz-Target "<prefix>.<Operation>" -> the service's op table -> response or
+ * AWS-shaped error. Kept free of HTTP so it can be fuzzed and tested directly. */
+#include "api.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+char *api_error_body(const char *error_namespace, const sp_err *e, size_t *out_len)
+{
+    char type[SP_ERR_CODE_MAX + 64];
+    snprintf(type, sizeof type, "%s%s", error_namespace ? error_namespace : "", e->code);
+    json_t *j = json_pack("{s:s, s:s}", "__type", type, "message", e->msg);
+    char *body = sp_json_dump(j, out_len);
+    json_decref(j);
+    return body;
+}
+
+static const api_service *service_for(const api_service *const *services, size_t n,
+                                      const char *target, size_t prefix_len)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *p = services[i]->target_prefix;
+        if (strlen(p) == prefix_len && !strncmp(p, target, prefix_len)) return services[i];
+    }
+    return NULL;
+}
+
+char *api_dispatch_json(const api_service *const *services, size_t n_services, const char *target,
+                        const char *body, size_t body_len, int *status, size_t *out_len,
+                        const char **content_type)
+{
+    sp_err e = {0};
+    const char *dot = target ? strrchr(target, '.') : NULL;
+    const api_service *svc = dot ? service_for(services, n_services, target,
+                                               (size_t)(dot - target)) : NULL;
+    *content_type = svc ? svc->content_type : "application/x-amz-json-1.1";
+    if (!svc) {
+        sp_err_set(&e, 400, "UnknownOperationException", "Unknown target '%s'",
+                   target ? target : "(no X-Amz-Target header)");
+        *status = e.status;
+        return api_error_body("", &e, out_len);
+    }
+    const char *op_name = dot + 1;
+    const sp_op *op = sp_op_find(svc->ops, op_name, strlen(op_name));
+    if (!op) {
+        sp_err_set(&e, 400, "UnknownOperationException", "%s does not support the operation '%s'",
+                   svc->target_prefix, op_name);
+        *status = e.status;
+        return api_error_body(svc->error_namespace, &e, out_len);
+    }
+    json_t *req = sp_json_parse(body_len ? body : "{}", body_len ? body_len : 2, &e);
+    if (req && !json_is_object(req)) {
+        json_decref(req);
+        req = NULL;
+        sp_err_set(&e, 400, "SerializationException", "Request body must be a JSON object");
+    }
+    json_t *resp = req ? op->fn(svc->ctx, req, &e) : NULL;
+    json_decref(req);
+    if (!resp) {
+        if (!sp_err_failed(&e)) sp_err_internal(&e, "%s failed without a reason", op_name);
+        *status = e.status;
+        return api_error_body(svc->error_namespace, &e, out_len);
+    }
+    *status = 200;
+    char *out = sp_json_dump(resp, out_len);
+    json_decref(resp);
+    return out;
+}

@@ -1,0 +1,300 @@
+/* The HTTP server over libmicrohttpd: a pool of polling threads (one per core), keep-alive
+ * connections, request bodies gathered up to the configured limit (413 beyond it, decided
+ * from Content-Length before the body is read), then handed to the JSON dispatcher or to a
+ * REST route. GET /_salespipe/health and /_salespipe/metrics are answered here. */
+#include "api.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+enum { API_MAX_SERVICES = 16, API_MAX_ROUTES = 8, API_CONNECTION_LIMIT = 1000,
+       API_CONNECTION_TIMEOUT_S = 120 };
+
+struct api_server {
+    api_options opt;
+    struct MHD_Daemon *daemon;
+    const api_service *services[API_MAX_SERVICES];
+    size_t n_services;
+    const api_route *routes[API_MAX_ROUTES];
+    size_t n_routes;
+    api_health_fn health;
+    void *health_ctx;
+    api_metrics_fn metrics;
+    void *metrics_ctx;
+    int port;
+};
+
+/* Per-request state, from the first callback to completion. */
+typedef struct api_conn_req {
+    sp_str body;
+    bool too_large;
+} api_conn_req;
+
+api_server *api_server_new(const api_options *opt)
+{
+    api_server *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->opt = *opt;
+    if (!s->opt.bind) s->opt.bind = "127.0.0.1";
+    if (!s->opt.max_body) s->opt.max_body = 16u << 20;
+    if (s->opt.threads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        s->opt.threads = n < 2 ? 2 : (int)n;
+    }
+    return s;
+}
+
+void api_server_add_service(api_server *s, const api_service *svc)
+{
+    if (s->n_services < API_MAX_SERVICES) s->services[s->n_services++] = svc;
+}
+
+void api_server_add_route(api_server *s, const api_route *route)
+{
+    if (s->n_routes < API_MAX_ROUTES) s->routes[s->n_routes++] = route;
+}
+
+void api_server_set_health(api_server *s, api_health_fn fn, void *ctx)
+{
+    s->health = fn;
+    s->health_ctx = ctx;
+}
+
+void api_server_set_metrics(api_server *s, api_metrics_fn fn, void *ctx)
+{
+    s->metrics = fn;
+    s->metrics_ctx = ctx;
+}
+
+/* Queues a response that takes ownership of body (malloc'd). */
+static enum MHD_Result send_owned(struct MHD_Connection *c, int status, const char *ctype,
+                                  char *body, size_t len, const sp_http_resp *extra)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, body ? body : (char *)"", body ? MHD_RESPMEM_MUST_FREE
+                                                                           : MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    if (ctype) MHD_add_response_header(r, "Content-Type", ctype);
+    char rid[40];
+    snprintf(rid, sizeof rid, "%016llx", (unsigned long long)sp_clock_mono_ns());
+    MHD_add_response_header(r, "x-amzn-RequestId", rid);
+    for (int i = 0; extra && i < extra->n_headers; i++)
+        MHD_add_response_header(r, extra->header_names[i], extra->header_values[i]);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *code,
+                                  const char *msg)
+{
+    sp_err e;
+    sp_err_set(&e, status, code, "%s", msg);
+    size_t len;
+    char *body = api_error_body("", &e, &len);
+    return send_owned(c, status, "application/x-amz-json-1.1", body, len, NULL);
+}
+
+static const char *req_header(const sp_http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+typedef struct query_builder {
+    sp_str *s;
+} query_builder;
+
+static enum MHD_Result query_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    /* MHD hands us decoded pairs; REST handlers expect a raw query string, so re-encode the
+     * characters that matter for splitting. */
+    sp_str *s = ((query_builder *)cls)->s;
+    if (s->len) sp_str_putc(s, '&');
+    for (const char *k = key; *k; k++) {
+        if (*k == '&' || *k == '=' || *k == '%' || *k == '+' || *k == ' ') sp_str_appendf(s, "%%%02X", (unsigned char)*k);
+        else sp_str_putc(s, *k);
+    }
+    if (value) {
+        sp_str_putc(s, '=');
+        for (const char *v = value; *v; v++) {
+            if (*v == '&' || *v == '=' || *v == '%' || *v == '+' || *v == ' ') sp_str_appendf(s, "%%%02X", (unsigned char)*v);
+            else sp_str_putc(s, *v);
+        }
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result handle_builtin_get(api_server *s, struct MHD_Connection *c,
+                                          const char *url, bool *handled)
+{
+    *handled = true;
+    if (!strcmp(url, "/_salespipe/health")) {
+        json_t *j = s->health ? s->health(s->health_ctx) : json_pack("{s:s}", "status", "ok");
+        size_t len;
+        char *body = sp_json_dump(j, &len);
+        json_decref(j);
+        return send_owned(c, 200, "application/json", body, len, NULL);
+    }
+    if (!strcmp(url, "/_salespipe/metrics") && s->metrics) {
+        sp_str out;
+        sp_str_init(&out, NULL, 0, SP_STR_NO_MAX);
+        s->metrics(s->metrics_ctx, &out);
+        size_t len = 0;
+        char *body = sp_str_finish(&out, &len);
+        return send_owned(c, 200, "text/plain; version=0.0.4", body, len, NULL);
+    }
+    *handled = false;
+    return MHD_NO;
+}
+
+static enum MHD_Result handle_request(api_server *s, struct MHD_Connection *c, const char *url,
+                                      const char *method, api_conn_req *cr)
+{
+    if (!strcmp(method, "GET")) {
+        bool handled;
+        enum MHD_Result r = handle_builtin_get(s, c, url, &handled);
+        if (handled) return r;
+    }
+    const char *target = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target");
+    if (target && !strcmp(method, "POST")) {
+        int status;
+        size_t len;
+        const char *ctype;
+        char *body = api_dispatch_json(s->services, s->n_services, target, cr->body.buf,
+                                       cr->body.len, &status, &len, &ctype);
+        return send_owned(c, status, ctype, body, len, NULL);
+    }
+
+    /* REST routes get the raw path and a rebuilt query string. */
+    sp_str query;
+    sp_str_init(&query, NULL, 0, SP_STR_NO_MAX);
+    query_builder qb = {&query};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_collect, &qb);
+    char *path = strdup(url);
+    sp_http_req req = {
+        .method = method,
+        .path = path,
+        .raw_path = url,
+        .query = query.buf ? query.buf : "",
+        .body = cr->body.buf ? cr->body.buf : "",
+        .body_len = cr->body.len,
+        .header = req_header,
+        .conn = c,
+    };
+    for (size_t i = 0; i < s->n_routes; i++) {
+        sp_http_resp resp = {0};
+        if (s->routes[i]->fn(s->routes[i]->ctx, &req, &resp)) {
+            char *body = resp.body;
+            resp.body = NULL;
+            enum MHD_Result r = send_owned(c, resp.status ? resp.status : 200, resp.content_type,
+                                           body, resp.body_len, &resp);
+            sp_http_resp_clear(&resp);
+            free(path);
+            sp_str_release(&query);
+            return r;
+        }
+        sp_http_resp_clear(&resp);
+    }
+    free(path);
+    sp_str_release(&query);
+    if (!target)
+        return send_error(c, 400, "UnknownOperationException",
+                          "No X-Amz-Target header and no REST API serves this path");
+    return send_error(c, 400, "UnknownOperationException", "JSON APIs take POST requests");
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
+                                 const char *method, const char *version, const char *upload,
+                                 size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    api_server *s = cls;
+    api_conn_req *cr = *con_cls;
+    if (!cr) {
+        cr = calloc(1, sizeof *cr);
+        if (!cr) return MHD_NO;
+        sp_str_init(&cr->body, NULL, 0, s->opt.max_body);
+        *con_cls = cr;
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > s->opt.max_body) {
+            cr->too_large = true;
+            char msg[160];
+            snprintf(msg, sizeof msg, "Request body of %s bytes is larger than the limit of %zu",
+                     cl, s->opt.max_body);
+            return send_error(c, 413, "RequestEntityTooLargeException", msg);
+        }
+        return MHD_YES;
+    }
+    if (cr->too_large) {
+        *upload_size = 0; /* response already queued; discard */
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        sp_str_append(&cr->body, upload, *upload_size);
+        *upload_size = 0;
+        if (sp_str_failed(&cr->body)) {
+            cr->too_large = true;
+            return send_error(c, 413, "RequestEntityTooLargeException",
+                              "Request body is larger than the configured limit");
+        }
+        return MHD_YES;
+    }
+    return handle_request(s, c, url, method, cr);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    api_conn_req *cr = *con_cls;
+    if (!cr) return;
+    sp_str_release(&cr->body);
+    free(cr);
+    *con_cls = NULL;
+}
+
+bool api_server_start(api_server *s, sp_err *e)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->opt.port)};
+    if (inet_pton(AF_INET, s->opt.bind, &addr.sin_addr) != 1) {
+        sp_err_set(e, 400, "InvalidConfiguration", "bind address '%s' is not an IPv4 address",
+                   s->opt.bind);
+        return false;
+    }
+    s->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        on_access, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opt.threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)API_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)API_CONNECTION_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_END);
+    if (!s->daemon) {
+        sp_err_set(e, 500, "InternalFailure", "cannot listen on %s:%d (address in use?)",
+                   s->opt.bind, s->opt.port);
+        return false;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : s->opt.port;
+    return true;
+}
+
+int api_server_port(const api_server *s) { return s->port; }
+
+void api_server_destroy(api_server *s)
+{
+    if (!s) return;
+    if (s->daemon) MHD_stop_daemon(s->daemon);
+    free(s);
+}

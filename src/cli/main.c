@@ -1,0 +1,93 @@
+/* The command table and the options every subcommand shares. Each subcommand lives in its
+ * own cmd_<name>.c file. */
+#include "cli.h"
+#include "cli_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const cli_command commands[] = {
+    {"serve", "serve [--bind 127.0.0.1] [--port 4566]",
+     "run every stage and the AWS-compatible HTTP endpoint until SIGINT/SIGTERM", cli_cmd_serve},
+    {"config", "config", "print the effective configuration as YAML", cli_cmd_config},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: salespipe <command> [--data-dir D] [--config F] [--log-level L] "
+                 "[options]\n\ncommands:\n");
+    for (size_t i = 0; i < SP_ARRAY_LEN(commands); i++)
+        fprintf(out, "  %-60s %s\n", commands[i].usage, commands[i].summary);
+    fprintf(out, "\nData dir: --data-dir, else $SALESPIPE_DATA_DIR, else ./salespipe-data.\n");
+}
+
+sp_config *cli_config_load(const cli_common *common)
+{
+    sp_err e = {0};
+    sp_config *cfg = common->config ? sp_config_load(common->config, &e) : sp_config_defaults(&e);
+    if (!cfg) fprintf(stderr, "salespipe: bad configuration: %s\n", e.msg);
+    return cfg;
+}
+
+void cli_report(const char *cmd, const sp_err *e)
+{
+    fprintf(stderr, "salespipe %s: %s%s%s\n", cmd, e->code, e->code[0] ? ": " : "", e->msg);
+}
+
+/* Takes the common options out of argv (anywhere after the subcommand name). */
+static int take_common(cli_common *c, int *argc, char **argv)
+{
+    int w = 1;
+    for (int r = 1; r < *argc; r++) {
+        const char *a = argv[r];
+        const char **slot = !strcmp(a, "--data-dir")    ? &c->data_dir
+                            : !strcmp(a, "--config")    ? &c->config
+                            : !strcmp(a, "--log-level") ? &c->log_level
+                                                        : NULL;
+        if (!slot) {
+            argv[w++] = argv[r];
+            continue;
+        }
+        if (r + 1 >= *argc) {
+            fprintf(stderr, "salespipe: %s needs a value\n", a);
+            return -1;
+        }
+        *slot = argv[++r];
+    }
+    *argc = w;
+    argv[w] = NULL;
+    return 0;
+}
+
+int cli_main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    const cli_command *cmd = NULL;
+    for (size_t i = 0; i < SP_ARRAY_LEN(commands); i++)
+        if (!strcmp(argv[1], commands[i].name)) cmd = &commands[i];
+    if (!cmd) {
+        fprintf(stderr, "salespipe: unknown command '%s'\n", argv[1]);
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    cli_common common = {0};
+    int sub_argc = argc - 1;
+    char **sub_argv = argv + 1;
+    if (take_common(&common, &sub_argc, sub_argv) != 0) return CLI_EXIT_USAGE;
+    if (!common.data_dir) common.data_dir = getenv("SALESPIPE_DATA_DIR");
+    if (!common.data_dir) common.data_dir = "./salespipe-data";
+    if (common.log_level) {
+        sp_log_level level;
+        if (!sp_log_level_parse(common.log_level, &level)) {
+            fprintf(stderr, "salespipe: --log-level must be debug, info, warn, error or off\n");
+            return CLI_EXIT_USAGE;
+        }
+        sp_log_set_level(level);
+    }
+    return cmd->run(&common, sub_argc, sub_argv);
+}

@@ -1,0 +1,656 @@
+/* Configuration: YAML (libyaml's document API) mapped onto plain structs through one config
+ * map per resource kind. The seed pipeline's defaults are themselves a YAML document parsed
+ * by the same code, so the defaults can never drift from what the parser accepts. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+/* ---- the config maps -------------------------------------------------------------------- */
+
+typedef enum { CFG_STR, CFG_INT, CFG_BOOL, CFG_JSON } cfg_type;
+
+typedef struct cfg_entry {
+    cfg_type type;
+    const char *key;
+    const char *def;          /* default as text; NULL: no default (optional or required) */
+    size_t offset;
+    bool required;
+    long long min, max;       /* CFG_INT bounds */
+    const char *choices;      /* CFG_STR: "A|B|C" allowed values, NULL: any */
+    const char *desc;
+} cfg_entry;
+
+#define STR(k, d, st, f, req, ch, ds) {CFG_STR, k, d, offsetof(st, f), req, 0, 0, ch, ds}
+#define INT(k, d, st, f, lo, hi, ds) {CFG_INT, k, d, offsetof(st, f), false, lo, hi, NULL, ds}
+#define BOOL(k, d, st, f, ds) {CFG_BOOL, k, d, offsetof(st, f), false, 0, 0, NULL, ds}
+#define JSON(k, st, f, ds) {CFG_JSON, k, NULL, offsetof(st, f), false, 0, 0, NULL, ds}
+
+static const cfg_entry server_map[] = {
+    STR("bind", "127.0.0.1", sp_cfg_server, bind, false, NULL, "address the HTTP endpoint binds"),
+    INT("port", "4566", sp_cfg_server, port, 0, 65535, "HTTP port (0: any free port)"),
+    INT("max_body_kb", "16384", sp_cfg_server, max_body_kb, 1, 1 << 20,
+        "request bodies larger than this are refused with 413"),
+    INT("threads", "0", sp_cfg_server, threads, 0, 256, "HTTP worker threads, 0: core count"),
+    STR("log_level", "info", sp_cfg_server, log_level, false, "debug|info|warn|error|off",
+        "log verbosity"),
+    {0},
+};
+
+static const cfg_entry table_map[] = {
+    STR("name", NULL, sp_cfg_table, name, true, NULL, "table name"),
+    STR("hash_key", NULL, sp_cfg_table, hash_key, true, NULL, "partition key attribute"),
+    STR("hash_key_type", "S", sp_cfg_table, hash_key_type, false, "S|N|B", "partition key type"),
+    STR("range_key", NULL, sp_cfg_table, range_key, false, NULL, "sort key attribute"),
+    STR("range_key_type", "S", sp_cfg_table, range_key_type, false, "S|N|B", "sort key type"),
+    STR("stream_view_type", NULL, sp_cfg_table, stream_view_type, false,
+        "NEW_IMAGE|OLD_IMAGE|NEW_AND_OLD_IMAGES|KEYS_ONLY", "table stream; absent: no stream"),
+    INT("stream_retention_hours", "24", sp_cfg_table, stream_retention_hours, 1, 8760,
+        "how long table stream records are kept"),
+    {0},
+};
+
+static const cfg_entry stream_map[] = {
+    STR("name", NULL, sp_cfg_stream, name, true, NULL, "Kinesis stream name"),
+    INT("shard_count", "1", sp_cfg_stream, shard_count, 1, 1024, "number of shards"),
+    INT("retention_hours", "24", sp_cfg_stream, retention_hours, 24, 8760, "retention period"),
+    STR("fsync", "interval", sp_cfg_stream, fsync, false, "batch|interval|none",
+        "when appends reach the disk: every group commit, every interval, or never (OS)"),
+    INT("fsync_interval_ms", "200", sp_cfg_stream, fsync_interval_ms, 1, 60000,
+        "fsync period for fsync: interval"),
+    INT("segment_mb", "64", sp_cfg_stream, segment_mb, 1, 1024, "segment file size"),
+    {0},
+};
+
+static const cfg_entry pipe_map[] = {
+    STR("name", NULL, sp_cfg_pipe, name, true, NULL, "pipe name"),
+    STR("source_table", NULL, sp_cfg_pipe, source_table, true, NULL, "table whose stream is read"),
+    STR("target_stream", NULL, sp_cfg_pipe, target_stream, true, NULL, "Kinesis stream written"),
+    STR("starting_position", "TRIM_HORIZON", sp_cfg_pipe, starting_position, false,
+        "TRIM_HORIZON|LATEST", "where a new pipe starts reading"),
+    INT("batch_size", "100", sp_cfg_pipe, batch_size, 1, 10000, "records per batch"),
+    INT("batching_window_seconds", "0", sp_cfg_pipe, batching_window_seconds, 0, 300,
+        "longest wait to fill a batch"),
+    STR("partition_key_path", NULL, sp_cfg_pipe, partition_key_path, false, NULL,
+        "JSON path of the target partition key; absent: the table's hash key value"),
+    JSON("filters", sp_cfg_pipe, filters, "EventBridge patterns; a record matching none is skipped"),
+    {0},
+};
+
+static const cfg_entry delivery_map[] = {
+    STR("name", NULL, sp_cfg_delivery, name, true, NULL, "delivery stream name"),
+    STR("source_stream", NULL, sp_cfg_delivery, source_stream, false, NULL,
+        "Kinesis stream read; absent: Direct PUT"),
+    STR("bucket", NULL, sp_cfg_delivery, bucket, true, NULL, "destination bucket"),
+    STR("prefix", "", sp_cfg_delivery, prefix, false, NULL, "S3 key prefix (Firehose namespaces)"),
+    STR("error_output_prefix", "", sp_cfg_delivery, error_output_prefix, false, NULL,
+        "S3 key prefix for failed records"),
+    INT("buffer_size_mb", "5", sp_cfg_delivery, buffer_size_mb, 1, 128, "flush at this size"),
+    INT("buffer_interval_seconds", "300", sp_cfg_delivery, buffer_interval_seconds, 0, 900,
+        "flush at this age"),
+    STR("compression", "UNCOMPRESSED", sp_cfg_delivery, compression, false,
+        "UNCOMPRESSED|GZIP|ZSTD", "object compression"),
+    BOOL("append_delimiter", "false", sp_cfg_delivery, append_delimiter,
+         "append a newline to each record"),
+    JSON("processors", sp_cfg_delivery, processors,
+         "processing chain: [{type: dynamodb-cdc|jq|lambda, ...}]"),
+    JSON("dynamic_partitioning", sp_cfg_delivery, dynamic_partitioning,
+         "{queries: {name: jq expression}} for !{partitionKeyFromQuery:name}"),
+    {0},
+};
+
+static const cfg_entry bucket_map[] = {
+    STR("name", NULL, sp_cfg_bucket, name, true, NULL, "bucket name"),
+    {0},
+};
+
+static const cfg_entry classifier_map[] = {
+    STR("name", NULL, sp_cfg_classifier, name, true, NULL, "classifier name"),
+    STR("json_path", "$", sp_cfg_classifier, json_path, false, NULL, "JsonPath selecting records"),
+    {0},
+};
+
+static const cfg_entry crawler_map[] = {
+    STR("name", NULL, sp_cfg_crawler, name, true, NULL, "crawler name"),
+    STR("database", NULL, sp_cfg_crawler, database, true, NULL, "catalog database"),
+    STR("bucket", NULL, sp_cfg_crawler, bucket, true, NULL, "bucket crawled"),
+    STR("path", "", sp_cfg_crawler, path, false, NULL, "key prefix crawled"),
+    STR("classifier", NULL, sp_cfg_crawler, classifier, false, NULL, "custom JSON classifier"),
+    STR("schema_change_policy", "UPDATE_IN_DATABASE", sp_cfg_crawler, schema_change_policy, false,
+        "UPDATE_IN_DATABASE|LOG", "what a recrawl does with a changed schema"),
+    {0},
+};
+
+typedef struct cfg_section {
+    const char *key;
+    const cfg_entry *map;
+    size_t item_size;
+    size_t array_offset;
+    size_t count_offset;
+} cfg_section;
+
+#define SECTION(k, m, T, arr, cnt) \
+    {k, m, sizeof(T), offsetof(sp_config, arr), offsetof(sp_config, cnt)}
+
+static const cfg_section sections[] = {
+    SECTION("tables", table_map, sp_cfg_table, tables, n_tables),
+    SECTION("streams", stream_map, sp_cfg_stream, streams, n_streams),
+    SECTION("pipes", pipe_map, sp_cfg_pipe, pipes, n_pipes),
+    SECTION("delivery_streams", delivery_map, sp_cfg_delivery, deliveries, n_deliveries),
+    SECTION("buckets", bucket_map, sp_cfg_bucket, buckets, n_buckets),
+    SECTION("classifiers", classifier_map, sp_cfg_classifier, classifiers, n_classifiers),
+    SECTION("crawlers", crawler_map, sp_cfg_crawler, crawlers, n_crawlers),
+};
+
+/* The seed pipeline (DESIGN.md, "Fixed interfaces"). */
+static const char seed_yaml[] =
+    "tables:\n"
+    "  - name: OrdersRawTable\n"
+    "    hash_key: orderid\n"
+    "    hash_key_type: S\n"
+    "    stream_view_type: NEW_AND_OLD_IMAGES\n"
+    "streams:\n"
+    "  - name: kinesis-for-sales-data\n"
+    "    shard_count: 2\n"
+    "pipes:\n"
+    "  - name: orders-cdc-pipe\n"
+    "    source_table: OrdersRawTable\n"
+    "    target_stream: kinesis-for-sales-data\n"
+    "    batch_size: 500\n"
+    "delivery_streams:\n"
+    "  - name: sales-delivery-stream\n"
+    "    source_stream: kinesis-for-sales-data\n"
+    "    bucket: kinesis-firehose-destination-yb\n"
+    "    buffer_interval_seconds: 1\n"
+    "    processors:\n"
+    "      - type: dynamodb-cdc\n"
+    "buckets:\n"
+    "  - name: kinesis-firehose-destination-yb\n"
+    "classifiers:\n"
+    "  - name: sales-json-classifier\n"
+    "    json_path: $\n"
+    "crawlers:\n"
+    "  - name: sales-crawler\n"
+    "    database: sales_db\n"
+    "    bucket: kinesis-firehose-destination-yb\n"
+    "    classifier: sales-json-classifier\n";
+
+/* ---- YAML walking ----------------------------------------------------------------------- */
+
+typedef struct cfg_parse {
+    yaml_document_t doc;
+    const char *name;
+    sp_err *e;
+} cfg_parse;
+
+static void cfg_fail(cfg_parse *p, const yaml_node_t *n, const char *path, const char *fmt, ...)
+    SP_PRINTF(4, 5);
+static void cfg_fail(cfg_parse *p, const yaml_node_t *n, const char *path, const char *fmt, ...)
+{
+    if (sp_err_failed(p->e)) return;
+    char what[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    sp_err_set(p->e, 400, "InvalidConfiguration", "%s:%lu: %s: %s", p->name,
+               n ? (unsigned long)n->start_mark.line + 1 : 0ul, path, what);
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static bool scalar_is_plain(const yaml_node_t *n)
+{
+    return n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+/* YAML subtree to JSON: plain scalars that read as numbers, booleans or null become those;
+ * everything else is a string. */
+static json_t *node_to_json(cfg_parse *p, yaml_node_t *n, int depth)
+{
+    if (!n || depth > 64) return NULL;
+    switch (n->type) {
+    case YAML_SCALAR_NODE: {
+        const char *s = scalar(n);
+        if (scalar_is_plain(n)) {
+            if (!strcmp(s, "true")) return json_true();
+            if (!strcmp(s, "false")) return json_false();
+            if (!strcmp(s, "null") || !strcmp(s, "~") || !*s) return json_null();
+            char *end;
+            errno = 0;
+            long long ll = strtoll(s, &end, 10);
+            if (*s && !*end && !errno) return json_integer(ll);
+            double d = strtod(s, &end);
+            if (*s && !*end && (s[0] == '-' || (s[0] >= '0' && s[0] <= '9'))) return json_real(d);
+        }
+        return json_stringn(s, n->data.scalar.length);
+    }
+    case YAML_SEQUENCE_NODE: {
+        json_t *a = json_array();
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+             it++) {
+            json_t *v = node_to_json(p, yaml_document_get_node(&p->doc, *it), depth + 1);
+            if (!v) {
+                json_decref(a);
+                return NULL;
+            }
+            json_array_append_new(a, v);
+        }
+        return a;
+    }
+    case YAML_MAPPING_NODE: {
+        json_t *o = json_object();
+        for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
+             pr++) {
+            const char *k = scalar(yaml_document_get_node(&p->doc, pr->key));
+            json_t *v = node_to_json(p, yaml_document_get_node(&p->doc, pr->value), depth + 1);
+            if (!k || !v) {
+                json_decref(v);
+                json_decref(o);
+                return NULL;
+            }
+            json_object_set_new(o, k, v);
+        }
+        return o;
+    }
+    default: return NULL;
+    }
+}
+
+static bool choice_ok(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    for (const char *c = choices; *c;) {
+        const char *bar = strchr(c, '|');
+        size_t len = bar ? (size_t)(bar - c) : strlen(c);
+        if (len == n && !strncmp(c, v, n)) return true;
+        if (!bar) break;
+        c = bar + 1;
+    }
+    return false;
+}
+
+/* Sets one field from text (a YAML scalar or a map default). */
+static void entry_set_text(cfg_parse *p, const cfg_entry *en, void *item, const char *text,
+                           const yaml_node_t *n, const char *path)
+{
+    char *field = (char *)item + en->offset;
+    switch (en->type) {
+    case CFG_STR:
+        if (en->choices && !choice_ok(en->choices, text)) {
+            cfg_fail(p, n, path, "'%s' is not one of %s", text, en->choices);
+            return;
+        }
+        free(*(char **)field);
+        *(char **)field = strdup(text);
+        break;
+    case CFG_INT: {
+        char *end;
+        errno = 0;
+        long long v = strtoll(text, &end, 10);
+        if (!*text || *end || errno) {
+            cfg_fail(p, n, path, "'%s' is not an integer", text);
+            return;
+        }
+        if (v < en->min || v > en->max) {
+            cfg_fail(p, n, path, "must be between %lld and %lld, got %lld", en->min, en->max, v);
+            return;
+        }
+        *(long long *)field = v;
+        break;
+    }
+    case CFG_BOOL:
+        if (!strcmp(text, "true") || !strcmp(text, "yes")) *(bool *)field = true;
+        else if (!strcmp(text, "false") || !strcmp(text, "no")) *(bool *)field = false;
+        else cfg_fail(p, n, path, "'%s' is not true or false", text);
+        break;
+    case CFG_JSON: break;
+    }
+}
+
+static void item_apply_defaults(cfg_parse *p, const cfg_entry *map, void *item)
+{
+    for (const cfg_entry *en = map; en->key; en++)
+        if (en->def) entry_set_text(p, en, item, en->def, NULL, en->key);
+}
+
+/* Fills item from a YAML mapping through map; path names the item in messages. */
+static void item_parse(cfg_parse *p, const cfg_entry *map, void *item, yaml_node_t *n,
+                       const char *path)
+{
+    char kpath[200];
+    if (n->type != YAML_MAPPING_NODE) {
+        cfg_fail(p, n, path, "must be a mapping");
+        return;
+    }
+    item_apply_defaults(p, map, item);
+    for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
+         pr++) {
+        yaml_node_t *kn = yaml_document_get_node(&p->doc, pr->key);
+        yaml_node_t *vn = yaml_document_get_node(&p->doc, pr->value);
+        const char *k = scalar(kn);
+        snprintf(kpath, sizeof kpath, "%s.%s", path, k ? k : "?");
+        const cfg_entry *en = map;
+        while (en->key && (!k || strcmp(en->key, k))) en++;
+        if (!en->key) {
+            cfg_fail(p, kn, kpath, "unknown key");
+            return;
+        }
+        if (en->type == CFG_JSON) {
+            json_t **field = (json_t **)((char *)item + en->offset);
+            json_decref(*field);
+            *field = node_to_json(p, vn, 0);
+            if (!*field) cfg_fail(p, vn, kpath, "cannot be read as a value");
+        } else if (!scalar(vn)) {
+            cfg_fail(p, vn, kpath, "must be a single value");
+        } else {
+            entry_set_text(p, en, item, scalar(vn), vn, kpath);
+        }
+        if (sp_err_failed(p->e)) return;
+    }
+    for (const cfg_entry *en = map; en->key; en++) {
+        if (!en->required || en->type != CFG_STR) continue;
+        if (!*(char **)((char *)item + en->offset)) {
+            snprintf(kpath, sizeof kpath, "%s.%s", path, en->key);
+            cfg_fail(p, n, kpath, "is required");
+            return;
+        }
+    }
+}
+
+static void item_free(const cfg_entry *map, void *item)
+{
+    for (const cfg_entry *en = map; en->key; en++) {
+        char *field = (char *)item + en->offset;
+        if (en->type == CFG_STR) free(*(char **)field);
+        if (en->type == CFG_JSON) json_decref(*(json_t **)field);
+    }
+}
+
+static void section_clear(sp_config *cfg, const cfg_section *s)
+{
+    char **arr = (char **)((char *)cfg + s->array_offset);
+    size_t *count = (size_t *)((char *)cfg + s->count_offset);
+    for (size_t i = 0; i < *count; i++) item_free(s->map, *arr + i * s->item_size);
+    free(*arr);
+    *arr = NULL;
+    *count = 0;
+}
+
+static void section_parse(cfg_parse *p, sp_config *cfg, const cfg_section *s, yaml_node_t *n)
+{
+    section_clear(cfg, s);
+    if (n->type == YAML_SCALAR_NODE && !*scalar(n)) return; /* "tables:" with nothing */
+    if (n->type != YAML_SEQUENCE_NODE) {
+        cfg_fail(p, n, s->key, "must be a list");
+        return;
+    }
+    size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    char *arr = calloc(count ? count : 1, s->item_size);
+    *(char **)((char *)cfg + s->array_offset) = arr;
+    char path[120];
+    for (size_t i = 0; i < count; i++) {
+        *(size_t *)((char *)cfg + s->count_offset) = i + 1;
+        snprintf(path, sizeof path, "%s[%zu]", s->key, i);
+        yaml_node_t *in = yaml_document_get_node(&p->doc, n->data.sequence.items.start[i]);
+        item_parse(p, s->map, arr + i * s->item_size, in, path);
+        if (sp_err_failed(p->e)) return;
+        const char *name = *(char **)(arr + i * s->item_size); /* name is every map's first */
+        for (size_t j = 0; j < i; j++) {
+            if (!strcmp(*(char **)(arr + j * s->item_size), name)) {
+                cfg_fail(p, in, path, "duplicate name '%s'", name);
+                return;
+            }
+        }
+    }
+}
+
+/* Checks the references between resources (a pipe's table exists, ...). */
+static void config_check_refs(cfg_parse *p, sp_config *cfg)
+{
+    char path[120];
+    for (size_t i = 0; i < cfg->n_pipes && !sp_err_failed(p->e); i++) {
+        snprintf(path, sizeof path, "pipes[%zu]", i);
+        const sp_cfg_table *t = sp_config_table(cfg, cfg->pipes[i].source_table);
+        if (!t) cfg_fail(p, NULL, path, "source_table '%s' is not a configured table",
+                         cfg->pipes[i].source_table);
+        else if (!t->stream_view_type)
+            cfg_fail(p, NULL, path, "source_table '%s' has no stream_view_type", t->name);
+        else if (!sp_config_stream(cfg, cfg->pipes[i].target_stream))
+            cfg_fail(p, NULL, path, "target_stream '%s' is not a configured stream",
+                     cfg->pipes[i].target_stream);
+        else if (cfg->pipes[i].filters && !json_is_array(cfg->pipes[i].filters))
+            cfg_fail(p, NULL, path, "filters must be a list of patterns");
+    }
+    for (size_t i = 0; i < cfg->n_deliveries && !sp_err_failed(p->e); i++) {
+        sp_cfg_delivery *d = &cfg->deliveries[i];
+        snprintf(path, sizeof path, "delivery_streams[%zu]", i);
+        if (d->source_stream && !sp_config_stream(cfg, d->source_stream))
+            cfg_fail(p, NULL, path, "source_stream '%s' is not a configured stream",
+                     d->source_stream);
+        else if (d->processors && !json_is_array(d->processors))
+            cfg_fail(p, NULL, path, "processors must be a list");
+    }
+    for (size_t i = 0; i < cfg->n_crawlers && !sp_err_failed(p->e); i++) {
+        sp_cfg_crawler *c = &cfg->crawlers[i];
+        snprintf(path, sizeof path, "crawlers[%zu]", i);
+        if (c->classifier && !sp_config_classifier(cfg, c->classifier))
+            cfg_fail(p, NULL, path, "classifier '%s' is not a configured classifier",
+                     c->classifier);
+    }
+}
+
+static sp_config *config_from_yaml(const char *name, const char *yaml, size_t len,
+                                   bool seed_sections, sp_err *e)
+{
+    sp_config *cfg = calloc(1, sizeof *cfg);
+    cfg->source = strdup(name);
+    cfg_parse p = {.name = name, .e = e};
+    item_apply_defaults(&p, server_map, &cfg->server);
+
+    yaml_parser_t parser;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+    if (!yaml_document_initialize(&p.doc, NULL, NULL, NULL, 1, 1) ||
+        !yaml_parser_load(&parser, &p.doc)) {
+        sp_err_set(e, 400, "InvalidConfiguration", "%s:%lu: not valid YAML: %s", name,
+                   (unsigned long)parser.problem_mark.line + 1,
+                   parser.problem ? parser.problem : "parse error");
+        yaml_parser_delete(&parser);
+        sp_config_destroy(cfg);
+        return NULL;
+    }
+    yaml_parser_delete(&parser);
+
+    yaml_node_t *root = yaml_document_get_root_node(&p.doc);
+    bool use_seed = seed_sections;
+    if (root && root->type == YAML_MAPPING_NODE) {
+        for (yaml_node_pair_t *pr = root->data.mapping.pairs.start;
+             pr < root->data.mapping.pairs.top; pr++) {
+            const char *k = scalar(yaml_document_get_node(&p.doc, pr->key));
+            const char *v = scalar(yaml_document_get_node(&p.doc, pr->value));
+            if (k && v && !strcmp(k, "defaults")) {
+                if (!strcmp(v, "seed")) use_seed = true;
+                else if (strcmp(v, "none"))
+                    cfg_fail(&p, yaml_document_get_node(&p.doc, pr->value), "defaults",
+                             "'%s' is not one of seed|none", v);
+            }
+        }
+    } else if (root && !(root->type == YAML_SCALAR_NODE && !*scalar(root))) {
+        cfg_fail(&p, root, "(top)", "the document must be a mapping");
+    }
+    if (use_seed && !seed_sections && !sp_err_failed(e)) {
+        sp_config *seed = sp_config_defaults(e);
+        if (seed) {
+            for (size_t i = 0; i < SP_ARRAY_LEN(sections); i++) {
+                const cfg_section *s = &sections[i];
+                memcpy((char *)cfg + s->array_offset, (char *)seed + s->array_offset,
+                       sizeof(void *));
+                memcpy((char *)cfg + s->count_offset, (char *)seed + s->count_offset,
+                       sizeof(size_t));
+                memset((char *)seed + s->array_offset, 0, sizeof(void *));
+                memset((char *)seed + s->count_offset, 0, sizeof(size_t));
+            }
+            sp_config_destroy(seed);
+        }
+    }
+    if (root && root->type == YAML_MAPPING_NODE) {
+        for (yaml_node_pair_t *pr = root->data.mapping.pairs.start;
+             pr < root->data.mapping.pairs.top && !sp_err_failed(e); pr++) {
+            yaml_node_t *kn = yaml_document_get_node(&p.doc, pr->key);
+            yaml_node_t *vn = yaml_document_get_node(&p.doc, pr->value);
+            const char *k = scalar(kn);
+            if (!k) {
+                cfg_fail(&p, kn, "(top)", "keys must be plain names");
+                break;
+            }
+            if (!strcmp(k, "defaults")) continue;
+            if (!strcmp(k, "server")) {
+                item_parse(&p, server_map, &cfg->server, vn, "server");
+                continue;
+            }
+            size_t i = 0;
+            while (i < SP_ARRAY_LEN(sections) && strcmp(sections[i].key, k)) i++;
+            if (i == SP_ARRAY_LEN(sections)) cfg_fail(&p, kn, k, "unknown section");
+            else section_parse(&p, cfg, &sections[i], vn);
+        }
+    }
+    if (!sp_err_failed(e)) config_check_refs(&p, cfg);
+    yaml_document_delete(&p.doc);
+    if (sp_err_failed(e)) {
+        sp_config_destroy(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+sp_config *sp_config_defaults(sp_err *e)
+{
+    sp_config *cfg = config_from_yaml("(defaults)", seed_yaml, sizeof seed_yaml - 1, true, e);
+    return cfg;
+}
+
+sp_config *sp_config_parse(const char *name, const char *yaml, size_t len, sp_err *e)
+{
+    return config_from_yaml(name, yaml, len, false, e);
+}
+
+sp_config *sp_config_load(const char *path, sp_err *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        sp_err_set(e, 400, "InvalidConfiguration", "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    sp_str s;
+    sp_str_init(&s, NULL, 0, 16u << 20);
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) sp_str_append(&s, buf, n);
+    bool read_failed = ferror(f) || sp_str_failed(&s);
+    fclose(f);
+    if (read_failed) {
+        sp_str_release(&s);
+        sp_err_set(e, 400, "InvalidConfiguration", "%s: cannot read (or larger than 16 MiB)",
+                   path);
+        return NULL;
+    }
+    sp_config *cfg = sp_config_parse(path, s.buf ? s.buf : "", s.len, e);
+    sp_str_release(&s);
+    return cfg;
+}
+
+void sp_config_destroy(sp_config *cfg)
+{
+    if (!cfg) return;
+    item_free(server_map, &cfg->server);
+    for (size_t i = 0; i < SP_ARRAY_LEN(sections); i++) section_clear(cfg, &sections[i]);
+    free(cfg->source);
+    free(cfg);
+}
+
+/* ---- printing --------------------------------------------------------------------------- */
+
+static void yaml_quoted(sp_str *out, const char *s)
+{
+    /* A JSON string is a valid YAML double-quoted scalar. */
+    json_t *j = json_string(s);
+    char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    sp_str_puts(out, q ? q : "\"\"");
+    free(q);
+    json_decref(j);
+}
+
+static void item_print(sp_str *out, const cfg_entry *map, const void *item, const char *first,
+                       const char *rest)
+{
+    const char *lead = first;
+    for (const cfg_entry *en = map; en->key; en++) {
+        const char *field = (const char *)item + en->offset;
+        switch (en->type) {
+        case CFG_STR:
+            if (!*(char *const *)field) continue;
+            sp_str_appendf(out, "%s%s: ", lead, en->key);
+            yaml_quoted(out, *(char *const *)field);
+            break;
+        case CFG_INT: sp_str_appendf(out, "%s%s: %lld", lead, en->key, *(const long long *)field); break;
+        case CFG_BOOL:
+            sp_str_appendf(out, "%s%s: %s", lead, en->key, *(const bool *)field ? "true" : "false");
+            break;
+        case CFG_JSON: {
+            const json_t *v = *(json_t *const *)field;
+            if (!v) continue;
+            char *js = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            sp_str_appendf(out, "%s%s: %s", lead, en->key, js ? js : "null");
+            free(js);
+            break;
+        }
+        }
+        sp_str_appendf(out, "    # %s\n", en->desc);
+        lead = rest;
+    }
+}
+
+char *sp_config_to_yaml(const sp_config *cfg)
+{
+    sp_str out;
+    sp_str_init(&out, NULL, 0, SP_STR_NO_MAX);
+    sp_str_appendf(&out, "# effective configuration (from %s)\nserver:\n", cfg->source);
+    item_print(&out, server_map, &cfg->server, "  ", "  ");
+    for (size_t i = 0; i < SP_ARRAY_LEN(sections); i++) {
+        const cfg_section *s = &sections[i];
+        const char *arr = *(char *const *)((const char *)cfg + s->array_offset);
+        size_t count = *(const size_t *)((const char *)cfg + s->count_offset);
+        sp_str_appendf(&out, "%s:%s\n", s->key, count ? "" : " []");
+        for (size_t j = 0; j < count; j++)
+            item_print(&out, s->map, arr + j * s->item_size, "  - ", "    ");
+    }
+    return sp_str_finish(&out, NULL);
+}
+
+/* ---- lookups ---------------------------------------------------------------------------- */
+
+#define FIND(arr, n, name)                                                 \
+    do {                                                                   \
+        for (size_t i_ = 0; name && i_ < (n); i_++)                        \
+            if (!strcmp((arr)[i_].name, name)) return &(arr)[i_];          \
+        return NULL;                                                       \
+    } while (0)
+
+const sp_cfg_table *sp_config_table(const sp_config *c, const char *name)
+{ FIND(c->tables, c->n_tables, name); }
+const sp_cfg_stream *sp_config_stream(const sp_config *c, const char *name)
+{ FIND(c->streams, c->n_streams, name); }
+const sp_cfg_delivery *sp_config_delivery(const sp_config *c, const char *name)
+{ FIND(c->deliveries, c->n_deliveries, name); }
+const sp_cfg_crawler *sp_config_crawler(const sp_config *c, const char *name)
+{ FIND(c->crawlers, c->n_crawlers, name); }
+const sp_cfg_classifier *sp_config_classifier(const sp_config *c, const char *name)
+{ FIND(c->classifiers, c->n_classifiers, name); }

@@ -1,0 +1,118 @@
+/* config: the resources salespipe runs (tables, streams, pipes, delivery streams, buckets,
+ * classifiers, crawlers) and the server settings, read from YAML (salespipe.yaml) or taken
+ * from the seed pipeline's defaults when there is no file.
+ *
+ * Each resource kind is a plain struct described by a config map (key, type, default,
+ * offset, description) in config.c: the map is both the parser and the documentation, and
+ * `salespipe config` prints the effective configuration through it.
+ *
+ * With a file, each section present in the file replaces that section of the defaults;
+ * absent sections keep the seed's resources only when the file says `defaults: seed`
+ * (otherwise they are empty). `server` always starts from the defaults.
+ */
+#ifndef SP_CONFIG_H
+#define SP_CONFIG_H
+
+#include "core.h"
+
+typedef struct sp_cfg_server {
+    char *bind;
+    long long port;
+    long long max_body_kb;    /* request bodies over this get 413 */
+    long long threads;        /* 0 = from the core count */
+    char *log_level;
+} sp_cfg_server;
+
+typedef struct sp_cfg_table {
+    char *name;
+    char *hash_key;
+    char *hash_key_type;      /* S | N | B */
+    char *range_key;          /* NULL: hash-only table */
+    char *range_key_type;
+    char *stream_view_type;   /* NEW_IMAGE | OLD_IMAGE | NEW_AND_OLD_IMAGES | KEYS_ONLY | NULL */
+    long long stream_retention_hours;
+} sp_cfg_table;
+
+typedef struct sp_cfg_stream {
+    char *name;
+    long long shard_count;
+    long long retention_hours;
+    char *fsync;              /* batch | interval | none */
+    long long fsync_interval_ms;
+    long long segment_mb;
+} sp_cfg_stream;
+
+typedef struct sp_cfg_pipe {
+    char *name;
+    char *source_table;
+    char *target_stream;
+    char *starting_position;  /* TRIM_HORIZON | LATEST */
+    long long batch_size;     /* 1..10000 */
+    long long batching_window_seconds; /* 0..300 */
+    char *partition_key_path; /* JSON path into the record; NULL: the table's hash key */
+    json_t *filters;          /* array of EventBridge patterns (objects), or NULL */
+} sp_cfg_pipe;
+
+typedef struct sp_cfg_delivery {
+    char *name;
+    char *source_stream;      /* NULL: Direct PUT */
+    char *bucket;
+    char *prefix;
+    char *error_output_prefix;
+    long long buffer_size_mb;         /* 1..128 */
+    long long buffer_interval_seconds;/* 0..900 */
+    char *compression;        /* UNCOMPRESSED | GZIP | ZSTD */
+    bool append_delimiter;
+    json_t *processors;       /* array of {type: dynamodb-cdc|jq|lambda, ...params} */
+    json_t *dynamic_partitioning; /* {queries: {name: jq}} or NULL */
+} sp_cfg_delivery;
+
+typedef struct sp_cfg_bucket {
+    char *name;
+} sp_cfg_bucket;
+
+typedef struct sp_cfg_classifier {
+    char *name;
+    char *json_path;
+} sp_cfg_classifier;
+
+typedef struct sp_cfg_crawler {
+    char *name;
+    char *database;
+    char *bucket;
+    char *path;               /* key prefix inside the bucket; "" = whole bucket */
+    char *classifier;
+    char *schema_change_policy; /* UPDATE_IN_DATABASE | LOG */
+} sp_cfg_crawler;
+
+typedef struct sp_config {
+    char *source;             /* file path, or "(defaults)" */
+    sp_cfg_server server;
+    sp_cfg_table *tables;            size_t n_tables;
+    sp_cfg_stream *streams;          size_t n_streams;
+    sp_cfg_pipe *pipes;              size_t n_pipes;
+    sp_cfg_delivery *deliveries;     size_t n_deliveries;
+    sp_cfg_bucket *buckets;          size_t n_buckets;
+    sp_cfg_classifier *classifiers;  size_t n_classifiers;
+    sp_cfg_crawler *crawlers;        size_t n_crawlers;
+} sp_config;
+
+/* The seed pipeline's resources (DESIGN.md). Caller owns the result: sp_config_destroy. */
+sp_config *sp_config_defaults(sp_err *e);
+/* Reads a YAML file. On failure returns NULL and e names the file, line and key
+ * ("salespipe.yaml:12: pipes[0].batch_size: must be between 1 and 10000"). */
+sp_config *sp_config_load(const char *path, sp_err *e);
+/* Same, from a buffer; name is used in messages. */
+sp_config *sp_config_parse(const char *name, const char *yaml, size_t len, sp_err *e);
+/* Writes the configuration as YAML; caller frees the string. */
+char *sp_config_to_yaml(const sp_config *cfg);
+void sp_config_destroy(sp_config *cfg);
+
+/* Lookups by name; NULL if absent. Borrowed from cfg. */
+const sp_cfg_table *sp_config_table(const sp_config *cfg, const char *name);
+const sp_cfg_stream *sp_config_stream(const sp_config *cfg, const char *name);
+const sp_cfg_delivery *sp_config_delivery(const sp_config *cfg, const char *name);
+const sp_cfg_crawler *sp_config_crawler(const sp_config *cfg, const char *name);
+const sp_cfg_classifier *sp_config_classifier(const sp_config *cfg, const char *name);
+
+#endif

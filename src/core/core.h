@@ -1,0 +1,138 @@
+/* core: the pieces every stage shares.
+ *
+ * An error type that carries an AWS-shaped failure (HTTP status, exception name, message,
+ * retriable flag) from deep inside a stage up to the API without anyone printing; a string
+ * builder with a sticky error; logging; clocks; CRC32C; base64; JSON helpers over jansson;
+ * the operation table type every JSON API exports; and the configuration (config.h).
+ */
+#ifndef SP_CORE_H
+#define SP_CORE_H
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SP_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#define SP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- error ------------------------------------------------------------------------------ */
+
+enum { SP_ERR_CODE_MAX = 64, SP_ERR_MSG_MAX = 480 };
+
+/* A failure on its way to the caller. Lives on the stack; no allocation, no free.
+ * status == 0 means "no error". code is the AWS exception name without namespace
+ * ("ValidationException"); the API layer adds the service's namespace. */
+typedef struct sp_err {
+    int status;
+    bool retriable;
+    char code[SP_ERR_CODE_MAX];
+    char msg[SP_ERR_MSG_MAX];
+} sp_err;
+
+void sp_err_set(sp_err *e, int status, const char *code, const char *fmt, ...) SP_PRINTF(4, 5);
+void sp_err_setv(sp_err *e, int status, const char *code, const char *fmt, va_list ap);
+/* Shorthands for the two most common shapes: 400 ValidationException, 500 InternalFailure. */
+void sp_err_invalid(sp_err *e, const char *fmt, ...) SP_PRINTF(2, 3);
+void sp_err_internal(sp_err *e, const char *fmt, ...) SP_PRINTF(2, 3);
+/* Prefix the message with "<context>: " (keeps code and status). */
+void sp_err_wrap(sp_err *e, const char *context);
+void sp_err_clear(sp_err *e);
+static inline bool sp_err_failed(const sp_err *e) { return e->status != 0; }
+
+/* ---- string builder --------------------------------------------------------------------- */
+
+/* Grows from an optional caller buffer (often on the stack) onto the heap, up to max bytes.
+ * Errors are sticky: after an allocation failure or overflow every append is a no-op and
+ * sp_str_failed() says so; check once at the end. The content is always NUL-terminated. */
+typedef struct sp_str {
+    char *buf;
+    size_t len, cap, max;
+    bool on_heap;
+    bool failed;
+} sp_str;
+
+enum { SP_STR_NO_MAX = 0 };
+
+void sp_str_init(sp_str *s, char *initial, size_t initial_cap, size_t max);
+void sp_str_append(sp_str *s, const void *data, size_t len);
+void sp_str_puts(sp_str *s, const char *z);
+void sp_str_putc(sp_str *s, char c);
+void sp_str_appendf(sp_str *s, const char *fmt, ...) SP_PRINTF(2, 3);
+void sp_str_appendv(sp_str *s, const char *fmt, va_list ap);
+void sp_str_reset(sp_str *s);                  /* len = 0, keeps the memory */
+static inline bool sp_str_failed(const sp_str *s) { return s->failed; }
+/* Returns a heap copy of the content the caller must free() (NULL if the builder failed),
+ * and releases the builder. */
+char *sp_str_finish(sp_str *s, size_t *len_out);
+void sp_str_release(sp_str *s);                /* frees heap memory, if any */
+
+/* ---- logging ---------------------------------------------------------------------------- */
+
+typedef enum { SP_LOG_DEBUG, SP_LOG_INFO, SP_LOG_WARN, SP_LOG_ERROR, SP_LOG_OFF } sp_log_level;
+
+void sp_log_set_level(sp_log_level level);
+sp_log_level sp_log_get_level(void);
+/* Parses "debug|info|warn|error|off"; returns false on anything else. */
+bool sp_log_level_parse(const char *name, sp_log_level *out);
+void sp_log(sp_log_level level, const char *fmt, ...) SP_PRINTF(2, 3);
+#define sp_debug(...) sp_log(SP_LOG_DEBUG, __VA_ARGS__)
+#define sp_info(...) sp_log(SP_LOG_INFO, __VA_ARGS__)
+#define sp_warn(...) sp_log(SP_LOG_WARN, __VA_ARGS__)
+#define sp_error(...) sp_log(SP_LOG_ERROR, __VA_ARGS__)
+
+/* ---- clock ------------------------------------------------------------------------------ */
+
+uint64_t sp_clock_mono_ns(void);               /* monotonic, for durations */
+int64_t sp_clock_wall_ms(void);                /* Unix epoch milliseconds, UTC */
+/* Formats epoch ms as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into out (>= 21 bytes). */
+void sp_clock_iso8601(int64_t epoch_ms, char out[21]);
+void sp_sleep_ms(unsigned ms);
+
+/* ---- checksums and encodings ------------------------------------------------------------ */
+
+/* CRC-32C (Castagnoli), as used by the log framing; crc starts at 0 and can be chained. */
+uint32_t sp_crc32c(uint32_t crc, const void *data, size_t len);
+
+/* Standard base64 with padding. encode: out needs sp_base64_encoded_len(n)+1 bytes, is
+ * NUL-terminated, returns the length. decode: strict (no whitespace, correct padding);
+ * out needs sp_base64_decoded_max(n) bytes; returns the length or -1 if the input is not
+ * valid base64. */
+static inline size_t sp_base64_encoded_len(size_t n) { return (n + 2) / 3 * 4; }
+static inline size_t sp_base64_decoded_max(size_t n) { return n / 4 * 3 + 3; }
+size_t sp_base64_encode(const void *in, size_t n, char *out);
+long sp_base64_decode(const char *in, size_t n, void *out);
+
+/* ---- JSON helpers ----------------------------------------------------------------------- */
+
+/* Typed member access for request validation. Each returns the value, or (when the member is
+ * absent and not required) the fallback; a member of the wrong type, or a required member
+ * that is missing, sets a 400 ValidationException naming the member and returns the fallback.
+ * Strings are borrowed from the object. */
+const char *sp_json_str(const json_t *obj, const char *key, bool required, sp_err *e);
+long long sp_json_int(const json_t *obj, const char *key, bool required, long long fallback,
+                      sp_err *e);
+bool sp_json_bool(const json_t *obj, const char *key, bool fallback, sp_err *e);
+/* Member that must be an object / array if present; NULL if absent. Borrowed. */
+json_t *sp_json_object(const json_t *obj, const char *key, bool required, sp_err *e);
+json_t *sp_json_array(const json_t *obj, const char *key, bool required, sp_err *e);
+/* Parses a request body; on failure sets SerializationException with jansson's position. */
+json_t *sp_json_parse(const char *body, size_t len, sp_err *e);
+/* Compact serialisation; caller frees. */
+char *sp_json_dump(const json_t *v, size_t *len_out);
+
+/* ---- operation tables ------------------------------------------------------------------- */
+
+/* One operation of a JSON API (DynamoDB, Kinesis, Firehose, Glue, ...). The request body is
+ * borrowed; the returned response object is owned by the caller (the API layer). On failure
+ * return NULL with e set. */
+typedef json_t *(*sp_op_fn)(void *ctx, json_t *request, sp_err *e);
+typedef struct sp_op {
+    const char *name;  /* operation name as in X-Amz-Target after the dot, e.g. "PutItem" */
+    sp_op_fn fn;
+} sp_op;
+/* Ops tables end with {NULL, NULL}. */
+const sp_op *sp_op_find(const sp_op *ops, const char *name, size_t name_len);
+
+#endif

@@ -1,0 +1,86 @@
+/* Helpers for REST handlers: building responses and reading query strings. */
+#include "http.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void sp_http_resp_header(sp_http_resp *resp, const char *name, const char *value)
+{
+    if (resp->n_headers >= SP_HTTP_MAX_HEADERS) return;
+    resp->header_names[resp->n_headers] = strdup(name);
+    resp->header_values[resp->n_headers] = strdup(value);
+    resp->n_headers++;
+}
+
+void sp_http_resp_set(sp_http_resp *resp, int status, const char *content_type, char *body,
+                      size_t len)
+{
+    free(resp->body);
+    resp->status = status;
+    resp->content_type = content_type;
+    resp->body = body;
+    resp->body_len = len;
+}
+
+void sp_http_resp_json(sp_http_resp *resp, int status, const json_t *j)
+{
+    size_t len = 0;
+    char *s = sp_json_dump(j, &len);
+    sp_http_resp_set(resp, status, "application/json", s, s ? len : 0);
+}
+
+void sp_http_resp_clear(sp_http_resp *resp)
+{
+    free(resp->body);
+    for (int i = 0; i < resp->n_headers; i++) {
+        free(resp->header_names[i]);
+        free(resp->header_values[i]);
+    }
+    memset(resp, 0, sizeof *resp);
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+bool sp_http_percent_decode(char *s)
+{
+    char *w = s;
+    for (const char *r = s; *r; r++) {
+        if (*r == '%') {
+            int hi = hex_value(r[1]), lo = hi < 0 ? -1 : hex_value(r[2]);
+            if (hi < 0 || lo < 0) return false;
+            *w++ = (char)(hi * 16 + lo);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return true;
+}
+
+bool sp_http_query_param(const char *query, const char *name, char *out, size_t out_size)
+{
+    size_t nlen = strlen(name);
+    for (const char *p = query; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len >= nlen && !strncmp(p, name, nlen) && (len == nlen || p[nlen] == '=')) {
+            const char *v = len == nlen ? "" : p + nlen + 1;
+            size_t vlen = len == nlen ? 0 : len - nlen - 1;
+            if (vlen >= out_size) return false;
+            memcpy(out, v, vlen);
+            out[vlen] = '\0';
+            for (char *c = out; *c; c++)
+                if (*c == '+') *c = ' ';
+            return sp_http_percent_decode(out);
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return false;
+}

@@ -1,0 +1,374 @@
+/* The local-directory lake. Writes go through "<dir>/.tmp-<random>" in the object's own
+ * directory so rename() is atomic; listing walks the bucket depth-first with entries sorted
+ * bytewise, which yields S3's lexicographic key order for keys made of '/'-separated
+ * segments. */
+#include "lake.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { LAKE_KEY_MAX = 1024, LAKE_PATH_MAX = 4096 };
+static const char LAKE_TMP_PREFIX[] = ".tmp-";
+
+struct lake {
+    char *root;
+};
+
+static bool make_dirs(const char *path, size_t upto, sp_err *e)
+{
+    char buf[LAKE_PATH_MAX];
+    if (upto >= sizeof buf) upto = sizeof buf - 1;
+    memcpy(buf, path, upto);
+    buf[upto] = '\0';
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || !*p) {
+            char saved = *p;
+            *p = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+                sp_err_set(e, errno == ENOSPC ? 503 : 500, "InternalError",
+                           "cannot create directory '%s': %s", buf, strerror(errno));
+                return false;
+            }
+            *p = saved;
+            if (!saved) return true;
+        }
+    }
+}
+
+lake *lake_open(const char *dir, sp_err *e)
+{
+    if (!make_dirs(dir, strlen(dir), e)) return NULL;
+    lake *lk = calloc(1, sizeof *lk);
+    lk->root = strdup(dir);
+    return lk;
+}
+
+void lake_close(lake *lk)
+{
+    if (!lk) return;
+    free(lk->root);
+    free(lk);
+}
+
+const char *lake_root(const lake *lk) { return lk->root; }
+
+bool lake_bucket_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 3 || n > 63) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-'))
+            return false;
+    }
+    return name[0] != '.' && name[0] != '-' && strstr(name, "..") == NULL;
+}
+
+static bool bucket_check(const lake *lk, const char *bucket, bool must_exist, sp_err *e)
+{
+    if (!lake_bucket_name_valid(bucket)) {
+        sp_err_set(e, 400, "InvalidBucketName", "The specified bucket '%s' is not valid", bucket);
+        return false;
+    }
+    if (must_exist && !lake_bucket_exists(lk, bucket)) {
+        sp_err_set(e, 404, "NoSuchBucket", "The specified bucket '%s' does not exist", bucket);
+        return false;
+    }
+    return true;
+}
+
+bool lake_bucket_exists(const lake *lk, const char *bucket)
+{
+    if (!lake_bucket_name_valid(bucket)) return false;
+    char path[LAKE_PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", lk->root, bucket);
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool lake_bucket_create(lake *lk, const char *bucket, sp_err *e)
+{
+    if (!bucket_check(lk, bucket, false, e)) return false;
+    char path[LAKE_PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/%s", lk->root, bucket);
+    return make_dirs(path, (size_t)n, e);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted entry names of a directory (without . and ..); directories get a trailing '/' so
+ * that the order is the order of the keys beneath them ("a-b" < "a/"). Caller frees each
+ * name and the array. */
+static char **dir_sorted(const char *path, size_t *count)
+{
+    *count = 0;
+    DIR *d = opendir(path);
+    if (!d) return NULL;
+    size_t cap = 16, n = 0;
+    char **names = malloc(cap * sizeof *names);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        if (n == cap) names = realloc(names, (cap *= 2) * sizeof *names);
+        bool is_dir = de->d_type == DT_DIR;
+        if (de->d_type == DT_UNKNOWN) {
+            char full[LAKE_PATH_MAX];
+            struct stat st;
+            snprintf(full, sizeof full, "%s/%s", path, de->d_name);
+            is_dir = stat(full, &st) == 0 && S_ISDIR(st.st_mode);
+        }
+        size_t len = strlen(de->d_name);
+        names[n] = malloc(len + 2);
+        memcpy(names[n], de->d_name, len);
+        names[n][len] = is_dir ? '/' : '\0';
+        names[n][len + 1] = '\0';
+        n++;
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_names);
+    *count = n;
+    return names;
+}
+
+json_t *lake_bucket_list(const lake *lk, sp_err *e)
+{
+    (void)e;
+    size_t n;
+    char **names = dir_sorted(lk->root, &n);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]);
+        if (len && names[i][len - 1] == '/') {
+            names[i][len - 1] = '\0';
+            if (lake_bucket_name_valid(names[i])) json_array_append_new(out, json_string(names[i]));
+        }
+        free(names[i]);
+    }
+    free(names);
+    return out;
+}
+
+bool lake_key_valid(const char *key, sp_err *e)
+{
+    size_t n = strlen(key);
+    if (n == 0) {
+        sp_err_set(e, 400, "InvalidArgument", "Object key must not be empty");
+        return false;
+    }
+    if (n > LAKE_KEY_MAX) {
+        sp_err_set(e, 400, "KeyTooLongError", "Object key is longer than %d bytes", LAKE_KEY_MAX);
+        return false;
+    }
+    if (key[0] == '/') {
+        sp_err_set(e, 400, "InvalidArgument", "Object key '%s' must not start with '/'", key);
+        return false;
+    }
+    for (const char *seg = key; seg;) {
+        const char *slash = strchr(seg, '/');
+        size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
+        if ((len == 0 && slash) || (len == 1 && seg[0] == '.') ||
+            (len == 2 && seg[0] == '.' && seg[1] == '.') ||
+            (len >= sizeof LAKE_TMP_PREFIX - 1 &&
+             !strncmp(seg, LAKE_TMP_PREFIX, sizeof LAKE_TMP_PREFIX - 1))) {
+            sp_err_set(e, 400, "InvalidArgument",
+                       "Object key '%s' has an empty, '.', '..' or reserved segment", key);
+            return false;
+        }
+        seg = slash ? slash + 1 : NULL;
+    }
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+        if (*p < 0x20 || *p == '\\') {
+            sp_err_set(e, 400, "InvalidArgument",
+                       "Object key has a control character or backslash at byte %ld",
+                       (long)(p - (const unsigned char *)key));
+            return false;
+        }
+    }
+    return true;
+}
+
+char *lake_object_path(const lake *lk, const char *bucket, const char *key)
+{
+    if (!lake_bucket_name_valid(bucket) || !lake_key_valid(key, NULL)) return NULL;
+    size_t n = strlen(lk->root) + strlen(bucket) + strlen(key) + 3;
+    char *p = malloc(n);
+    snprintf(p, n, "%s/%s/%s", lk->root, bucket, key);
+    return p;
+}
+
+static bool write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return true;
+}
+
+static void io_error(sp_err *e, const char *what, const char *path)
+{
+    int err = errno;
+    sp_err_set(e, err == ENOSPC || err == EDQUOT ? 503 : 500,
+               err == ENOSPC || err == EDQUOT ? "ServiceUnavailable" : "InternalError",
+               "%s '%s': %s", what, path, strerror(err));
+}
+
+bool lake_object_put(lake *lk, const char *bucket, const char *key, const void *data, size_t len,
+                     sp_err *e)
+{
+    if (!bucket_check(lk, bucket, true, e) || !lake_key_valid(key, e)) return false;
+    char *path = lake_object_path(lk, bucket, key);
+    char *slash = strrchr(path, '/');
+    if (!make_dirs(path, (size_t)(slash - path), e)) {
+        free(path);
+        return false;
+    }
+    char tmp[LAKE_PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%.*s/%s%llx", (int)(slash - path), path, LAKE_TMP_PREFIX,
+             (unsigned long long)sp_clock_mono_ns() ^ ((unsigned long long)getpid() << 40));
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    bool ok = fd >= 0;
+    if (!ok) io_error(e, "cannot create", tmp);
+    if (ok && !write_all(fd, data, len)) ok = false, io_error(e, "cannot write", tmp);
+    if (ok && fsync(fd) != 0) ok = false, io_error(e, "cannot fsync", tmp);
+    if (fd >= 0) close(fd);
+    if (ok && rename(tmp, path) != 0) ok = false, io_error(e, "cannot rename into", path);
+    if (!ok) {
+        unlink(tmp);
+    } else {
+        /* The rename is durable only once the directory entry is. */
+        *slash = '\0';
+        int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    free(path);
+    return ok;
+}
+
+bool lake_object_get(const lake *lk, const char *bucket, const char *key, char **data,
+                     size_t *len, sp_err *e)
+{
+    if (!bucket_check(lk, bucket, true, e) || !lake_key_valid(key, e)) return false;
+    char *path = lake_object_path(lk, bucket, key);
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (f) fclose(f);
+        sp_err_set(e, 404, "NoSuchKey", "The specified key '%s' does not exist", key);
+        free(path);
+        return false;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    size_t got = fread(buf, 1, (size_t)st.st_size, f);
+    fclose(f);
+    free(path);
+    if (got != (size_t)st.st_size) {
+        free(buf);
+        sp_err_internal(e, "short read of '%s'", key);
+        return false;
+    }
+    buf[got] = '\0';
+    *data = buf;
+    *len = got;
+    return true;
+}
+
+bool lake_object_delete(lake *lk, const char *bucket, const char *key, sp_err *e)
+{
+    if (!bucket_check(lk, bucket, true, e) || !lake_key_valid(key, e)) return false;
+    char *path = lake_object_path(lk, bucket, key);
+    bool ok = unlink(path) == 0 || errno == ENOENT; /* S3 deletes are idempotent */
+    if (!ok) io_error(e, "cannot delete", path);
+    free(path);
+    return ok;
+}
+
+bool lake_object_stat(const lake *lk, const char *bucket, const char *key, lake_object_info *out,
+                      sp_err *e)
+{
+    if (!bucket_check(lk, bucket, true, e) || !lake_key_valid(key, e)) return false;
+    char *path = lake_object_path(lk, bucket, key);
+    struct stat st;
+    bool ok = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    free(path);
+    if (!ok) {
+        sp_err_set(e, 404, "NoSuchKey", "The specified key '%s' does not exist", key);
+        return false;
+    }
+    out->key = key;
+    out->size = st.st_size;
+    out->mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    return true;
+}
+
+/* Depth-first walk; rel is the key so far. Returns false when fn asked to stop. */
+static bool walk(const char *dir, sp_str *rel, const char *prefix, lake_object_fn fn, void *arg)
+{
+    size_t n;
+    char **names = dir_sorted(dir, &n);
+    bool go_on = true;
+    size_t plen = strlen(prefix);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = names[i];
+        if (!go_on || !strncmp(name, LAKE_TMP_PREFIX, sizeof LAKE_TMP_PREFIX - 1)) continue;
+        size_t mark = rel->len;
+        sp_str_puts(rel, name); /* directories carry their '/' already */
+        /* Prune subtrees that cannot match the prefix. */
+        size_t cmp = rel->len < plen ? rel->len : plen;
+        if (strncmp(rel->buf, prefix, cmp) == 0) {
+            char path[LAKE_PATH_MAX];
+            snprintf(path, sizeof path, "%s/%s", dir, name);
+            struct stat st;
+            if (stat(path, &st) == 0) {
+                if (S_ISDIR(st.st_mode)) {
+                    go_on = walk(path, rel, prefix, fn, arg);
+                } else if (S_ISREG(st.st_mode) && rel->len >= plen) {
+                    lake_object_info info = {
+                        .key = rel->buf,
+                        .size = st.st_size,
+                        .mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 +
+                                    st.st_mtim.tv_nsec / 1000000,
+                    };
+                    go_on = fn(arg, &info);
+                }
+            }
+        }
+        rel->len = mark;
+        rel->buf[mark] = '\0';
+    }
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    return go_on;
+}
+
+bool lake_object_list(const lake *lk, const char *bucket, const char *prefix, lake_object_fn fn,
+                      void *arg, sp_err *e)
+{
+    if (!bucket_check(lk, bucket, true, e)) return false;
+    char path[LAKE_PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", lk->root, bucket);
+    sp_str rel;
+    char initial[512];
+    sp_str_init(&rel, initial, sizeof initial, LAKE_PATH_MAX);
+    walk(path, &rel, prefix ? prefix : "", fn, arg);
+    sp_str_release(&rel);
+    return true;
+}

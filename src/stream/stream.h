@@ -1,0 +1,111 @@
+/* stream: Kinesis Data Streams as a durable, sharded, append-only log.
+ *
+ * Each shard is a sequence of segment files under <dir>/<stream>/<shard>/; a record is framed
+ * with length, CRC32C, sequence number, arrival time, partition key, explicit hash key, an
+ * optional origin tag and the data. The Kinesis JSON 1.1 API is the operation table
+ * stm_kinesis_ops; in-process producers (the pipe) and consumers (delivery) use the calls
+ * below without HTTP.
+ *
+ * Origins make producers idempotent: a producer that tags its records with (origin name,
+ * origin position) can ask, after a crash, the highest position of its own that each shard
+ * holds, and skip what is already there. The log keeps these high-water marks durable with
+ * the records (recovered on open).
+ *
+ * Thread safety: a stm_log may be used from any number of threads at once.
+ */
+#ifndef SP_STREAM_H
+#define SP_STREAM_H
+
+#include "core/config.h"
+#include "core/core.h"
+
+typedef struct stm_log stm_log;
+
+/* Opens (creating) the log under dir, recovering every shard (a torn tail is cut at the last
+ * good record and logged). Caller closes with stm_log_close, which syncs. */
+stm_log *stm_log_open(const char *dir, sp_err *e);
+void stm_log_close(stm_log *log);
+
+/* Creates the configured stream if it does not exist (an existing one is left as it is). */
+bool stm_stream_ensure(stm_log *log, const sp_cfg_stream *cfg, sp_err *e);
+
+/* Kinesis_20131202.* operations; ctx is the stm_log. */
+extern const sp_op stm_kinesis_ops[];
+
+/* ---- shards ----------------------------------------------------------------------------- */
+
+enum { STM_SHARD_ID_MAX = 32, STM_SEQ_STR_MAX = 64 };
+
+typedef struct stm_shard_info {
+    int index;                       /* stable position in the stream's shard list */
+    char shard_id[STM_SHARD_ID_MAX]; /* "shardId-000000000000" */
+    bool open;                       /* false once split or merged */
+    uint64_t last_seq;               /* highest record position in the shard, 0 if empty */
+} stm_shard_info;
+
+/* Fills up to max shards (open and closed) in index order; returns how many the stream has,
+ * or -1 with e set (404 ResourceNotFoundException). */
+int stm_shard_list(stm_log *log, const char *stream, stm_shard_info *out, int max, sp_err *e);
+
+/* ---- producers -------------------------------------------------------------------------- */
+
+typedef struct stm_put {
+    const char *partition_key;     /* 1..256 chars */
+    const char *explicit_hash_key; /* decimal 128-bit, or NULL: MD5 of the partition key */
+    const void *data;
+    size_t len;
+    const char *origin;            /* producer tag (<= 64 chars), or NULL */
+    uint64_t origin_pos;           /* the producer's position of this record */
+} stm_put;
+
+typedef struct stm_put_result {
+    int shard_index;
+    uint64_t seq;                  /* position within the shard */
+    char seq_str[STM_SEQ_STR_MAX]; /* Kinesis SequenceNumber */
+} stm_put_result;
+
+/* Appends n records, each to the shard its hash key falls in, preserving their order per
+ * shard; group-committed (one write and at most one fsync per shard, per the stream's fsync
+ * policy). All or nothing is not promised across shards; per record, out[i] says where it
+ * went. Returns false with e set on failure (then out[] of records already written is
+ * filled and *written says how many, in input order). */
+bool stm_put_records(stm_log *log, const char *stream, const stm_put *recs, size_t n,
+                     stm_put_result *out, size_t *written, sp_err *e);
+/* The shard a partition key (or explicit hash key) maps to among the open shards. */
+int stm_shard_for_key(stm_log *log, const char *stream, const char *partition_key,
+                      const char *explicit_hash_key, sp_err *e);
+/* Highest origin_pos appended to the shard with this origin tag; 0 if none. */
+uint64_t stm_origin_position(stm_log *log, const char *stream, int shard_index,
+                             const char *origin);
+
+/* ---- consumers -------------------------------------------------------------------------- */
+
+typedef struct stm_record {
+    int shard_index;
+    uint64_t seq;
+    const char *seq_str;
+    int64_t arrival_ms;
+    const char *partition_key;
+    const void *data;
+    size_t len;
+} stm_record;
+
+/* Return false to stop early. Everything in rec is borrowed for the callback's duration. */
+typedef bool (*stm_record_fn)(void *arg, const stm_record *rec);
+
+/* Calls fn for up to max records (and about max_bytes of data) of the shard with
+ * seq > after_seq, in order. Returns the number delivered or -1 with e set. */
+long stm_shard_read(stm_log *log, const char *stream, int shard_index, uint64_t after_seq,
+                    size_t max, size_t max_bytes, stm_record_fn fn, void *arg, sp_err *e);
+/* Waits until any shard of the stream gets a record after the given generation or timeout;
+ * returns the stream's current append generation (a counter bumped by every append). */
+uint64_t stm_stream_wait(stm_log *log, const char *stream, uint64_t seen_generation,
+                         int timeout_ms);
+
+/* Durable per-consumer checkpoints kept with the log. */
+bool stm_checkpoint_set(stm_log *log, const char *stream, const char *consumer, int shard_index,
+                        uint64_t seq, sp_err *e);
+uint64_t stm_checkpoint_get(stm_log *log, const char *stream, const char *consumer,
+                            int shard_index);
+
+#endif
