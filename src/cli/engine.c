@@ -1,5 +1,8 @@
 /* The engine: opens the stages in data order (table, stream, pipe, delivery, lake, catalog),
- * registers their APIs, runs their workers, and closes them in reverse. */
+ * registers their APIs, runs their workers, and closes them in reverse.
+ *
+ * Each stage has its own block in the struct, in open, in listen, in close and in health,
+ * marked with the stage's name, so stages are wired in independently. */
 #include "engine.h"
 
 #include <errno.h>
@@ -7,10 +10,25 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "lake/lake.h"
+
 struct cli_engine {
     const sp_config *cfg;
     char *data_dir;
     api_server *server;
+
+    /* [table] */
+
+    /* [stream] */
+
+    /* [pipe] */
+
+    /* [delivery] */
+
+    /* [lake] */
+    lake *lake;
+
+    /* [catalog/query] */
 };
 
 static bool mkdir_p(const char *path, sp_err *e)
@@ -32,12 +50,48 @@ static bool mkdir_p(const char *path, sp_err *e)
     return true;
 }
 
+/* "<data_dir>/<name>" into buf. */
+static const char *sub_dir(const cli_engine *en, const char *name, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/%s", en->data_dir, name);
+    return buf;
+}
+
+static bool engine_open_stages(cli_engine *en, sp_err *e)
+{
+    char dir[4096];
+    const sp_config *cfg = en->cfg;
+    (void)cfg;
+
+    /* [table] */
+
+    /* [stream] */
+
+    /* [lake] */
+    en->lake = lake_open(sub_dir(en, "lake", dir, sizeof dir), e);
+    if (!en->lake) return false;
+    for (size_t i = 0; i < cfg->n_buckets; i++)
+        if (!lake_bucket_create(en->lake, cfg->buckets[i].name, e)) return false;
+
+    /* [delivery] */
+
+    /* [pipe] */
+
+    /* [catalog/query] */
+
+    return true;
+}
+
 cli_engine *cli_engine_open(const sp_config *cfg, const char *data_dir, sp_err *e)
 {
     if (!mkdir_p(data_dir, e)) return NULL;
     cli_engine *en = calloc(1, sizeof *en);
     en->cfg = cfg;
     en->data_dir = strdup(data_dir);
+    if (!engine_open_stages(en, e)) {
+        cli_engine_close(en);
+        return NULL;
+    }
     return en;
 }
 
@@ -45,6 +99,19 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
 {
     en->server = api_server_new(opt);
     api_server_set_health(en->server, cli_engine_health, en);
+
+    /* [table] */
+
+    /* [stream] */
+
+    /* [pipe] */
+
+    /* [delivery] */
+
+    /* [lake] */
+
+    /* [catalog/query] */
+
     if (!api_server_start(en->server, e)) {
         api_server_destroy(en->server);
         en->server = NULL;
@@ -60,6 +127,20 @@ json_t *cli_engine_health(void *engine)
     cli_engine *en = engine;
     json_t *services = json_object();
     json_object_set_new(services, "http", json_pack("{s:b}", "running", en->server != NULL));
+
+    /* [table] */
+
+    /* [stream] */
+
+    /* [pipe] */
+
+    /* [delivery] */
+
+    /* [lake] */
+    json_object_set_new(services, "s3", json_pack("{s:b}", "running", en->lake != NULL));
+
+    /* [catalog/query] */
+
     return json_pack("{s:s, s:o, s:s}", "status", "ok", "services", services, "data_dir",
                      en->data_dir);
 }
@@ -67,7 +148,23 @@ json_t *cli_engine_health(void *engine)
 void cli_engine_close(cli_engine *en)
 {
     if (!en) return;
+    /* The endpoint goes first so no request reaches a closing stage. */
     api_server_destroy(en->server);
+    en->server = NULL;
+
+    /* [pipe] */
+
+    /* [delivery] */
+
+    /* [catalog/query] */
+
+    /* [lake] */
+    lake_close(en->lake);
+
+    /* [stream] */
+
+    /* [table] */
+
     free(en->data_dir);
     free(en);
 }
