@@ -27,6 +27,7 @@ struct cli_engine {
 
     /* [lake] */
     lake *lake;
+    api_route s3_route;
 
     /* [catalog/query] */
 };
@@ -109,6 +110,8 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     /* [delivery] */
 
     /* [lake] */
+    en->s3_route = (api_route){.name = "s3", .fn = lake_s3_handle, .ctx = en->lake};
+    api_server_add_route(en->server, &en->s3_route);
 
     /* [catalog/query] */
 
