@@ -100,6 +100,7 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
 {
     en->server = api_server_new(opt);
     api_server_set_health(en->server, cli_engine_health, en);
+    api_server_set_metrics(en->server, cli_engine_metrics, en);
 
     /* [table] */
 

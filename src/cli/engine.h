@@ -17,6 +17,8 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e);
 int cli_engine_port(const cli_engine *en);
 /* The health document: {"status":"ok","services":{name:{"running":true,...}}}. New ref. */
 json_t *cli_engine_health(void *engine);
+/* The health document as Prometheus text (metrics.c), appended to out. */
+void cli_engine_metrics(void *engine, sp_str *out);
 /* Stops workers (flushing what they hold), the endpoint, and closes every stage. */
 void cli_engine_close(cli_engine *en);
 
