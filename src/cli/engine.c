@@ -172,3 +172,15 @@ void cli_engine_close(cli_engine *en)
     free(en->data_dir);
     free(en);
 }
+
+bool cli_engine_start_workers(cli_engine *en, sp_err *e)
+{
+    (void)en;
+    (void)e;
+
+    /* [pipe] */
+
+    /* [delivery] */
+
+    return true;
+}
