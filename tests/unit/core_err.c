@@ -1,0 +1,146 @@
+/* Unit tests for the error type (core/err.c): status, code and message are recorded as given,
+ * the retriable flag follows the status, long messages are cut rather than overflowing, and
+ * wrapping prefixes context without losing the code. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "core/core.h"
+
+static void set_records_status_code_and_message(void **state)
+{
+    (void)state;
+    sp_err e = {0};
+    assert_false(sp_err_failed(&e));
+    sp_err_set(&e, 404, "ResourceNotFoundException", "Table %s not found (%d)", "Orders", 7);
+    assert_true(sp_err_failed(&e));
+    assert_int_equal(e.status, 404);
+    assert_string_equal(e.code, "ResourceNotFoundException");
+    assert_string_equal(e.msg, "Table Orders not found (7)");
+    assert_false(e.retriable);
+}
+
+static void retriable_follows_status(void **state)
+{
+    (void)state;
+    sp_err e = {0};
+    sp_err_set(&e, 400, "ValidationException", "x");
+    assert_false(e.retriable);
+    sp_err_set(&e, 429, "ThrottlingException", "slow down");
+    assert_true(e.retriable);
+    sp_err_set(&e, 503, "ServiceUnavailable", "later");
+    assert_true(e.retriable);
+    sp_err_internal(&e, "boom %d", 1);
+    assert_int_equal(e.status, 500);
+    assert_string_equal(e.code, "InternalFailure");
+    assert_string_equal(e.msg, "boom 1");
+    assert_true(e.retriable);
+}
+
+static void invalid_is_400_validation_exception(void **state)
+{
+    (void)state;
+    sp_err e = {0};
+    sp_err_invalid(&e, "attribute '%s' is bad", "price");
+    assert_int_equal(e.status, 400);
+    assert_string_equal(e.code, "ValidationException");
+    assert_string_equal(e.msg, "attribute 'price' is bad");
+    assert_false(e.retriable);
+}
+
+static void long_message_and_code_are_cut_not_overflowed(void **state)
+{
+    (void)state;
+    char big[2 * SP_ERR_MSG_MAX];
+    memset(big, 'm', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    char code[2 * SP_ERR_CODE_MAX];
+    memset(code, 'C', sizeof code - 1);
+    code[sizeof code - 1] = '\0';
+    sp_err e = {0};
+    sp_err_set(&e, 400, code, "%s", big);
+    assert_int_equal(strlen(e.msg), SP_ERR_MSG_MAX - 1);
+    assert_int_equal(strlen(e.code), SP_ERR_CODE_MAX - 1);
+}
+
+static void wrap_prefixes_context_and_keeps_code(void **state)
+{
+    (void)state;
+    sp_err e = {0};
+    sp_err_set(&e, 409, "ResourceInUseException", "stream busy");
+    sp_err_wrap(&e, "CreateStream");
+    assert_string_equal(e.msg, "CreateStream: stream busy");
+    assert_string_equal(e.code, "ResourceInUseException");
+    assert_int_equal(e.status, 409);
+    sp_err_wrap(&e, "engine");
+    assert_string_equal(e.msg, "engine: CreateStream: stream busy");
+}
+
+static void wrap_of_no_error_does_nothing(void **state)
+{
+    (void)state;
+    sp_err e = {0};
+    sp_err_wrap(&e, "context");
+    assert_false(sp_err_failed(&e));
+    assert_string_equal(e.msg, "");
+    sp_err_wrap(NULL, "context"); /* tolerated */
+}
+
+static void wrap_of_long_message_stays_terminated(void **state)
+{
+    (void)state;
+    sp_err e = {0};
+    char big[SP_ERR_MSG_MAX + 10];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    sp_err_invalid(&e, "%s", big);
+    sp_err_wrap(&e, "ctx");
+    assert_int_equal(strlen(e.msg), SP_ERR_MSG_MAX - 1);
+    assert_memory_equal(e.msg, "ctx: xxx", 8);
+
+    /* A context longer than the whole message buffer leaves only the (cut) context. */
+    char ctx[SP_ERR_MSG_MAX + 10];
+    memset(ctx, 'c', sizeof ctx - 1);
+    ctx[sizeof ctx - 1] = '\0';
+    sp_err_invalid(&e, "tail");
+    sp_err_wrap(&e, ctx);
+    assert_int_equal(strlen(e.msg), SP_ERR_MSG_MAX - 1);
+    assert_null(strstr(e.msg, "tail"));
+}
+
+static void clear_resets_everything(void **state)
+{
+    (void)state;
+    sp_err e = {0};
+    sp_err_internal(&e, "boom");
+    sp_err_clear(&e);
+    assert_false(sp_err_failed(&e));
+    assert_false(e.retriable);
+    assert_string_equal(e.code, "");
+    assert_string_equal(e.msg, "");
+}
+
+static void set_on_null_is_ignored(void **state)
+{
+    (void)state;
+    sp_err_set(NULL, 400, "X", "ignored");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(set_records_status_code_and_message),
+        cmocka_unit_test(retriable_follows_status),
+        cmocka_unit_test(invalid_is_400_validation_exception),
+        cmocka_unit_test(long_message_and_code_are_cut_not_overflowed),
+        cmocka_unit_test(wrap_prefixes_context_and_keeps_code),
+        cmocka_unit_test(wrap_of_no_error_does_nothing),
+        cmocka_unit_test(wrap_of_long_message_stays_terminated),
+        cmocka_unit_test(clear_resets_everything),
+        cmocka_unit_test(set_on_null_is_ignored),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
