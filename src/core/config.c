@@ -4,7 +4,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <ctype.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +227,29 @@ static bool scalar_is_plain(const yaml_node_t *n)
     return n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 }
 
+/* Whether a plain scalar reads as a decimal number: [+-]digits[.digits][e[+-]digits]
+ * (nothing strtod would also take, like hex floats or "inf"); *is_int when it has neither
+ * fraction nor exponent. */
+static bool looks_decimal(const char *s, bool *is_int)
+{
+    if (*s == '-' || *s == '+') s++;
+    if (!isdigit((unsigned char)*s)) return false;
+    while (isdigit((unsigned char)*s)) s++;
+    *is_int = true;
+    if (*s == '.') {
+        *is_int = false;
+        for (s++; isdigit((unsigned char)*s);) s++;
+    }
+    if (*s == 'e' || *s == 'E') {
+        *is_int = false;
+        s++;
+        if (*s == '-' || *s == '+') s++;
+        if (!isdigit((unsigned char)*s)) return false;
+        while (isdigit((unsigned char)*s)) s++;
+    }
+    return *s == '\0';
+}
+
 /* YAML subtree to JSON: plain scalars that read as numbers, booleans or null become those;
  * everything else is a string. */
 static json_t *node_to_json(cfg_parse *p, yaml_node_t *n, int depth)
@@ -237,12 +262,14 @@ static json_t *node_to_json(cfg_parse *p, yaml_node_t *n, int depth)
             if (!strcmp(s, "true")) return json_true();
             if (!strcmp(s, "false")) return json_false();
             if (!strcmp(s, "null") || !strcmp(s, "~") || !*s) return json_null();
-            char *end;
-            errno = 0;
-            long long ll = strtoll(s, &end, 10);
-            if (*s && !*end && !errno) return json_integer(ll);
-            double d = strtod(s, &end);
-            if (*s && !*end && (s[0] == '-' || (s[0] >= '0' && s[0] <= '9'))) return json_real(d);
+            bool is_int;
+            if (looks_decimal(s, &is_int)) {
+                errno = 0;
+                long long ll = strtoll(s, NULL, 10);
+                if (is_int && !errno) return json_integer(ll);
+                double d = strtod(s, NULL);
+                if (isfinite(d)) return json_real(d); /* else (1e999) it stays a string */
+            }
         }
         return json_stringn(s, n->data.scalar.length);
     }
@@ -666,14 +693,89 @@ void sp_config_destroy(sp_config *cfg)
 
 /* ---- printing --------------------------------------------------------------------------- */
 
-static void yaml_quoted(sp_str *out, const char *s)
+/* Appends s (len bytes, valid UTF-8) as a YAML double-quoted scalar that libyaml reads back
+ * as exactly s: characters YAML does not allow raw in a stream (C0/C1 controls, DEL), the
+ * ones it would fold as line breaks (NEL, U+2028/9) and the BOM are written as escapes. */
+static void yaml_quoted(sp_str *out, const char *s, size_t len)
 {
-    /* A JSON string is a valid YAML double-quoted scalar. */
-    json_t *j = json_string(s);
-    char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-    sp_str_puts(out, q ? q : "\"\"");
-    free(q);
-    json_decref(j);
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    sp_str_putc(out, '"');
+    while (p < end) {
+        unsigned c = *p;
+        if (c == '"' || c == '\\') {
+            sp_str_putc(out, '\\');
+            sp_str_putc(out, (char)c);
+            p++;
+            continue;
+        }
+        if (c >= 0x20 && c < 0x7f) {
+            sp_str_putc(out, (char)c);
+            p++;
+            continue;
+        }
+        if (c < 0x80 || (c & 0xe0) == 0x80 || c >= 0xf8) { /* control, or not a lead byte */
+            sp_str_appendf(out, "\\x%02X", c);
+            p++;
+            continue;
+        }
+        size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        if ((size_t)(end - p) < n) n = (size_t)(end - p);
+        unsigned cp = c & (0x7fu >> n);
+        for (size_t i = 1; i < n; i++) cp = (cp << 6) | (p[i] & 0x3fu);
+        bool raw = (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) ||
+                   cp >= 0x10000;
+        if (cp == 0xfeff || cp == 0x2028 || cp == 0x2029) raw = false;
+        if (raw) sp_str_append(out, p, n);
+        else sp_str_appendf(out, "\\u%04X", cp & 0xffffu);
+        p += n;
+    }
+    sp_str_putc(out, '"');
+}
+
+/* Appends a JSON value in YAML flow style that node_to_json reads back as an equal value:
+ * strings always quoted (so "12" stays a string), numbers as jansson prints them (reals keep
+ * a '.' or an exponent, so 1.0 stays a real). */
+static void yaml_flow(sp_str *out, const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *k;
+        json_t *m;
+        bool first = true;
+        sp_str_putc(out, '{');
+        json_object_foreach((json_t *)v, k, m) {
+            sp_str_puts(out, first ? "" : ", ");
+            yaml_quoted(out, k, strlen(k));
+            sp_str_puts(out, ": ");
+            yaml_flow(out, m);
+            first = false;
+        }
+        sp_str_putc(out, '}');
+        break;
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *m;
+        sp_str_putc(out, '[');
+        json_array_foreach(v, i, m) {
+            sp_str_puts(out, i ? ", " : "");
+            yaml_flow(out, m);
+        }
+        sp_str_putc(out, ']');
+        break;
+    }
+    case JSON_STRING: yaml_quoted(out, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER:
+    case JSON_REAL: {
+        char *num = json_dumps(v, JSON_ENCODE_ANY);
+        sp_str_puts(out, num ? num : "null");
+        free(num);
+        break;
+    }
+    case JSON_TRUE: sp_str_puts(out, "true"); break;
+    case JSON_FALSE: sp_str_puts(out, "false"); break;
+    case JSON_NULL: sp_str_puts(out, "null"); break;
+    }
 }
 
 static void item_print(sp_str *out, const cfg_entry *map, const void *item, const char *first,
@@ -686,7 +788,7 @@ static void item_print(sp_str *out, const cfg_entry *map, const void *item, cons
         case CFG_STR:
             if (!*(char *const *)field) continue;
             sp_str_appendf(out, "%s%s: ", lead, en->key);
-            yaml_quoted(out, *(char *const *)field);
+            yaml_quoted(out, *(char *const *)field, strlen(*(char *const *)field));
             break;
         case CFG_INT: sp_str_appendf(out, "%s%s: %lld", lead, en->key, *(const long long *)field); break;
         case CFG_BOOL:
@@ -696,9 +798,8 @@ static void item_print(sp_str *out, const cfg_entry *map, const void *item, cons
         case CFG_JSON_MAP: {
             const json_t *v = *(json_t *const *)field;
             if (!v) continue;
-            char *js = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-            sp_str_appendf(out, "%s%s: %s", lead, en->key, js ? js : "null");
-            free(js);
+            sp_str_appendf(out, "%s%s: ", lead, en->key);
+            yaml_flow(out, v);
             break;
         }
         }
@@ -711,7 +812,10 @@ char *sp_config_to_yaml(const sp_config *cfg)
 {
     sp_str out;
     sp_str_init(&out, NULL, 0, SP_STR_NO_MAX);
-    sp_str_appendf(&out, "# effective configuration (from %s)\nserver:\n", cfg->source);
+    /* The source is a path; keep a strange one from breaking out of the comment. */
+    sp_str_puts(&out, "# effective configuration (from ");
+    for (const char *c = cfg->source; *c; c++) sp_str_putc(&out, (unsigned char)*c < 0x20 ? '?' : *c);
+    sp_str_puts(&out, ")\nserver:\n");
     item_print(&out, server_map, &cfg->server, "  ", "  ");
     for (size_t i = 0; i < SP_ARRAY_LEN(sections); i++) {
         const cfg_section *s = &sections[i];

@@ -308,6 +308,41 @@ static void sections_absent_from_file_are_empty(void **state)
     sp_config_destroy(cfg);
 }
 
+static void strange_strings_round_trip(void **state)
+{
+    (void)state;
+    /* Characters YAML will not take raw, or would fold as line breaks, must be escaped when
+     * printed; numbers-looking strings must stay strings and vice versa. */
+    const char *yaml =
+        "buckets: [{name: b}]\n"
+        "delivery_streams:\n"
+        "  - name: \"d\\x7f\\x85\\u2028\\u2029\\ufeff\\x01\\t\\x9f\\u00e9\\U0001F600\\\\\\\"'\"\n"
+        "    bucket: b\n"
+        "    prefix: \"a\\0b\"\n"
+        "    processors:\n"
+        "      - type: jq\n"
+        "        q: \"\\0\\x7f\\x85\\u2028 \\U0001F600 \\\" \\\\ \\r\\n\"\n"
+        "        nums: [0x10, 1e999, +5, -0.5e-3, 1., inf, -nan, 1e5, 12abc, 007, '1', \"2.0\"]\n"
+        "        \"key: with # stuff\": {\"\": [], nested: [[{}]]}\n";
+    sp_err e = {0};
+    sp_config *cfg = parse(yaml, &e);
+    if (!cfg) fail_msg("%s", e.msg);
+    const sp_cfg_delivery *d = &cfg->deliveries[0];
+    assert_string_equal(d->name, "d\x7f\xc2\x85\xe2\x80\xa8\xe2\x80\xa9\xef\xbb\xbf\x01\t"
+                                 "\xc2\x9f\xc3\xa9\xf0\x9f\x98\x80\\\"'");
+    assert_string_equal(d->prefix, "a"); /* a C string ends at NUL */
+    json_t *proc = json_array_get(d->processors, 0);
+    json_t *q = json_object_get(proc, "q");
+    assert_int_equal(json_string_length(q), 19);
+    assert_memory_equal(json_string_value(q), "\0\x7f\xc2\x85\xe2\x80\xa8 \xf0\x9f\x98\x80 \" \\ \r\n", 19);
+    json_t *want = json_loads("[\"0x10\", \"1e999\", 5, -0.0005, 1.0, \"inf\", \"-nan\", 100000.0,"
+                              " \"12abc\", 7, \"1\", \"2.0\"]", 0, NULL);
+    assert_true(json_equal(json_object_get(proc, "nums"), want));
+    json_decref(want);
+    assert_round_trips(cfg);
+    sp_config_destroy(cfg);
+}
+
 static void defaults_seed_keeps_seed_sections(void **state)
 {
     (void)state;
@@ -538,6 +573,7 @@ int main(void)
         cmocka_unit_test(full_file_parses_every_field),
         cmocka_unit_test(full_file_round_trips),
         cmocka_unit_test(sections_absent_from_file_are_empty),
+        cmocka_unit_test(strange_strings_round_trip),
         cmocka_unit_test(defaults_seed_keeps_seed_sections),
         cmocka_unit_test(unknown_key),
         cmocka_unit_test(wrong_type),
