@@ -192,6 +192,16 @@ static void success_returns_the_ops_answer(void **state)
     assert_int_equal(kctx.calls, 1);
 }
 
+static void invalid_utf8_in_target_still_gets_a_json_error(void **state)
+{
+    (void)state;
+    /* Found by fuzz_api_request: the message quotes the target, jansson refuses invalid
+     * UTF-8, and the dispatcher answered nothing. */
+    assert_error(call("DynamoDB_20120810.\xd0utItem", "{}"), 400,
+                 "com.amazonaws.dynamodb.v20120810#UnknownOperationException", "'?utItem'");
+    assert_error(call("\xff\xfe.X", "{}"), 400, "UnknownOperationException", "'??.X'");
+}
+
 static void error_body_shape(void **state)
 {
     (void)state;
@@ -217,6 +227,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(empty_body_is_an_empty_object, reset, reset),
         cmocka_unit_test_setup_teardown(op_errors_are_shaped_with_namespace, reset, reset),
         cmocka_unit_test_setup_teardown(success_returns_the_ops_answer, reset, reset),
+        cmocka_unit_test_setup_teardown(invalid_utf8_in_target_still_gets_a_json_error, reset, reset),
         cmocka_unit_test_setup_teardown(error_body_shape, reset, reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

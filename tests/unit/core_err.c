@@ -111,6 +111,35 @@ static void wrap_of_long_message_stays_terminated(void **state)
     assert_null(strstr(e.msg, "tail"));
 }
 
+static void message_is_always_valid_utf8(void **state)
+{
+    (void)state;
+    sp_err e = {0};
+    sp_err_invalid(&e, "op '%s' and '%s'", "\xd0utItem", "caf\xc3\xa9 \xf0\x9f\x98\x80");
+    assert_string_equal(e.msg, "op '?utItem' and 'caf\xc3\xa9 \xf0\x9f\x98\x80'");
+    /* overlong, surrogate, past U+10FFFF, stray continuation */
+    sp_err_invalid(&e, "%s|%s|%s|%s", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80");
+    assert_string_equal(e.msg, "??|???|????|?");
+    sp_err_set(&e, 400, "Bad\xff" "Code", "x");
+    assert_string_equal(e.code, "Bad?Code");
+
+    /* A message cut in the middle of a character does not end in half of it. */
+    char big[SP_ERR_MSG_MAX + 8];
+    memset(big, 'a', SP_ERR_MSG_MAX - 2);
+    strcpy(big + SP_ERR_MSG_MAX - 2, "\xe2\x82\xac"); /* euro sign straddles the cut */
+    sp_err_invalid(&e, "%s", big);
+    assert_int_equal(strlen(e.msg), SP_ERR_MSG_MAX - 1);
+    assert_int_equal(e.msg[SP_ERR_MSG_MAX - 2], '?');
+
+    char ctx[SP_ERR_MSG_MAX];
+    memset(ctx, 'c', sizeof ctx - 4);
+    strcpy(ctx + sizeof ctx - 4, "\xc3\xa9");
+    sp_err_invalid(&e, "m");
+    sp_err_wrap(&e, ctx); /* "<ctx>: m" is cut inside the context's last character or after */
+    for (const unsigned char *p = (const unsigned char *)e.msg; *p; p++)
+        if (*p >= 0x80) assert_true(*p == 0xc3 && p[1] == 0xa9 && (p++, true));
+}
+
 static void clear_resets_everything(void **state)
 {
     (void)state;
@@ -139,6 +168,7 @@ int main(void)
         cmocka_unit_test(wrap_prefixes_context_and_keeps_code),
         cmocka_unit_test(wrap_of_no_error_does_nothing),
         cmocka_unit_test(wrap_of_long_message_stays_terminated),
+        cmocka_unit_test(message_is_always_valid_utf8),
         cmocka_unit_test(clear_resets_everything),
         cmocka_unit_test(set_on_null_is_ignored),
     };
