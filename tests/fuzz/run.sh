@@ -2,8 +2,9 @@
 # Runs every libFuzzer binary in BUILD_DIR (built with -DSP_FUZZ=ON, see `make fuzz`) for
 # SECONDS each. Each target starts from its checked-in seed corpus tests/fuzz/corpus/<target>/
 # (read, never written) plus a scratch corpus in BUILD_DIR/fuzz-corpus/<target>/ that keeps
-# what earlier runs found. A crash leaves its input in tests/fuzz/crashes/ (git-ignored) and
-# fails the run; once fixed, copy the input into the seed corpus so the replay test keeps it.
+# what earlier runs found, and uses tests/fuzz/<target>.dict as its dictionary if present.
+# A crash leaves its input in tests/fuzz/crashes/ (git-ignored) and fails the run; once fixed,
+# copy the input into the seed corpus so the replay test keeps it.
 set -uo pipefail
 if [ $# -ne 2 ]; then
   echo "usage: $0 BUILD_DIR SECONDS" >&2
@@ -32,10 +33,12 @@ for bin in "${targets[@]}"; do
   mkdir -p "$scratch"
   dirs=("$scratch")
   [ -d "$seed" ] && dirs+=("$seed") || echo "fuzz: $name has no seed corpus at $seed" >&2
+  dict=()
+  [ -f "$here/$name.dict" ] && dict=(-dict="$here/$name.dict")
   echo "fuzz: $name for ${seconds}s"
   log="$build/fuzz-$name.log"
   if "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-      -artifact_prefix="$crashes/$name-" "${dirs[@]}" >"$log" 2>&1; then
+      -artifact_prefix="$crashes/$name-" "${dict[@]}" "${dirs[@]}" >"$log" 2>&1; then
     grep -E "^stat::number_of_executed_units|^Done " "$log" | tail -2 | sed "s/^/  /"
   else
     echo "fuzz: $name FAILED; see $log" >&2
