@@ -754,8 +754,11 @@ static bool p_update(parser *P)
         seen[c] = true;
         P->pos++;
         for (;;) {
-            if (n == cap && !(acts = x_grow(P->x, acts, n, &cap, sizeof *acts))) break;
-            if (n == pcap && !(paths = x_grow(P->x, paths, n, &pcap, sizeof *paths))) break;
+            if ((n == cap && !(acts = x_grow(P->x, acts, n, &cap, sizeof *acts))) ||
+                (n == pcap && !(paths = x_grow(P->x, paths, n, &pcap, sizeof *paths)))) {
+                p_fail_hard(P, "out of memory");
+                return false;
+            }
             x_action *a = &acts[n];
             memset(a, 0, sizeof *a);
             a->kind = (x_action_kind)c;
@@ -780,7 +783,6 @@ static bool p_update(parser *P)
             P->pos++;
         }
     }
-    if (n == cap || n == pcap) { p_fail_hard(P, "out of memory"); return false; }
     P->x->nactions = n;
     P->x->actions = acts;
     return true;
