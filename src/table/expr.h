@@ -91,7 +91,6 @@ bool tbl_av_equal(const json_t *a, const json_t *b);
 enum {
     TBL_EXPR_MAX_LEN = 4096,         /* DynamoDB's expression string limit (4 KB) */
     TBL_EXPR_MAX_DEPTH = 64,         /* nesting guard for the recursive-descent parser */
-    TBL_EXPR_MAX_OPERATORS = 300,    /* DynamoDB's limit on operators/functions */
 };
 
 typedef enum {
