@@ -5,6 +5,8 @@
  * caller's SQL. Only read-only statements run. */
 #include "qry_int.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,6 +137,19 @@ static char *cell_text(sqlite3_stmt *st, int i)
     }
 }
 
+/* Athena labels an expression without an alias _col<i>; SQLite would use its text. */
+static char *column_label(sqlite3_stmt *st, int i)
+{
+    const char *name = sqlite3_column_name(st, i);
+    bool plain = name && *name;
+    for (const char *p = name; plain && *p; p++)
+        plain = isalnum((unsigned char)*p) || *p == '_' || (unsigned char)*p >= 0x80;
+    if (plain) return strdup(name);
+    char label[32];
+    snprintf(label, sizeof label, "_col%d", i);
+    return strdup(label);
+}
+
 static bool collect(sqlite3 *db, sqlite3_stmt *st, qry_result *r, const qry_sql *q,
                     const char *sql, sp_err *e)
 {
@@ -143,7 +158,7 @@ static bool collect(sqlite3 *db, sqlite3_stmt *st, qry_result *r, const qry_sql 
     r->names = calloc((size_t)n + 1, sizeof *r->names);
     r->types = calloc((size_t)n + 1, sizeof *r->types);
     if (!r->names || !r->types) abort();
-    for (int i = 0; i < n; i++) r->names[i] = strdup(sqlite3_column_name(st, i));
+    for (int i = 0; i < n; i++) r->names[i] = column_label(st, i);
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -158,6 +158,7 @@ static void rewrite_casts(const char *sql, token *t, size_t n)
                 if (fn) {
                     t[stack[top - 1].cast_tok].repl = fn;
                     for (size_t k = i; k < close; k++) t[k].repl = "";
+                    for (size_t k = i; k > 0 && t[k - 1].kind == TK_SPACE; k--) t[k - 1].repl = "";
                 }
             }
         }
