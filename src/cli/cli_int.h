@@ -32,6 +32,8 @@ void cli_report(const char *cmd, const sp_err *e);
 
 int cli_cmd_serve(const cli_common *common, int argc, char **argv);
 int cli_cmd_config(const cli_common *common, int argc, char **argv);
+int cli_cmd_generate(const cli_common *common, int argc, char **argv);
+int cli_cmd_status(const cli_common *common, int argc, char **argv);
 
 /* [catalog/query] offline subcommands */
 typedef struct cat_catalog cat_catalog;
