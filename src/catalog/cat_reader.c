@@ -166,7 +166,7 @@ io_error:
 static int next_line(cat_reader *r, const char **line, size_t *len, sp_err *e)
 {
     for (;;) {
-        char *nl = memchr(r->buf + r->pos, '\n', r->len - r->pos);
+        char *nl = r->len > r->pos ? memchr(r->buf + r->pos, '\n', r->len - r->pos) : NULL;
         if (nl) {
             *line = r->buf + r->pos;
             *len = (size_t)(nl - *line);
