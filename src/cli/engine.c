@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "catalog/catalog.h"
 #include "lake/lake.h"
 
 struct cli_engine {
@@ -30,6 +31,7 @@ struct cli_engine {
     api_route s3_route;
 
     /* [catalog/query] */
+    cat_catalog *catalog;
 };
 
 static bool mkdir_p(const char *path, sp_err *e)
@@ -79,6 +81,8 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     /* [pipe] */
 
     /* [catalog/query] */
+    en->catalog = cat_catalog_open(sub_dir(en, "catalog", dir, sizeof dir), e);
+    if (!en->catalog) return false;
 
     return true;
 }
@@ -144,6 +148,7 @@ json_t *cli_engine_health(void *engine)
     json_object_set_new(services, "s3", json_pack("{s:b}", "running", en->lake != NULL));
 
     /* [catalog/query] */
+    json_object_set_new(services, "catalog", json_pack("{s:b}", "running", en->catalog != NULL));
 
     return json_pack("{s:s, s:o, s:s}", "status", "ok", "services", services, "data_dir",
                      en->data_dir);
@@ -161,6 +166,8 @@ void cli_engine_close(cli_engine *en)
     /* [delivery] */
 
     /* [catalog/query] */
+    cat_catalog_close(en->catalog);
+    en->catalog = NULL;
 
     /* [lake] */
     lake_close(en->lake);
