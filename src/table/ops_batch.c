@@ -171,7 +171,6 @@ json_t *tbl_op_batch_get_item(void *ctx, json_t *req, sp_err *e)
         tbl_meta m;
         tbl_req_exprs x;
         memset(&x, 0, sizeof x);
-        tbl_expr_usage_init(&x.usage);
         if (!tbl_meta_get(db, name, &m, false, e) ||
             !tbl_req_exprs_parse(spec, TBL_X_PROJECTION, &x, e)) {
             if (!sp_err_failed(e)) sp_err_internal(e, "BatchGetItem: table vanished");

@@ -23,11 +23,9 @@ bool tbl_write_prepare(tbl_db *db, tbl_write_kind kind, const json_t *req, unsig
 {
     memset(w, 0, sizeof *w);
     w->kind = kind;
-    tbl_expr_usage_init(&w->x.usage);
     if (!tbl_req_table(db, req, &w->m, e)) return false;
     if (!tbl_return_values(req, rv_allowed, &w->rv, e) || !tbl_check_rcc(req, e)) return false;
     unsigned kinds = TBL_X_CONDITION | (kind == TBL_W_UPDATE ? TBL_X_UPDATE : 0);
-    tbl_expr_usage_clear(&w->x.usage);
     if (!tbl_req_exprs_parse(req, kinds, &w->x, e)) return false;
     if (kind == TBL_W_CHECK && !w->x.condition) {
         sp_err_invalid(e, "1 validation error detected: Value null at 'conditionExpression' "
@@ -170,11 +168,9 @@ json_t *tbl_op_get_item(void *ctx, json_t *req, sp_err *e)
     tbl_req_exprs x;
     json_t *resp = NULL, *item = NULL;
     memset(&x, 0, sizeof x);
-    tbl_expr_usage_init(&x.usage);
     if (!tbl_req_table(db, req, &m, e) || !tbl_check_rcc(req, e)) goto out;
     bool consistent = sp_json_bool(req, "ConsistentRead", false, e);
     if (sp_err_failed(e)) goto out;
-    tbl_expr_usage_clear(&x.usage);
     if (!tbl_req_exprs_parse(req, TBL_X_PROJECTION, &x, e)) goto out;
     if (!tbl_key_prepare(&m, json_object_get(req, "Key"), &k, e)) goto out;
     tbl_conn *c = tbl_conn_get(db, e);

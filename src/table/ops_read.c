@@ -57,7 +57,6 @@ typedef struct read_req {
 static bool read_req_parse(tbl_db *db, const json_t *req, bool query, read_req *r, sp_err *e)
 {
     memset(r, 0, sizeof *r);
-    tbl_expr_usage_init(&r->x.usage);
     if (!tbl_req_table(db, req, &r->m, e) || !tbl_check_rcc(req, e)) return false;
     if (json_object_get(req, "IndexName")) {
         sp_err_invalid(e, "One or more parameter values were invalid: secondary indexes are "
@@ -89,7 +88,6 @@ static bool read_req_parse(tbl_db *db, const json_t *req, bool query, read_req *
     }
     r->count_only = select && !strcmp(select, "COUNT");
     unsigned kinds = TBL_X_FILTER | TBL_X_PROJECTION | (query ? TBL_X_KEY_CONDITION : 0);
-    tbl_expr_usage_clear(&r->x.usage);
     if (!tbl_req_exprs_parse(req, kinds, &r->x, e)) return false;
     if (r->x.projection && select && strcmp(select, "SPECIFIC_ATTRIBUTES")) {
         sp_err_invalid(e, "One or more parameter values were invalid: Cannot specify the "

@@ -140,10 +140,8 @@ json_t *tbl_op_transact_get_items(void *ctx, json_t *req, sp_err *e)
                               "Member must not be null", i + 1);
             goto out;
         }
-        tbl_expr_usage_init(&xs[i].usage);
         parsed++;
         if (!tbl_req_table(db, get, &ms[i], e)) goto out;
-        tbl_expr_usage_clear(&xs[i].usage);
         if (!tbl_req_exprs_parse(get, TBL_X_PROJECTION, &xs[i], e) ||
             !tbl_key_prepare(&ms[i], json_object_get(get, "Key"), &ks[i], e))
             goto out;
