@@ -256,3 +256,24 @@ def test_documented_errors(server):
     # the aws cli shows the same error names
     res, proc = server.aws("dynamodb", "describe-table", "--table-name", "Missing", check=False)
     assert proc.returncode != 0 and b"ResourceNotFoundException" in proc.stderr
+
+
+def test_concurrent_writers_get_one_gapless_stream(server):
+    """Many HTTP threads writing at once: every change is one record, seqs are gapless."""
+    import concurrent.futures
+    ddb = server.client("dynamodb")
+
+    def writer(w):
+        for i in range(25):
+            ddb.put_item(TableName=TABLE, Item={"orderid": {"S": f"{w}-{i}"},
+                                                "quantity": {"N": str(i)}})
+        return w
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        assert sorted(pool.map(writer, range(8))) == list(range(8))
+    recs = stream_records(server)
+    seqs = [int(r["dynamodb"]["SequenceNumber"]) for r in recs]
+    assert seqs == list(range(seqs[0], seqs[0] + 200))
+    assert {r["dynamodb"]["Keys"]["orderid"]["S"] for r in recs} == {
+        f"{w}-{i}" for w in range(8) for i in range(25)}
+    assert ddb.describe_table(TableName=TABLE)["Table"]["ItemCount"] == 200
