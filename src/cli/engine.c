@@ -217,3 +217,26 @@ bool cli_engine_start_workers(cli_engine *en, sp_err *e)
 
     return true;
 }
+
+struct tbl_db *cli_engine_tables(const cli_engine *en) { return en->tables; }
+struct lake *cli_engine_lake(const cli_engine *en) { return en->lake; }
+struct cat_catalog *cli_engine_catalog(const cli_engine *en) { return en->catalog; }
+
+void cli_engine_progress(cli_engine *en, cli_progress *out)
+{
+    memset(out, 0, sizeof *out);
+    const sp_config *cfg = en->cfg;
+
+    /* [table] */
+    for (size_t i = 0; i < cfg->n_tables; i++)
+        if (cfg->tables[i].stream_view_type)
+            out->table_changes += tbl_stream_last_seq(en->tables, cfg->tables[i].name);
+
+    /* [stream] */
+
+    /* [pipe] */
+
+    /* [delivery] */
+
+    out->drained = false;
+}
