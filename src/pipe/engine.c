@@ -29,6 +29,7 @@ struct pip_engine {
     char *dir;
     tbl_db *tables;
     stm_log *log;
+    pip_io io;
     pip_entry **entries;
     size_t n, cap;
     json_t *deleted;           /* names of configured pipes deleted through the API */
@@ -109,7 +110,7 @@ static pip_entry *entry_add(pip_engine *en, pip_def *def, bool persisted)
             free(def->source_arn);
             def->source_arn = arn;
         }
-        x->runner = pip_runner_new(def, en->dir, x->hash_key, en->tables, en->log, &x->counters, &e);
+        x->runner = pip_runner_new(def, en->dir, x->hash_key, &en->io, &x->counters, &e);
     }
     if (!x->runner) snprintf(x->reason, sizeof x->reason, "%s", e.msg);
     if (en->n == en->cap) {
@@ -197,6 +198,7 @@ pip_engine *pip_engine_open(const char *dir, const sp_config *cfg, tbl_db *table
     en->dir = strdup(dir);
     en->tables = tables;
     en->log = log;
+    en->io = pip_io_default(tables, log);
     if (!load_persisted(en, e)) goto bad;
     for (size_t i = 0; cfg && i < cfg->n_pipes; i++) {
         if (entry_find(en, cfg->pipes[i].name, NULL) || deleted_has(en, cfg->pipes[i].name)) continue;
@@ -309,7 +311,7 @@ static bool entry_replace(pip_engine *en, pip_entry *x, pip_def *d, sp_err *e)
     x->hash_key = NULL;
     sp_err re = {0};
     if (resolve(en, d, NULL, &x->hash_key, &re))
-        x->runner = pip_runner_new(d, en->dir, x->hash_key, en->tables, en->log, &x->counters, &re);
+        x->runner = pip_runner_new(d, en->dir, x->hash_key, &en->io, &x->counters, &re);
     if (!x->runner) snprintf(x->reason, sizeof x->reason, "%s", re.msg);
     return entry_run(en, x, e) && save(en, e);
 }

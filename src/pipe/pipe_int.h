@@ -84,14 +84,34 @@ typedef struct pip_counters {
     _Atomic uint64_t read, filtered, written, failed, duplicates_skipped;
 } pip_counters;
 
+/* What a runner reads from and writes to: the table stream and the stream log by default
+ * (pip_io_default), a fake in the runner's unit tests. Same contracts as the table.h and
+ * stream.h functions they stand for. */
+typedef struct pip_io {
+    void *src;
+    bool (*src_wait)(void *src, const char *table, uint64_t after_seq, int timeout_ms);
+    long (*src_read)(void *src, const char *table, uint64_t after_seq, size_t max,
+                     tbl_stream_fn fn, void *arg, sp_err *e);
+    uint64_t (*src_last_seq)(void *src, const char *table);
+    void *dst;
+    bool (*dst_put)(void *dst, const char *stream, const stm_put *recs, size_t n,
+                    stm_put_result *out, size_t *written, sp_err *e);
+    int (*dst_shard_for_key)(void *dst, const char *stream, const char *partition_key,
+                             sp_err *e);
+    uint64_t (*dst_origin_position)(void *dst, const char *stream, int shard, const char *origin);
+} pip_io;
+
+/* io.c */
+pip_io pip_io_default(tbl_db *tables, stm_log *log);
+
 typedef struct pip_runner pip_runner;
 
 /* Prepares a runner for def (copied): compiles its filters and loads its checkpoint, or
  * creates one at the starting position. hash_key names the table's hash key attribute (for
- * the default partition key; NULL: all key values). tables, log, dir and counters are
- * borrowed and must outlive the runner. Caller owns: pip_runner_destroy. */
+ * the default partition key; NULL: all key values). io is copied; what it points to, dir and
+ * counters are borrowed and must outlive the runner. Caller owns: pip_runner_destroy. */
 pip_runner *pip_runner_new(const pip_def *def, const char *dir, const char *hash_key,
-                           tbl_db *tables, stm_log *log, pip_counters *counters, sp_err *e);
+                           const pip_io *io, pip_counters *counters, sp_err *e);
 bool pip_runner_start(pip_runner *r, sp_err *e);
 /* Stops the worker (if running) after its current batch; saves the checkpoint. */
 void pip_runner_stop(pip_runner *r);

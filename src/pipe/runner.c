@@ -48,8 +48,7 @@ struct pip_runner {
     pip_filter *filter;
     char *dir;
     char *hash_key;
-    tbl_db *tables;
-    stm_log *log;
+    pip_io io;
     pip_counters *counters;
 
     pthread_t thread;
@@ -115,7 +114,7 @@ static uint64_t *high_slot(pip_runner *r, int shard)
         r->n_high = n;
     }
     if (!r->high_known[s]) {
-        r->high[s] = stm_origin_position(r->log, r->def->target_stream, shard, r->def->name);
+        r->high[s] = r->io.dst_origin_position(r->io.dst, r->def->target_stream, shard, r->def->name);
         r->high_known[s] = true;
     }
     return &r->high[s];
@@ -193,7 +192,7 @@ static bool append_all(pip_runner *r, const stm_put *puts, size_t n, sp_err *e)
     stm_put_result out[PIP_PUT_CHUNK];
     for (size_t off = 0; off < n; off += PIP_PUT_CHUNK) {
         size_t m = n - off < PIP_PUT_CHUNK ? n - off : PIP_PUT_CHUNK, written = 0;
-        if (!stm_put_records(r->log, r->def->target_stream, puts + off, m, out, &written, e)) {
+        if (!r->io.dst_put(r->io.dst, r->def->target_stream, puts + off, m, out, &written, e)) {
             counter_add(&r->counters->written, written);
             return false;
         }
@@ -248,7 +247,7 @@ static bool batch_move(pip_runner *r, pip_batch *b, sp_err *e)
             continue;
         }
         owned[n_owned++] = key;
-        int shard = stm_shard_for_key(r->log, r->def->target_stream, key, NULL, e);
+        int shard = r->io.dst_shard_for_key(r->io.dst, r->def->target_stream, key, e);
         if (shard < 0) {
             ok = false;
             break;
@@ -295,7 +294,7 @@ static void batching_window(pip_runner *r, uint64_t after)
 {
     uint64_t deadline = sp_clock_mono_ns() + (uint64_t)r->def->window_s * 1000000000u;
     while (!atomic_load(&r->stop) && sp_clock_mono_ns() < deadline &&
-           tbl_stream_last_seq(r->tables, r->def->source_table) - after < (uint64_t)r->def->batch_size)
+           r->io.src_last_seq(r->io.src, r->def->source_table) - after < (uint64_t)r->def->batch_size)
         sp_sleep_ms(PIP_WINDOW_POLL_MS);
 }
 
@@ -306,15 +305,15 @@ static void *runner_main(void *arg)
     high_forget(r);
     while (!atomic_load(&r->stop)) {
         uint64_t c = atomic_load(&r->checkpoint);
-        if (!tbl_stream_wait(r->tables, r->def->source_table, c, PIP_WAIT_MS)) {
+        if (!r->io.src_wait(r->io.src, r->def->source_table, c, PIP_WAIT_MS)) {
             checkpoint_flush(r, false);
             continue;
         }
         if (r->def->window_s > 0) batching_window(r, c);
         pip_batch b = {0};
         sp_err e = {0};
-        long got = tbl_stream_read(r->tables, r->def->source_table, c, (size_t)r->def->batch_size,
-                                   batch_collect, &b, &e);
+        long got = r->io.src_read(r->io.src, r->def->source_table, c, (size_t)r->def->batch_size,
+                                  batch_collect, &b, &e);
         bool ok = got >= 0 && batch_move(r, &b, &e);
         if (ok && b.n > 0) atomic_store(&r->checkpoint, b.items[b.n - 1].seq);
         batch_clear(&b);
@@ -336,7 +335,7 @@ static void *runner_main(void *arg)
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
 pip_runner *pip_runner_new(const pip_def *def, const char *dir, const char *hash_key,
-                           tbl_db *tables, stm_log *log, pip_counters *counters, sp_err *e)
+                           const pip_io *io, pip_counters *counters, sp_err *e)
 {
     pip_filter *filter = pip_filter_new(def->filters, e);
     if (!filter) return NULL;
@@ -344,7 +343,7 @@ pip_runner *pip_runner_new(const pip_def *def, const char *dir, const char *hash
     if (!pip_checkpoint_load(dir, def->name, &c)) {
         /* A new pipe: fix its starting position durably now, so LATEST means "from the
          * moment it was created" even across a restart. */
-        c = def->latest ? tbl_stream_last_seq(tables, def->source_table) : 0;
+        c = def->latest ? io->src_last_seq(io->src, def->source_table) : 0;
         if (!pip_checkpoint_save(dir, def->name, c, e)) {
             pip_filter_destroy(filter);
             return NULL;
@@ -355,8 +354,7 @@ pip_runner *pip_runner_new(const pip_def *def, const char *dir, const char *hash
     r->filter = filter;
     r->dir = strdup(dir);
     r->hash_key = hash_key ? strdup(hash_key) : NULL;
-    r->tables = tables;
-    r->log = log;
+    r->io = *io;
     r->counters = counters;
     atomic_init(&r->stop, false);
     atomic_init(&r->checkpoint, c);
