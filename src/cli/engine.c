@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "lake/lake.h"
+#include "table/table.h"
 
 struct cli_engine {
     const sp_config *cfg;
@@ -18,6 +19,8 @@ struct cli_engine {
     api_server *server;
 
     /* [table] */
+    tbl_db *tables;
+    api_service ddb_service, ddb_streams_service;
 
     /* [stream] */
 
@@ -64,6 +67,11 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     (void)cfg;
 
     /* [table] */
+    if (!mkdir_p(sub_dir(en, "table", dir, sizeof dir), e)) return false;
+    en->tables = tbl_db_open(dir, e);
+    if (!en->tables) return false;
+    for (size_t i = 0; i < cfg->n_tables; i++)
+        if (!tbl_table_ensure(en->tables, &cfg->tables[i], e)) return false;
 
     /* [stream] */
 
@@ -101,6 +109,20 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     api_server_set_health(en->server, cli_engine_health, en);
 
     /* [table] */
+    en->ddb_service = (api_service){
+        .name = "dynamodb",
+        .target_prefix = "DynamoDB_20120810",
+        .error_namespace = "com.amazonaws.dynamodb.v20120810#",
+        .content_type = "application/x-amz-json-1.0",
+        .ops = tbl_ddb_ops,
+        .ctx = en->tables,
+    };
+    en->ddb_streams_service = en->ddb_service;
+    en->ddb_streams_service.name = "dynamodbstreams";
+    en->ddb_streams_service.target_prefix = "DynamoDBStreams_20120810";
+    en->ddb_streams_service.ops = tbl_streams_ops;
+    api_server_add_service(en->server, &en->ddb_service);
+    api_server_add_service(en->server, &en->ddb_streams_service);
 
     /* [stream] */
 
@@ -129,6 +151,9 @@ json_t *cli_engine_health(void *engine)
     json_object_set_new(services, "http", json_pack("{s:b}", "running", en->server != NULL));
 
     /* [table] */
+    json_object_set_new(services, "dynamodb", json_pack("{s:b}", "running", en->tables != NULL));
+    json_object_set_new(services, "dynamodbstreams",
+                        json_pack("{s:b}", "running", en->tables != NULL));
 
     /* [stream] */
 
@@ -164,6 +189,7 @@ void cli_engine_close(cli_engine *en)
     /* [stream] */
 
     /* [table] */
+    tbl_db_close(en->tables);
 
     free(en->data_dir);
     free(en);
