@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "lake/lake.h"
+#include "stream/stream.h"
 #include "table/table.h"
 
 struct cli_engine {
@@ -23,6 +24,8 @@ struct cli_engine {
     api_service ddb_service, ddb_streams_service;
 
     /* [stream] */
+    stm_log *stream;
+    api_service kinesis;
 
     /* [pipe] */
 
@@ -74,6 +77,10 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
         if (!tbl_table_ensure(en->tables, &cfg->tables[i], e)) return false;
 
     /* [stream] */
+    en->stream = stm_log_open(sub_dir(en, "stream", dir, sizeof dir), e);
+    if (!en->stream) return false;
+    for (size_t i = 0; i < cfg->n_streams; i++)
+        if (!stm_stream_ensure(en->stream, &cfg->streams[i], e)) return false;
 
     /* [lake] */
     en->lake = lake_open(sub_dir(en, "lake", dir, sizeof dir), e);
@@ -125,6 +132,9 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     api_server_add_service(en->server, &en->ddb_streams_service);
 
     /* [stream] */
+    en->kinesis = (api_service){"kinesis", "Kinesis_20131202", "", "application/x-amz-json-1.1",
+                                stm_kinesis_ops, en->stream};
+    api_server_add_service(en->server, &en->kinesis);
 
     /* [pipe] */
 
@@ -156,6 +166,7 @@ json_t *cli_engine_health(void *engine)
                         json_pack("{s:b}", "running", en->tables != NULL));
 
     /* [stream] */
+    json_object_set_new(services, "kinesis", json_pack("{s:b}", "running", en->stream != NULL));
 
     /* [pipe] */
 
@@ -187,6 +198,7 @@ void cli_engine_close(cli_engine *en)
     lake_close(en->lake);
 
     /* [stream] */
+    stm_log_close(en->stream);
 
     /* [table] */
     tbl_db_close(en->tables);
