@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "lake/lake.h"
+#include "pipe/pipe.h"
 #include "stream/stream.h"
 #include "table/table.h"
 
@@ -28,6 +29,8 @@ struct cli_engine {
     api_service kinesis;
 
     /* [pipe] */
+    pip_engine *pipes;
+    api_route pipes_route;
 
     /* [delivery] */
 
@@ -92,6 +95,8 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     /* [delivery] */
 
     /* [pipe] */
+    en->pipes = pip_engine_open(sub_dir(en, "pipe", dir, sizeof dir), cfg, en->tables, en->stream, e);
+    if (!en->pipes) return false;
 
     /* [catalog/query] */
 
@@ -139,6 +144,8 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     api_server_add_service(en->server, &en->kinesis);
 
     /* [pipe] */
+    en->pipes_route = (api_route){.name = "pipes", .fn = pip_rest_handle, .ctx = en->pipes};
+    api_server_add_route(en->server, &en->pipes_route);
 
     /* [delivery] */
 
@@ -173,6 +180,7 @@ json_t *cli_engine_health(void *engine)
     json_object_set_new(services, "kinesis", json_pack("{s:b}", "running", en->stream != NULL));
 
     /* [pipe] */
+    if (en->pipes) json_object_set_new(services, "pipes", pip_engine_health(en->pipes));
 
     /* [delivery] */
 
@@ -193,6 +201,8 @@ void cli_engine_close(cli_engine *en)
     en->server = NULL;
 
     /* [pipe] */
+    pip_engine_close(en->pipes);
+    en->pipes = NULL;
 
     /* [delivery] */
 
@@ -217,6 +227,7 @@ bool cli_engine_start_workers(cli_engine *en, sp_err *e)
     (void)e;
 
     /* [pipe] */
+    if (en->pipes && !pip_engine_start(en->pipes, e)) return false;
 
     /* [delivery] */
 
