@@ -12,6 +12,8 @@
 
 #include "catalog/catalog.h"
 #include "lake/lake.h"
+#include "pipe/pipe.h"
+#include "stream/stream.h"
 #include "table/table.h"
 
 struct cli_engine {
@@ -24,8 +26,12 @@ struct cli_engine {
     api_service ddb_service, ddb_streams_service;
 
     /* [stream] */
+    stm_log *stream;
+    api_service kinesis;
 
     /* [pipe] */
+    pip_engine *pipes;
+    api_route pipes_route;
 
     /* [delivery] */
 
@@ -77,6 +83,10 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
         if (!tbl_table_ensure(en->tables, &cfg->tables[i], e)) return false;
 
     /* [stream] */
+    en->stream = stm_log_open(sub_dir(en, "stream", dir, sizeof dir), e);
+    if (!en->stream) return false;
+    for (size_t i = 0; i < cfg->n_streams; i++)
+        if (!stm_stream_ensure(en->stream, &cfg->streams[i], e)) return false;
 
     /* [lake] */
     en->lake = lake_open(sub_dir(en, "lake", dir, sizeof dir), e);
@@ -87,6 +97,8 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     /* [delivery] */
 
     /* [pipe] */
+    en->pipes = pip_engine_open(sub_dir(en, "pipe", dir, sizeof dir), cfg, en->tables, en->stream, e);
+    if (!en->pipes) return false;
 
     /* [catalog/query] */
     en->catalog = cat_catalog_open(sub_dir(en, "catalog", dir, sizeof dir), e);
@@ -131,8 +143,13 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     api_server_add_service(en->server, &en->ddb_streams_service);
 
     /* [stream] */
+    en->kinesis = (api_service){"kinesis", "Kinesis_20131202", "", "application/x-amz-json-1.1",
+                                stm_kinesis_ops, en->stream};
+    api_server_add_service(en->server, &en->kinesis);
 
     /* [pipe] */
+    en->pipes_route = (api_route){.name = "pipes", .fn = pip_rest_handle, .ctx = en->pipes};
+    api_server_add_route(en->server, &en->pipes_route);
 
     /* [delivery] */
 
@@ -164,8 +181,10 @@ json_t *cli_engine_health(void *engine)
                         json_pack("{s:b}", "running", en->tables != NULL));
 
     /* [stream] */
+    json_object_set_new(services, "kinesis", json_pack("{s:b}", "running", en->stream != NULL));
 
     /* [pipe] */
+    if (en->pipes) json_object_set_new(services, "pipes", pip_engine_health(en->pipes));
 
     /* [delivery] */
 
@@ -187,6 +206,8 @@ void cli_engine_close(cli_engine *en)
     en->server = NULL;
 
     /* [pipe] */
+    pip_engine_close(en->pipes);
+    en->pipes = NULL;
 
     /* [delivery] */
 
@@ -198,6 +219,7 @@ void cli_engine_close(cli_engine *en)
     lake_close(en->lake);
 
     /* [stream] */
+    stm_log_close(en->stream);
 
     /* [table] */
     tbl_db_close(en->tables);
@@ -212,6 +234,7 @@ bool cli_engine_start_workers(cli_engine *en, sp_err *e)
     (void)e;
 
     /* [pipe] */
+    if (en->pipes && !pip_engine_start(en->pipes, e)) return false;
 
     /* [delivery] */
 
