@@ -256,10 +256,26 @@ void cli_engine_progress(cli_engine *en, cli_progress *out)
             out->table_changes += tbl_stream_last_seq(en->tables, cfg->tables[i].name);
 
     /* [stream] */
+    for (size_t i = 0; i < cfg->n_streams; i++) {
+        stm_shard_info shards[64];
+        sp_err e = {0};
+        int n = stm_shard_list(en->stream, cfg->streams[i].name, shards, 64, &e);
+        for (int s = 0; s < n && s < 64; s++) out->stream_records += shards[s].last_seq;
+    }
 
     /* [pipe] */
+    bool pipes_idle = true;
+    json_t *pipes = en->pipes ? pip_engine_health(en->pipes) : NULL;
+    const char *name;
+    json_t *p;
+    json_object_foreach(json_object_get(pipes, "pipes"), name, p) {
+        uint64_t lag = (uint64_t)json_integer_value(json_object_get(p, "lag_records"));
+        out->piped += (uint64_t)json_integer_value(json_object_get(p, "checkpoint"));
+        if (lag) pipes_idle = false;
+    }
+    json_decref(pipes);
 
     /* [delivery] */
 
-    out->drained = false;
+    out->drained = pipes_idle && false;
 }
