@@ -219,6 +219,7 @@ static bool chunk_flush(stm_shard *sh, chunk *c, sp_err *e)
     if (!c->n) return true;
     stm_segment *t = tail_of(sh);
     uint64_t start = t->size - c->bytes;  /* sizes were noted as frames were queued */
+    sh->n_writes++;  /* leader-only */
     if (!write_all(t->fd, c->iov, c->n, start)) {
         sp_err_internal(e, "cannot write to '%s': %s", t->path, strerror(errno));
         return false;
@@ -376,6 +377,7 @@ bool stm_shard_append(stm_shard *sh, const stm_policy *pol, const stm_put *const
         bool ok = leader_write(sh, pol, list, &last_seq, &last_arrival, &we);
 
         pthread_mutex_lock(&sh->mu);
+        sh->n_commits++;
         if (ok) {
             sh->last_seq = last_seq;
             sh->last_seq_arrival_ms = last_arrival;
