@@ -30,6 +30,7 @@ struct cli_engine {
 
     /* [lake] */
     lake *lake;
+    api_route s3_route;
 
     /* [catalog/query] */
 };
@@ -106,6 +107,7 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
 {
     en->server = api_server_new(opt);
     api_server_set_health(en->server, cli_engine_health, en);
+    api_server_set_metrics(en->server, cli_engine_metrics, en);
 
     /* [table] */
 
@@ -119,6 +121,8 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     /* [delivery] */
 
     /* [lake] */
+    en->s3_route = (api_route){.name = "s3", .fn = lake_s3_handle, .ctx = en->lake};
+    api_server_add_route(en->server, &en->s3_route);
 
     /* [catalog/query] */
 
@@ -179,4 +183,16 @@ void cli_engine_close(cli_engine *en)
 
     free(en->data_dir);
     free(en);
+}
+
+bool cli_engine_start_workers(cli_engine *en, sp_err *e)
+{
+    (void)en;
+    (void)e;
+
+    /* [pipe] */
+
+    /* [delivery] */
+
+    return true;
 }
