@@ -419,7 +419,9 @@ json_t *stm_op_get_records(void *ctx, json_t *req, sp_err *e)
             pthread_mutex_lock(&sh->mu);
             open = sh->open;
             pthread_mutex_unlock(&sh->mu);
-            if (open || c.last_seq < tip) {
+            /* Like Kinesis, the last records of a closed shard still come with a next
+             * iterator; only a read that finds nothing more ends the shard. */
+            if (open || c.any || c.last_seq < tip) {
                 char *next = stm_iter_encode(st, sh->index, c.last_seq, now);
                 json_object_set_new(out, "NextShardIterator", json_string(next));
                 free(next);
