@@ -264,6 +264,7 @@ typedef struct stm_stream {
     long long retention_hours;
     stm_policy policy;
     long long fsync_interval_ms;
+    uint64_t last_sync_ns;        /* background thread only */
     stm_shard **shards;
     size_t n_shards;
     atomic_uint_least64_t generation;

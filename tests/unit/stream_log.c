@@ -245,6 +245,37 @@ static void a_put_of_500_records_is_one_write(void **state)
     test_dir_remove();
 }
 
+static bool shard_dirty(stm_shard *sh)
+{
+    pthread_mutex_lock(&sh->mu);
+    bool d = sh->dirty;
+    pthread_mutex_unlock(&sh->mu);
+    return d;
+}
+
+static void interval_policy_syncs_in_the_background(void **state)
+{
+    (void)state;
+    test_dir_new();
+    stm_log *log = test_open();
+    sp_err e = {0};
+    sp_cfg_stream slow = test_cfg("slow", 1, "interval", 64), fast = slow;
+    slow.fsync_interval_ms = 60000;
+    fast.name = (char *)"fast";
+    fast.fsync_interval_ms = 20;
+    assert_true(stm_stream_ensure(log, &slow, &e));
+    assert_true(stm_stream_ensure(log, &fast, &e));
+    put_many(log, "slow", 1, 1, NULL, 1);
+    put_many(log, "fast", 1, 1, NULL, 1);
+    assert_true(shard_dirty(test_shard(log, "fast", 0)));
+    /* The fast stream is synced within a few of its intervals; the slow one waits its own. */
+    for (int i = 0; i < 300 && shard_dirty(test_shard(log, "fast", 0)); i++) sp_sleep_ms(10);
+    assert_false(shard_dirty(test_shard(log, "fast", 0)));
+    assert_true(shard_dirty(test_shard(log, "slow", 0)));
+    stm_log_close(log);
+    test_dir_remove();
+}
+
 static void split_and_merge_keep_lineage_and_records(void **state)
 {
     (void)state;
@@ -345,6 +376,7 @@ int main(void)
         cmocka_unit_test(origin_positions_survive_reopen_and_rolls),
         cmocka_unit_test(concurrent_appenders_share_group_commits),
         cmocka_unit_test(a_put_of_500_records_is_one_write),
+        cmocka_unit_test(interval_policy_syncs_in_the_background),
         cmocka_unit_test(split_and_merge_keep_lineage_and_records),
         cmocka_unit_test(checkpoints_are_durable),
         cmocka_unit_test(wait_returns_on_append_or_timeout),
