@@ -10,8 +10,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "catalog/catalog.h"
 #include "lake/lake.h"
 #include "stream/stream.h"
+#include "table/table.h"
 
 struct cli_engine {
     const sp_config *cfg;
@@ -19,6 +21,8 @@ struct cli_engine {
     api_server *server;
 
     /* [table] */
+    tbl_db *tables;
+    api_service ddb_service, ddb_streams_service;
 
     /* [stream] */
     stm_log *stream;
@@ -33,6 +37,7 @@ struct cli_engine {
     api_route s3_route;
 
     /* [catalog/query] */
+    cat_catalog *catalog;
 };
 
 static bool mkdir_p(const char *path, sp_err *e)
@@ -68,6 +73,11 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     (void)cfg;
 
     /* [table] */
+    if (!mkdir_p(sub_dir(en, "table", dir, sizeof dir), e)) return false;
+    en->tables = tbl_db_open(dir, e);
+    if (!en->tables) return false;
+    for (size_t i = 0; i < cfg->n_tables; i++)
+        if (!tbl_table_ensure(en->tables, &cfg->tables[i], e)) return false;
 
     /* [stream] */
     en->stream = stm_log_open(sub_dir(en, "stream", dir, sizeof dir), e);
@@ -86,6 +96,8 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     /* [pipe] */
 
     /* [catalog/query] */
+    en->catalog = cat_catalog_open(sub_dir(en, "catalog", dir, sizeof dir), e);
+    if (!en->catalog) return false;
 
     return true;
 }
@@ -110,6 +122,20 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     api_server_set_metrics(en->server, cli_engine_metrics, en);
 
     /* [table] */
+    en->ddb_service = (api_service){
+        .name = "dynamodb",
+        .target_prefix = "DynamoDB_20120810",
+        .error_namespace = "com.amazonaws.dynamodb.v20120810#",
+        .content_type = "application/x-amz-json-1.0",
+        .ops = tbl_ddb_ops,
+        .ctx = en->tables,
+    };
+    en->ddb_streams_service = en->ddb_service;
+    en->ddb_streams_service.name = "dynamodbstreams";
+    en->ddb_streams_service.target_prefix = "DynamoDBStreams_20120810";
+    en->ddb_streams_service.ops = tbl_streams_ops;
+    api_server_add_service(en->server, &en->ddb_service);
+    api_server_add_service(en->server, &en->ddb_streams_service);
 
     /* [stream] */
     en->kinesis = (api_service){"kinesis", "Kinesis_20131202", "", "application/x-amz-json-1.1",
@@ -143,6 +169,9 @@ json_t *cli_engine_health(void *engine)
     json_object_set_new(services, "http", json_pack("{s:b}", "running", en->server != NULL));
 
     /* [table] */
+    json_object_set_new(services, "dynamodb", json_pack("{s:b}", "running", en->tables != NULL));
+    json_object_set_new(services, "dynamodbstreams",
+                        json_pack("{s:b}", "running", en->tables != NULL));
 
     /* [stream] */
     json_object_set_new(services, "kinesis", json_pack("{s:b}", "running", en->stream != NULL));
@@ -155,6 +184,7 @@ json_t *cli_engine_health(void *engine)
     json_object_set_new(services, "s3", json_pack("{s:b}", "running", en->lake != NULL));
 
     /* [catalog/query] */
+    json_object_set_new(services, "catalog", json_pack("{s:b}", "running", en->catalog != NULL));
 
     return json_pack("{s:s, s:o, s:s}", "status", "ok", "services", services, "data_dir",
                      en->data_dir);
@@ -172,6 +202,8 @@ void cli_engine_close(cli_engine *en)
     /* [delivery] */
 
     /* [catalog/query] */
+    cat_catalog_close(en->catalog);
+    en->catalog = NULL;
 
     /* [lake] */
     lake_close(en->lake);
@@ -180,6 +212,7 @@ void cli_engine_close(cli_engine *en)
     stm_log_close(en->stream);
 
     /* [table] */
+    tbl_db_close(en->tables);
 
     free(en->data_dir);
     free(en);

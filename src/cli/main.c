@@ -16,6 +16,12 @@ static const cli_command commands[] = {
      "per-stage counts, lag and freshness of a running serve, or of the data dir",
      cli_cmd_status},
     {"config", "config", "print the effective configuration as YAML", cli_cmd_config},
+    /* [catalog/query] */
+    {"crawl", "crawl [--crawler NAME]", "run the crawler(s) over the lake into the catalog",
+     cli_cmd_crawl},
+    {"query", "query \"SQL\" [--format table|csv|json] [--database D] [--stats]",
+     "run an Athena-style SQL query over the catalog", cli_cmd_query},
+    {"ddl", "ddl [--database D]", "print the catalog as Athena DDL", cli_cmd_ddl},
 };
 
 static void usage(FILE *out)
