@@ -2,6 +2,8 @@
  * marks after reopen (also when the origin's last record is in an older segment), group
  * commit under concurrent appenders, resharding lineage and checkpoints. */
 #include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 #include "stream_test.h"
 
@@ -245,6 +247,59 @@ static void a_put_of_500_records_is_one_write(void **state)
     test_dir_remove();
 }
 
+static void a_failed_write_changes_nothing(void **state)
+{
+    (void)state;
+    test_dir_new();
+    stm_log *log = test_open();
+    sp_err e = {0};
+    sp_cfg_stream c = test_cfg("s", 1, "batch", 64);
+    assert_true(stm_stream_ensure(log, &c, &e));
+    put_many(log, "s", 1, 10, "pipe", 10);
+    stm_shard *sh = test_shard(log, "s", 0);
+    uint64_t size = sh->segs[0]->size;
+    /* The file may grow by half a record: the next write is torn, then refused. */
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = size + REC_BYTES / 2;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    char data[REC_BYTES];
+    stm_put p[3];
+    for (int i = 0; i < 3; i++)
+        p[i] = (stm_put){.partition_key = "k", .data = data,
+                         .len = test_data(data, sizeof data, "bad", i), .origin = "pipe",
+                         .origin_pos = 100 + (uint64_t)i};
+    stm_put_result r[3];
+    size_t w = 99;
+    assert_false(stm_put_records(log, "s", p, 3, r, &w, &e));
+    assert_int_equal(w, 0);
+    assert_string_equal(r[0].seq_str, "");
+    assert_int_equal(e.status, 500);
+    setrlimit(RLIMIT_FSIZE, &old);
+    /* Nothing of the failed batch is visible, indexed, or counted as an origin high. */
+    assert_int_equal(sh->segs[0]->size, size);
+    struct stat st;
+    assert_int_equal(stat(sh->segs[0]->path, &st), 0);
+    assert_int_equal((uint64_t)st.st_size, size);
+    assert_int_equal(stm_origin_position(log, "s", 0, "pipe"), 10);
+    test_sink s = test_read_all(log, "s", 0, 0);
+    assert_int_equal(s.n, 10);
+    free(s.recs);
+    /* Appends go on, and a reopen finds the same records. */
+    put_many(log, "s", 11, 2, "pipe", 2);
+    stm_log_close(log);
+    log = test_open();
+    s = test_read_all(log, "s", 0, 0);
+    assert_int_equal(s.n, 12);
+    assert_memory_equal(s.recs[11].data, "rec-12", 6);
+    free(s.recs);
+    assert_int_equal(stm_origin_position(log, "s", 0, "pipe"), 12);
+    stm_log_close(log);
+    test_dir_remove();
+}
+
 static bool shard_dirty(stm_shard *sh)
 {
     pthread_mutex_lock(&sh->mu);
@@ -377,6 +432,7 @@ int main(void)
         cmocka_unit_test(concurrent_appenders_share_group_commits),
         cmocka_unit_test(a_put_of_500_records_is_one_write),
         cmocka_unit_test(interval_policy_syncs_in_the_background),
+        cmocka_unit_test(a_failed_write_changes_nothing),
         cmocka_unit_test(split_and_merge_keep_lineage_and_records),
         cmocka_unit_test(checkpoints_are_durable),
         cmocka_unit_test(wait_returns_on_append_or_timeout),
