@@ -140,6 +140,10 @@ def test_records_survive_a_restart_across_segment_boundaries(make_server):
         at = read_shard(k, "big", shard, "AT_SEQUENCE_NUMBER", StartingSequenceNumber=seq)
         assert at[0]["SequenceNumber"] == seq
         assert len(at) == len(sent[shard]) - len(sent[shard]) * 3 // 4
+        after = read_shard(k, "big", shard, "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber=seq)
+        assert after == at[1:]
+        assert len(read_shard(k, "big", shard, "AT_TIMESTAMP", Timestamp=0)) == len(sent[shard])
+        assert read_shard(k, "big", shard, "LATEST") == []
 
     check(k)
     assert s.stop() == 0
