@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "delivery/delivery.h"
 #include "lake/lake.h"
 
 struct cli_engine {
@@ -24,6 +25,8 @@ struct cli_engine {
     /* [pipe] */
 
     /* [delivery] */
+    dlv_service *delivery;
+    api_service firehose_api;
 
     /* [lake] */
     lake *lake;
@@ -74,6 +77,9 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
         if (!lake_bucket_create(en->lake, cfg->buckets[i].name, e)) return false;
 
     /* [delivery] */
+    en->delivery = dlv_service_open(sub_dir(en, "delivery", dir, sizeof dir), cfg, en->lake,
+                                    NULL, e);
+    if (!en->delivery || !dlv_service_start(en->delivery, e)) return false;
 
     /* [pipe] */
 
@@ -107,6 +113,10 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     /* [pipe] */
 
     /* [delivery] */
+    en->firehose_api = (api_service){"firehose", "Firehose_20150804", "",
+                                     "application/x-amz-json-1.1", dlv_firehose_ops,
+                                     en->delivery};
+    api_server_add_service(en->server, &en->firehose_api);
 
     /* [lake] */
 
@@ -135,6 +145,7 @@ json_t *cli_engine_health(void *engine)
     /* [pipe] */
 
     /* [delivery] */
+    if (en->delivery) json_object_set_new(services, "firehose", dlv_service_health(en->delivery));
 
     /* [lake] */
     json_object_set_new(services, "s3", json_pack("{s:b}", "running", en->lake != NULL));
@@ -155,6 +166,8 @@ void cli_engine_close(cli_engine *en)
     /* [pipe] */
 
     /* [delivery] */
+    dlv_service_close(en->delivery); /* workers flush into the lake, which closes after */
+    en->delivery = NULL;
 
     /* [catalog/query] */
 
