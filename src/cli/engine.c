@@ -12,6 +12,7 @@
 
 #include "delivery/delivery.h"
 #include "lake/lake.h"
+#include "stream/stream.h"
 
 struct cli_engine {
     const sp_config *cfg;
@@ -21,6 +22,8 @@ struct cli_engine {
     /* [table] */
 
     /* [stream] */
+    stm_log *stream;
+    api_service kinesis;
 
     /* [pipe] */
 
@@ -69,6 +72,10 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     /* [table] */
 
     /* [stream] */
+    en->stream = stm_log_open(sub_dir(en, "stream", dir, sizeof dir), e);
+    if (!en->stream) return false;
+    for (size_t i = 0; i < cfg->n_streams; i++)
+        if (!stm_stream_ensure(en->stream, &cfg->streams[i], e)) return false;
 
     /* [lake] */
     en->lake = lake_open(sub_dir(en, "lake", dir, sizeof dir), e);
@@ -109,6 +116,9 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     /* [table] */
 
     /* [stream] */
+    en->kinesis = (api_service){"kinesis", "Kinesis_20131202", "", "application/x-amz-json-1.1",
+                                stm_kinesis_ops, en->stream};
+    api_server_add_service(en->server, &en->kinesis);
 
     /* [pipe] */
 
@@ -141,6 +151,7 @@ json_t *cli_engine_health(void *engine)
     /* [table] */
 
     /* [stream] */
+    json_object_set_new(services, "kinesis", json_pack("{s:b}", "running", en->stream != NULL));
 
     /* [pipe] */
 
@@ -175,6 +186,7 @@ void cli_engine_close(cli_engine *en)
     lake_close(en->lake);
 
     /* [stream] */
+    stm_log_close(en->stream);
 
     /* [table] */
 

@@ -68,7 +68,14 @@ typedef struct stm_put_result {
  * shard; group-committed (one write and at most one fsync per shard, per the stream's fsync
  * policy). All or nothing is not promised across shards; per record, out[i] says where it
  * went. Returns false with e set on failure (then out[] of records already written is
- * filled and *written says how many, in input order). */
+ * filled and *written says how many, in input order; out[i].seq_str is "" for every record
+ * that was not written). recs and out are borrowed; nothing is kept after the call.
+ *
+ * Durability (the stream's `fsync` setting): `batch` fdatasyncs the shard's segment before
+ * the call returns (and before readers can see the records); `interval` returns once the
+ * records are written to the file and a background thread fdatasyncs every
+ * fsync_interval_ms (a power loss may lose that window; a process crash loses nothing);
+ * `none` leaves it to the kernel (and to stm_log_close). */
 bool stm_put_records(stm_log *log, const char *stream, const stm_put *recs, size_t n,
                      stm_put_result *out, size_t *written, sp_err *e);
 /* The shard a partition key (or explicit hash key) maps to among the open shards. */
