@@ -85,7 +85,7 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
 
     /* [delivery] */
     en->delivery = dlv_service_open(sub_dir(en, "delivery", dir, sizeof dir), cfg, en->lake,
-                                    NULL, e);
+                                    en->stream, e);
     if (!en->delivery || !dlv_service_start(en->delivery, e)) return false;
 
     /* [pipe] */

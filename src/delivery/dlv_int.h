@@ -215,6 +215,7 @@ typedef struct dlv_source {
     long (*read)(void *ctx, int shard, uint64_t after, size_t max, size_t max_bytes,
                  stm_record_fn fn, void *arg, sp_err *e);
     uint64_t (*wait)(void *ctx, uint64_t seen, int timeout_ms);
+    void (*destroy)(void *ctx);  /* frees ctx when the runner goes; NULL: borrowed */
     const char *arn;            /* source ARN for processors, NULL for Direct PUT */
 } dlv_source;
 
@@ -233,7 +234,7 @@ dlv_source dlv_direct_source(dlv_direct *d);
 long dlv_direct_read(dlv_direct *d, uint64_t after, size_t max, size_t max_bytes,
                      stm_record_fn fn, void *arg, sp_err *e);
 
-/* A Kinesis stream of the stream module as a source. */
+/* A Kinesis stream of the stream module as a source (log borrowed, the name copied). */
 dlv_source dlv_kinesis_source(stm_log *log, const char *stream);
 
 /* ---- durable state (checkpoints + intent) --------------------------------------------------- */
@@ -269,8 +270,8 @@ typedef struct dlv_counters {
 } dlv_counters;
 
 typedef struct dlv_runner dlv_runner;
-/* A runner for def (borrowed; must outlive it) over source (copied), writing into lk under
- * state files in dir. Does not start a thread. */
+/* A runner for def (borrowed; must outlive it) over src (taken: the runner calls its destroy,
+ * also on failure), writing into lk under state files in dir. Does not start a thread. */
 dlv_runner *dlv_runner_new(const dlv_def *def, dlv_source src, lake *lk, const char *dir,
                            sp_err *e);
 /* Redoes an open intent, then runs the loop in a new thread. */

@@ -559,6 +559,7 @@ void dlv_runner_destroy(dlv_runner *r)
     dlv_chain_destroy(r->chain);
     dlv_state_clear(&r->st);
     pthread_mutex_destroy(&r->mu);
+    if (r->src.destroy) r->src.destroy(r->src.ctx);
     free(r->state_path);
     free(r->stream_arn);
     free(r);

@@ -75,6 +75,8 @@ static dlv_entry *entry_new(dlv_service *s, dlv_def *def, sp_err *e)
         free(log_path);
         if (!en->direct) goto fail;
         src = dlv_direct_source(en->direct);
+    } else if (s->log) {
+        src = dlv_kinesis_source(s->log, def->source_stream);
     } else {
         sp_warn("delivery stream '%s': no Kinesis log in this process; it stays idle",
                 def->name);
@@ -178,6 +180,12 @@ bool dlv_service_add(dlv_service *s, dlv_def *def, sp_err *e)
         dlv_service_release(s, old);
         sp_err_set(e, 400, "ResourceInUseException", "Firehose %s under account %s already exists",
                    def->name, DLV_ACCOUNT);
+        dlv_def_free(def);
+        return false;
+    }
+    if (def->source_stream && s->log && stm_shard_list(s->log, def->source_stream, NULL, 0, e) < 0) {
+        sp_err_set(e, 400, "InvalidArgumentException", "Kinesis stream '%s' does not exist",
+                   def->source_stream);
         dlv_def_free(def);
         return false;
     }
