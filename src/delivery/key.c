@@ -29,16 +29,28 @@ static bool render_time(const char *pat, size_t n, int64_t ms, sp_str *out, sp_e
     utc(ms, &tm);
     for (size_t i = 0; i < n;) {
         char c = pat[i];
-        if (c == '\'') {
+        if (c == '\'') {                  /* 'literal', with '' for a quote */
             size_t j = i + 1;
-            while (j < n && pat[j] != '\'') j++;
-            if (j >= n) {
-                sp_err_set(e, 400, "InvalidArgumentException",
-                           "timestamp pattern '%.*s' has an unterminated quote", (int)n, pat);
-                return false;
+            if (j < n && pat[j] == '\'') {
+                sp_str_putc(out, '\'');
+                i = j + 1;
+                continue;
             }
-            if (j == i + 1) sp_str_putc(out, '\'');
-            else sp_str_append(out, pat + i + 1, j - i - 1);
+            for (;;) {
+                if (j >= n) {
+                    sp_err_set(e, 400, "InvalidArgumentException",
+                               "timestamp pattern '%.*s' has an unterminated quote", (int)n, pat);
+                    return false;
+                }
+                if (pat[j] == '\'' && j + 1 < n && pat[j + 1] == '\'') {
+                    sp_str_putc(out, '\'');
+                    j += 2;
+                } else if (pat[j] == '\'') {
+                    break;
+                } else {
+                    sp_str_putc(out, pat[j++]);
+                }
+            }
             i = j + 1;
             continue;
         }
