@@ -31,5 +31,9 @@ fuzz: deps
 	@cmake --build build-fuzz -j$(JOBS)
 	bash tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
+# The long crash run: at least 20 SIGKILLs over 100 000 changes.
+reliability: build
+	SALESPIPE_BIN=$(CURDIR)/build/salespipe /usr/bin/python3 tests/reliability/crash_harness.py --changes 100000 --kills 20
+
 clean:
 	rm -rf build build-asan build-fuzz

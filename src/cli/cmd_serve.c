@@ -45,7 +45,7 @@ int cli_cmd_serve(const cli_common *common, int argc, char **argv)
 
     sp_err e = {0};
     cli_engine *en = cli_engine_open(cfg, common->data_dir, &e);
-    if (!en || !cli_engine_listen(en, &opt, &e)) {
+    if (!en || !cli_engine_start_workers(en, &e) || !cli_engine_listen(en, &opt, &e)) {
         cli_report("serve", &e);
         cli_engine_close(en);
         sp_config_destroy(cfg);

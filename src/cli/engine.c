@@ -33,6 +33,7 @@ struct cli_engine {
 
     /* [lake] */
     lake *lake;
+    api_route s3_route;
 
     /* [catalog/query] */
 };
@@ -112,6 +113,7 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
 {
     en->server = api_server_new(opt);
     api_server_set_health(en->server, cli_engine_health, en);
+    api_server_set_metrics(en->server, cli_engine_metrics, en);
 
     /* [table] */
 
@@ -129,6 +131,8 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     api_server_add_service(en->server, &en->firehose_api);
 
     /* [lake] */
+    en->s3_route = (api_route){.name = "s3", .fn = lake_s3_handle, .ctx = en->lake};
+    api_server_add_route(en->server, &en->s3_route);
 
     /* [catalog/query] */
 
@@ -192,4 +196,16 @@ void cli_engine_close(cli_engine *en)
 
     free(en->data_dir);
     free(en);
+}
+
+bool cli_engine_start_workers(cli_engine *en, sp_err *e)
+{
+    (void)en;
+    (void)e;
+
+    /* [pipe] */
+
+    /* [delivery] */
+
+    return true;
 }

@@ -10,6 +10,11 @@
 static const cli_command commands[] = {
     {"serve", "serve [--bind 127.0.0.1] [--port 4566]",
      "run every stage and the AWS-compatible HTTP endpoint until SIGINT/SIGTERM", cli_cmd_serve},
+    {"generate", "generate [--endpoint URL] [--events N] [--rate R] [--mix I:U:D] [--seed S]",
+     "the seed's mock order generator, through the DynamoDB API", cli_cmd_generate},
+    {"status", "status [--endpoint URL | --offline]",
+     "per-stage counts, lag and freshness of a running serve, or of the data dir",
+     cli_cmd_status},
     {"config", "config", "print the effective configuration as YAML", cli_cmd_config},
 };
 

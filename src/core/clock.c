@@ -1,6 +1,5 @@
 /* Clock helpers: monotonic time for durations and timeouts, wall time (UTC) for the
  * timestamps AWS APIs expose. */
-#define _POSIX_C_SOURCE 200809L
 #include "core.h"
 
 #include <stdio.h>

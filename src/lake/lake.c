@@ -175,7 +175,7 @@ bool lake_key_valid(const char *key, sp_err *e)
     for (const char *seg = key; seg;) {
         const char *slash = strchr(seg, '/');
         size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
-        if ((len == 0 && slash) || (len == 1 && seg[0] == '.') ||
+        if (len == 0 || (len == 1 && seg[0] == '.') ||
             (len == 2 && seg[0] == '.' && seg[1] == '.') ||
             (len >= sizeof LAKE_TMP_PREFIX - 1 &&
              !strncmp(seg, LAKE_TMP_PREFIX, sizeof LAKE_TMP_PREFIX - 1))) {

@@ -6,6 +6,7 @@
 #define SP_LAKE_H
 
 #include "core/core.h"
+#include "core/http.h"
 
 #include <sys/types.h>
 
@@ -52,5 +53,13 @@ bool lake_object_stat(const lake *lk, const char *bucket, const char *key, lake_
                       sp_err *e);
 /* Filesystem path of an object (no existence check); caller frees. NULL for invalid keys. */
 char *lake_object_path(const lake *lk, const char *bucket, const char *key);
+
+/* ---- S3 REST API (path-style) ------------------------------------------------------------ */
+
+/* The S3 REST route for api/: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
+ * ListObjects(V2) with prefix/delimiter/continuation, GetObject (Range), HeadObject,
+ * PutObject, DeleteObject. ctx is the lake. Claims every request whose path names a bucket
+ * and that carries no X-Amz-Target. */
+bool lake_s3_handle(void *ctx, const sp_http_req *req, sp_http_resp *resp);
 
 #endif

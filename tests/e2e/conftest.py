@@ -101,7 +101,8 @@ class Server:
                               aws_access_key_id="test", aws_secret_access_key="test")
 
     def aws(self, *args, check=True):
-        """Runs the aws cli against the server; returns parsed JSON output (or None)."""
+        """Runs the aws cli against the server; returns its output parsed as JSON (text when it
+        is not JSON, None when empty). With check=False returns (result, CompletedProcess)."""
         env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
                    AWS_DEFAULT_REGION=REGION, AWS_PAGER="")
         out = subprocess.run(["aws", "--endpoint-url", self.endpoint, "--output", "json"] + list(args),
@@ -109,7 +110,10 @@ class Server:
         if check and out.returncode != 0:
             raise RuntimeError(f"aws {' '.join(args)} failed: {out.stderr.decode()}")
         text = out.stdout.decode().strip()
-        result = json.loads(text) if text else None
+        try:
+            result = json.loads(text) if text else None
+        except ValueError:
+            result = text  # commands like `aws s3 cp` print text
         return (result, out) if not check else result
 
 

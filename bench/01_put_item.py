@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""put-item: PutItem/s with seed-shaped orders, salespipe vs dynalite, same load generator
+(8 keep-alive connections, the same request bodies), same machine, same run."""
+import random
+import tempfile
+
+import boto3
+
+from benchlib import NodePeer, Server, emit, loadgen
+
+SECONDS = 5
+
+
+def bodies(n=20000):
+    rng = random.Random(1)
+    products = ["Laptop", "Phone", "Tablet", "Headphones", "Charger"]
+    return [{"TableName": "OrdersRawTable", "Item": {
+        "orderid": {"S": str(rng.randint(1, 10000))},
+        "product_name": {"S": rng.choice(products)},
+        "quantity": {"N": str(rng.randint(1, 5))},
+        "price": {"N": f"{rng.randint(1000, 50000) / 100:.2f}"}}} for _ in range(n)]
+
+
+def create_seed_table(endpoint):
+    c = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
+                     aws_access_key_id="t", aws_secret_access_key="t")
+    c.create_table(TableName="OrdersRawTable", BillingMode="PAY_PER_REQUEST",
+                   KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
+                   AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
+                   StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    c.get_waiter("table_exists").wait(TableName="OrdersRawTable")
+
+
+def main():
+    body = bodies()
+    with tempfile.TemporaryDirectory() as d:
+        ours = Server(d).start()  # OrdersRawTable exists from the seed config
+        try:
+            r_ours = loadgen(ours.port, "DynamoDB_20120810.PutItem", body, SECONDS)
+        finally:
+            ours.stop()
+    peer = NodePeer("dynalite", ["--createTableMs", "0"])
+    try:
+        create_seed_table(peer.endpoint)
+        r_peer = loadgen(peer.port, "DynamoDB_20120810.PutItem", body, SECONDS)
+    finally:
+        peer.stop()
+    emit("put-item", "requests/s", r_ours["rps"], "dynalite", r_peer["rps"],
+         ours_p99_ms=r_ours["p99_ms"], peer_p99_ms=r_peer["p99_ms"],
+         ours_errors=r_ours["errors"], peer_errors=r_peer["errors"])
+
+
+if __name__ == "__main__":
+    main()

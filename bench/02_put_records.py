@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""put-records: Kinesis PutRecords records/s and MB/s (batches of 500 records of ~200 B),
+salespipe vs kinesalite, same load generator, same run."""
+import base64
+import json
+import random
+import tempfile
+
+import boto3
+
+from benchlib import NodePeer, Server, emit, loadgen
+
+SECONDS = 5
+BATCH = 500
+
+
+def bodies(n=40):
+    rng = random.Random(2)
+    out = []
+    for _ in range(n):
+        recs = []
+        for _ in range(BATCH):
+            oid = str(rng.randint(1, 10000))
+            data = json.dumps({"eventName": "INSERT", "dynamodb": {"Keys": {"orderid": {"S": oid}},
+                               "NewImage": {"orderid": {"S": oid}, "price": {"N": "99.5"}}},
+                               "pad": "x" * 60}).encode()
+            recs.append({"Data": base64.b64encode(data).decode(), "PartitionKey": oid})
+        out.append({"StreamName": "kinesis-for-sales-data", "Records": recs})
+    return out
+
+
+def main():
+    body = bodies()
+    rec_bytes = sum(len(base64.b64decode(r["Data"])) for r in body[0]["Records"]) / BATCH
+    with tempfile.TemporaryDirectory() as d:
+        ours = Server(d).start()
+        try:
+            r_ours = loadgen(ours.port, "Kinesis_20131202.PutRecords", body, SECONDS, 4,
+                             "application/x-amz-json-1.1")
+        finally:
+            ours.stop()
+    peer = NodePeer("kinesalite", ["--createStreamMs", "0"])
+    try:
+        c = boto3.client("kinesis", endpoint_url=peer.endpoint, region_name="us-east-1",
+                         aws_access_key_id="t", aws_secret_access_key="t")
+        c.create_stream(StreamName="kinesis-for-sales-data", ShardCount=2)
+        c.get_waiter("stream_exists").wait(StreamName="kinesis-for-sales-data")
+        r_peer = loadgen(peer.port, "Kinesis_20131202.PutRecords", body, SECONDS, 4,
+                         "application/x-amz-json-1.1")
+    finally:
+        peer.stop()
+    ours_rps, peer_rps = r_ours["rps"] * BATCH, r_peer["rps"] * BATCH
+    emit("put-records", "records/s", ours_rps, "kinesalite", peer_rps,
+         ours_mb_s=round(ours_rps * rec_bytes / 1e6, 2), peer_mb_s=round(peer_rps * rec_bytes / 1e6, 2),
+         record_bytes=round(rec_bytes), ours_errors=r_ours["errors"], peer_errors=r_peer["errors"])
+
+
+if __name__ == "__main__":
+    main()

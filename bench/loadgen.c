@@ -1,0 +1,192 @@
+/* sp_loadgen: a small keep-alive HTTP/1.1 load generator for the benchmarks. N connections,
+ * each on its own thread, send POST requests whose bodies are taken in turn from a file (one
+ * body per line) for a fixed duration, and the totals are printed as one JSON object:
+ *   {"requests":…, "errors":…, "seconds":…, "rps":…, "p50_ms":…, "p99_ms":…, "bytes_sent":…}
+ * Used against salespipe and against the peers (dynalite, kinesalite) in the same run.
+ *
+ * usage: sp_loadgen --port P --target X-Amz-Target --bodies FILE [--connections N]
+ *                   [--seconds S] [--content-type T] [--max-requests M] */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { LAT_BUCKETS = 100000 }; /* latency histogram in 10 µs steps up to 1 s */
+
+typedef struct loadgen {
+    int port;
+    const char *target, *content_type;
+    char **bodies;
+    size_t n_bodies;
+    double seconds;
+    long max_requests;
+    atomic_long next_body;
+    atomic_long requests, errors, bytes_sent;
+    atomic_long lat[LAT_BUCKETS + 1];
+    volatile int stop;
+} loadgen;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int connect_to(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+/* Reads one HTTP response; returns the status or -1 when the connection broke. */
+static int read_response(int fd, char *buf, size_t cap)
+{
+    size_t have = 0;
+    char *end = NULL;
+    while (!end) {
+        ssize_t r = read(fd, buf + have, cap - have - 1);
+        if (r <= 0) return -1;
+        have += (size_t)r;
+        buf[have] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+        if (!end && have >= cap - 1) return -1;
+    }
+    int status = atoi(buf + 9);
+    long len = 0;
+    for (char *h = strcasestr(buf, "\ncontent-length:"); h && h < end; h = NULL)
+        len = atol(h + 16);
+    size_t body_have = have - (size_t)(end + 4 - buf);
+    while ((long)body_have < len) {
+        ssize_t r = read(fd, buf, cap - 1);
+        if (r <= 0) return -1;
+        body_have += (size_t)r;
+    }
+    return status;
+}
+
+static void *worker(void *arg)
+{
+    loadgen *lg = arg;
+    int fd = connect_to(lg->port);
+    size_t cap = 1 << 20;
+    char *buf = malloc(cap);
+    char head[512];
+    while (fd >= 0 && !lg->stop) {
+        long i = atomic_fetch_add(&lg->next_body, 1);
+        if (lg->max_requests && i >= lg->max_requests) break;
+        const char *body = lg->bodies[(size_t)i % lg->n_bodies];
+        size_t blen = strlen(body);
+        int hlen = snprintf(head, sizeof head,
+                            "POST / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Amz-Target: %s\r\n"
+                            "Content-Type: %s\r\nAuthorization: AWS4-HMAC-SHA256 "
+                            "Credential=test/20260101/us-east-1/x/aws4_request, "
+                            "SignedHeaders=host, Signature=0\r\nContent-Length: %zu\r\n\r\n",
+                            lg->port, lg->target, lg->content_type, blen);
+        double t0 = now_s();
+        struct iovec iov[2] = {{head, (size_t)hlen}, {(void *)body, blen}};
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+        if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t)(hlen + (int)blen)) break;
+        int status = read_response(fd, buf, cap);
+        if (status < 0) break;
+        double ms = (now_s() - t0) * 1000.0;
+        long b = (long)(ms * 100.0);
+        atomic_fetch_add(&lg->lat[b > LAT_BUCKETS ? LAT_BUCKETS : b], 1);
+        atomic_fetch_add(&lg->requests, 1);
+        atomic_fetch_add(&lg->bytes_sent, (long)blen);
+        if (status != 200) atomic_fetch_add(&lg->errors, 1);
+    }
+    if (fd >= 0) close(fd);
+    free(buf);
+    return NULL;
+}
+
+static double percentile(loadgen *lg, double p)
+{
+    long total = 0, seen = 0;
+    for (int i = 0; i <= LAT_BUCKETS; i++) total += lg->lat[i];
+    for (int i = 0; i <= LAT_BUCKETS; i++) {
+        seen += lg->lat[i];
+        if (total && (double)seen >= p * (double)total) return i / 100.0;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static loadgen lg = {.content_type = "application/x-amz-json-1.0", .seconds = 5};
+    const char *bodies_path = NULL;
+    int connections = 8;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--port")) lg.port = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--target")) lg.target = argv[i + 1];
+        else if (!strcmp(argv[i], "--bodies")) bodies_path = argv[i + 1];
+        else if (!strcmp(argv[i], "--connections")) connections = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--seconds")) lg.seconds = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--content-type")) lg.content_type = argv[i + 1];
+        else if (!strcmp(argv[i], "--max-requests")) lg.max_requests = atol(argv[i + 1]);
+    }
+    if (!lg.port || !lg.target || !bodies_path || connections < 1) {
+        fprintf(stderr, "usage: sp_loadgen --port P --target T --bodies FILE [--connections N] "
+                        "[--seconds S] [--content-type T] [--max-requests M]\n");
+        return 2;
+    }
+    FILE *f = fopen(bodies_path, "r");
+    if (!f) {
+        perror(bodies_path);
+        return 2;
+    }
+    size_t cap = 1024;
+    lg.bodies = malloc(cap * sizeof *lg.bodies);
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &lcap, f)) > 0) {
+        if (line[n - 1] == '\n') line[--n] = '\0';
+        if (!n) continue;
+        if (lg.n_bodies == cap) lg.bodies = realloc(lg.bodies, (cap *= 2) * sizeof *lg.bodies);
+        lg.bodies[lg.n_bodies++] = strdup(line);
+    }
+    free(line);
+    fclose(f);
+    if (!lg.n_bodies) {
+        fprintf(stderr, "%s: no bodies\n", bodies_path);
+        return 2;
+    }
+    pthread_t *t = calloc((size_t)connections, sizeof *t);
+    double start = now_s();
+    for (int i = 0; i < connections; i++) pthread_create(&t[i], NULL, worker, &lg);
+    while (now_s() - start < lg.seconds) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (lg.max_requests && lg.requests + lg.errors >= lg.max_requests) break;
+    }
+    lg.stop = 1;
+    for (int i = 0; i < connections; i++) pthread_join(t[i], NULL);
+    double secs = now_s() - start;
+    printf("{\"requests\":%ld,\"errors\":%ld,\"seconds\":%.3f,\"rps\":%.1f,\"p50_ms\":%.2f,"
+           "\"p99_ms\":%.2f,\"bytes_sent\":%ld}\n",
+           (long)lg.requests, (long)lg.errors, secs, (double)lg.requests / secs,
+           percentile(&lg, 0.5), percentile(&lg, 0.99), (long)lg.bytes_sent);
+    for (size_t i = 0; i < lg.n_bodies; i++) free(lg.bodies[i]);
+    free(lg.bodies);
+    free(t);
+    return lg.requests > 0 ? 0 : 1;
+}

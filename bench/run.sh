@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# make bench: every scenario bench/NN_*.py, one JSON line each, peers in the same run.
+# Results are also appended to bench/results.jsonl with the machine and date.
+set -uo pipefail
+cd "$(dirname "$0")"
+status=0
+for b in [0-9][0-9]_*.py; do
+  line=$(/usr/bin/python3 "$b") || { echo "{\"bench\":\"$b\",\"error\":\"failed\"}"; status=1; continue; }
+  echo "$line"
+  echo "$line" | /usr/bin/python3 -c 'import json,sys,datetime,platform,os
+for l in sys.stdin:
+    d=json.loads(l); d["date"]=datetime.date.today().isoformat(); d["cpus"]=os.cpu_count(); print(json.dumps(d))' >> results.jsonl
+done
+exit $status

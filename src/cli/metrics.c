@@ -1,0 +1,70 @@
+/* Prometheus text for GET /_salespipe/metrics, derived from the health document so the two
+ * can never disagree: every numeric leaf of services.<service> becomes a sample
+ *   salespipe_<service>_<field> <value>
+ * and a numeric leaf one level further down, under a resource name, becomes
+ *   salespipe_<service>_<field>{name="<resource>"} <value>
+ * Names are lower-cased with anything outside [a-z0-9_] turned into '_'. */
+#include "engine.h"
+
+#include <ctype.h>
+#include <string.h>
+
+static void metric_name(sp_str *out, const char *service, const char *field)
+{
+    sp_str_puts(out, "salespipe_");
+    for (const char *parts[2] = {service, field}, **p = parts; p < parts + 2; p++) {
+        for (const char *c = *p; *c; c++)
+            sp_str_putc(out, isalnum((unsigned char)*c) ? (char)tolower((unsigned char)*c) : '_');
+        if (p == parts) sp_str_putc(out, '_');
+    }
+}
+
+static void label_value(sp_str *out, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\') sp_str_putc(out, '\\');
+        if (*v == '\n') {
+            sp_str_puts(out, "\\n");
+            continue;
+        }
+        sp_str_putc(out, *v);
+    }
+}
+
+static void sample(sp_str *out, const char *service, const char *field, const char *resource,
+                   const json_t *v)
+{
+    double value = json_is_true(v) ? 1 : json_is_false(v) ? 0 : json_number_value(v);
+    metric_name(out, service, field);
+    if (resource) {
+        sp_str_puts(out, "{name=\"");
+        label_value(out, resource);
+        sp_str_puts(out, "\"}");
+    }
+    sp_str_appendf(out, " %.17g\n", value);
+}
+
+static bool is_sample(const json_t *v) { return json_is_number(v) || json_is_boolean(v); }
+
+void cli_engine_metrics(void *engine, sp_str *out)
+{
+    json_t *health = cli_engine_health(engine);
+    json_t *services = json_object_get(health, "services");
+    const char *service;
+    json_t *svc;
+    json_object_foreach(services, service, svc) {
+        const char *field;
+        json_t *v;
+        json_object_foreach(svc, field, v) {
+            if (is_sample(v)) {
+                sample(out, service, field, NULL, v);
+            } else if (json_is_object(v)) {
+                const char *inner;
+                json_t *iv;
+                json_object_foreach(v, inner, iv)
+                    if (is_sample(iv)) sample(out, service, inner, field, iv);
+            }
+        }
+    }
+    json_decref(health);
+}
