@@ -87,7 +87,7 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     /* [delivery] */
     en->delivery = dlv_service_open(sub_dir(en, "delivery", dir, sizeof dir), cfg, en->lake,
                                     en->stream, e);
-    if (!en->delivery || !dlv_service_start(en->delivery, e)) return false;
+    if (!en->delivery) return false;
 
     /* [pipe] */
 
@@ -206,6 +206,7 @@ bool cli_engine_start_workers(cli_engine *en, sp_err *e)
     /* [pipe] */
 
     /* [delivery] */
+    if (en->delivery && !dlv_service_start(en->delivery, e)) return false;
 
     return true;
 }
