@@ -8,6 +8,7 @@
 static const dlv_processor_class *const processors[] = {
     &dlv_proc_cdc,
     &dlv_proc_jq,
+    &dlv_proc_lambda,
     &dlv_proc_metadata,
 };
 
