@@ -14,12 +14,14 @@
 #include <unistd.h>
 
 enum { FRAME_HEADER = 16 };
+static const uint64_t DIRECT_COMPACT_BYTES = 64ull << 20;
 
 struct dlv_direct {
     int fd;
     char *path;
     uint64_t size;
     uint64_t generation;
+    uint64_t compact_bytes;
     pthread_mutex_t mu;
     pthread_cond_t cond;
 };
@@ -109,6 +111,7 @@ dlv_direct *dlv_direct_open(const char *path, sp_err *e)
     d->fd = fd;
     d->path = strdup(path);
     d->size = off;
+    d->compact_bytes = DIRECT_COMPACT_BYTES;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cond, NULL);
     return d;
@@ -236,8 +239,38 @@ static uint64_t direct_wait(void *ctx, uint64_t seen, int timeout_ms)
     return g;
 }
 
+void dlv_direct_set_compact_bytes(dlv_direct *d, uint64_t bytes) { d->compact_bytes = bytes; }
+
+static uint64_t direct_end(void *ctx, int shard)
+{
+    (void)shard;
+    dlv_direct *d = ctx;
+    pthread_mutex_lock(&d->mu);
+    uint64_t size = d->size;
+    pthread_mutex_unlock(&d->mu);
+    return size;
+}
+
+/* Appends are held off from the truncation until the consumer has rebased its checkpoint, so
+ * no record can land at a position the consumer believes it already delivered. A crash in
+ * between leaves a checkpoint past the end of an empty log, which the runner treats as 0. */
+static bool direct_compact(void *ctx, uint64_t pos, bool (*rebase)(void *arg), void *arg)
+{
+    dlv_direct *d = ctx;
+    pthread_mutex_lock(&d->mu);
+    bool done = pos == d->size && d->size >= d->compact_bytes &&
+                ftruncate(d->fd, 0) == 0 && fsync(d->fd) == 0;
+    if (done) {
+        d->size = 0;
+        rebase(arg);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return done;
+}
+
 dlv_source dlv_direct_source(dlv_direct *d)
 {
     return (dlv_source){.ctx = d, .shard_count = direct_shards, .read = direct_read,
-                        .wait = direct_wait, .arn = NULL};
+                        .wait = direct_wait, .end = direct_end, .compact = direct_compact,
+                        .arn = NULL};
 }

@@ -106,7 +106,7 @@ typedef struct dlv_proc_env {
     const char *stream_name;
     const char *stream_arn;
     const char *source_arn;     /* Kinesis stream ARN or NULL */
-    const char *data_dir;       /* <data>/delivery, for relative handler paths */
+    const char *data_dir;       /* <data>/delivery/<stream>, the stream's own directory */
 } dlv_proc_env;
 
 /* A processor class; one static struct per file, listed in proc_registry.c. process() sets the
@@ -216,6 +216,12 @@ typedef struct dlv_source {
                  stm_record_fn fn, void *arg, sp_err *e);
     uint64_t (*wait)(void *ctx, uint64_t seen, int timeout_ms);
     void (*destroy)(void *ctx);  /* frees ctx when the runner goes; NULL: borrowed */
+    /* Optional (Direct PUT): the position just past the last record of the shard. */
+    uint64_t (*end)(void *ctx, int shard);
+    /* Optional (Direct PUT): when everything up to pos is consumed and the log is large,
+     * empties it and, while appends are still held off, calls rebase(arg) so the consumer
+     * restarts its checkpoint at 0. Returns whether it did. */
+    bool (*compact)(void *ctx, uint64_t pos, bool (*rebase)(void *arg), void *arg);
     const char *arn;            /* source ARN for processors, NULL for Direct PUT */
 } dlv_source;
 
@@ -230,6 +236,8 @@ bool dlv_direct_append(dlv_direct *d, const void *const *data, const size_t *len
                        uint64_t *positions, sp_err *e);
 /* The log as a one-shard source (ctx is d, borrowed). */
 dlv_source dlv_direct_source(dlv_direct *d);
+/* Logs larger than this are emptied once fully delivered (dlv_source.compact). */
+void dlv_direct_set_compact_bytes(dlv_direct *d, uint64_t bytes);
 /* Reads records after position after, as stm_shard_read does. */
 long dlv_direct_read(dlv_direct *d, uint64_t after, size_t max, size_t max_bytes,
                      stm_record_fn fn, void *arg, sp_err *e);

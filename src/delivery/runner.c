@@ -116,9 +116,33 @@ static bool sync_shards(dlv_runner *r, sp_err *e)
         r->st.checkpoint[i] = 0;
         r->st.range[i].after = r->st.range[i].upto = 0;
     }
-    for (int i = 0; i < r->st.n_shards; i++)
+    for (int i = 0; i < r->st.n_shards; i++) {
+        /* Only after a Direct PUT compaction interrupted by a crash (see direct.c). */
+        if (r->src.end && !r->st.has_intent && r->st.checkpoint[i] > r->src.end(r->src.ctx, i)) {
+            sp_warn("delivery stream '%s': checkpoint past the end of an emptied log; from 0",
+                    r->def->name);
+            r->st.checkpoint[i] = r->read_pos[i] = 0;
+        }
         if (r->read_pos[i] < r->st.checkpoint[i]) r->read_pos[i] = r->st.checkpoint[i];
+    }
     return true;
+}
+
+static bool rebase(void *arg)
+{
+    dlv_runner *r = arg;
+    r->st.checkpoint[0] = r->read_pos[0] = 0;
+    sp_err e = {0};
+    if (!dlv_state_save(r->state_path, &r->st, &e)) sp_warn("%s", e.msg);
+    return true;
+}
+
+/* Empties a fully delivered Direct PUT log (one shard, nothing buffered beyond it). */
+static void compact(dlv_runner *r)
+{
+    if (r->src.compact && r->st.n_shards == 1 && r->n == 0 && !r->st.has_intent &&
+        r->src.compact(r->src.ctx, r->st.checkpoint[0], rebase, r))
+        sp_info("delivery stream '%s': Direct PUT log delivered and emptied", r->def->name);
 }
 
 /* Reads what the buffer has room for, shard by shard. *drained: nothing more is waiting. */
@@ -401,6 +425,7 @@ static bool flush(dlv_runner *r, sp_err *e)
     }
     bool ok = deliver(r, e);
     buffer_reset(r);
+    if (ok) compact(r);
     return ok;
 }
 

@@ -251,6 +251,48 @@ static void torn_tail_of_direct_log_is_cut(void **state)
     free(body);
 }
 
+static void delivered_direct_log_is_emptied_and_positions_restart(void **state)
+{
+    fixture *f = *state;
+    dlv_direct_set_compact_bytes(f->direct, 1);
+    append(f, 0, 3);
+    run_once(f);
+    struct stat sb;
+    stat(f->path[2], &sb);
+    assert_int_equal(sb.st_size, 0);
+    dlv_state st;
+    sp_err e = {0};
+    assert_true(dlv_state_load(f->path[3], &st, &e));
+    assert_int_equal(st.checkpoint[0], 0);
+    dlv_state_clear(&st);
+    append(f, 3, 2);
+    run_once(f);
+    listing l = list(f);
+    assert_int_equal(l.n, 2);
+    char *a = get(f, l.keys[0]), *b = get(f, l.keys[1]);
+    assert_true((!strcmp(a, "rec-0\nrec-1\nrec-2\n") && !strcmp(b, "rec-3\nrec-4\n")) ||
+                (!strcmp(b, "rec-0\nrec-1\nrec-2\n") && !strcmp(a, "rec-3\nrec-4\n")));
+    free(a);
+    free(b);
+}
+
+static void checkpoint_past_an_emptied_log_restarts_at_zero(void **state)
+{
+    fixture *f = *state;
+    /* The crash between truncating the log and saving the rebased checkpoint. */
+    dlv_state st = {.n_shards = 1};
+    st.checkpoint[0] = 4096;
+    sp_err e = {0};
+    assert_true(dlv_state_save(f->path[3], &st, &e));
+    append(f, 0, 2);
+    run_once(f);
+    listing l = list(f);
+    assert_int_equal(l.n, 1);
+    char *body = get(f, l.keys[0]);
+    assert_string_equal(body, "rec-0\nrec-1\n");
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +300,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(open_intent_is_redone_under_the_same_key, setup, teardown),
         cmocka_unit_test_setup_teardown(redo_reads_exactly_its_range, setup, teardown),
         cmocka_unit_test_setup_teardown(torn_tail_of_direct_log_is_cut, setup, teardown),
+        cmocka_unit_test_setup_teardown(delivered_direct_log_is_emptied_and_positions_restart,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(checkpoint_past_an_emptied_log_restarts_at_zero, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
