@@ -203,3 +203,35 @@ def test_failing_handlers_send_records_to_processing_failed(make_server, data_di
     assert sorted(ok) == [2, 5, 8]
     assert failed == [1, 4, 7]
     assert all(e["errorCode"] == "Lambda.ProcessingFailedStatus" for e in errors["h-mixed"])
+
+
+def test_lambda_arn_resolves_to_a_handler_under_the_data_dir(make_server, data_dir):
+    """CreateDeliveryStream with a Lambda processor: LambdaArn ...:function:<name> runs
+    <data>/delivery/lambda/<name>.py:lambda_handler."""
+    server = make_server("buckets:\n  - name: test-bucket\n").start()
+    os.makedirs(os.path.join(data_dir, "delivery", "lambda"), exist_ok=True)
+    write(os.path.join(data_dir, "delivery", "lambda", "upper.py"), '''
+import base64
+def lambda_handler(event, context):
+    assert event["deliveryStreamArn"].endswith(":deliverystream/api-lambda")
+    return {"records": [{"recordId": r["recordId"], "result": "Ok",
+                         "data": base64.b64encode(base64.b64decode(r["data"]).upper()).decode()}
+                        for r in event["records"]]}
+''')
+    fh = server.client("firehose")
+    fh.create_delivery_stream(
+        DeliveryStreamName="api-lambda",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": "arn:aws:iam::1:role/r", "BucketARN": "arn:aws:s3:::test-bucket",
+            "Prefix": "upper/", "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60},
+            "ProcessingConfiguration": {"Enabled": True, "Processors": [
+                {"Type": "Lambda", "Parameters": [
+                    {"ParameterName": "LambdaArn",
+                     "ParameterValue": "arn:aws:lambda:us-east-1:123456789012:function:upper"},
+                    {"ParameterName": "NumberOfRetries", "ParameterValue": "1"}]},
+                {"Type": "AppendDelimiterToRecord", "Parameters": []}]}})
+    fh.put_record_batch(DeliveryStreamName="api-lambda",
+                        Records=[{"Data": f"rec {i}".encode()} for i in range(5)])
+    assert server.stop() == 0   # the 60 s buffer is flushed on shutdown
+    lines = [l for p in lake_objects(data_dir, "upper/").values() for l in plain_lines(p)]
+    assert sorted(lines) == [f"REC {i}" for i in range(5)]
