@@ -28,7 +28,7 @@ bench: build
 
 fuzz: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DSP_FUZZ=ON >/dev/null
-	@cmake --build build-fuzz -j$(JOBS)
+	@cmake --build build-fuzz -j$(JOBS) --target fuzz_targets
 	bash tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 # The long crash run: at least 20 SIGKILLs over 100 000 changes.

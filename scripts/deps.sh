@@ -28,18 +28,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# npm oracles: peers for comparison tests and benchmarks, never used at run time.
-oracles=(kinesalite@3 dynalite@3)
-if [ "${SALESPIPE_SKIP_NPM:-0}" != 1 ] && command -v npm >/dev/null; then
-  mkdir -p "$here/tools"
-  need=0
-  for o in "${oracles[@]}"; do
-    [ -d "$here/tools/node_modules/${o%@*}" ] || need=1
-  done
-  if [ $need = 1 ]; then
-    echo "deps: installing npm oracles ${oracles[*]}"
-    [ -f "$here/tools/package.json" ] || echo '{"name":"salespipe-oracles","private":true}' > "$here/tools/package.json"
-    (cd "$here/tools" && npm install --no-audit --no-fund --silent "${oracles[@]}") \
+# npm oracles: peers for comparison tests and benchmarks, never used at run time. The list is
+# the committed tools/package.json; `npm install` runs only when node_modules lacks one of its
+# packages, so a second run is silent.
+if [ "${SALESPIPE_SKIP_NPM:-0}" != 1 ] && command -v npm >/dev/null && command -v node >/dev/null \
+   && [ -f "$here/tools/package.json" ]; then
+  missing_npm=$(cd "$here/tools" && node -e '
+    const fs = require("fs");
+    const pkg = JSON.parse(fs.readFileSync("package.json", "utf8"));
+    const names = Object.keys(Object.assign({}, pkg.dependencies, pkg.devDependencies));
+    console.log(names.filter(n => !fs.existsSync("node_modules/" + n + "/package.json")).join(" "));
+  ') || missing_npm="(unreadable tools/package.json)"
+  if [ -n "$missing_npm" ]; then
+    echo "deps: installing npm oracles from tools/package.json (missing: $missing_npm)"
+    (cd "$here/tools" && npm install --no-audit --no-fund --silent) \
       || echo "deps: npm oracles not installed; comparison tests will be skipped"
   fi
 fi

@@ -32,7 +32,17 @@ void cli_report(const char *cmd, const sp_err *e);
 
 int cli_cmd_serve(const cli_common *common, int argc, char **argv);
 int cli_cmd_config(const cli_common *common, int argc, char **argv);
+int cli_cmd_demo(const cli_common *common, int argc, char **argv);
 int cli_cmd_generate(const cli_common *common, int argc, char **argv);
 int cli_cmd_status(const cli_common *common, int argc, char **argv);
+
+/* [catalog/query] offline subcommands */
+typedef struct cat_catalog cat_catalog;
+typedef struct lake lake;
+/* Opens <data>/catalog and (when lk is not NULL) <data>/lake; the caller closes both. */
+bool cli_offline_open(const cli_common *common, cat_catalog **cat, lake **lk, sp_err *e);
+int cli_cmd_crawl(const cli_common *common, int argc, char **argv);
+int cli_cmd_query(const cli_common *common, int argc, char **argv);
+int cli_cmd_ddl(const cli_common *common, int argc, char **argv);
 
 #endif

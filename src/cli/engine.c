@@ -10,9 +10,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "catalog/catalog.h"
 #include "delivery/delivery.h"
 #include "lake/lake.h"
 #include "stream/stream.h"
+#include "table/table.h"
 
 struct cli_engine {
     const sp_config *cfg;
@@ -20,6 +22,8 @@ struct cli_engine {
     api_server *server;
 
     /* [table] */
+    tbl_db *tables;
+    api_service ddb_service, ddb_streams_service;
 
     /* [stream] */
     stm_log *stream;
@@ -36,6 +40,7 @@ struct cli_engine {
     api_route s3_route;
 
     /* [catalog/query] */
+    cat_catalog *catalog;
 };
 
 static bool mkdir_p(const char *path, sp_err *e)
@@ -71,6 +76,11 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     (void)cfg;
 
     /* [table] */
+    if (!mkdir_p(sub_dir(en, "table", dir, sizeof dir), e)) return false;
+    en->tables = tbl_db_open(dir, e);
+    if (!en->tables) return false;
+    for (size_t i = 0; i < cfg->n_tables; i++)
+        if (!tbl_table_ensure(en->tables, &cfg->tables[i], e)) return false;
 
     /* [stream] */
     en->stream = stm_log_open(sub_dir(en, "stream", dir, sizeof dir), e);
@@ -92,6 +102,8 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     /* [pipe] */
 
     /* [catalog/query] */
+    en->catalog = cat_catalog_open(sub_dir(en, "catalog", dir, sizeof dir), e);
+    if (!en->catalog) return false;
 
     return true;
 }
@@ -116,6 +128,20 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     api_server_set_metrics(en->server, cli_engine_metrics, en);
 
     /* [table] */
+    en->ddb_service = (api_service){
+        .name = "dynamodb",
+        .target_prefix = "DynamoDB_20120810",
+        .error_namespace = "com.amazonaws.dynamodb.v20120810#",
+        .content_type = "application/x-amz-json-1.0",
+        .ops = tbl_ddb_ops,
+        .ctx = en->tables,
+    };
+    en->ddb_streams_service = en->ddb_service;
+    en->ddb_streams_service.name = "dynamodbstreams";
+    en->ddb_streams_service.target_prefix = "DynamoDBStreams_20120810";
+    en->ddb_streams_service.ops = tbl_streams_ops;
+    api_server_add_service(en->server, &en->ddb_service);
+    api_server_add_service(en->server, &en->ddb_streams_service);
 
     /* [stream] */
     en->kinesis = (api_service){"kinesis", "Kinesis_20131202", "", "application/x-amz-json-1.1",
@@ -153,6 +179,9 @@ json_t *cli_engine_health(void *engine)
     json_object_set_new(services, "http", json_pack("{s:b}", "running", en->server != NULL));
 
     /* [table] */
+    json_object_set_new(services, "dynamodb", json_pack("{s:b}", "running", en->tables != NULL));
+    json_object_set_new(services, "dynamodbstreams",
+                        json_pack("{s:b}", "running", en->tables != NULL));
 
     /* [stream] */
     json_object_set_new(services, "kinesis", json_pack("{s:b}", "running", en->stream != NULL));
@@ -166,6 +195,7 @@ json_t *cli_engine_health(void *engine)
     json_object_set_new(services, "s3", json_pack("{s:b}", "running", en->lake != NULL));
 
     /* [catalog/query] */
+    json_object_set_new(services, "catalog", json_pack("{s:b}", "running", en->catalog != NULL));
 
     return json_pack("{s:s, s:o, s:s}", "status", "ok", "services", services, "data_dir",
                      en->data_dir);
@@ -185,6 +215,8 @@ void cli_engine_close(cli_engine *en)
     en->delivery = NULL;
 
     /* [catalog/query] */
+    cat_catalog_close(en->catalog);
+    en->catalog = NULL;
 
     /* [lake] */
     lake_close(en->lake);
@@ -193,6 +225,7 @@ void cli_engine_close(cli_engine *en)
     stm_log_close(en->stream);
 
     /* [table] */
+    tbl_db_close(en->tables);
 
     free(en->data_dir);
     free(en);
@@ -209,4 +242,34 @@ bool cli_engine_start_workers(cli_engine *en, sp_err *e)
     if (en->delivery && !dlv_service_start(en->delivery, e)) return false;
 
     return true;
+}
+
+struct tbl_db *cli_engine_tables(const cli_engine *en) { return en->tables; }
+struct lake *cli_engine_lake(const cli_engine *en) { return en->lake; }
+struct cat_catalog *cli_engine_catalog(const cli_engine *en) { return en->catalog; }
+
+void cli_engine_progress(cli_engine *en, cli_progress *out)
+{
+    memset(out, 0, sizeof *out);
+    const sp_config *cfg = en->cfg;
+
+    /* [table] */
+    for (size_t i = 0; i < cfg->n_tables; i++)
+        if (cfg->tables[i].stream_view_type)
+            out->table_changes += tbl_stream_last_seq(en->tables, cfg->tables[i].name);
+
+    /* [stream] */
+
+    /* [pipe] */
+
+    /* [delivery] */
+    if (en->delivery) {
+        dlv_progress dp;
+        dlv_service_progress(en->delivery, &dp);
+        out->delivered += dp.delivered;
+        out->objects += dp.objects;
+        out->failed += dp.failed;
+    }
+
+    out->drained = false;
 }

@@ -8,6 +8,8 @@
 #include <string.h>
 
 static const cli_command commands[] = {
+    {"demo", "demo [--events N] [--rate R] [--mix I:U:D] [--seed S]",
+     "the main job: the whole pipeline on sample orders, crawl, queries, summary", cli_cmd_demo},
     {"serve", "serve [--bind 127.0.0.1] [--port 4566]",
      "run every stage and the AWS-compatible HTTP endpoint until SIGINT/SIGTERM", cli_cmd_serve},
     {"generate", "generate [--endpoint URL] [--events N] [--rate R] [--mix I:U:D] [--seed S]",
@@ -16,6 +18,12 @@ static const cli_command commands[] = {
      "per-stage counts, lag and freshness of a running serve, or of the data dir",
      cli_cmd_status},
     {"config", "config", "print the effective configuration as YAML", cli_cmd_config},
+    /* [catalog/query] */
+    {"crawl", "crawl [--crawler NAME]", "run the crawler(s) over the lake into the catalog",
+     cli_cmd_crawl},
+    {"query", "query \"SQL\" [--format table|csv|json] [--database D] [--stats]",
+     "run an Athena-style SQL query over the catalog", cli_cmd_query},
+    {"ddl", "ddl [--database D]", "print the catalog as Athena DDL", cli_cmd_ddl},
 };
 
 static void usage(FILE *out)

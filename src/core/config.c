@@ -4,7 +4,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <ctype.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +14,13 @@
 
 /* ---- the config maps -------------------------------------------------------------------- */
 
-typedef enum { CFG_STR, CFG_INT, CFG_BOOL, CFG_JSON } cfg_type;
+/* CFG_JSON_LIST / CFG_JSON_MAP: any YAML subtree, kept as JSON, that must be a list / a
+ * mapping. */
+typedef enum { CFG_STR, CFG_INT, CFG_BOOL, CFG_JSON_LIST, CFG_JSON_MAP } cfg_type;
+
+/* Structured values (filters, processors) are small; aliases could expand a short file into
+ * billions of nodes, so a value may not exceed these. */
+enum { CFG_JSON_MAX_NODES = 100000, CFG_JSON_MAX_DEPTH = 64 };
 
 typedef struct cfg_entry {
     cfg_type type;
@@ -28,7 +36,8 @@ typedef struct cfg_entry {
 #define STR(k, d, st, f, req, ch, ds) {CFG_STR, k, d, offsetof(st, f), req, 0, 0, ch, ds}
 #define INT(k, d, st, f, lo, hi, ds) {CFG_INT, k, d, offsetof(st, f), false, lo, hi, NULL, ds}
 #define BOOL(k, d, st, f, ds) {CFG_BOOL, k, d, offsetof(st, f), false, 0, 0, NULL, ds}
-#define JSON(k, st, f, ds) {CFG_JSON, k, NULL, offsetof(st, f), false, 0, 0, NULL, ds}
+#define JSON_LIST(k, st, f, ds) {CFG_JSON_LIST, k, NULL, offsetof(st, f), false, 0, 0, NULL, ds}
+#define JSON_MAP(k, st, f, ds) {CFG_JSON_MAP, k, NULL, offsetof(st, f), false, 0, 0, NULL, ds}
 
 static const cfg_entry server_map[] = {
     STR("bind", "127.0.0.1", sp_cfg_server, bind, false, NULL, "address the HTTP endpoint binds"),
@@ -77,7 +86,7 @@ static const cfg_entry pipe_map[] = {
         "longest wait to fill a batch"),
     STR("partition_key_path", NULL, sp_cfg_pipe, partition_key_path, false, NULL,
         "JSON path of the target partition key; absent: the table's hash key value"),
-    JSON("filters", sp_cfg_pipe, filters, "EventBridge patterns; a record matching none is skipped"),
+    JSON_LIST("filters", sp_cfg_pipe, filters, "EventBridge patterns; a record matching none is skipped"),
     {0},
 };
 
@@ -96,9 +105,9 @@ static const cfg_entry delivery_map[] = {
         "UNCOMPRESSED|GZIP|ZSTD", "object compression"),
     BOOL("append_delimiter", "false", sp_cfg_delivery, append_delimiter,
          "append a newline to each record"),
-    JSON("processors", sp_cfg_delivery, processors,
+    JSON_LIST("processors", sp_cfg_delivery, processors,
          "processing chain: [{type: dynamodb-cdc|jq|lambda, ...}]"),
-    JSON("dynamic_partitioning", sp_cfg_delivery, dynamic_partitioning,
+    JSON_MAP("dynamic_partitioning", sp_cfg_delivery, dynamic_partitioning,
          "{queries: {name: jq expression}} for !{partitionKeyFromQuery:name}"),
     {0},
 };
@@ -185,6 +194,8 @@ typedef struct cfg_parse {
     yaml_document_t doc;
     const char *name;
     sp_err *e;
+    const yaml_node_t *defaults_node; /* the `defaults: seed` value, if any */
+    size_t json_nodes;                /* nodes converted for the current value */
 } cfg_parse;
 
 static void cfg_fail(cfg_parse *p, const yaml_node_t *n, const char *path, const char *fmt, ...)
@@ -197,8 +208,13 @@ static void cfg_fail(cfg_parse *p, const yaml_node_t *n, const char *path, const
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    sp_err_set(p->e, 400, "InvalidConfiguration", "%s:%lu: %s: %s", p->name,
-               n ? (unsigned long)n->start_mark.line + 1 : 0ul, path, what);
+    /* Resources taken from the seed have no line of their own: blame `defaults: seed`. */
+    if (!n) n = p->defaults_node;
+    if (n)
+        sp_err_set(p->e, 400, "InvalidConfiguration", "%s:%lu: %s: %s", p->name,
+                   (unsigned long)n->start_mark.line + 1, path, what);
+    else
+        sp_err_set(p->e, 400, "InvalidConfiguration", "%s: %s: %s", p->name, path, what);
 }
 
 static const char *scalar(const yaml_node_t *n)
@@ -211,11 +227,34 @@ static bool scalar_is_plain(const yaml_node_t *n)
     return n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 }
 
+/* Whether a plain scalar reads as a decimal number: [+-]digits[.digits][e[+-]digits]
+ * (nothing strtod would also take, like hex floats or "inf"); *is_int when it has neither
+ * fraction nor exponent. */
+static bool looks_decimal(const char *s, bool *is_int)
+{
+    if (*s == '-' || *s == '+') s++;
+    if (!isdigit((unsigned char)*s)) return false;
+    while (isdigit((unsigned char)*s)) s++;
+    *is_int = true;
+    if (*s == '.') {
+        *is_int = false;
+        for (s++; isdigit((unsigned char)*s);) s++;
+    }
+    if (*s == 'e' || *s == 'E') {
+        *is_int = false;
+        s++;
+        if (*s == '-' || *s == '+') s++;
+        if (!isdigit((unsigned char)*s)) return false;
+        while (isdigit((unsigned char)*s)) s++;
+    }
+    return *s == '\0';
+}
+
 /* YAML subtree to JSON: plain scalars that read as numbers, booleans or null become those;
  * everything else is a string. */
 static json_t *node_to_json(cfg_parse *p, yaml_node_t *n, int depth)
 {
-    if (!n || depth > 64) return NULL;
+    if (!n || depth > CFG_JSON_MAX_DEPTH || ++p->json_nodes > CFG_JSON_MAX_NODES) return NULL;
     switch (n->type) {
     case YAML_SCALAR_NODE: {
         const char *s = scalar(n);
@@ -223,12 +262,14 @@ static json_t *node_to_json(cfg_parse *p, yaml_node_t *n, int depth)
             if (!strcmp(s, "true")) return json_true();
             if (!strcmp(s, "false")) return json_false();
             if (!strcmp(s, "null") || !strcmp(s, "~") || !*s) return json_null();
-            char *end;
-            errno = 0;
-            long long ll = strtoll(s, &end, 10);
-            if (*s && !*end && !errno) return json_integer(ll);
-            double d = strtod(s, &end);
-            if (*s && !*end && (s[0] == '-' || (s[0] >= '0' && s[0] <= '9'))) return json_real(d);
+            bool is_int;
+            if (looks_decimal(s, &is_int)) {
+                errno = 0;
+                long long ll = strtoll(s, NULL, 10);
+                if (is_int && !errno) return json_integer(ll);
+                double d = strtod(s, NULL);
+                if (isfinite(d)) return json_real(d); /* else (1e999) it stays a string */
+            }
         }
         return json_stringn(s, n->data.scalar.length);
     }
@@ -311,7 +352,8 @@ static void entry_set_text(cfg_parse *p, const cfg_entry *en, void *item, const 
         else if (!strcmp(text, "false") || !strcmp(text, "no")) *(bool *)field = false;
         else cfg_fail(p, n, path, "'%s' is not true or false", text);
         break;
-    case CFG_JSON: break;
+    case CFG_JSON_LIST:
+    case CFG_JSON_MAP: break;
     }
 }
 
@@ -319,6 +361,43 @@ static void item_apply_defaults(cfg_parse *p, const cfg_entry *map, void *item)
 {
     for (const cfg_entry *en = map; en->key; en++)
         if (en->def) entry_set_text(p, en, item, en->def, NULL, en->key);
+}
+
+/* Whether a pair before pr in mapping n has the scalar key k. */
+static bool pair_key_seen_before(cfg_parse *p, const yaml_node_t *n, const yaml_node_pair_t *pr,
+                                 const char *k)
+{
+    for (const yaml_node_pair_t *q = n->data.mapping.pairs.start; q < pr; q++) {
+        const char *qk = scalar(yaml_document_get_node(&p->doc, q->key));
+        if (qk && !strcmp(qk, k)) return true;
+    }
+    return false;
+}
+
+/* The value of key in mapping n (borrowed from the document), or NULL. */
+static yaml_node_t *mapping_value(cfg_parse *p, const yaml_node_t *n, const char *key)
+{
+    if (!n || n->type != YAML_MAPPING_NODE) return NULL;
+    for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
+         pr++) {
+        const char *k = scalar(yaml_document_get_node(&p->doc, pr->key));
+        if (k && !strcmp(k, key)) return yaml_document_get_node(&p->doc, pr->value);
+    }
+    return NULL;
+}
+
+/* Where the file says section[index].key (the value, else the item), for messages about
+ * references; NULL when the section came from the seed defaults. Borrowed. */
+static const yaml_node_t *doc_field(cfg_parse *p, const char *section, size_t index,
+                                    const char *key)
+{
+    yaml_node_t *list = mapping_value(p, yaml_document_get_root_node(&p->doc), section);
+    if (!list || list->type != YAML_SEQUENCE_NODE) return NULL;
+    if (index >= (size_t)(list->data.sequence.items.top - list->data.sequence.items.start))
+        return NULL;
+    yaml_node_t *item = yaml_document_get_node(&p->doc, list->data.sequence.items.start[index]);
+    yaml_node_t *v = mapping_value(p, item, key);
+    return v ? v : item;
 }
 
 /* Fills item from a YAML mapping through map; path names the item in messages. */
@@ -343,11 +422,22 @@ static void item_parse(cfg_parse *p, const cfg_entry *map, void *item, yaml_node
             cfg_fail(p, kn, kpath, "unknown key");
             return;
         }
-        if (en->type == CFG_JSON) {
+        if (pair_key_seen_before(p, n, pr, k)) {
+            cfg_fail(p, kn, kpath, "duplicate key");
+            return;
+        }
+        if (en->type == CFG_JSON_LIST || en->type == CFG_JSON_MAP) {
             json_t **field = (json_t **)((char *)item + en->offset);
             json_decref(*field);
+            p->json_nodes = 0;
             *field = node_to_json(p, vn, 0);
-            if (!*field) cfg_fail(p, vn, kpath, "cannot be read as a value");
+            if (!*field)
+                cfg_fail(p, vn, kpath, "cannot be read as a value (more than %d levels or %d "
+                         "elements, or not UTF-8)", CFG_JSON_MAX_DEPTH, CFG_JSON_MAX_NODES);
+            else if (en->type == CFG_JSON_LIST && !json_is_array(*field))
+                cfg_fail(p, vn, kpath, "must be a list");
+            else if (en->type == CFG_JSON_MAP && !json_is_object(*field))
+                cfg_fail(p, vn, kpath, "must be a mapping");
         } else if (!scalar(vn)) {
             cfg_fail(p, vn, kpath, "must be a single value");
         } else {
@@ -357,9 +447,11 @@ static void item_parse(cfg_parse *p, const cfg_entry *map, void *item, yaml_node
     }
     for (const cfg_entry *en = map; en->key; en++) {
         if (!en->required || en->type != CFG_STR) continue;
-        if (!*(char **)((char *)item + en->offset)) {
+        const char *v = *(char **)((char *)item + en->offset);
+        if (!v || !*v) {
             snprintf(kpath, sizeof kpath, "%s.%s", path, en->key);
-            cfg_fail(p, n, kpath, "is required");
+            const yaml_node_t *at = mapping_value(p, n, en->key);
+            cfg_fail(p, at ? at : n, kpath, v ? "must not be empty" : "is required");
             return;
         }
     }
@@ -370,7 +462,8 @@ static void item_free(const cfg_entry *map, void *item)
     for (const cfg_entry *en = map; en->key; en++) {
         char *field = (char *)item + en->offset;
         if (en->type == CFG_STR) free(*(char **)field);
-        if (en->type == CFG_JSON) json_decref(*(json_t **)field);
+        if (en->type == CFG_JSON_LIST || en->type == CFG_JSON_MAP)
+            json_decref(*(json_t **)field);
     }
 }
 
@@ -412,39 +505,53 @@ static void section_parse(cfg_parse *p, sp_config *cfg, const cfg_section *s, ya
     }
 }
 
-/* Checks the references between resources (a pipe's table exists, ...). */
+static bool bucket_exists(const sp_config *cfg, const char *name)
+{
+    for (size_t i = 0; name && i < cfg->n_buckets; i++)
+        if (!strcmp(cfg->buckets[i].name, name)) return true;
+    return false;
+}
+
+/* Checks the references between resources (a pipe's table exists, ...); a message names the
+ * referring field ("pipes[0].source_table") at its line. */
 static void config_check_refs(cfg_parse *p, sp_config *cfg)
 {
     char path[120];
+#define REF_FAIL(sec, i, key, ...)                                               \
+    do {                                                                         \
+        snprintf(path, sizeof path, "%s[%zu].%s", sec, i, key);                  \
+        cfg_fail(p, doc_field(p, sec, i, key), path, __VA_ARGS__);               \
+    } while (0)
     for (size_t i = 0; i < cfg->n_pipes && !sp_err_failed(p->e); i++) {
-        snprintf(path, sizeof path, "pipes[%zu]", i);
-        const sp_cfg_table *t = sp_config_table(cfg, cfg->pipes[i].source_table);
-        if (!t) cfg_fail(p, NULL, path, "source_table '%s' is not a configured table",
-                         cfg->pipes[i].source_table);
+        const sp_cfg_pipe *pi = &cfg->pipes[i];
+        const sp_cfg_table *t = sp_config_table(cfg, pi->source_table);
+        if (!t)
+            REF_FAIL("pipes", i, "source_table", "'%s' is not a configured table",
+                     pi->source_table);
         else if (!t->stream_view_type)
-            cfg_fail(p, NULL, path, "source_table '%s' has no stream_view_type", t->name);
-        else if (!sp_config_stream(cfg, cfg->pipes[i].target_stream))
-            cfg_fail(p, NULL, path, "target_stream '%s' is not a configured stream",
-                     cfg->pipes[i].target_stream);
-        else if (cfg->pipes[i].filters && !json_is_array(cfg->pipes[i].filters))
-            cfg_fail(p, NULL, path, "filters must be a list of patterns");
+            REF_FAIL("pipes", i, "source_table", "table '%s' has no stream_view_type", t->name);
+        else if (!sp_config_stream(cfg, pi->target_stream))
+            REF_FAIL("pipes", i, "target_stream", "'%s' is not a configured stream",
+                     pi->target_stream);
     }
     for (size_t i = 0; i < cfg->n_deliveries && !sp_err_failed(p->e); i++) {
-        sp_cfg_delivery *d = &cfg->deliveries[i];
-        snprintf(path, sizeof path, "delivery_streams[%zu]", i);
+        const sp_cfg_delivery *d = &cfg->deliveries[i];
         if (d->source_stream && !sp_config_stream(cfg, d->source_stream))
-            cfg_fail(p, NULL, path, "source_stream '%s' is not a configured stream",
+            REF_FAIL("delivery_streams", i, "source_stream", "'%s' is not a configured stream",
                      d->source_stream);
-        else if (d->processors && !json_is_array(d->processors))
-            cfg_fail(p, NULL, path, "processors must be a list");
+        else if (!bucket_exists(cfg, d->bucket))
+            REF_FAIL("delivery_streams", i, "bucket", "'%s' is not a configured bucket",
+                     d->bucket);
     }
     for (size_t i = 0; i < cfg->n_crawlers && !sp_err_failed(p->e); i++) {
-        sp_cfg_crawler *c = &cfg->crawlers[i];
-        snprintf(path, sizeof path, "crawlers[%zu]", i);
-        if (c->classifier && !sp_config_classifier(cfg, c->classifier))
-            cfg_fail(p, NULL, path, "classifier '%s' is not a configured classifier",
+        const sp_cfg_crawler *c = &cfg->crawlers[i];
+        if (!bucket_exists(cfg, c->bucket))
+            REF_FAIL("crawlers", i, "bucket", "'%s' is not a configured bucket", c->bucket);
+        else if (c->classifier && !sp_config_classifier(cfg, c->classifier))
+            REF_FAIL("crawlers", i, "classifier", "'%s' is not a configured classifier",
                      c->classifier);
     }
+#undef REF_FAIL
 }
 
 static sp_config *config_from_yaml(const char *name, const char *yaml, size_t len,
@@ -458,8 +565,8 @@ static sp_config *config_from_yaml(const char *name, const char *yaml, size_t le
     yaml_parser_t parser;
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
-    if (!yaml_document_initialize(&p.doc, NULL, NULL, NULL, 1, 1) ||
-        !yaml_parser_load(&parser, &p.doc)) {
+    /* yaml_parser_load initialises the document itself (and deletes it on failure). */
+    if (!yaml_parser_load(&parser, &p.doc)) {
         sp_err_set(e, 400, "InvalidConfiguration", "%s:%lu: not valid YAML: %s", name,
                    (unsigned long)parser.problem_mark.line + 1,
                    parser.problem ? parser.problem : "parse error");
@@ -475,12 +582,16 @@ static sp_config *config_from_yaml(const char *name, const char *yaml, size_t le
         for (yaml_node_pair_t *pr = root->data.mapping.pairs.start;
              pr < root->data.mapping.pairs.top; pr++) {
             const char *k = scalar(yaml_document_get_node(&p.doc, pr->key));
-            const char *v = scalar(yaml_document_get_node(&p.doc, pr->value));
-            if (k && v && !strcmp(k, "defaults")) {
-                if (!strcmp(v, "seed")) use_seed = true;
-                else if (strcmp(v, "none"))
-                    cfg_fail(&p, yaml_document_get_node(&p.doc, pr->value), "defaults",
-                             "'%s' is not one of seed|none", v);
+            yaml_node_t *vn = yaml_document_get_node(&p.doc, pr->value);
+            const char *v = scalar(vn);
+            if (!k || strcmp(k, "defaults")) continue;
+            if (!v) {
+                cfg_fail(&p, vn, "defaults", "must be seed or none");
+            } else if (!strcmp(v, "seed")) {
+                use_seed = true;
+                p.defaults_node = vn;
+            } else if (strcmp(v, "none")) {
+                cfg_fail(&p, vn, "defaults", "'%s' is not one of seed|none", v);
             }
         }
     } else if (root && !(root->type == YAML_SCALAR_NODE && !*scalar(root))) {
@@ -509,6 +620,10 @@ static sp_config *config_from_yaml(const char *name, const char *yaml, size_t le
             const char *k = scalar(kn);
             if (!k) {
                 cfg_fail(&p, kn, "(top)", "keys must be plain names");
+                break;
+            }
+            if (pair_key_seen_before(&p, root, pr, k)) {
+                cfg_fail(&p, kn, k, "duplicate section");
                 break;
             }
             if (!strcmp(k, "defaults")) continue;
@@ -578,14 +693,89 @@ void sp_config_destroy(sp_config *cfg)
 
 /* ---- printing --------------------------------------------------------------------------- */
 
-static void yaml_quoted(sp_str *out, const char *s)
+/* Appends s (len bytes, valid UTF-8) as a YAML double-quoted scalar that libyaml reads back
+ * as exactly s: characters YAML does not allow raw in a stream (C0/C1 controls, DEL), the
+ * ones it would fold as line breaks (NEL, U+2028/9) and the BOM are written as escapes. */
+static void yaml_quoted(sp_str *out, const char *s, size_t len)
 {
-    /* A JSON string is a valid YAML double-quoted scalar. */
-    json_t *j = json_string(s);
-    char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-    sp_str_puts(out, q ? q : "\"\"");
-    free(q);
-    json_decref(j);
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    sp_str_putc(out, '"');
+    while (p < end) {
+        unsigned c = *p;
+        if (c == '"' || c == '\\') {
+            sp_str_putc(out, '\\');
+            sp_str_putc(out, (char)c);
+            p++;
+            continue;
+        }
+        if (c >= 0x20 && c < 0x7f) {
+            sp_str_putc(out, (char)c);
+            p++;
+            continue;
+        }
+        if (c < 0x80 || (c & 0xe0) == 0x80 || c >= 0xf8) { /* control, or not a lead byte */
+            sp_str_appendf(out, "\\x%02X", c);
+            p++;
+            continue;
+        }
+        size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        if ((size_t)(end - p) < n) n = (size_t)(end - p);
+        unsigned cp = c & (0x7fu >> n);
+        for (size_t i = 1; i < n; i++) cp = (cp << 6) | (p[i] & 0x3fu);
+        bool raw = (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) ||
+                   cp >= 0x10000;
+        if (cp == 0xfeff || cp == 0x2028 || cp == 0x2029) raw = false;
+        if (raw) sp_str_append(out, p, n);
+        else sp_str_appendf(out, "\\u%04X", cp & 0xffffu);
+        p += n;
+    }
+    sp_str_putc(out, '"');
+}
+
+/* Appends a JSON value in YAML flow style that node_to_json reads back as an equal value:
+ * strings always quoted (so "12" stays a string), numbers as jansson prints them (reals keep
+ * a '.' or an exponent, so 1.0 stays a real). */
+static void yaml_flow(sp_str *out, const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *k;
+        json_t *m;
+        bool first = true;
+        sp_str_putc(out, '{');
+        json_object_foreach((json_t *)v, k, m) {
+            sp_str_puts(out, first ? "" : ", ");
+            yaml_quoted(out, k, strlen(k));
+            sp_str_puts(out, ": ");
+            yaml_flow(out, m);
+            first = false;
+        }
+        sp_str_putc(out, '}');
+        break;
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *m;
+        sp_str_putc(out, '[');
+        json_array_foreach(v, i, m) {
+            sp_str_puts(out, i ? ", " : "");
+            yaml_flow(out, m);
+        }
+        sp_str_putc(out, ']');
+        break;
+    }
+    case JSON_STRING: yaml_quoted(out, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER:
+    case JSON_REAL: {
+        char *num = json_dumps(v, JSON_ENCODE_ANY);
+        sp_str_puts(out, num ? num : "null");
+        free(num);
+        break;
+    }
+    case JSON_TRUE: sp_str_puts(out, "true"); break;
+    case JSON_FALSE: sp_str_puts(out, "false"); break;
+    case JSON_NULL: sp_str_puts(out, "null"); break;
+    }
 }
 
 static void item_print(sp_str *out, const cfg_entry *map, const void *item, const char *first,
@@ -598,18 +788,18 @@ static void item_print(sp_str *out, const cfg_entry *map, const void *item, cons
         case CFG_STR:
             if (!*(char *const *)field) continue;
             sp_str_appendf(out, "%s%s: ", lead, en->key);
-            yaml_quoted(out, *(char *const *)field);
+            yaml_quoted(out, *(char *const *)field, strlen(*(char *const *)field));
             break;
         case CFG_INT: sp_str_appendf(out, "%s%s: %lld", lead, en->key, *(const long long *)field); break;
         case CFG_BOOL:
             sp_str_appendf(out, "%s%s: %s", lead, en->key, *(const bool *)field ? "true" : "false");
             break;
-        case CFG_JSON: {
+        case CFG_JSON_LIST:
+        case CFG_JSON_MAP: {
             const json_t *v = *(json_t *const *)field;
             if (!v) continue;
-            char *js = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-            sp_str_appendf(out, "%s%s: %s", lead, en->key, js ? js : "null");
-            free(js);
+            sp_str_appendf(out, "%s%s: ", lead, en->key);
+            yaml_flow(out, v);
             break;
         }
         }
@@ -622,7 +812,10 @@ char *sp_config_to_yaml(const sp_config *cfg)
 {
     sp_str out;
     sp_str_init(&out, NULL, 0, SP_STR_NO_MAX);
-    sp_str_appendf(&out, "# effective configuration (from %s)\nserver:\n", cfg->source);
+    /* The source is a path; keep a strange one from breaking out of the comment. */
+    sp_str_puts(&out, "# effective configuration (from ");
+    for (const char *c = cfg->source; *c; c++) sp_str_putc(&out, (unsigned char)*c < 0x20 ? '?' : *c);
+    sp_str_puts(&out, ")\nserver:\n");
     item_print(&out, server_map, &cfg->server, "  ", "  ");
     for (size_t i = 0; i < SP_ARRAY_LEN(sections); i++) {
         const cfg_section *s = &sections[i];

@@ -1,10 +1,35 @@
 /* The error type: a fixed-size record of what went wrong, filled where it happened and read
  * by whoever answers the caller. Formatting is bounded; long messages are cut, never
- * overflow. */
+ * overflow. Code and message always end up valid UTF-8 (bad bytes become '?'), because they
+ * are sent as JSON strings and often quote what a client sent, or are cut mid-character. */
 #include "core.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* Length of the valid UTF-8 sequence (RFC 3629: no overlongs, surrogates or values past
+ * U+10FFFF) starting at p, or 0. */
+static size_t utf8_seq_len(const unsigned char *p)
+{
+    unsigned c = p[0];
+    if (c < 0x80) return 1;
+    size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80) return 0; /* also stops at the terminating NUL */
+    if (n == 3 && ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f))) return 0;
+    if (n == 4 && ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))) return 0;
+    return n;
+}
+
+static void utf8_scrub(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_seq_len(p);
+        if (n == 0) *p++ = '?';
+        else p += n;
+    }
+}
 
 void sp_err_setv(sp_err *e, int status, const char *code, const char *fmt, va_list ap)
 {
@@ -13,6 +38,8 @@ void sp_err_setv(sp_err *e, int status, const char *code, const char *fmt, va_li
     e->retriable = status >= 500 || status == 429;
     snprintf(e->code, sizeof e->code, "%s", code);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    utf8_scrub(e->code);
+    utf8_scrub(e->msg);
 }
 
 void sp_err_set(sp_err *e, int status, const char *code, const char *fmt, ...)
@@ -48,6 +75,7 @@ void sp_err_wrap(sp_err *e, const char *context)
     size_t n = (size_t)snprintf(e->msg, sizeof e->msg, "%s: ", context);
     if (n < sizeof e->msg) memcpy(e->msg + n, old, strnlen(old, sizeof e->msg - n - 1) + 1);
     e->msg[sizeof e->msg - 1] = '\0';
+    utf8_scrub(e->msg);
 }
 
 void sp_err_clear(sp_err *e)

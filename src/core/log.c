@@ -1,4 +1,4 @@
-/* Logging: one line per event on stderr, "2026-11-26T12:00:00.123Z INFO  message". The level
+/* Logging: one line per event on stderr, "2026-11-26T12:00:00.123Z info  message". The level
  * is process-wide and set once at start (--log-level); lines are written with one write so
  * threads do not interleave inside a line. */
 #include "core.h"

@@ -23,11 +23,12 @@ static bool str_reserve(sp_str *s, size_t extra)
 {
     if (s->failed) return false;
     size_t need = s->len + extra + 1;
-    if (need <= s->cap) return true;
-    if (s->max != SP_STR_NO_MAX && need > s->max + 1) {
+    /* The maximum bounds the content, also while it still fits a larger caller buffer. */
+    if (extra > SIZE_MAX / 2 || (s->max != SP_STR_NO_MAX && need > s->max + 1)) {
         s->failed = true;
         return false;
     }
+    if (need <= s->cap) return true;
     size_t cap = s->cap ? s->cap * 2 : 64;
     while (cap < need) cap *= 2;
     if (s->max != SP_STR_NO_MAX && cap > s->max + 1) cap = s->max + 1;

@@ -32,6 +32,17 @@ void dlv_service_close(dlv_service *svc);
 /* Per delivery stream counters: {"running":true,"streams":{name:{records_in,...}}}. New ref. */
 json_t *dlv_service_health(dlv_service *svc);
 
+/* Totals over every delivery stream, for progress displays (demo). idle: no stream holds
+ * buffered records or an open intent, and every running stream has delivered everything its
+ * source held when it last looked. */
+typedef struct dlv_progress {
+    uint64_t delivered;          /* source records put into objects (incl. dropped/failed) */
+    uint64_t objects;            /* data objects written */
+    uint64_t failed;             /* records sent to an error output */
+    bool idle;
+} dlv_progress;
+void dlv_service_progress(dlv_service *svc, dlv_progress *out);
+
 /* Firehose_20150804.* operations; ctx is the dlv_service. */
 extern const sp_op dlv_firehose_ops[];
 

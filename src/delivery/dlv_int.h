@@ -274,6 +274,7 @@ void dlv_state_clear(dlv_state *st);
 typedef struct dlv_counters {
     uint64_t records_in, records_out, records_dropped, records_failed;
     uint64_t objects, error_objects, bytes_out, flushes, redos;
+    bool idle;                  /* the last look found the source drained and nothing held */
     char last_error[SP_ERR_MSG_MAX];
 } dlv_counters;
 

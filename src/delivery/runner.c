@@ -525,6 +525,9 @@ static void *run(void *arg)
         }
         r->buf.source_drained = drained;
         r->buf.closing = false;
+        pthread_mutex_lock(&r->mu);
+        r->c.idle = drained && r->n == 0 && !r->st.has_intent;
+        pthread_mutex_unlock(&r->mu);
         dlv_buffer_decision dec =
             dlv_buffer_decide(&r->buf, r->def->size_mb, r->def->interval_s, sp_clock_mono_ns());
         if (dec.flush) {

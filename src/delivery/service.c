@@ -302,6 +302,23 @@ json_t *dlv_service_health(dlv_service *s)
     return json_pack("{s:b, s:o}", "running", true, "delivery_streams", streams);
 }
 
+void dlv_service_progress(dlv_service *s, dlv_progress *out)
+{
+    memset(out, 0, sizeof *out);
+    out->idle = true;
+    pthread_mutex_lock(&s->mu);
+    for (dlv_entry *en = s->head; en; en = en->next) {
+        if (!en->runner) continue;
+        dlv_counters c;
+        dlv_runner_counters(en->runner, &c);
+        out->delivered += c.records_in;
+        out->objects += c.objects;
+        out->failed += c.records_failed;
+        out->idle = out->idle && c.idle;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
 void dlv_service_close(dlv_service *s)
 {
     if (!s) return;

@@ -1,0 +1,147 @@
+/* catalog: the Glue role. A Data Catalog kept in SQLite (<data>/catalog/catalog.db) with
+ * databases, tables (columns with Glue type names, partition keys, location, SerDe, table
+ * parameters), partitions and the crawler's memory (objects already read, runs); and a
+ * crawler that reads the JSON lines of a lake prefix (plain, gzip, zstd), infers the schema
+ * as Glue's JSON classifier does, detects partitions from the folder layout and records
+ * tables and partitions, incrementally on a recrawl.
+ *
+ * The object reader and the JsonPath record selector are public too: the query stage scans
+ * tables with exactly the same reading rules the crawler inferred them with.
+ */
+#ifndef SP_CATALOG_H
+#define SP_CATALOG_H
+
+#include "core/config.h"
+#include "core/core.h"
+#include "lake/lake.h"
+
+#include <stdio.h>
+
+/* ---- limits ----------------------------------------------------------------------------- */
+
+/* Glue: names of databases, tables and columns are at most 255 characters. */
+enum { CAT_NAME_MAX = 255 };
+/* One JSON document (one line of a JSON-lines object, or a multi-line document) may not be
+ * larger than this; longer ones are counted as malformed, never loaded whole. */
+enum { CAT_DOC_MAX = 16 * 1024 * 1024 };
+/* Two folder schemas whose column-name sets overlap by at least this share (Jaccard, in
+ * percent) are "similar" and become partitions of one table (Glue's table grouping). */
+enum { CAT_SIMILARITY_PCT = 50 };
+
+/* ---- the catalog ------------------------------------------------------------------------ */
+
+typedef struct cat_catalog cat_catalog;
+
+/* Opens (creating if missing) <dir>/catalog.db. Caller closes with cat_catalog_close. */
+cat_catalog *cat_catalog_open(const char *dir, sp_err *e);
+void cat_catalog_close(cat_catalog *cat);
+
+typedef struct cat_column {
+    char *name;   /* lower case, as Glue stores it */
+    char *type;   /* Glue type name: string, bigint, double, boolean, array<..>, struct<..> */
+} cat_column;
+
+typedef struct cat_table {
+    char *database;
+    char *name;
+    char *bucket;
+    char *prefix;          /* key prefix of the table location, "" or ending in '/' */
+    char *location;        /* s3://bucket/prefix */
+    char *classification;  /* "json" */
+    char *json_path;       /* the classifier's JsonPath selecting records in a document */
+    char *serde;           /* org.openx.data.jsonserde.JsonSerDe */
+    cat_column *columns;
+    size_t n_columns;
+    cat_column *partition_keys;
+    size_t n_partition_keys;
+    json_t *parameters;    /* object of string values (recordCount, objectCount, ...) */
+    int64_t created_ms, updated_ms;
+} cat_table;
+
+/* Returns the table, or NULL with 400 EntityNotFoundException naming it. Caller destroys. */
+cat_table *cat_table_get(cat_catalog *cat, const char *database, const char *name, sp_err *e);
+void cat_table_destroy(cat_table *t);
+/* New JSON arrays of names (sorted); caller decrefs. NULL with e set on failure. */
+json_t *cat_database_list(cat_catalog *cat, sp_err *e);
+json_t *cat_table_list(cat_catalog *cat, const char *database, sp_err *e);
+
+typedef struct cat_partition {
+    const char *const *values;  /* one per partition key; borrowed for the callback */
+    size_t n_values;
+    const char *prefix;         /* key prefix of the partition location, ends in '/' */
+    const char *location;       /* s3://bucket/prefix */
+} cat_partition;
+typedef bool (*cat_partition_fn)(void *arg, const cat_partition *p); /* false: stop */
+
+/* Visits the table's partitions in key order. */
+bool cat_partition_foreach(cat_catalog *cat, const char *database, const char *table,
+                           cat_partition_fn fn, void *arg, sp_err *e);
+
+/* ---- the crawler ------------------------------------------------------------------------ */
+
+typedef void (*cat_progress_fn)(void *arg, size_t objects_done, size_t objects_total);
+
+typedef struct cat_crawl_report {
+    /* in: optional progress callback, called after each object read */
+    cat_progress_fn progress;
+    void *progress_arg;
+    /* out */
+    size_t tables_created, tables_updated;
+    size_t partitions_added;
+    size_t objects_read, objects_skipped;  /* skipped: already crawled, unchanged */
+    size_t records_read, records_malformed;
+    size_t schema_changes_logged;          /* SchemaChangePolicy LOG: changes not applied */
+    double seconds;
+    json_t *tables;                        /* array of "db.table" touched; caller decrefs */
+} cat_crawl_report;
+
+/* Runs the crawler over its bucket/path with its classifier (NULL: JsonPath "$"). The
+ * report is filled in; report->tables is new (cat_crawl_report_clear releases it). A run
+ * is one SQLite transaction: on failure nothing of it is kept. */
+bool cat_crawl(cat_catalog *cat, lake *lk, const sp_cfg_crawler *crawler,
+               const sp_cfg_classifier *classifier, cat_crawl_report *report, sp_err *e);
+void cat_crawl_report_clear(cat_crawl_report *report);
+
+/* The last run of a crawler as {"State","LastCrawl":{"Status","StartTime",...}}, or NULL if
+ * it never ran. Caller decrefs. */
+json_t *cat_crawler_last_run(cat_catalog *cat, const char *crawler, sp_err *e);
+
+/* ---- DDL -------------------------------------------------------------------------------- */
+
+/* The tables of database (NULL: every database) as Athena DDL: CREATE DATABASE + CREATE
+ * EXTERNAL TABLE statements. Caller frees. NULL with e set on failure. */
+char *cat_ddl(cat_catalog *cat, const char *database, sp_err *e);
+
+/* ---- reading objects -------------------------------------------------------------------- */
+
+/* Streams the JSON documents of one object file: JSON lines, where a document may continue
+ * over several lines; gzip and zstd are recognised by their magic bytes. Memory is bounded
+ * by the largest document (CAT_DOC_MAX). */
+typedef struct cat_reader cat_reader;
+
+/* Opens the file at path; caller closes. NULL with e set (404 NoSuchKey) if it cannot. */
+cat_reader *cat_reader_open(const char *path, sp_err *e);
+/* Next document: 1 with *doc set (new reference, caller decrefs), 0 at the end, -1 on a
+ * read/decompression error (e set). Text that is not JSON is skipped and counted. */
+int cat_reader_next(cat_reader *r, json_t **doc, sp_err *e);
+size_t cat_reader_malformed(const cat_reader *r);
+/* "none", "gzip" or "zstd" */
+const char *cat_reader_compression(const cat_reader *r);
+void cat_reader_close(cat_reader *r);
+
+/* ---- JsonPath --------------------------------------------------------------------------- */
+
+/* The subset Glue's custom JSON classifiers use: $ , $[*] , $.field , $.field[*] , chained
+ * (.a.b[*]), with ['quoted'] member names. */
+typedef struct cat_jsonpath cat_jsonpath;
+
+/* Compiles path; NULL with a 400 InvalidInputException naming the position on error.
+ * Caller destroys. */
+cat_jsonpath *cat_jsonpath_compile(const char *path, sp_err *e);
+void cat_jsonpath_destroy(cat_jsonpath *p);
+/* Calls fn for every value the path selects in doc (borrowed references). Returns false if
+ * fn stopped the walk. */
+typedef bool (*cat_jsonpath_fn)(void *arg, json_t *value);
+bool cat_jsonpath_select(const cat_jsonpath *p, json_t *doc, cat_jsonpath_fn fn, void *arg);
+
+#endif

@@ -1,0 +1,533 @@
+/* The "lake" virtual table: one per catalog table. A scan lists the partitions that can
+ * match the WHERE constraints on partition keys (xBestIndex hands them over, xFilter
+ * prunes), then streams the objects of each remaining partition through the catalog's
+ * reader, one document at a time, selects the records with the table's JsonPath and
+ * converts only the columns the query uses (colUsed) to SQL values of the column's type.
+ *
+ *   CREATE VIRTUAL TABLE sales_db.t USING lake('sales_db', 't')
+ */
+#include "qry_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct lake_vtab {
+    sqlite3_vtab base;
+    qry_ctx *ctx;
+    cat_table *t;
+    cat_jsonpath *path;
+    size_t n_data;        /* data columns come first, then the partition keys */
+} lake_vtab;
+
+typedef struct scan_part {
+    char *prefix;
+    char **values;
+    size_t n_values;
+} scan_part;
+
+typedef struct lake_cursor {
+    sqlite3_vtab_cursor base;
+    uint64_t col_used;
+    scan_part *parts;
+    size_t n_parts, part_next;
+    char **keys;          /* objects of the current partition */
+    size_t n_keys, key_next;
+    cat_reader *reader;
+    json_t *records;      /* records of the current document */
+    size_t rec_next;
+    json_t *cur;          /* borrowed from records */
+    sqlite3_int64 rowid;
+    bool eof;
+} lake_cursor;
+
+/* ---- connect ---------------------------------------------------------------------------- */
+
+static const char *sql_type(const char *glue)
+{
+    if (!strcmp(glue, "bigint")) return "bigint";
+    if (!strcmp(glue, "int")) return "integer";
+    if (!strcmp(glue, "double")) return "double";
+    if (!strcmp(glue, "boolean")) return "boolean";
+    return "varchar"; /* string, and nested values as JSON text */
+}
+
+static char *unquote(const char *arg)
+{
+    size_t n = strlen(arg);
+    if (n >= 2 && (arg[0] == '\'' || arg[0] == '"') && arg[n - 1] == arg[0])
+        return strndup(arg + 1, n - 2);
+    return strdup(arg);
+}
+
+static void quote_ident(sp_str *s, const char *name)
+{
+    sp_str_putc(s, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"') sp_str_putc(s, '"');
+        sp_str_putc(s, *p);
+    }
+    sp_str_putc(s, '"');
+}
+
+static int lake_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                        sqlite3_vtab **out, char **err)
+{
+    if (argc != 5) {
+        *err = sqlite3_mprintf("lake: expected USING lake('database', 'table')");
+        return SQLITE_ERROR;
+    }
+    char *database = unquote(argv[3]), *name = unquote(argv[4]);
+    lake_vtab *vt = sqlite3_malloc(sizeof *vt);
+    if (!vt) abort();
+    memset(vt, 0, sizeof *vt);
+    vt->ctx = aux;
+    sp_err e = {0};
+    vt->t = cat_table_get(vt->ctx->cat, database, name, &e);
+    free(database);
+    free(name);
+    if (vt->t) vt->path = cat_jsonpath_compile(vt->t->json_path[0] ? vt->t->json_path : "$", &e);
+    if (!vt->t || !vt->path) {
+        *err = sqlite3_mprintf("%s", e.msg);
+        cat_table_destroy(vt->t);
+        sqlite3_free(vt);
+        return SQLITE_ERROR;
+    }
+    vt->n_data = vt->t->n_columns;
+    sp_str s;
+    char buf[512];
+    sp_str_init(&s, buf, sizeof buf, SP_STR_NO_MAX);
+    sp_str_puts(&s, "CREATE TABLE x(");
+    for (size_t i = 0; i < vt->t->n_columns + vt->t->n_partition_keys; i++) {
+        const cat_column *c = i < vt->n_data ? &vt->t->columns[i]
+                                             : &vt->t->partition_keys[i - vt->n_data];
+        if (i) sp_str_puts(&s, ", ");
+        quote_ident(&s, c->name);
+        sp_str_appendf(&s, " %s", sql_type(c->type));
+    }
+    sp_str_putc(&s, ')');
+    int rc = sqlite3_declare_vtab(db, s.buf);
+    sp_str_release(&s);
+    if (rc != SQLITE_OK) {
+        *err = sqlite3_mprintf("lake: table %s: %s", vt->t->name, sqlite3_errmsg(db));
+        cat_jsonpath_destroy(vt->path);
+        cat_table_destroy(vt->t);
+        sqlite3_free(vt);
+        return rc;
+    }
+    *out = &vt->base;
+    return SQLITE_OK;
+}
+
+static int lake_disconnect(sqlite3_vtab *base)
+{
+    lake_vtab *vt = (lake_vtab *)base;
+    cat_jsonpath_destroy(vt->path);
+    cat_table_destroy(vt->t);
+    sqlite3_free(vt);
+    return SQLITE_OK;
+}
+
+/* ---- planning --------------------------------------------------------------------------- */
+
+/* idxStr: "<colUsed hex>" then ";<key>,<op>" per constraint handed to xFilter in argv
+ * order; op is one of = ! < l > g i S (EQ NE LT LE GT GE IN IS). */
+static int lake_best_index(sqlite3_vtab *base, sqlite3_index_info *info)
+{
+    lake_vtab *vt = (lake_vtab *)base;
+    sp_str s;
+    char buf[128];
+    sp_str_init(&s, buf, sizeof buf, SP_STR_NO_MAX);
+    sp_str_appendf(&s, "%llx", (unsigned long long)info->colUsed);
+    int argv_i = 0;
+    double cost = 1e9;
+    for (int i = 0; i < info->nConstraint; i++) {
+        const struct sqlite3_index_constraint *c = &info->aConstraint[i];
+        if (!c->usable || c->iColumn < (int)vt->n_data) continue;
+        char op;
+        switch (c->op) {
+        case SQLITE_INDEX_CONSTRAINT_EQ: op = '='; break;
+        case SQLITE_INDEX_CONSTRAINT_NE: op = '!'; break;
+        case SQLITE_INDEX_CONSTRAINT_LT: op = '<'; break;
+        case SQLITE_INDEX_CONSTRAINT_LE: op = 'l'; break;
+        case SQLITE_INDEX_CONSTRAINT_GT: op = '>'; break;
+        case SQLITE_INDEX_CONSTRAINT_GE: op = 'g'; break;
+        case SQLITE_INDEX_CONSTRAINT_IS: op = 'S'; break;
+        default: continue;
+        }
+        if (op == '=' && sqlite3_vtab_in(info, i, -1)) {
+            sqlite3_vtab_in(info, i, 1);
+            op = 'i';
+        }
+        info->aConstraintUsage[i].argvIndex = ++argv_i;
+        info->aConstraintUsage[i].omit = 0; /* SQLite checks again: pruning only skips work */
+        cost /= (op == '=' || op == 'i' || op == 'S') ? 10 : 2;
+        sp_str_appendf(&s, ";%d,%c", c->iColumn - (int)vt->n_data, op);
+    }
+    info->estimatedCost = cost;
+    info->idxStr = sqlite3_mprintf("%s", s.buf);
+    info->needToFreeIdxStr = 1;
+    sp_str_release(&s);
+    return info->idxStr ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* ---- scanning --------------------------------------------------------------------------- */
+
+static int lake_cursor_open(sqlite3_vtab *base, sqlite3_vtab_cursor **out)
+{
+    (void)base;
+    lake_cursor *c = calloc(1, sizeof *c);
+    if (!c) return SQLITE_NOMEM;
+    c->records = json_array();
+    *out = &c->base;
+    return SQLITE_OK;
+}
+
+static void free_keys(lake_cursor *c)
+{
+    for (size_t i = 0; i < c->n_keys; i++) free(c->keys[i]);
+    free(c->keys);
+    c->keys = NULL;
+    c->n_keys = c->key_next = 0;
+}
+
+static void cursor_reset(lake_cursor *c)
+{
+    for (size_t i = 0; i < c->n_parts; i++) {
+        free(c->parts[i].prefix);
+        for (size_t k = 0; k < c->parts[i].n_values; k++) free(c->parts[i].values[k]);
+        free(c->parts[i].values);
+    }
+    free(c->parts);
+    c->parts = NULL;
+    c->n_parts = c->part_next = 0;
+    free_keys(c);
+    cat_reader_close(c->reader);
+    c->reader = NULL;
+    json_array_clear(c->records);
+    c->rec_next = 0;
+    c->cur = NULL;
+    c->rowid = 0;
+    c->eof = false;
+}
+
+static int lake_cursor_close(sqlite3_vtab_cursor *cur)
+{
+    lake_cursor *c = (lake_cursor *)cur;
+    cursor_reset(c);
+    json_decref(c->records);
+    free(c);
+    return SQLITE_OK;
+}
+
+static void add_part(lake_cursor *c, const char *prefix, const char *const *values, size_t n)
+{
+    c->parts = realloc(c->parts, (c->n_parts + 1) * sizeof *c->parts);
+    if (!c->parts) abort();
+    scan_part *p = &c->parts[c->n_parts++];
+    p->prefix = strdup(prefix);
+    p->n_values = n;
+    p->values = calloc(n + 1, sizeof *p->values);
+    if (!p->values) abort();
+    for (size_t i = 0; i < n; i++) p->values[i] = strdup(values[i]);
+}
+
+typedef struct prune_arg {
+    lake_cursor *c;
+    const qry_constraint *cons;
+    size_t n_cons;
+} prune_arg;
+
+static bool on_partition(void *arg, const cat_partition *p)
+{
+    prune_arg *a = arg;
+    if (qry_partition_match(p->values, p->n_values, a->cons, a->n_cons))
+        add_part(a->c, p->prefix, p->values, p->n_values);
+    return true;
+}
+
+static bool hidden(const char *rel)
+{
+    for (const char *p = rel; p; p = strchr(p, '/')) {
+        if (*p == '/') p++;
+        if (*p == '_' || *p == '.') return true;
+    }
+    return false;
+}
+
+typedef struct list_arg {
+    lake_cursor *c;
+    size_t prefix_len;
+    size_t cap;
+} list_arg;
+
+static bool on_object(void *arg, const lake_object_info *o)
+{
+    list_arg *a = arg;
+    if (hidden(o->key + a->prefix_len)) return true;
+    if (a->c->n_keys == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 16;
+        a->c->keys = realloc(a->c->keys, a->cap * sizeof *a->c->keys);
+        if (!a->c->keys) abort();
+    }
+    a->c->keys[a->c->n_keys++] = strdup(o->key);
+    return true;
+}
+
+static void set_error(lake_vtab *vt, const char *fmt, const char *a, const char *b)
+{
+    sqlite3_free(vt->base.zErrMsg);
+    vt->base.zErrMsg = sqlite3_mprintf(fmt, a, b);
+}
+
+static bool keep_record(void *arg, json_t *record)
+{
+    json_array_append(arg, record);
+    return true;
+}
+
+/* Moves to the next record; sets eof at the end. */
+static int advance(lake_cursor *c)
+{
+    lake_vtab *vt = (lake_vtab *)c->base.pVtab;
+    for (;;) {
+        if (c->rec_next < json_array_size(c->records)) {
+            c->cur = json_array_get(c->records, c->rec_next++);
+            c->rowid++;
+            return SQLITE_OK;
+        }
+        json_array_clear(c->records);
+        c->rec_next = 0;
+        c->cur = NULL;
+        sp_err e = {0};
+        if (c->reader) {
+            json_t *doc;
+            int rc = cat_reader_next(c->reader, &doc, &e);
+            if (rc > 0) {
+                cat_jsonpath_select(vt->path, doc, keep_record, c->records);
+                json_decref(doc);
+                continue;
+            }
+            cat_reader_close(c->reader);
+            c->reader = NULL;
+            if (rc < 0) {
+                set_error(vt, "%s%s", e.msg, "");
+                return SQLITE_ERROR;
+            }
+            continue;
+        }
+        if (c->key_next < c->n_keys) {
+            char *path = lake_object_path(vt->ctx->lk, vt->t->bucket, c->keys[c->key_next++]);
+            if (!path) continue;
+            c->reader = cat_reader_open(path, &e);
+            free(path);
+            if (c->reader) vt->ctx->objects_opened++;
+            continue; /* an object deleted since the listing is simply gone */
+        }
+        if (c->part_next < c->n_parts) {
+            free_keys(c);
+            scan_part *p = &c->parts[c->part_next++];
+            list_arg a = {.c = c, .prefix_len = strlen(p->prefix)};
+            if (!lake_object_list(vt->ctx->lk, vt->t->bucket, p->prefix, on_object, &a, &e) &&
+                strcmp(e.code, "NoSuchBucket")) {
+                set_error(vt, "%s%s", e.msg, "");
+                return SQLITE_ERROR;
+            }
+            vt->ctx->partitions_scanned++;
+            continue;
+        }
+        c->eof = true;
+        return SQLITE_OK;
+    }
+}
+
+static qry_op op_of(char ch)
+{
+    switch (ch) {
+    case '!': return QRY_OP_NE;
+    case '<': return QRY_OP_LT;
+    case 'l': return QRY_OP_LE;
+    case '>': return QRY_OP_GT;
+    case 'g': return QRY_OP_GE;
+    case 'i': return QRY_OP_IN;
+    case 'S': return QRY_OP_IS;
+    default: return QRY_OP_EQ;
+    }
+}
+
+static char *value_text(sqlite3_value *v)
+{
+    const unsigned char *t = sqlite3_value_type(v) == SQLITE_NULL ? NULL : sqlite3_value_text(v);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+static int lake_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str, int argc,
+                       sqlite3_value **argv)
+{
+    (void)idx_num;
+    lake_cursor *c = (lake_cursor *)cur;
+    lake_vtab *vt = (lake_vtab *)cur->pVtab;
+    cursor_reset(c);
+    c->col_used = strtoull(idx_str ? idx_str : "0", NULL, 16);
+    qry_constraint *cons = calloc((size_t)argc + 1, sizeof *cons);
+    char ***vals = calloc((size_t)argc + 1, sizeof *vals);
+    if (!cons || !vals) abort();
+    const char *p = idx_str ? strchr(idx_str, ';') : NULL;
+    int n = 0;
+    for (; p && n < argc; p = strchr(p + 1, ';'), n++) {
+        int key = atoi(p + 1);
+        const char *comma = strchr(p, ',');
+        cons[n].key = (size_t)key;
+        cons[n].op = op_of(comma ? comma[1] : '=');
+        sqlite3_value *item;
+        size_t cap = 1;
+        vals[n] = calloc(cap, sizeof **vals);
+        if (!vals[n]) abort();
+        if (cons[n].op == QRY_OP_IN && sqlite3_vtab_in_first(argv[n], &item) == SQLITE_OK) {
+            cons[n].op = QRY_OP_EQ;
+            for (int rc = SQLITE_OK; rc == SQLITE_OK && item; rc = sqlite3_vtab_in_next(argv[n], &item)) {
+                if (cons[n].n_vals == cap) {
+                    cap *= 2;
+                    vals[n] = realloc(vals[n], cap * sizeof **vals);
+                    if (!vals[n]) abort();
+                }
+                vals[n][cons[n].n_vals++] = value_text(item);
+            }
+        } else {
+            if (cons[n].op == QRY_OP_IN) cons[n].op = QRY_OP_EQ;
+            vals[n][cons[n].n_vals++] = value_text(argv[n]);
+        }
+        cons[n].vals = (const char *const *)vals[n];
+    }
+    int rc = SQLITE_OK;
+    if (vt->t->n_partition_keys) {
+        sp_err e = {0};
+        prune_arg a = {.c = c, .cons = cons, .n_cons = (size_t)n};
+        if (!cat_partition_foreach(vt->ctx->cat, vt->t->database, vt->t->name, on_partition, &a,
+                                   &e)) {
+            set_error(vt, "%s%s", e.msg, "");
+            rc = SQLITE_ERROR;
+        }
+    } else {
+        add_part(c, vt->t->prefix, NULL, 0);
+    }
+    for (int i = 0; i < n; i++) {
+        for (size_t k = 0; k < cons[i].n_vals; k++) free(vals[i][k]);
+        free(vals[i]);
+    }
+    free(vals);
+    free(cons);
+    return rc == SQLITE_OK ? advance(c) : rc;
+}
+
+static int lake_next(sqlite3_vtab_cursor *cur) { return advance((lake_cursor *)cur); }
+
+static int lake_eof(sqlite3_vtab_cursor *cur) { return ((lake_cursor *)cur)->eof; }
+
+static json_t *member(json_t *rec, const char *name)
+{
+    if (!json_is_object(rec)) return NULL;
+    json_t *v = json_object_get(rec, name);
+    if (v) return v;
+    const char *k;
+    json_t *x;
+    json_object_foreach(rec, k, x) if (!strcasecmp(k, name)) return x;
+    return NULL;
+}
+
+/* The JSON value as an SQL value of the column's Glue type; unconvertible values are NULL,
+ * as the OpenX SerDe reads them with ignore.malformed.json. */
+static void put_value(sqlite3_context *ctx, json_t *v, const char *type)
+{
+    if (!v || json_is_null(v)) return;
+    bool is_int = !strcmp(type, "bigint") || !strcmp(type, "int");
+    if (is_int || !strcmp(type, "double")) {
+        if (json_is_integer(v)) {
+            if (is_int) sqlite3_result_int64(ctx, json_integer_value(v));
+            else sqlite3_result_double(ctx, (double)json_integer_value(v));
+        } else if (json_is_real(v)) {
+            sqlite3_result_double(ctx, json_real_value(v));
+        } else if (json_is_string(v)) {
+            char *end;
+            const char *s = json_string_value(v);
+            if (is_int) {
+                long long x = strtoll(s, &end, 10);
+                if (*s && !*end) sqlite3_result_int64(ctx, x);
+            } else {
+                double x = strtod(s, &end);
+                if (*s && !*end) sqlite3_result_double(ctx, x);
+            }
+        }
+        return;
+    }
+    if (!strcmp(type, "boolean")) {
+        if (json_is_boolean(v)) sqlite3_result_int(ctx, json_is_true(v));
+        else if (json_is_string(v) && !strcasecmp(json_string_value(v), "true"))
+            sqlite3_result_int(ctx, 1);
+        else if (json_is_string(v) && !strcasecmp(json_string_value(v), "false"))
+            sqlite3_result_int(ctx, 0);
+        return;
+    }
+    if (json_is_string(v)) {
+        sqlite3_result_text(ctx, json_string_value(v), (int)json_string_length(v),
+                            SQLITE_TRANSIENT);
+        return;
+    }
+    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(17));
+    if (json_is_real(v) && text) { /* 199.5, not 199.50000000000000 */
+        char shortest[64];
+        snprintf(shortest, sizeof shortest, "%.15g", json_real_value(v));
+        if (strtod(shortest, NULL) == json_real_value(v)) {
+            sqlite3_result_text(ctx, shortest, -1, SQLITE_TRANSIENT);
+            free(text);
+            return;
+        }
+    }
+    if (text) sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
+    free(text);
+}
+
+static int lake_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i)
+{
+    lake_cursor *c = (lake_cursor *)cur;
+    lake_vtab *vt = (lake_vtab *)cur->pVtab;
+    if ((size_t)i >= vt->n_data) {
+        const scan_part *p = &c->parts[c->part_next - 1];
+        size_t k = (size_t)i - vt->n_data;
+        if (k < p->n_values) sqlite3_result_text(ctx, p->values[k], -1, SQLITE_TRANSIENT);
+        return SQLITE_OK;
+    }
+    put_value(ctx, member(c->cur, vt->t->columns[i].name), vt->t->columns[i].type);
+    return SQLITE_OK;
+}
+
+static int lake_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid)
+{
+    *rowid = ((lake_cursor *)cur)->rowid;
+    return SQLITE_OK;
+}
+
+static const sqlite3_module LAKE_MODULE = {
+    .iVersion = 1,
+    .xCreate = lake_connect,
+    .xConnect = lake_connect,
+    .xBestIndex = lake_best_index,
+    .xDisconnect = lake_disconnect,
+    .xDestroy = lake_disconnect,
+    .xOpen = lake_cursor_open,
+    .xClose = lake_cursor_close,
+    .xFilter = lake_filter,
+    .xNext = lake_next,
+    .xEof = lake_eof,
+    .xColumn = lake_column,
+    .xRowid = lake_rowid,
+};
+
+bool qry_vtab_register(sqlite3 *db, qry_ctx *ctx, sp_err *e)
+{
+    if (sqlite3_create_module_v2(db, "lake", &LAKE_MODULE, ctx, NULL) != SQLITE_OK) {
+        sp_err_internal(e, "cannot register the lake module: %s", sqlite3_errmsg(db));
+        return false;
+    }
+    return true;
+}

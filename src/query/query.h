@@ -1,0 +1,55 @@
+/* query: the Athena role. SQL over the catalog's tables, run by SQLite: every catalog table
+ * is a virtual table (module "lake") that streams its lake objects record by record,
+ * exposes the partition keys as columns, converts only the columns the query uses and
+ * prunes partitions from WHERE constraints on partition keys. Each catalog database is an
+ * attached schema named after it, so sales_db.kinesis_firehose_destination_yb resolves as
+ * in Athena; the default database's tables also resolve unqualified.
+ *
+ * Athena/Presto names SQLite lacks are provided as functions or by rewriting the SQL:
+ * from_iso8601_timestamp, from_iso8601_date, date_trunc, date_format, date_parse,
+ * to_unixtime, from_unixtime, year/month/day/hour/minute/second, approx_distinct,
+ * cardinality, json_extract_scalar, json_format, concat, and CAST / TRY_CAST to Athena
+ * type names (bigint, integer, double, real, varchar, boolean, timestamp, date) plus
+ * TIMESTAMP '...' and DATE '...' literals. Timestamps are text 'YYYY-MM-DD HH:MM:SS.mmm'
+ * (with ' UTC' for time-zone-aware values), which sorts and compares correctly. Nested
+ * values (struct, array) are JSON text.
+ */
+#ifndef SP_QUERY_H
+#define SP_QUERY_H
+
+#include "catalog/catalog.h"
+#include "core/core.h"
+#include "lake/lake.h"
+
+#include <stdio.h>
+
+/* Athena limits a query string to 256 KB (262144 bytes). */
+enum { QRY_SQL_MAX = 262144 };
+
+typedef struct qry_result {
+    size_t n_columns;
+    char **names;           /* column labels */
+    char **types;           /* Athena type names: varchar, bigint, double, boolean, ... */
+    size_t n_rows;
+    char **cells;           /* n_rows * n_columns, row-major; NULL is SQL NULL */
+    size_t objects_opened;  /* lake objects the scans opened (shows pruning at work) */
+    size_t partitions_scanned;
+} qry_result;
+
+/* Runs one SQL statement (SELECT / WITH / VALUES / EXPLAIN) over the catalog with
+ * database as the default schema (NULL: none). Returns the result the caller destroys, or
+ * NULL with e set: 400 InvalidRequestException "line L:C: <problem>" for bad SQL. The
+ * catalog and lake are borrowed for the call. */
+qry_result *qry_exec(cat_catalog *cat, lake *lk, const char *database, const char *sql,
+                     sp_err *e);
+void qry_result_destroy(qry_result *r);
+
+typedef enum { QRY_FORMAT_TABLE, QRY_FORMAT_CSV, QRY_FORMAT_JSON } qry_format;
+
+/* "table" | "csv" | "json"; false on anything else. */
+bool qry_format_parse(const char *name, qry_format *out);
+/* table: aligned columns with a header; csv: RFC 4180 with a header row; json: one array
+ * of objects, bigint/double/boolean as JSON numbers/booleans. */
+void qry_result_print(const qry_result *r, qry_format format, FILE *out);
+
+#endif

@@ -1,0 +1,312 @@
+/* The table database: <dir>/tables.db in SQLite WAL mode, a pool of connections (each with
+ * its statements prepared once), the writer lock, and the in-memory cache of table metadata
+ * that every operation consults without touching SQLite.
+ *
+ * Durability choice: WAL with synchronous=NORMAL. A commit is atomic and survives a process
+ * crash (kill -9) because the WAL is written before COMMIT returns; only an OS crash or
+ * power loss can lose the last transactions, never corrupt the database. The table commit is
+ * the source of truth for the whole pipeline, and process crashes are what it must survive.
+ */
+#include "tbl_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS tables("
+    " tid INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE NOT NULL,"
+    " hash_key TEXT NOT NULL, hash_type TEXT NOT NULL, range_key TEXT NOT NULL,"
+    " range_type TEXT NOT NULL, created_ms INTEGER NOT NULL, view TEXT NOT NULL,"
+    " label TEXT NOT NULL, retention_hours INTEGER NOT NULL, trim_seq INTEGER NOT NULL,"
+    " stream_start INTEGER NOT NULL, extra TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS items(tid INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,"
+    " size INTEGER NOT NULL, item TEXT NOT NULL, PRIMARY KEY(tid, hk, rk)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS stream(tid INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    " created_ms INTEGER NOT NULL, rec TEXT NOT NULL, PRIMARY KEY(tid, seq)) WITHOUT ROWID;";
+
+static const char *const STATEMENTS[TBL_ST_COUNT] = {
+    [TBL_ST_BEGIN] = "BEGIN IMMEDIATE",
+    [TBL_ST_COMMIT] = "COMMIT",
+    [TBL_ST_ROLLBACK] = "ROLLBACK",
+    [TBL_ST_ITEM_GET] = "SELECT item FROM items WHERE tid=?1 AND hk=?2 AND rk=?3",
+    [TBL_ST_ITEM_PUT] = "INSERT OR REPLACE INTO items(tid, hk, rk, size, item)"
+                        " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [TBL_ST_ITEM_DEL] = "DELETE FROM items WHERE tid=?1 AND hk=?2 AND rk=?3",
+    [TBL_ST_STREAM_ADD] = "INSERT INTO stream(tid, seq, created_ms, rec) VALUES(?1, ?2, ?3, ?4)",
+    [TBL_ST_STREAM_READ] = "SELECT seq, created_ms, rec FROM stream WHERE tid=?1 AND seq>?2"
+                           " ORDER BY seq LIMIT ?3",
+    /* Key order is byte order of the encoded keys; row values keep the scan on the index. */
+    [TBL_ST_SCAN] = "SELECT hk, rk, item FROM items WHERE tid=?1 AND (hk, rk) > (?2, ?3)"
+                    " ORDER BY hk, rk LIMIT ?4",
+    /* Range bounds are normalised to lo <= rk < hi (see ops_read.c). */
+    [TBL_ST_QUERY_ASC] = "SELECT hk, rk, item FROM items WHERE tid=?1 AND hk=?2 AND rk>=?3"
+                         " AND rk<?4 ORDER BY rk ASC LIMIT ?5",
+    [TBL_ST_QUERY_DESC] = "SELECT hk, rk, item FROM items WHERE tid=?1 AND hk=?2 AND rk>=?3"
+                          " AND rk<?4 ORDER BY rk DESC LIMIT ?5",
+};
+
+void tbl_sql_err(tbl_conn *c, const char *what, sp_err *e)
+{
+    sp_err_internal(e, "%s: %s", what, c && c->sql ? sqlite3_errmsg(c->sql) : "no connection");
+}
+
+static void conn_free(tbl_conn *c)
+{
+    if (!c) return;
+    for (int i = 0; i < TBL_ST_COUNT; i++) sqlite3_finalize(c->st[i]);
+    sqlite3_close(c->sql);
+    free(c);
+}
+
+/* Opens a connection with the pragmas and statements. Caller owns it (conn_free). */
+static tbl_conn *conn_open(const char *path, sp_err *e)
+{
+    tbl_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        sp_err_internal(e, "out of memory");
+        return NULL;
+    }
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &c->sql, flags, NULL) != SQLITE_OK) {
+        tbl_sql_err(c, path, e);
+        conn_free(c);
+        return NULL;
+    }
+    sqlite3_busy_timeout(c->sql, 10000);
+    char *msg = NULL;
+    if (sqlite3_exec(c->sql, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                             "PRAGMA foreign_keys=OFF;", NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(c->sql, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
+        sp_err_internal(e, "%s: %s", path, msg ? msg : "cannot set up");
+        sqlite3_free(msg);
+        conn_free(c);
+        return NULL;
+    }
+    for (int i = 0; i < TBL_ST_COUNT; i++) {
+        if (sqlite3_prepare_v3(c->sql, STATEMENTS[i], -1, SQLITE_PREPARE_PERSISTENT, &c->st[i],
+                               NULL) != SQLITE_OK) {
+            tbl_sql_err(c, STATEMENTS[i], e);
+            conn_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+tbl_conn *tbl_conn_get(tbl_db *db, sp_err *e)
+{
+    pthread_mutex_lock(&db->pool_mu);
+    tbl_conn *c = db->free_conns;
+    if (c) db->free_conns = c->next_free;
+    pthread_mutex_unlock(&db->pool_mu);
+    if (c) return c;
+    c = conn_open(db->path, e);
+    if (!c) return NULL;
+    pthread_mutex_lock(&db->pool_mu);
+    c->next_all = db->all_conns;
+    db->all_conns = c;
+    pthread_mutex_unlock(&db->pool_mu);
+    return c;
+}
+
+void tbl_conn_put(tbl_db *db, tbl_conn *c)
+{
+    if (!c) return;
+    pthread_mutex_lock(&db->pool_mu);
+    c->next_free = db->free_conns;
+    db->free_conns = c;
+    pthread_mutex_unlock(&db->pool_mu);
+}
+
+static void col_text(sqlite3_stmt *st, int col, char *out, size_t cap)
+{
+    const char *s = (const char *)sqlite3_column_text(st, col);
+    snprintf(out, cap, "%s", s ? s : "");
+}
+
+static bool metas_load(tbl_db *db, tbl_conn *c, sp_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    const char *q = "SELECT tid, name, hash_key, hash_type, range_key, range_type, created_ms,"
+                    " view, label, retention_hours, trim_seq, stream_start,"
+                    " (SELECT max(seq) FROM stream s WHERE s.tid = t.tid) FROM tables t";
+    if (sqlite3_prepare_v2(c->sql, q, -1, &st, NULL) != SQLITE_OK) {
+        tbl_sql_err(c, "loading tables", e);
+        return false;
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        tbl_meta m = {0};
+        char buf[32];
+        m.tid = sqlite3_column_int64(st, 0);
+        col_text(st, 1, m.name, sizeof m.name);
+        col_text(st, 2, m.hash_key, sizeof m.hash_key);
+        col_text(st, 3, buf, sizeof buf);
+        m.hash_type = buf[0];
+        col_text(st, 4, m.range_key, sizeof m.range_key);
+        col_text(st, 5, buf, sizeof buf);
+        m.range_type = buf[0];
+        m.created_ms = sqlite3_column_int64(st, 6);
+        col_text(st, 7, buf, sizeof buf);
+        if (!tbl_view_parse(buf, &m.view)) m.view = TBL_VIEW_NONE;
+        col_text(st, 8, m.label, sizeof m.label);
+        m.retention_hours = sqlite3_column_int64(st, 9);
+        m.trim_seq = (uint64_t)sqlite3_column_int64(st, 10);
+        m.stream_start = (uint64_t)sqlite3_column_int64(st, 11);
+        uint64_t max_seq = (uint64_t)sqlite3_column_int64(st, 12);
+        m.last_seq = max_seq > m.trim_seq ? max_seq : m.trim_seq;
+        if (m.stream_start > m.last_seq) m.last_seq = m.stream_start;
+        tbl_meta_set(db, &m, false);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        tbl_sql_err(c, "loading tables", e);
+        return false;
+    }
+    return true;
+}
+
+tbl_db *tbl_db_open(const char *dir, sp_err *e)
+{
+    tbl_db *db = calloc(1, sizeof *db);
+    if (!db) {
+        sp_err_internal(e, "out of memory");
+        return NULL;
+    }
+    size_t n = strlen(dir) + sizeof "/tables.db";
+    db->path = malloc(n);
+    snprintf(db->path, n, "%s/tables.db", dir);
+    pthread_mutex_init(&db->pool_mu, NULL);
+    pthread_mutex_init(&db->write_mu, NULL);
+    pthread_mutex_init(&db->meta_mu, NULL);
+    pthread_cond_init(&db->commit_cv, NULL);
+    pthread_cond_init(&db->stop_cv, NULL);
+    tbl_conn *c = tbl_conn_get(db, e);
+    if (!c) {
+        tbl_db_close(db);
+        return NULL;
+    }
+    bool ok = metas_load(db, c, e);
+    tbl_conn_put(db, c);
+    if (!ok) {
+        tbl_db_close(db);
+        return NULL;
+    }
+    tbl_trimmer_start(db);
+    return db;
+}
+
+void tbl_db_close(tbl_db *db)
+{
+    if (!db) return;
+    tbl_trimmer_stop(db);
+    for (tbl_conn *c = db->all_conns, *next; c; c = next) {
+        next = c->next_all;
+        conn_free(c);
+    }
+    pthread_mutex_destroy(&db->pool_mu);
+    pthread_mutex_destroy(&db->write_mu);
+    pthread_mutex_destroy(&db->meta_mu);
+    pthread_cond_destroy(&db->commit_cv);
+    pthread_cond_destroy(&db->stop_cv);
+    free(db->metas);
+    free(db->path);
+    free(db);
+}
+
+/* ---- metadata cache --------------------------------------------------------------------- */
+
+static tbl_meta *meta_find(tbl_db *db, const char *name)
+{
+    for (size_t i = 0; i < db->n_metas; i++)
+        if (!strcmp(db->metas[i].name, name)) return &db->metas[i];
+    return NULL;
+}
+
+bool tbl_meta_get(tbl_db *db, const char *name, tbl_meta *out, bool control_plane, sp_err *e)
+{
+    pthread_mutex_lock(&db->meta_mu);
+    tbl_meta *m = name ? meta_find(db, name) : NULL;
+    if (m) *out = *m;
+    pthread_mutex_unlock(&db->meta_mu);
+    if (!m)
+        sp_err_set(e, 400, "ResourceNotFoundException", "%s",
+                   control_plane ? "Requested resource not found"
+                                 : "Cannot do operations on a non-existent table");
+    return m != NULL;
+}
+
+void tbl_meta_set(tbl_db *db, const tbl_meta *m, bool remove)
+{
+    pthread_mutex_lock(&db->meta_mu);
+    tbl_meta *cur = meta_find(db, m->name);
+    if (remove) {
+        if (cur) *cur = db->metas[--db->n_metas];
+    } else if (cur) {
+        *cur = *m;
+    } else {
+        if (db->n_metas == db->cap_metas) {
+            size_t cap = db->cap_metas ? db->cap_metas * 2 : 8;
+            tbl_meta *grown = realloc(db->metas, cap * sizeof *grown);
+            if (!grown) abort(); /* a few hundred bytes; nothing sane to do without them */
+            db->metas = grown;
+            db->cap_metas = cap;
+        }
+        db->metas[db->n_metas++] = *m;
+    }
+    pthread_cond_broadcast(&db->commit_cv);
+    pthread_mutex_unlock(&db->meta_mu);
+}
+
+static int name_cmp(const void *a, const void *b) { return strcmp(a, b); }
+
+size_t tbl_meta_names(tbl_db *db, char (**names)[TBL_NAME_MAX + 1])
+{
+    pthread_mutex_lock(&db->meta_mu);
+    size_t n = db->n_metas;
+    *names = malloc((n ? n : 1) * sizeof **names);
+    for (size_t i = 0; i < n; i++) memcpy((*names)[i], db->metas[i].name, TBL_NAME_MAX + 1);
+    pthread_mutex_unlock(&db->meta_mu);
+    qsort(*names, n, sizeof **names, name_cmp);
+    return n;
+}
+
+void tbl_meta_committed(tbl_db *db, int64_t tid, uint64_t last_seq)
+{
+    pthread_mutex_lock(&db->meta_mu);
+    for (size_t i = 0; i < db->n_metas; i++)
+        if (db->metas[i].tid == tid && db->metas[i].last_seq < last_seq)
+            db->metas[i].last_seq = last_seq;
+    pthread_cond_broadcast(&db->commit_cv);
+    pthread_mutex_unlock(&db->meta_mu);
+}
+
+/* ---- names ------------------------------------------------------------------------------ */
+
+void tbl_table_arn(const tbl_meta *m, char out[TBL_ARN_MAX])
+{
+    snprintf(out, TBL_ARN_MAX, TBL_ARN_PREFIX "%s", m->name);
+}
+
+void tbl_stream_arn(const tbl_meta *m, const char *label, char out[TBL_ARN_MAX])
+{
+    snprintf(out, TBL_ARN_MAX, TBL_ARN_PREFIX "%s/stream/%s", m->name, label);
+}
+
+static const char *const VIEW_NAMES[] = {
+    [TBL_VIEW_NONE] = "", [TBL_VIEW_KEYS_ONLY] = "KEYS_ONLY",
+    [TBL_VIEW_NEW_IMAGE] = "NEW_IMAGE", [TBL_VIEW_OLD_IMAGE] = "OLD_IMAGE",
+    [TBL_VIEW_NEW_AND_OLD_IMAGES] = "NEW_AND_OLD_IMAGES",
+};
+
+const char *tbl_view_name(tbl_view v) { return VIEW_NAMES[v]; }
+
+bool tbl_view_parse(const char *s, tbl_view *out)
+{
+    for (size_t i = 1; s && i < SP_ARRAY_LEN(VIEW_NAMES); i++)
+        if (!strcmp(s, VIEW_NAMES[i])) {
+            *out = (tbl_view)i;
+            return true;
+        }
+    return false;
+}

@@ -1,0 +1,610 @@
+/* The control plane: CreateTable, DescribeTable, ListTables, UpdateTable, DeleteTable and
+ * tbl_table_ensure for configured tables. Requests are validated the way DynamoDB does it
+ * (same checks, same message style) before anything is written; table definitions live in
+ * the `tables` row (key schema and stream state as columns, the rest of the description as
+ * JSON) and in the metadata cache.
+ */
+#include "tbl_ops.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* DynamoDB's limits on provisioned capacity in a request. */
+static const long long TBL_CAPACITY_MIN = 1;
+static const long long TBL_CAPACITY_MAX = 40000;
+
+bool tbl_check_table_name(const char *name, const char *member, sp_err *e)
+{
+    if (!name) {
+        sp_err_invalid(e, "1 validation error detected: Value null at '%s' failed to satisfy "
+                          "constraint: Member must not be null", member);
+        return false;
+    }
+    size_t n = strlen(name);
+    if (n < TBL_NAME_MIN || n > TBL_NAME_MAX) {
+        sp_err_invalid(e, "1 validation error detected: Value '%s' at '%s' failed to satisfy "
+                          "constraint: Member must have length %s %d",
+                       name, member, n < TBL_NAME_MIN ? "greater than or equal to"
+                                                      : "less than or equal to",
+                       n < TBL_NAME_MIN ? TBL_NAME_MIN : TBL_NAME_MAX);
+        return false;
+    }
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.') {
+            sp_err_invalid(e, "1 validation error detected: Value '%s' at '%s' failed to "
+                              "satisfy constraint: Member must satisfy regular expression "
+                              "pattern: [a-zA-Z0-9_.-]+", name, member);
+            return false;
+        }
+    return true;
+}
+
+/* "2024-05-01T12:00:00.123", the shape of DynamoDB's stream labels. */
+static void stream_label(int64_t ms, char out[TBL_LABEL_MAX])
+{
+    char iso[21];
+    sp_clock_iso8601(ms, iso);
+    iso[19] = '\0';
+    snprintf(out, TBL_LABEL_MAX, "%s.%03d", iso, (int)(ms % 1000));
+}
+
+/* Reads a StreamSpecification into *view (TBL_VIEW_NONE when disabled). */
+static bool parse_stream_spec(const json_t *spec, tbl_view *view, bool *given, sp_err *e)
+{
+    *view = TBL_VIEW_NONE;
+    *given = spec != NULL;
+    if (!spec) return true;
+    json_t *enabled = json_object_get(spec, "StreamEnabled");
+    if (!json_is_boolean(enabled)) {
+        sp_err_invalid(e, "1 validation error detected: Value null at "
+                          "'streamSpecification.streamEnabled' failed to satisfy constraint: "
+                          "Member must not be null");
+        return false;
+    }
+    const char *vt = sp_json_str(spec, "StreamViewType", false, e);
+    if (sp_err_failed(e)) return false;
+    if (vt && !tbl_view_parse(vt, view)) {
+        sp_err_invalid(e, "1 validation error detected: Value '%s' at "
+                          "'streamSpecification.streamViewType' failed to satisfy constraint: "
+                          "Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, "
+                          "NEW_AND_OLD_IMAGES, KEYS_ONLY]", vt);
+        return false;
+    }
+    if (json_is_true(enabled) && !vt) {
+        sp_err_invalid(e, "One or more parameter values were invalid: You must specify a "
+                          "StreamViewType when enabling a stream");
+        return false;
+    }
+    if (!json_is_true(enabled)) {
+        if (vt) {
+            sp_err_invalid(e, "One or more parameter values were invalid: You cannot specify "
+                              "a StreamViewType when StreamEnabled is false");
+            return false;
+        }
+        *view = TBL_VIEW_NONE;
+    }
+    return true;
+}
+
+/* BillingMode and ProvisionedThroughput: the pair written into the description. */
+static bool parse_billing(const json_t *req, bool create, json_t **billing, json_t **pt,
+                          sp_err *e)
+{
+    const char *mode = sp_json_str(req, "BillingMode", false, e);
+    json_t *tp = sp_json_object(req, "ProvisionedThroughput", false, e);
+    if (sp_err_failed(e)) return false;
+    if (mode && strcmp(mode, "PROVISIONED") && strcmp(mode, "PAY_PER_REQUEST")) {
+        sp_err_invalid(e, "1 validation error detected: Value '%s' at 'billingMode' failed to "
+                          "satisfy constraint: Member must satisfy enum value set: "
+                          "[PROVISIONED, PAY_PER_REQUEST]", mode);
+        return false;
+    }
+    bool ppr = mode && !strcmp(mode, "PAY_PER_REQUEST");
+    if (ppr && tp) {
+        sp_err_invalid(e, "One or more parameter values were invalid: Neither "
+                          "ReadCapacityUnits nor WriteCapacityUnits can be specified when "
+                          "BillingMode is PAY_PER_REQUEST");
+        return false;
+    }
+    if (!ppr && !tp && (create || (mode && !strcmp(mode, "PROVISIONED")))) {
+        sp_err_invalid(e, "One or more parameter values were invalid: ReadCapacityUnits and "
+                          "WriteCapacityUnits must both be specified when BillingMode is "
+                          "PROVISIONED");
+        return false;
+    }
+    long long rcu = 0, wcu = 0;
+    if (tp) {
+        static const char *const members[] = {"ReadCapacityUnits", "WriteCapacityUnits"};
+        long long *vals[] = {&rcu, &wcu};
+        for (int i = 0; i < 2; i++) {
+            json_t *v = json_object_get(tp, members[i]);
+            if (!json_is_integer(v)) {
+                sp_err_invalid(e, "1 validation error detected: Value null at "
+                                  "'provisionedThroughput.%c%s' failed to satisfy constraint: "
+                                  "Member must not be null",
+                               tolower((unsigned char)members[i][0]), members[i] + 1);
+                return false;
+            }
+            *vals[i] = json_integer_value(v);
+            if (*vals[i] < TBL_CAPACITY_MIN || *vals[i] > TBL_CAPACITY_MAX) {
+                sp_err_invalid(e, "1 validation error detected: Value '%lld' at "
+                                  "'provisionedThroughput.%c%s' failed to satisfy constraint: "
+                                  "Member must have value greater than or equal to 1",
+                               *vals[i], tolower((unsigned char)members[i][0]),
+                               members[i] + 1);
+                return false;
+            }
+        }
+    }
+    *billing = mode || create ? json_pack("{s:s}", "BillingMode", ppr ? "PAY_PER_REQUEST"
+                                                                      : "PROVISIONED")
+                              : NULL;
+    *pt = tp || ppr ? json_pack("{s:i, s:I, s:I}", "NumberOfDecreasesToday", 0,
+                                "ReadCapacityUnits", (json_int_t)rcu, "WriteCapacityUnits",
+                                (json_int_t)wcu)
+                    : NULL;
+    return true;
+}
+
+/* Finds the type of attribute name in AttributeDefinitions (0 if undefined). */
+static char attr_type(const json_t *defs, const char *name)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(defs, i, d) {
+        const char *n = json_string_value(json_object_get(d, "AttributeName"));
+        const char *t = json_string_value(json_object_get(d, "AttributeType"));
+        if (n && t && !strcmp(n, name)) return t[0];
+    }
+    return 0;
+}
+
+/* Validates a KeySchema against AttributeDefinitions; fills names/types (range may be ""). */
+static bool parse_key_schema(const json_t *ks, const json_t *defs, const char *member,
+                             char *hash, char *hash_t, char *range, char *range_t, sp_err *e)
+{
+    if (!json_is_array(ks)) {
+        sp_err_invalid(e, "1 validation error detected: Value null at '%s' failed to satisfy "
+                          "constraint: Member must not be null", member);
+        return false;
+    }
+    size_t n = json_array_size(ks);
+    if (n < 1 || n > 2) {
+        sp_err_invalid(e, "1 validation error detected: Value '%s' at '%s' failed to satisfy "
+                          "constraint: Member must have length %s", "[...]", member,
+                       n < 1 ? "greater than or equal to 1" : "less than or equal to 2");
+        return false;
+    }
+    char *names[2] = {hash, range};
+    char *types[2] = {hash_t, range_t};
+    range[0] = '\0';
+    *range_t = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *el = json_array_get(ks, i);
+        const char *an = json_string_value(json_object_get(el, "AttributeName"));
+        const char *kt = json_string_value(json_object_get(el, "KeyType"));
+        if (!an || !kt || !*an || strlen(an) > TBL_ATTR_NAME_MAX) {
+            sp_err_invalid(e, "1 validation error detected: Value null at '%s.%zu.member.%s' "
+                              "failed to satisfy constraint: Member must not be null", member,
+                           i + 1, an ? "keyType" : "attributeName");
+            return false;
+        }
+        if (strcmp(kt, "HASH") && strcmp(kt, "RANGE")) {
+            sp_err_invalid(e, "1 validation error detected: Value '%s' at "
+                              "'%s.%zu.member.keyType' failed to satisfy constraint: Member "
+                              "must satisfy enum value set: [HASH, RANGE]", kt, member, i + 1);
+            return false;
+        }
+        if (strcmp(kt, i == 0 ? "HASH" : "RANGE")) {
+            sp_err_invalid(e, "Invalid KeySchema: The %s KeySchemaElement is not a %s key type",
+                           i == 0 ? "first" : "second", i == 0 ? "HASH" : "RANGE");
+            return false;
+        }
+        char t = attr_type(defs, an);
+        if (!t) {
+            sp_err_invalid(e, "One or more parameter values were invalid: Some index key "
+                              "attributes are not defined in AttributeDefinitions. Keys: [%s], "
+                              "AttributeDefinitions: [...]", an);
+            return false;
+        }
+        snprintf(names[i], TBL_ATTR_NAME_MAX + 1, "%s", an);
+        *types[i] = t;
+    }
+    if (n == 2 && !strcmp(hash, range)) {
+        sp_err_invalid(e, "Both the Hash Key and the Range Key element in the KeySchema have "
+                          "the same name");
+        return false;
+    }
+    return true;
+}
+
+static bool parse_attr_defs(const json_t *defs, sp_err *e)
+{
+    if (!json_is_array(defs)) {
+        sp_err_invalid(e, "1 validation error detected: Value null at 'attributeDefinitions' "
+                          "failed to satisfy constraint: Member must not be null");
+        return false;
+    }
+    size_t i;
+    json_t *d;
+    json_array_foreach(defs, i, d) {
+        const char *n = json_string_value(json_object_get(d, "AttributeName"));
+        const char *t = json_string_value(json_object_get(d, "AttributeType"));
+        if (!n || !*n || !t) {
+            sp_err_invalid(e, "1 validation error detected: Value null at "
+                              "'attributeDefinitions.%zu.member.%s' failed to satisfy "
+                              "constraint: Member must not be null", i + 1,
+                           n && *n ? "attributeType" : "attributeName");
+            return false;
+        }
+        if (strcmp(t, "S") && strcmp(t, "N") && strcmp(t, "B")) {
+            sp_err_invalid(e, "1 validation error detected: Value '%s' at "
+                              "'attributeDefinitions.%zu.member.attributeType' failed to "
+                              "satisfy constraint: Member must satisfy enum value set: "
+                              "[B, N, S]", t, i + 1);
+            return false;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(n, json_string_value(json_object_get(json_array_get(defs, j),
+                                                              "AttributeName")))) {
+                sp_err_invalid(e, "Cannot have two attributes with the same name");
+                return false;
+            }
+    }
+    return true;
+}
+
+/* Validates GSIs/LSIs far enough to give DynamoDB's answer, then refuses them: secondary
+ * indexes are not implemented yet. */
+static bool check_indexes(const json_t *req, const json_t *defs, sp_err *e)
+{
+    static const char *const kinds[] = {"GlobalSecondaryIndexes", "LocalSecondaryIndexes"};
+    for (int k = 0; k < 2; k++) {
+        json_t *arr = sp_json_array(req, kinds[k], false, e);
+        if (sp_err_failed(e)) return false;
+        if (!arr) continue;
+        if (json_array_size(arr) == 0) {
+            sp_err_invalid(e, "One or more parameter values were invalid: List of %s is empty",
+                           kinds[k]);
+            return false;
+        }
+        size_t i;
+        json_t *ix;
+        json_array_foreach(arr, i, ix) {
+            const char *name = sp_json_str(ix, "IndexName", true, e);
+            if (!name || !tbl_check_table_name(name, "indexName", e)) return false;
+            char h[TBL_ATTR_NAME_MAX + 1], r[TBL_ATTR_NAME_MAX + 1], ht, rt;
+            if (!parse_key_schema(json_object_get(ix, "KeySchema"), defs, "keySchema", h, &ht,
+                                  r, &rt, e))
+                return false;
+            json_t *proj = sp_json_object(ix, "Projection", true, e);
+            if (!proj) return false;
+        }
+        sp_err_invalid(e, "One or more parameter values were invalid: %s are not supported "
+                          "yet by salespipe", kinds[k]);
+        return false;
+    }
+    return true;
+}
+
+bool tbl_table_create(tbl_db *db, tbl_meta *m, json_t *extra, sp_err *e)
+{
+    tbl_txn t;
+    if (!tbl_txn_begin(db, &t, e)) return false;
+    tbl_meta existing;
+    sp_err ignore = {0};
+    if (tbl_meta_get(db, m->name, &existing, true, &ignore)) {
+        tbl_txn_rollback(&t);
+        sp_err_set(e, 400, "ResourceInUseException", "Table already exists: %s", m->name);
+        return false;
+    }
+    sqlite3_stmt *st = NULL;
+    const char *q = "INSERT INTO tables(name, hash_key, hash_type, range_key, range_type,"
+                    " created_ms, view, label, retention_hours, trim_seq, stream_start, extra)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, 0, ?10)";
+    char *extra_text = tbl_item_dump(extra, NULL);
+    char ht[2] = {m->hash_type, 0}, rt[2] = {m->range_type, 0};
+    bool ok = sqlite3_prepare_v2(t.c->sql, q, -1, &st, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, m->hash_key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, ht, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, m->range_key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, rt, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, m->created_ms);
+        sqlite3_bind_text(st, 7, tbl_view_name(m->view), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 8, m->label, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 9, m->retention_hours);
+        sqlite3_bind_text(st, 10, extra_text, -1, SQLITE_STATIC);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+    }
+    if (!ok) tbl_sql_err(t.c, "creating table", e);
+    else m->tid = sqlite3_last_insert_rowid(t.c->sql);
+    sqlite3_finalize(st);
+    free(extra_text);
+    if (!ok) {
+        tbl_txn_rollback(&t);
+        return false;
+    }
+    if (!tbl_txn_commit(&t, e)) return false;
+    tbl_meta_set(db, m, false);
+    return true;
+}
+
+/* Runs a statement with (text?, int64...) bindings; for the rare control plane writes. */
+static bool exec_bound(tbl_conn *c, const char *sql, const char *text, int64_t a, int64_t b,
+                       sp_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    bool ok = sqlite3_prepare_v2(c->sql, sql, -1, &st, NULL) == SQLITE_OK;
+    if (ok) {
+        if (text) sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, a);
+        sqlite3_bind_int64(st, 3, b);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+    }
+    if (!ok) tbl_sql_err(c, sql, e);
+    sqlite3_finalize(st);
+    return ok;
+}
+
+json_t *tbl_table_describe(tbl_db *db, const tbl_meta *m, const char *status)
+{
+    json_t *d = NULL;
+    long long count = 0, size = 0;
+    sp_err e = {0};
+    tbl_conn *c = tbl_conn_get(db, &e);
+    if (c) {
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(c->sql, "SELECT extra, (SELECT count(*) FROM items i WHERE"
+                                        " i.tid=?1), (SELECT total(size) FROM items i WHERE"
+                                        " i.tid=?1) FROM tables WHERE tid=?1", -1, &st,
+                               NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, m->tid);
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                d = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+                count = sqlite3_column_int64(st, 1);
+                size = (long long)sqlite3_column_double(st, 2);
+            }
+        }
+        sqlite3_finalize(st);
+        tbl_conn_put(db, c);
+    }
+    if (!d) d = json_object();
+    char arn[TBL_ARN_MAX];
+    tbl_table_arn(m, arn);
+    char id[40];
+    snprintf(id, sizeof id, "00000000-0000-4000-8000-%012llx", (long long)m->tid);
+    json_object_set_new(d, "TableName", json_string(m->name));
+    json_object_set_new(d, "TableStatus", json_string(status));
+    json_object_set_new(d, "CreationDateTime", json_real((double)m->created_ms / 1000.0));
+    json_object_set_new(d, "TableSizeBytes", json_integer(size));
+    json_object_set_new(d, "ItemCount", json_integer(count));
+    json_object_set_new(d, "TableArn", json_string(arn));
+    json_object_set_new(d, "TableId", json_string(id));
+    if (m->view != TBL_VIEW_NONE)
+        json_object_set_new(d, "StreamSpecification",
+                            json_pack("{s:b, s:s}", "StreamEnabled", 1, "StreamViewType",
+                                      tbl_view_name(m->view)));
+    if (m->label[0]) {
+        tbl_stream_arn(m, m->label, arn);
+        json_object_set_new(d, "LatestStreamLabel", json_string(m->label));
+        json_object_set_new(d, "LatestStreamArn", json_string(arn));
+    }
+    return d;
+}
+
+json_t *tbl_op_create_table(void *ctx, json_t *req, sp_err *e)
+{
+    tbl_db *db = ctx;
+    tbl_meta m = {0};
+    const char *name = sp_json_str(req, "TableName", false, e);
+    if (sp_err_failed(e) || !tbl_check_table_name(name, "tableName", e)) return NULL;
+    json_t *defs = json_object_get(req, "AttributeDefinitions");
+    if (!parse_attr_defs(defs, e)) return NULL;
+    if (!parse_key_schema(json_object_get(req, "KeySchema"), defs, "keySchema", m.hash_key,
+                          &m.hash_type, m.range_key, &m.range_type, e))
+        return NULL;
+    if (!check_indexes(req, defs, e)) return NULL;
+    if (json_array_size(defs) != (m.range_key[0] ? 2u : 1u)) {
+        sp_err_invalid(e, "One or more parameter values were invalid: Number of attributes in "
+                          "KeySchema does not exactly match number of attributes defined in "
+                          "AttributeDefinitions");
+        return NULL;
+    }
+    json_t *billing = NULL, *pt = NULL;
+    if (!parse_billing(req, true, &billing, &pt, e)) return NULL;
+    bool given;
+    if (!parse_stream_spec(sp_json_object(req, "StreamSpecification", false, e), &m.view,
+                           &given, e)) {
+        json_decref(billing);
+        json_decref(pt);
+        return NULL;
+    }
+    snprintf(m.name, sizeof m.name, "%s", name);
+    m.created_ms = sp_clock_wall_ms();
+    m.retention_hours = TBL_RETENTION_DEFAULT_HOURS;
+    if (m.view != TBL_VIEW_NONE) stream_label(m.created_ms, m.label);
+    json_t *extra = json_pack("{s:O, s:O, s:o, s:o}", "AttributeDefinitions", defs,
+                              "KeySchema", json_object_get(req, "KeySchema"),
+                              "BillingModeSummary", billing, "ProvisionedThroughput", pt);
+    bool ok = tbl_table_create(db, &m, extra, e);
+    json_decref(extra);
+    if (!ok) return NULL;
+    return json_pack("{s:o}", "TableDescription", tbl_table_describe(db, &m, "ACTIVE"));
+}
+
+json_t *tbl_op_describe_table(void *ctx, json_t *req, sp_err *e)
+{
+    tbl_meta m;
+    const char *name = sp_json_str(req, "TableName", false, e);
+    if (sp_err_failed(e) || !tbl_check_table_name(name, "tableName", e)) return NULL;
+    if (!tbl_meta_get(ctx, name, &m, true, e)) return NULL;
+    return json_pack("{s:o}", "Table", tbl_table_describe(ctx, &m, "ACTIVE"));
+}
+
+json_t *tbl_op_list_tables(void *ctx, json_t *req, sp_err *e)
+{
+    long long limit = sp_json_int(req, "Limit", false, TBL_LIST_TABLES_MAX, e);
+    const char *start = sp_json_str(req, "ExclusiveStartTableName", false, e);
+    if (sp_err_failed(e)) return NULL;
+    if (limit < 1 || limit > TBL_LIST_TABLES_MAX) {
+        sp_err_invalid(e, "1 validation error detected: Value '%lld' at 'limit' failed to "
+                          "satisfy constraint: Member must have value %s", limit,
+                       limit < 1 ? "greater than or equal to 1" : "less than or equal to 100");
+        return NULL;
+    }
+    if (start && !tbl_check_table_name(start, "exclusiveStartTableName", e)) return NULL;
+    char(*names)[TBL_NAME_MAX + 1];
+    size_t n = tbl_meta_names(ctx, &names);
+    json_t *out = json_array();
+    size_t i = 0;
+    while (i < n && start && strcmp(names[i], start) <= 0) i++;
+    for (; i < n && json_array_size(out) < (size_t)limit; i++)
+        json_array_append_new(out, json_string(names[i]));
+    json_t *resp = json_pack("{s:o}", "TableNames", out);
+    if (i < n) json_object_set_new(resp, "LastEvaluatedTableName", json_string(names[i - 1]));
+    free(names);
+    return resp;
+}
+
+json_t *tbl_op_update_table(void *ctx, json_t *req, sp_err *e)
+{
+    tbl_db *db = ctx;
+    tbl_meta m;
+    const char *name = sp_json_str(req, "TableName", false, e);
+    if (sp_err_failed(e) || !tbl_check_table_name(name, "tableName", e)) return NULL;
+    json_t *spec = sp_json_object(req, "StreamSpecification", false, e);
+    json_t *billing = NULL, *pt = NULL;
+    if (sp_err_failed(e) || !parse_billing(req, false, &billing, &pt, e)) return NULL;
+    tbl_view view;
+    bool given;
+    if (!parse_stream_spec(spec, &view, &given, e)) goto fail;
+    if (!given && !billing && !pt) {
+        if (json_object_get(req, "GlobalSecondaryIndexUpdates"))
+            sp_err_invalid(e, "One or more parameter values were invalid: "
+                              "GlobalSecondaryIndexUpdates are not supported yet by salespipe");
+        else
+            sp_err_invalid(e, "At least one of ProvisionedThroughput, BillingMode, "
+                              "UpdateStreamEnabled, GlobalSecondaryIndexUpdates or "
+                              "SSESpecification or ReplicaUpdates is required");
+        goto fail;
+    }
+    tbl_txn t;
+    if (!tbl_txn_begin(db, &t, e)) goto fail;
+    if (!tbl_meta_get(db, name, &m, true, e)) goto fail_txn;
+    if (given) {
+        if (view != TBL_VIEW_NONE && m.view != TBL_VIEW_NONE) {
+            sp_err_invalid(e, "Table already has an enabled stream: TableName: %s", m.name);
+            goto fail_txn;
+        }
+        if (view == TBL_VIEW_NONE && m.view == TBL_VIEW_NONE) {
+            sp_err_invalid(e, "Table %s does not have a stream to disable", m.name);
+            goto fail_txn;
+        }
+        m.view = view;
+        if (view != TBL_VIEW_NONE) {
+            stream_label(t.now_ms, m.label);
+            m.stream_start = m.last_seq;
+        }
+    }
+    if (!exec_bound(t.c, "UPDATE tables SET view=?1, stream_start=?2 WHERE tid=?3",
+                    tbl_view_name(m.view), (int64_t)m.stream_start, m.tid, e) ||
+        !exec_bound(t.c, "UPDATE tables SET label=?1 WHERE tid=?3", m.label, 0,
+                    m.tid, e))
+        goto fail_txn;
+    if (billing) {
+        char *text = tbl_item_dump(billing, NULL);
+        bool ok = exec_bound(t.c, "UPDATE tables SET extra=json_set(extra,"
+                                  " '$.BillingModeSummary', json(?1)) WHERE tid=?3",
+                             text, 0, m.tid, e);
+        free(text);
+        if (!ok) goto fail_txn;
+    }
+    if (pt) {
+        char *text = tbl_item_dump(pt, NULL);
+        bool ok = exec_bound(t.c, "UPDATE tables SET extra=json_set(extra,"
+                                  " '$.ProvisionedThroughput', json(?1)) WHERE tid=?3",
+                             text, 0, m.tid, e);
+        free(text);
+        if (!ok) goto fail_txn;
+    }
+    if (!tbl_txn_commit(&t, e)) goto fail;
+    tbl_meta_set(db, &m, false);
+    json_decref(billing);
+    json_decref(pt);
+    return json_pack("{s:o}", "TableDescription", tbl_table_describe(db, &m, "ACTIVE"));
+fail_txn:
+    tbl_txn_rollback(&t);
+fail:
+    json_decref(billing);
+    json_decref(pt);
+    return NULL;
+}
+
+json_t *tbl_op_delete_table(void *ctx, json_t *req, sp_err *e)
+{
+    tbl_db *db = ctx;
+    tbl_meta m;
+    const char *name = sp_json_str(req, "TableName", false, e);
+    if (sp_err_failed(e) || !tbl_check_table_name(name, "tableName", e)) return NULL;
+    if (!tbl_meta_get(db, name, &m, true, e)) return NULL;
+    json_t *desc = tbl_table_describe(db, &m, "DELETING");
+    tbl_txn t;
+    if (!tbl_txn_begin(db, &t, e)) goto fail;
+    if (!tbl_meta_get(db, name, &m, true, e)) goto fail_txn;
+    if (!exec_bound(t.c, "DELETE FROM items WHERE tid=?3", NULL, 0, m.tid, e) ||
+        !exec_bound(t.c, "DELETE FROM stream WHERE tid=?3", NULL, 0, m.tid, e) ||
+        !exec_bound(t.c, "DELETE FROM tables WHERE tid=?3", NULL, 0, m.tid, e))
+        goto fail_txn;
+    if (!tbl_txn_commit(&t, e)) goto fail;
+    tbl_meta_set(db, &m, true);
+    return json_pack("{s:o}", "TableDescription", desc);
+fail_txn:
+    tbl_txn_rollback(&t);
+fail:
+    json_decref(desc);
+    return NULL;
+}
+
+bool tbl_table_ensure(tbl_db *db, const sp_cfg_table *cfg, sp_err *e)
+{
+    tbl_meta m = {0};
+    sp_err ignore = {0};
+    if (tbl_meta_get(db, cfg->name, &m, true, &ignore)) return true;
+    if (!tbl_check_table_name(cfg->name, "tables[].name", e)) return false;
+    snprintf(m.name, sizeof m.name, "%s", cfg->name);
+    snprintf(m.hash_key, sizeof m.hash_key, "%s", cfg->hash_key);
+    m.hash_type = cfg->hash_key_type ? cfg->hash_key_type[0] : 'S';
+    if (cfg->range_key) {
+        snprintf(m.range_key, sizeof m.range_key, "%s", cfg->range_key);
+        m.range_type = cfg->range_key_type ? cfg->range_key_type[0] : 'S';
+    }
+    m.created_ms = sp_clock_wall_ms();
+    m.retention_hours = cfg->stream_retention_hours > 0 ? cfg->stream_retention_hours
+                                                        : TBL_RETENTION_DEFAULT_HOURS;
+    if (cfg->stream_view_type && tbl_view_parse(cfg->stream_view_type, &m.view))
+        stream_label(m.created_ms, m.label);
+    json_t *defs = json_array(), *ks = json_array();
+    char t[2] = {m.hash_type, 0};
+    json_array_append_new(defs, json_pack("{s:s, s:s}", "AttributeName", m.hash_key,
+                                          "AttributeType", t));
+    json_array_append_new(ks, json_pack("{s:s, s:s}", "AttributeName", m.hash_key, "KeyType",
+                                        "HASH"));
+    if (m.range_key[0]) {
+        t[0] = m.range_type;
+        json_array_append_new(defs, json_pack("{s:s, s:s}", "AttributeName", m.range_key,
+                                              "AttributeType", t));
+        json_array_append_new(ks, json_pack("{s:s, s:s}", "AttributeName", m.range_key,
+                                            "KeyType", "RANGE"));
+    }
+    json_t *extra = json_pack("{s:o, s:o, s:{s:s}, s:{s:i, s:i, s:i}}", "AttributeDefinitions",
+                              defs, "KeySchema", ks, "BillingModeSummary", "BillingMode",
+                              "PAY_PER_REQUEST", "ProvisionedThroughput",
+                              "NumberOfDecreasesToday", 0, "ReadCapacityUnits", 0,
+                              "WriteCapacityUnits", 0);
+    bool ok = tbl_table_create(db, &m, extra, e);
+    json_decref(extra);
+    return ok;
+}

@@ -1,0 +1,189 @@
+/* Single-item operations: PutItem, GetItem, UpdateItem, DeleteItem, and the write steps
+ * (prepare outside the lock, check and apply inside a transaction) that BatchWriteItem and
+ * TransactWriteItems reuse. Everything a request can get wrong is found in prepare, before
+ * the writer lock is taken, so bad input changes nothing and costs writers nothing.
+ */
+#include "tbl_ops.h"
+
+#include <string.h>
+
+#define RV_MASK(x) (1u << (x))
+static const unsigned RV_PUT_DELETE = RV_MASK(TBL_RV_NONE) | RV_MASK(TBL_RV_ALL_OLD);
+static const unsigned RV_ALL = 0x1f;
+
+bool tbl_req_table(tbl_db *db, const json_t *obj, tbl_meta *m, sp_err *e)
+{
+    const char *name = sp_json_str(obj, "TableName", false, e);
+    if (sp_err_failed(e) || !tbl_check_table_name(name, "tableName", e)) return false;
+    return tbl_meta_get(db, name, m, false, e);
+}
+
+bool tbl_write_prepare(tbl_db *db, tbl_write_kind kind, const json_t *req, unsigned rv_allowed,
+                       tbl_write *w, sp_err *e)
+{
+    memset(w, 0, sizeof *w);
+    w->kind = kind;
+    if (!tbl_req_table(db, req, &w->m, e)) return false;
+    if (!tbl_return_values(req, rv_allowed, &w->rv, e) || !tbl_check_rcc(req, e)) return false;
+    unsigned kinds = TBL_X_CONDITION | (kind == TBL_W_UPDATE ? TBL_X_UPDATE : 0);
+    if (!tbl_req_exprs_parse(req, kinds, &w->x, e)) return false;
+    if (kind == TBL_W_CHECK && !w->x.condition) {
+        sp_err_invalid(e, "1 validation error detected: Value null at 'conditionExpression' "
+                          "failed to satisfy constraint: Member must not be null");
+        return false;
+    }
+    if (kind == TBL_W_PUT) {
+        json_t *raw = json_object_get(req, "Item");
+        w->item = tbl_item_prepare(&w->m, raw, &w->k, e);
+        return w->item != NULL;
+    }
+    json_t *key = json_object_get(req, "Key");
+    if (!tbl_key_prepare(&w->m, key, &w->k, e)) return false;
+    if (kind == TBL_W_UPDATE) {
+        w->item = tbl_av_item_normalize(key, e);
+        if (!w->item) return false;
+        const char *keys[2] = {w->m.hash_key, w->m.range_key};
+        for (int i = 0; i < 2; i++)
+            if (keys[i][0] && w->x.update && tbl_expr_refers_top(w->x.update, keys[i])) {
+                sp_err_invalid(e, "One or more parameter values were invalid: Cannot update "
+                                  "attribute %s. This attribute is part of the key", keys[i]);
+                return false;
+            }
+    }
+    return true;
+}
+
+bool tbl_write_check(tbl_txn *t, tbl_write *w, sp_err *e)
+{
+    json_decref(w->old_item);
+    json_decref(w->new_item);
+    w->old_item = w->new_item = NULL;
+    if (!tbl_item_read(t->c, &w->m, &w->k, &w->old_item, e)) return false;
+    if (!tbl_condition_check(w->x.condition, w->old_item, e)) return false;
+    switch (w->kind) {
+    case TBL_W_PUT:
+        w->new_item = json_incref(w->item);
+        break;
+    case TBL_W_DELETE:
+    case TBL_W_CHECK:
+        break;
+    case TBL_W_UPDATE:
+        if (w->x.update) {
+            w->new_item = tbl_expr_update(w->x.update, w->old_item, e);
+            if (!w->new_item) return false;
+            /* The key attributes are never updated; a new item takes them from Key. */
+            json_object_update(w->new_item, w->item);
+        } else {
+            w->new_item = w->old_item ? json_incref(w->old_item) : json_incref(w->item);
+        }
+        if (tbl_item_size(w->new_item) > TBL_ITEM_MAX_BYTES) {
+            sp_err_invalid(e, "Item size to update has exceeded the maximum allowed size");
+            return false;
+        }
+        break;
+    }
+    return true;
+}
+
+bool tbl_write_apply(tbl_txn *t, tbl_write *w, sp_err *e)
+{
+    if (w->kind == TBL_W_CHECK) return true;
+    return tbl_item_write(t, &w->m, &w->k, w->old_item, w->new_item, e);
+}
+
+void tbl_write_clear(tbl_write *w)
+{
+    json_decref(w->item);
+    json_decref(w->old_item);
+    json_decref(w->new_item);
+    tbl_req_exprs_clear(&w->x);
+    w->item = w->old_item = w->new_item = NULL;
+}
+
+json_t *tbl_write_returned(const tbl_write *w)
+{
+    json_t *out = NULL;
+    switch (w->rv) {
+    case TBL_RV_NONE: break;
+    case TBL_RV_ALL_OLD: out = w->old_item ? json_incref(w->old_item) : NULL; break;
+    case TBL_RV_ALL_NEW: out = w->new_item ? json_incref(w->new_item) : NULL; break;
+    case TBL_RV_UPDATED_OLD:
+        out = w->old_item && w->x.update ? tbl_expr_project(w->x.update, w->old_item) : NULL;
+        break;
+    case TBL_RV_UPDATED_NEW:
+        out = w->new_item && w->x.update ? tbl_expr_project(w->x.update, w->new_item) : NULL;
+        break;
+    }
+    if (out && json_object_size(out) == 0) {
+        json_decref(out);
+        out = NULL;
+    }
+    return out;
+}
+
+/* PutItem, UpdateItem and DeleteItem: one write in its own transaction. */
+static json_t *single_write(tbl_db *db, tbl_write_kind kind, json_t *req, unsigned rv_allowed,
+                            sp_err *e)
+{
+    tbl_write w;
+    tbl_txn t;
+    json_t *resp = NULL;
+    if (!tbl_write_prepare(db, kind, req, rv_allowed, &w, e)) goto out;
+    if (!tbl_txn_begin(db, &t, e)) goto out;
+    if (!tbl_write_check(&t, &w, e) || !tbl_write_apply(&t, &w, e)) {
+        tbl_txn_rollback(&t);
+        goto out;
+    }
+    if (!tbl_txn_commit(&t, e)) goto out;
+    resp = json_object();
+    json_t *attrs = tbl_write_returned(&w);
+    if (attrs) json_object_set_new(resp, "Attributes", attrs);
+    const json_t *sized = w.new_item ? w.new_item : w.old_item;
+    tbl_consumed_capacity(req, resp, w.m.name, tbl_write_units(sized ? tbl_item_size(sized) : 0));
+out:
+    tbl_write_clear(&w);
+    return resp;
+}
+
+json_t *tbl_op_put_item(void *ctx, json_t *req, sp_err *e)
+{
+    return single_write(ctx, TBL_W_PUT, req, RV_PUT_DELETE, e);
+}
+
+json_t *tbl_op_update_item(void *ctx, json_t *req, sp_err *e)
+{
+    return single_write(ctx, TBL_W_UPDATE, req, RV_ALL, e);
+}
+
+json_t *tbl_op_delete_item(void *ctx, json_t *req, sp_err *e)
+{
+    return single_write(ctx, TBL_W_DELETE, req, RV_PUT_DELETE, e);
+}
+
+json_t *tbl_op_get_item(void *ctx, json_t *req, sp_err *e)
+{
+    tbl_db *db = ctx;
+    tbl_meta m;
+    tbl_key k;
+    tbl_req_exprs x;
+    json_t *resp = NULL, *item = NULL;
+    memset(&x, 0, sizeof x);
+    if (!tbl_req_table(db, req, &m, e) || !tbl_check_rcc(req, e)) goto out;
+    bool consistent = sp_json_bool(req, "ConsistentRead", false, e);
+    if (sp_err_failed(e)) goto out;
+    if (!tbl_req_exprs_parse(req, TBL_X_PROJECTION, &x, e)) goto out;
+    if (!tbl_key_prepare(&m, json_object_get(req, "Key"), &k, e)) goto out;
+    tbl_conn *c = tbl_conn_get(db, e);
+    if (!c) goto out;
+    bool ok = tbl_item_read(c, &m, &k, &item, e);
+    tbl_conn_put(db, c);
+    if (!ok) goto out;
+    resp = json_object();
+    if (item) json_object_set_new(resp, "Item", tbl_project(x.projection, item));
+    tbl_consumed_capacity(req, resp, m.name,
+                          tbl_read_units(item ? tbl_item_size(item) : 0, consistent));
+out:
+    json_decref(item);
+    tbl_req_exprs_clear(&x);
+    return resp;
+}

@@ -1,0 +1,360 @@
+/* Query and Scan over the items index. Both read pages of at most Limit evaluated items and
+ * 1 MB, apply FilterExpression after the Limit (as DynamoDB does), and resume after
+ * ExclusiveStartKey. Query turns its key condition into one half-open byte range
+ * lo <= rk < hi on the encoded range key, so every variant (=, <, <=, >, >=, BETWEEN,
+ * begins_with, either direction) is one prepared index range scan: the successor of a key
+ * v in byte order is v||0x00, and "no upper bound" is a run of 0xFF longer than any key.
+ */
+#include "tbl_ops.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { TBL_BOUND_MAX = TBL_RANGE_KEY_MAX_BYTES + 66 };
+
+typedef struct bound {
+    unsigned char b[TBL_BOUND_MAX];
+    size_t len;
+} bound;
+
+static void bound_inf(bound *x)
+{
+    memset(x->b, 0xff, sizeof x->b);
+    x->len = sizeof x->b;
+}
+
+/* x = successor of v (v||0x00). */
+static void bound_after(bound *x, const unsigned char *v, size_t n)
+{
+    memcpy(x->b, v, n);
+    x->b[n] = 0;
+    x->len = n + 1;
+}
+
+static void bound_at(bound *x, const unsigned char *v, size_t n)
+{
+    memcpy(x->b, v, n);
+    x->len = n;
+}
+
+static int bound_cmp(const bound *a, const bound *b)
+{
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->b, b->b, n);
+    return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+/* The request parts Query and Scan share. */
+typedef struct read_req {
+    tbl_meta m;
+    tbl_req_exprs x;
+    long long limit;
+    bool count_only, consistent;
+    bool has_start;
+    tbl_key start;
+} read_req;
+
+static bool read_req_parse(tbl_db *db, const json_t *req, bool query, read_req *r, sp_err *e)
+{
+    memset(r, 0, sizeof *r);
+    if (!tbl_req_table(db, req, &r->m, e) || !tbl_check_rcc(req, e)) return false;
+    if (json_object_get(req, "IndexName")) {
+        sp_err_invalid(e, "One or more parameter values were invalid: secondary indexes are "
+                          "not supported yet by salespipe");
+        return false;
+    }
+    r->limit = sp_json_int(req, "Limit", false, 0, e);
+    r->consistent = sp_json_bool(req, "ConsistentRead", false, e);
+    const char *select = sp_json_str(req, "Select", false, e);
+    if (sp_err_failed(e)) return false;
+    if (json_object_get(req, "Limit") && r->limit < 1) {
+        sp_err_invalid(e, "1 validation error detected: Value '%lld' at 'limit' failed to "
+                          "satisfy constraint: Member must have value greater than or equal "
+                          "to 1", r->limit);
+        return false;
+    }
+    if (select && strcmp(select, "ALL_ATTRIBUTES") && strcmp(select, "COUNT") &&
+        strcmp(select, "SPECIFIC_ATTRIBUTES") && strcmp(select, "ALL_PROJECTED_ATTRIBUTES")) {
+        sp_err_invalid(e, "1 validation error detected: Value '%s' at 'select' failed to "
+                          "satisfy constraint: Member must satisfy enum value set: "
+                          "[SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, "
+                          "ALL_PROJECTED_ATTRIBUTES]", select);
+        return false;
+    }
+    if (select && !strcmp(select, "ALL_PROJECTED_ATTRIBUTES")) {
+        sp_err_invalid(e, "One or more parameter values were invalid: Select type "
+                          "ALL_PROJECTED_ATTRIBUTES is supported only for index queries");
+        return false;
+    }
+    r->count_only = select && !strcmp(select, "COUNT");
+    unsigned kinds = TBL_X_FILTER | TBL_X_PROJECTION | (query ? TBL_X_KEY_CONDITION : 0);
+    if (!tbl_req_exprs_parse(req, kinds, &r->x, e)) return false;
+    if (r->x.projection && select && strcmp(select, "SPECIFIC_ATTRIBUTES")) {
+        sp_err_invalid(e, "One or more parameter values were invalid: Cannot specify the "
+                          "ProjectionExpression when choosing to get %s", select);
+        return false;
+    }
+    if (select && !strcmp(select, "SPECIFIC_ATTRIBUTES") && !r->x.projection) {
+        sp_err_invalid(e, "One or more parameter values were invalid: Must specify the "
+                          "ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES");
+        return false;
+    }
+    json_t *esk = sp_json_object(req, "ExclusiveStartKey", false, e);
+    if (sp_err_failed(e)) return false;
+    if (esk) {
+        if (!tbl_key_prepare(&r->m, esk, &r->start, e)) {
+            sp_err_wrap(e, "The provided starting key is invalid");
+            return false;
+        }
+        r->has_start = true;
+    }
+    return true;
+}
+
+/* Walks rows of a prepared statement, filtering and collecting one page. */
+static json_t *read_page(tbl_db *db, const json_t *req, read_req *r, tbl_conn *c,
+                         sqlite3_stmt *st, uint32_t segment, uint32_t total_segments, sp_err *e)
+{
+    json_t *items = json_array();
+    long long count = 0, scanned = 0;
+    size_t bytes = 0;
+    json_t *last = NULL;
+    bool more = false;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (total_segments > 1) {
+            uint32_t h = sp_crc32c(0, sqlite3_column_blob(st, 0),
+                                   (size_t)sqlite3_column_bytes(st, 0));
+            if (h % total_segments != segment) continue;
+        }
+        if ((r->limit && scanned >= r->limit) || bytes >= TBL_PAGE_MAX_BYTES) {
+            more = true;
+            break;
+        }
+        const char *text = (const char *)sqlite3_column_text(st, 2);
+        json_t *item = json_loadb(text, (size_t)sqlite3_column_bytes(st, 2), 0, NULL);
+        if (!item) {
+            sp_err_internal(e, "stored item of table %s is not JSON", r->m.name);
+            break;
+        }
+        scanned++;
+        bytes += tbl_item_size(item);
+        bool keep = true;
+        if (r->x.filter && !tbl_expr_eval(r->x.filter, item, &keep, e)) {
+            json_decref(item);
+            break;
+        }
+        if (keep) {
+            count++;
+            if (!r->count_only) json_array_append_new(items, tbl_project(r->x.projection, item));
+        }
+        json_decref(last);
+        last = item;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) tbl_sql_err(c, "reading items", e);
+    /* DynamoDB reports where it stopped when the Limit was reached, even at the end. */
+    if (r->limit && scanned == r->limit) more = true;
+    sqlite3_reset(st);
+    (void)db;
+    if (sp_err_failed(e)) {
+        json_decref(items);
+        json_decref(last);
+        return NULL;
+    }
+    json_t *resp = json_pack("{s:I, s:I}", "Count", (json_int_t)count, "ScannedCount",
+                             (json_int_t)scanned);
+    if (!r->count_only) json_object_set_new(resp, "Items", items);
+    else json_decref(items);
+    if (more && last) json_object_set_new(resp, "LastEvaluatedKey", tbl_item_keys(&r->m, last));
+    json_decref(last);
+    tbl_consumed_capacity(req, resp, r->m.name, tbl_read_units(bytes, r->consistent));
+    return resp;
+}
+
+json_t *tbl_op_scan(void *ctx, json_t *req, sp_err *e)
+{
+    tbl_db *db = ctx;
+    read_req r;
+    json_t *resp = NULL;
+    if (!read_req_parse(db, req, false, &r, e)) goto out;
+    json_t *seg = json_object_get(req, "Segment"), *tot = json_object_get(req, "TotalSegments");
+    long long segment = sp_json_int(req, "Segment", false, 0, e);
+    long long total = sp_json_int(req, "TotalSegments", false, 1, e);
+    if (sp_err_failed(e)) goto out;
+    if (!seg != !tot) {
+        sp_err_invalid(e, "The TotalSegments parameter is required but was not present in the "
+                          "request when Segment parameter is present");
+        if (tot) sp_err_invalid(e, "The Segment parameter is required but was not present in "
+                                   "the request when parameter TotalSegments is present");
+        goto out;
+    }
+    if (total < 1 || total > TBL_SCAN_SEGMENTS_MAX) {
+        sp_err_invalid(e, "1 validation error detected: Value '%lld' at 'totalSegments' failed "
+                          "to satisfy constraint: Member must have value %s", total,
+                       total < 1 ? "greater than or equal to 1"
+                                 : "less than or equal to 1000000");
+        goto out;
+    }
+    if (segment < 0 || segment >= total) {
+        sp_err_invalid(e, "The Segment parameter is zero-based and must be less than parameter "
+                          "TotalSegments: Segment: %lld is not less than TotalSegments: %lld",
+                       segment, total);
+        goto out;
+    }
+    tbl_conn *c = tbl_conn_get(db, e);
+    if (!c) goto out;
+    sqlite3_stmt *st = c->st[TBL_ST_SCAN];
+    sqlite3_bind_int64(st, 1, r.m.tid);
+    sqlite3_bind_blob(st, 2, r.has_start ? (const void *)r.start.hk : "",
+                      r.has_start ? (int)r.start.hk_len : 0, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, r.has_start ? (const void *)r.start.rk : "",
+                      r.has_start ? (int)r.start.rk_len : 0, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, -1);
+    resp = read_page(db, req, &r, c, st, (uint32_t)segment, (uint32_t)total, e);
+    tbl_conn_put(db, c);
+out:
+    tbl_req_exprs_clear(&r.x);
+    return resp;
+}
+
+/* The range [lo, hi) of encoded range keys a key condition selects. */
+static bool range_bounds(const read_req *r, const tbl_key_cond *kc, bound *lo, bound *hi,
+                         sp_err *e)
+{
+    bound_at(lo, (const unsigned char *)"", 0);
+    bound_inf(hi);
+    if (kc->range_op == TBL_KEY_NONE) return true;
+    if (!r->m.range_key[0] || strcmp(kc->range_name, r->m.range_key)) {
+        sp_err_invalid(e, "Query condition missed key schema element: %s",
+                       r->m.range_key[0] ? r->m.range_key : kc->range_name);
+        if (!r->m.range_key[0]) sp_err_invalid(e, "Query key condition not supported");
+        return false;
+    }
+    unsigned char v[2][TBL_RANGE_KEY_MAX_BYTES + 64];
+    size_t n[2] = {0, 0};
+    int nv = kc->range_op == TBL_KEY_BETWEEN ? 2 : 1;
+    char want[2] = {r->m.range_type, 0};
+    for (int i = 0; i < nv; i++) {
+        const char *t = tbl_av_type(kc->range_values[i]);
+        if (kc->range_op == TBL_KEY_BEGINS_WITH && r->m.range_type == 'N') {
+            sp_err_invalid(e, "Invalid KeyConditionExpression: Incorrect operand type for "
+                              "operator or function; operator or function: begins_with, "
+                              "operand type: N");
+            return false;
+        }
+        if (!t || strcmp(t, want)) {
+            sp_err_invalid(e, "One or more parameter values were invalid: Condition parameter "
+                              "type does not match schema type");
+            return false;
+        }
+        if (!tbl_key_encode(r->m.range_type, json_object_get(kc->range_values[i], t), v[i],
+                            sizeof v[i], &n[i], e))
+            return false;
+    }
+    switch (kc->range_op) {
+    case TBL_KEY_NONE: break;
+    case TBL_KEY_EQ: bound_at(lo, v[0], n[0]); bound_after(hi, v[0], n[0]); break;
+    case TBL_KEY_LT: bound_at(hi, v[0], n[0]); break;
+    case TBL_KEY_LE: bound_after(hi, v[0], n[0]); break;
+    case TBL_KEY_GT: bound_after(lo, v[0], n[0]); break;
+    case TBL_KEY_GE: bound_at(lo, v[0], n[0]); break;
+    case TBL_KEY_BETWEEN:
+        bound_at(lo, v[0], n[0]);
+        bound_after(hi, v[1], n[1]);
+        if (tbl_av_cmp(kc->range_values[0], kc->range_values[1]) > 0) {
+            sp_err_invalid(e, "Invalid KeyConditionExpression: The BETWEEN operator requires "
+                              "upper bound to be greater than or equal to lower bound");
+            return false;
+        }
+        break;
+    case TBL_KEY_BEGINS_WITH: {
+        bound_at(lo, v[0], n[0]);
+        size_t k = n[0];
+        while (k > 0 && v[0][k - 1] == 0xff) k--;
+        if (k > 0) {
+            bound_at(hi, v[0], k);
+            hi->b[k - 1]++;
+        }
+        break;
+    }
+    }
+    return true;
+}
+
+json_t *tbl_op_query(void *ctx, json_t *req, sp_err *e)
+{
+    tbl_db *db = ctx;
+    read_req r;
+    json_t *resp = NULL;
+    if (!read_req_parse(db, req, true, &r, e)) goto out;
+    bool forward = sp_json_bool(req, "ScanIndexForward", true, e);
+    if (sp_err_failed(e)) goto out;
+    if (!r.x.key_condition) {
+        sp_err_invalid(e, "Either the KeyConditions or KeyConditionExpression parameter must "
+                          "be specified in the request.");
+        goto out;
+    }
+    tbl_key_cond kc;
+    if (!tbl_expr_key_condition(r.x.key_condition, r.m.hash_key, &kc, e)) goto out;
+    if (strcmp(kc.hash_name, r.m.hash_key)) {
+        sp_err_invalid(e, "Query condition missed key schema element: %s", r.m.hash_key);
+        goto out;
+    }
+    char want[2] = {r.m.hash_type, 0};
+    const char *ht = tbl_av_type(kc.hash_value);
+    if (!ht || strcmp(ht, want)) {
+        sp_err_invalid(e, "One or more parameter values were invalid: Condition parameter type "
+                          "does not match schema type");
+        goto out;
+    }
+    for (int i = 0; i < 2 && r.x.filter; i++) {
+        const char *k = i ? r.m.range_key : r.m.hash_key;
+        if (k[0] && tbl_expr_refers_top(r.x.filter, k)) {
+            sp_err_invalid(e, "Filter Expression can only contain non-primary key attributes: "
+                              "Primary key attribute: %s", k);
+            goto out;
+        }
+    }
+    tbl_key hk;
+    if (!tbl_key_encode(r.m.hash_type, json_object_get(kc.hash_value, ht), hk.hk,
+                        sizeof hk.hk, &hk.hk_len, e))
+        goto out;
+    bound *b = malloc(2 * sizeof *b);
+    bound *lo = &b[0], *hi = &b[1];
+    if (!range_bounds(&r, &kc, lo, hi, e)) {
+        free(b);
+        goto out;
+    }
+    if (r.has_start) {
+        if (r.start.hk_len != hk.hk_len || memcmp(r.start.hk, hk.hk, hk.hk_len)) {
+            sp_err_invalid(e, "The provided starting key is invalid: The provided key element "
+                              "does not match the schema");
+            free(b);
+            goto out;
+        }
+        bound s;
+        if (forward) {
+            bound_after(&s, r.start.rk, r.start.rk_len);
+            if (bound_cmp(&s, lo) > 0) *lo = s;
+        } else {
+            bound_at(&s, r.start.rk, r.start.rk_len);
+            if (bound_cmp(&s, hi) < 0) *hi = s;
+        }
+    }
+    tbl_conn *c = tbl_conn_get(db, e);
+    if (c) {
+        sqlite3_stmt *st = c->st[forward ? TBL_ST_QUERY_ASC : TBL_ST_QUERY_DESC];
+        sqlite3_bind_int64(st, 1, r.m.tid);
+        sqlite3_bind_blob(st, 2, hk.hk, (int)hk.hk_len, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 3, lo->len ? (const void *)lo->b : "", (int)lo->len,
+                          SQLITE_STATIC);
+        sqlite3_bind_blob(st, 4, hi->b, (int)hi->len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, -1);
+        resp = read_page(db, req, &r, c, st, 0, 1, e);
+        tbl_conn_put(db, c);
+    }
+    free(b);
+out:
+    tbl_req_exprs_clear(&r.x);
+    return resp;
+}

@@ -1,0 +1,209 @@
+/* The write path: write transactions under the writer lock, item reads and writes by
+ * encoded key, and the capture of each change as a DynamoDB Streams record inserted in the
+ * same SQLite transaction as the item, so the stream neither misses nor invents a change.
+ *
+ * A write that leaves the item as it was (the same item put again, a delete of an absent
+ * item) touches nothing and writes no stream record, as in DynamoDB.
+ */
+#include "tbl_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t event_rng;  /* guarded by write_mu */
+
+static bool step_done(tbl_conn *c, sqlite3_stmt *st, const char *what, sp_err *e)
+{
+    int rc = sqlite3_step(st);
+    bool ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
+    if (!ok) tbl_sql_err(c, what, e);
+    sqlite3_reset(st);
+    return ok;
+}
+
+bool tbl_txn_begin(tbl_db *db, tbl_txn *t, sp_err *e)
+{
+    t->db = db;
+    t->n_tids = 0;
+    t->c = tbl_conn_get(db, e);
+    if (!t->c) return false;
+    pthread_mutex_lock(&db->write_mu);
+    if (!step_done(t->c, t->c->st[TBL_ST_BEGIN], "BEGIN", e)) {
+        pthread_mutex_unlock(&db->write_mu);
+        tbl_conn_put(db, t->c);
+        return false;
+    }
+    t->now_ms = sp_clock_wall_ms();
+    sp_str_init(&t->scratch, t->scratch_buf, sizeof t->scratch_buf, SP_STR_NO_MAX);
+    if (!event_rng) event_rng = (uint64_t)t->now_ms * 0x9E3779B97F4A7C15ull | 1;
+    return true;
+}
+
+static void txn_end(tbl_txn *t)
+{
+    sp_str_release(&t->scratch);
+    pthread_mutex_unlock(&t->db->write_mu);
+    tbl_conn_put(t->db, t->c);
+    t->c = NULL;
+}
+
+bool tbl_txn_commit(tbl_txn *t, sp_err *e)
+{
+    if (!step_done(t->c, t->c->st[TBL_ST_COMMIT], "COMMIT", e)) {
+        step_done(t->c, t->c->st[TBL_ST_ROLLBACK], "ROLLBACK", NULL);
+        txn_end(t);
+        return false;
+    }
+    for (size_t i = 0; i < t->n_tids; i++) tbl_meta_committed(t->db, t->tids[i], t->seqs[i]);
+    txn_end(t);
+    return true;
+}
+
+void tbl_txn_rollback(tbl_txn *t)
+{
+    if (!t->c) return;
+    step_done(t->c, t->c->st[TBL_ST_ROLLBACK], "ROLLBACK", NULL);
+    txn_end(t);
+}
+
+static void bind_key(sqlite3_stmt *st, const tbl_meta *m, const tbl_key *k)
+{
+    sqlite3_bind_int64(st, 1, m->tid);
+    sqlite3_bind_blob(st, 2, k->hk, (int)k->hk_len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, k->rk_len ? (const void *)k->rk : "", (int)k->rk_len,
+                      SQLITE_STATIC);
+}
+
+bool tbl_item_read(tbl_conn *c, const tbl_meta *m, const tbl_key *k, json_t **out, sp_err *e)
+{
+    sqlite3_stmt *st = c->st[TBL_ST_ITEM_GET];
+    bind_key(st, m, k);
+    *out = NULL;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+        *out = json_loadb(text, len, 0, NULL);
+        if (!*out) sp_err_internal(e, "stored item of table %s is not JSON", m->name);
+    } else if (rc != SQLITE_DONE) {
+        tbl_sql_err(c, "reading item", e);
+    }
+    sqlite3_reset(st);
+    return !sp_err_failed(e);
+}
+
+/* The seq the next record of m's table gets in this transaction; refreshes m from the cache
+ * the first time the transaction touches the table (the copy may predate the lock). */
+static bool txn_table(tbl_txn *t, tbl_meta *m, size_t *slot, sp_err *e)
+{
+    for (size_t i = 0; i < t->n_tids; i++)
+        if (t->tids[i] == m->tid) {
+            *slot = i;
+            return true;
+        }
+    tbl_meta fresh;
+    if (!tbl_meta_get(t->db, m->name, &fresh, false, e)) return false;
+    if (fresh.tid != m->tid) {
+        sp_err_set(e, 400, "ResourceNotFoundException", "Requested resource not found");
+        return false;
+    }
+    *m = fresh;
+    if (t->n_tids == TBL_TRANSACT_MAX) {
+        sp_err_internal(e, "too many tables in one transaction");
+        return false;
+    }
+    t->tids[t->n_tids] = m->tid;
+    t->seqs[t->n_tids] = m->last_seq;
+    *slot = t->n_tids++;
+    return true;
+}
+
+static void append_image(sp_str *s, const char *name, const json_t *item)
+{
+    size_t len;
+    char *text = tbl_item_dump(item, &len);
+    sp_str_appendf(s, ",\"%s\":", name);
+    if (text) sp_str_append(s, text, len);
+    else s->failed = true;
+    free(text);
+}
+
+/* Builds the stream record of one change into t->scratch. */
+static void record_build(tbl_txn *t, const tbl_meta *m, uint64_t seq, const char *event,
+                         const json_t *old_item, const json_t *new_item)
+{
+    sp_str *s = &t->scratch;
+    sp_str_reset(s);
+    const json_t *any = new_item ? new_item : old_item;
+    json_t *keys = tbl_item_keys(m, any);
+    bool want_new = new_item && (m->view == TBL_VIEW_NEW_IMAGE ||
+                                 m->view == TBL_VIEW_NEW_AND_OLD_IMAGES);
+    bool want_old = old_item && (m->view == TBL_VIEW_OLD_IMAGE ||
+                                 m->view == TBL_VIEW_NEW_AND_OLD_IMAGES);
+    size_t size = tbl_item_size(keys) + (want_new ? tbl_item_size(new_item) : 0) +
+                  (want_old ? tbl_item_size(old_item) : 0);
+    event_rng ^= event_rng << 13;
+    event_rng ^= event_rng >> 7;
+    event_rng ^= event_rng << 17;
+    char arn[TBL_ARN_MAX];
+    tbl_stream_arn(m, m->label, arn);
+    sp_str_appendf(s, "{\"eventID\":\"%016llx%016llx\",\"eventName\":\"%s\","
+                      "\"eventVersion\":\"1.1\",\"eventSource\":\"aws:dynamodb\","
+                      "\"awsRegion\":\"" TBL_REGION "\",\"dynamodb\":{"
+                      "\"ApproximateCreationDateTime\":%lld",
+                   (unsigned long long)event_rng, (unsigned long long)seq, event,
+                   (long long)(t->now_ms / 1000));
+    append_image(s, "Keys", keys);
+    if (want_new) append_image(s, "NewImage", new_item);
+    if (want_old) append_image(s, "OldImage", old_item);
+    sp_str_appendf(s, ",\"SequenceNumber\":\"%0*llu\",\"SizeBytes\":%zu,"
+                      "\"StreamViewType\":\"%s\"},\"eventSourceARN\":\"%s\"}",
+                   TBL_SEQ_DIGITS, (unsigned long long)seq, size, tbl_view_name(m->view), arn);
+    json_decref(keys);
+}
+
+bool tbl_item_write(tbl_txn *t, tbl_meta *m, const tbl_key *k, json_t *old_item,
+                    json_t *new_item, sp_err *e)
+{
+    if (!old_item && !new_item) return true;
+    if (old_item && new_item && tbl_item_equal(old_item, new_item)) return true;
+    size_t slot;
+    if (!txn_table(t, m, &slot, e)) return false;
+    tbl_conn *c = t->c;
+    if (new_item) {
+        size_t len;
+        char *text = tbl_item_dump(new_item, &len);
+        if (!text) {
+            sp_err_internal(e, "out of memory");
+            return false;
+        }
+        sqlite3_stmt *st = c->st[TBL_ST_ITEM_PUT];
+        bind_key(st, m, k);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)tbl_item_size(new_item));
+        sqlite3_bind_text(st, 5, text, (int)len, SQLITE_STATIC);
+        bool ok = step_done(c, st, "writing item", e);
+        free(text);
+        if (!ok) return false;
+    } else {
+        sqlite3_stmt *st = c->st[TBL_ST_ITEM_DEL];
+        bind_key(st, m, k);
+        if (!step_done(c, st, "deleting item", e)) return false;
+    }
+    if (m->view == TBL_VIEW_NONE) return true;
+
+    uint64_t seq = t->seqs[slot] + 1;
+    const char *event = !old_item ? "INSERT" : !new_item ? "REMOVE" : "MODIFY";
+    record_build(t, m, seq, event, old_item, new_item);
+    if (sp_str_failed(&t->scratch)) {
+        sp_err_internal(e, "out of memory building a stream record");
+        return false;
+    }
+    sqlite3_stmt *st = c->st[TBL_ST_STREAM_ADD];
+    sqlite3_bind_int64(st, 1, m->tid);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+    sqlite3_bind_int64(st, 3, t->now_ms);
+    sqlite3_bind_text(st, 4, t->scratch.buf, (int)t->scratch.len, SQLITE_STATIC);
+    if (!step_done(c, st, "appending stream record", e)) return false;
+    t->seqs[slot] = seq;
+    return true;
+}

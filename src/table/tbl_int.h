@@ -1,0 +1,198 @@
+/* table internals shared by the table module's files: the database handle with its
+ * connection pool and writer lock, the per-table metadata cache, key encoding, item
+ * validation and the write path that captures stream records in the item's transaction.
+ *
+ * Locking: db->write_mu serialises every write transaction (so stream sequence numbers are
+ * handed out in commit order); db->meta_mu guards the metadata cache; a connection taken
+ * from the pool belongs to one thread until it is given back.
+ */
+#ifndef SP_TABLE_INT_H
+#define SP_TABLE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "table.h"
+
+/* ---- AWS limits ------------------------------------------------------------------------- */
+
+enum {
+    TBL_NAME_MIN = 3,              /* table names: 3..255 chars of [a-zA-Z0-9_.-] */
+    TBL_NAME_MAX = 255,
+    TBL_ATTR_NAME_MAX = 255,       /* key attribute names: 1..255 bytes */
+    TBL_ITEM_MAX_BYTES = 400 * 1024,
+    TBL_HASH_KEY_MAX_BYTES = 2048,
+    TBL_RANGE_KEY_MAX_BYTES = 1024,
+    TBL_BATCH_WRITE_MAX = 25,
+    TBL_BATCH_GET_MAX = 100,
+    TBL_TRANSACT_MAX = 100,
+    TBL_LIST_TABLES_MAX = 100,
+    TBL_PAGE_MAX_BYTES = 1024 * 1024,   /* Query/Scan/GetRecords answer at most 1 MB */
+    TBL_GET_RECORDS_MAX = 1000,
+    TBL_ITERATOR_TTL_MS = 15 * 60 * 1000,
+    TBL_SCAN_SEGMENTS_MAX = 1000000,
+    TBL_GSI_MAX = 20,
+    TBL_LSI_MAX = 5,
+    TBL_SEQ_DIGITS = 21,
+    TBL_LABEL_MAX = 32,
+    TBL_ARN_MAX = 400,
+};
+
+#define TBL_REGION "us-east-1"
+#define TBL_ACCOUNT "000000000000"
+#define TBL_ARN_PREFIX "arn:aws:dynamodb:" TBL_REGION ":" TBL_ACCOUNT ":table/"
+
+/* ---- metadata --------------------------------------------------------------------------- */
+
+typedef enum { TBL_VIEW_NONE, TBL_VIEW_KEYS_ONLY, TBL_VIEW_NEW_IMAGE, TBL_VIEW_OLD_IMAGE,
+               TBL_VIEW_NEW_AND_OLD_IMAGES } tbl_view;
+
+/* Everything an operation needs about one table; copied out of the cache by value so no
+ * lock is held while the operation runs. */
+typedef struct tbl_meta {
+    int64_t tid;                        /* never reused, so a re-created table is new */
+    char name[TBL_NAME_MAX + 1];
+    char hash_key[TBL_ATTR_NAME_MAX + 1];
+    char hash_type;                     /* 'S', 'N' or 'B' */
+    char range_key[TBL_ATTR_NAME_MAX + 1]; /* "" for a hash-only table */
+    char range_type;
+    int64_t created_ms;
+    tbl_view view;                      /* TBL_VIEW_NONE: stream disabled */
+    char label[TBL_LABEL_MAX];          /* label of the latest stream, "" if never enabled */
+    int64_t retention_hours;
+    uint64_t last_seq;                  /* highest stream seq ever written */
+    uint64_t trim_seq;                  /* records with seq <= trim_seq are gone */
+    uint64_t stream_start;              /* the latest stream holds the records > this */
+} tbl_meta;
+
+/* ---- database --------------------------------------------------------------------------- */
+
+/* Prepared statements, one set per connection. */
+enum {
+    TBL_ST_BEGIN, TBL_ST_COMMIT, TBL_ST_ROLLBACK,
+    TBL_ST_ITEM_GET, TBL_ST_ITEM_PUT, TBL_ST_ITEM_DEL,
+    TBL_ST_STREAM_ADD, TBL_ST_STREAM_READ,
+    TBL_ST_SCAN, TBL_ST_QUERY_ASC, TBL_ST_QUERY_DESC,
+    TBL_ST_COUNT
+};
+
+typedef struct tbl_conn {
+    sqlite3 *sql;
+    sqlite3_stmt *st[TBL_ST_COUNT];
+    struct tbl_conn *next_free;
+    struct tbl_conn *next_all;
+} tbl_conn;
+
+struct tbl_db {
+    char *path;
+    pthread_mutex_t pool_mu;
+    tbl_conn *free_conns, *all_conns;
+
+    pthread_mutex_t write_mu;           /* one write transaction at a time */
+
+    pthread_mutex_t meta_mu;            /* guards metas and the commit condition */
+    pthread_cond_t commit_cv;           /* signalled after every commit that added records */
+    tbl_meta *metas;
+    size_t n_metas, cap_metas;
+
+    pthread_t trimmer;
+    bool trimmer_running, stopping;
+    pthread_cond_t stop_cv;
+};
+
+/* A pooled connection for the calling thread; give it back with tbl_conn_put. NULL with e
+ * set if a new connection cannot be opened. */
+tbl_conn *tbl_conn_get(tbl_db *db, sp_err *e);
+void tbl_conn_put(tbl_db *db, tbl_conn *c);
+/* Sets e from the connection's last SQLite error ("<what>: <sqlite message>"). */
+void tbl_sql_err(tbl_conn *c, const char *what, sp_err *e);
+
+/* Copies the table's metadata into out; false with 400 ResourceNotFoundException if absent.
+ * msg_kind selects DynamoDB's wording: true "Requested resource not found", false "Cannot do
+ * operations on a non-existent table". */
+bool tbl_meta_get(tbl_db *db, const char *name, tbl_meta *out, bool control_plane, sp_err *e);
+/* Replaces (or adds) the cached metadata of a table; removes it when remove is true. */
+void tbl_meta_set(tbl_db *db, const tbl_meta *m, bool remove);
+/* Names of all tables, sorted; caller frees the array (the strings live in it). */
+size_t tbl_meta_names(tbl_db *db, char (**names)[TBL_NAME_MAX + 1]);
+/* Sets last_seq of a table after a commit and wakes stream waiters. */
+void tbl_meta_committed(tbl_db *db, int64_t tid, uint64_t last_seq);
+
+/* ARNs of a table and of its stream (label from meta). */
+void tbl_table_arn(const tbl_meta *m, char out[TBL_ARN_MAX]);
+void tbl_stream_arn(const tbl_meta *m, const char *label, char out[TBL_ARN_MAX]);
+const char *tbl_view_name(tbl_view v);
+bool tbl_view_parse(const char *s, tbl_view *out);
+
+/* Control plane helpers (ddl.c), also used by tbl_table_ensure. */
+bool tbl_table_create(tbl_db *db, tbl_meta *m, json_t *desc_extra, sp_err *e);
+/* The TableDescription object of DescribeTable. New reference. */
+json_t *tbl_table_describe(tbl_db *db, const tbl_meta *m, const char *status);
+
+/* ---- transactions and the write path (store.c) ------------------------------------------ */
+
+/* A write transaction: holds the writer lock and a connection. */
+typedef struct tbl_txn {
+    tbl_db *db;
+    tbl_conn *c;
+    int64_t now_ms;
+    /* Tables touched, with the seq they reached, to publish after commit. */
+    int64_t tids[TBL_TRANSACT_MAX];
+    uint64_t seqs[TBL_TRANSACT_MAX];
+    size_t n_tids;
+    sp_str scratch;                     /* stream record under construction */
+    char scratch_buf[4096];
+} tbl_txn;
+
+bool tbl_txn_begin(tbl_db *db, tbl_txn *t, sp_err *e);
+bool tbl_txn_commit(tbl_txn *t, sp_err *e);
+void tbl_txn_rollback(tbl_txn *t);
+
+/* Encoded primary key of an item: hash and range key bytes in index order. */
+typedef struct tbl_key {
+    unsigned char hk[TBL_HASH_KEY_MAX_BYTES + 64];
+    size_t hk_len;
+    unsigned char rk[TBL_RANGE_KEY_MAX_BYTES + 64];
+    size_t rk_len;
+} tbl_key;
+
+/* Reads the stored item with this key: *out is a new reference or NULL if absent. The
+ * canonical text (borrowed until the next statement on c) is returned in *text if not NULL. */
+bool tbl_item_read(tbl_conn *c, const tbl_meta *m, const tbl_key *k, json_t **out, sp_err *e);
+/* Writes new_item (canonical, validated; NULL = delete) in place of old_item (NULL = absent)
+ * and appends the stream record when the table's stream is on and the item changed.
+ * Both items are borrowed. */
+bool tbl_item_write(tbl_txn *t, tbl_meta *m, const tbl_key *k, json_t *old_item,
+                    json_t *new_item, sp_err *e);
+
+/* ---- items (item.c) --------------------------------------------------------------------- */
+
+/* Validates a request's Item (normalised by tbl_av_item_normalize), extracts its key and
+ * checks the 400 KB limit. Returns the canonical item (new reference) or NULL with e set.
+ * raw is borrowed. */
+json_t *tbl_item_prepare(const tbl_meta *m, const json_t *raw, tbl_key *k, sp_err *e);
+/* Validates a request's Key (exactly the key attributes) and encodes it. raw borrowed. */
+bool tbl_key_prepare(const tbl_meta *m, const json_t *raw, tbl_key *k, sp_err *e);
+/* Size of an item by DynamoDB's rules (attribute names plus values). */
+size_t tbl_item_size(const json_t *item);
+/* Extracts and encodes the primary key of a full item (PutItem) or of a Key (Get/Delete;
+ * key_only demands no other attributes). */
+bool tbl_key_from_item(const tbl_meta *m, const json_t *item, bool key_only, tbl_key *k,
+                       sp_err *e);
+/* Encodes one key attribute value of type t into out (order-preserving). */
+bool tbl_key_encode(char t, const json_t *v, unsigned char *out, size_t cap, size_t *len,
+                    sp_err *e);
+/* The Keys object of an item (just its key attributes). New reference. */
+json_t *tbl_item_keys(const tbl_meta *m, const json_t *item);
+/* Canonical text of an item (sorted keys, compact); caller frees. */
+char *tbl_item_dump(const json_t *item, size_t *len);
+bool tbl_item_equal(const json_t *a, const json_t *b);
+
+/* ---- stream (stream.c) ------------------------------------------------------------------ */
+
+void tbl_trimmer_start(tbl_db *db);
+void tbl_trimmer_stop(tbl_db *db);
+/* One trimming pass over every table (used by the trimmer and by tests). */
+void tbl_stream_trim(tbl_db *db, int64_t now_ms);
+
+#endif

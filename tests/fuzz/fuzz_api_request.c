@@ -1,0 +1,178 @@
+/* Fuzz target for request dispatch and body parsing (api/dispatch.c, core/json.c, base64):
+ * the input is "<X-Amz-Target>\n<body>", dispatched among fake DynamoDB- and Kinesis-like
+ * services whose ops validate typed members the way the real stages do (required strings,
+ * integers, booleans, nested attribute-value maps, base64 record data). Every answer must be
+ * a JSON object; errors must carry __type and message with a 4xx/5xx status. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+
+enum { FUZZ_MAX_RECORD_BYTES = 1 << 20 };
+
+static void fuzz_fail(const char *what, const char *detail)
+{
+    fprintf(stderr, "fuzz_api_request: %s\n%s\n", what, detail ? detail : "");
+    abort();
+}
+
+/* One DynamoDB attribute value: an object with exactly one type key. */
+static bool attr_valid(const char *name, json_t *v, int depth, sp_err *e)
+{
+    if (!json_is_object(v) || json_object_size(v) != 1) {
+        sp_err_invalid(e, "attribute '%s' must have exactly one type", name);
+        return false;
+    }
+    const char *type = json_object_iter_key(json_object_iter(v));
+    json_t *val = json_object_iter_value(json_object_iter(v));
+    if (!strcmp(type, "S") || !strcmp(type, "N") || !strcmp(type, "B")) {
+        if (!json_is_string(val)) goto bad;
+        if (!strcmp(type, "B")) {
+            size_t n = json_string_length(val);
+            unsigned char *buf = malloc(sp_base64_decoded_max(n));
+            long got = buf ? sp_base64_decode(json_string_value(val), n, buf) : -1;
+            free(buf);
+            if (got < 0) goto bad;
+        }
+        return true;
+    }
+    if (!strcmp(type, "BOOL")) return json_is_boolean(val) ? true : (sp_err_invalid(e, "bool"), false);
+    if (!strcmp(type, "NULL")) return json_is_true(val) ? true : (sp_err_invalid(e, "null"), false);
+    if (depth > 32) {
+        sp_err_invalid(e, "nested too deeply");
+        return false;
+    }
+    if (!strcmp(type, "M") && json_is_object(val)) {
+        const char *k;
+        json_t *m;
+        json_object_foreach(val, k, m) if (!attr_valid(k, m, depth + 1, e)) return false;
+        return true;
+    }
+    if (!strcmp(type, "L") && json_is_array(val)) {
+        size_t i;
+        json_t *m;
+        json_array_foreach(val, i, m) if (!attr_valid(name, m, depth + 1, e)) return false;
+        return true;
+    }
+bad:
+    sp_err_invalid(e, "attribute '%s' has an invalid %s value", name, type);
+    return false;
+}
+
+static json_t *op_put_item(void *ctx, json_t *req, sp_err *e)
+{
+    (void)ctx;
+    const char *table = sp_json_str(req, "TableName", true, e);
+    json_t *item = sp_json_object(req, "Item", true, e);
+    const char *rv = sp_json_str(req, "ReturnValues", false, e);
+    sp_json_bool(req, "ReturnConsumedCapacity", false, e);
+    if (sp_err_failed(e)) return NULL;
+    if (rv && strcmp(rv, "NONE") && strcmp(rv, "ALL_OLD")) {
+        sp_err_invalid(e, "ReturnValues '%s' is not valid", rv);
+        return NULL;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(item, k, v) if (!attr_valid(k, v, 0, e)) return NULL;
+    return json_pack("{s:s, s:I}", "TableName", table, "Attributes",
+                     (json_int_t)json_object_size(item));
+}
+
+static json_t *op_query(void *ctx, json_t *req, sp_err *e)
+{
+    (void)ctx;
+    sp_json_str(req, "TableName", true, e);
+    long long limit = sp_json_int(req, "Limit", false, 100, e);
+    json_t *names = sp_json_object(req, "ExpressionAttributeNames", false, e);
+    json_t *attrs = sp_json_array(req, "AttributesToGet", false, e);
+    if (sp_err_failed(e)) return NULL;
+    if (limit < 1) {
+        sp_err_invalid(e, "Limit must be at least 1");
+        return NULL;
+    }
+    return json_pack("{s:I, s:I}", "Count", (json_int_t)json_object_size(names), "Scanned",
+                     (json_int_t)json_array_size(attrs));
+}
+
+static json_t *op_put_records(void *ctx, json_t *req, sp_err *e)
+{
+    (void)ctx;
+    sp_json_str(req, "StreamName", true, e);
+    json_t *records = sp_json_array(req, "Records", true, e);
+    if (sp_err_failed(e)) return NULL;
+    json_t *out = json_array();
+    size_t i;
+    json_t *r;
+    json_array_foreach(records, i, r) {
+        const char *data = sp_json_str(r, "Data", true, e);
+        const char *pk = sp_json_str(r, "PartitionKey", true, e);
+        if (sp_err_failed(e)) break;
+        if (!json_is_object(r)) {
+            sp_err_invalid(e, "Records[%zu] must be an object", i);
+            break;
+        }
+        size_t n = strlen(data);
+        if (n > FUZZ_MAX_RECORD_BYTES) {
+            sp_err_invalid(e, "Records[%zu].Data too long", i);
+            break;
+        }
+        unsigned char *buf = malloc(sp_base64_decoded_max(n));
+        long got = sp_base64_decode(data, n, buf);
+        if (got >= 0) sp_crc32c(0, buf, (size_t)got);
+        free(buf);
+        if (got < 0) {
+            sp_err_set(e, 400, "SerializationException", "Records[%zu].Data is not base64", i);
+            break;
+        }
+        json_array_append_new(out, json_pack("{s:s, s:I}", "ShardId", pk, "Bytes", (json_int_t)got));
+    }
+    if (sp_err_failed(e)) {
+        json_decref(out);
+        return NULL;
+    }
+    return json_pack("{s:o}", "Records", out);
+}
+
+static const sp_op dynamo_ops[] = {{"PutItem", op_put_item}, {"Query", op_query}, {NULL, NULL}};
+static const sp_op kinesis_ops[] = {{"PutRecords", op_put_records}, {NULL, NULL}};
+static const api_service dynamo = {
+    .name = "dynamodb", .target_prefix = "DynamoDB_20120810",
+    .error_namespace = "com.amazonaws.dynamodb.v20120810#",
+    .content_type = "application/x-amz-json-1.0", .ops = dynamo_ops};
+static const api_service kinesis = {
+    .name = "kinesis", .target_prefix = "Kinesis_20131202", .error_namespace = "",
+    .content_type = "application/x-amz-json-1.1", .ops = kinesis_ops};
+static const api_service *const services[] = {&dynamo, &kinesis};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const uint8_t *nl = memchr(data, '\n', size);
+    size_t tlen = nl ? (size_t)(nl - data) : size;
+    char *target = malloc(tlen + 1);
+    memcpy(target, data, tlen);
+    target[tlen] = '\0';
+    const char *body = nl ? (const char *)nl + 1 : "";
+    size_t body_len = nl ? size - tlen - 1 : 0;
+
+    int status = 0;
+    size_t out_len = 0;
+    const char *content_type = NULL;
+    char *out = api_dispatch_json(services, 2, target, body, body_len, &status, &out_len,
+                                  &content_type);
+    if (!out || !content_type) fuzz_fail("no answer", target);
+    json_error_t je;
+    json_t *j = json_loadb(out, out_len, 0, &je);
+    if (!json_is_object(j)) fuzz_fail("answer is not a JSON object", out);
+    if (status != 200) {
+        if (status < 400 || status > 599) fuzz_fail("bad status", out);
+        if (!json_is_string(json_object_get(j, "__type")) ||
+            !json_is_string(json_object_get(j, "message")))
+            fuzz_fail("error without __type and message", out);
+    }
+    json_decref(j);
+    free(out);
+    free(target);
+    return 0;
+}
