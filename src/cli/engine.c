@@ -13,6 +13,7 @@
 #include "catalog/catalog.h"
 #include "delivery/delivery.h"
 #include "lake/lake.h"
+#include "pipe/pipe.h"
 #include "stream/stream.h"
 #include "table/table.h"
 
@@ -30,6 +31,8 @@ struct cli_engine {
     api_service kinesis;
 
     /* [pipe] */
+    pip_engine *pipes;
+    api_route pipes_route;
 
     /* [delivery] */
     dlv_service *delivery;
@@ -100,6 +103,8 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     if (!en->delivery) return false;
 
     /* [pipe] */
+    en->pipes = pip_engine_open(sub_dir(en, "pipe", dir, sizeof dir), cfg, en->tables, en->stream, e);
+    if (!en->pipes) return false;
 
     /* [catalog/query] */
     en->catalog = cat_catalog_open(sub_dir(en, "catalog", dir, sizeof dir), e);
@@ -149,6 +154,8 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     api_server_add_service(en->server, &en->kinesis);
 
     /* [pipe] */
+    en->pipes_route = (api_route){.name = "pipes", .fn = pip_rest_handle, .ctx = en->pipes};
+    api_server_add_route(en->server, &en->pipes_route);
 
     /* [delivery] */
     en->firehose_api = (api_service){"firehose", "Firehose_20150804", "",
@@ -187,6 +194,7 @@ json_t *cli_engine_health(void *engine)
     json_object_set_new(services, "kinesis", json_pack("{s:b}", "running", en->stream != NULL));
 
     /* [pipe] */
+    if (en->pipes) json_object_set_new(services, "pipes", pip_engine_health(en->pipes));
 
     /* [delivery] */
     if (en->delivery) json_object_set_new(services, "firehose", dlv_service_health(en->delivery));
@@ -209,6 +217,8 @@ void cli_engine_close(cli_engine *en)
     en->server = NULL;
 
     /* [pipe] */
+    pip_engine_close(en->pipes);
+    en->pipes = NULL;
 
     /* [delivery] */
     dlv_service_close(en->delivery); /* workers flush into the lake, which closes after */
@@ -237,6 +247,7 @@ bool cli_engine_start_workers(cli_engine *en, sp_err *e)
     (void)e;
 
     /* [pipe] */
+    if (en->pipes && !pip_engine_start(en->pipes, e)) return false;
 
     /* [delivery] */
     if (en->delivery && !dlv_service_start(en->delivery, e)) return false;
@@ -259,17 +270,35 @@ void cli_engine_progress(cli_engine *en, cli_progress *out)
             out->table_changes += tbl_stream_last_seq(en->tables, cfg->tables[i].name);
 
     /* [stream] */
+    for (size_t i = 0; i < cfg->n_streams; i++) {
+        stm_shard_info shards[64];
+        sp_err e = {0};
+        int n = stm_shard_list(en->stream, cfg->streams[i].name, shards, 64, &e);
+        for (int s = 0; s < n && s < 64; s++) out->stream_records += shards[s].last_seq;
+    }
 
     /* [pipe] */
+    bool pipes_idle = true;
+    json_t *pipes = en->pipes ? pip_engine_health(en->pipes) : NULL;
+    const char *name;
+    json_t *p;
+    json_object_foreach(json_object_get(pipes, "pipes"), name, p) {
+        uint64_t lag = (uint64_t)json_integer_value(json_object_get(p, "lag_records"));
+        out->piped += (uint64_t)json_integer_value(json_object_get(p, "checkpoint"));
+        if (lag) pipes_idle = false;
+    }
+    json_decref(pipes);
 
     /* [delivery] */
+    bool delivery_idle = true;
     if (en->delivery) {
         dlv_progress dp;
         dlv_service_progress(en->delivery, &dp);
         out->delivered += dp.delivered;
         out->objects += dp.objects;
         out->failed += dp.failed;
+        delivery_idle = dp.idle;
     }
 
-    out->drained = false;
+    out->drained = pipes_idle && delivery_idle;
 }

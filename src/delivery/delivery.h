@@ -33,8 +33,8 @@ void dlv_service_close(dlv_service *svc);
 json_t *dlv_service_health(dlv_service *svc);
 
 /* Totals over every delivery stream, for progress displays (demo). idle: no stream holds
- * buffered records or an open intent, and every running stream has delivered everything its
- * source held when it last looked. */
+ * buffered records or an open intent, and every running stream's checkpoints are at its
+ * source's current end (so everything in the sources is in the lake). */
 typedef struct dlv_progress {
     uint64_t delivered;          /* source records put into objects (incl. dropped/failed) */
     uint64_t objects;            /* data objects written */

@@ -274,7 +274,9 @@ void dlv_state_clear(dlv_state *st);
 typedef struct dlv_counters {
     uint64_t records_in, records_out, records_dropped, records_failed;
     uint64_t objects, error_objects, bytes_out, flushes, redos;
-    bool idle;                  /* the last look found the source drained and nothing held */
+    bool holding;               /* records buffered or an intent open */
+    int n_shards;
+    uint64_t checkpoint[DLV_MAX_SHARDS];
     char last_error[SP_ERR_MSG_MAX];
 } dlv_counters;
 
@@ -288,6 +290,9 @@ bool dlv_runner_start(dlv_runner *r, sp_err *e);
 /* Asks the thread to flush and stop, joins it, frees. */
 void dlv_runner_destroy(dlv_runner *r);
 void dlv_runner_counters(dlv_runner *r, dlv_counters *out);
+/* True when nothing is held and every shard's checkpoint is at the source's current end
+ * (sources without an end op: when nothing is held). */
+bool dlv_runner_caught_up(dlv_runner *r);
 /* One synchronous step for tests: redo any intent, read what is there and flush it all. */
 bool dlv_runner_flush_all(dlv_runner *r, sp_err *e);
 

@@ -98,6 +98,16 @@ static void buffer_reset(dlv_runner *r)
     r->buf.records = r->buf.bytes = 0;
 }
 
+/* Makes the positions visible to other threads (progress, health). */
+static void publish(dlv_runner *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->c.holding = r->n > 0 || r->st.has_intent;
+    r->c.n_shards = r->st.n_shards;
+    memcpy(r->c.checkpoint, r->st.checkpoint, sizeof r->c.checkpoint);
+    pthread_mutex_unlock(&r->mu);
+}
+
 static void note_error(dlv_runner *r, const sp_err *e)
 {
     pthread_mutex_lock(&r->mu);
@@ -426,6 +436,7 @@ static bool flush(dlv_runner *r, sp_err *e)
     bool ok = deliver(r, e);
     buffer_reset(r);
     if (ok) compact(r);
+    publish(r);
     return ok;
 }
 
@@ -460,6 +471,7 @@ static bool redo(dlv_runner *r, sp_err *e)
         r->c.redos++;
         pthread_mutex_unlock(&r->mu);
     }
+    publish(r);
     return ok;
 }
 
@@ -488,6 +500,7 @@ dlv_runner *dlv_runner_new(const dlv_def *def, dlv_source src, lake *lk, const c
         dlv_runner_destroy(r);
         return NULL;
     }
+    publish(r);
     return r;
 }
 
@@ -525,9 +538,7 @@ static void *run(void *arg)
         }
         r->buf.source_drained = drained;
         r->buf.closing = false;
-        pthread_mutex_lock(&r->mu);
-        r->c.idle = drained && r->n == 0 && !r->st.has_intent;
-        pthread_mutex_unlock(&r->mu);
+        publish(r);
         dlv_buffer_decision dec =
             dlv_buffer_decide(&r->buf, r->def->size_mb, r->def->interval_s, sp_clock_mono_ns());
         if (dec.flush) {
@@ -566,6 +577,19 @@ bool dlv_runner_flush_all(dlv_runner *r, sp_err *e)
         if (r->n == 0) return true;
         if (!flush(r, e)) return false;
     }
+}
+
+bool dlv_runner_caught_up(dlv_runner *r)
+{
+    dlv_counters c;
+    dlv_runner_counters(r, &c);
+    if (c.holding) return false;
+    sp_err e = {0};
+    int n = r->src.shard_count(r->src.ctx, &e);
+    if (n < 0) return false;
+    for (int i = 0; i < n && i < DLV_MAX_SHARDS && r->src.end; i++)
+        if ((i >= c.n_shards ? 0 : c.checkpoint[i]) < r->src.end(r->src.ctx, i)) return false;
+    return true;
 }
 
 void dlv_runner_counters(dlv_runner *r, dlv_counters *out)

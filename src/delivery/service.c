@@ -314,7 +314,7 @@ void dlv_service_progress(dlv_service *s, dlv_progress *out)
         out->delivered += c.records_in;
         out->objects += c.objects;
         out->failed += c.records_failed;
-        out->idle = out->idle && c.idle;
+        out->idle = out->idle && dlv_runner_caught_up(en->runner);
     }
     pthread_mutex_unlock(&s->mu);
 }

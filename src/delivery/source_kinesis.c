@@ -30,6 +30,15 @@ static uint64_t kin_wait(void *ctx, uint64_t seen, int timeout_ms)
     return stm_stream_wait(k->log, k->stream, seen, timeout_ms);
 }
 
+static uint64_t kin_end(void *ctx, int shard)
+{
+    kin_source *k = ctx;
+    stm_shard_info info[DLV_MAX_SHARDS];
+    sp_err e = {0};
+    int n = stm_shard_list(k->log, k->stream, info, DLV_MAX_SHARDS, &e);
+    return shard < n && shard < DLV_MAX_SHARDS ? info[shard].last_seq : 0;
+}
+
 static void kin_destroy(void *ctx)
 {
     kin_source *k = ctx;
@@ -45,5 +54,5 @@ dlv_source dlv_kinesis_source(stm_log *log, const char *stream)
     snprintf(k->arn, sizeof k->arn, "arn:aws:kinesis:%s:%s:stream/%s", DLV_REGION, DLV_ACCOUNT,
              stream);
     return (dlv_source){.ctx = k, .shard_count = kin_shards, .read = kin_read, .wait = kin_wait,
-                        .destroy = kin_destroy, .arn = k->arn};
+                        .end = kin_end, .destroy = kin_destroy, .arn = k->arn};
 }
