@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "catalog/catalog.h"
@@ -179,6 +181,28 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
 
 int cli_engine_port(const cli_engine *en) { return en->server ? api_server_port(en->server) : 0; }
 
+static uint64_t du_total;
+
+static int du_add(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)path;
+    (void)ftw;
+    if (flag == FTW_F) du_total += (uint64_t)st->st_blocks * 512u;
+    return 0;
+}
+
+/* Bytes a directory tree occupies on disk (0 if it does not exist). */
+static uint64_t dir_bytes(const char *dir)
+{
+    static pthread_mutex_t du_mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&du_mu); /* nftw has no context argument */
+    du_total = 0;
+    nftw(dir, du_add, 16, FTW_PHYS);
+    uint64_t n = du_total;
+    pthread_mutex_unlock(&du_mu);
+    return n;
+}
+
 json_t *cli_engine_health(void *engine)
 {
     cli_engine *en = engine;
@@ -205,6 +229,19 @@ json_t *cli_engine_health(void *engine)
     /* [catalog/query] */
     json_object_set_new(services, "catalog", json_pack("{s:b}", "running", en->catalog != NULL));
 
+    /* Sizes on disk, per stage directory. */
+    static const struct { const char *service, *dir; } disk[] = {
+        {"dynamodb", "table"}, {"kinesis", "stream"}, {"pipes", "pipe"},
+        {"firehose", "delivery"}, {"s3", "lake"}, {"catalog", "catalog"},
+    };
+    for (size_t i = 0; i < SP_ARRAY_LEN(disk); i++) {
+        json_t *svc = json_object_get(services, disk[i].service);
+        char dir[4096];
+        if (svc)
+            json_object_set_new(svc, "disk_bytes",
+                                json_integer((json_int_t)dir_bytes(sub_dir(en, disk[i].dir, dir,
+                                                                           sizeof dir))));
+    }
     return json_pack("{s:s, s:o, s:s}", "status", "ok", "services", services, "data_dir",
                      en->data_dir);
 }

@@ -155,6 +155,11 @@ def test_metrics_are_prometheus_text_and_move_with_load(server):
     moved = [k for k in after if after[k] > before.get(k, 0)]
     assert any(k.startswith("salespipe_pipes_written") for k in moved), moved
     assert any(k.startswith("salespipe_firehose") for k in moved), moved
+    # freshness from arrival to object is measured, and sizes on disk are reported
+    p99 = after['salespipe_firehose_freshness_p99_ms{name="sales-delivery-stream"}']
+    p50 = after['salespipe_firehose_freshness_p50_ms{name="sales-delivery-stream"}']
+    assert 0 < p50 <= p99 < 30000
+    assert after["salespipe_dynamodb_disk_bytes"] > 0 and after["salespipe_s3_disk_bytes"] > 0
 
 
 def test_status_reports_a_running_server_and_the_data_dir_offline(server):
