@@ -12,6 +12,7 @@
 
 #include "catalog/catalog.h"
 #include "lake/lake.h"
+#include "query/query.h"
 #include "table/table.h"
 
 struct cli_engine {
@@ -35,6 +36,10 @@ struct cli_engine {
 
     /* [catalog/query] */
     cat_catalog *catalog;
+    cat_glue *glue;
+    api_service glue_service;
+    qry_athena *athena;
+    api_service athena_service;
 };
 
 static bool mkdir_p(const char *path, sp_err *e)
@@ -91,6 +96,10 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     /* [catalog/query] */
     en->catalog = cat_catalog_open(sub_dir(en, "catalog", dir, sizeof dir), e);
     if (!en->catalog) return false;
+    en->glue = cat_glue_new(cfg, en->catalog, en->lake, e);
+    if (!en->glue) return false;
+    en->athena = qry_athena_new(en->catalog, en->lake, e);
+    if (!en->athena) return false;
 
     return true;
 }
@@ -141,6 +150,16 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     api_server_add_route(en->server, &en->s3_route);
 
     /* [catalog/query] */
+    en->glue_service = (api_service){.name = "glue", .target_prefix = "AWSGlue",
+                                     .error_namespace = "",
+                                     .content_type = "application/x-amz-json-1.1",
+                                     .ops = cat_glue_ops, .ctx = en->glue};
+    api_server_add_service(en->server, &en->glue_service);
+    en->athena_service = (api_service){.name = "athena", .target_prefix = "AmazonAthena",
+                                       .error_namespace = "",
+                                       .content_type = "application/x-amz-json-1.1",
+                                       .ops = qry_athena_ops, .ctx = en->athena};
+    api_server_add_service(en->server, &en->athena_service);
 
     if (!api_server_start(en->server, e)) {
         api_server_destroy(en->server);
@@ -174,6 +193,8 @@ json_t *cli_engine_health(void *engine)
 
     /* [catalog/query] */
     json_object_set_new(services, "catalog", json_pack("{s:b}", "running", en->catalog != NULL));
+    json_object_set_new(services, "glue", json_pack("{s:b}", "running", en->glue != NULL));
+    json_object_set_new(services, "athena", json_pack("{s:b}", "running", en->athena != NULL));
 
     return json_pack("{s:s, s:o, s:s}", "status", "ok", "services", services, "data_dir",
                      en->data_dir);
@@ -191,6 +212,11 @@ void cli_engine_close(cli_engine *en)
     /* [delivery] */
 
     /* [catalog/query] */
+    /* the crawl and query threads finish before the catalog and lake they use close */
+    qry_athena_destroy(en->athena);
+    en->athena = NULL;
+    cat_glue_destroy(en->glue);
+    en->glue = NULL;
     cat_catalog_close(en->catalog);
     en->catalog = NULL;
 
