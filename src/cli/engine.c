@@ -96,10 +96,6 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     /* [catalog/query] */
     en->catalog = cat_catalog_open(sub_dir(en, "catalog", dir, sizeof dir), e);
     if (!en->catalog) return false;
-    en->glue = cat_glue_new(cfg, en->catalog, en->lake, e);
-    if (!en->glue) return false;
-    en->athena = qry_athena_new(en->catalog, en->lake, e);
-    if (!en->athena) return false;
 
     return true;
 }
@@ -150,6 +146,15 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     api_server_add_route(en->server, &en->s3_route);
 
     /* [catalog/query] */
+    /* The Glue and Athena endpoints (and their crawl/query threads) exist only while
+     * serving, so an engine that is not listening stays a read-only view. */
+    en->glue = cat_glue_new(en->cfg, en->catalog, en->lake, e);
+    en->athena = en->glue ? qry_athena_new(en->catalog, en->lake, e) : NULL;
+    if (!en->athena) {
+        api_server_destroy(en->server);
+        en->server = NULL;
+        return false;
+    }
     en->glue_service = (api_service){.name = "glue", .target_prefix = "AWSGlue",
                                      .error_namespace = "",
                                      .content_type = "application/x-amz-json-1.1",
