@@ -98,7 +98,8 @@ static void *worker(void *arg)
                             "POST / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Amz-Target: %s\r\n"
                             "Content-Type: %s\r\nAuthorization: AWS4-HMAC-SHA256 "
                             "Credential=test/20260101/us-east-1/x/aws4_request, "
-                            "SignedHeaders=host, Signature=0\r\nContent-Length: %zu\r\n\r\n",
+                            "SignedHeaders=host, Signature=0\r\nX-Amz-Date: 20260101T000000Z\r\n"
+                            "Content-Length: %zu\r\n\r\n",
                             lg->port, lg->target, lg->content_type, blen);
         double t0 = now_s();
         struct iovec iov[2] = {{head, (size_t)hlen}, {(void *)body, blen}};

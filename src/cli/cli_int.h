@@ -32,6 +32,7 @@ void cli_report(const char *cmd, const sp_err *e);
 
 int cli_cmd_serve(const cli_common *common, int argc, char **argv);
 int cli_cmd_config(const cli_common *common, int argc, char **argv);
+int cli_cmd_demo(const cli_common *common, int argc, char **argv);
 int cli_cmd_generate(const cli_common *common, int argc, char **argv);
 int cli_cmd_status(const cli_common *common, int argc, char **argv);
 

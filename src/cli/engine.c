@@ -12,7 +12,9 @@
 
 #include "catalog/catalog.h"
 #include "lake/lake.h"
+#include "pipe/pipe.h"
 #include "query/query.h"
+#include "stream/stream.h"
 #include "table/table.h"
 
 struct cli_engine {
@@ -25,8 +27,12 @@ struct cli_engine {
     api_service ddb_service, ddb_streams_service;
 
     /* [stream] */
+    stm_log *stream;
+    api_service kinesis;
 
     /* [pipe] */
+    pip_engine *pipes;
+    api_route pipes_route;
 
     /* [delivery] */
 
@@ -82,6 +88,10 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
         if (!tbl_table_ensure(en->tables, &cfg->tables[i], e)) return false;
 
     /* [stream] */
+    en->stream = stm_log_open(sub_dir(en, "stream", dir, sizeof dir), e);
+    if (!en->stream) return false;
+    for (size_t i = 0; i < cfg->n_streams; i++)
+        if (!stm_stream_ensure(en->stream, &cfg->streams[i], e)) return false;
 
     /* [lake] */
     en->lake = lake_open(sub_dir(en, "lake", dir, sizeof dir), e);
@@ -92,6 +102,8 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     /* [delivery] */
 
     /* [pipe] */
+    en->pipes = pip_engine_open(sub_dir(en, "pipe", dir, sizeof dir), cfg, en->tables, en->stream, e);
+    if (!en->pipes) return false;
 
     /* [catalog/query] */
     en->catalog = cat_catalog_open(sub_dir(en, "catalog", dir, sizeof dir), e);
@@ -136,8 +148,13 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     api_server_add_service(en->server, &en->ddb_streams_service);
 
     /* [stream] */
+    en->kinesis = (api_service){"kinesis", "Kinesis_20131202", "", "application/x-amz-json-1.1",
+                                stm_kinesis_ops, en->stream};
+    api_server_add_service(en->server, &en->kinesis);
 
     /* [pipe] */
+    en->pipes_route = (api_route){.name = "pipes", .fn = pip_rest_handle, .ctx = en->pipes};
+    api_server_add_route(en->server, &en->pipes_route);
 
     /* [delivery] */
 
@@ -188,8 +205,10 @@ json_t *cli_engine_health(void *engine)
                         json_pack("{s:b}", "running", en->tables != NULL));
 
     /* [stream] */
+    json_object_set_new(services, "kinesis", json_pack("{s:b}", "running", en->stream != NULL));
 
     /* [pipe] */
+    if (en->pipes) json_object_set_new(services, "pipes", pip_engine_health(en->pipes));
 
     /* [delivery] */
 
@@ -213,6 +232,8 @@ void cli_engine_close(cli_engine *en)
     en->server = NULL;
 
     /* [pipe] */
+    pip_engine_close(en->pipes);
+    en->pipes = NULL;
 
     /* [delivery] */
 
@@ -229,6 +250,7 @@ void cli_engine_close(cli_engine *en)
     lake_close(en->lake);
 
     /* [stream] */
+    stm_log_close(en->stream);
 
     /* [table] */
     tbl_db_close(en->tables);
@@ -243,8 +265,48 @@ bool cli_engine_start_workers(cli_engine *en, sp_err *e)
     (void)e;
 
     /* [pipe] */
+    if (en->pipes && !pip_engine_start(en->pipes, e)) return false;
 
     /* [delivery] */
 
     return true;
+}
+
+struct tbl_db *cli_engine_tables(const cli_engine *en) { return en->tables; }
+struct lake *cli_engine_lake(const cli_engine *en) { return en->lake; }
+struct cat_catalog *cli_engine_catalog(const cli_engine *en) { return en->catalog; }
+
+void cli_engine_progress(cli_engine *en, cli_progress *out)
+{
+    memset(out, 0, sizeof *out);
+    const sp_config *cfg = en->cfg;
+
+    /* [table] */
+    for (size_t i = 0; i < cfg->n_tables; i++)
+        if (cfg->tables[i].stream_view_type)
+            out->table_changes += tbl_stream_last_seq(en->tables, cfg->tables[i].name);
+
+    /* [stream] */
+    for (size_t i = 0; i < cfg->n_streams; i++) {
+        stm_shard_info shards[64];
+        sp_err e = {0};
+        int n = stm_shard_list(en->stream, cfg->streams[i].name, shards, 64, &e);
+        for (int s = 0; s < n && s < 64; s++) out->stream_records += shards[s].last_seq;
+    }
+
+    /* [pipe] */
+    bool pipes_idle = true;
+    json_t *pipes = en->pipes ? pip_engine_health(en->pipes) : NULL;
+    const char *name;
+    json_t *p;
+    json_object_foreach(json_object_get(pipes, "pipes"), name, p) {
+        uint64_t lag = (uint64_t)json_integer_value(json_object_get(p, "lag_records"));
+        out->piped += (uint64_t)json_integer_value(json_object_get(p, "checkpoint"));
+        if (lag) pipes_idle = false;
+    }
+    json_decref(pipes);
+
+    /* [delivery] */
+
+    out->drained = pipes_idle && false;
 }

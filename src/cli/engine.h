@@ -22,6 +22,26 @@ int cli_engine_port(const cli_engine *en);
 json_t *cli_engine_health(void *engine);
 /* The health document as Prometheus text (metrics.c), appended to out. */
 void cli_engine_metrics(void *engine, sp_str *out);
+/* Stage handles for in-process callers (demo). Borrowed; NULL when the stage is absent. */
+struct tbl_db;
+struct lake;
+struct cat_catalog;
+struct tbl_db *cli_engine_tables(const cli_engine *en);
+struct lake *cli_engine_lake(const cli_engine *en);
+struct cat_catalog *cli_engine_catalog(const cli_engine *en);
+
+/* How far the changes have travelled: the counts `demo` shows and waits on. */
+typedef struct cli_progress {
+    uint64_t table_changes;   /* records in the table streams */
+    uint64_t piped;           /* table stream records the pipes have handled (written or filtered) */
+    uint64_t stream_records;  /* records in the Kinesis streams */
+    uint64_t delivered;       /* stream records the delivery streams have put into objects */
+    uint64_t objects;         /* lake objects written by delivery */
+    uint64_t failed;          /* records sent to an error output */
+    bool drained;             /* every change has reached the lake and no buffer holds any */
+} cli_progress;
+void cli_engine_progress(cli_engine *en, cli_progress *out);
+
 /* Stops workers (flushing what they hold), the endpoint, and closes every stage. */
 void cli_engine_close(cli_engine *en);
 

@@ -8,6 +8,8 @@
 #include <string.h>
 
 static const cli_command commands[] = {
+    {"demo", "demo [--events N] [--rate R] [--mix I:U:D] [--seed S]",
+     "the main job: the whole pipeline on sample orders, crawl, queries, summary", cli_cmd_demo},
     {"serve", "serve [--bind 127.0.0.1] [--port 4566]",
      "run every stage and the AWS-compatible HTTP endpoint until SIGINT/SIGTERM", cli_cmd_serve},
     {"generate", "generate [--endpoint URL] [--events N] [--rate R] [--mix I:U:D] [--seed S]",

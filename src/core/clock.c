@@ -21,7 +21,8 @@ int64_t sp_clock_wall_ms(void)
 
 void sp_clock_iso8601(int64_t epoch_ms, char out[21])
 {
-    time_t secs = (time_t)(epoch_ms / 1000);
+    /* Floor, not truncation: -1 ms is 23:59:59 of the day before the epoch. */
+    time_t secs = (time_t)(epoch_ms / 1000 - (epoch_ms % 1000 < 0));
     struct tm tm;
     gmtime_r(&secs, &tm);
     /* strftime: bounded by the format, no truncation warnings to appease. */

@@ -53,7 +53,8 @@ bool sp_http_percent_decode(char *s)
     for (const char *r = s; *r; r++) {
         if (*r == '%') {
             int hi = hex_value(r[1]), lo = hi < 0 ? -1 : hex_value(r[2]);
-            if (hi < 0 || lo < 0) return false;
+            /* %00 would silently cut the C string (a key "a%00.json" becoming "a"). */
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return false;
             *w++ = (char)(hi * 16 + lo);
             r += 2;
         } else {

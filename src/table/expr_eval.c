@@ -30,7 +30,8 @@ const json_t *x_path_get(const x_path *p, const json_t *item)
 void x_path_str(const x_path *p, char *out, size_t cap)
 {
     sp_str s;
-    sp_str_init(&s, out, cap, cap);
+    /* max = cap - 1: the text and its terminator must fit in out, never move to the heap. */
+    sp_str_init(&s, out, cap, cap - 1);
     sp_str_putc(&s, '[');
     for (size_t i = 0; i < p->n; i++) {
         if (i) sp_str_puts(&s, ", ");

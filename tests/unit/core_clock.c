@@ -42,6 +42,9 @@ static void iso8601_formats_known_instants_in_utc(void **state)
         {951782400000LL, "2000-02-29T00:00:00Z"},
         {1700000000123LL, "2023-11-14T22:13:20Z"},
         {4102444799000LL, "2099-12-31T23:59:59Z"},
+        {-1, "1969-12-31T23:59:59Z"}, /* floor, also before the epoch */
+        {-1000, "1969-12-31T23:59:59Z"},
+        {-1001, "1969-12-31T23:59:58Z"},
     };
     for (size_t i = 0; i < SP_ARRAY_LEN(cases); i++) {
         char out[21];

@@ -1,0 +1,504 @@
+/* Kinesis_20131202 control-plane operations (streams, shards, retention, resharding) and
+ * the operation table. Requests are validated the way Kinesis does it: shape constraints
+ * give ValidationException, semantic problems InvalidArgumentException, missing resources
+ * ResourceNotFoundException, and nothing changes unless the whole request is good. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stm_api_int.h"
+
+void stm_api_invalid(sp_err *e, const char *value, const char *member, const char *constraint)
+{
+    if (value)
+        sp_err_set(e, 400, "ValidationException",
+                   "1 validation error detected: Value '%.200s' at '%s' failed to satisfy "
+                   "constraint: %s", value, member, constraint);
+    else
+        sp_err_set(e, 400, "ValidationException",
+                   "1 validation error detected: Value null at '%s' failed to satisfy "
+                   "constraint: %s", member, constraint);
+}
+
+const char *stm_api_str(json_t *req, const char *key, const char *member, bool required,
+                        size_t min, size_t max, sp_err *e)
+{
+    json_t *v = json_object_get(req, key);
+    if (!v || json_is_null(v)) {
+        if (required) stm_api_invalid(e, NULL, member, "Member must not be null");
+        return NULL;
+    }
+    if (!json_is_string(v)) {
+        sp_err_set(e, 400, "SerializationException", "%s must be a string", key);
+        return NULL;
+    }
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    char c[96];
+    if (n < min) {
+        snprintf(c, sizeof c, "Member must have length greater than or equal to %zu", min);
+        stm_api_invalid(e, s, member, c);
+        return NULL;
+    }
+    if (n > max) {
+        snprintf(c, sizeof c, "Member must have length less than or equal to %zu", max);
+        stm_api_invalid(e, s, member, c);
+        return NULL;
+    }
+    if (strlen(s) != n) {
+        sp_err_set(e, 400, "SerializationException", "%s contains a NUL character", key);
+        return NULL;
+    }
+    return s;
+}
+
+long long stm_api_int(json_t *req, const char *key, const char *member, bool required,
+                      long long min, long long max, long long fallback, sp_err *e)
+{
+    json_t *v = json_object_get(req, key);
+    if (!v || json_is_null(v)) {
+        if (required) stm_api_invalid(e, NULL, member, "Member must not be null");
+        return fallback;
+    }
+    if (!json_is_number(v)) {
+        sp_err_set(e, 400, "SerializationException", "%s must be a number", key);
+        return fallback;
+    }
+    double d = json_number_value(v);
+    long long x = d >= 9.2e18 ? 9200000000000000000LL : d <= -9.2e18 ? -9200000000000000000LL
+                                                                     : (long long)d;
+    char c[96], val[32];
+    snprintf(val, sizeof val, "%lld", x);
+    if (x < min) {
+        snprintf(c, sizeof c, "Member must have value greater than or equal to %lld", min);
+        stm_api_invalid(e, val, member, c);
+        return fallback;
+    }
+    if (x > max) {
+        snprintf(c, sizeof c, "Member must have value less than or equal to %lld", max);
+        stm_api_invalid(e, val, member, c);
+        return fallback;
+    }
+    return x;
+}
+
+const char *stm_api_stream_name(json_t *req, sp_err *e)
+{
+    const char *name = stm_api_str(req, "StreamName", "streamName", false, 1,
+                                   STM_STREAM_NAME_MAX, e);
+    if (sp_err_failed(e)) return NULL;
+    if (!name) {
+        const char *arn = stm_api_str(req, "StreamARN", "streamARN", false, 1, 2048, e);
+        if (sp_err_failed(e)) return NULL;
+        const char *slash = arn ? strstr(arn, ":stream/") : NULL;
+        if (!arn) {
+            sp_err_set(e, 400, "InvalidArgumentException",
+                       "Either StreamName or StreamARN should be provided.");
+            return NULL;
+        }
+        if (!slash) {
+            stm_api_invalid(e, arn, "streamARN", "Member must satisfy regular expression "
+                            "pattern: arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+");
+            return NULL;
+        }
+        name = slash + 8;
+    }
+    if (!stm_stream_name_valid(name)) {
+        stm_api_invalid(e, name, "streamName",
+                        "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+        return NULL;
+    }
+    return name;
+}
+
+void stm_api_arn(const char *name, char *out, size_t size)
+{
+    snprintf(out, size, "arn:aws:kinesis:%s:%s:stream/%s", STM_REGION, STM_ACCOUNT, name);
+}
+
+json_t *stm_api_shard_json(stm_stream *st, stm_shard *sh)
+{
+    char a[40], b[40], start[STM_SEQ_STR_MAX], end[STM_SEQ_STR_MAX];
+    stm_u128_format(sh->hash_start, a);
+    stm_u128_format(sh->hash_end, b);
+    stm_seq_format(st->created_ms, sh->index, 0, start);
+    json_t *range = json_pack("{s:s}", "StartingSequenceNumber", start);
+    if (!sh->open) {
+        stm_seq_format(st->created_ms, sh->index, stm_shard_last_seq(sh), end);
+        json_object_set_new(range, "EndingSequenceNumber", json_string(end));
+    }
+    json_t *j = json_pack("{s:s, s:{s:s, s:s}, s:o}", "ShardId", sh->id, "HashKeyRange",
+                          "StartingHashKey", a, "EndingHashKey", b, "SequenceNumberRange", range);
+    if (sh->parent >= 0)
+        json_object_set_new(j, "ParentShardId", json_string(st->shards[sh->parent]->id));
+    if (sh->adjacent_parent >= 0)
+        json_object_set_new(j, "AdjacentParentShardId",
+                            json_string(st->shards[sh->adjacent_parent]->id));
+    return j;
+}
+
+static json_t *stream_mode(const stm_stream *st)
+{
+    return json_pack("{s:s}", "StreamMode", st->on_demand ? "ON_DEMAND" : "PROVISIONED");
+}
+
+/* ---- CreateStream / DeleteStream -------------------------------------------------------- */
+
+static json_t *op_create_stream(void *ctx, json_t *req, sp_err *e)
+{
+    stm_log *log = ctx;
+    const char *name = stm_api_stream_name(req, e);
+    if (!name) return NULL;
+    json_t *mode = json_object_get(req, "StreamModeDetails");
+    bool on_demand = false;
+    if (mode) {
+        const char *m = stm_api_str(mode, "StreamMode", "streamModeDetails.streamMode", true, 1,
+                                    32, e);
+        if (!m) return NULL;
+        if (strcmp(m, "ON_DEMAND") && strcmp(m, "PROVISIONED")) {
+            stm_api_invalid(e, m, "streamModeDetails.streamMode",
+                            "Member must satisfy enum value set: [PROVISIONED, ON_DEMAND]");
+            return NULL;
+        }
+        on_demand = !strcmp(m, "ON_DEMAND");
+    }
+    long long shards = stm_api_int(req, "ShardCount", "shardCount", !on_demand, 1, 100000,
+                                   STM_ON_DEMAND_SHARDS, e);
+    if (sp_err_failed(e)) return NULL;
+    if (shards > STM_SHARDS_PER_STREAM_MAX) {
+        sp_err_set(e, 400, "LimitExceededException",
+                   "This request would exceed the shard limit for the account %s in %s. "
+                   "Current shard limit for account %s in %s is %d.", STM_ACCOUNT, STM_REGION,
+                   STM_ACCOUNT, STM_REGION, STM_SHARDS_PER_STREAM_MAX);
+        return NULL;
+    }
+    stm_policy pol;
+    long long interval;
+    stm_policy_default(&pol, &interval);
+    pthread_rwlock_wrlock(&log->lock);
+    sp_err ignore = {0};
+    stm_stream *st = NULL;
+    if (stm_stream_find(log, name, &ignore))
+        sp_err_set(e, 400, "ResourceInUseException",
+                   "Stream %s under account %s already exists.", name, STM_ACCOUNT);
+    else
+        st = stm_stream_create_locked(log, name, (int)shards, on_demand,
+                                      STM_RETENTION_MIN_HOURS, &pol, interval, e);
+    pthread_rwlock_unlock(&log->lock);
+    return st ? json_object() : NULL;
+}
+
+static json_t *op_delete_stream(void *ctx, json_t *req, sp_err *e)
+{
+    stm_log *log = ctx;
+    const char *name = stm_api_stream_name(req, e);
+    if (!name) return NULL;
+    pthread_rwlock_wrlock(&log->lock);
+    bool ok = stm_stream_delete_locked(log, name, e);
+    pthread_rwlock_unlock(&log->lock);
+    return ok ? json_object() : NULL;
+}
+
+/* ---- Describe / List -------------------------------------------------------------------- */
+
+static json_t *op_describe_stream(void *ctx, json_t *req, sp_err *e)
+{
+    stm_log *log = ctx;
+    const char *name = stm_api_stream_name(req, e);
+    if (!name) return NULL;
+    long long limit = stm_api_int(req, "Limit", "limit", false, 1, STM_DESCRIBE_SHARDS_MAX,
+                                  STM_DESCRIBE_SHARDS_DEFAULT, e);
+    const char *start = stm_api_str(req, "ExclusiveStartShardId", "exclusiveStartShardId",
+                                    false, 1, 128, e);
+    if (sp_err_failed(e)) return NULL;
+    int after = start ? stm_shard_id_parse(start) : -1;
+    pthread_rwlock_rdlock(&log->lock);
+    stm_stream *st = stm_stream_find(log, name, e);
+    json_t *out = NULL;
+    if (st) {
+        json_t *shards = json_array();
+        bool more = false;
+        for (size_t i = 0; i < st->n_shards; i++) {
+            if ((int)i <= after) continue;
+            if ((long long)json_array_size(shards) >= limit) {
+                more = true;
+                break;
+            }
+            json_array_append_new(shards, stm_api_shard_json(st, st->shards[i]));
+        }
+        char arn[256];
+        stm_api_arn(st->name, arn, sizeof arn);
+        out = json_pack("{s:{s:s, s:s, s:s, s:o, s:o, s:b, s:I, s:f, s:[{s:[]}], s:s}}",
+                        "StreamDescription", "StreamName", st->name, "StreamARN", arn,
+                        "StreamStatus", "ACTIVE", "StreamModeDetails", stream_mode(st),
+                        "Shards", shards, "HasMoreShards", more, "RetentionPeriodHours",
+                        (json_int_t)st->retention_hours, "StreamCreationTimestamp",
+                        (double)(st->created_ms / 1000), "EnhancedMonitoring",
+                        "ShardLevelMetrics", "EncryptionType", "NONE");
+    }
+    pthread_rwlock_unlock(&log->lock);
+    return out;
+}
+
+static json_t *op_describe_stream_summary(void *ctx, json_t *req, sp_err *e)
+{
+    stm_log *log = ctx;
+    const char *name = stm_api_stream_name(req, e);
+    if (!name) return NULL;
+    pthread_rwlock_rdlock(&log->lock);
+    stm_stream *st = stm_stream_find(log, name, e);
+    json_t *out = NULL;
+    if (st) {
+        int open = 0;
+        for (size_t i = 0; i < st->n_shards; i++) open += st->shards[i]->open;
+        char arn[256];
+        stm_api_arn(st->name, arn, sizeof arn);
+        out = json_pack("{s:{s:s, s:s, s:s, s:o, s:I, s:f, s:[{s:[]}], s:s, s:i, s:i}}",
+                        "StreamDescriptionSummary", "StreamName", st->name, "StreamARN", arn,
+                        "StreamStatus", "ACTIVE", "StreamModeDetails", stream_mode(st),
+                        "RetentionPeriodHours", (json_int_t)st->retention_hours,
+                        "StreamCreationTimestamp", (double)(st->created_ms / 1000),
+                        "EnhancedMonitoring", "ShardLevelMetrics", "EncryptionType", "NONE",
+                        "OpenShardCount", open, "ConsumerCount", 0);
+    }
+    pthread_rwlock_unlock(&log->lock);
+    return out;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp((*(stm_stream *const *)a)->name, (*(stm_stream *const *)b)->name);
+}
+
+static json_t *op_list_streams(void *ctx, json_t *req, sp_err *e)
+{
+    stm_log *log = ctx;
+    long long limit = stm_api_int(req, "Limit", "limit", false, 1, STM_LIST_STREAMS_MAX,
+                                  STM_LIST_STREAMS_DEFAULT, e);
+    const char *start = stm_api_str(req, "ExclusiveStartStreamName", "exclusiveStartStreamName",
+                                    false, 1, STM_STREAM_NAME_MAX, e);
+    const char *token = stm_api_str(req, "NextToken", "nextToken", false, 1, 1048576, e);
+    if (sp_err_failed(e)) return NULL;
+    if (token) start = token;
+    pthread_rwlock_rdlock(&log->lock);
+    size_t n = log->n_streams;
+    stm_stream **sorted = malloc((n ? n : 1) * sizeof *sorted);
+    memcpy(sorted, log->streams, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_names);
+    json_t *names = json_array(), *summaries = json_array();
+    bool more = false;
+    for (size_t i = 0; i < n; i++) {
+        stm_stream *st = sorted[i];
+        if (start && strcmp(st->name, start) <= 0) continue;
+        if ((long long)json_array_size(names) >= limit) {
+            more = true;
+            break;
+        }
+        char arn[256];
+        stm_api_arn(st->name, arn, sizeof arn);
+        json_array_append_new(names, json_string(st->name));
+        json_array_append_new(summaries, json_pack(
+            "{s:s, s:s, s:s, s:o, s:f}", "StreamName", st->name, "StreamARN", arn,
+            "StreamStatus", "ACTIVE", "StreamModeDetails", stream_mode(st),
+            "StreamCreationTimestamp", (double)(st->created_ms / 1000)));
+    }
+    pthread_rwlock_unlock(&log->lock);
+    free(sorted);
+    json_t *out = json_pack("{s:o, s:b, s:o}", "StreamNames", names, "HasMoreStreams", more,
+                            "StreamSummaries", summaries);
+    size_t k = json_array_size(names);
+    if (more && k)
+        json_object_set(out, "NextToken", json_array_get(names, k - 1));
+    return out;
+}
+
+static json_t *op_list_shards(void *ctx, json_t *req, sp_err *e)
+{
+    stm_log *log = ctx;
+    const char *token = stm_api_str(req, "NextToken", "nextToken", false, 1, 1048576, e);
+    if (sp_err_failed(e)) return NULL;
+    const char *name = NULL;
+    char tok_stream[STM_STREAM_NAME_MAX + 1] = "";
+    int after = -1;
+    if (token) {
+        if (json_object_get(req, "StreamName") || json_object_get(req, "StreamARN")) {
+            sp_err_set(e, 400, "InvalidArgumentException",
+                       "NextToken and StreamName cannot be provided together.");
+            return NULL;
+        }
+        /* Our tokens are "<shard index>/<stream name>". */
+        char *end;
+        long v = strtol(token, &end, 10);
+        if (end == token || *end != '/' || v < -1 || strlen(end + 1) > STM_STREAM_NAME_MAX ||
+            !stm_stream_name_valid(end + 1)) {
+            sp_err_set(e, 400, "InvalidArgumentException", "Invalid NextToken.");
+            return NULL;
+        }
+        after = (int)v;
+        snprintf(tok_stream, sizeof tok_stream, "%s", end + 1);
+        name = tok_stream;
+    } else {
+        name = stm_api_stream_name(req, e);
+        if (!name) return NULL;
+        const char *start = stm_api_str(req, "ExclusiveStartShardId", "exclusiveStartShardId",
+                                        false, 1, 128, e);
+        if (sp_err_failed(e)) return NULL;
+        if (start) after = stm_shard_id_parse(start);
+    }
+    long long max = stm_api_int(req, "MaxResults", "maxResults", false, 1, STM_LIST_SHARDS_MAX,
+                                STM_LIST_SHARDS_DEFAULT, e);
+    if (sp_err_failed(e)) return NULL;
+    bool only_open = false;
+    json_t *filter = json_object_get(req, "ShardFilter");
+    if (filter) {
+        const char *type = stm_api_str(filter, "Type", "shardFilter.type", true, 1, 64, e);
+        if (!type) return NULL;
+        only_open = !strcmp(type, "AT_LATEST");
+    }
+    pthread_rwlock_rdlock(&log->lock);
+    stm_stream *st = stm_stream_find(log, name, e);
+    json_t *out = NULL;
+    if (st) {
+        json_t *shards = json_array();
+        int last = after;
+        bool more = false;
+        for (size_t i = 0; i < st->n_shards; i++) {
+            if ((int)i <= after || (only_open && !st->shards[i]->open)) continue;
+            if ((long long)json_array_size(shards) >= max) {
+                more = true;
+                break;
+            }
+            json_array_append_new(shards, stm_api_shard_json(st, st->shards[i]));
+            last = (int)i;
+        }
+        out = json_pack("{s:o}", "Shards", shards);
+        if (more) {
+            char tok[200];
+            snprintf(tok, sizeof tok, "%d/%s", last, st->name);
+            json_object_set_new(out, "NextToken", json_string(tok));
+        }
+    }
+    pthread_rwlock_unlock(&log->lock);
+    return out;
+}
+
+/* ---- retention -------------------------------------------------------------------------- */
+
+static json_t *change_retention(stm_log *log, json_t *req, bool increase, sp_err *e)
+{
+    const char *name = stm_api_stream_name(req, e);
+    if (!name) return NULL;
+    long long hours = stm_api_int(req, "RetentionPeriodHours", "retentionPeriodHours", true,
+                                  1, 1000000, 0, e);
+    if (sp_err_failed(e)) return NULL;
+    pthread_rwlock_wrlock(&log->lock);
+    stm_stream *st = stm_stream_find(log, name, e);
+    bool ok = st != NULL;
+    if (ok && hours < STM_RETENTION_MIN_HOURS) {
+        sp_err_set(e, 400, "InvalidArgumentException",
+                   "Minimum allowed retention period is %d hours. Requested retention period "
+                   "(%lld hours) is too short.", STM_RETENTION_MIN_HOURS, hours);
+        ok = false;
+    } else if (ok && hours > STM_RETENTION_MAX_HOURS) {
+        sp_err_set(e, 400, "InvalidArgumentException",
+                   "Maximum allowed retention period is %d hours. Requested retention period "
+                   "(%lld hours) is too long.", STM_RETENTION_MAX_HOURS, hours);
+        ok = false;
+    } else if (ok && increase && hours < st->retention_hours) {
+        sp_err_set(e, 400, "InvalidArgumentException",
+                   "Requested retention period (%lld hours) for stream %s can not be shorter "
+                   "than existing retention period (%lld hours). Use DecreaseRetentionPeriod "
+                   "API.", hours, name, st->retention_hours);
+        ok = false;
+    } else if (ok && !increase && hours > st->retention_hours) {
+        sp_err_set(e, 400, "InvalidArgumentException",
+                   "Requested retention period (%lld hours) for stream %s can not be longer "
+                   "than existing retention period (%lld hours). Use IncreaseRetentionPeriod "
+                   "API.", hours, name, st->retention_hours);
+        ok = false;
+    }
+    if (ok) {
+        long long old = st->retention_hours;
+        st->retention_hours = hours;
+        if (!stm_meta_save(log, e)) st->retention_hours = old, ok = false;
+    }
+    pthread_rwlock_unlock(&log->lock);
+    return ok ? json_object() : NULL;
+}
+
+static json_t *op_increase_retention(void *ctx, json_t *req, sp_err *e)
+{
+    return change_retention(ctx, req, true, e);
+}
+
+static json_t *op_decrease_retention(void *ctx, json_t *req, sp_err *e)
+{
+    return change_retention(ctx, req, false, e);
+}
+
+/* ---- resharding ------------------------------------------------------------------------- */
+
+static int req_shard(json_t *req, const char *key, const char *member, sp_err *e)
+{
+    const char *id = stm_api_str(req, key, member, true, 1, 128, e);
+    if (!id) return -2;
+    int idx = stm_shard_id_parse(id);
+    return idx < 0 ? STM_SHARDS_PER_STREAM_MAX * 64 + 1 : idx;  /* unknown: not found later */
+}
+
+static json_t *op_split_shard(void *ctx, json_t *req, sp_err *e)
+{
+    stm_log *log = ctx;
+    const char *name = stm_api_stream_name(req, e);
+    if (!name) return NULL;
+    int idx = req_shard(req, "ShardToSplit", "shardToSplit", e);
+    if (idx == -2) return NULL;
+    const char *key = stm_api_str(req, "NewStartingHashKey", "newStartingHashKey", true, 1,
+                                  STM_HASH_KEY_DIGITS_MAX, e);
+    if (!key) return NULL;
+    stm_u128 h;
+    if (!stm_u128_parse(key, &h)) {
+        stm_api_invalid(e, key, "newStartingHashKey",
+                        "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})");
+        return NULL;
+    }
+    pthread_rwlock_wrlock(&log->lock);
+    stm_stream *st = stm_stream_find(log, name, e);
+    bool ok = st && stm_shard_split_locked(log, st, idx, h, e);
+    pthread_rwlock_unlock(&log->lock);
+    return ok ? json_object() : NULL;
+}
+
+static json_t *op_merge_shards(void *ctx, json_t *req, sp_err *e)
+{
+    stm_log *log = ctx;
+    const char *name = stm_api_stream_name(req, e);
+    if (!name) return NULL;
+    int a = req_shard(req, "ShardToMerge", "shardToMerge", e);
+    if (a == -2) return NULL;
+    int b = req_shard(req, "AdjacentShardToMerge", "adjacentShardToMerge", e);
+    if (b == -2) return NULL;
+    pthread_rwlock_wrlock(&log->lock);
+    stm_stream *st = stm_stream_find(log, name, e);
+    bool ok = st && stm_shard_merge_locked(log, st, a, b, e);
+    pthread_rwlock_unlock(&log->lock);
+    return ok ? json_object() : NULL;
+}
+
+const sp_op stm_kinesis_ops[] = {
+    {"CreateStream", op_create_stream},
+    {"DeleteStream", op_delete_stream},
+    {"DescribeStream", op_describe_stream},
+    {"DescribeStreamSummary", op_describe_stream_summary},
+    {"ListStreams", op_list_streams},
+    {"ListShards", op_list_shards},
+    {"PutRecord", stm_op_put_record},
+    {"PutRecords", stm_op_put_records},
+    {"GetShardIterator", stm_op_get_shard_iterator},
+    {"GetRecords", stm_op_get_records},
+    {"IncreaseStreamRetentionPeriod", op_increase_retention},
+    {"DecreaseStreamRetentionPeriod", op_decrease_retention},
+    {"SplitShard", op_split_shard},
+    {"MergeShards", op_merge_shards},
+    {NULL, NULL},
+};

@@ -1,0 +1,460 @@
+/* Kinesis_20131202 data-plane operations: PutRecord, PutRecords, GetShardIterator and
+ * GetRecords, and the shard iterator format. Iterators are self-contained (base64 of the
+ * stream, its creation time, the shard and the position to read after, plus the time they
+ * were issued) so the server keeps no iterator state; one issued for a deleted and recreated
+ * stream of the same name is recognised by the creation time. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stm_api_int.h"
+
+/* ---- iterators -------------------------------------------------------------------------- */
+
+char *stm_iter_encode(const stm_stream *st, int shard_index, uint64_t after_seq, int64_t now_ms)
+{
+    char raw[300];
+    int n = snprintf(raw, sizeof raw, "1/%" PRId64 "/%d/%" PRIu64 "/%" PRId64 "/%s",
+                     st->created_ms, shard_index, after_seq, now_ms, st->name);
+    char *out = malloc(sp_base64_encoded_len((size_t)n) + 1);
+    sp_base64_encode(raw, (size_t)n, out);
+    return out;
+}
+
+bool stm_iter_decode(const char *s, stm_iter *it)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > 512) return false;
+    char raw[400];
+    long n = sp_base64_decode(s, len, raw);
+    if (n <= 0 || (size_t)n >= sizeof raw) return false;
+    raw[n] = '\0';
+    if (strlen(raw) != (size_t)n) return false;
+    long long created, issued;
+    unsigned long long after;
+    int shard, used = 0;
+    if (sscanf(raw, "1/%lld/%d/%llu/%lld/%n", &created, &shard, &after, &issued, &used) != 4 ||
+        used == 0 || shard < 0)
+        return false;
+    const char *name = raw + used;
+    if (!stm_stream_name_valid(name)) return false;
+    snprintf(it->stream, sizeof it->stream, "%s", name);
+    it->stream_created_ms = created;
+    it->shard_index = shard;
+    it->after_seq = after;
+    it->issued_ms = issued;
+    return true;
+}
+
+/* ---- PutRecord(s) ----------------------------------------------------------------------- */
+
+/* Decodes a Data member; on success *data is malloc'd (caller frees). */
+static bool req_data(json_t *rec, const char *member, void **data, size_t *len, sp_err *e)
+{
+    json_t *v = json_object_get(rec, "Data");
+    if (!v || json_is_null(v)) {
+        stm_api_invalid(e, NULL, member, "Member must not be null");
+        return false;
+    }
+    if (!json_is_string(v)) {
+        sp_err_set(e, 400, "SerializationException", "Data must be a base64-encoded string");
+        return false;
+    }
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (n % 4) {
+        sp_err_set(e, 400, "SerializationException",
+                   "'%.64s' can not be converted to a Blob: Base64 encoded length is expected "
+                   "a multiple of 4 bytes but found: %zu", s, n);
+        return false;
+    }
+    *data = malloc(sp_base64_decoded_max(n) + 1);
+    long d = *data ? sp_base64_decode(s, n, *data) : -1;
+    if (d < 0) {
+        free(*data);
+        *data = NULL;
+        sp_err_set(e, 400, "SerializationException",
+                   "'%.64s' can not be converted to a Blob: Invalid Base64 data", s);
+        return false;
+    }
+    if ((size_t)d > STM_DATA_MAX) {
+        free(*data);
+        *data = NULL;
+        char c[96];
+        snprintf(c, sizeof c, "Member must have length less than or equal to %d", STM_DATA_MAX);
+        sp_err_set(e, 400, "ValidationException",
+                   "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=%ld "
+                   "cap=%ld]' at '%s' failed to satisfy constraint: %s", d, d, member, c);
+        return false;
+    }
+    *len = (size_t)d;
+    return true;
+}
+
+/* Validates one record entry into p (data owned by *buf). */
+static bool req_record(json_t *rec, const char *prefix, stm_put *p, void **buf, sp_err *e)
+{
+    char m_data[64], m_pk[64], m_ehk[64];
+    snprintf(m_data, sizeof m_data, "%sdata", prefix);
+    snprintf(m_pk, sizeof m_pk, "%spartitionKey", prefix);
+    snprintf(m_ehk, sizeof m_ehk, "%sexplicitHashKey", prefix);
+    memset(p, 0, sizeof *p);
+    *buf = NULL;
+    size_t len = 0;
+    if (!req_data(rec, m_data, buf, &len, e)) return false;
+    p->data = *buf;
+    p->len = len;
+    p->partition_key = stm_api_str(rec, "PartitionKey", m_pk, true, 1, STM_PARTITION_KEY_MAX, e);
+    if (!p->partition_key) return false;
+    p->explicit_hash_key = stm_api_str(rec, "ExplicitHashKey", m_ehk, false, 0, 1000, e);
+    if (sp_err_failed(e)) return false;
+    if (p->explicit_hash_key) {
+        stm_u128 h;
+        const char *k = p->explicit_hash_key;
+        bool digits = *k && strspn(k, "0123456789") == strlen(k) && (k[0] != '0' || !k[1]) &&
+                      strlen(k) <= STM_HASH_KEY_DIGITS_MAX;
+        if (!digits) {
+            stm_api_invalid(e, k, m_ehk,
+                            "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})");
+            return false;
+        }
+        if (!stm_u128_parse(k, &h)) {
+            sp_err_set(e, 400, "InvalidArgumentException",
+                       "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: "
+                       "[0, 2^128-1]. Specified value was %s", k);
+            return false;
+        }
+    }
+    return true;
+}
+
+static json_t *op_put_common(stm_log *log, const char *name, stm_put *recs, size_t n,
+                             bool single, sp_err *e)
+{
+    stm_put_result *res = calloc(n, sizeof *res);
+    size_t written = 0;
+    bool ok = stm_put_records(log, name, recs, n, res, &written, e);
+    json_t *out = NULL;
+    if (single) {
+        if (ok) {
+            char id[STM_SHARD_ID_MAX];
+            stm_shard_id_format(res[0].shard_index, id);
+            out = json_pack("{s:s, s:s}", "ShardId", id, "SequenceNumber", res[0].seq_str);
+        }
+    } else if (ok || (e->status >= 500 && written < n)) {
+        /* Partial success is reported per record, as Kinesis does. */
+        json_t *arr = json_array();
+        int failed = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (res[i].seq_str[0]) {
+                /* Built directly rather than with json_pack: this runs 500 times a call. */
+                char id[STM_SHARD_ID_MAX];
+                stm_shard_id_format(res[i].shard_index, id);
+                json_t *r = json_object();
+                json_object_set_new_nocheck(r, "SequenceNumber",
+                                            json_stringn_nocheck(res[i].seq_str, STM_SEQ_DIGITS));
+                json_object_set_new_nocheck(r, "ShardId", json_string_nocheck(id));
+                json_array_append_new(arr, r);
+            } else {
+                failed++;
+                json_array_append_new(arr, json_pack("{s:s, s:s}", "ErrorCode", "InternalFailure",
+                                                     "ErrorMessage", "Internal service failure."));
+            }
+        }
+        if (!ok && failed == (int)n) {
+            json_decref(arr);
+        } else {
+            out = json_pack("{s:i, s:o}", "FailedRecordCount", failed, "Records", arr);
+            sp_err_clear(e);
+        }
+    }
+    free(res);
+    return out;
+}
+
+json_t *stm_op_put_record(void *ctx, json_t *req, sp_err *e)
+{
+    const char *name = stm_api_stream_name(req, e);
+    if (!name) return NULL;
+    stm_put p;
+    void *buf = NULL;
+    json_t *out = NULL;
+    if (req_record(req, "", &p, &buf, e)) {
+        const char *order = stm_api_str(req, "SequenceNumberForOrdering",
+                                        "sequenceNumberForOrdering", false, 0, 128, e);
+        if (order && (!*order || strspn(order, "0123456789") != strlen(order)))
+            stm_api_invalid(e, order, "sequenceNumberForOrdering",
+                            "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128})");
+        /* Positions only grow within a shard, so the ordering constraint always holds. */
+        if (!sp_err_failed(e)) out = op_put_common(ctx, name, &p, 1, true, e);
+    }
+    free(buf);
+    return out;
+}
+
+json_t *stm_op_put_records(void *ctx, json_t *req, sp_err *e)
+{
+    const char *name = stm_api_stream_name(req, e);
+    if (!name) return NULL;
+    json_t *arr = json_object_get(req, "Records");
+    if (!arr || json_is_null(arr)) {
+        stm_api_invalid(e, NULL, "records", "Member must not be null");
+        return NULL;
+    }
+    if (!json_is_array(arr)) {
+        sp_err_set(e, 400, "SerializationException", "Records must be a list");
+        return NULL;
+    }
+    size_t n = json_array_size(arr);
+    if (n < 1 || n > STM_PUT_RECORDS_MAX) {
+        char c[96];
+        snprintf(c, sizeof c, n < 1 ? "Member must have length greater than or equal to 1"
+                                    : "Member must have length less than or equal to %d",
+                 STM_PUT_RECORDS_MAX);
+        stm_api_invalid(e, "[...]", "records", c);
+        return NULL;
+    }
+    stm_put *recs = calloc(n, sizeof *recs);
+    void **bufs = calloc(n, sizeof *bufs);
+    size_t total = 0;
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        char prefix[48];
+        snprintf(prefix, sizeof prefix, "records.%zu.member.", i + 1);
+        json_t *r = json_array_get(arr, i);
+        if (!json_is_object(r)) {
+            sp_err_set(e, 400, "SerializationException", "Records[%zu] must be a structure", i);
+            ok = false;
+            break;
+        }
+        ok = req_record(r, prefix, &recs[i], &bufs[i], e);
+        if (ok) total += recs[i].len + strlen(recs[i].partition_key);
+    }
+    json_t *out = NULL;
+    if (ok && total > STM_PUT_RECORDS_BYTES_MAX)
+        sp_err_set(e, 400, "InvalidArgumentException", "Records size exceeds 5 MB limit");
+    else if (ok)
+        out = op_put_common(ctx, name, recs, n, false, e);
+    for (size_t i = 0; i < n; i++) free(bufs[i]);
+    free(bufs);
+    free(recs);
+    return out;
+}
+
+/* ---- GetShardIterator ------------------------------------------------------------------- */
+
+json_t *stm_op_get_shard_iterator(void *ctx, json_t *req, sp_err *e)
+{
+    stm_log *log = ctx;
+    const char *name = stm_api_stream_name(req, e);
+    if (!name) return NULL;
+    const char *shard_id = stm_api_str(req, "ShardId", "shardId", true, 1, 128, e);
+    if (!shard_id) return NULL;
+    const char *type = stm_api_str(req, "ShardIteratorType", "shardIteratorType", true, 1, 64, e);
+    if (!type) return NULL;
+    static const char *const types[] = {"AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER",
+                                        "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"};
+    int t = -1;
+    for (int i = 0; i < 5; i++)
+        if (!strcmp(type, types[i])) t = i;
+    if (t < 0) {
+        stm_api_invalid(e, type, "shardIteratorType",
+                        "Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, "
+                        "AT_TIMESTAMP, TRIM_HORIZON, AT_SEQUENCE_NUMBER]");
+        return NULL;
+    }
+    const char *seq = stm_api_str(req, "StartingSequenceNumber", "startingSequenceNumber", false,
+                                  0, 128, e);
+    if (sp_err_failed(e)) return NULL;
+    if (seq && (!*seq || strspn(seq, "0123456789") != strlen(seq))) {
+        stm_api_invalid(e, seq, "startingSequenceNumber",
+                        "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128})");
+        return NULL;
+    }
+    json_t *jts = json_object_get(req, "Timestamp");
+    if (jts && !json_is_null(jts) && !json_is_number(jts)) {
+        sp_err_set(e, 400, "SerializationException",
+                   "class java.lang.String can not be converted to milliseconds since epoch");
+        return NULL;
+    }
+    bool has_ts = jts && json_is_number(jts);
+    if ((t == 0 || t == 1) && !seq) {
+        sp_err_set(e, 400, "InvalidArgumentException",
+                   "Must specify StartingSequenceNumber for ShardIteratorType %s", type);
+        return NULL;
+    }
+    if (t == 4 && !has_ts) {
+        sp_err_set(e, 400, "InvalidArgumentException",
+                   "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. "
+                   "Current request has no timestamp parameter.");
+        return NULL;
+    }
+    if (t >= 2 && t <= 3 && seq) {
+        sp_err_set(e, 400, "InvalidArgumentException",
+                   "Request specified StartingSequenceNumber for ShardIteratorType %s, which "
+                   "doesn't accept it.", type);
+        return NULL;
+    }
+    int idx = stm_shard_id_parse(shard_id);
+    pthread_rwlock_rdlock(&log->lock);
+    json_t *out = NULL;
+    stm_stream *st = stm_stream_find(log, name, e);
+    stm_shard *sh = NULL;
+    if (st && idx < 0)
+        sp_err_set(e, 400, "ResourceNotFoundException",
+                   "Shard %s in stream %s under account %s does not exist", shard_id, name,
+                   STM_ACCOUNT);
+    else if (st)
+        sh = stm_stream_shard(st, idx, e);
+    if (sh) {
+        uint64_t after = 0;
+        bool ok = true;
+        if (t == 0 || t == 1) {
+            int64_t epoch;
+            int sidx;
+            uint64_t pos;
+            if (!stm_seq_parse(seq, &epoch, &sidx, &pos) || epoch != (st->created_ms / 1000) % 10000000000LL) {
+                sp_err_set(e, 400, "InvalidArgumentException",
+                           "StartingSequenceNumber %s used in GetShardIterator on shard %s in "
+                           "stream %s under account %s is invalid.", seq, sh->id, name,
+                           STM_ACCOUNT);
+                ok = false;
+            } else if (sidx != sh->index) {
+                char other[STM_SHARD_ID_MAX];
+                stm_shard_id_format(sidx, other);
+                sp_err_set(e, 400, "InvalidArgumentException",
+                           "Invalid StartingSequenceNumber. It encodes %s, while it was used in "
+                           "a call to a shard with %s", other, sh->id);
+                ok = false;
+            } else {
+                after = t == 0 ? (pos ? pos - 1 : 0) : pos;
+            }
+        } else if (t == 2) {
+            after = stm_shard_trim_horizon(sh);
+        } else if (t == 3) {
+            after = stm_shard_last_seq(sh);
+        } else {
+            double secs = json_number_value(jts);
+            after = stm_shard_seek_time(sh, (int64_t)(secs * 1000.0 + 0.5));
+        }
+        if (ok) {
+            char *it = stm_iter_encode(st, sh->index, after, sp_clock_wall_ms());
+            out = json_pack("{s:s}", "ShardIterator", it);
+            free(it);
+        }
+    }
+    pthread_rwlock_unlock(&log->lock);
+    return out;
+}
+
+/* ---- GetRecords ------------------------------------------------------------------------- */
+
+typedef struct get_ctx {
+    stm_stream *st;
+    int shard_index;
+    json_t *records;
+    uint64_t last_seq;
+    int64_t last_arrival;
+    bool any;
+} get_ctx;
+
+static bool add_record(void *arg, const stm_frame *f)
+{
+    get_ctx *c = arg;
+    char seq[STM_SEQ_STR_MAX];
+    stm_seq_format(c->st->created_ms, c->shard_index, f->seq, seq);
+    char *b64 = malloc(sp_base64_encoded_len(f->data_len) + 1);
+    sp_base64_encode(f->data, f->data_len, b64);
+    json_t *r = json_object();
+    json_object_set_new_nocheck(r, "SequenceNumber", json_stringn_nocheck(seq, STM_SEQ_DIGITS));
+    json_object_set_new_nocheck(r, "ApproximateArrivalTimestamp",
+                                json_real((double)f->arrival_ms / 1000.0));
+    json_object_set_new_nocheck(r, "Data", json_string_nocheck(b64));
+    /* Partition keys were validated as UTF-8 on the way in. */
+    json_object_set_new_nocheck(r, "PartitionKey", json_stringn_nocheck(f->pk, f->pk_len));
+    free(b64);
+    json_array_append_new(c->records, r);
+    c->last_seq = f->seq;
+    c->last_arrival = f->arrival_ms;
+    c->any = true;
+    return true;
+}
+
+json_t *stm_op_get_records(void *ctx, json_t *req, sp_err *e)
+{
+    stm_log *log = ctx;
+    const char *iter = stm_api_str(req, "ShardIterator", "shardIterator", true, 1, 512, e);
+    if (!iter) return NULL;
+    long long limit = stm_api_int(req, "Limit", "limit", false, 1, STM_GET_RECORDS_LIMIT_MAX,
+                                  STM_GET_RECORDS_LIMIT_MAX, e);
+    if (sp_err_failed(e)) return NULL;
+    stm_iter it;
+    if (!stm_iter_decode(iter, &it)) {
+        sp_err_set(e, 400, "InvalidArgumentException", "Invalid ShardIterator.");
+        return NULL;
+    }
+    int64_t now = sp_clock_wall_ms();
+    if (now - it.issued_ms > STM_ITERATOR_TTL_MS) {
+        sp_err_set(e, 400, "ExpiredIteratorException",
+                   "Iterator expired. The iterator was created at time %" PRId64 " while right "
+                   "now it is %" PRId64 " which is further in the future than the tolerated "
+                   "delay of %d milliseconds.", it.issued_ms, now, STM_ITERATOR_TTL_MS);
+        return NULL;
+    }
+    pthread_rwlock_rdlock(&log->lock);
+    json_t *out = NULL;
+    stm_stream *st = stm_stream_find(log, it.stream, e);
+    if (st && st->created_ms != it.stream_created_ms) {
+        sp_err_set(e, 400, "ResourceNotFoundException",
+                   "Stream %s under account %s not found.", it.stream, STM_ACCOUNT);
+        st = NULL;
+    }
+    stm_shard *sh = st ? stm_stream_shard(st, it.shard_index, e) : NULL;
+    if (sh) {
+        get_ctx c = {st, sh->index, json_array(), it.after_seq, 0, false};
+        long n = stm_shard_scan(sh, it.after_seq, (size_t)limit, STM_GET_RECORDS_BYTES_MAX,
+                                add_record, &c, e);
+        if (n < 0) {
+            json_decref(c.records);
+        } else {
+            uint64_t tip = stm_shard_last_seq(sh);
+            long long behind = c.any && c.last_seq < tip ? now - c.last_arrival : 0;
+            if (behind < 0) behind = 0;
+            out = json_pack("{s:o, s:I}", "Records", c.records, "MillisBehindLatest",
+                            (json_int_t)behind);
+            bool open;
+            pthread_mutex_lock(&sh->mu);
+            open = sh->open;
+            pthread_mutex_unlock(&sh->mu);
+            /* Like Kinesis, the last records of a closed shard still come with a next
+             * iterator; only a read that finds nothing more ends the shard. */
+            if (open || c.any || c.last_seq < tip) {
+                char *next = stm_iter_encode(st, sh->index, c.last_seq, now);
+                json_object_set_new(out, "NextShardIterator", json_string(next));
+                free(next);
+            } else {
+                /* The end of a closed shard: no next iterator, the children instead. */
+                json_t *children = json_array();
+                for (size_t i = 0; i < st->n_shards; i++) {
+                    stm_shard *ch = st->shards[i];
+                    if (ch->parent != sh->index && ch->adjacent_parent != sh->index) continue;
+                    char a[40], b[40];
+                    stm_u128_format(ch->hash_start, a);
+                    stm_u128_format(ch->hash_end, b);
+                    json_t *parents = json_array();
+                    json_array_append_new(parents, json_string(st->shards[ch->parent]->id));
+                    if (ch->adjacent_parent >= 0)
+                        json_array_append_new(parents,
+                                              json_string(st->shards[ch->adjacent_parent]->id));
+                    json_array_append_new(children, json_pack(
+                        "{s:s, s:o, s:{s:s, s:s}}", "ShardId", ch->id, "ParentShards", parents,
+                        "HashKeyRange", "StartingHashKey", a, "EndingHashKey", b));
+                }
+                json_object_set_new(out, "ChildShards", children);
+            }
+        }
+    }
+    pthread_rwlock_unlock(&log->lock);
+    return out;
+}
