@@ -16,6 +16,7 @@
 #include "delivery/delivery.h"
 #include "lake/lake.h"
 #include "pipe/pipe.h"
+#include "query/query.h"
 #include "stream/stream.h"
 #include "table/table.h"
 
@@ -46,6 +47,10 @@ struct cli_engine {
 
     /* [catalog/query] */
     cat_catalog *catalog;
+    cat_glue *glue;
+    api_service glue_service;
+    qry_athena *athena;
+    api_service athena_service;
 };
 
 static bool mkdir_p(const char *path, sp_err *e)
@@ -170,6 +175,25 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     api_server_add_route(en->server, &en->s3_route);
 
     /* [catalog/query] */
+    /* The Glue and Athena endpoints (and their crawl/query threads) exist only while
+     * serving, so an engine that is not listening stays a read-only view. */
+    en->glue = cat_glue_new(en->cfg, en->catalog, en->lake, e);
+    en->athena = en->glue ? qry_athena_new(en->catalog, en->lake, e) : NULL;
+    if (!en->athena) {
+        api_server_destroy(en->server);
+        en->server = NULL;
+        return false;
+    }
+    en->glue_service = (api_service){.name = "glue", .target_prefix = "AWSGlue",
+                                     .error_namespace = "",
+                                     .content_type = "application/x-amz-json-1.1",
+                                     .ops = cat_glue_ops, .ctx = en->glue};
+    api_server_add_service(en->server, &en->glue_service);
+    en->athena_service = (api_service){.name = "athena", .target_prefix = "AmazonAthena",
+                                       .error_namespace = "",
+                                       .content_type = "application/x-amz-json-1.1",
+                                       .ops = qry_athena_ops, .ctx = en->athena};
+    api_server_add_service(en->server, &en->athena_service);
 
     if (!api_server_start(en->server, e)) {
         api_server_destroy(en->server);
@@ -228,6 +252,8 @@ json_t *cli_engine_health(void *engine)
 
     /* [catalog/query] */
     json_object_set_new(services, "catalog", json_pack("{s:b}", "running", en->catalog != NULL));
+    json_object_set_new(services, "glue", json_pack("{s:b}", "running", en->glue != NULL));
+    json_object_set_new(services, "athena", json_pack("{s:b}", "running", en->athena != NULL));
 
     /* Sizes on disk, per stage directory. */
     static const struct { const char *service, *dir; } disk[] = {
@@ -262,6 +288,11 @@ void cli_engine_close(cli_engine *en)
     en->delivery = NULL;
 
     /* [catalog/query] */
+    /* the crawl and query threads finish before the catalog and lake they use close */
+    qry_athena_destroy(en->athena);
+    en->athena = NULL;
+    cat_glue_destroy(en->glue);
+    en->glue = NULL;
     cat_catalog_close(en->catalog);
     en->catalog = NULL;
 
