@@ -168,3 +168,14 @@ def test_status_reports_a_running_server_and_the_data_dir_offline(server):
                          text=True, timeout=30)
     assert out.returncode == 0
     assert server.endpoint in out.stdout and "orders-cdc-pipe" in out.stdout
+
+
+def test_generate_in_process_returns_when_every_change_is_in_the_lake(data_dir):
+    out = subprocess.run([BIN, "generate", "--in-process", "--events", "300", "--rate", "0",
+                          "--mix", "6:3:1", "--seed", "9", "--data-dir", data_dir],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "all changes are in the lake" in out.stdout
+    lines = lake_lines(data_dir)  # no waiting: the command already waited
+    assert len(lines) > 250 and len({l["sequence_number"] for l in lines}) == len(lines)
+    assert {l["cdc_event_type"] for l in lines} == {"INSERT", "MODIFY", "REMOVE"}
