@@ -175,8 +175,11 @@ static cat_type *stored_schema(crawl *c, const char *table, bool *exists)
     char buf[512];
     sp_str_init(&s, buf, sizeof buf, SP_STR_NO_MAX);
     sp_str_puts(&s, "struct<");
-    for (size_t i = 0; i < t->n_columns; i++)
-        sp_str_appendf(&s, "%s%s:%s", i ? "," : "", t->columns[i].name, t->columns[i].type);
+    for (size_t i = 0; i < t->n_columns; i++) {
+        if (i) sp_str_putc(&s, ',');
+        cat_type_render_name(t->columns[i].name, &s);
+        sp_str_appendf(&s, ":%s", t->columns[i].type);
+    }
     sp_str_putc(&s, '>');
     cat_type *st = cat_type_parse(s.buf);
     sp_str_release(&s);

@@ -40,6 +40,9 @@ cat_type *cat_type_copy(const cat_type *t);
 void cat_type_destroy(cat_type *t);
 /* Glue type name into s ("struct<a:bigint,b:array<string>>"); NULL renders as string. */
 void cat_type_render(const cat_type *t, sp_str *s);
+/* A struct field or column name as it appears inside a type name: bare, or in backticks
+ * (doubled inside) when it holds one of ",:<>`" or is empty. */
+void cat_type_render_name(const char *name, sp_str *s);
 /* Heap string of the rendered name; caller frees. */
 char *cat_type_name(const cat_type *t);
 /* Parses a Glue type name back; NULL if malformed. Caller destroys. */

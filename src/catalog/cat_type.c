@@ -79,6 +79,8 @@ static cat_type *of_json(const json_t *v, int depth)
         json_object_foreach((json_t *)v, k, x) {
             /* Glue (and the OpenX SerDe) treat member names case-insensitively. */
             size_t n = strnlen(k, CAT_NAME_MAX);
+            /* A long name is cut at a character boundary, so it stays valid UTF-8. */
+            while (n && ((unsigned char)k[n] & 0xC0) == 0x80) n--;
             for (size_t i = 0; i < n; i++) lower[i] = (char)tolower((unsigned char)k[i]);
             lower[n] = '\0';
             cat_type *ft = of_json(x, depth + 1);
@@ -141,6 +143,30 @@ void cat_type_merge(cat_type **ap, const cat_type *b)
     }
 }
 
+/* A name is written bare when it cannot be mistaken for the grammar around it, else in
+ * backticks with any backtick doubled (Hive's quoting), so every name parses back. */
+static bool name_bare(const char *name)
+{
+    if (!*name) return false;
+    for (const char *p = name; *p; p++)
+        if (strchr(",:<>`", *p)) return false;
+    return true;
+}
+
+void cat_type_render_name(const char *name, sp_str *s)
+{
+    if (name_bare(name)) {
+        sp_str_puts(s, name);
+        return;
+    }
+    sp_str_putc(s, '`');
+    for (const char *p = name; *p; p++) {
+        if (*p == '`') sp_str_putc(s, '`');
+        sp_str_putc(s, *p);
+    }
+    sp_str_putc(s, '`');
+}
+
 static void render(const cat_type *t, sp_str *s)
 {
     if (!t) {
@@ -163,7 +189,7 @@ static void render(const cat_type *t, sp_str *s)
         sp_str_puts(s, "struct<");
         for (size_t i = 0; i < t->n_fields; i++) {
             if (i) sp_str_putc(s, ',');
-            sp_str_puts(s, t->names[i]);
+            cat_type_render_name(t->names[i], s);
             sp_str_putc(s, ':');
             render(t->fields[i], s);
         }
@@ -207,6 +233,35 @@ static bool word(parser *ps, const char *w)
     return true;
 }
 
+/* A field name, bare or in backticks (see cat_type_render_name), into name. */
+static bool parse_name(parser *ps, char name[CAT_NAME_MAX + 1])
+{
+    size_t n = 0;
+    if (*ps->p != '`') {
+        const char *end = ps->p;
+        while (*end && !strchr(",:<>`", *end)) end++;
+        n = (size_t)(end - ps->p);
+        if (!n || n > CAT_NAME_MAX) return false;
+        memcpy(name, ps->p, n);
+        name[n] = '\0';
+        ps->p = end;
+        return true;
+    }
+    const char *p = ps->p + 1;
+    for (;; p++) {
+        if (!*p) return false;
+        if (*p == '`') {
+            if (p[1] != '`') break;
+            p++;
+        }
+        if (n == CAT_NAME_MAX) return false;
+        name[n++] = *p;
+    }
+    name[n] = '\0';
+    ps->p = p + 1;
+    return true;
+}
+
 static cat_type *parse_type(parser *ps)
 {
     if (++ps->depth > CAT_TYPE_DEPTH_MAX) return NULL;
@@ -219,13 +274,8 @@ static cat_type *parse_type(parser *ps)
         t = type_new(CAT_T_STRUCT);
         if (word(ps, ">")) goto done;
         for (;;) {
-            const char *colon = ps->p;
-            while (*colon && *colon != ':' && *colon != ',' && *colon != '<' && *colon != '>') colon++;
-            if (*colon != ':' || colon == ps->p || colon - ps->p > CAT_NAME_MAX) goto bad;
             char name[CAT_NAME_MAX + 1];
-            memcpy(name, ps->p, (size_t)(colon - ps->p));
-            name[colon - ps->p] = '\0';
-            ps->p = colon + 1;
+            if (!parse_name(ps, name) || !word(ps, ":")) goto bad;
             cat_type *ft = parse_type(ps);
             if (!ft) goto bad;
             struct_add(t, name, ft);

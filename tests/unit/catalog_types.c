@@ -97,6 +97,54 @@ static void type_names_parse_back(void **state)
     assert_null(cat_type_parse("bigint "));
 }
 
+/* Member names holding the type grammar's own characters (or none at all) are quoted, so
+ * the name of any inferred type parses back to the same type (a fuzz finding). */
+static void odd_member_names_are_quoted_and_parse_back(void **state)
+{
+    (void)state;
+    const char *doc = "{\"3,x\":{\"y\":[1,\"s\"]},\"\":1,\"a`b\":true,\"<:>\":2.5}";
+    const char *want = "struct<`3,x`:struct<y:array<string>>,``:bigint,`a``b`:boolean,`<:>`:double>";
+    json_t *v = json_loads(doc, 0, NULL);
+    assert_non_null(v);
+    cat_type *t = cat_type_of_json(v);
+    char *name = cat_type_name(t);
+    assert_string_equal(name, want);
+    cat_type *back = cat_type_parse(name);
+    assert_non_null(back);
+    assert_true(cat_type_equal(t, back));
+    assert_string_equal(back->names[0], "3,x");
+    assert_string_equal(back->names[2], "a`b");
+    assert_null(cat_type_parse("struct<`a:bigint>"));
+    assert_null(cat_type_parse("struct<a,b:bigint>"));
+    free(name);
+    cat_type_destroy(back);
+    cat_type_destroy(t);
+    json_decref(v);
+}
+
+/* A member name longer than Glue's limit is cut at a UTF-8 character boundary. */
+static void long_member_names_stay_utf8(void **state)
+{
+    (void)state;
+    char key[CAT_NAME_MAX + 8] = "";
+    size_t n = 0;
+    while (n + 2 <= CAT_NAME_MAX + 4) {
+        key[n++] = (char)0xc3; /* U+00E9 */
+        key[n++] = (char)0xa9;
+    }
+    key[n] = '\0';
+    json_t *v = json_object();
+    json_object_set_new(v, key, json_integer(1));
+    cat_type *t = cat_type_of_json(v);
+    assert_int_equal(t->n_fields, 1);
+    size_t len = strlen(t->names[0]);
+    assert_true(len <= CAT_NAME_MAX);
+    assert_int_equal(len % 2, 0);
+    assert_true(len >= CAT_NAME_MAX - 1);
+    cat_type_destroy(t);
+    json_decref(v);
+}
+
 static void int_widens_to_bigint_from_stored_schema(void **state)
 {
     (void)state;
@@ -135,6 +183,8 @@ int main(void)
         cmocka_unit_test(nested_values_become_struct_and_array),
         cmocka_unit_test(member_names_are_lower_cased),
         cmocka_unit_test(type_names_parse_back),
+        cmocka_unit_test(odd_member_names_are_quoted_and_parse_back),
+        cmocka_unit_test(long_member_names_stay_utf8),
         cmocka_unit_test(int_widens_to_bigint_from_stored_schema),
         cmocka_unit_test(similarity_is_shared_column_share),
     };
