@@ -40,17 +40,51 @@ dlv_jq *dlv_jq_new(const char *program, sp_err *e)
     return q;
 }
 
+/* The jv of a jansson value. Numbers are doubles on both sides (the input is decoded with
+ * JSON_DECODE_INT_AS_REAL), the only number jq 1.6 has. */
+static jv jv_of_json(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        jv o = jv_object();
+        const char *k;
+        size_t klen;
+        json_t *x;
+        json_object_keylen_foreach((json_t *)v, k, klen, x) o =
+            jv_object_set(o, jv_string_sized(k, (int)klen), jv_of_json(x));
+        return o;
+    }
+    case JSON_ARRAY: {
+        jv a = jv_array();
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) a = jv_array_append(a, jv_of_json(x));
+        return a;
+    }
+    case JSON_STRING: return jv_string_sized(json_string_value(v), (int)json_string_length(v));
+    case JSON_INTEGER: return jv_number((double)json_integer_value(v));
+    case JSON_REAL: return jv_number(json_real_value(v));
+    case JSON_TRUE: return jv_true();
+    case JSON_FALSE: return jv_false();
+    case JSON_NULL: break;
+    }
+    return jv_null();
+}
+
 bool dlv_jq_run(dlv_jq *q, const char *in, size_t len, json_t **outputs, sp_err *e)
 {
     *outputs = NULL;
-    jv input = jv_parse_sized(in, (int)len);
-    if (!jv_is_valid(input)) {
-        jv msg = jv_invalid_get_msg(input);
-        sp_err_invalid(e, "record is not JSON: %s",
-                       jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "parse error");
-        jv_free(msg);
+    /* The record is decoded by jansson, not by jq's own parser: libjq 1.6 leaks a string on
+     * some malformed input ('{"a" "b"}'), and records come from outside. */
+    json_error_t je;
+    json_t *doc = json_loadb(in, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL,
+                             &je);
+    if (!doc) {
+        sp_err_invalid(e, "record is not JSON: %s", je.text);
         return false;
     }
+    jv input = jv_of_json(doc);
+    json_decref(doc);
     q->msg[0] = '\0';
     jq_start(q->jq, input, 0);
     json_t *outs = json_array();
