@@ -186,14 +186,14 @@ static bool map_processors(dlv_def *d, const json_t *pc, sp_err *e)
         const char *type = json_string_value(json_object_get(p, "Type"));
         if (!type) {
             invalid(e, "ProcessingConfiguration.Processors[%zu].Type is required", i);
-            return false;
+            goto fail;
         }
         if (!strcmp(type, "Lambda")) {
             const char *arn = param(p, "LambdaArn");
             const char *retries = param(p, "NumberOfRetries");
             if (!arn || !*arn) {
                 invalid(e, "Lambda processor needs the LambdaArn parameter");
-                return false;
+                goto fail;
             }
             sp_str h;
             sp_str_init(&h, NULL, 0, SP_STR_NO_MAX);
@@ -202,7 +202,7 @@ static bool map_processors(dlv_def *d, const json_t *pc, sp_err *e)
                 if (!fn) {
                     invalid(e, "LambdaArn '%s' is not a function ARN", arn);
                     sp_str_release(&h);
-                    return false;
+                    goto fail;
                 }
                 fn += strlen(LAMBDA_FN_MARK);
                 sp_str_appendf(&h, "lambda/%.*s.py:lambda_handler", (int)strcspn(fn, ":"), fn);
@@ -219,7 +219,7 @@ static bool map_processors(dlv_def *d, const json_t *pc, sp_err *e)
             const char *q = param(p, "MetadataExtractionQuery");
             if (!q || !*q) {
                 invalid(e, "MetadataExtraction processor needs MetadataExtractionQuery");
-                return false;
+                goto fail;
             }
             json_decref(meta);
             meta = json_pack("{s:s, s:s}", "type", "metadata", "query", q);
@@ -228,12 +228,14 @@ static bool map_processors(dlv_def *d, const json_t *pc, sp_err *e)
         } else {
             invalid(e, "processor type '%s' is not supported (Lambda, MetadataExtraction, "
                        "AppendDelimiterToRecord)", type);
-            json_decref(meta);
-            return false;
+            goto fail;
         }
     }
     if (meta) json_array_append_new(d->processors, meta);
     return true;
+fail: /* a metadata processor seen before the bad one is not the definition's yet */
+    json_decref(meta);
+    return false;
 }
 
 dlv_def *dlv_def_from_request(const json_t *req, sp_err *e)
