@@ -2,8 +2,10 @@
 # installs what is missing (scripts/deps.sh), then builds, then runs.
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
+# The short libFuzzer pass `make test` ends with: this many seconds per target.
+FUZZ_SHORT_SECONDS ?= 3
 
-.PHONY: all deps build demo test bench fuzz reliability soak clean
+.PHONY: all deps build demo test bench fuzz fuzz-build fuzz-short reliability soak clean
 
 all: build
 
@@ -17,19 +19,27 @@ build: deps
 demo: build
 	./build/salespipe demo --data-dir ./salespipe-data
 
-# Everything under ASan + UBSan, in its own build directory; leaks fail the run.
+# Everything under ASan + UBSan, in its own build directory; leaks fail the run. Then a
+# short libFuzzer pass over every target (fuzz-short): a crash or leak fails the run too.
 test: deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j$(JOBS)
 	cd build-asan && ctest --output-on-failure -j$(JOBS)
+	@$(MAKE) --no-print-directory fuzz-short
 
 bench: build
 	bash bench/run.sh
 
-fuzz: deps
+fuzz-build: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DSP_FUZZ=ON >/dev/null
 	@cmake --build build-fuzz -j$(JOBS) --target fuzz_targets
+
+fuzz: fuzz-build
 	bash tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+# What CI runs after ctest: every target for FUZZ_SHORT_SECONDS from its seed corpus.
+fuzz-short: fuzz-build
+	bash tests/fuzz/run.sh build-fuzz $(FUZZ_SHORT_SECONDS)
 
 # The long crash run: at least 20 SIGKILLs over 100 000 changes.
 reliability: build
