@@ -52,7 +52,7 @@ cat_jsonpath *cat_jsonpath_compile(const char *path, sp_err *e)
     size_t i = 1;
     while (i < len) {
         if (p->n == CAT_JSONPATH_STEPS_MAX) return fail(p, e, path, i, "too many steps");
-        step *s = &p->steps[p->n];
+        step *s = &p->steps[p->n++]; /* counted now, so a failure below frees its name */
         if (path[i] == '.') {
             size_t start = ++i;
             while (i < len && name_char(path[i])) i++;
@@ -90,7 +90,6 @@ cat_jsonpath *cat_jsonpath_compile(const char *path, sp_err *e)
             return fail(p, e, path, i, "expected '.' or '['");
         }
         if (!s->name && s->kind == STEP_MEMBER) abort();
-        p->n++;
     }
     return p;
 }
