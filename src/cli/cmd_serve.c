@@ -18,6 +18,8 @@ int cli_cmd_serve(const cli_common *common, int argc, char **argv)
         .port = (int)cfg->server.port,
         .max_body = (size_t)cfg->server.max_body_kb * 1024,
         .threads = (int)cfg->server.threads,
+        .credentials = cfg->credentials,
+        .n_credentials = cfg->n_credentials,
     };
     for (int i = 1; i < argc; i++) {
         bool has_value = i + 1 < argc;
