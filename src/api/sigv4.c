@@ -174,6 +174,11 @@ static bool parse_credential(const char *s, size_t len, api_sigv4_auth *out, sp_
     }
     bool date_ok = lens[1] == 8;
     for (size_t i = 0; date_ok && i < 8; i++) date_ok = isdigit((unsigned char)parts[1][i]);
+    if (date_ok) {
+        int month = (parts[1][4] - '0') * 10 + parts[1][5] - '0';
+        int day = (parts[1][6] - '0') * 10 + parts[1][7] - '0';
+        date_ok = month >= 1 && month <= 12 && day >= 1 && day <= 31;
+    }
     if (!date_ok) {
         sp_err_set(e, 400, "", "Credential date must be YYYYMMDD");
         return false;
