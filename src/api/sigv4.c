@@ -203,9 +203,10 @@ static bool parse_signed_headers(const char *s, size_t len, api_sigv4_auth *out,
         const char *semi = strchr(p, ';');
         size_t n = semi ? (size_t)(semi - p) : strlen(p);
         bool ok = n > 0;
+        /* HTTP header names are tokens (RFC 9110 tchar), here in lower case. */
         for (size_t i = 0; ok && i < n; i++)
-            ok = (unsigned char)p[i] > 0x20 && (unsigned char)p[i] < 0x7f && p[i] != ':' &&
-                 !isupper((unsigned char)p[i]);
+            ok = islower((unsigned char)p[i]) || isdigit((unsigned char)p[i]) ||
+                 (p[i] && strchr("!#$%&'*+-.^_`|~", p[i]));
         if (ok && prev) {
             size_t m = prev_len < n ? prev_len : n;
             int c = memcmp(prev, p, m);
