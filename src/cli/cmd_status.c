@@ -46,35 +46,40 @@ static void print_value(const json_t *v)
     else printf("-");
 }
 
-/* One block per service: scalar fields on one line, then one line per resource. */
+/* Scalars of obj on one line after indent. */
+static void print_scalars(const json_t *obj)
+{
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)obj, k, x) {
+        if (json_is_object(x) || json_is_array(x)) continue;
+        printf(" %s=", k);
+        print_value(x);
+    }
+    printf("\n");
+}
+
+/* One block per service: its scalar fields, then one line per resource of each collection
+ * ({"<resource name>": {...}}) it holds. */
 static void print_status(const json_t *health, const char *source)
 {
     printf("salespipe status (%s)\n", source);
     const char *service;
     json_t *svc;
     json_object_foreach(json_object_get(health, "services"), service, svc) {
-        printf("\n%s\n", service);
+        printf("\n%s\n ", service);
+        print_scalars(svc);
         const char *field;
         json_t *v;
-        bool first = true;
-        json_object_foreach(svc, field, v) {
-            if (json_is_object(v) || json_is_array(v)) continue;
-            printf("%s%s=", first ? "  " : "  ", field);
-            print_value(v);
-            first = false;
-        }
-        if (!first) printf("\n");
         json_object_foreach(svc, field, v) {
             if (!json_is_object(v)) continue;
-            printf("  %-28s", field);
-            const char *k;
-            json_t *x;
-            json_object_foreach(v, k, x) {
-                if (json_is_object(x) || json_is_array(x)) continue;
-                printf(" %s=", k);
-                print_value(x);
+            const char *name;
+            json_t *res;
+            json_object_foreach(v, name, res) {
+                if (!json_is_object(res)) continue;
+                printf("  %-28s", name);
+                print_scalars(res);
             }
-            printf("\n");
         }
     }
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "catalog/catalog.h"
+#include "delivery/delivery.h"
 #include "lake/lake.h"
 #include "pipe/pipe.h"
 #include "stream/stream.h"
@@ -34,6 +35,8 @@ struct cli_engine {
     api_route pipes_route;
 
     /* [delivery] */
+    dlv_service *delivery;
+    api_service firehose_api;
 
     /* [lake] */
     lake *lake;
@@ -95,6 +98,9 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
         if (!lake_bucket_create(en->lake, cfg->buckets[i].name, e)) return false;
 
     /* [delivery] */
+    en->delivery = dlv_service_open(sub_dir(en, "delivery", dir, sizeof dir), cfg, en->lake,
+                                    en->stream, e);
+    if (!en->delivery) return false;
 
     /* [pipe] */
     en->pipes = pip_engine_open(sub_dir(en, "pipe", dir, sizeof dir), cfg, en->tables, en->stream, e);
@@ -152,6 +158,10 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     api_server_add_route(en->server, &en->pipes_route);
 
     /* [delivery] */
+    en->firehose_api = (api_service){"firehose", "Firehose_20150804", "",
+                                     "application/x-amz-json-1.1", dlv_firehose_ops,
+                                     en->delivery};
+    api_server_add_service(en->server, &en->firehose_api);
 
     /* [lake] */
     en->s3_route = (api_route){.name = "s3", .fn = lake_s3_handle, .ctx = en->lake};
@@ -187,6 +197,7 @@ json_t *cli_engine_health(void *engine)
     if (en->pipes) json_object_set_new(services, "pipes", pip_engine_health(en->pipes));
 
     /* [delivery] */
+    if (en->delivery) json_object_set_new(services, "firehose", dlv_service_health(en->delivery));
 
     /* [lake] */
     json_object_set_new(services, "s3", json_pack("{s:b}", "running", en->lake != NULL));
@@ -210,6 +221,8 @@ void cli_engine_close(cli_engine *en)
     en->pipes = NULL;
 
     /* [delivery] */
+    dlv_service_close(en->delivery); /* workers flush into the lake, which closes after */
+    en->delivery = NULL;
 
     /* [catalog/query] */
     cat_catalog_close(en->catalog);
@@ -237,6 +250,7 @@ bool cli_engine_start_workers(cli_engine *en, sp_err *e)
     if (en->pipes && !pip_engine_start(en->pipes, e)) return false;
 
     /* [delivery] */
+    if (en->delivery && !dlv_service_start(en->delivery, e)) return false;
 
     return true;
 }
@@ -276,6 +290,15 @@ void cli_engine_progress(cli_engine *en, cli_progress *out)
     json_decref(pipes);
 
     /* [delivery] */
+    bool delivery_idle = true;
+    if (en->delivery) {
+        dlv_progress dp;
+        dlv_service_progress(en->delivery, &dp);
+        out->delivered += dp.delivered;
+        out->objects += dp.objects;
+        out->failed += dp.failed;
+        delivery_idle = dp.idle;
+    }
 
-    out->drained = pipes_idle && false;
+    out->drained = pipes_idle && delivery_idle;
 }

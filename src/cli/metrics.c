@@ -1,7 +1,8 @@
 /* Prometheus text for GET /_salespipe/metrics, derived from the health document so the two
  * can never disagree: every numeric leaf of services.<service> becomes a sample
  *   salespipe_<service>_<field> <value>
- * and a numeric leaf one level further down, under a resource name, becomes
+ * and a numeric leaf inside a collection of resources ({"<name>": {...}, ...}), at any
+ * depth, becomes
  *   salespipe_<service>_<field>{name="<resource>"} <value>
  * Names are lower-cased with anything outside [a-z0-9_] turned into '_'. */
 #include "engine.h"
@@ -46,25 +47,42 @@ static void sample(sp_str *out, const char *service, const char *field, const ch
 
 static bool is_sample(const json_t *v) { return json_is_number(v) || json_is_boolean(v); }
 
+/* True for {"<resource name>": {...}, ...}: an object whose members are all objects. */
+static bool is_collection(const json_t *v)
+{
+    if (!json_is_object(v) || json_object_size(v) == 0) return false;
+    const char *k;
+    json_t *m;
+    json_object_foreach((json_t *)v, k, m) if (!json_is_object(m)) return false;
+    return true;
+}
+
+/* Numeric leaves of obj; a collection's member names become the name label. */
+static void walk(sp_str *out, const char *service, const json_t *obj, const char *resource,
+                 int depth)
+{
+    const char *field;
+    json_t *v;
+    if (depth > 4) return;
+    json_object_foreach((json_t *)obj, field, v) {
+        if (is_sample(v)) {
+            sample(out, service, field, resource, v);
+        } else if (is_collection(v)) {
+            const char *name;
+            json_t *inner;
+            json_object_foreach(v, name, inner) walk(out, service, inner, name, depth + 1);
+        } else if (json_is_object(v)) {
+            walk(out, service, v, resource ? resource : field, depth + 1);
+        }
+    }
+}
+
 void cli_engine_metrics(void *engine, sp_str *out)
 {
     json_t *health = cli_engine_health(engine);
-    json_t *services = json_object_get(health, "services");
     const char *service;
     json_t *svc;
-    json_object_foreach(services, service, svc) {
-        const char *field;
-        json_t *v;
-        json_object_foreach(svc, field, v) {
-            if (is_sample(v)) {
-                sample(out, service, field, NULL, v);
-            } else if (json_is_object(v)) {
-                const char *inner;
-                json_t *iv;
-                json_object_foreach(v, inner, iv)
-                    if (is_sample(iv)) sample(out, service, inner, field, iv);
-            }
-        }
-    }
+    json_object_foreach(json_object_get(health, "services"), service, svc)
+        walk(out, service, svc, NULL, 0);
     json_decref(health);
 }

@@ -2,6 +2,7 @@
  * as a big-endian integer over [0, 2^128), shards owning contiguous ranges) and the decimal
  * sequence-number strings that map 1:1 to (stream, shard, position). */
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,11 +35,18 @@ void stm_u128_format(stm_u128 v, char out[40])
     out[n] = '\0';
 }
 
+/* OpenSSL 3 looks an algorithm up on every EVP_md5() digest; fetch it once instead. It is
+ * kept for the life of the process (one small object, freed by OpenSSL at exit). */
+static EVP_MD *md5_alg;
+static pthread_once_t md5_once = PTHREAD_ONCE_INIT;
+static void md5_fetch(void) { md5_alg = EVP_MD_fetch(NULL, "MD5", NULL); }
+
 stm_u128 stm_hash_key(const char *partition_key, size_t len)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
-    EVP_Digest(partition_key, len, md, &md_len, EVP_md5(), NULL);
+    pthread_once(&md5_once, md5_fetch);
+    EVP_Digest(partition_key, len, md, &md_len, md5_alg ? md5_alg : EVP_md5(), NULL);
     stm_u128 v = 0;
     for (unsigned i = 0; i < 16 && i < md_len; i++) v = (v << 8) | md[i];
     return v;

@@ -221,6 +221,7 @@ typedef struct stm_shard {
     struct stm_append_req *queue_head, *queue_tail;
     bool writing;                 /* a leader is writing the queue */
     bool dirty;                   /* written since the last fsync */
+    uint64_t n_commits, n_writes; /* leader passes and pwritev calls (for tests and stats) */
 
     /* Leader-only state (the thread with writing == true). */
     stm_origin *w_origins;
@@ -263,6 +264,7 @@ typedef struct stm_stream {
     long long retention_hours;
     stm_policy policy;
     long long fsync_interval_ms;
+    uint64_t last_sync_ns;        /* background thread only */
     stm_shard **shards;
     size_t n_shards;
     atomic_uint_least64_t generation;

@@ -127,26 +127,26 @@ void stm_log_close(stm_log *log)
 static void *bg_main(void *arg)
 {
     stm_log *log = arg;
-    uint64_t last_sync_ns = sp_clock_mono_ns();
     pthread_mutex_lock(&log->bg_mu);
     while (!log->stopping) {
         long long wait_ms = STM_BG_IDLE_MS;
         pthread_mutex_unlock(&log->bg_mu);
         pthread_rwlock_rdlock(&log->lock);
         uint64_t now_ns = sp_clock_mono_ns();
-        long long since_ms = (long long)((now_ns - last_sync_ns) / 1000000);
-        bool synced = false;
         for (size_t i = 0; i < log->n_streams; i++) {
             stm_stream *st = log->streams[i];
             if (st->policy.fsync != STM_FSYNC_INTERVAL) continue;
-            if (st->fsync_interval_ms < wait_ms) wait_ms = st->fsync_interval_ms;
+            long long since_ms = (long long)((now_ns - st->last_sync_ns) / 1000000);
             if (since_ms >= st->fsync_interval_ms) {
                 for (size_t j = 0; j < st->n_shards; j++) stm_shard_sync(st->shards[j]);
-                synced = true;
+                st->last_sync_ns = now_ns;
+                since_ms = 0;
             }
+            if (st->fsync_interval_ms - since_ms < wait_ms)
+                wait_ms = st->fsync_interval_ms - since_ms;
         }
         pthread_rwlock_unlock(&log->lock);
-        if (synced) last_sync_ns = now_ns;
+        if (wait_ms < 1) wait_ms = 1;
         int64_t wall = sp_clock_wall_ms();
         if (wall - log->last_trim_ms >= STM_TRIM_EVERY_MS) {
             stm_log_trim(log, wall);
@@ -224,6 +224,7 @@ stm_stream *stm_stream_create_locked(stm_log *log, const char *name, int shards,
     st->retention_hours = retention_hours;
     st->policy = *pol;
     st->fsync_interval_ms = fsync_interval_ms;
+    st->last_sync_ns = sp_clock_mono_ns();
     /* Leftovers of a stream of the same name deleted before a crash are not this stream. */
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     bool ok = mkdir(dir, 0755) == 0;

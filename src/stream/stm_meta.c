@@ -118,6 +118,7 @@ bool stm_meta_load(stm_log *log, sp_err *e)
         st->retention_hours = json_integer_value(json_object_get(js, "retention_hours"));
         st->policy.fsync = policy_parse(json_string_value(json_object_get(js, "fsync")));
         st->fsync_interval_ms = json_integer_value(json_object_get(js, "fsync_interval_ms"));
+        st->last_sync_ns = sp_clock_mono_ns();
         st->policy.segment_bytes =
             (uint64_t)json_integer_value(json_object_get(js, "segment_bytes"));
         size_t n = json_array_size(shards);

@@ -219,6 +219,7 @@ static bool chunk_flush(stm_shard *sh, chunk *c, sp_err *e)
     if (!c->n) return true;
     stm_segment *t = tail_of(sh);
     uint64_t start = t->size - c->bytes;  /* sizes were noted as frames were queued */
+    sh->n_writes++;  /* leader-only */
     if (!write_all(t->fd, c->iov, c->n, start)) {
         sp_err_internal(e, "cannot write to '%s': %s", t->path, strerror(errno));
         return false;
@@ -247,6 +248,50 @@ static bool shard_roll(stm_shard *sh, const stm_policy *pol, uint64_t first_seq,
     return ok;
 }
 
+/* What the tail segment and the leader's origin map looked like before the frames of the
+ * current chunk were noted, so a failed write can be undone exactly. */
+typedef struct tail_mark {
+    uint64_t size, last_seq, last_idx_off;
+    size_t n_idx;
+    int64_t max_arrival_ms;
+    stm_origin *origins;
+    size_t n_origins;
+} tail_mark;
+
+static void mark_take(stm_shard *sh, tail_mark *m)
+{
+    stm_segment *t = tail_of(sh);
+    free(m->origins);
+    *m = (tail_mark){t->size, t->last_seq, t->last_idx_off, t->n_idx, t->max_arrival_ms, NULL, 0};
+    for (size_t i = 0; i < sh->n_w_origins; i++)
+        stm_origins_note(&m->origins, &m->n_origins, sh->w_origins[i].tag,
+                         strlen(sh->w_origins[i].tag), sh->w_origins[i].pos);
+}
+
+/* Cuts what may be half written and forgets the chunk's frames, so the next append starts
+ * on a frame boundary and nothing unwritten is indexed or counted as an origin high. */
+static void mark_restore(stm_shard *sh, tail_mark *m)
+{
+    stm_segment *t = tail_of(sh);
+    if (ftruncate(t->fd, (off_t)m->size) != 0)
+        sp_warn("stream: cannot cut %s back to %llu bytes after a failed write", t->path,
+                (unsigned long long)m->size);
+    pthread_mutex_lock(&sh->mu);
+    t->size = m->size;
+    t->last_seq = m->last_seq;
+    t->last_idx_off = m->last_idx_off;
+    t->n_idx = m->n_idx;
+    t->max_arrival_ms = m->max_arrival_ms;
+    pthread_mutex_unlock(&sh->mu);
+    free(sh->w_origins);
+    sh->w_origins = m->origins;
+    sh->n_w_origins = m->n_origins;
+    m->origins = NULL;
+}
+
+/* On success *last_seq is the last position written. On failure the records written by
+ * earlier chunks stay (they are complete frames on disk) and *last_seq says how far that
+ * got; the caller fails the whole queue. */
 static bool leader_write(stm_shard *sh, const stm_policy *pol, stm_append_req *list,
                          uint64_t *last_seq, int64_t *last_arrival, sp_err *e)
 {
@@ -257,22 +302,23 @@ static bool leader_write(stm_shard *sh, const stm_policy *pol, stm_append_req *l
     }
     c->n = 0;
     c->bytes = 0;
-    uint64_t rollback_size = tail_of(sh)->size;
+    tail_mark mark = {0};
+    mark_take(sh, &mark);
+    uint64_t chunk_last_seq = 0;
+    int64_t chunk_last_arrival = 0;
     bool ok = true;
     for (stm_append_req *r = list; r && ok; r = r->next) {
         for (size_t i = 0; i < r->n && ok; i++) {
             stm_frame_desc *fd = &r->frames[i];
             stm_segment *t = tail_of(sh);
-            if (t->size + fd->len > pol->segment_bytes && t->size > t->hdr_len) {
-                ok = chunk_flush(sh, c, e) && shard_roll(sh, pol, fd->seq, e);
-                if (!ok) break;
-                t = tail_of(sh);
-                rollback_size = t->size;
-            }
-            if (c->n == IOV_BATCH) {
+            bool roll = t->size + fd->len > pol->segment_bytes && t->size > t->hdr_len;
+            if (roll || c->n == IOV_BATCH) {
                 ok = chunk_flush(sh, c, e);
                 if (!ok) break;
-                rollback_size = t->size;
+                if (chunk_last_seq) *last_seq = chunk_last_seq, *last_arrival = chunk_last_arrival;
+                if (roll && !(ok = shard_roll(sh, pol, fd->seq, e))) break;
+                t = tail_of(sh);
+                mark_take(sh, &mark);
             }
             /* Frames of one request are contiguous: extend the previous iovec. */
             uint8_t *base = r->buf + fd->off;
@@ -287,19 +333,21 @@ static bool leader_write(stm_shard *sh, const stm_policy *pol, stm_append_req *l
             if (fd->origin)
                 stm_origins_note(&sh->w_origins, &sh->n_w_origins, fd->origin,
                                  strlen(fd->origin), fd->origin_pos);
-            *last_seq = fd->seq;
-            *last_arrival = fd->arrival_ms;
+            chunk_last_seq = fd->seq;
+            chunk_last_arrival = fd->arrival_ms;
         }
     }
     if (ok) ok = chunk_flush(sh, c, e);
     if (!ok) {
-        /* Cut what may be half written, so the next append starts on a frame boundary. */
-        stm_segment *t = tail_of(sh);
-        if (ftruncate(t->fd, (off_t)rollback_size) == 0) t->size = rollback_size;
-    } else if (pol->fsync == STM_FSYNC_BATCH && fdatasync(tail_of(sh)->fd) != 0) {
-        sp_err_internal(e, "cannot fsync '%s': %s", tail_of(sh)->path, strerror(errno));
-        ok = false;
+        mark_restore(sh, &mark);
+    } else {
+        if (chunk_last_seq) *last_seq = chunk_last_seq, *last_arrival = chunk_last_arrival;
+        if (pol->fsync == STM_FSYNC_BATCH && fdatasync(tail_of(sh)->fd) != 0) {
+            sp_err_internal(e, "cannot fsync '%s': %s", tail_of(sh)->path, strerror(errno));
+            ok = false;
+        }
     }
+    free(mark.origins);
     free(c);
     return ok;
 }
@@ -376,7 +424,10 @@ bool stm_shard_append(stm_shard *sh, const stm_policy *pol, const stm_put *const
         bool ok = leader_write(sh, pol, list, &last_seq, &last_arrival, &we);
 
         pthread_mutex_lock(&sh->mu);
-        if (ok) {
+        sh->n_commits++;
+        if (last_seq) {
+            /* Complete frames on disk are published even when a later chunk failed: they
+             * would be found by the next open anyway. */
             sh->last_seq = last_seq;
             sh->last_seq_arrival_ms = last_arrival;
             sh->dirty = pol->fsync == STM_FSYNC_INTERVAL;

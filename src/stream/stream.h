@@ -11,6 +11,18 @@
  * holds, and skip what is already there. The log keeps these high-water marks durable with
  * the records (recovered on open).
  *
+ * On disk (under the dir given to stm_log_open): .streams.json (streams, shards with hash
+ * ranges and parent/child lineage, retention, storage policy; replaced atomically),
+ * <stream>/.checkpoints.json, and per shard <stream>/<shard-id>/<first-seq>.seg segment
+ * files with a header carrying the shard's origin highs as of that segment, plus a .idx
+ * sparse index beside each sealed segment (rebuilt if missing). Opening scans only each
+ * shard's last segment. Retention deletes whole segments whose newest record is older than
+ * the stream's retention period (checked on open and every minute).
+ *
+ * Sequence numbers are 40-digit decimal strings "49" + stream creation seconds (10 digits)
+ * + shard index (8) + position (20): fixed width, so they order the same as strings and as
+ * numbers, and they decode back to (shard, position).
+ *
  * Thread safety: a stm_log may be used from any number of threads at once.
  */
 #ifndef SP_STREAM_H
@@ -26,7 +38,10 @@ typedef struct stm_log stm_log;
 stm_log *stm_log_open(const char *dir, sp_err *e);
 void stm_log_close(stm_log *log);
 
-/* Creates the configured stream if it does not exist (an existing one is left as it is). */
+/* Creates the configured stream if it does not exist. An existing one keeps its shards and
+ * retention (those belong to the API: SplitShard, IncreaseStreamRetentionPeriod, ...); its
+ * storage settings (fsync, fsync_interval_ms, segment_mb) follow the configuration. cfg is
+ * borrowed. */
 bool stm_stream_ensure(stm_log *log, const sp_cfg_stream *cfg, sp_err *e);
 
 /* Kinesis_20131202.* operations; ctx is the stm_log. */

@@ -70,9 +70,15 @@ class Load:
                         "quantity": {"N": str(rng.randint(1, 5))},
                         "price": {"N": f"{rng.randint(1000, 50000) / 100:.2f}"}})
                 elif r < 0.85:
-                    client.update_item(TableName=TABLE, Key=key,
-                                       UpdateExpression="SET price = :p",
-                                       ExpressionAttributeValues={":p": {"N": str(rng.randint(10, 500))}})
+                    # Like the generator: update only orders that exist (an update of a
+                    # missing key would create an item with just orderid and price).
+                    try:
+                        client.update_item(TableName=TABLE, Key=key,
+                                           UpdateExpression="SET price = :p",
+                                           ConditionExpression="attribute_exists(orderid)",
+                                           ExpressionAttributeValues={":p": {"N": str(rng.randint(10, 500))}})
+                    except client.exceptions.ConditionalCheckFailedException:
+                        pass
                 else:
                     client.delete_item(TableName=TABLE, Key=key)
             except Exception:

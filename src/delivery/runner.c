@@ -1,0 +1,618 @@
+/* The runner: one thread per delivery stream that reads its source into a bounded buffer,
+ * flushes by the buffering hints, and delivers each batch exactly once.
+ *
+ * Why exactly once. The state file (state.c) holds, per source shard, the checkpoint: the
+ * last position whose records are in the lake. A batch is delivered in four durable steps:
+ *   1. intent: the state is saved with the batch's input range per shard (checkpoint, upto]
+ *      and a fresh uuid, before anything is written to the lake;
+ *   2. the records are processed and grouped into objects whose keys derive only from the
+ *      intent's uuid and the records themselves (times are the records' arrival times,
+ *      random strings and per-object uuids are hashes of the intent uuid and the group);
+ *      the keys are added to the intent (union with any keys a previous attempt recorded);
+ *   3. each object is put (tmp + fsync + rename, so an object is whole or absent, and a put
+ *      under an existing key replaces it);
+ *   4. the state is saved with checkpoints advanced to upto and no intent.
+ * A crash before 1 leaves the checkpoints where they were: the batch is read again later,
+ * nothing of it is in the lake. A crash after 4 is done. A crash between 1 and 4 leaves the
+ * intent, and on start the runner redoes exactly that range before reading anything new: the
+ * same records give the same keys, so objects written before the crash are overwritten, not
+ * duplicated; keys recorded by an earlier attempt that the redo does not produce (a
+ * processor that answered differently, e.g. a Lambda that timed out once) are deleted. So
+ * every source record ends in exactly one object or error object. The source keeps records
+ * until they are checkpointed (Direct PUT log, Kinesis retention), which the redo relies on.
+ */
+#include "dlv_int.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    RUNNER_READ_MAX_RECORDS = 10000,
+    RUNNER_WAIT_SLICE_MS = 200,      /* longest sleep before re-checking the stop flag */
+    RUNNER_RETRY_MS = 1000,          /* after a failed delivery (lake full, source error) */
+    RANDOM_STRING_LEN = 11,          /* !{firehose:random-string} */
+};
+
+struct dlv_runner {
+    const dlv_def *def;
+    dlv_source src;
+    lake *lk;
+    char *state_path;
+    char *stream_arn;
+    dlv_proc_env env;
+    dlv_chain *chain;
+    dlv_state st;
+
+    dlv_rec *recs;
+    size_t n, cap;
+    dlv_buffer_state buf;
+    uint64_t read_pos[DLV_MAX_SHARDS];
+
+    pthread_t thread;
+    bool started;
+    atomic_bool stop;
+    pthread_mutex_t mu;              /* guards counters */
+    dlv_counters c;
+};
+
+/* ---- buffer ------------------------------------------------------------------------------ */
+
+typedef struct read_arg {
+    dlv_runner *r;
+    uint64_t upto;                   /* stop after this position (redo); UINT64_MAX: no limit */
+    uint64_t last;
+} read_arg;
+
+static bool collect(void *arg, const stm_record *rec)
+{
+    read_arg *a = arg;
+    dlv_runner *r = a->r;
+    if (rec->seq > a->upto) return false;
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 64;
+        r->recs = realloc(r->recs, r->cap * sizeof *r->recs);
+    }
+    dlv_rec *x = &r->recs[r->n++];
+    memset(x, 0, sizeof *x);
+    x->shard = rec->shard_index;
+    x->seq = rec->seq;
+    snprintf(x->seq_str, sizeof x->seq_str, "%s", rec->seq_str ? rec->seq_str : "");
+    x->arrival_ms = rec->arrival_ms;
+    x->partition_key = strdup(rec->partition_key ? rec->partition_key : "");
+    x->raw = malloc(rec->len + 1);
+    memcpy(x->raw, rec->data, rec->len);
+    x->raw[rec->len] = '\0';
+    x->raw_len = rec->len;
+    if (r->buf.records == 0) r->buf.opened_ns = sp_clock_mono_ns();
+    r->buf.records++;
+    r->buf.bytes += rec->len;
+    a->last = rec->seq;
+    return rec->seq < a->upto;
+}
+
+static void buffer_reset(dlv_runner *r)
+{
+    for (size_t i = 0; i < r->n; i++) dlv_rec_clear(&r->recs[i]);
+    r->n = 0;
+    r->buf.records = r->buf.bytes = 0;
+}
+
+/* Makes the positions visible to other threads (progress, health). */
+static void publish(dlv_runner *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->c.holding = r->n > 0 || r->st.has_intent;
+    r->c.n_shards = r->st.n_shards;
+    memcpy(r->c.checkpoint, r->st.checkpoint, sizeof r->c.checkpoint);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void note_error(dlv_runner *r, const sp_err *e)
+{
+    pthread_mutex_lock(&r->mu);
+    snprintf(r->c.last_error, sizeof r->c.last_error, "%s", e->msg);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Makes the state know every shard of the source. */
+static bool sync_shards(dlv_runner *r, sp_err *e)
+{
+    int n = r->src.shard_count(r->src.ctx, e);
+    if (n < 0) return false;
+    if (n > DLV_MAX_SHARDS) n = DLV_MAX_SHARDS;
+    while (r->st.n_shards < n) {
+        int i = r->st.n_shards++;
+        r->st.checkpoint[i] = 0;
+        r->st.range[i].after = r->st.range[i].upto = 0;
+    }
+    for (int i = 0; i < r->st.n_shards; i++) {
+        /* Only after a Direct PUT compaction interrupted by a crash (see direct.c). */
+        if (r->src.end && !r->st.has_intent && r->st.checkpoint[i] > r->src.end(r->src.ctx, i)) {
+            sp_warn("delivery stream '%s': checkpoint past the end of an emptied log; from 0",
+                    r->def->name);
+            r->st.checkpoint[i] = r->read_pos[i] = 0;
+        }
+        if (r->read_pos[i] < r->st.checkpoint[i]) r->read_pos[i] = r->st.checkpoint[i];
+    }
+    return true;
+}
+
+static bool rebase(void *arg)
+{
+    dlv_runner *r = arg;
+    r->st.checkpoint[0] = r->read_pos[0] = 0;
+    sp_err e = {0};
+    if (!dlv_state_save(r->state_path, &r->st, &e)) sp_warn("%s", e.msg);
+    return true;
+}
+
+/* Empties a fully delivered Direct PUT log (one shard, nothing buffered beyond it). */
+static void compact(dlv_runner *r)
+{
+    if (r->src.compact && r->st.n_shards == 1 && r->n == 0 && !r->st.has_intent &&
+        r->src.compact(r->src.ctx, r->st.checkpoint[0], rebase, r))
+        sp_info("delivery stream '%s': Direct PUT log delivered and emptied", r->def->name);
+}
+
+/* Reads what the buffer has room for, shard by shard. *drained: nothing more is waiting. */
+static bool fill(dlv_runner *r, bool *drained, sp_err *e)
+{
+    *drained = true;
+    if (!sync_shards(r, e)) return false;
+    for (int s = 0; s < r->st.n_shards; s++) {
+        size_t room = dlv_buffer_room(&r->buf, r->def->size_mb);
+        if (room == 0) {
+            *drained = false;
+            break;
+        }
+        read_arg a = {.r = r, .upto = UINT64_MAX, .last = 0};
+        long got = r->src.read(r->src.ctx, s, r->read_pos[s], RUNNER_READ_MAX_RECORDS, room,
+                               collect, &a, e);
+        if (got < 0) return false;
+        if (got > 0) {
+            r->read_pos[s] = a.last;
+            *drained = false;                 /* maybe more: the next read says */
+        }
+    }
+    return true;
+}
+
+/* ---- objects ----------------------------------------------------------------------------- */
+
+typedef struct group {
+    char *id;                        /* partition JSON, or error type */
+    bool error;
+    const char *error_type;
+    size_t *members;
+    size_t n, cap;
+    int64_t oldest_ms;
+} group;
+
+static group *group_get(group **gs, size_t *ng, const char *id, bool error)
+{
+    for (size_t i = 0; i < *ng; i++)
+        if ((*gs)[i].error == error && !strcmp((*gs)[i].id, id)) return &(*gs)[i];
+    *gs = realloc(*gs, (*ng + 1) * sizeof **gs);
+    group *g = &(*gs)[(*ng)++];
+    memset(g, 0, sizeof *g);
+    g->id = strdup(id);
+    g->error = error;
+    g->oldest_ms = INT64_MAX;
+    return g;
+}
+
+static void group_add(group *g, size_t i, int64_t arrival_ms)
+{
+    if (g->n == g->cap) {
+        g->cap = g->cap ? g->cap * 2 : 16;
+        g->members = realloc(g->members, g->cap * sizeof *g->members);
+    }
+    g->members[g->n++] = i;
+    if (arrival_ms < g->oldest_ms) g->oldest_ms = arrival_ms;
+}
+
+/* Firehose's error record: one JSON line per failed record. */
+static void error_line(sp_str *out, const dlv_rec *x, int64_t now_ms)
+{
+    char *b64 = malloc(sp_base64_encoded_len(x->raw_len) + 1);
+    sp_base64_encode(x->raw, x->raw_len, b64);
+    json_t *j = json_pack("{s:i, s:I, s:s, s:s, s:I, s:s}", "attemptsMade",
+                          x->attempts > 0 ? x->attempts : 1, "arrivalTimestamp",
+                          (json_int_t)x->arrival_ms, "errorCode", x->err_code, "errorMessage",
+                          x->err_msg ? x->err_msg : "", "attemptEndingTimestamp",
+                          (json_int_t)now_ms, "rawData", b64);
+    if (x->lambda_arn) json_object_set_new(j, "lambdaArn", json_string(x->lambda_arn));
+    free(b64);
+    size_t n;
+    char *text = sp_json_dump(j, &n);
+    sp_str_append(out, text, n);
+    sp_str_putc(out, '\n');
+    free(text);
+    json_decref(j);
+}
+
+typedef struct object {
+    char *key;
+    char *body;
+    size_t len;
+} object;
+
+static bool key_known(const json_t *keys, const char *k)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(keys, i, v) if (!strcmp(json_string_value(v), k)) return true;
+    return false;
+}
+
+/* Processes the buffered records (which must be exactly the intent's range) and writes their
+ * objects, then closes the intent. Steps 2-4 of the argument at the top. */
+static bool deliver(dlv_runner *r, sp_err *e)
+{
+    const dlv_def *d = r->def;
+    for (size_t i = 0; i < r->n; i++) {
+        dlv_rec *x = &r->recs[i];
+        dlv_rec_set_data(x, x->raw, x->raw_len);
+        x->result = DLV_REC_OK;
+    }
+    dlv_chain_run(r->chain, r->recs, r->n);
+
+    group *gs = NULL;
+    size_t ng = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        dlv_rec *x = &r->recs[i];
+        if (x->result != DLV_REC_OK) continue;
+        char *pid = x->partition ? json_dumps(x->partition, JSON_COMPACT | JSON_SORT_KEYS)
+                                 : strdup("");
+        group_add(group_get(&gs, &ng, pid, false), i, x->arrival_ms);
+        free(pid);
+    }
+    /* Render the good objects' prefixes first: a record whose partition keys do not make a
+     * valid prefix fails into the error output instead. */
+    object *objs = NULL;
+    size_t nobj = 0;
+    const char *ext = dlv_compression_ext(d->compression);
+    int64_t now = sp_clock_wall_ms();
+    bool ok = true;
+    for (size_t gi = 0; gi < ng; gi++) {
+        group *g = &gs[gi];
+        if (g->error) continue;
+        char uuid[37], rnd[37];
+        dlv_uuid_derive(r->st.uuid, g->id, uuid);
+        dlv_uuid_derive(uuid, "random-string", rnd);
+        char random[RANDOM_STRING_LEN + 1];
+        for (int k = 0, o = 0; o < RANDOM_STRING_LEN; k++)
+            if (rnd[k] != '-') random[o++] = rnd[k];
+        random[RANDOM_STRING_LEN] = '\0';
+        dlv_key_ctx kc = {.time_ms = g->oldest_ms, .random = random,
+                          .partition = r->recs[g->members[0]].partition};
+        sp_str key;
+        sp_str_init(&key, NULL, 0, DLV_KEY_MAX + 1);
+        sp_err ke = {0};
+        if (!dlv_prefix_render(d->prefix, &kc, &key, &ke)) {
+            for (size_t m = 0; m < g->n; m++) {
+                dlv_rec *x = &r->recs[g->members[m]];
+                dlv_rec_fail(x, "DynamicPartitioning.InvalidPrefix", "%s", ke.msg);
+                x->error_type = "partitioning-failed";
+            }
+            sp_str_release(&key);
+            continue;
+        }
+        dlv_key_suffix(&key, d->name, g->oldest_ms, uuid, ext);
+        sp_str body;
+        sp_str_init(&body, NULL, 0, SP_STR_NO_MAX);
+        for (size_t m = 0; m < g->n; m++) {
+            dlv_rec *x = &r->recs[g->members[m]];
+            sp_str_append(&body, x->data, x->len);
+            if (d->append_delimiter) sp_str_putc(&body, '\n');
+        }
+        objs = realloc(objs, (nobj + 1) * sizeof *objs);
+        objs[nobj].key = sp_str_finish(&key, NULL);
+        objs[nobj].body = sp_str_finish(&body, &objs[nobj].len);
+        if (!objs[nobj].key) {
+            free(objs[nobj].body);
+            sp_err_internal(e, "object key longer than %d bytes", DLV_KEY_MAX);
+            ok = false;
+            goto out;
+        }
+        nobj++;
+    }
+    size_t first_error_obj = nobj;
+    for (size_t i = 0; i < r->n; i++) {
+        dlv_rec *x = &r->recs[i];
+        if (x->result != DLV_REC_FAILED) continue;
+        group_add(group_get(&gs, &ng, x->error_type ? x->error_type : "processing-failed", true),
+                  i, x->arrival_ms);
+    }
+    for (size_t gi = 0; gi < ng; gi++) {
+        group *g = &gs[gi];
+        if (!g->error) continue;
+        char uuid[37];
+        dlv_uuid_derive(r->st.uuid, g->id, uuid);
+        dlv_key_ctx kc = {.time_ms = g->oldest_ms, .random = uuid, .error_type = g->id};
+        sp_str key, body;
+        sp_str_init(&key, NULL, 0, DLV_KEY_MAX + 1);
+        if (!dlv_error_prefix_render(d->error_prefix, &kc, &key, e)) {
+            sp_str_release(&key);
+            ok = false;
+            goto out;
+        }
+        dlv_key_suffix(&key, d->name, g->oldest_ms, uuid, ext);
+        sp_str_init(&body, NULL, 0, SP_STR_NO_MAX);
+        for (size_t m = 0; m < g->n; m++) error_line(&body, &r->recs[g->members[m]], now);
+        objs = realloc(objs, (nobj + 1) * sizeof *objs);
+        objs[nobj].key = sp_str_finish(&key, NULL);
+        objs[nobj].body = sp_str_finish(&body, &objs[nobj].len);
+        nobj++;
+    }
+
+    /* Step 2: the keys join the intent before any object is written. */
+    json_t *old = r->st.keys, *keys = old ? json_copy(old) : json_array();
+    for (size_t i = 0; i < nobj; i++)
+        if (!key_known(keys, objs[i].key)) json_array_append_new(keys, json_string(objs[i].key));
+    r->st.keys = keys;
+    json_decref(old);
+    if (!dlv_state_save(r->state_path, &r->st, e)) {
+        ok = false;
+        goto out;
+    }
+    /* Step 3. */
+    size_t bytes = 0;
+    for (size_t i = 0; i < nobj && ok; i++) {
+        size_t zlen;
+        char *z = dlv_compress(d->compression, objs[i].body, objs[i].len, &zlen, e);
+        ok = z && lake_object_put(r->lk, d->bucket, objs[i].key, z, zlen, e);
+        bytes += zlen;
+        free(z);
+    }
+    size_t i;
+    json_t *k;
+    json_array_foreach(r->st.keys, i, k) {
+        bool produced = false;
+        for (size_t o = 0; o < nobj && !produced; o++)
+            produced = !strcmp(objs[o].key, json_string_value(k));
+        sp_err de = {0};
+        if (ok && !produced &&
+            !lake_object_delete(r->lk, d->bucket, json_string_value(k), &de) && de.status != 404) {
+            *e = de;
+            ok = false;
+        }
+    }
+    if (!ok) goto out;
+    /* Step 4. */
+    for (int s = 0; s < r->st.n_shards; s++)
+        if (r->st.range[s].upto > r->st.checkpoint[s]) r->st.checkpoint[s] = r->st.range[s].upto;
+    r->st.has_intent = false;
+    json_decref(r->st.keys);
+    r->st.keys = NULL;
+    if (!dlv_state_save(r->state_path, &r->st, e)) {
+        r->st.has_intent = true;     /* still open on disk: redo it */
+        ok = false;
+        goto out;
+    }
+    pthread_mutex_lock(&r->mu);
+    r->c.flushes++;
+    r->c.records_in += r->n;
+    for (size_t x = 0; x < r->n; x++) {
+        if (r->recs[x].result == DLV_REC_OK) r->c.records_out++;
+        else if (r->recs[x].result == DLV_REC_DROPPED) r->c.records_dropped++;
+        else r->c.records_failed++;
+    }
+    r->c.objects += first_error_obj;
+    r->c.error_objects += nobj - first_error_obj;
+    r->c.bytes_out += bytes;
+    pthread_mutex_unlock(&r->mu);
+out:
+    for (size_t o = 0; o < nobj; o++) {
+        free(objs[o].key);
+        free(objs[o].body);
+    }
+    free(objs);
+    for (size_t gi = 0; gi < ng; gi++) {
+        free(gs[gi].id);
+        free(gs[gi].members);
+    }
+    free(gs);
+    return ok;
+}
+
+/* Step 1 for the buffered records, then deliver. */
+static bool flush(dlv_runner *r, sp_err *e)
+{
+    if (r->n == 0) return true;
+    r->st.has_intent = true;
+    for (int s = 0; s < r->st.n_shards; s++) {
+        r->st.range[s].after = r->st.checkpoint[s];
+        r->st.range[s].upto = r->read_pos[s];
+    }
+    dlv_uuid_random(r->st.uuid);
+    json_decref(r->st.keys);
+    r->st.keys = NULL;
+    if (!dlv_state_save(r->state_path, &r->st, e)) {
+        r->st.has_intent = false;
+        return false;
+    }
+    bool ok = deliver(r, e);
+    buffer_reset(r);
+    if (ok) compact(r);
+    publish(r);
+    return ok;
+}
+
+/* Reads exactly the open intent's range and delivers it again. */
+static bool redo(dlv_runner *r, sp_err *e)
+{
+    if (!r->st.has_intent) return true;
+    buffer_reset(r);
+    for (int s = 0; s < r->st.n_shards; s++) {
+        uint64_t pos = r->st.range[s].after, upto = r->st.range[s].upto;
+        while (pos < upto) {
+            read_arg a = {.r = r, .upto = upto, .last = pos};
+            long got = r->src.read(r->src.ctx, s, pos, RUNNER_READ_MAX_RECORDS, SIZE_MAX, collect,
+                                   &a, e);
+            if (got < 0) return false;
+            if (got == 0 || a.last == pos) {
+                sp_err_internal(e, "redo of '%s': shard %d ends before position %llu",
+                                r->def->name, s, (unsigned long long)upto);
+                buffer_reset(r);
+                return false;
+            }
+            pos = a.last;
+        }
+        r->read_pos[s] = upto;
+    }
+    sp_info("delivery stream '%s': redoing an interrupted batch of %zu records", r->def->name,
+            r->n);
+    bool ok = deliver(r, e);
+    buffer_reset(r);
+    if (ok) {
+        pthread_mutex_lock(&r->mu);
+        r->c.redos++;
+        pthread_mutex_unlock(&r->mu);
+    }
+    publish(r);
+    return ok;
+}
+
+/* ---- lifecycle --------------------------------------------------------------------------- */
+
+dlv_runner *dlv_runner_new(const dlv_def *def, dlv_source src, lake *lk, const char *dir,
+                           sp_err *e)
+{
+    dlv_runner *r = calloc(1, sizeof *r);
+    r->def = def;
+    r->src = src;
+    r->lk = lk;
+    pthread_mutex_init(&r->mu, NULL);
+    sp_str s;
+    sp_str_init(&s, NULL, 0, SP_STR_NO_MAX);
+    sp_str_appendf(&s, "%s/state.json", dir);
+    r->state_path = sp_str_finish(&s, NULL);
+    sp_str_init(&s, NULL, 0, SP_STR_NO_MAX);
+    sp_str_appendf(&s, "arn:aws:firehose:%s:%s:deliverystream/%s", DLV_REGION, DLV_ACCOUNT,
+                   def->name);
+    r->stream_arn = sp_str_finish(&s, NULL);
+    r->env = (dlv_proc_env){.stream_name = def->name, .stream_arn = r->stream_arn,
+                            .source_arn = src.arn, .data_dir = dir};
+    if (!dlv_state_load(r->state_path, &r->st, e) ||
+        !(r->chain = dlv_chain_new(def->processors, &r->env, e))) {
+        dlv_runner_destroy(r);
+        return NULL;
+    }
+    publish(r);
+    return r;
+}
+
+static void *run(void *arg)
+{
+    dlv_runner *r = arg;
+    uint64_t gen = 0;
+    for (;;) {
+        bool stopping = atomic_load(&r->stop);
+        sp_err e = {0};
+        if (r->st.has_intent && !redo(r, &e)) {
+            note_error(r, &e);
+            sp_warn("delivery stream '%s': %s", r->def->name, e.msg);
+            if (stopping) break;
+            sp_sleep_ms(RUNNER_RETRY_MS);
+            continue;
+        }
+        if (stopping) {                       /* flush what is held, read nothing more */
+            if (r->n > 0 && !flush(r, &e)) {
+                note_error(r, &e);
+                sp_warn("delivery stream '%s': %s (the batch is redone on start)",
+                        r->def->name, e.msg);
+            }
+            break;
+        }
+        gen = r->src.wait(r->src.ctx, gen, 0);
+        bool drained = true;
+        if (!fill(r, &drained, &e)) {
+            note_error(r, &e);
+            buffer_reset(r);
+            for (int s = 0; s < r->st.n_shards; s++) r->read_pos[s] = r->st.checkpoint[s];
+            if (stopping) break;
+            sp_sleep_ms(RUNNER_RETRY_MS);
+            continue;
+        }
+        r->buf.source_drained = drained;
+        r->buf.closing = false;
+        publish(r);
+        dlv_buffer_decision dec =
+            dlv_buffer_decide(&r->buf, r->def->size_mb, r->def->interval_s, sp_clock_mono_ns());
+        if (dec.flush) {
+            if (!flush(r, &e)) {
+                note_error(r, &e);
+                sp_warn("delivery stream '%s': %s (will redo)", r->def->name, e.msg);
+                sp_sleep_ms(RUNNER_RETRY_MS);
+            }
+            continue;
+        }
+        if (dec.wait_ms > 0)
+            gen = r->src.wait(r->src.ctx, gen,
+                              dec.wait_ms < RUNNER_WAIT_SLICE_MS ? dec.wait_ms
+                                                                 : RUNNER_WAIT_SLICE_MS);
+    }
+    buffer_reset(r);
+    return NULL;
+}
+
+bool dlv_runner_start(dlv_runner *r, sp_err *e)
+{
+    if (pthread_create(&r->thread, NULL, run, r) != 0) {
+        sp_err_internal(e, "cannot start the worker of '%s'", r->def->name);
+        return false;
+    }
+    r->started = true;
+    return true;
+}
+
+bool dlv_runner_flush_all(dlv_runner *r, sp_err *e)
+{
+    if (!redo(r, e)) return false;
+    for (;;) {
+        bool drained;
+        if (!fill(r, &drained, e)) return false;
+        if (r->n == 0) return true;
+        if (!flush(r, e)) return false;
+    }
+}
+
+bool dlv_runner_caught_up(dlv_runner *r)
+{
+    dlv_counters c;
+    dlv_runner_counters(r, &c);
+    if (c.holding) return false;
+    sp_err e = {0};
+    int n = r->src.shard_count(r->src.ctx, &e);
+    if (n < 0) return false;
+    for (int i = 0; i < n && i < DLV_MAX_SHARDS && r->src.end; i++)
+        if ((i >= c.n_shards ? 0 : c.checkpoint[i]) < r->src.end(r->src.ctx, i)) return false;
+    return true;
+}
+
+void dlv_runner_counters(dlv_runner *r, dlv_counters *out)
+{
+    pthread_mutex_lock(&r->mu);
+    *out = r->c;
+    pthread_mutex_unlock(&r->mu);
+}
+
+void dlv_runner_destroy(dlv_runner *r)
+{
+    if (!r) return;
+    if (r->started) {
+        atomic_store(&r->stop, true);
+        pthread_join(r->thread, NULL);
+    }
+    buffer_reset(r);
+    free(r->recs);
+    dlv_chain_destroy(r->chain);
+    dlv_state_clear(&r->st);
+    pthread_mutex_destroy(&r->mu);
+    if (r->src.destroy) r->src.destroy(r->src.ctx);
+    free(r->state_path);
+    free(r->stream_arn);
+    free(r);
+}

@@ -1,0 +1,51 @@
+/* Fuzz target: what the delivery stage reads from outside, per record: the dynamodb-cdc
+ * transformation of a stream record, the jq-based processors over it, and the prefix renderer
+ * over a prefix taken from the input's first line (with the record's extracted partition). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "delivery/dlv_int.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    sp_log_set_level(SP_LOG_OFF);
+    const char *text = (const char *)data;
+    const char *nl = memchr(text, '\n', size);
+    size_t plen = nl ? (size_t)(nl - text) : 0;
+    char *prefix = strndup(text, plen);
+    const char *body = nl ? nl + 1 : text;
+    size_t blen = size - (size_t)(body - text);
+
+    sp_err e = {0};
+    size_t out_len;
+    char *line = dlv_cdc_transform(body, blen, &out_len, &e);
+    if (line && (out_len == 0 || line[out_len - 1] != '\n')) abort();
+    free(line);
+
+    static const char CHAIN[] =
+        "[{\"type\":\"jq\",\"program\":\"select(.drop != true)\"},"
+        "{\"type\":\"metadata\",\"queries\":{\"p\":\".product_name\",\"y\":\".a.b\"}}]";
+    json_t *procs = json_loads(CHAIN, 0, NULL);
+    dlv_proc_env env = {.stream_name = "fuzz"};
+    dlv_chain *chain = dlv_chain_new(procs, &env, &e);
+    if (!chain) abort();
+    dlv_rec r = {0};
+    dlv_rec_set_data(&r, body, blen);
+    dlv_chain_run(chain, &r, 1);
+    if (r.result == DLV_REC_OK && !r.partition) abort();
+    dlv_key_ctx kc = {.time_ms = 1700000000000LL, .random = "abcdefghijk",
+                      .error_type = "processing-failed", .partition = r.partition};
+    sp_str s;
+    sp_str_init(&s, NULL, 0, SP_STR_NO_MAX);
+    sp_err pe = {0};
+    if (!dlv_prefix_render(prefix, &kc, &s, &pe) && pe.status != 400) abort();
+    sp_str_reset(&s);
+    if (!dlv_error_prefix_render(prefix, &kc, &s, &pe) && pe.status != 400) abort();
+    sp_str_release(&s);
+    dlv_rec_clear(&r);
+    dlv_chain_destroy(chain);
+    json_decref(procs);
+    free(prefix);
+    return 0;
+}
