@@ -242,7 +242,7 @@ static enum MHD_Result header_collect(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
-static enum MHD_Result send_auth_error(struct MHD_Connection *c, const api_action *act,
+static enum MHD_Result send_refusal(struct MHD_Connection *c, const api_action *act,
                                        const sp_err *e)
 {
     if (act->proto == API_PROTO_JSON) {
@@ -321,8 +321,30 @@ static bool authorize(api_server *s, struct MHD_Connection *c, const char *url,
         api_action_deny(who, act.name, act.proto, &e);
     if (!sp_err_failed(&e)) return true;
     sp_debug("refused %s %s: %s: %s", method, url, e.code, e.msg);
-    *ret = send_auth_error(c, &act, &e);
+    *ret = send_refusal(c, &act, &e);
     return false;
+}
+
+/* MHD decodes the path before the handler sees it, so "a%00.json" would arrive as "a": a
+ * key silently cut short. Such paths are refused here, in the shape of the API they meant. */
+static bool nul_in_path(api_server *s, struct MHD_Connection *c, const char *url,
+                        const char *method, api_conn_req *cr, enum MHD_Result *ret)
+{
+    const char *raw = cr->raw_uri ? cr->raw_uri : "";
+    const char *q = strchr(raw, '?');
+    size_t plen = q ? (size_t)(q - raw) : strlen(raw);
+    bool nul = false;
+    for (size_t i = 0; i + 3 <= plen && !nul; i++)
+        nul = raw[i] == '%' && raw[i + 1] == '0' && raw[i + 2] == '0';
+    if (!nul) return false;
+    const char *target = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target");
+    api_action act;
+    api_action_of(s->services, s->n_services, method, url, q ? q + 1 : "", target, &act);
+    sp_err e;
+    sp_err_set(&e, 400, act.proto == API_PROTO_S3 ? "InvalidURI" : "ValidationException",
+               "The request path holds an encoded NUL (%%00)");
+    *ret = send_refusal(c, &act, &e);
+    return true;
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
@@ -360,6 +382,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         return MHD_YES;
     }
     enum MHD_Result refused;
+    if (nul_in_path(s, c, url, method, cr, &refused)) return refused;
     if (!authorize(s, c, url, method, cr, &refused)) return refused;
     return handle_request(s, c, url, method, cr);
 }

@@ -117,14 +117,16 @@ def state_hash(server, client=None):
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def settled_state(server, client=None, timeout=30):
-    """The state hash once the background stages stopped moving data."""
+def settled_state(server, client=None, timeout=60, quiet_seconds=3.0):
+    """The state hash once the background stages stopped moving data: unchanged over
+    quiet_seconds, longer than the delivery buffers' 1 s interval plus a flush."""
     deadline = time.time() + timeout
-    prev = state_hash(server, client)
+    prev, since = state_hash(server, client), time.time()
     while time.time() < deadline:
         time.sleep(0.5)
         cur = state_hash(server, client)
-        if cur == prev:
+        if cur != prev:
+            prev, since = cur, time.time()
+        elif time.time() - since >= quiet_seconds:
             return cur
-        prev = cur
     raise AssertionError("the pipeline never settled")
