@@ -399,6 +399,10 @@ static bool deliver(dlv_runner *r, sp_err *e)
         else if (r->recs[x].result == DLV_REC_DROPPED) r->c.records_dropped++;
         else r->c.records_failed++;
     }
+    int64_t visible_ms = sp_clock_wall_ms();
+    for (size_t x = 0; x < r->n; x++)
+        if (r->recs[x].result == DLV_REC_OK)
+            sp_hist_add(&r->c.freshness, (double)(visible_ms - r->recs[x].arrival_ms));
     r->c.objects += first_error_obj;
     r->c.error_objects += nobj - first_error_obj;
     r->c.bytes_out += bytes;

@@ -297,6 +297,9 @@ json_t *dlv_service_health(dlv_service *s)
                       (json_int_t)c.objects, "error_objects", (json_int_t)c.error_objects,
                       "bytes_out", (json_int_t)c.bytes_out, "redos", (json_int_t)c.redos,
                       "last_error", c.last_error));
+        json_t *h = json_object_get(streams, en->def->name);
+        json_object_set_new(h, "freshness_p50_ms", json_real(sp_hist_quantile(&c.freshness, 0.5)));
+        json_object_set_new(h, "freshness_p99_ms", json_real(sp_hist_quantile(&c.freshness, 0.99)));
     }
     pthread_mutex_unlock(&s->mu);
     return json_pack("{s:b, s:o}", "running", true, "delivery_streams", streams);
