@@ -15,7 +15,7 @@ import pytest
 from botocore import UNSIGNED
 from botocore.exceptions import ClientError
 
-from conftest import REGION
+from conftest import BIN, REGION
 from state_helpers import settled_state
 
 TABLE = "OrdersRawTable"
@@ -279,3 +279,14 @@ def test_without_credentials_anything_goes(server):
     # Any key, any secret.
     c = client(server, "dynamodb", ("whatever", "whatever"))
     assert c.get_item(TableName=TABLE, Key={"orderid": {"S": "u"}})["Item"]
+
+
+def test_generate_signs_with_the_environment_keys(signed):
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=ADMIN[0], AWS_SECRET_ACCESS_KEY=ADMIN[1])
+    r = subprocess.run([BIN, "generate", "--endpoint", signed.endpoint, "--events", "20",
+                        "--rate", "0"], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    env["AWS_SECRET_ACCESS_KEY"] = "wrong"
+    r = subprocess.run([BIN, "generate", "--endpoint", signed.endpoint, "--events", "1",
+                        "--rate", "0"], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode != 0 and "InvalidSignatureException" in r.stderr
