@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "catalog/catalog.h"
+#include "core/fs.h"
 #include "delivery/delivery.h"
 #include "lake/lake.h"
 #include "pipe/pipe.h"
@@ -53,25 +54,6 @@ struct cli_engine {
     api_service athena_service;
 };
 
-static bool mkdir_p(const char *path, sp_err *e)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || !*p) {
-            char saved = *p;
-            *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-                sp_err_internal(e, "cannot create directory '%s': %s", buf, strerror(errno));
-                return false;
-            }
-            *p = saved;
-            if (!saved) break;
-        }
-    }
-    return true;
-}
-
 /* "<data_dir>/<name>" into buf. */
 static const char *sub_dir(const cli_engine *en, const char *name, char *buf, size_t size)
 {
@@ -86,7 +68,7 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     (void)cfg;
 
     /* [table] */
-    if (!mkdir_p(sub_dir(en, "table", dir, sizeof dir), e)) return false;
+    if (!sp_fs_mkdirs(sub_dir(en, "table", dir, sizeof dir), e)) return false;
     en->tables = tbl_db_open(dir, e);
     if (!en->tables) return false;
     for (size_t i = 0; i < cfg->n_tables; i++)
@@ -122,7 +104,7 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
 
 cli_engine *cli_engine_open(const sp_config *cfg, const char *data_dir, sp_err *e)
 {
-    if (!mkdir_p(data_dir, e)) return NULL;
+    if (!sp_fs_mkdirs(data_dir, e)) return NULL;
     cli_engine *en = calloc(1, sizeof *en);
     en->cfg = cfg;
     en->data_dir = strdup(data_dir);
