@@ -543,6 +543,12 @@ static json_t *athena_call(athena_fn fn, void *ctx, json_t *req, sp_err *e)
     pthread_mutex_unlock(&a->lock);
     if (!out && !strcmp(e->code, "ValidationException"))
         snprintf(e->code, sizeof e->code, "InvalidRequestException");
+    if (!out && !strcmp(e->code, "InvalidRequestException") && !e->extra[0]) {
+        /* Athena's InvalidRequestException names its cause in AthenaErrorCode. */
+        json_t *extra = json_pack("{s:s}", "AthenaErrorCode", "INVALID_INPUT");
+        sp_err_set_extra(e, extra);
+        json_decref(extra);
+    }
     return out;
 }
 

@@ -219,6 +219,7 @@ def test_bad_input_and_unknown_names(server):
         athena.get_query_results(QueryExecutionId=qid)
     assert error_code(ex) == "InvalidRequestException"
     assert "FAILED" in ex.value.response["Error"]["Message"]
+    assert ex.value.response["AthenaErrorCode"] == "INVALID_INPUT"  # botocore's modelled field
     assert "Contents" not in s3.list_objects_v2(Bucket=RESULTS_BUCKET)
 
     qid = athena.start_query_execution(QueryString="SELEKT 1", ResultConfiguration={
