@@ -171,8 +171,19 @@ static void list_objects(lake *lk, const char *bucket, const sp_http_req *req,
     sp_http_query_param(req->query, "max-keys", max_keys, sizeof max_keys);
     sp_http_query_param(req->query, "list-type", list_type, sizeof list_type);
     bool v2 = !strcmp(list_type, "2");
-    int max = max_keys[0] ? atoi(max_keys) : S3_MAX_KEYS_DEFAULT;
-    if (max < 0 || max > S3_MAX_KEYS_DEFAULT) max = S3_MAX_KEYS_DEFAULT;
+    int max = S3_MAX_KEYS_DEFAULT;
+    if (max_keys[0]) {
+        char *end;
+        long v = strtol(max_keys, &end, 10);
+        if (*end || v < 0) {
+            sp_err e = {0};
+            sp_err_set(&e, 400, "InvalidArgument",
+                       "Provided max-keys not an integer or within integer range");
+            s3_error(resp, &e, bucket);
+            return;
+        }
+        if (v < S3_MAX_KEYS_DEFAULT) max = (int)v; /* S3 returns at most 1000 whatever is asked */
+    }
 
     /* The continuation token is the last key returned, which is all we need to resume. */
     const char *after = v2 ? (token[0] ? token : start_after) : marker;

@@ -68,3 +68,17 @@ def test_aws_cli_ls_and_cp(server, tmp_path):
     dst = tmp_path / "back.json"
     server.aws("s3", "cp", f"s3://{SEED_BUCKET}/x/hello.json", str(dst))
     assert dst.read_text() == '{"hello":"lake"}\n'
+
+
+def test_max_keys_must_be_a_non_negative_integer(server):
+    import urllib.error
+    import urllib.request
+    for bad in ("-5", "ten"):
+        try:
+            urllib.request.urlopen(f"{server.endpoint}/{SEED_BUCKET}?list-type=2&max-keys={bad}")
+            raise AssertionError("accepted max-keys=" + bad)
+        except urllib.error.HTTPError as e:
+            assert e.code == 400 and b"<Code>InvalidArgument</Code>" in e.read()
+    s3 = server.client("s3")
+    s3.put_object(Bucket=SEED_BUCKET, Key="k/1", Body=b"x")
+    assert s3.list_objects_v2(Bucket=SEED_BUCKET, MaxKeys=0)["KeyCount"] == 0
