@@ -11,13 +11,11 @@ one node process (its start and view creation not counted). Both sides get 2 thr
 machine; DuckDB is told threads=2. The answers are compared."""
 import json
 import os
-import random
 import subprocess
 import tempfile
 import time
-import uuid
 
-from benchlib import BIN, ROOT, emit
+from benchlib import BIN, ROOT, emit, write_cdc_lake
 
 ROWS = int(os.environ.get("BENCH_QUERY_ROWS", "1000000"))
 HOURS = 24
@@ -49,38 +47,6 @@ HOUR_OURS = (f"partition_0 = '{DAY[0]:04d}' AND partition_1 = '{DAY[1]:02d}' AND
 HOUR_DUCK = f"filename LIKE '%/{DAY[0]:04d}/{DAY[1]:02d}/{DAY[2]:02d}/{FILTER_HOUR:02d}/%'"
 
 
-def write_lake(root):
-    rng = random.Random(6)
-    products = ["Laptop", "Phone", "Tablet", "Headphones", "Charger"]
-    live = set()
-    seq = 0
-    per_obj = ROWS // (HOURS * OBJECTS_PER_HOUR)
-    for h in range(HOURS):
-        d = os.path.join(root, f"{DAY[0]:04d}", f"{DAY[1]:02d}", f"{DAY[2]:02d}", f"{h:02d}")
-        os.makedirs(d, exist_ok=True)
-        for o in range(OBJECTS_PER_HOUR):
-            n = per_obj if (h, o) != (HOURS - 1, OBJECTS_PER_HOUR - 1) else \
-                ROWS - per_obj * (HOURS * OBJECTS_PER_HOUR - 1)
-            lines = []
-            minute = o * 60 // OBJECTS_PER_HOUR
-            when = f"{DAY[0]:04d}-{DAY[1]:02d}-{DAY[2]:02d}T{h:02d}:{minute:02d}:00Z"
-            for _ in range(n):
-                seq += 1
-                oid = rng.randint(1, 10000)
-                r = rng.random()
-                ev = "REMOVE" if r < 0.1 and oid in live else ("MODIFY" if oid in live else "INSERT")
-                (live.discard if ev == "REMOVE" else live.add)(oid)
-                lines.append('{"orderid":"%d","product_name":"%s","quantity":%d,"price":%.2f,'
-                             '"cdc_event_type":"%s","creation_datetime":"%s",'
-                             '"sequence_number":"%021d"}\n'
-                             % (oid, rng.choice(products), rng.randint(1, 5),
-                                rng.randint(1000, 50000) / 100, ev, when, seq))
-            name = (f"sales-delivery-stream-1-{DAY[0]:04d}-{DAY[1]:02d}-{DAY[2]:02d}-{h:02d}-"
-                    f"{minute:02d}-00-{uuid.UUID(int=rng.getrandbits(128))}")
-            with open(os.path.join(d, name), "w") as f:
-                f.writelines(lines)
-
-
 def ours(data, sql):
     t0 = time.perf_counter()
     out = subprocess.run([BIN, "query", sql, "--format", "csv", "--data-dir", data],
@@ -110,7 +76,7 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         data = os.path.join(d, "data")
         root = os.path.join(data, "lake", BUCKET)
-        write_lake(root)
+        write_cdc_lake(root, ROWS, DAY, HOURS, OBJECTS_PER_HOUR)
         t0 = time.perf_counter()
         subprocess.run([BIN, "crawl", "--data-dir", data], capture_output=True, check=True)
         crawl_ms = (time.perf_counter() - t0) * 1000
