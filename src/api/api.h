@@ -30,11 +30,17 @@ typedef struct api_route {
 typedef json_t *(*api_health_fn)(void *ctx);
 typedef void (*api_metrics_fn)(void *ctx, sp_str *out);
 
+struct sp_cfg_credential;
+
 typedef struct api_options {
     const char *bind;            /* "127.0.0.1" */
     int port;                    /* 0: any free port (see api_server_port) */
     size_t max_body;             /* bytes; larger bodies get 413 before being read */
     int threads;                 /* 0: one per core, at least 2 */
+    /* With any: every request but the health/metrics GETs must carry a valid AWS Signature
+     * Version 4 by one of these keys, for an action its allow list names. Borrowed. */
+    const struct sp_cfg_credential *credentials;
+    size_t n_credentials;
 } api_options;
 
 typedef struct api_server api_server;

@@ -9,7 +9,13 @@ char *api_error_body(const char *error_namespace, const sp_err *e, size_t *out_l
 {
     char type[SP_ERR_CODE_MAX + 64];
     snprintf(type, sizeof type, "%s%s", error_namespace ? error_namespace : "", e->code);
-    json_t *j = json_pack("{s:s, s:s}", "__type", type, "message", e->msg);
+    json_t *j = e->extra[0] ? json_loads(e->extra, 0, NULL) : NULL;
+    if (!json_is_object(j)) {
+        json_decref(j);
+        j = json_object();
+    }
+    json_object_set_new(j, "__type", json_string(type));
+    json_object_set_new(j, "message", json_string(e->msg));
     char *body = sp_json_dump(j, out_len);
     json_decref(j);
     return body;

@@ -2,7 +2,7 @@
  * connections, request bodies gathered up to the configured limit (413 beyond it, decided
  * from Content-Length before the body is read), then handed to the JSON dispatcher or to a
  * REST route. GET /_salespipe/health and /_salespipe/metrics are answered here. */
-#include "api.h"
+#include "api_int.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -29,8 +29,10 @@ struct api_server {
     int port;
 };
 
-/* Per-request state, from the first callback to completion. */
+/* Per-request state, from the request line (URI log callback) to completion. */
 typedef struct api_conn_req {
+    char *raw_uri;     /* the request target exactly as sent, for SigV4 */
+    bool started;      /* the access handler has seen the headers */
     sp_str body;
     bool too_large;
 } api_conn_req;
@@ -213,6 +215,138 @@ static enum MHD_Result handle_request(api_server *s, struct MHD_Connection *c, c
     return send_error(c, 400, "UnknownOperationException", "JSON APIs take POST requests");
 }
 
+/* SigV4 needs the target as sent; MHD hands the handler a decoded path. The returned state
+ * becomes the request's con_cls and is freed in on_completed. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)c;
+    api_server *s = cls;
+    api_conn_req *cr = calloc(1, sizeof *cr);
+    if (!cr) return NULL;
+    cr->raw_uri = strdup(uri ? uri : "/");
+    sp_str_init(&cr->body, NULL, 0, s->opt.max_body);
+    return cr;
+}
+
+typedef struct header_list {
+    api_header *items;
+    size_t n, cap;
+} header_list;
+
+static enum MHD_Result header_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    header_list *h = cls;
+    if (h->n < h->cap) h->items[h->n++] = (api_header){key, value ? value : ""};
+    return MHD_YES;
+}
+
+static enum MHD_Result send_refusal(struct MHD_Connection *c, const api_action *act,
+                                       const sp_err *e)
+{
+    if (act->proto == API_PROTO_JSON) {
+        size_t len;
+        char *body = api_error_body(act->svc ? act->svc->error_namespace : "", e, &len);
+        return send_owned(c, e->status, act->svc ? act->svc->content_type
+                                                 : "application/x-amz-json-1.1", body, len, NULL);
+    }
+    sp_http_resp resp = {0};
+    if (act->proto == API_PROTO_REST_JSON) {
+        json_t *j = json_pack("{s:s}", "message", e->msg);
+        sp_http_resp_json(&resp, e->status, j);
+        json_decref(j);
+        sp_http_resp_header(&resp, "x-amzn-ErrorType", e->code);
+    } else {
+        sp_str x;
+        sp_str_init(&x, NULL, 0, SP_STR_NO_MAX);
+        sp_str_appendf(&x, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code>"
+                           "<Message>", e->code);
+        for (const char *m = e->msg; *m; m++) {
+            if (*m == '<') sp_str_puts(&x, "&lt;");
+            else if (*m == '>') sp_str_puts(&x, "&gt;");
+            else if (*m == '&') sp_str_puts(&x, "&amp;");
+            else sp_str_putc(&x, *m);
+        }
+        sp_str_puts(&x, "</Message></Error>");
+        size_t len = 0;
+        char *body = sp_str_finish(&x, &len);
+        sp_http_resp_set(&resp, e->status, "application/xml", body, len);
+    }
+    char *body = resp.body;
+    resp.body = NULL;
+    enum MHD_Result r = send_owned(c, resp.status, resp.content_type, body, resp.body_len, &resp);
+    sp_http_resp_clear(&resp);
+    return r;
+}
+
+/* With credentials configured: the request must be signed by a known key (SigV4) for an
+ * action that key may perform. Returns true when it may go on; otherwise the refusal has
+ * been queued in *ret and nothing was dispatched. */
+static bool authorize(api_server *s, struct MHD_Connection *c, const char *url,
+                      const char *method, api_conn_req *cr, enum MHD_Result *ret)
+{
+    if (!s->opt.n_credentials) return true;
+    if (!strcmp(method, "GET") &&
+        (!strcmp(url, "/_salespipe/health") || !strcmp(url, "/_salespipe/metrics")))
+        return true;
+    const char *target = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target");
+    const char *raw = cr->raw_uri ? cr->raw_uri : url;
+    const char *q = strchr(raw, '?');
+    api_action act;
+    api_action_of(s->services, s->n_services, method, url, q ? q + 1 : "", target, &act);
+
+    int n = MHD_get_connection_values(c, MHD_HEADER_KIND, NULL, NULL);
+    header_list h = {.items = calloc(n > 0 ? (size_t)n : 1, sizeof(api_header)),
+                     .cap = n > 0 ? (size_t)n : 0};
+    if (!h.items) {
+        *ret = MHD_NO;
+        return false;
+    }
+    MHD_get_connection_values(c, MHD_HEADER_KIND, header_collect, &h);
+    api_sigv4_request req = {
+        .method = method,
+        .target = raw,
+        .headers = h.items,
+        .n_headers = h.n,
+        .body = cr->body.buf ? cr->body.buf : "",
+        .body_len = cr->body.len,
+    };
+    sp_err e = {0};
+    const sp_cfg_credential *who = api_sigv4_verify(s->opt.credentials, s->opt.n_credentials,
+                                                    &req, act.proto,
+                                                    sp_clock_wall_ms() / 1000, &e);
+    free(h.items);
+    if (who && act.name[0] && !api_credential_allows(who, act.name))
+        api_action_deny(who, act.name, act.proto, &e);
+    if (!sp_err_failed(&e)) return true;
+    sp_debug("refused %s %s: %s: %s", method, url, e.code, e.msg);
+    *ret = send_refusal(c, &act, &e);
+    return false;
+}
+
+/* MHD decodes the path before the handler sees it, so "a%00.json" would arrive as "a": a
+ * key silently cut short. Such paths are refused here, in the shape of the API they meant. */
+static bool nul_in_path(api_server *s, struct MHD_Connection *c, const char *url,
+                        const char *method, api_conn_req *cr, enum MHD_Result *ret)
+{
+    const char *raw = cr->raw_uri ? cr->raw_uri : "";
+    const char *q = strchr(raw, '?');
+    size_t plen = q ? (size_t)(q - raw) : strlen(raw);
+    bool nul = false;
+    for (size_t i = 0; i + 3 <= plen && !nul; i++)
+        nul = raw[i] == '%' && raw[i + 1] == '0' && raw[i + 2] == '0';
+    if (!nul) return false;
+    const char *target = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target");
+    api_action act;
+    api_action_of(s->services, s->n_services, method, url, q ? q + 1 : "", target, &act);
+    sp_err e;
+    sp_err_set(&e, 400, act.proto == API_PROTO_S3 ? "InvalidURI" : "ValidationException",
+               "The request path holds an encoded NUL (%%00)");
+    *ret = send_refusal(c, &act, &e);
+    return true;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls)
@@ -220,11 +354,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     (void)version;
     api_server *s = cls;
     api_conn_req *cr = *con_cls;
-    if (!cr) {
-        cr = calloc(1, sizeof *cr);
-        if (!cr) return MHD_NO;
-        sp_str_init(&cr->body, NULL, 0, s->opt.max_body);
-        *con_cls = cr;
+    if (!cr) return MHD_NO; /* on_uri could not allocate */
+    if (!cr->started) {
+        cr->started = true;
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > s->opt.max_body) {
             cr->too_large = true;
@@ -249,6 +381,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         }
         return MHD_YES;
     }
+    enum MHD_Result refused;
+    if (nul_in_path(s, c, url, method, cr, &refused)) return refused;
+    if (!authorize(s, c, url, method, cr, &refused)) return refused;
     return handle_request(s, c, url, method, cr);
 }
 
@@ -261,6 +396,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     api_conn_req *cr = *con_cls;
     if (!cr) return;
     sp_str_release(&cr->body);
+    free(cr->raw_uri);
     free(cr);
     *con_cls = NULL;
 }
@@ -279,7 +415,7 @@ bool api_server_start(api_server *s, sp_err *e)
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opt.threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)API_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)API_CONNECTION_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_END);
     if (!s->daemon) {
         sp_err_set(e, 500, "InternalFailure", "cannot listen on %s:%d (address in use?)",
                    s->opt.bind, s->opt.port);

@@ -1,6 +1,7 @@
 /* The Data Catalog in SQLite: databases, tables, partitions, the objects a crawler has
  * read (for incremental recrawls) and crawler runs. Columns and parameters are kept as
  * JSON text, the shapes Glue's API returns them in. */
+#include "core/fs.h"
 #include "cat_int.h"
 
 #include <errno.h>
@@ -64,10 +65,7 @@ sqlite3_stmt *cat_store_prepare(cat_catalog *cat, const char *sql, sp_err *e)
 
 cat_catalog *cat_catalog_open(const char *dir, sp_err *e)
 {
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        sp_err_internal(e, "cannot create catalog directory '%s': %s", dir, strerror(errno));
-        return NULL;
-    }
+    if (!sp_fs_mkdirs(dir, e)) return NULL;
     cat_catalog *cat = calloc(1, sizeof *cat);
     if (!cat) abort();
     size_t n = strlen(dir) + sizeof "/catalog.db";

@@ -144,4 +144,53 @@ void cat_jsonpath_destroy(cat_jsonpath *p);
 typedef bool (*cat_jsonpath_fn)(void *arg, json_t *value);
 bool cat_jsonpath_select(const cat_jsonpath *p, json_t *doc, cat_jsonpath_fn fn, void *arg);
 
+/* ---- Glue API definitions (cat_glue_store.c) --------------------------------------------- */
+
+/* Another connection to the same catalog file, for a thread of its own (a connection is
+ * not shared across threads while one of them holds a transaction). Caller closes. */
+cat_catalog *cat_catalog_reopen(const cat_catalog *cat, sp_err *e);
+
+/* Creates a database as Glue's CreateDatabase does: 400 AlreadyExistsException if it
+ * exists. input (borrowed) is the DatabaseInput, kept for GetDatabase. */
+bool cat_database_create(cat_catalog *cat, const char *name, const json_t *input, sp_err *e);
+/* The database as {"Name", "CreateTimeMs", "Input": DatabaseInput or null}, or NULL with
+ * 400 EntityNotFoundException. Caller decrefs. */
+json_t *cat_database_get(cat_catalog *cat, const char *name, sp_err *e);
+
+/* Definitions made through the Glue API (kind "crawler", "classifier"), persisted as the
+ * JSON the API was given. Each is returned as {"Name", "Body", "CreatedMs", "UpdatedMs",
+ * "Version"}. create: 400 AlreadyExistsException if the name is taken; get/delete: 400
+ * EntityNotFoundException if it is not. body is borrowed; results are new references. */
+bool cat_definition_create(cat_catalog *cat, const char *kind, const char *name,
+                           const json_t *body, sp_err *e);
+json_t *cat_definition_get(cat_catalog *cat, const char *kind, const char *name, sp_err *e);
+/* All definitions of a kind, sorted by name. */
+json_t *cat_definition_list(cat_catalog *cat, const char *kind, sp_err *e);
+bool cat_definition_delete(cat_catalog *cat, const char *kind, const char *name, sp_err *e);
+
+/* ---- pagination tokens (cat_page.c) ------------------------------------------------------ */
+
+/* An opaque NextToken meaning "continue after `after`" within scope (e.g. "GetTables:db"),
+ * so a token handed out for one listing is refused by another. Caller frees. */
+char *cat_page_token_make(const char *scope, const char *after);
+/* Reads a token back: true with the position copied into after (NUL-terminated), false if
+ * the token is malformed, too long or from another scope. */
+bool cat_page_token_read(const char *token, const char *scope, char *after, size_t size);
+
+/* ---- the Glue API (glue_api.c, glue_crawler.c) ------------------------------------------ */
+
+/* The Glue endpoint's state: the configuration's crawlers and classifiers (visible through
+ * the API next to the ones created through it), the catalog connection the API reads, and
+ * one background thread that runs the crawls StartCrawler queues. */
+typedef struct cat_glue cat_glue;
+
+/* cfg, cat and lk are borrowed and must outlive the result; the crawl thread opens its own
+ * connection to the catalog. Creates the configured crawlers' databases if missing.
+ * Caller destroys. */
+cat_glue *cat_glue_new(const sp_config *cfg, cat_catalog *cat, lake *lk, sp_err *e);
+/* Lets a running crawl finish, drops queued ones, joins the thread and frees. */
+void cat_glue_destroy(cat_glue *g);
+/* The AWSGlue operations; ctx is a cat_glue. */
+extern const sp_op cat_glue_ops[];
+
 #endif

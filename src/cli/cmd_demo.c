@@ -46,6 +46,7 @@ static const char demo_state_count_sql[] = DEMO_CURRENT "SELECT count(*) FROM cu
 
 typedef struct demo {
     cli_engine *en;
+    cli_progress base;        /* positions before this run: counts shown are this run's */
     bool tty;
     uint64_t started_ns;
     uint64_t last_print_ns;
@@ -58,6 +59,16 @@ static json_t *demo_sink(void *ctx, const char *op, json_t *request, sp_err *e)
     return o->fn(cli_engine_tables(ctx), request, e);
 }
 
+/* Progress of this run: the table, pipe and stream positions are cumulative over the data
+ * dir's life, so the positions before the run are taken off. */
+static void demo_progress(demo *d, cli_progress *p)
+{
+    cli_engine_progress(d->en, p);
+    p->table_changes -= d->base.table_changes;
+    p->piped -= d->base.piped;
+    p->stream_records -= d->base.stream_records;
+}
+
 static void demo_print_progress(demo *d, const char *phase, bool force)
 {
     uint64_t now = sp_clock_mono_ns();
@@ -65,7 +76,7 @@ static void demo_print_progress(demo *d, const char *phase, bool force)
     if (!force && now - d->last_print_ns < every) return;
     d->last_print_ns = now;
     cli_progress p;
-    cli_engine_progress(d->en, &p);
+    demo_progress(d, &p);
     double t = (double)(now - d->started_ns) / 1e9;
     fprintf(stdout,
             "%s[%5.1fs] %-9s table changes %6llu | piped %6llu | stream %6llu | delivered %6llu "
@@ -201,7 +212,9 @@ int cli_cmd_demo(const cli_common *common, int argc, char **argv)
            "sales-crawler -> sales_db\n\n",
            common->data_dir);
     d.en = cli_engine_open(cfg, common->data_dir, &e);
-    if (!d.en || !cli_engine_start_workers(d.en, &e)) goto out;
+    if (!d.en) goto out;
+    cli_engine_progress(d.en, &d.base);
+    if (!cli_engine_start_workers(d.en, &e)) goto out;
 
     gen_stats st;
     if (!gen_run(&opt, demo_sink, d.en, demo_gen_progress, &d, &st, &e)) goto out;
@@ -223,10 +236,10 @@ int cli_cmd_demo(const cli_common *common, int argc, char **argv)
     long rebuilt = table_items < 0 ? -1 : demo_rebuilt_count(&d, &e);
     if (rebuilt < 0) goto out;
     cli_progress p;
-    cli_engine_progress(d.en, &p);
+    demo_progress(&d, &p);
     printf("\nsummary\n"
            "  requests generated     %ld (put %ld, update %ld, delete %ld) in %.2f s\n"
-           "  table changes          %llu (stream records of OrdersRawTable)\n"
+           "  table changes          %llu (stream records of OrdersRawTable, this run)\n"
            "  delivered to the lake  %llu records in %llu objects, %llu failed\n"
            "  pipeline               %.2f s from first order to last object (drain %.2f s)\n"
            "  table items            %ld; rebuilt from the lake: %ld -> %s\n"

@@ -3,11 +3,19 @@
 #include "cli_int.h"
 #include "engine.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* 127.0.0.0/8 is loopback; anything else (0.0.0.0 included) can be reached from outside. */
+static bool bind_is_loopback(const char *bind)
+{
+    struct in_addr a;
+    return inet_pton(AF_INET, bind, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
 
 int cli_cmd_serve(const cli_common *common, int argc, char **argv)
 {
@@ -18,6 +26,8 @@ int cli_cmd_serve(const cli_common *common, int argc, char **argv)
         .port = (int)cfg->server.port,
         .max_body = (size_t)cfg->server.max_body_kb * 1024,
         .threads = (int)cfg->server.threads,
+        .credentials = cfg->credentials,
+        .n_credentials = cfg->n_credentials,
     };
     for (int i = 1; i < argc; i++) {
         bool has_value = i + 1 < argc;
@@ -43,6 +53,12 @@ int cli_cmd_serve(const cli_common *common, int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Said before binding, so it is on record even when the bind then fails. */
+    if (!bind_is_loopback(opt.bind))
+        sp_warn("binding %s, which is not a loopback address: the endpoint will be reachable "
+                "from the network%s", opt.bind,
+                opt.n_credentials ? "" : " and, with no credentials configured, accepts "
+                                         "unsigned requests from anyone");
     sp_err e = {0};
     cli_engine *en = cli_engine_open(cfg, common->data_dir, &e);
     if (!en || !cli_engine_start_workers(en, &e) || !cli_engine_listen(en, &opt, &e)) {
@@ -51,9 +67,9 @@ int cli_cmd_serve(const cli_common *common, int argc, char **argv)
         sp_config_destroy(cfg);
         return CLI_EXIT_FAILED;
     }
-    sp_info("salespipe listening on http://%s:%d (data dir %s)%s", opt.bind,
+    sp_info("salespipe listening on http://%s:%d (data dir %s); %s", opt.bind,
             cli_engine_port(en), common->data_dir,
-            strcmp(opt.bind, "127.0.0.1") ? " -- not loopback: reachable from the network" : "");
+            opt.n_credentials ? "requests must be signed (SigV4)" : "requests are not authenticated");
     /* A line on stdout that scripts can wait for. */
     printf("ready port=%d\n", cli_engine_port(en));
     fflush(stdout);

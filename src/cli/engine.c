@@ -8,12 +8,16 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "catalog/catalog.h"
+#include "core/fs.h"
 #include "delivery/delivery.h"
 #include "lake/lake.h"
 #include "pipe/pipe.h"
+#include "query/query.h"
 #include "stream/stream.h"
 #include "table/table.h"
 
@@ -44,26 +48,11 @@ struct cli_engine {
 
     /* [catalog/query] */
     cat_catalog *catalog;
+    cat_glue *glue;
+    api_service glue_service;
+    qry_athena *athena;
+    api_service athena_service;
 };
-
-static bool mkdir_p(const char *path, sp_err *e)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || !*p) {
-            char saved = *p;
-            *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-                sp_err_internal(e, "cannot create directory '%s': %s", buf, strerror(errno));
-                return false;
-            }
-            *p = saved;
-            if (!saved) break;
-        }
-    }
-    return true;
-}
 
 /* "<data_dir>/<name>" into buf. */
 static const char *sub_dir(const cli_engine *en, const char *name, char *buf, size_t size)
@@ -79,7 +68,7 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     (void)cfg;
 
     /* [table] */
-    if (!mkdir_p(sub_dir(en, "table", dir, sizeof dir), e)) return false;
+    if (!sp_fs_mkdirs(sub_dir(en, "table", dir, sizeof dir), e)) return false;
     en->tables = tbl_db_open(dir, e);
     if (!en->tables) return false;
     for (size_t i = 0; i < cfg->n_tables; i++)
@@ -115,7 +104,7 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
 
 cli_engine *cli_engine_open(const sp_config *cfg, const char *data_dir, sp_err *e)
 {
-    if (!mkdir_p(data_dir, e)) return NULL;
+    if (!sp_fs_mkdirs(data_dir, e)) return NULL;
     cli_engine *en = calloc(1, sizeof *en);
     en->cfg = cfg;
     en->data_dir = strdup(data_dir);
@@ -168,6 +157,25 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     api_server_add_route(en->server, &en->s3_route);
 
     /* [catalog/query] */
+    /* The Glue and Athena endpoints (and their crawl/query threads) exist only while
+     * serving, so an engine that is not listening stays a read-only view. */
+    en->glue = cat_glue_new(en->cfg, en->catalog, en->lake, e);
+    en->athena = en->glue ? qry_athena_new(en->catalog, en->lake, e) : NULL;
+    if (!en->athena) {
+        api_server_destroy(en->server);
+        en->server = NULL;
+        return false;
+    }
+    en->glue_service = (api_service){.name = "glue", .target_prefix = "AWSGlue",
+                                     .error_namespace = "",
+                                     .content_type = "application/x-amz-json-1.1",
+                                     .ops = cat_glue_ops, .ctx = en->glue};
+    api_server_add_service(en->server, &en->glue_service);
+    en->athena_service = (api_service){.name = "athena", .target_prefix = "AmazonAthena",
+                                       .error_namespace = "",
+                                       .content_type = "application/x-amz-json-1.1",
+                                       .ops = qry_athena_ops, .ctx = en->athena};
+    api_server_add_service(en->server, &en->athena_service);
 
     if (!api_server_start(en->server, e)) {
         api_server_destroy(en->server);
@@ -178,6 +186,28 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
 }
 
 int cli_engine_port(const cli_engine *en) { return en->server ? api_server_port(en->server) : 0; }
+
+static uint64_t du_total;
+
+static int du_add(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)path;
+    (void)ftw;
+    if (flag == FTW_F) du_total += (uint64_t)st->st_blocks * 512u;
+    return 0;
+}
+
+/* Bytes a directory tree occupies on disk (0 if it does not exist). */
+static uint64_t dir_bytes(const char *dir)
+{
+    static pthread_mutex_t du_mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&du_mu); /* nftw has no context argument */
+    du_total = 0;
+    nftw(dir, du_add, 16, FTW_PHYS);
+    uint64_t n = du_total;
+    pthread_mutex_unlock(&du_mu);
+    return n;
+}
 
 json_t *cli_engine_health(void *engine)
 {
@@ -204,7 +234,22 @@ json_t *cli_engine_health(void *engine)
 
     /* [catalog/query] */
     json_object_set_new(services, "catalog", json_pack("{s:b}", "running", en->catalog != NULL));
+    json_object_set_new(services, "glue", json_pack("{s:b}", "running", en->glue != NULL));
+    json_object_set_new(services, "athena", json_pack("{s:b}", "running", en->athena != NULL));
 
+    /* Sizes on disk, per stage directory. */
+    static const struct { const char *service, *dir; } disk[] = {
+        {"dynamodb", "table"}, {"kinesis", "stream"}, {"pipes", "pipe"},
+        {"firehose", "delivery"}, {"s3", "lake"}, {"catalog", "catalog"},
+    };
+    for (size_t i = 0; i < SP_ARRAY_LEN(disk); i++) {
+        json_t *svc = json_object_get(services, disk[i].service);
+        char dir[4096];
+        if (svc)
+            json_object_set_new(svc, "disk_bytes",
+                                json_integer((json_int_t)dir_bytes(sub_dir(en, disk[i].dir, dir,
+                                                                           sizeof dir))));
+    }
     return json_pack("{s:s, s:o, s:s}", "status", "ok", "services", services, "data_dir",
                      en->data_dir);
 }
@@ -225,6 +270,11 @@ void cli_engine_close(cli_engine *en)
     en->delivery = NULL;
 
     /* [catalog/query] */
+    /* the crawl and query threads finish before the catalog and lake they use close */
+    qry_athena_destroy(en->athena);
+    en->athena = NULL;
+    cat_glue_destroy(en->glue);
+    en->glue = NULL;
     cat_catalog_close(en->catalog);
     en->catalog = NULL;
 

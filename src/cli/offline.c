@@ -2,6 +2,7 @@
  * query, ddl), which work on the files directly without a running server. */
 #include "catalog/catalog.h"
 #include "cli_int.h"
+#include "core/fs.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,10 +12,7 @@
 bool cli_offline_open(const cli_common *common, cat_catalog **cat, lake **lk, sp_err *e)
 {
     char dir[4096];
-    if (mkdir(common->data_dir, 0755) != 0 && errno != EEXIST) {
-        sp_err_internal(e, "cannot create data dir '%s': %s", common->data_dir, strerror(errno));
-        return false;
-    }
+    if (!sp_fs_mkdirs(common->data_dir, e)) return false;
     snprintf(dir, sizeof dir, "%s/catalog", common->data_dir);
     *cat = cat_catalog_open(dir, e);
     if (!*cat) return false;

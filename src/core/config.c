@@ -22,6 +22,9 @@ typedef enum { CFG_STR, CFG_INT, CFG_BOOL, CFG_JSON_LIST, CFG_JSON_MAP } cfg_typ
  * billions of nodes, so a value may not exceed these. */
 enum { CFG_JSON_MAX_NODES = 100000, CFG_JSON_MAX_DEPTH = 64 };
 
+/* IAM access key ids are at most 128 characters; an action is "service:Action". */
+enum { CFG_ACCESS_KEY_MAX = 128, CFG_ACTION_MAX = 256 };
+
 typedef struct cfg_entry {
     cfg_type type;
     const char *key;
@@ -134,6 +137,17 @@ static const cfg_entry crawler_map[] = {
     {0},
 };
 
+/* IAM caps access key ids at 128 characters. */
+static const cfg_entry credential_map[] = {
+    STR("access_key_id", NULL, sp_cfg_credential, access_key_id, true, NULL,
+        "access key id clients sign with (SigV4)"),
+    STR("secret_access_key", NULL, sp_cfg_credential, secret_access_key, true, NULL,
+        "its secret"),
+    JSON_LIST("allow", sp_cfg_credential, allow,
+              "actions this key may call, e.g. [\"dynamodb:*\", \"s3:GetObject\"]; absent: all"),
+    {0},
+};
+
 typedef struct cfg_section {
     const char *key;
     const cfg_entry *map;
@@ -153,6 +167,7 @@ static const cfg_section sections[] = {
     SECTION("buckets", bucket_map, sp_cfg_bucket, buckets, n_buckets),
     SECTION("classifiers", classifier_map, sp_cfg_classifier, classifiers, n_classifiers),
     SECTION("crawlers", crawler_map, sp_cfg_crawler, crawlers, n_crawlers),
+    SECTION("credentials", credential_map, sp_cfg_credential, credentials, n_credentials),
 };
 
 /* The seed pipeline (DESIGN.md, "Fixed interfaces"). */
@@ -512,6 +527,41 @@ static bool bucket_exists(const sp_config *cfg, const char *name)
     return false;
 }
 
+/* A credential's key id must fit the Authorization header's Credential=<id>/<scope>, and each
+ * allow entry must read as "*" or "service:Action" (wildcards allowed in either part). */
+static void credential_check(cfg_parse *p, const sp_cfg_credential *c, size_t i)
+{
+    char path[120];
+    const char *id = c->access_key_id;
+    size_t idlen = strlen(id);
+    bool id_ok = idlen <= CFG_ACCESS_KEY_MAX;
+    for (const char *ch = id; id_ok && *ch; ch++)
+        id_ok = (unsigned char)*ch > 0x20 && (unsigned char)*ch < 0x7f && !strchr("/,=", *ch);
+    if (!id_ok) {
+        snprintf(path, sizeof path, "credentials[%zu].access_key_id", i);
+        cfg_fail(p, doc_field(p, "credentials", i, "access_key_id"), path,
+                 "must be 1 to %d printable characters without spaces, '/', ',' or '='",
+                 CFG_ACCESS_KEY_MAX);
+        return;
+    }
+    size_t k;
+    json_t *a;
+    json_array_foreach(c->allow, k, a) {
+        const char *v = json_string_value(a);
+        const char *colon = v ? strchr(v, ':') : NULL;
+        bool ok = v && strlen(v) <= CFG_ACTION_MAX &&
+                  (!strcmp(v, "*") || (colon && colon > v && colon[1] && !strchr(colon + 1, ':')));
+        for (const char *ch = v; ok && *ch; ch++) ok = (unsigned char)*ch > 0x20 && *ch != 0x7f;
+        if (!ok) {
+            snprintf(path, sizeof path, "credentials[%zu].allow[%zu]", i, k);
+            cfg_fail(p, doc_field(p, "credentials", i, "allow"), path,
+                     "must be \"*\" or \"service:Action\" (e.g. \"dynamodb:*\", "
+                     "\"s3:GetObject\")");
+            return;
+        }
+    }
+}
+
 /* Checks the references between resources (a pipe's table exists, ...); a message names the
  * referring field ("pipes[0].source_table") at its line. */
 static void config_check_refs(cfg_parse *p, sp_config *cfg)
@@ -551,6 +601,8 @@ static void config_check_refs(cfg_parse *p, sp_config *cfg)
             REF_FAIL("crawlers", i, "classifier", "'%s' is not a configured classifier",
                      c->classifier);
     }
+    for (size_t i = 0; i < cfg->n_credentials && !sp_err_failed(p->e); i++)
+        credential_check(p, &cfg->credentials[i], i);
 #undef REF_FAIL
 }
 
@@ -847,3 +899,9 @@ const sp_cfg_crawler *sp_config_crawler(const sp_config *c, const char *name)
 { FIND(c->crawlers, c->n_crawlers, name); }
 const sp_cfg_classifier *sp_config_classifier(const sp_config *c, const char *name)
 { FIND(c->classifiers, c->n_classifiers, name); }
+const sp_cfg_credential *sp_config_credential(const sp_config *c, const char *access_key_id)
+{
+    for (size_t i = 0; access_key_id && i < c->n_credentials; i++)
+        if (!strcmp(c->credentials[i].access_key_id, access_key_id)) return &c->credentials[i];
+    return NULL;
+}

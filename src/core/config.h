@@ -85,6 +85,14 @@ typedef struct sp_cfg_crawler {
     char *schema_change_policy; /* UPDATE_IN_DATABASE | LOG */
 } sp_cfg_crawler;
 
+/* A key the HTTP endpoint accepts when any are configured (SigV4); allow lists IAM-style
+ * actions ("dynamodb:*", "kinesis:PutRecord", "s3:GetObject"), NULL: every action. */
+typedef struct sp_cfg_credential {
+    char *access_key_id;
+    char *secret_access_key;
+    json_t *allow;            /* array of strings, or NULL */
+} sp_cfg_credential;
+
 typedef struct sp_config {
     char *source;             /* file path, or "(defaults)" */
     sp_cfg_server server;
@@ -95,6 +103,8 @@ typedef struct sp_config {
     sp_cfg_bucket *buckets;          size_t n_buckets;
     sp_cfg_classifier *classifiers;  size_t n_classifiers;
     sp_cfg_crawler *crawlers;        size_t n_crawlers;
+    /* None: the endpoint accepts every request unsigned (the default). */
+    sp_cfg_credential *credentials;  size_t n_credentials;
 } sp_config;
 
 /* The seed pipeline's resources (DESIGN.md). Caller owns the result: sp_config_destroy. */
@@ -114,5 +124,6 @@ const sp_cfg_stream *sp_config_stream(const sp_config *cfg, const char *name);
 const sp_cfg_delivery *sp_config_delivery(const sp_config *cfg, const char *name);
 const sp_cfg_crawler *sp_config_crawler(const sp_config *cfg, const char *name);
 const sp_cfg_classifier *sp_config_classifier(const sp_config *cfg, const char *name);
+const sp_cfg_credential *sp_config_credential(const sp_config *cfg, const char *access_key_id);
 
 #endif

@@ -19,7 +19,7 @@
 
 /* ---- error ------------------------------------------------------------------------------ */
 
-enum { SP_ERR_CODE_MAX = 64, SP_ERR_MSG_MAX = 480 };
+enum { SP_ERR_CODE_MAX = 64, SP_ERR_MSG_MAX = 480, SP_ERR_EXTRA_MAX = 1024 };
 
 /* A failure on its way to the caller. Lives on the stack; no allocation, no free.
  * status == 0 means "no error". code is the AWS exception name without namespace
@@ -29,6 +29,9 @@ typedef struct sp_err {
     bool retriable;
     char code[SP_ERR_CODE_MAX];
     char msg[SP_ERR_MSG_MAX];
+    /* Extra members of the AWS error body beyond __type and message, as compact JSON object
+     * text ("{\"CancellationReasons\":[...]}"), or "" for none. */
+    char extra[SP_ERR_EXTRA_MAX];
 } sp_err;
 
 void sp_err_set(sp_err *e, int status, const char *code, const char *fmt, ...) SP_PRINTF(4, 5);
@@ -39,6 +42,9 @@ void sp_err_internal(sp_err *e, const char *fmt, ...) SP_PRINTF(2, 3);
 /* Prefix the message with "<context>: " (keeps code and status). */
 void sp_err_wrap(sp_err *e, const char *context);
 void sp_err_clear(sp_err *e);
+/* Attaches members (a JSON object, not consumed) to the error body; false, and nothing
+ * attached, when they do not fit SP_ERR_EXTRA_MAX. */
+bool sp_err_set_extra(sp_err *e, const json_t *members);
 static inline bool sp_err_failed(const sp_err *e) { return e->status != 0; }
 
 /* ---- string builder --------------------------------------------------------------------- */

@@ -36,6 +36,7 @@ void sp_err_setv(sp_err *e, int status, const char *code, const char *fmt, va_li
     if (!e) return;
     e->status = status;
     e->retriable = status >= 500 || status == 429;
+    e->extra[0] = '\0';
     snprintf(e->code, sizeof e->code, "%s", code);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     utf8_scrub(e->code);
@@ -82,5 +83,18 @@ void sp_err_clear(sp_err *e)
 {
     e->status = 0;
     e->retriable = false;
-    e->code[0] = e->msg[0] = '\0';
+    e->code[0] = e->msg[0] = e->extra[0] = '\0';
+}
+
+bool sp_err_set_extra(sp_err *e, const json_t *members)
+{
+    e->extra[0] = '\0';
+    if (!json_is_object(members)) return false;
+    size_t n = json_dumpb(members, e->extra, sizeof e->extra - 1, JSON_COMPACT);
+    if (n == 0 || n >= sizeof e->extra) {
+        e->extra[0] = '\0';
+        return false;
+    }
+    e->extra[n] = '\0';
+    return true;
 }

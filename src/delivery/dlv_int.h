@@ -5,6 +5,7 @@
 #ifndef DLV_INT_H
 #define DLV_INT_H
 
+#include "core/hist.h"
 #include "delivery.h"
 
 #include <pthread.h>
@@ -275,6 +276,7 @@ typedef struct dlv_counters {
     uint64_t records_in, records_out, records_dropped, records_failed;
     uint64_t objects, error_objects, bytes_out, flushes, redos;
     bool holding;               /* records buffered or an intent open */
+    sp_hist freshness;          /* ms from a record's arrival in the source to its object */
     int n_shards;
     uint64_t checkpoint[DLV_MAX_SHARDS];
     char last_error[SP_ERR_MSG_MAX];

@@ -30,6 +30,7 @@
 enum {
     RUNNER_READ_MAX_RECORDS = 10000,
     RUNNER_WAIT_SLICE_MS = 200,      /* longest sleep before re-checking the stop flag */
+    RUNNER_STOP_BUFFERS = 4,         /* buffers flushed at most while stopping */
     RUNNER_RETRY_MS = 1000,          /* after a failed delivery (lake full, source error) */
     RANDOM_STRING_LEN = 11,          /* !{firehose:random-string} */
 };
@@ -399,6 +400,10 @@ static bool deliver(dlv_runner *r, sp_err *e)
         else if (r->recs[x].result == DLV_REC_DROPPED) r->c.records_dropped++;
         else r->c.records_failed++;
     }
+    int64_t visible_ms = sp_clock_wall_ms();
+    for (size_t x = 0; x < r->n; x++)
+        if (r->recs[x].result == DLV_REC_OK)
+            sp_hist_add(&r->c.freshness, (double)(visible_ms - r->recs[x].arrival_ms));
     r->c.objects += first_error_obj;
     r->c.error_objects += nobj - first_error_obj;
     r->c.bytes_out += bytes;
@@ -518,11 +523,18 @@ static void *run(void *arg)
             sp_sleep_ms(RUNNER_RETRY_MS);
             continue;
         }
-        if (stopping) {                       /* flush what is held, read nothing more */
-            if (r->n > 0 && !flush(r, &e)) {
-                note_error(r, &e);
-                sp_warn("delivery stream '%s': %s (the batch is redone on start)",
-                        r->def->name, e.msg);
+        if (stopping) {
+            /* Flush what is held and what the source already has, so a record acknowledged
+             * just before the stop reaches the lake now rather than at the next start; a
+             * large backlog is left for the next start (at most RUNNER_STOP_BUFFERS). */
+            bool drained = false;
+            for (int round = 0; !drained && round < RUNNER_STOP_BUFFERS; round++) {
+                if (!fill(r, &drained, &e) || (r->n > 0 && !flush(r, &e))) {
+                    note_error(r, &e);
+                    sp_warn("delivery stream '%s': %s (the batch is redone on start)",
+                            r->def->name, e.msg);
+                    break;
+                }
             }
             break;
         }

@@ -3,6 +3,7 @@
  * and a reference count so an API call that found a stream can finish with it while
  * DeleteDeliveryStream removes it. Streams created through the API are persisted as
  * <dir>/streams/<name>.json and reloaded on open. */
+#include "core/fs.h"
 #include "dlv_svc.h"
 
 #include <dirent.h>
@@ -14,15 +15,6 @@
 #include <unistd.h>
 
 static const char STREAMS_DIR[] = "streams";
-
-static bool mkdir_one(const char *path, sp_err *e)
-{
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-        sp_err_internal(e, "cannot create '%s': %s", path, strerror(errno));
-        return false;
-    }
-    return true;
-}
 
 static char *path_of(const dlv_service *s, const char *a, const char *b)
 {
@@ -67,7 +59,7 @@ static dlv_entry *entry_new(dlv_service *s, dlv_def *def, sp_err *e)
     en->def = def;
     en->refs = 1;
     en->dir = path_of(s, def->name, NULL);
-    if (!mkdir_one(en->dir, e)) goto fail;
+    if (!sp_fs_mkdirs(en->dir, e)) goto fail;
     dlv_source src;
     if (!def->source_stream) {
         char *log_path = path_of(s, def->name, "direct.log");
@@ -103,7 +95,7 @@ static void link_entry(dlv_service *s, dlv_entry *en)
 static bool load_persisted(dlv_service *s, sp_err *e)
 {
     char *dir = path_of(s, STREAMS_DIR, NULL);
-    bool ok = mkdir_one(dir, e);
+    bool ok = sp_fs_mkdirs(dir, e);
     DIR *d = ok ? opendir(dir) : NULL;
     struct dirent *de;
     while (ok && d && (de = readdir(d))) {
@@ -143,7 +135,7 @@ dlv_service *dlv_service_open(const char *dir, const sp_config *cfg, lake *lk, s
     s->lake = lk;
     s->log = log;
     pthread_mutex_init(&s->mu, NULL);
-    if (!mkdir_one(dir, e)) goto fail;
+    if (!sp_fs_mkdirs(dir, e)) goto fail;
     for (size_t i = 0; i < cfg->n_deliveries; i++) {
         dlv_def *def = dlv_def_from_config(&cfg->deliveries[i], e);
         if (!def) goto fail;
@@ -297,6 +289,9 @@ json_t *dlv_service_health(dlv_service *s)
                       (json_int_t)c.objects, "error_objects", (json_int_t)c.error_objects,
                       "bytes_out", (json_int_t)c.bytes_out, "redos", (json_int_t)c.redos,
                       "last_error", c.last_error));
+        json_t *h = json_object_get(streams, en->def->name);
+        json_object_set_new(h, "freshness_p50_ms", json_real(sp_hist_quantile(&c.freshness, 0.5)));
+        json_object_set_new(h, "freshness_p99_ms", json_real(sp_hist_quantile(&c.freshness, 0.99)));
     }
     pthread_mutex_unlock(&s->mu);
     return json_pack("{s:b, s:o}", "running", true, "delivery_streams", streams);

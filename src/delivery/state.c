@@ -6,6 +6,8 @@
  * decimal strings because they are unsigned 64-bit. */
 #include "dlv_int.h"
 
+#include "core/fs.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -89,17 +91,6 @@ out:
     return ok;
 }
 
-static bool fsync_dir_of(const char *path)
-{
-    char *copy = strdup(path);
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
-    free(copy);
-    if (fd < 0) return false;
-    bool ok = fsync(fd) == 0;
-    close(fd);
-    return ok;
-}
-
 bool dlv_state_save(const char *path, const dlv_state *st, sp_err *e)
 {
     json_t *cps = json_array();
@@ -114,20 +105,8 @@ bool dlv_state_save(const char *path, const dlv_state *st, sp_err *e)
         if (st->keys) json_object_set(intent, "keys", st->keys);
     }
     json_t *j = json_pack("{s:o, s:o}", "checkpoints", cps, "intent", intent);
-    size_t len;
-    char *text = sp_json_dump(j, &len);
+    bool ok = sp_fs_write_json_atomic(path, j, e);
     json_decref(j);
-
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    bool ok = fd >= 0;
-    if (ok) {
-        ok = write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
-        ok = (close(fd) == 0) && ok;
-    }
-    ok = ok && rename(tmp, path) == 0 && fsync_dir_of(path);
-    if (!ok) sp_err_internal(e, "cannot write delivery state '%s': %s", path, strerror(errno));
-    free(text);
+    if (!ok) sp_err_wrap(e, "delivery state");
     return ok;
 }

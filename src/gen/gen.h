@@ -40,9 +40,11 @@ bool gen_run(const gen_options *opt, gen_sink_fn sink, void *sink_ctx, gen_progr
              void *progress_arg, gen_stats *stats, sp_err *e);
 
 /* A sink that POSTs to a DynamoDB endpoint (e.g. "http://127.0.0.1:4566") over one keep-alive
- * connection. Create, pass gen_http_sink_send as the sink with it as ctx, destroy. */
+ * connection, requests signed (SigV4, region us-east-1) with the given keys (copied). Create,
+ * pass gen_http_sink_send as the sink with it as ctx, destroy. */
 typedef struct gen_http_sink gen_http_sink;
-gen_http_sink *gen_http_sink_new(const char *endpoint, sp_err *e);
+gen_http_sink *gen_http_sink_new(const char *endpoint, const char *access_key,
+                                 const char *secret_key, sp_err *e);
 json_t *gen_http_sink_send(void *sink, const char *op, json_t *request, sp_err *e);
 void gen_http_sink_destroy(gen_http_sink *sink);
 

@@ -1,5 +1,7 @@
-/* The HTTP sink: DynamoDB JSON 1.0 requests over libcurl, one keep-alive connection. Error
- * responses become sp_err with the AWS code (the part of __type after '#'). */
+/* The HTTP sink: DynamoDB JSON 1.0 requests over libcurl, one keep-alive connection, signed
+ * with AWS Signature Version 4 (libcurl's CURLOPT_AWS_SIGV4) so servers that check
+ * credentials accept them. Error responses become sp_err with the AWS code (the part of
+ * __type after '#'). */
 #include "gen.h"
 
 #include <curl/curl.h>
@@ -9,6 +11,7 @@
 struct gen_http_sink {
     CURL *curl;
     char *url;
+    char *userpwd;            /* "<access key>:<secret>" */
     sp_str body;
 };
 
@@ -18,7 +21,8 @@ static size_t collect(char *data, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-gen_http_sink *gen_http_sink_new(const char *endpoint, sp_err *e)
+gen_http_sink *gen_http_sink_new(const char *endpoint, const char *access_key,
+                                 const char *secret_key, sp_err *e)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     gen_http_sink *s = calloc(1, sizeof *s);
@@ -32,6 +36,11 @@ gen_http_sink *gen_http_sink_new(const char *endpoint, sp_err *e)
     s->url = malloc(n);
     snprintf(s->url, n, "%s/", endpoint);
     sp_str_init(&s->body, NULL, 0, SP_STR_NO_MAX);
+    size_t up = strlen(access_key) + strlen(secret_key) + 2;
+    s->userpwd = malloc(up);
+    snprintf(s->userpwd, up, "%s:%s", access_key, secret_key);
+    curl_easy_setopt(s->curl, CURLOPT_AWS_SIGV4, "aws:amz:us-east-1:dynamodb");
+    curl_easy_setopt(s->curl, CURLOPT_USERPWD, s->userpwd);
     return s;
 }
 
@@ -42,7 +51,6 @@ json_t *gen_http_sink_send(void *sink, const char *op, json_t *request, sp_err *
     snprintf(target, sizeof target, "X-Amz-Target: DynamoDB_20120810.%s", op);
     struct curl_slist *h = curl_slist_append(NULL, target);
     h = curl_slist_append(h, "Content-Type: application/x-amz-json-1.0");
-    h = curl_slist_append(h, "Authorization: AWS4-HMAC-SHA256 Credential=salespipe/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0");
     char *payload = sp_json_dump(request, NULL);
     sp_str_reset(&s->body);
     curl_easy_setopt(s->curl, CURLOPT_URL, s->url);
@@ -80,6 +88,7 @@ void gen_http_sink_destroy(gen_http_sink *s)
     curl_easy_cleanup(s->curl);
     sp_str_release(&s->body);
     free(s->url);
+    free(s->userpwd);
     free(s);
     curl_global_cleanup();
 }

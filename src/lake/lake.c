@@ -157,6 +157,28 @@ json_t *lake_bucket_list(const lake *lk, sp_err *e)
     return out;
 }
 
+/* Well-formed UTF-8: no stray continuation bytes, no overlong forms, no surrogates, nothing
+ * past U+10FFFF. */
+static bool utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        unsigned c = *p;
+        size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+                   : (c & 0xf8) == 0xf0 ? 4 : 0;
+        if (!len || (size_t)(end - p) < len) return false;
+        unsigned cp = len == 1 ? c : c & (0xffu >> (len + 1));
+        for (size_t i = 1; i < len; i++) {
+            if ((p[i] & 0xc0) != 0x80) return false;
+            cp = (cp << 6) | (p[i] & 0x3fu);
+        }
+        static const unsigned min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min_cp[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+        p += len;
+    }
+    return true;
+}
+
 bool lake_key_valid(const char *key, sp_err *e)
 {
     size_t n = strlen(key);
@@ -184,6 +206,11 @@ bool lake_key_valid(const char *key, sp_err *e)
             return false;
         }
         seg = slash ? slash + 1 : NULL;
+    }
+    if (!utf8_valid(key, n)) {
+        /* S3 keys are UTF-8; anything else would also break the XML of every listing. */
+        sp_err_set(e, 400, "InvalidArgument", "Object key is not valid UTF-8");
+        return false;
     }
     for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
         if (*p < 0x20 || *p == '\\') {

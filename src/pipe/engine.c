@@ -5,6 +5,7 @@
  * through the API) wins over the configuration; a configured pipe deleted through the API
  * stays deleted (its name is remembered) until it is created again.
  */
+#include "core/fs.h"
 #include "pipe_int.h"
 
 #include <errno.h>
@@ -189,10 +190,7 @@ static bool load_persisted(pip_engine *en, sp_err *e)
 pip_engine *pip_engine_open(const char *dir, const sp_config *cfg, tbl_db *tables, stm_log *log,
                             sp_err *e)
 {
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        sp_err_internal(e, "cannot create '%s': %s", dir, strerror(errno));
-        return NULL;
-    }
+    if (!sp_fs_mkdirs(dir, e)) return NULL;
     pip_engine *en = calloc(1, sizeof *en);
     pthread_mutex_init(&en->mu, NULL);
     en->dir = strdup(dir);

@@ -1,8 +1,9 @@
 /* Persistence of the pipe stage: the API-defined pipes (<dir>/pipes.json) and each pipe's
  * checkpoint (<dir>/<name>.checkpoint, a decimal table stream seq). Both are replaced
- * atomically: written to a temporary file, fsynced, renamed over the old one, so a crash
- * leaves either the old or the new content. */
+ * atomically (sp_fs_write_atomic), so a crash leaves either the old or the new content. */
 #include "pipe_int.h"
+
+#include "core/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,33 +14,6 @@
 #include <unistd.h>
 
 enum { PIP_PATH_MAX = 4096, PIP_CHECKPOINT_TEXT_MAX = 32 };
-
-static bool write_atomic(const char *path, const char *data, size_t len, sp_err *e)
-{
-    char tmp[PIP_PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        sp_err_internal(e, "cannot write '%s': %s", tmp, strerror(errno));
-        return false;
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        off += (size_t)w;
-    }
-    bool ok = off == len && fsync(fd) == 0;
-    int saved = errno;
-    close(fd);
-    if (!ok || rename(tmp, path) != 0) {
-        sp_err_internal(e, "cannot write '%s': %s", path, strerror(ok ? errno : saved));
-        unlink(tmp);
-        return false;
-    }
-    return true;
-}
 
 json_t *pip_store_load(const char *dir, sp_err *e)
 {
@@ -63,7 +37,7 @@ bool pip_store_save(const char *dir, const json_t *doc, sp_err *e)
     char path[PIP_PATH_MAX];
     snprintf(path, sizeof path, "%s/pipes.json", dir);
     char *text = json_dumps(doc, JSON_INDENT(2));
-    bool ok = text && write_atomic(path, text, strlen(text), e);
+    bool ok = text && sp_fs_write_atomic(path, text, strlen(text), e);
     free(text);
     return ok;
 }
@@ -95,7 +69,7 @@ bool pip_checkpoint_save(const char *dir, const char *pipe, uint64_t seq, sp_err
     char path[PIP_PATH_MAX], text[PIP_CHECKPOINT_TEXT_MAX];
     checkpoint_path(dir, pipe, path, sizeof path);
     int n = snprintf(text, sizeof text, "%" PRIu64 "\n", seq);
-    return write_atomic(path, text, (size_t)n, e);
+    return sp_fs_write_atomic(path, text, (size_t)n, e);
 }
 
 void pip_checkpoint_remove(const char *dir, const char *pipe)

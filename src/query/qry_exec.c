@@ -233,6 +233,7 @@ qry_result *qry_exec(cat_catalog *cat, lake *lk, const char *database, const cha
     }
     r->objects_opened = ctx.objects_opened;
     r->partitions_scanned = ctx.partitions_scanned;
+    r->bytes_scanned = ctx.bytes_scanned;
 out:
     sqlite3_finalize(st);
     sqlite3_close(db);

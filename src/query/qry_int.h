@@ -13,6 +13,7 @@ typedef struct qry_ctx {
     lake *lk;
     size_t objects_opened;
     size_t partitions_scanned;
+    uint64_t bytes_scanned;
 } qry_ctx;
 
 /* Registers the "lake" module on db; ctx must outlive db. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 typedef struct lake_vtab {
     sqlite3_vtab base;
@@ -320,8 +321,12 @@ static int advance(lake_cursor *c)
             char *path = lake_object_path(vt->ctx->lk, vt->t->bucket, c->keys[c->key_next++]);
             if (!path) continue;
             c->reader = cat_reader_open(path, &e);
+            struct stat st;
+            if (c->reader) {
+                vt->ctx->objects_opened++;
+                if (stat(path, &st) == 0) vt->ctx->bytes_scanned += (uint64_t)st.st_size;
+            }
             free(path);
-            if (c->reader) vt->ctx->objects_opened++;
             continue; /* an object deleted since the listing is simply gone */
         }
         if (c->part_next < c->n_parts) {

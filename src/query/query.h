@@ -34,6 +34,7 @@ typedef struct qry_result {
     char **cells;           /* n_rows * n_columns, row-major; NULL is SQL NULL */
     size_t objects_opened;  /* lake objects the scans opened (shows pruning at work) */
     size_t partitions_scanned;
+    uint64_t bytes_scanned;  /* stored bytes of the objects opened (Athena's DataScanned) */
 } qry_result;
 
 /* Runs one SQL statement (SELECT / WITH / VALUES / EXPLAIN) over the catalog with
@@ -51,5 +52,24 @@ bool qry_format_parse(const char *name, qry_format *out);
 /* table: aligned columns with a header; csv: RFC 4180 with a header row; json: one array
  * of objects, bigint/double/boolean as JSON numbers/booleans. */
 void qry_result_print(const qry_result *r, qry_format format, FILE *out);
+
+/* ---- the Athena API (athena_api.c) ------------------------------------------------------- */
+
+/* The AmazonAthena endpoint's state: query executions (kept in memory, the newest
+ * QRY_EXECUTIONS_MAX) and one thread that runs them in submission order on its own catalog
+ * connection, writing each result as CSV into the lake at its OutputLocation. */
+typedef struct qry_athena qry_athena;
+
+/* cat and lk are borrowed and must outlive the result (cat only to open the thread's own
+ * connection). Caller destroys. */
+qry_athena *qry_athena_new(cat_catalog *cat, lake *lk, sp_err *e);
+/* Lets a running query finish, cancels queued ones, joins the thread and frees. */
+void qry_athena_destroy(qry_athena *a);
+/* The AmazonAthena operations; ctx is a qry_athena. */
+extern const sp_op qry_athena_ops[];
+
+/* The result as Athena writes its CSV files: a header row, every value in double quotes
+ * (quotes doubled), NULL as an empty unquoted field, "\n" line ends. Caller frees. */
+char *qry_result_athena_csv(const qry_result *r, size_t *len);
 
 #endif

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/fs.h"
 #include "stm_int.h"
 
 enum {
@@ -67,10 +68,7 @@ static void *bg_main(void *arg);
 
 stm_log *stm_log_open(const char *dir, sp_err *e)
 {
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        sp_err_internal(e, "cannot create '%s': %s", dir, strerror(errno));
-        return NULL;
-    }
+    if (!sp_fs_mkdirs(dir, e)) return NULL;
     stm_log *log = calloc(1, sizeof *log);
     log->dir = strdup(dir);
     pthread_rwlockattr_t attr;

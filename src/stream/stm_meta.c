@@ -8,28 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/fs.h"
 #include "stm_int.h"
 
+/* <dir>/<name> replaced atomically with doc. */
 static bool write_atomic(const char *dir, const char *name, const json_t *doc, sp_err *e)
 {
-    char path[4096], tmp[4200];
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    size_t len;
-    char *text = sp_json_dump(doc, &len);
-    int fd = text ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
-    bool ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
-    if (fd >= 0) close(fd);
-    free(text);
-    if (ok) ok = rename(tmp, path) == 0;
-    if (!ok) {
-        sp_err_internal(e, "cannot write '%s': %s", path, strerror(errno));
-        unlink(tmp);
-        return false;
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) fsync(dfd), close(dfd);
-    return true;
+    return sp_fs_write_json_atomic(path, doc, e);
 }
 
 static const char *policy_name(stm_fsync_policy p)

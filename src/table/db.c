@@ -53,6 +53,14 @@ static const char *const STATEMENTS[TBL_ST_COUNT] = {
 
 void tbl_sql_err(tbl_conn *c, const char *what, sp_err *e)
 {
+    /* A full disk is DynamoDB's modelled 500 (InternalServerError), so SDKs raise a class
+     * callers can catch and retry; the message says why. Nothing was committed. */
+    if (c && c->sql && sqlite3_errcode(c->sql) == SQLITE_FULL) {
+        sp_err_set(e, 500, "InternalServerError", "%s: %s (no space left on the data dir's "
+                   "disk; nothing was written)", what, sqlite3_errmsg(c->sql));
+        e->retriable = true;
+        return;
+    }
     sp_err_internal(e, "%s: %s", what, c && c->sql ? sqlite3_errmsg(c->sql) : "no connection");
 }
 

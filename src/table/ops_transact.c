@@ -79,6 +79,7 @@ json_t *tbl_op_transact_write_items(void *ctx, json_t *req, sp_err *e)
     char reasons_buf[512];
     sp_str_init(&reasons, reasons_buf, sizeof reasons_buf, SP_ERR_MSG_MAX);
     bool failed = false;
+    json_t *reason_list = json_array();
     for (size_t i = 0; i < n; i++) {
         sp_err ce = {0};
         bool ok = tbl_write_check(&t, &ws[i], &ce);
@@ -86,19 +87,29 @@ json_t *tbl_op_transact_write_items(void *ctx, json_t *req, sp_err *e)
             *e = ce; /* validation or internal failure: the whole request fails */
             tbl_txn_rollback(&t);
             sp_str_release(&reasons);
+            json_decref(reason_list);
             goto out;
         }
         failed |= !ok;
         sp_str_appendf(&reasons, "%s%s", i ? ", " : "", ok ? "None" : "ConditionalCheckFailed");
+        json_array_append_new(reason_list,
+                              ok ? json_pack("{s:s}", "Code", "None")
+                                 : json_pack("{s:s, s:s}", "Code", "ConditionalCheckFailed",
+                                             "Message", "The conditional request failed"));
     }
     if (failed) {
         tbl_txn_rollback(&t);
         sp_err_set(e, 400, "TransactionCanceledException",
                    "Transaction cancelled, please refer cancellation reasons for specific "
                    "reasons [%s]", reasons.buf);
+        /* boto3 reads them from the error body (e.response["CancellationReasons"]). */
+        json_t *extra = json_pack("{s:o}", "CancellationReasons", reason_list);
+        sp_err_set_extra(e, extra);
+        json_decref(extra);
         sp_str_release(&reasons);
         goto out;
     }
+    json_decref(reason_list);
     sp_str_release(&reasons);
     for (size_t i = 0; i < n; i++)
         if (!tbl_write_apply(&t, &ws[i], e)) {

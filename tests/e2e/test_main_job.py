@@ -155,6 +155,11 @@ def test_metrics_are_prometheus_text_and_move_with_load(server):
     moved = [k for k in after if after[k] > before.get(k, 0)]
     assert any(k.startswith("salespipe_pipes_written") for k in moved), moved
     assert any(k.startswith("salespipe_firehose") for k in moved), moved
+    # freshness from arrival to object is measured, and sizes on disk are reported
+    p99 = after['salespipe_firehose_freshness_p99_ms{name="sales-delivery-stream"}']
+    p50 = after['salespipe_firehose_freshness_p50_ms{name="sales-delivery-stream"}']
+    assert 0 < p50 <= p99 < 30000
+    assert after["salespipe_dynamodb_disk_bytes"] > 0 and after["salespipe_s3_disk_bytes"] > 0
 
 
 def test_status_reports_a_running_server_and_the_data_dir_offline(server):
@@ -163,3 +168,14 @@ def test_status_reports_a_running_server_and_the_data_dir_offline(server):
                          text=True, timeout=30)
     assert out.returncode == 0
     assert server.endpoint in out.stdout and "orders-cdc-pipe" in out.stdout
+
+
+def test_generate_in_process_returns_when_every_change_is_in_the_lake(data_dir):
+    out = subprocess.run([BIN, "generate", "--in-process", "--events", "300", "--rate", "0",
+                          "--mix", "6:3:1", "--seed", "9", "--data-dir", data_dir],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "all changes are in the lake" in out.stdout
+    lines = lake_lines(data_dir)  # no waiting: the command already waited
+    assert len(lines) > 250 and len({l["sequence_number"] for l in lines}) == len(lines)
+    assert {l["cdc_event_type"] for l in lines} == {"INSERT", "MODIFY", "REMOVE"}

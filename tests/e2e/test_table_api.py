@@ -145,6 +145,8 @@ def test_range_table_query_scan_batch_and_transactions(server):
                                 "ConditionExpression": "v > :big",
                                 "ExpressionAttributeValues": {":big": {"N": "1000"}}}}])
     assert "[None, ConditionalCheckFailed]" in str(ex.value)
+    assert [r["Code"] for r in ex.value.response["CancellationReasons"]] == \
+        ["None", "ConditionalCheckFailed"]
     tg = ddb.transact_get_items(TransactItems=[
         {"Get": {"TableName": "Events", "Key": {"dev": {"S": "b"}, "ts": {"N": "1"}}}},
         {"Get": {"TableName": "Events", "Key": {"dev": {"S": "a"}, "ts": {"N": "5"}}}}])

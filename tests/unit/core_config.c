@@ -88,6 +88,11 @@ static void config_assert_equal(const sp_config *x, const sp_config *y)
         EQ_S(name); EQ_S(database); EQ_S(bucket); EQ_S(path); EQ_S(classifier);
         EQ_S(schema_change_policy);
     }
+    assert_int_equal(x->n_credentials, y->n_credentials);
+    for (size_t i = 0; i < x->n_credentials; i++) {
+        const sp_cfg_credential *a = &x->credentials[i], *b = &y->credentials[i];
+        EQ_S(access_key_id); EQ_S(secret_access_key); EQ_J(allow);
+    }
 }
 
 /* Prints cfg, parses the text back, and checks the result equals cfg. */
@@ -565,6 +570,67 @@ static void load_reads_a_file_and_names_it(void **state)
     assert_string_equal(e.msg, "/nonexistent/salespipe.yaml: cannot open: No such file or directory");
 }
 
+/* ---- credentials ------------------------------------------------------------------------ */
+
+static const char credentials_yaml[] =
+    "defaults: seed\n"
+    "credentials:\n"
+    "  - access_key_id: AKIDPIPEROLE\n"
+    "    secret_access_key: \"pipe/secret+key\"\n"
+    "    allow: [\"dynamodb:Describe*\", \"dynamodb:GetRecords\", \"kinesis:PutRecord*\"]\n"
+    "  - access_key_id: AKIDADMIN\n"
+    "    secret_access_key: admin-secret\n";
+
+static void credentials_parse_and_round_trip(void **state)
+{
+    (void)state;
+    sp_err e = {0};
+    sp_config *cfg = parse(credentials_yaml, &e);
+    if (!cfg) fail_msg("%s", e.msg);
+    assert_int_equal(cfg->n_credentials, 2);
+    const sp_cfg_credential *pipe = sp_config_credential(cfg, "AKIDPIPEROLE");
+    assert_non_null(pipe);
+    assert_string_equal(pipe->secret_access_key, "pipe/secret+key");
+    assert_int_equal(json_array_size(pipe->allow), 3);
+    assert_string_equal(json_string_value(json_array_get(pipe->allow, 2)), "kinesis:PutRecord*");
+    const sp_cfg_credential *admin = sp_config_credential(cfg, "AKIDADMIN");
+    assert_non_null(admin);
+    assert_null(admin->allow); /* absent: every action */
+    assert_null(sp_config_credential(cfg, "AKIDNOBODY"));
+    assert_null(sp_config_credential(cfg, NULL));
+    assert_round_trips(cfg);
+    sp_config_destroy(cfg);
+
+    /* The seed has no credentials: the endpoint stays open unless a file adds some. */
+    cfg = sp_config_defaults(&e);
+    assert_int_equal(cfg->n_credentials, 0);
+    sp_config_destroy(cfg);
+}
+
+static void credentials_refused(void **state)
+{
+    (void)state;
+    expect_error("credentials:\n  - access_key_id: A\n",
+                 "t.yaml:2: credentials[0].secret_access_key: is required");
+    expect_error("credentials:\n  - {access_key_id: A, secret_access_key: s}\n"
+                 "  - {access_key_id: A, secret_access_key: t}\n",
+                 "t.yaml:3: credentials[1]: duplicate name 'A'");
+    expect_error("credentials:\n  - access_key_id: A/B\n    secret_access_key: s\n",
+                 "t.yaml:2: credentials[0].access_key_id: must be 1 to 128 printable characters "
+                 "without spaces, '/', ',' or '='");
+    expect_error("credentials:\n  - access_key_id: A\n    secret_access_key: s\n"
+                 "    allow: [dynamodb]\n",
+                 "t.yaml:4: credentials[0].allow[0]: must be \"*\" or \"service:Action\" "
+                 "(e.g. \"dynamodb:*\", \"s3:GetObject\")");
+    expect_error("credentials:\n  - access_key_id: A\n    secret_access_key: s\n"
+                 "    allow: [\"s3:Get\", 7]\n",
+                 "t.yaml:4: credentials[0].allow[1]: must be \"*\" or \"service:Action\" "
+                 "(e.g. \"dynamodb:*\", \"s3:GetObject\")");
+    expect_error("credentials:\n  - access_key_id: A\n    secret_access_key: s\n"
+                 "    allow: {dynamodb: yes}\n",
+                 "t.yaml:4: credentials[0].allow: must be a list");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -585,6 +651,8 @@ int main(void)
         cmocka_unit_test(invalid_yaml),
         cmocka_unit_test(aliases_cannot_blow_up),
         cmocka_unit_test(load_reads_a_file_and_names_it),
+        cmocka_unit_test(credentials_parse_and_round_trip),
+        cmocka_unit_test(credentials_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

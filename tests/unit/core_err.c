@@ -158,10 +158,32 @@ static void set_on_null_is_ignored(void **state)
     sp_err_set(NULL, 400, "X", "ignored");
 }
 
+static void extra_members_are_kept_until_the_next_error(void **state)
+{
+    (void)state;
+    sp_err e = {0};
+    sp_err_set(&e, 400, "TransactionCanceledException", "cancelled");
+    json_t *m = json_pack("{s:[{s:s}]}", "CancellationReasons", "Code", "None");
+    assert_true(sp_err_set_extra(&e, m));
+    assert_string_equal(e.extra, "{\"CancellationReasons\":[{\"Code\":\"None\"}]}");
+    sp_err_set(&e, 400, "ValidationException", "another");
+    assert_string_equal(e.extra, "");
+    json_decref(m);
+    char big[SP_ERR_EXTRA_MAX + 10];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    m = json_pack("{s:s}", "Big", big);
+    assert_false(sp_err_set_extra(&e, m));
+    assert_string_equal(e.extra, "");
+    json_decref(m);
+    assert_false(sp_err_set_extra(&e, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(set_records_status_code_and_message),
+        cmocka_unit_test(extra_members_are_kept_until_the_next_error),
         cmocka_unit_test(retriable_follows_status),
         cmocka_unit_test(invalid_is_400_validation_exception),
         cmocka_unit_test(long_message_and_code_are_cut_not_overflowed),

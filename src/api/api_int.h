@@ -1,0 +1,102 @@
+/* api internals shared by the endpoint's files and their tests: AWS Signature Version 4
+ * verification (sigv4.c) and the mapping of a request to the IAM action it performs, checked
+ * against a key's allow list (authz.c). Not part of api's public surface. */
+#ifndef SP_API_INT_H
+#define SP_API_INT_H
+
+#include "api.h"
+#include "core/config.h"
+
+enum {
+    API_SIGV4_MAX_SKEW_S = 15 * 60,     /* AWS refuses a request dated more than 15 min off */
+    API_SIGV4_KEY_MAX = 128,            /* IAM access key ids are at most 128 characters */
+    API_SIGV4_SCOPE_PART_MAX = 64,      /* region / service in the credential scope */
+    API_SIGV4_SIGNED_HEADERS_MAX = 2048,
+    API_SIGV4_HEX_LEN = 64,             /* hex SHA-256 / HMAC-SHA256 */
+    API_SIGV4_PRESIGN_MAX_EXPIRES_S = 7 * 24 * 3600, /* S3 presigned URLs: at most a week */
+    API_ACTION_MAX = 160,
+};
+
+/* How a request is answered when it is refused: which error names and body shape. */
+typedef enum api_proto {
+    API_PROTO_JSON,      /* X-Amz-Target services: {"__type": ns#Code, "message"} */
+    API_PROTO_S3,        /* S3: <Error><Code>… XML */
+    API_PROTO_REST_JSON, /* Pipes: x-amzn-ErrorType header + {"message"} */
+} api_proto;
+
+typedef struct api_header {
+    const char *name;    /* any case; a name may repeat */
+    const char *value;
+} api_header;
+
+/* One request as the verifier sees it. All pointers borrowed. */
+typedef struct api_sigv4_request {
+    const char *method;
+    const char *target;        /* the request target as sent: path[?query], percent-encoded */
+    const api_header *headers; /* in arrival order */
+    size_t n_headers;
+    const char *body;
+    size_t body_len;
+} api_sigv4_request;
+
+/* What the Authorization header (or an S3 presigned URL's query) says. */
+typedef struct api_sigv4_auth {
+    char access_key[API_SIGV4_KEY_MAX + 1];
+    char date[9];                                   /* scope date, YYYYMMDD */
+    char region[API_SIGV4_SCOPE_PART_MAX + 1];
+    char service[API_SIGV4_SCOPE_PART_MAX + 1];
+    char signed_headers[API_SIGV4_SIGNED_HEADERS_MAX + 1]; /* "host;x-amz-date" */
+    char signature[API_SIGV4_HEX_LEN + 1];
+    char amz_date[17];                              /* YYYYMMDDTHHMMSSZ */
+    bool presigned;                                 /* from the query string */
+    long long expires_s;                            /* presigned only */
+} api_sigv4_auth;
+
+/* Parses an Authorization header value ("AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…,
+ * Signature=…"). On failure returns false with e->msg saying what is wrong (status and code
+ * are left for the caller, which knows the protocol). */
+bool api_sigv4_parse(const char *authorization, api_sigv4_auth *out, sp_err *e);
+
+/* Parses the X-Amz-* parameters of an S3 presigned URL's query string; false with e->msg
+ * when they are incomplete or malformed. */
+bool api_sigv4_parse_query(const char *query, api_sigv4_auth *out, sp_err *e);
+
+/* The canonical request of req as signed under auth (S3's rules when s3: path encoded once
+ * and not normalised, payload hash from x-amz-content-sha256). Caller frees. NULL with
+ * e->msg when the request cannot be canonicalised (a signed header absent, bad hash). */
+char *api_sigv4_canonical_request(const api_sigv4_request *req, const api_sigv4_auth *auth,
+                                  bool s3, sp_err *e);
+
+/* The hex signature of req with secret under auth's scope and date into out. */
+bool api_sigv4_sign(const api_sigv4_request *req, const api_sigv4_auth *auth, bool s3,
+                    const char *secret, char out[API_SIGV4_HEX_LEN + 1], sp_err *e);
+
+/* Verifies req against the configured keys at time now_s (Unix seconds). On success returns
+ * the key (borrowed from creds). Otherwise NULL with e set to the protocol's 4xx error:
+ * missing/incomplete signature, unknown key, wrong signature, expired, payload mismatch. */
+const sp_cfg_credential *api_sigv4_verify(const sp_cfg_credential *creds, size_t n_creds,
+                                          const api_sigv4_request *req, api_proto proto,
+                                          int64_t now_s, sp_err *e);
+
+/* The action a request performs. */
+typedef struct api_action {
+    api_proto proto;
+    const api_service *svc;         /* JSON: the target's service, NULL if unknown */
+    char name[API_ACTION_MAX];      /* "dynamodb:PutItem"; "" when unknown (dispatch refuses it) */
+} api_action;
+
+/* Classifies a request. path is percent-decoded, query raw, target the X-Amz-Target header
+ * (or NULL). services borrowed. */
+void api_action_of(const api_service *const *services, size_t n_services, const char *method,
+                   const char *path, const char *query, const char *target, api_action *out);
+
+/* IAM-style match: case-insensitive, '*' any run, '?' any one character. */
+bool api_action_match(const char *pattern, const char *action);
+
+/* Whether the key may perform action (no allow list: every action). */
+bool api_credential_allows(const sp_cfg_credential *c, const char *action);
+
+/* The refusal for an action outside c's allow list, in proto's error names, into e. */
+void api_action_deny(const sp_cfg_credential *c, const char *action, api_proto proto, sp_err *e);
+
+#endif

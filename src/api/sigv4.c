@@ -1,0 +1,718 @@
+/* AWS Signature Version 4, the verifying side: parse the Authorization header (or an S3
+ * presigned URL's X-Amz-* query), rebuild the canonical request exactly as the AWS
+ * documentation specifies it, derive the signing key from the configured secret and compare
+ * signatures in constant time.
+ *
+ * Two flavours of canonical URI exist. Every service but S3 normalises the path (dot
+ * segments and empty segments removed) and URI-encodes the path as it was sent, so a
+ * client's already-encoded "%E1" is signed as "%25E1". S3 signs the path encoded exactly
+ * once and unnormalised: the path is decoded and re-encoded with AWS's rules. Which flavour a
+ * client used follows from the service in its credential scope ("s3"). */
+#include "api_int.h"
+
+#include <ctype.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
+#define SIGV4_TERMINATOR "aws4_request"
+#define SIGV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
+#define SIGV4_STREAMING_PREFIX "STREAMING-"
+
+/* A canonical request never needs more than the request line and headers MHD accepts. */
+enum { SIGV4_CANONICAL_MAX = 1 << 20, SIGV4_QUERY_PARAMS_MAX = 1000 };
+
+/* ---- small helpers ---------------------------------------------------------------------- */
+
+static void hex_encode(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static void sha256_hex(const void *data, size_t len, char out[API_SIGV4_HEX_LEN + 1])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+    hex_encode(md, n, out);
+}
+
+/* out = HMAC-SHA256(key, data); returns the length (32). */
+static unsigned hmac(const void *key, size_t key_len, const char *data, unsigned char *out)
+{
+    unsigned int n = 0;
+    HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)data, strlen(data), out, &n);
+    return n;
+}
+
+static bool is_unreserved(unsigned char c)
+{
+    return isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
+}
+
+/* AWS's URI encoding: everything but unreserved characters as %XX (upper-case hex); '/'
+ * kept when keep_slash. */
+static void uri_encode(sp_str *out, const char *s, size_t len, bool keep_slash)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (is_unreserved(c) || (keep_slash && c == '/')) sp_str_putc(out, (char)c);
+        else sp_str_appendf(out, "%%%02X", c);
+    }
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes s[0..len) into out (same bytes where an escape is malformed, as AWS
+ * does: "%zz" stays "%zz"). Returns the decoded length; out needs len bytes. */
+static size_t uri_decode(const char *s, size_t len, char *out)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < len; i++) {
+        int hi, lo;
+        if (s[i] == '%' && i + 2 < len && (hi = hex_value(s[i + 1])) >= 0 && (lo = hex_value(s[i + 2])) >= 0) {
+            out[w++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[w++] = s[i];
+        }
+    }
+    return w;
+}
+
+/* Appends s[0..len) with the segments "", "." and ".." resolved (RFC 3986 5.2.4, plus AWS's
+ * collapsing of repeated slashes), as every service but S3 signs it. */
+static void path_normalize(sp_str *out, const char *s, size_t len)
+{
+    /* Segment starts of the output, to pop on "..". */
+    size_t stack_cap = len / 2 + 2, depth = 0;
+    size_t *starts = malloc(stack_cap * sizeof *starts);
+    sp_str segs;
+    sp_str_init(&segs, NULL, 0, SP_STR_NO_MAX);
+    for (size_t i = 0; i <= len;) {
+        size_t j = i;
+        while (j < len && s[j] != '/') j++;
+        size_t n = j - i;
+        if (n == 0 || (n == 1 && s[i] == '.')) {
+            /* skip */
+        } else if (n == 2 && s[i] == '.' && s[i + 1] == '.') {
+            if (depth) segs.len = starts[--depth], segs.buf[segs.len] = '\0';
+        } else if (starts) {
+            starts[depth++] = segs.len;
+            sp_str_putc(&segs, '/');
+            sp_str_append(&segs, s + i, n);
+        }
+        i = j + 1;
+    }
+    /* Every segment is written as "/seg", so the result is absolute like every HTTP path;
+     * a trailing slash survives, and nothing left at all is "/". */
+    if (depth) {
+        sp_str_append(out, segs.buf, segs.len);
+        if (s[len - 1] == '/') sp_str_putc(out, '/');
+    } else {
+        sp_str_putc(out, '/');
+    }
+    sp_str_release(&segs);
+    free(starts);
+}
+
+/* ---- parsing the signature's description ------------------------------------------------ */
+
+static bool copy_part(char *dst, size_t cap, const char *src, size_t len)
+{
+    if (len == 0 || len >= cap) return false;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+    return true;
+}
+
+/* "AKID/20150830/us-east-1/service/aws4_request" into out. */
+static bool parse_credential(const char *s, size_t len, api_sigv4_auth *out, sp_err *e)
+{
+    const char *end = s + len, *p = s;
+    const char *parts[5];
+    size_t lens[5];
+    int n = 0;
+    /* The key id cannot hold '/', so the last four slashes delimit the scope. */
+    while (n < 5) {
+        const char *slash = n < 4 ? memchr(p, '/', (size_t)(end - p)) : NULL;
+        const char *stop = slash ? slash : end;
+        if (n < 4 && !slash) break;
+        parts[n] = p;
+        lens[n] = (size_t)(stop - p);
+        n++;
+        p = stop + 1;
+    }
+    if (n != 5 || lens[4] != strlen(SIGV4_TERMINATOR) ||
+        memcmp(parts[4], SIGV4_TERMINATOR, lens[4]) != 0) {
+        sp_err_set(e, 400, "", "Credential should be scoped to a valid region and terminated "
+                               "by 'aws4_request', as <key>/<YYYYMMDD>/<region>/<service>/aws4_request");
+        return false;
+    }
+    if (!copy_part(out->access_key, sizeof out->access_key, parts[0], lens[0]) ||
+        !copy_part(out->region, sizeof out->region, parts[2], lens[2]) ||
+        !copy_part(out->service, sizeof out->service, parts[3], lens[3])) {
+        sp_err_set(e, 400, "", "Credential has an empty or overlong key id, region or service");
+        return false;
+    }
+    bool date_ok = lens[1] == 8;
+    for (size_t i = 0; date_ok && i < 8; i++) date_ok = isdigit((unsigned char)parts[1][i]);
+    if (date_ok) {
+        int month = (parts[1][4] - '0') * 10 + parts[1][5] - '0';
+        int day = (parts[1][6] - '0') * 10 + parts[1][7] - '0';
+        date_ok = month >= 1 && month <= 12 && day >= 1 && day <= 31;
+    }
+    if (!date_ok) {
+        sp_err_set(e, 400, "", "Credential date must be YYYYMMDD");
+        return false;
+    }
+    memcpy(out->date, parts[1], 8);
+    out->date[8] = '\0';
+    return true;
+}
+
+/* "host;x-amz-date": lower-case names, sorted, no repeats, host among them. */
+static bool parse_signed_headers(const char *s, size_t len, api_sigv4_auth *out, sp_err *e)
+{
+    if (!copy_part(out->signed_headers, sizeof out->signed_headers, s, len)) {
+        sp_err_set(e, 400, "", "SignedHeaders is empty or longer than %d characters",
+                   API_SIGV4_SIGNED_HEADERS_MAX);
+        return false;
+    }
+    bool has_host = false;
+    const char *prev = NULL;
+    size_t prev_len = 0;
+    for (const char *p = out->signed_headers; *p;) {
+        const char *semi = strchr(p, ';');
+        size_t n = semi ? (size_t)(semi - p) : strlen(p);
+        bool ok = n > 0;
+        /* HTTP header names are tokens (RFC 9110 tchar), here in lower case. */
+        for (size_t i = 0; ok && i < n; i++)
+            ok = islower((unsigned char)p[i]) || isdigit((unsigned char)p[i]) ||
+                 (p[i] && strchr("!#$%&'*+-.^_`|~", p[i]));
+        if (ok && prev) {
+            size_t m = prev_len < n ? prev_len : n;
+            int c = memcmp(prev, p, m);
+            ok = c < 0 || (c == 0 && prev_len < n);
+        }
+        if (!ok) {
+            sp_err_set(e, 400, "", "SignedHeaders must be lower-case header names, sorted and "
+                                   "separated by ';'");
+            return false;
+        }
+        if (n == 4 && !memcmp(p, "host", 4)) has_host = true;
+        prev = p;
+        prev_len = n;
+        p = semi ? semi + 1 : p + n;
+        if (semi && !*p) {
+            sp_err_set(e, 400, "", "SignedHeaders ends with ';'");
+            return false;
+        }
+    }
+    if (!has_host) {
+        sp_err_set(e, 400, "", "SignedHeaders must include host");
+        return false;
+    }
+    return true;
+}
+
+static bool parse_signature(const char *s, size_t len, api_sigv4_auth *out, sp_err *e)
+{
+    bool ok = len == API_SIGV4_HEX_LEN;
+    for (size_t i = 0; ok && i < len; i++) ok = isxdigit((unsigned char)s[i]) && !isupper((unsigned char)s[i]);
+    if (!ok) {
+        sp_err_set(e, 400, "", "Signature must be %d lower-case hex digits", API_SIGV4_HEX_LEN);
+        return false;
+    }
+    memcpy(out->signature, s, len);
+    out->signature[len] = '\0';
+    return true;
+}
+
+bool api_sigv4_parse(const char *authorization, api_sigv4_auth *out, sp_err *e)
+{
+    memset(out, 0, sizeof *out);
+    size_t alen = strlen(SIGV4_ALGORITHM);
+    if (strncmp(authorization, SIGV4_ALGORITHM, alen) != 0 || authorization[alen] != ' ') {
+        sp_err_set(e, 400, "", "Authorization header must start with '%s ' (only Signature "
+                               "Version 4 is accepted)", SIGV4_ALGORITHM);
+        return false;
+    }
+    bool seen[3] = {false, false, false};
+    static const char *const names[3] = {"Credential=", "SignedHeaders=", "Signature="};
+    for (const char *p = authorization + alen; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        if (!*p) break;
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        while (n && p[n - 1] == ' ') n--;
+        int which = -1;
+        for (int i = 0; i < 3; i++)
+            if (!strncmp(p, names[i], strlen(names[i]))) which = i;
+        if (which < 0 || seen[which]) {
+            sp_err_set(e, 400, "", "Authorization header has an unexpected or repeated part '%.40s'", p);
+            return false;
+        }
+        seen[which] = true;
+        const char *v = p + strlen(names[which]);
+        size_t vlen = n - strlen(names[which]);
+        bool ok = which == 0 ? parse_credential(v, vlen, out, e)
+                : which == 1 ? parse_signed_headers(v, vlen, out, e)
+                             : parse_signature(v, vlen, out, e);
+        if (!ok) return false;
+        p = comma ? comma : p + strlen(p);
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!seen[i]) {
+            sp_err_set(e, 400, "", "Authorization header requires a '%.*s' part",
+                       (int)strlen(names[i]) - 1, names[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Value of a raw query parameter (still encoded) into out, decoded; false if absent. */
+static bool query_value(const char *query, const char *name, char *out, size_t cap)
+{
+    size_t nlen = strlen(name);
+    for (const char *p = query; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len > nlen && !strncmp(p, name, nlen) && p[nlen] == '=') {
+            size_t vlen = len - nlen - 1;
+            if (vlen >= cap) return false;
+            size_t n = uri_decode(p + nlen + 1, vlen, out);
+            out[n] = '\0';
+            return true;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return false;
+}
+
+bool api_sigv4_parse_query(const char *query, api_sigv4_auth *out, sp_err *e)
+{
+    memset(out, 0, sizeof *out);
+    char alg[32], cred[API_SIGV4_KEY_MAX + 128], sh[API_SIGV4_SIGNED_HEADERS_MAX + 1],
+         sig[API_SIGV4_HEX_LEN + 2], date[20], expires[16];
+    if (!query_value(query, "X-Amz-Algorithm", alg, sizeof alg) || strcmp(alg, SIGV4_ALGORITHM)) {
+        sp_err_set(e, 400, "", "X-Amz-Algorithm must be %s", SIGV4_ALGORITHM);
+        return false;
+    }
+    if (!query_value(query, "X-Amz-Credential", cred, sizeof cred) ||
+        !query_value(query, "X-Amz-SignedHeaders", sh, sizeof sh) ||
+        !query_value(query, "X-Amz-Signature", sig, sizeof sig) ||
+        !query_value(query, "X-Amz-Date", date, sizeof date) ||
+        !query_value(query, "X-Amz-Expires", expires, sizeof expires)) {
+        sp_err_set(e, 400, "", "a presigned URL needs X-Amz-Credential, X-Amz-SignedHeaders, "
+                               "X-Amz-Signature, X-Amz-Date and X-Amz-Expires");
+        return false;
+    }
+    if (!parse_credential(cred, strlen(cred), out, e) ||
+        !parse_signed_headers(sh, strlen(sh), out, e) || !parse_signature(sig, strlen(sig), out, e))
+        return false;
+    char *end;
+    long long x = strtoll(expires, &end, 10);
+    if (!*expires || *end || x < 1 || x > API_SIGV4_PRESIGN_MAX_EXPIRES_S) {
+        sp_err_set(e, 400, "", "X-Amz-Expires must be between 1 and %d seconds",
+                   API_SIGV4_PRESIGN_MAX_EXPIRES_S);
+        return false;
+    }
+    out->expires_s = x;
+    if (strlen(date) >= sizeof out->amz_date) {
+        sp_err_set(e, 400, "", "X-Amz-Date must be YYYYMMDDTHHMMSSZ");
+        return false;
+    }
+    memcpy(out->amz_date, date, strlen(date) + 1);
+    out->presigned = true;
+    return true;
+}
+
+/* ---- the canonical request -------------------------------------------------------------- */
+
+typedef struct query_pair {
+    char *key;   /* encoded, as signed */
+    char *value;
+} query_pair;
+
+static int pair_cmp(const void *a, const void *b)
+{
+    const query_pair *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : strcmp(x->value, y->value);
+}
+
+/* Re-encodes one decoded-then-encoded component into a new string. */
+static char *component_canonical(const char *s, size_t len)
+{
+    char *dec = malloc(len + 1);
+    if (!dec) return NULL;
+    size_t n = uri_decode(s, len, dec);
+    sp_str out;
+    sp_str_init(&out, NULL, 0, SIGV4_CANONICAL_MAX);
+    uri_encode(&out, dec, n, false);
+    free(dec);
+    return sp_str_finish(&out, NULL);
+}
+
+static bool canonical_query(sp_str *out, const char *query, bool presigned, sp_err *e)
+{
+    size_t cap = 0;
+    for (const char *p = query; *p; p++) cap += *p == '&';
+    cap += 1;
+    if (cap > SIGV4_QUERY_PARAMS_MAX) {
+        sp_err_set(e, 400, "", "the query string has more than %d parameters", SIGV4_QUERY_PARAMS_MAX);
+        return false;
+    }
+    query_pair *pairs = calloc(cap, sizeof *pairs);
+    size_t n = 0;
+    bool ok = pairs != NULL;
+    for (const char *p = query; ok && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        size_t klen = eq ? (size_t)(eq - p) : len;
+        if (len && !(presigned && klen == strlen("X-Amz-Signature") &&
+                     !memcmp(p, "X-Amz-Signature", klen))) {
+            pairs[n].key = component_canonical(p, klen);
+            pairs[n].value = eq ? component_canonical(eq + 1, len - klen - 1) : strdup("");
+            ok = pairs[n].key && pairs[n].value;
+            n++;
+        }
+        p = amp ? amp + 1 : p + len;
+    }
+    if (ok) {
+        qsort(pairs, n, sizeof *pairs, pair_cmp);
+        for (size_t i = 0; i < n; i++)
+            sp_str_appendf(out, "%s%s=%s", i ? "&" : "", pairs[i].key, pairs[i].value);
+    } else {
+        sp_err_internal(e, "out of memory canonicalising the query string");
+    }
+    for (size_t i = 0; pairs && i < n; i++) {
+        free(pairs[i].key);
+        free(pairs[i].value);
+    }
+    free(pairs);
+    return ok;
+}
+
+/* Appends the value a signed header contributes: every occurrence, in order, trimmed, runs
+ * of spaces folded to one, joined with ','. False when the request lacks it. */
+static bool canonical_header_value(sp_str *out, const api_sigv4_request *req, const char *name,
+                                   size_t nlen)
+{
+    bool found = false;
+    for (size_t i = 0; i < req->n_headers; i++) {
+        const char *hn = req->headers[i].name;
+        if (strlen(hn) != nlen || strncasecmp(hn, name, nlen)) continue;
+        if (found) sp_str_putc(out, ',');
+        found = true;
+        const char *v = req->headers[i].value ? req->headers[i].value : "";
+        while (*v == ' ' || *v == '\t') v++;
+        const char *end = v + strlen(v);
+        while (end > v && (end[-1] == ' ' || end[-1] == '\t')) end--;
+        for (bool space = false; v < end; v++) {
+            bool is_space = *v == ' ' || *v == '\t';
+            if (is_space && space) continue;
+            sp_str_putc(out, is_space ? ' ' : *v);
+            space = is_space;
+        }
+    }
+    return found;
+}
+
+static const char *header_value(const api_sigv4_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (!strcasecmp(req->headers[i].name, name)) return req->headers[i].value;
+    return NULL;
+}
+
+/* The payload hash the client signed into out; false with e->msg when it cannot be right. */
+static bool payload_hash(const api_sigv4_request *req, const api_sigv4_auth *auth, bool s3,
+                         char out[API_SIGV4_HEX_LEN + 1], sp_err *e)
+{
+    char actual[API_SIGV4_HEX_LEN + 1];
+    if (!s3) {
+        sha256_hex(req->body ? req->body : "", req->body_len, out);
+        return true;
+    }
+    if (auth->presigned) {
+        snprintf(out, API_SIGV4_HEX_LEN + 1, "%s", SIGV4_UNSIGNED_PAYLOAD);
+        return true;
+    }
+    const char *claimed = header_value(req, "x-amz-content-sha256");
+    sha256_hex(req->body ? req->body : "", req->body_len, actual);
+    if (!claimed) {
+        memcpy(out, actual, sizeof actual);
+        return true;
+    }
+    if (!strcmp(claimed, SIGV4_UNSIGNED_PAYLOAD)) {
+        snprintf(out, API_SIGV4_HEX_LEN + 1, "%s", SIGV4_UNSIGNED_PAYLOAD);
+        return true;
+    }
+    if (!strncmp(claimed, SIGV4_STREAMING_PREFIX, strlen(SIGV4_STREAMING_PREFIX))) {
+        sp_err_set(e, 501, "NotImplemented", "x-amz-content-sha256 '%.60s' (aws-chunked "
+                   "streaming uploads) is not supported; send the payload's SHA-256", claimed);
+        return false;
+    }
+    if (strcasecmp(claimed, actual) != 0) {
+        sp_err_set(e, 400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' "
+                   "header does not match what was computed.");
+        return false;
+    }
+    memcpy(out, claimed, API_SIGV4_HEX_LEN + 1);
+    return true;
+}
+
+char *api_sigv4_canonical_request(const api_sigv4_request *req, const api_sigv4_auth *auth,
+                                  bool s3, sp_err *e)
+{
+    char hash[API_SIGV4_HEX_LEN + 1];
+    if (!payload_hash(req, auth, s3, hash, e)) return NULL;
+    sp_str c;
+    sp_str_init(&c, NULL, 0, SIGV4_CANONICAL_MAX);
+    sp_str_puts(&c, req->method);
+    sp_str_putc(&c, '\n');
+
+    const char *target = req->target && *req->target ? req->target : "/";
+    const char *q = strchr(target, '?');
+    size_t plen = q ? (size_t)(q - target) : strlen(target);
+    if (plen == 0) {
+        sp_str_putc(&c, '/');
+    } else if (s3) {
+        char *dec = malloc(plen + 1);
+        size_t n = dec ? uri_decode(target, plen, dec) : 0;
+        uri_encode(&c, dec ? dec : "", n, true);
+        free(dec);
+    } else {
+        sp_str norm;
+        sp_str_init(&norm, NULL, 0, SIGV4_CANONICAL_MAX);
+        path_normalize(&norm, target, plen);
+        if (!norm.len) sp_str_putc(&norm, '/');
+        uri_encode(&c, norm.buf, norm.len, true);
+        sp_str_release(&norm);
+    }
+    sp_str_putc(&c, '\n');
+    if (!canonical_query(&c, q ? q + 1 : "", auth->presigned, e)) {
+        sp_str_release(&c);
+        return NULL;
+    }
+    sp_str_putc(&c, '\n');
+    for (const char *p = auth->signed_headers; *p;) {
+        const char *semi = strchr(p, ';');
+        size_t n = semi ? (size_t)(semi - p) : strlen(p);
+        sp_str_append(&c, p, n);
+        sp_str_putc(&c, ':');
+        if (!canonical_header_value(&c, req, p, n)) {
+            sp_err_set(e, 403, "", "the signed header '%.*s' is not in the request", (int)n, p);
+            sp_str_release(&c);
+            return NULL;
+        }
+        sp_str_putc(&c, '\n');
+        p = semi ? semi + 1 : p + n;
+    }
+    sp_str_appendf(&c, "\n%s\n%s", auth->signed_headers, hash);
+    if (sp_str_failed(&c)) {
+        sp_str_release(&c);
+        sp_err_set(e, 400, "", "the request is too large to canonicalise");
+        return NULL;
+    }
+    return sp_str_finish(&c, NULL);
+}
+
+bool api_sigv4_sign(const api_sigv4_request *req, const api_sigv4_auth *auth, bool s3,
+                    const char *secret, char out[API_SIGV4_HEX_LEN + 1], sp_err *e)
+{
+    char *creq = api_sigv4_canonical_request(req, auth, s3, e);
+    if (!creq) return false;
+    char creq_hash[API_SIGV4_HEX_LEN + 1];
+    sha256_hex(creq, strlen(creq), creq_hash);
+    free(creq);
+
+    char sts[512];
+    snprintf(sts, sizeof sts, "%s\n%s\n%s/%s/%s/%s\n%s", SIGV4_ALGORITHM, auth->amz_date,
+             auth->date, auth->region, auth->service, SIGV4_TERMINATOR, creq_hash);
+
+    size_t slen = strlen(secret);
+    char *k0 = malloc(slen + 5);
+    if (!k0) {
+        sp_err_internal(e, "out of memory");
+        return false;
+    }
+    memcpy(k0, "AWS4", 4);
+    memcpy(k0 + 4, secret, slen + 1);
+    unsigned char k1[EVP_MAX_MD_SIZE], k2[EVP_MAX_MD_SIZE], k3[EVP_MAX_MD_SIZE],
+        k4[EVP_MAX_MD_SIZE], sig[EVP_MAX_MD_SIZE];
+    unsigned n = hmac(k0, slen + 4, auth->date, k1);
+    n = hmac(k1, n, auth->region, k2);
+    n = hmac(k2, n, auth->service, k3);
+    n = hmac(k3, n, SIGV4_TERMINATOR, k4);
+    n = hmac(k4, n, sts, sig);
+    OPENSSL_cleanse(k0, slen + 4);
+    OPENSSL_cleanse(k4, sizeof k4);
+    free(k0);
+    hex_encode(sig, n, out);
+    return true;
+}
+
+/* ---- verification ----------------------------------------------------------------------- */
+
+typedef enum auth_fail {
+    AUTH_MISSING,
+    AUTH_MALFORMED,
+    AUTH_UNKNOWN_KEY,
+    AUTH_BAD_SIGNATURE,
+    AUTH_EXPIRED,
+    AUTH_PRESIGN_EXPIRED,
+} auth_fail;
+
+/* The exception each refusal raises, per protocol (JSON services share one set of names). */
+static const struct {
+    int status;
+    const char *json;
+    const char *s3;
+} auth_errors[] = {
+    [AUTH_MISSING] = {403, "MissingAuthenticationTokenException", "AccessDenied"},
+    [AUTH_MALFORMED] = {400, "IncompleteSignatureException", "AuthorizationHeaderMalformed"},
+    [AUTH_UNKNOWN_KEY] = {403, "UnrecognizedClientException", "InvalidAccessKeyId"},
+    [AUTH_BAD_SIGNATURE] = {403, "InvalidSignatureException", "SignatureDoesNotMatch"},
+    [AUTH_EXPIRED] = {403, "InvalidSignatureException", "RequestTimeTooSkewed"},
+    [AUTH_PRESIGN_EXPIRED] = {403, "InvalidSignatureException", "AccessDenied"},
+};
+
+static void auth_error(sp_err *e, api_proto proto, auth_fail kind, const char *fmt, ...)
+    SP_PRINTF(4, 5);
+static void auth_error(sp_err *e, api_proto proto, auth_fail kind, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sp_err_setv(e, auth_errors[kind].status,
+                proto == API_PROTO_S3 ? auth_errors[kind].s3 : auth_errors[kind].json, fmt, ap);
+    va_end(ap);
+}
+
+/* "YYYYMMDDTHHMMSSZ" to Unix seconds; false if malformed. */
+static bool parse_amz_date(const char *s, int64_t *out)
+{
+    if (strlen(s) != 16 || s[8] != 'T' || s[15] != 'Z') return false;
+    for (int i = 0; i < 15; i++)
+        if (i != 8 && !isdigit((unsigned char)s[i])) return false;
+    struct tm tm = {0};
+    char buf[5];
+    memcpy(buf, s, 4), buf[4] = '\0';
+    tm.tm_year = atoi(buf) - 1900;
+    memcpy(buf, s + 4, 2), buf[2] = '\0';
+    tm.tm_mon = atoi(buf) - 1;
+    memcpy(buf, s + 6, 2);
+    tm.tm_mday = atoi(buf);
+    memcpy(buf, s + 9, 2);
+    tm.tm_hour = atoi(buf);
+    memcpy(buf, s + 11, 2);
+    tm.tm_min = atoi(buf);
+    memcpy(buf, s + 13, 2);
+    tm.tm_sec = atoi(buf);
+    if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+        tm.tm_min > 59 || tm.tm_sec > 60)
+        return false;
+    *out = (int64_t)timegm(&tm);
+    return true;
+}
+
+const sp_cfg_credential *api_sigv4_verify(const sp_cfg_credential *creds, size_t n_creds,
+                                          const api_sigv4_request *req, api_proto proto,
+                                          int64_t now_s, sp_err *e)
+{
+    api_sigv4_auth auth;
+    sp_err why = {0};
+    const char *authz = header_value(req, "Authorization");
+    const char *q = req->target ? strchr(req->target, '?') : NULL;
+    bool presigned = !authz && proto == API_PROTO_S3 && q && strstr(q, "X-Amz-Signature=");
+    if (!authz && !presigned) {
+        if (proto == API_PROTO_S3)
+            auth_error(e, proto, AUTH_MISSING, "Access Denied: the request is not signed and "
+                       "this endpoint requires AWS Signature Version 4");
+        else
+            auth_error(e, proto, AUTH_MISSING, "Missing Authentication Token: this endpoint "
+                       "requires AWS Signature Version 4");
+        return NULL;
+    }
+    if (presigned ? !api_sigv4_parse_query(q + 1, &auth, &why) : !api_sigv4_parse(authz, &auth, &why)) {
+        auth_error(e, proto, AUTH_MALFORMED, "%s", why.msg);
+        return NULL;
+    }
+    const sp_cfg_credential *c = NULL;
+    for (size_t i = 0; i < n_creds && !c; i++)
+        if (!strcmp(creds[i].access_key_id, auth.access_key)) c = &creds[i];
+    if (!c) {
+        if (proto == API_PROTO_S3)
+            auth_error(e, proto, AUTH_UNKNOWN_KEY, "The AWS Access Key Id you provided does "
+                       "not exist in our records.");
+        else
+            auth_error(e, proto, AUTH_UNKNOWN_KEY, "The security token included in the request "
+                       "is invalid.");
+        return NULL;
+    }
+    if (!presigned) {
+        const char *d = header_value(req, "X-Amz-Date");
+        if (!d) {
+            auth_error(e, proto, AUTH_MALFORMED, "Authorization header requires existence of "
+                       "the 'X-Amz-Date' header");
+            return NULL;
+        }
+        if (strlen(d) < sizeof auth.amz_date) memcpy(auth.amz_date, d, strlen(d) + 1);
+    }
+    int64_t when;
+    if (!parse_amz_date(auth.amz_date, &when)) {
+        auth_error(e, proto, AUTH_MALFORMED, "X-Amz-Date must be YYYYMMDDTHHMMSSZ");
+        return NULL;
+    }
+    if (strncmp(auth.amz_date, auth.date, 8) != 0) {
+        auth_error(e, proto, AUTH_BAD_SIGNATURE, "Date in Credential scope (%s) does not match "
+                   "YYYYMMDD from X-Amz-Date (%.8s)", auth.date, auth.amz_date);
+        return NULL;
+    }
+    if (presigned) {
+        if (now_s > when + auth.expires_s) {
+            auth_error(e, proto, AUTH_PRESIGN_EXPIRED, "Request has expired: the URL signed at "
+                       "%s was valid for %lld seconds", auth.amz_date, auth.expires_s);
+            return NULL;
+        }
+    } else if (when < now_s - API_SIGV4_MAX_SKEW_S || when > now_s + API_SIGV4_MAX_SKEW_S) {
+        auth_error(e, proto, AUTH_EXPIRED, "Signature expired: %s is more than %d minutes away "
+                   "from the server's time", auth.amz_date, API_SIGV4_MAX_SKEW_S / 60);
+        return NULL;
+    }
+    char expected[API_SIGV4_HEX_LEN + 1];
+    bool s3 = !strcmp(auth.service, "s3");
+    if (!api_sigv4_sign(req, &auth, s3, c->secret_access_key, expected, &why)) {
+        if (why.code[0]) *e = why; /* payload hash mismatch, unsupported streaming */
+        else auth_error(e, proto, AUTH_BAD_SIGNATURE, "%s", why.msg);
+        return NULL;
+    }
+    if (CRYPTO_memcmp(expected, auth.signature, API_SIGV4_HEX_LEN) != 0) {
+        auth_error(e, proto, AUTH_BAD_SIGNATURE, "The request signature we calculated does not "
+                   "match the signature you provided. Check your AWS Secret Access Key and "
+                   "signing method.");
+        return NULL;
+    }
+    return c;
+}

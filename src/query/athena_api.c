@@ -1,0 +1,602 @@
+/* The AmazonAthena JSON 1.1 endpoint: StartQueryExecution queues a query; one thread runs
+ * the queue in order with qry_exec on a catalog connection of its own and writes each
+ * result as Athena does, a CSV file at <OutputLocation><QueryExecutionId>.csv in the lake;
+ * GetQueryExecution reports QUEUED/RUNNING/SUCCEEDED/FAILED/CANCELLED with timings;
+ * GetQueryResults pages the result (header row first, as Athena does for SELECT) with typed
+ * ColumnInfo; ListQueryExecutions and StopQueryExecution complete the set.
+ *
+ * Executions live in memory, newest first, at most QRY_EXECUTIONS_MAX (finished ones beyond
+ * that are forgotten; their CSVs stay in the lake). Shapes follow botocore's athena model. */
+#include "qry_int.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+/* Executions remembered; GetQueryResults pages at most 1000 rows (MaxQueryResults);
+ * ListQueryExecutions at most 50 ids (MaxQueryExecutionsCount). */
+enum { QRY_EXECUTIONS_MAX = 1000, QRY_RESULTS_PAGE_MAX = 1000, QRY_LIST_PAGE_MAX = 50 };
+/* QueryExecutionId is at most 128 characters; ours are UUIDs. */
+enum { QRY_ID_MAX = 128, QRY_UUID_LEN = 36 };
+
+static const char S3_SCHEME[] = "s3://";
+static const char WORKGROUP_PRIMARY[] = "primary";
+static const char ENGINE_VERSION[] = "Athena engine version 3";
+
+typedef enum { ST_QUEUED, ST_RUNNING, ST_SUCCEEDED, ST_FAILED, ST_CANCELLED } qry_state;
+static const char *const STATE_NAMES[] = {"QUEUED", "RUNNING", "SUCCEEDED", "FAILED",
+                                          "CANCELLED"};
+
+typedef struct qry_execution {
+    struct qry_execution *next;   /* older */
+    uint64_t seq;
+    char id[QRY_UUID_LEN + 1];
+    char *sql, *database;         /* database may be NULL */
+    char *bucket, *key;           /* where the CSV goes */
+    char *output;                 /* s3://bucket/key */
+    qry_state state;
+    char *reason;                 /* FAILED/CANCELLED: why */
+    int64_t submitted_ms, started_ms, completed_ms;
+    qry_result *result;           /* SUCCEEDED */
+    bool busy;                    /* the thread is running it: not to be freed */
+} qry_execution;
+
+struct qry_athena {
+    cat_catalog *cat;             /* only reopened by the thread */
+    lake *lk;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_t thread;
+    bool thread_started, stopping;
+    qry_execution *execs;         /* newest first */
+    size_t n_execs;
+    uint64_t next_seq;
+};
+
+/* ---- CSV -------------------------------------------------------------------------------- */
+
+/* Booleans are 0/1 inside SQLite; Athena shows them as true/false. */
+static const char *shown(const qry_result *r, size_t row, size_t col)
+{
+    const char *v = r->cells[row * r->n_columns + col];
+    if (v && !strcmp(r->types[col], "boolean")) return strcmp(v, "0") ? "true" : "false";
+    return v;
+}
+
+static void csv_quoted(sp_str *s, const char *v)
+{
+    sp_str_putc(s, '"');
+    for (; *v; v++) {
+        if (*v == '"') sp_str_putc(s, '"');
+        sp_str_putc(s, *v);
+    }
+    sp_str_putc(s, '"');
+}
+
+char *qry_result_athena_csv(const qry_result *r, size_t *len)
+{
+    sp_str s;
+    sp_str_init(&s, NULL, 0, SP_STR_NO_MAX);
+    for (size_t c = 0; c < r->n_columns; c++) {
+        if (c) sp_str_putc(&s, ',');
+        csv_quoted(&s, r->names[c]);
+    }
+    sp_str_putc(&s, '\n');
+    for (size_t i = 0; i < r->n_rows; i++) {
+        for (size_t c = 0; c < r->n_columns; c++) {
+            if (c) sp_str_putc(&s, ',');
+            const char *v = shown(r, i, c);
+            if (v) csv_quoted(&s, v);
+        }
+        sp_str_putc(&s, '\n');
+    }
+    return sp_str_finish(&s, len);
+}
+
+/* ---- executions ------------------------------------------------------------------------- */
+
+static void execution_free(qry_execution *x)
+{
+    free(x->sql);
+    free(x->database);
+    free(x->bucket);
+    free(x->key);
+    free(x->output);
+    free(x->reason);
+    qry_result_destroy(x->result);
+    free(x);
+}
+
+static qry_execution *find(qry_athena *a, const char *id)
+{
+    for (qry_execution *x = a->execs; x; x = x->next)
+        if (!strcmp(x->id, id)) return x;
+    return NULL;
+}
+
+static void not_found(const char *id, sp_err *e)
+{
+    sp_err_set(e, 400, "InvalidRequestException", "QueryExecution %s was not found", id);
+}
+
+/* Forgets the oldest finished executions beyond the cap. */
+static void trim(qry_athena *a)
+{
+    qry_execution **p = &a->execs;
+    size_t seen = 0;
+    while (*p) {
+        qry_execution *x = *p;
+        if (++seen > QRY_EXECUTIONS_MAX && x->state >= ST_SUCCEEDED && !x->busy) {
+            *p = x->next;
+            execution_free(x);
+            a->n_execs--;
+            continue;
+        }
+        p = &x->next;
+    }
+}
+
+static void uuid_v4(char out[QRY_UUID_LEN + 1])
+{
+    unsigned char b[16];
+    size_t got = 0;
+    while (got < sizeof b) {
+        ssize_t n = getrandom(b + got, sizeof b - got, 0);
+        if (n > 0) got += (size_t)n;
+    }
+    b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
+    snprintf(out, QRY_UUID_LEN + 1,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
+}
+
+/* ---- the query thread ------------------------------------------------------------------- */
+
+static void finish(qry_execution *x, qry_state state, const char *reason, qry_result *r)
+{
+    x->state = state;
+    x->completed_ms = sp_clock_wall_ms();
+    free(x->reason);
+    x->reason = reason ? strdup(reason) : NULL;
+    x->result = r;
+}
+
+/* Runs x (RUNNING, so nobody frees it) without the lock. */
+static void run_one(qry_athena *a, qry_execution *x, qry_result **out, sp_err *e)
+{
+    cat_catalog *cat = cat_catalog_reopen(a->cat, e);
+    if (!cat) return;
+    qry_result *r = qry_exec(cat, a->lk, x->database, x->sql, e);
+    cat_catalog_close(cat);
+    if (!r) return;
+    size_t len;
+    char *csv = qry_result_athena_csv(r, &len);
+    bool ok = csv && lake_object_put(a->lk, x->bucket, x->key, csv, len, e);
+    free(csv);
+    if (!ok) {
+        if (!sp_err_failed(e)) sp_err_internal(e, "cannot build the result file");
+        sp_err_wrap(e, x->output);
+        qry_result_destroy(r);
+        return;
+    }
+    *out = r;
+}
+
+static qry_execution *oldest_queued(qry_athena *a)
+{
+    qry_execution *found = NULL;
+    for (qry_execution *x = a->execs; x; x = x->next)
+        if (x->state == ST_QUEUED) found = x;
+    return found;
+}
+
+static void *query_thread(void *arg)
+{
+    qry_athena *a = arg;
+    pthread_mutex_lock(&a->lock);
+    for (;;) {
+        qry_execution *x = NULL;
+        while (!a->stopping && !(x = oldest_queued(a))) pthread_cond_wait(&a->wake, &a->lock);
+        if (a->stopping) break;
+        x->state = ST_RUNNING;
+        x->busy = true;
+        x->started_ms = sp_clock_wall_ms();
+        pthread_mutex_unlock(&a->lock);
+        sp_err e = {0};
+        qry_result *r = NULL;
+        run_one(a, x, &r, &e);
+        pthread_mutex_lock(&a->lock);
+        x->busy = false;
+        if (x->state == ST_CANCELLED) /* StopQueryExecution while it ran */
+            qry_result_destroy(r);
+        else if (r)
+            finish(x, ST_SUCCEEDED, NULL, r);
+        else
+            finish(x, ST_FAILED, e.msg, NULL);
+        trim(a);
+    }
+    pthread_mutex_unlock(&a->lock);
+    return NULL;
+}
+
+/* ---- JSON shapes ------------------------------------------------------------------------ */
+
+static json_t *date_json(int64_t ms) { return json_real((double)ms / 1000.0); }
+
+static const char *statement_type(const char *sql)
+{
+    while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r' || *sql == '(') sql++;
+    return strncasecmp(sql, "EXPLAIN", 7) ? "DML" : "UTILITY";
+}
+
+static json_t *execution_json(const qry_execution *x)
+{
+    json_t *status = json_pack("{s:s, s:o}", "State", STATE_NAMES[x->state],
+                               "SubmissionDateTime", date_json(x->submitted_ms));
+    if (x->state >= ST_SUCCEEDED)
+        json_object_set_new(status, "CompletionDateTime", date_json(x->completed_ms));
+    if (x->reason) {
+        json_object_set_new(status, "StateChangeReason", json_string(x->reason));
+        if (x->state == ST_FAILED)
+            /* ErrorCategory 2 = USER; ErrorType 1100 = query/schema problem */
+            json_object_set_new(status, "AthenaError",
+                                json_pack("{s:i, s:i, s:b, s:s}", "ErrorCategory", 2,
+                                          "ErrorType", 1100, "Retryable", 0, "ErrorMessage",
+                                          x->reason));
+    }
+    int64_t end = x->state >= ST_SUCCEEDED ? x->completed_ms : sp_clock_wall_ms();
+    int64_t queued = (x->started_ms ? x->started_ms : end) - x->submitted_ms;
+    int64_t engine = x->started_ms ? end - x->started_ms : 0;
+    json_t *stats = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "EngineExecutionTimeInMillis",
+                              (json_int_t)engine, "DataScannedInBytes",
+                              (json_int_t)(x->result ? x->result->bytes_scanned : 0),
+                              "TotalExecutionTimeInMillis", (json_int_t)(end - x->submitted_ms),
+                              "QueryQueueTimeInMillis", (json_int_t)queued,
+                              "QueryPlanningTimeInMillis", (json_int_t)0,
+                              "ServiceProcessingTimeInMillis", (json_int_t)0);
+    json_t *ctx = json_object();
+    if (x->database) json_object_set_new(ctx, "Database", json_string(x->database));
+    json_object_set_new(ctx, "Catalog", json_string("awsdatacatalog"));
+    return json_pack("{s:s, s:s, s:s, s:{s:s}, s:o, s:o, s:o, s:s, s:{s:s, s:s}, s:{}}",
+                     "QueryExecutionId", x->id, "Query", x->sql, "StatementType",
+                     statement_type(x->sql), "ResultConfiguration", "OutputLocation", x->output,
+                     "QueryExecutionContext", ctx, "Status", status, "Statistics", stats,
+                     "WorkGroup", WORKGROUP_PRIMARY, "EngineVersion", "SelectedEngineVersion",
+                     "AUTO", "EffectiveEngineVersion", ENGINE_VERSION, "SubstatementType");
+}
+
+/* Athena's precision per type, as ColumnInfo reports it. */
+static int precision_of(const char *type)
+{
+    if (!strcmp(type, "bigint")) return 19;
+    if (!strcmp(type, "integer")) return 10;
+    if (!strcmp(type, "double")) return 17;
+    if (!strcmp(type, "boolean") || !strcmp(type, "date")) return 0;
+    if (!strcmp(type, "timestamp")) return 3;
+    return 2147483647; /* varchar and the rest: unbounded */
+}
+
+static json_t *column_info(const qry_result *r)
+{
+    json_t *cols = json_array();
+    for (size_t c = 0; c < r->n_columns; c++)
+        json_array_append_new(
+            cols, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:b}", "CatalogName",
+                            "hive", "SchemaName", "", "TableName", "", "Name", r->names[c],
+                            "Label", r->names[c], "Type", r->types[c], "Precision",
+                            precision_of(r->types[c]), "Scale", 0, "Nullable", "UNKNOWN",
+                            "CaseSensitive", !strcmp(r->types[c], "varchar")));
+    return cols;
+}
+
+/* Row i of the result set as Athena pages it: row 0 is the header, row k>0 result row k-1. */
+static json_t *row_json(const qry_result *r, size_t i)
+{
+    json_t *data = json_array();
+    for (size_t c = 0; c < r->n_columns; c++) {
+        const char *v = i == 0 ? r->names[c] : shown(r, i - 1, c);
+        json_array_append_new(data, v ? json_pack("{s:s}", "VarCharValue", v) : json_object());
+    }
+    return json_pack("{s:o}", "Data", data);
+}
+
+/* ---- ops -------------------------------------------------------------------------------- */
+
+static void invalid(sp_err *e, const char *fmt, ...) SP_PRINTF(2, 3);
+static void invalid(sp_err *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sp_err_setv(e, 400, "InvalidRequestException", fmt, ap);
+    va_end(ap);
+}
+
+/* Splits "s3://bucket/prefix/" into bucket and the CSV key for id. */
+static bool output_place(qry_athena *a, const char *loc, const char *id, char **bucket,
+                         char **key, sp_err *e)
+{
+    if (strncmp(loc, S3_SCHEME, strlen(S3_SCHEME))) {
+        invalid(e, "OutputLocation '%s' must be an s3://bucket/prefix/ location", loc);
+        return false;
+    }
+    const char *b = loc + strlen(S3_SCHEME);
+    size_t blen = strcspn(b, "/");
+    *bucket = strndup(b, blen);
+    const char *prefix = b[blen] ? b + blen + 1 : "";
+    size_t plen = strlen(prefix);
+    sp_str k;
+    sp_str_init(&k, NULL, 0, SP_STR_NO_MAX);
+    sp_str_appendf(&k, "%s%s%s.csv", prefix, plen && prefix[plen - 1] != '/' ? "/" : "", id);
+    *key = sp_str_finish(&k, NULL);
+    sp_err kerr = {0};
+    if (!lake_bucket_name_valid(*bucket) || !lake_bucket_exists(a->lk, *bucket)) {
+        invalid(e, "Unable to verify/create output bucket %s", *bucket);
+    } else if (!lake_key_valid(*key, &kerr)) {
+        invalid(e, "OutputLocation '%s': %s", loc, kerr.msg);
+    }
+    if (sp_err_failed(e)) {
+        free(*bucket);
+        free(*key);
+        *bucket = *key = NULL;
+        return false;
+    }
+    return true;
+}
+
+static json_t *op_start(qry_athena *a, json_t *req, sp_err *e)
+{
+    const char *sql = sp_json_str(req, "QueryString", true, e);
+    json_t *ctx = sp_json_object(req, "QueryExecutionContext", false, e);
+    json_t *rc = sp_json_object(req, "ResultConfiguration", false, e);
+    const char *wg = sp_json_str(req, "WorkGroup", false, e);
+    const char *db = ctx ? sp_json_str(ctx, "Database", false, e) : NULL;
+    const char *loc = rc ? sp_json_str(rc, "OutputLocation", false, e) : NULL;
+    if (sp_err_failed(e)) return NULL;
+    size_t n = strlen(sql);
+    if (n == 0 || n > QRY_SQL_MAX) {
+        invalid(e, "QueryString must be 1 to %d bytes", QRY_SQL_MAX);
+        return NULL;
+    }
+    if (wg && strcmp(wg, WORKGROUP_PRIMARY)) {
+        invalid(e, "WorkGroup %s is not found.", wg);
+        return NULL;
+    }
+    if (!loc || !*loc) {
+        invalid(e, "No output location provided. An output location is required either "
+                   "through the Workgroup result configuration setting or as an API input.");
+        return NULL;
+    }
+    if (db && (!*db || strlen(db) > CAT_NAME_MAX)) {
+        invalid(e, "QueryExecutionContext.Database must be 1 to %d characters", CAT_NAME_MAX);
+        return NULL;
+    }
+    qry_execution *x = calloc(1, sizeof *x);
+    if (!x) abort();
+    uuid_v4(x->id);
+    if (!output_place(a, loc, x->id, &x->bucket, &x->key, e)) {
+        free(x);
+        return NULL;
+    }
+    x->sql = strdup(sql);
+    x->database = db ? strdup(db) : NULL;
+    sp_str o;
+    sp_str_init(&o, NULL, 0, SP_STR_NO_MAX);
+    sp_str_appendf(&o, "%s%s/%s", S3_SCHEME, x->bucket, x->key);
+    x->output = sp_str_finish(&o, NULL);
+    x->submitted_ms = sp_clock_wall_ms();
+    x->seq = ++a->next_seq;
+    x->next = a->execs;
+    a->execs = x;
+    a->n_execs++;
+    trim(a);
+    pthread_cond_broadcast(&a->wake);
+    return json_pack("{s:s}", "QueryExecutionId", x->id);
+}
+
+static const char *execution_id(const json_t *req, sp_err *e)
+{
+    const char *id = sp_json_str(req, "QueryExecutionId", true, e);
+    if (id && (!*id || strlen(id) > QRY_ID_MAX)) {
+        invalid(e, "QueryExecutionId must be 1 to %d characters", QRY_ID_MAX);
+        return NULL;
+    }
+    return id;
+}
+
+static json_t *op_get(qry_athena *a, json_t *req, sp_err *e)
+{
+    const char *id = execution_id(req, e);
+    if (!id) return NULL;
+    qry_execution *x = find(a, id);
+    if (!x) {
+        not_found(id, e);
+        return NULL;
+    }
+    return json_pack("{s:o}", "QueryExecution", execution_json(x));
+}
+
+static json_t *op_results(qry_athena *a, json_t *req, sp_err *e)
+{
+    const char *id = execution_id(req, e);
+    long long max = sp_json_int(req, "MaxResults", false, QRY_RESULTS_PAGE_MAX, e);
+    const char *token = sp_json_str(req, "NextToken", false, e);
+    if (!id || sp_err_failed(e)) return NULL;
+    if (max < 1 || max > QRY_RESULTS_PAGE_MAX) {
+        invalid(e, "MaxResults must be between 1 and %d", QRY_RESULTS_PAGE_MAX);
+        return NULL;
+    }
+    qry_execution *x = find(a, id);
+    if (!x) {
+        not_found(id, e);
+        return NULL;
+    }
+    if (x->state == ST_QUEUED || x->state == ST_RUNNING) {
+        invalid(e, "Query has not yet finished. Current state: %s", STATE_NAMES[x->state]);
+        return NULL;
+    }
+    if (x->state != ST_SUCCEEDED) {
+        invalid(e, "Query did not finish successfully. Final query state: %s",
+                STATE_NAMES[x->state]);
+        return NULL;
+    }
+    const qry_result *r = x->result;
+    size_t start = 0, total = r->n_rows + 1; /* + the header row */
+    if (token && *token) {
+        char scope[QRY_UUID_LEN + 16], after[32];
+        snprintf(scope, sizeof scope, "results:%s", x->id);
+        char *end;
+        if (!cat_page_token_read(token, scope, after, sizeof after) ||
+            (start = strtoull(after, &end, 10), *end || !*after || start > total)) {
+            invalid(e, "Invalid NextToken");
+            return NULL;
+        }
+    }
+    json_t *rows = json_array();
+    size_t i;
+    for (i = start; i < total && i - start < (size_t)max; i++)
+        json_array_append_new(rows, row_json(r, i));
+    json_t *out = json_pack("{s:I, s:{s:o, s:{s:o}}}", "UpdateCount", (json_int_t)0,
+                            "ResultSet", "Rows", rows, "ResultSetMetadata", "ColumnInfo",
+                            column_info(r));
+    if (i < total) {
+        char scope[QRY_UUID_LEN + 16], pos[32];
+        snprintf(scope, sizeof scope, "results:%s", x->id);
+        snprintf(pos, sizeof pos, "%zu", i);
+        char *next = cat_page_token_make(scope, pos);
+        json_object_set_new(out, "NextToken", json_string(next));
+        free(next);
+    }
+    return out;
+}
+
+static json_t *op_list(qry_athena *a, json_t *req, sp_err *e)
+{
+    long long max = sp_json_int(req, "MaxResults", false, QRY_LIST_PAGE_MAX, e);
+    const char *token = sp_json_str(req, "NextToken", false, e);
+    const char *wg = sp_json_str(req, "WorkGroup", false, e);
+    if (sp_err_failed(e)) return NULL;
+    if (max < 0 || max > QRY_LIST_PAGE_MAX) {
+        invalid(e, "MaxResults must be between 0 and %d", QRY_LIST_PAGE_MAX);
+        return NULL;
+    }
+    if (max == 0) max = QRY_LIST_PAGE_MAX;
+    if (wg && strcmp(wg, WORKGROUP_PRIMARY)) {
+        invalid(e, "WorkGroup %s is not found.", wg);
+        return NULL;
+    }
+    /* the token holds the sequence number of the last id handed out */
+    unsigned long long before = UINT64_MAX;
+    if (token && *token) {
+        char after[32], *end;
+        if (!cat_page_token_read(token, "ListQueryExecutions", after, sizeof after) ||
+            (before = strtoull(after, &end, 10), *end || !*after)) {
+            invalid(e, "Invalid NextToken");
+            return NULL;
+        }
+    }
+    json_t *ids = json_array();
+    qry_execution *x = a->execs, *last = NULL;
+    for (; x && (long long)json_array_size(ids) < max; x = x->next) {
+        if (x->seq >= before) continue;
+        json_array_append_new(ids, json_string(x->id));
+        last = x;
+    }
+    while (x && x->seq >= before) x = x->next;
+    json_t *out = json_pack("{s:o}", "QueryExecutionIds", ids);
+    if (x && last) {
+        char pos[32];
+        snprintf(pos, sizeof pos, "%llu", (unsigned long long)last->seq);
+        char *next = cat_page_token_make("ListQueryExecutions", pos);
+        json_object_set_new(out, "NextToken", json_string(next));
+        free(next);
+    }
+    return out;
+}
+
+static json_t *op_stop(qry_athena *a, json_t *req, sp_err *e)
+{
+    const char *id = execution_id(req, e);
+    if (!id) return NULL;
+    qry_execution *x = find(a, id);
+    if (!x) {
+        not_found(id, e);
+        return NULL;
+    }
+    /* A running query is not interrupted: its result is dropped when it ends. */
+    if (x->state == ST_QUEUED || x->state == ST_RUNNING)
+        finish(x, ST_CANCELLED, "Query was cancelled by the user", NULL);
+    return json_object();
+}
+
+typedef json_t *(*athena_fn)(qry_athena *a, json_t *req, sp_err *e);
+
+static json_t *athena_call(athena_fn fn, void *ctx, json_t *req, sp_err *e)
+{
+    qry_athena *a = ctx;
+    pthread_mutex_lock(&a->lock);
+    json_t *out = fn(a, req, e);
+    pthread_mutex_unlock(&a->lock);
+    if (!out && !strcmp(e->code, "ValidationException"))
+        snprintf(e->code, sizeof e->code, "InvalidRequestException");
+    return out;
+}
+
+#define ATHENA_OP(op, fn)                                                                        \
+    static json_t *op_##op(void *ctx, json_t *req, sp_err *e) { return athena_call(fn, ctx, req, e); }
+
+ATHENA_OP(StartQueryExecution, op_start)
+ATHENA_OP(GetQueryExecution, op_get)
+ATHENA_OP(GetQueryResults, op_results)
+ATHENA_OP(ListQueryExecutions, op_list)
+ATHENA_OP(StopQueryExecution, op_stop)
+
+const sp_op qry_athena_ops[] = {
+    {"StartQueryExecution", op_StartQueryExecution},
+    {"GetQueryExecution", op_GetQueryExecution},
+    {"GetQueryResults", op_GetQueryResults},
+    {"ListQueryExecutions", op_ListQueryExecutions},
+    {"StopQueryExecution", op_StopQueryExecution},
+    {NULL, NULL},
+};
+
+/* ---- life cycle ------------------------------------------------------------------------- */
+
+qry_athena *qry_athena_new(cat_catalog *cat, lake *lk, sp_err *e)
+{
+    qry_athena *a = calloc(1, sizeof *a);
+    if (!a) abort();
+    a->cat = cat;
+    a->lk = lk;
+    pthread_mutex_init(&a->lock, NULL);
+    pthread_cond_init(&a->wake, NULL);
+    if (pthread_create(&a->thread, NULL, query_thread, a) != 0) {
+        sp_err_internal(e, "cannot start the query thread");
+        qry_athena_destroy(a);
+        return NULL;
+    }
+    a->thread_started = true;
+    return a;
+}
+
+void qry_athena_destroy(qry_athena *a)
+{
+    if (!a) return;
+    pthread_mutex_lock(&a->lock);
+    a->stopping = true;
+    pthread_cond_broadcast(&a->wake);
+    pthread_mutex_unlock(&a->lock);
+    if (a->thread_started) pthread_join(a->thread, NULL);
+    while (a->execs) {
+        qry_execution *x = a->execs;
+        a->execs = x->next;
+        execution_free(x);
+    }
+    pthread_cond_destroy(&a->wake);
+    pthread_mutex_destroy(&a->lock);
+    free(a);
+}

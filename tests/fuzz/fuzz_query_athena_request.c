@@ -1,0 +1,89 @@
+/* Fuzz target for the Athena API ops (query/athena_api.c): the input is "<Operation>\n<JSON
+ * body>", run against one endpoint over an empty catalog and a lake with one bucket, so
+ * StartQueryExecution really queues queries for the query thread and later inputs page,
+ * list and stop them. Every answer must be a JSON object; every failure a 4xx/5xx with an
+ * exception name and a message. */
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/query.h"
+
+static char root[64];
+static lake *lk;
+static cat_catalog *cat;
+static qry_athena *athena;
+
+static void fuzz_fail(const char *what, const char *detail)
+{
+    fprintf(stderr, "fuzz_query_athena_request: %s\n%s\n", what, detail ? detail : "");
+    abort();
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void teardown(void)
+{
+    qry_athena_destroy(athena);
+    cat_catalog_close(cat);
+    lake_close(lk);
+    nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    sp_log_set_level(SP_LOG_OFF);
+    snprintf(root, sizeof root, "/tmp/fuzz-athena-XXXXXX");
+    if (!mkdtemp(root)) fuzz_fail("mkdtemp", NULL);
+    char dir[128];
+    sp_err e = {0};
+    snprintf(dir, sizeof dir, "%s/lake", root);
+    lk = lake_open(dir, &e);
+    snprintf(dir, sizeof dir, "%s/catalog", root);
+    cat = lk ? cat_catalog_open(dir, &e) : NULL;
+    if (!cat || !lake_bucket_create(lk, "results", &e)) fuzz_fail("setup", e.msg);
+    athena = qry_athena_new(cat, lk, &e);
+    if (!athena) fuzz_fail("qry_athena_new", e.msg);
+    atexit(teardown);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!athena) LLVMFuzzerInitialize(NULL, NULL);
+    const uint8_t *nl = memchr(data, '\n', size);
+    size_t name_len = nl ? (size_t)(nl - data) : size;
+    const sp_op *op = sp_op_find(qry_athena_ops, (const char *)data, name_len);
+    if (!op) return 0;
+    sp_err e = {0};
+    const char *body = nl ? (const char *)nl + 1 : "{}";
+    size_t body_len = nl ? size - name_len - 1 : 2;
+    json_t *req = sp_json_parse(body, body_len, &e);
+    if (!json_is_object(req)) {
+        json_decref(req);
+        return 0;
+    }
+    json_t *resp = op->fn(athena, req, &e);
+    if (resp) {
+        if (!json_is_object(resp)) fuzz_fail("answer is not an object", op->name);
+        if (sp_err_failed(&e)) fuzz_fail("answer with an error set", e.msg);
+        char *text = json_dumps(resp, JSON_COMPACT);
+        if (!text) fuzz_fail("answer does not serialise", op->name);
+        free(text);
+    } else if (e.status < 400 || e.status > 599 || !e.code[0] || !e.msg[0]) {
+        fuzz_fail("failure without an AWS-shaped error", op->name);
+    }
+    json_decref(resp);
+    json_decref(req);
+    return 0;
+}
