@@ -35,5 +35,9 @@ fuzz: deps
 reliability: build
 	SALESPIPE_BIN=$(CURDIR)/build/salespipe /usr/bin/python3 tests/reliability/crash_harness.py --changes 100000 --kills 20
 
+# Memory soak: steady load, then a growing backlog; fails if RSS grows with either.
+soak: build
+	SALESPIPE_BIN=$(CURDIR)/build/salespipe /usr/bin/python3 tests/reliability/soak.py --minutes 4
+
 clean:
 	rm -rf build build-asan build-fuzz

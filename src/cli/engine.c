@@ -1,15 +1,15 @@
-/* The engine: opens the stages in data order (table, stream, pipe, delivery, lake, catalog),
- * registers their APIs, runs their workers, and closes them in reverse.
+/* The engine: opens the stages so that each finds what it reads from already open (table,
+ * stream, lake, delivery, pipe, catalog), registers their APIs, runs their workers, and
+ * closes them in reverse.
  *
  * Each stage has its own block in the struct, in open, in listen, in close and in health,
  * marked with the stage's name, so stages are wired in independently. */
 #include "engine.h"
 
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "catalog/catalog.h"
@@ -21,10 +21,15 @@
 #include "stream/stream.h"
 #include "table/table.h"
 
+enum { ENGINE_DISK_REFRESH_MS = 5000 }; /* sizes on disk are walked at most this often */
+
 struct cli_engine {
     const sp_config *cfg;
     char *data_dir;
     api_server *server;
+    pthread_mutex_t disk_mu;
+    int64_t disk_at_ms;
+    uint64_t disk_bytes[6];
 
     /* [table] */
     tbl_db *tables;
@@ -65,7 +70,6 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
 {
     char dir[4096];
     const sp_config *cfg = en->cfg;
-    (void)cfg;
 
     /* [table] */
     if (!sp_fs_mkdirs(sub_dir(en, "table", dir, sizeof dir), e)) return false;
@@ -106,6 +110,7 @@ cli_engine *cli_engine_open(const sp_config *cfg, const char *data_dir, sp_err *
 {
     if (!sp_fs_mkdirs(data_dir, e)) return NULL;
     cli_engine *en = calloc(1, sizeof *en);
+    pthread_mutex_init(&en->disk_mu, NULL);
     en->cfg = cfg;
     en->data_dir = strdup(data_dir);
     if (!engine_open_stages(en, e)) {
@@ -237,19 +242,24 @@ json_t *cli_engine_health(void *engine)
     json_object_set_new(services, "glue", json_pack("{s:b}", "running", en->glue != NULL));
     json_object_set_new(services, "athena", json_pack("{s:b}", "running", en->athena != NULL));
 
-    /* Sizes on disk, per stage directory. */
+    /* Sizes on disk, per stage directory; walking the lake is not free, so the sizes are
+     * refreshed at most every ENGINE_DISK_REFRESH_MS. */
     static const struct { const char *service, *dir; } disk[] = {
         {"dynamodb", "table"}, {"kinesis", "stream"}, {"pipes", "pipe"},
         {"firehose", "delivery"}, {"s3", "lake"}, {"catalog", "catalog"},
     };
+    _Static_assert(SP_ARRAY_LEN(disk) == SP_ARRAY_LEN(en->disk_bytes), "one size per stage");
+    pthread_mutex_lock(&en->disk_mu);
+    int64_t now = sp_clock_wall_ms();
+    bool refresh = !en->disk_at_ms || now - en->disk_at_ms >= ENGINE_DISK_REFRESH_MS;
     for (size_t i = 0; i < SP_ARRAY_LEN(disk); i++) {
-        json_t *svc = json_object_get(services, disk[i].service);
         char dir[4096];
-        if (svc)
-            json_object_set_new(svc, "disk_bytes",
-                                json_integer((json_int_t)dir_bytes(sub_dir(en, disk[i].dir, dir,
-                                                                           sizeof dir))));
+        if (refresh) en->disk_bytes[i] = dir_bytes(sub_dir(en, disk[i].dir, dir, sizeof dir));
+        json_t *svc = json_object_get(services, disk[i].service);
+        if (svc) json_object_set_new(svc, "disk_bytes", json_integer((json_int_t)en->disk_bytes[i]));
     }
+    if (refresh) en->disk_at_ms = now;
+    pthread_mutex_unlock(&en->disk_mu);
     return json_pack("{s:s, s:o, s:s}", "status", "ok", "services", services, "data_dir",
                      en->data_dir);
 }
@@ -287,6 +297,7 @@ void cli_engine_close(cli_engine *en)
     /* [table] */
     tbl_db_close(en->tables);
 
+    pthread_mutex_destroy(&en->disk_mu);
     free(en->data_dir);
     free(en);
 }

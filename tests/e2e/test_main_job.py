@@ -151,6 +151,11 @@ def test_metrics_are_prometheus_text_and_move_with_load(server):
         ddb.put_item(TableName="OrdersRawTable", Item={"orderid": {"S": str(i)},
                      "product_name": {"S": "Phone"}, "quantity": {"N": "1"}, "price": {"N": "10"}})
     wait_for_lake(server.data_dir, 25)
+    # the objects are visible a moment before the delivery stream counts them
+    out_key = 'salespipe_firehose_records_out{name="sales-delivery-stream"}'
+    deadline = time.time() + 10
+    while metrics(server).get(out_key, 0) < 25 and time.time() < deadline:
+        time.sleep(0.1)
     after = metrics(server)
     moved = [k for k in after if after[k] > before.get(k, 0)]
     assert any(k.startswith("salespipe_pipes_written") for k in moved), moved
@@ -159,7 +164,12 @@ def test_metrics_are_prometheus_text_and_move_with_load(server):
     p99 = after['salespipe_firehose_freshness_p99_ms{name="sales-delivery-stream"}']
     p50 = after['salespipe_firehose_freshness_p50_ms{name="sales-delivery-stream"}']
     assert 0 < p50 <= p99 < 30000
-    assert after["salespipe_dynamodb_disk_bytes"] > 0 and after["salespipe_s3_disk_bytes"] > 0
+    assert after["salespipe_dynamodb_disk_bytes"] > 0
+    # sizes on disk are refreshed every few seconds: the lake's appears within that
+    deadline = time.time() + 10
+    while metrics(server)["salespipe_s3_disk_bytes"] == 0 and time.time() < deadline:
+        time.sleep(0.5)
+    assert metrics(server)["salespipe_s3_disk_bytes"] > 0
 
 
 def test_status_reports_a_running_server_and_the_data_dir_offline(server):
