@@ -40,13 +40,15 @@ typedef struct bench_worker {
 /* Generators share the orderid space, so an update or delete of an order another thread
  * just removed fails its condition: a normal answer (no change is written; changes are
  * counted from the table stream, not from requests), not a reason to stop. */
+/* Runs one DynamoDB operation in process. request is borrowed; returns the response (the
+ * caller's) or NULL with e set. */
 static json_t *bench_call(bench_worker *w, const char *op, json_t *request, sp_err *e)
 {
     const sp_op *o = sp_op_find(tbl_ddb_ops, op, strlen(op));
     return o->fn(cli_engine_tables(w->en), request, e);
 }
 
-/* Sends the gathered puts and deletes as one BatchWriteItem. */
+/* Sends the gathered puts and deletes as one BatchWriteItem; w->batch starts afresh. */
 static bool bench_batch_flush(bench_worker *w, sp_err *e)
 {
     size_t n = json_array_size(w->batch);
@@ -63,7 +65,8 @@ static bool bench_batch_flush(bench_worker *w, sp_err *e)
 }
 
 /* Puts and deletes join the batch (a key already in it sends the batch first: BatchWriteItem
- * refuses duplicate keys); an update sends the batch first, so per key the order holds. */
+ * refuses duplicate keys); an update sends the batch first, so per key the order holds.
+ * request is borrowed (the batch takes its own references); returns a new response. */
 static json_t *bench_batch_sink(bench_worker *w, const char *op, json_t *request, sp_err *e)
 {
     bool put = !strcmp(op, "PutItem"), del = !strcmp(op, "DeleteItem");
