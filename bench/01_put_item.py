@@ -6,7 +6,7 @@ import tempfile
 
 import boto3
 
-from benchlib import NodePeer, Server, emit, loadgen
+from benchlib import NodePeer, Server, emit, loadgen_cpu
 
 SECONDS = 5
 
@@ -36,18 +36,21 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         ours = Server(d).start()  # OrdersRawTable exists from the seed config
         try:
-            r_ours = loadgen(ours.port, "DynamoDB_20120810.PutItem", body, SECONDS)
+            r_ours = loadgen_cpu(ours.proc.pid, ours.port, "DynamoDB_20120810.PutItem", body,
+                                 SECONDS)
         finally:
             ours.stop()
     peer = NodePeer("dynalite", ["--createTableMs", "0"])
     try:
         create_seed_table(peer.endpoint)
-        r_peer = loadgen(peer.port, "DynamoDB_20120810.PutItem", body, SECONDS)
+        r_peer = loadgen_cpu(peer.proc.pid, peer.port, "DynamoDB_20120810.PutItem", body,
+                             SECONDS)
     finally:
         peer.stop()
     emit("put-item", "requests/s", r_ours["rps"], "dynalite", r_peer["rps"],
          ours_p99_ms=r_ours["p99_ms"], peer_p99_ms=r_peer["p99_ms"],
-         ours_errors=r_ours["errors"], peer_errors=r_peer["errors"])
+         ours_cpu_us_per_req=r_ours["cpu_us_per_req"],
+         peer_cpu_us_per_req=r_peer["cpu_us_per_req"], ours_errors=r_ours["errors"], peer_errors=r_peer["errors"])
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import tempfile
 
 import boto3
 
-from benchlib import NodePeer, Server, emit, loadgen
+from benchlib import NodePeer, Server, emit, loadgen_cpu
 
 SECONDS = 5
 BATCH = 500
@@ -35,8 +35,8 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         ours = Server(d).start()
         try:
-            r_ours = loadgen(ours.port, "Kinesis_20131202.PutRecords", body, SECONDS, 4,
-                             "application/x-amz-json-1.1")
+            r_ours = loadgen_cpu(ours.proc.pid, ours.port, "Kinesis_20131202.PutRecords", body,
+                                 SECONDS, 4, "application/x-amz-json-1.1")
         finally:
             ours.stop()
     peer = NodePeer("kinesalite", ["--createStreamMs", "0"])
@@ -45,14 +45,15 @@ def main():
                          aws_access_key_id="t", aws_secret_access_key="t")
         c.create_stream(StreamName="kinesis-for-sales-data", ShardCount=2)
         c.get_waiter("stream_exists").wait(StreamName="kinesis-for-sales-data")
-        r_peer = loadgen(peer.port, "Kinesis_20131202.PutRecords", body, SECONDS, 4,
-                         "application/x-amz-json-1.1")
+        r_peer = loadgen_cpu(peer.proc.pid, peer.port, "Kinesis_20131202.PutRecords", body,
+                             SECONDS, 4, "application/x-amz-json-1.1")
     finally:
         peer.stop()
     ours_rps, peer_rps = r_ours["rps"] * BATCH, r_peer["rps"] * BATCH
     emit("put-records", "records/s", ours_rps, "kinesalite", peer_rps,
          ours_mb_s=round(ours_rps * rec_bytes / 1e6, 2), peer_mb_s=round(peer_rps * rec_bytes / 1e6, 2),
-         record_bytes=round(rec_bytes), ours_errors=r_ours["errors"], peer_errors=r_peer["errors"])
+         record_bytes=round(rec_bytes), ours_cpu_us_per_req=r_ours["cpu_us_per_req"],
+         peer_cpu_us_per_req=r_peer["cpu_us_per_req"], ours_errors=r_ours["errors"], peer_errors=r_peer["errors"])
 
 
 if __name__ == "__main__":

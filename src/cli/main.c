@@ -26,6 +26,13 @@ static const cli_command commands[] = {
     {"ddl", "ddl [--database D]", "print the catalog as Athena DDL", cli_cmd_ddl},
 };
 
+/* [perf] Benchmark drivers: runnable, but left out of the usage text. */
+static const cli_command hidden_commands[] = {
+    {"bench-cdc", "bench-cdc [--events N] [--threads T] [--batch B] [--generate-only]",
+     "the in-process driver of bench/03_cdc_e2e.py: changes/s through every stage",
+     cli_cmd_bench_cdc},
+};
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: salespipe <command> [--data-dir D] [--config F] [--log-level L] "
@@ -83,6 +90,8 @@ int cli_main(int argc, char **argv)
     const cli_command *cmd = NULL;
     for (size_t i = 0; i < SP_ARRAY_LEN(commands); i++)
         if (!strcmp(argv[1], commands[i].name)) cmd = &commands[i];
+    for (size_t i = 0; i < SP_ARRAY_LEN(hidden_commands); i++)
+        if (!strcmp(argv[1], hidden_commands[i].name)) cmd = &hidden_commands[i];
     if (!cmd) {
         fprintf(stderr, "salespipe: unknown command '%s'\n", argv[1]);
         usage(stderr);

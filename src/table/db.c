@@ -6,6 +6,9 @@
  * crash (kill -9) because the WAL is written before COMMIT returns; only an OS crash or
  * power loss can lose the last transactions, never corrupt the database. The table commit is
  * the source of truth for the whole pipeline, and process crashes are what it must survive.
+ * The WAL is checkpointed (and so fsynced) every TBL_CHECKPOINT_PAGES pages as with SQLite's
+ * default autocheckpoint, but by a background thread (checkpoint.c), not inside a writer's
+ * commit, so writers do not wait for the fsyncs.
  */
 #include "tbl_int.h"
 
@@ -28,6 +31,9 @@ static const char *const STATEMENTS[TBL_ST_COUNT] = {
     [TBL_ST_BEGIN] = "BEGIN IMMEDIATE",
     [TBL_ST_COMMIT] = "COMMIT",
     [TBL_ST_ROLLBACK] = "ROLLBACK",
+    [TBL_ST_SAVEPOINT] = "SAVEPOINT tbl_w",
+    [TBL_ST_RELEASE] = "RELEASE tbl_w",
+    [TBL_ST_ROLLBACK_TO] = "ROLLBACK TO tbl_w",
     [TBL_ST_ITEM_GET] = "SELECT item FROM items WHERE tid=?1 AND hk=?2 AND rk=?3",
     [TBL_ST_ITEM_PUT] = "INSERT OR REPLACE INTO items(tid, hk, rk, size, item)"
                         " VALUES(?1, ?2, ?3, ?4, ?5)",
@@ -98,6 +104,13 @@ static tbl_conn *conn_open(const char *path, sp_err *e)
             return NULL;
         }
     }
+    return c;
+}
+
+tbl_conn *tbl_conn_open_writer(tbl_db *db, sp_err *e)
+{
+    tbl_conn *c = conn_open(db->path, e);
+    if (c) tbl_checkpointer_attach(db, c);
     return c;
 }
 
@@ -188,6 +201,7 @@ tbl_db *tbl_db_open(const char *dir, sp_err *e)
     pthread_mutex_init(&db->write_mu, NULL);
     pthread_mutex_init(&db->meta_mu, NULL);
     pthread_cond_init(&db->commit_cv, NULL);
+    pthread_cond_init(&db->group_cv, NULL);
     pthread_cond_init(&db->stop_cv, NULL);
     tbl_conn *c = tbl_conn_get(db, e);
     if (!c) {
@@ -201,6 +215,7 @@ tbl_db *tbl_db_open(const char *dir, sp_err *e)
         return NULL;
     }
     tbl_trimmer_start(db);
+    tbl_checkpointer_start(db);
     return db;
 }
 
@@ -208,6 +223,8 @@ void tbl_db_close(tbl_db *db)
 {
     if (!db) return;
     tbl_trimmer_stop(db);
+    tbl_checkpointer_stop(db);
+    conn_free(db->writer);
     for (tbl_conn *c = db->all_conns, *next; c; c = next) {
         next = c->next_all;
         conn_free(c);
@@ -216,6 +233,7 @@ void tbl_db_close(tbl_db *db)
     pthread_mutex_destroy(&db->write_mu);
     pthread_mutex_destroy(&db->meta_mu);
     pthread_cond_destroy(&db->commit_cv);
+    pthread_cond_destroy(&db->group_cv);
     pthread_cond_destroy(&db->stop_cv);
     free(db->metas);
     free(db->path);

@@ -21,49 +21,143 @@ static bool step_done(tbl_conn *c, sqlite3_stmt *st, const char *what, sp_err *e
     return ok;
 }
 
+/* ---- group commit ------------------------------------------------------------------------
+ * Writers take write_mu one at a time, as before, and each runs in a savepoint of the group's
+ * open transaction, so a failed writer undoes only its own changes. A writer that succeeds
+ * commits the group itself when nobody is queued behind it (or the group is full); otherwise
+ * it leaves the lock to the next writer and waits until a later writer commits the group. No
+ * writer answers before the COMMIT that holds its changes, and item and stream record stay in
+ * one transaction, so durability and exactly-once capture are as with one commit per write;
+ * what changes is that a burst of concurrent writers pays for one commit instead of many. */
+
+enum { TBL_GROUP_MAX = 256 };   /* writers per group commit at most */
+
+typedef struct tbl_group_waiter {
+    bool done, ok;
+    sp_err err;
+    struct tbl_group_waiter *next;
+} tbl_group_waiter;
+
+/* Ends the open group: COMMIT (or ROLLBACK when commit is false), publishes the seqs the group
+ * reached on success, and tells every waiting member how it ended. Under write_mu. */
+static bool group_finish(tbl_db *db, bool commit, sp_err *e)
+{
+    tbl_conn *c = db->writer;
+    sp_err local = {0};
+    bool ok = commit && step_done(c, c->st[TBL_ST_COMMIT], "COMMIT", &local);
+    if (!ok) {
+        step_done(c, c->st[TBL_ST_ROLLBACK], "ROLLBACK", NULL);
+        if (!sp_err_failed(&local)) sp_err_internal(&local, "the write group was rolled back");
+    }
+    if (ok)
+        for (size_t i = 0; i < db->group_n_tids; i++)
+            tbl_meta_committed(db, db->group_tids[i], db->group_seqs[i]);
+    for (tbl_group_waiter *w = db->group_waiters; w; w = w->next) {
+        w->ok = ok;
+        if (!ok) w->err = local;
+        w->done = true;
+    }
+    if (!ok && e) *e = local;
+    db->group_waiters = NULL;
+    db->group_open = false;
+    db->group_members = 0;
+    db->group_n_tids = 0;
+    pthread_cond_broadcast(&db->group_cv);
+    return ok;
+}
+
+/* Commits the open group unless another writer is queued to join it. Under write_mu. */
+static void group_maybe_finish(tbl_db *db)
+{
+    if (db->group_open && (__atomic_load_n(&db->writers_waiting, __ATOMIC_SEQ_CST) == 0 ||
+                           db->group_members >= TBL_GROUP_MAX))
+        group_finish(db, true, NULL);
+}
+
 bool tbl_txn_begin(tbl_db *db, tbl_txn *t, sp_err *e)
 {
     t->db = db;
     t->n_tids = 0;
-    t->c = tbl_conn_get(db, e);
-    if (!t->c) return false;
+    t->c = NULL;
+    __atomic_add_fetch(&db->writers_waiting, 1, __ATOMIC_SEQ_CST);
     pthread_mutex_lock(&db->write_mu);
-    if (!step_done(t->c, t->c->st[TBL_ST_BEGIN], "BEGIN", e)) {
-        pthread_mutex_unlock(&db->write_mu);
-        tbl_conn_put(db, t->c);
-        return false;
+    __atomic_sub_fetch(&db->writers_waiting, 1, __ATOMIC_SEQ_CST);
+    if (!db->writer && !(db->writer = tbl_conn_open_writer(db, e))) goto fail;
+    tbl_conn *c = db->writer;
+    /* Room for every table this transaction may touch when it merges into the group. */
+    if (db->group_open && db->group_n_tids > TBL_TRANSACT_MAX) group_finish(db, true, NULL);
+    if (!db->group_open) {
+        if (!step_done(c, c->st[TBL_ST_BEGIN], "BEGIN", e)) goto fail;
+        db->group_open = true;
     }
+    if (!step_done(c, c->st[TBL_ST_SAVEPOINT], "SAVEPOINT", e)) goto fail;
+    t->c = c;
     t->now_ms = sp_clock_wall_ms();
     sp_str_init(&t->scratch, t->scratch_buf, sizeof t->scratch_buf, SP_STR_NO_MAX);
     if (!event_rng) event_rng = (uint64_t)t->now_ms * 0x9E3779B97F4A7C15ull | 1;
     return true;
+fail:
+    group_maybe_finish(db);
+    pthread_mutex_unlock(&db->write_mu);
+    return false;
 }
 
 static void txn_end(tbl_txn *t)
 {
     sp_str_release(&t->scratch);
-    pthread_mutex_unlock(&t->db->write_mu);
-    tbl_conn_put(t->db, t->c);
     t->c = NULL;
+}
+
+/* Merges the transaction's stream positions into the group's. */
+static void group_merge(tbl_db *db, const tbl_txn *t)
+{
+    for (size_t i = 0; i < t->n_tids; i++) {
+        size_t j = 0;
+        while (j < db->group_n_tids && db->group_tids[j] != t->tids[i]) j++;
+        if (j == db->group_n_tids) db->group_tids[db->group_n_tids++] = t->tids[i];
+        db->group_seqs[j] = t->seqs[i];
+    }
 }
 
 bool tbl_txn_commit(tbl_txn *t, sp_err *e)
 {
-    if (!step_done(t->c, t->c->st[TBL_ST_COMMIT], "COMMIT", e)) {
-        step_done(t->c, t->c->st[TBL_ST_ROLLBACK], "ROLLBACK", NULL);
-        txn_end(t);
+    tbl_db *db = t->db;
+    tbl_conn *c = t->c;
+    txn_end(t);
+    if (!step_done(c, c->st[TBL_ST_RELEASE], "RELEASE", e)) {
+        /* The savepoint could not be folded in: nothing of the group can be trusted. */
+        group_finish(db, false, NULL);
+        pthread_mutex_unlock(&db->write_mu);
         return false;
     }
-    for (size_t i = 0; i < t->n_tids; i++) tbl_meta_committed(t->db, t->tids[i], t->seqs[i]);
-    txn_end(t);
-    return true;
+    group_merge(db, t);
+    db->group_members++;
+    if (__atomic_load_n(&db->writers_waiting, __ATOMIC_SEQ_CST) == 0 ||
+        db->group_members >= TBL_GROUP_MAX) {
+        bool ok = group_finish(db, true, e);
+        pthread_mutex_unlock(&db->write_mu);
+        return ok;
+    }
+    tbl_group_waiter me = {.next = db->group_waiters};
+    db->group_waiters = &me;
+    while (!me.done) pthread_cond_wait(&db->group_cv, &db->write_mu);
+    pthread_mutex_unlock(&db->write_mu);
+    if (!me.ok && e) *e = me.err;
+    return me.ok;
 }
 
 void tbl_txn_rollback(tbl_txn *t)
 {
     if (!t->c) return;
-    step_done(t->c, t->c->st[TBL_ST_ROLLBACK], "ROLLBACK", NULL);
+    tbl_db *db = t->db;
+    tbl_conn *c = t->c;
     txn_end(t);
+    if (!step_done(c, c->st[TBL_ST_ROLLBACK_TO], "ROLLBACK TO", NULL) ||
+        !step_done(c, c->st[TBL_ST_RELEASE], "RELEASE", NULL))
+        group_finish(db, false, NULL);
+    else
+        group_maybe_finish(db);
+    pthread_mutex_unlock(&db->write_mu);
 }
 
 static void bind_key(sqlite3_stmt *st, const tbl_meta *m, const tbl_key *k)
@@ -114,6 +208,8 @@ static bool txn_table(tbl_txn *t, tbl_meta *m, size_t *slot, sp_err *e)
     }
     t->tids[t->n_tids] = m->tid;
     t->seqs[t->n_tids] = m->last_seq;
+    for (size_t i = 0; i < t->db->group_n_tids; i++)   /* written earlier in this group */
+        if (t->db->group_tids[i] == m->tid) t->seqs[t->n_tids] = t->db->group_seqs[i];
     *slot = t->n_tids++;
     return true;
 }

@@ -70,6 +70,7 @@ typedef struct tbl_meta {
 /* Prepared statements, one set per connection. */
 enum {
     TBL_ST_BEGIN, TBL_ST_COMMIT, TBL_ST_ROLLBACK,
+    TBL_ST_SAVEPOINT, TBL_ST_RELEASE, TBL_ST_ROLLBACK_TO,
     TBL_ST_ITEM_GET, TBL_ST_ITEM_PUT, TBL_ST_ITEM_DEL,
     TBL_ST_STREAM_ADD, TBL_ST_STREAM_READ,
     TBL_ST_SCAN, TBL_ST_QUERY_ASC, TBL_ST_QUERY_DESC,
@@ -90,10 +91,30 @@ struct tbl_db {
 
     pthread_mutex_t write_mu;           /* one write transaction at a time */
 
+    /* Group commit (store.c); everything here is guarded by write_mu. Writers run one at a
+     * time, each in a savepoint of one open SQLite transaction (the group); the last writer
+     * in line commits the group and wakes the others, who answer only then. */
+    tbl_conn *writer;                   /* the one connection that writes */
+    bool group_open;                    /* BEGIN done, COMMIT not yet */
+    size_t group_members;               /* writers whose changes the group holds */
+    struct tbl_group_waiter *group_waiters;
+    int64_t group_tids[2 * TBL_TRANSACT_MAX];   /* tables the group wrote, with the seq */
+    uint64_t group_seqs[2 * TBL_TRANSACT_MAX];  /* each reached, published at commit */
+    size_t group_n_tids;
+    pthread_cond_t group_cv;            /* a group was committed or rolled back */
+    int writers_waiting;                /* threads about to take write_mu (atomic) */
+
     pthread_mutex_t meta_mu;            /* guards metas and the commit condition */
     pthread_cond_t commit_cv;           /* signalled after every commit that added records */
     tbl_meta *metas;
     size_t n_metas, cap_metas;
+
+    pthread_t checkpointer;             /* checkpoint.c; its state under ckpt_mu */
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cv;
+    bool ckpt_running, ckpt_wanted, ckpt_stopping;
+    int ckpt_next_pages;                /* WAL size at the last request to the thread */
+    int ckpt_last_pages;                /* WAL size at the last commit */
 
     pthread_t trimmer;
     bool trimmer_running, stopping;
@@ -104,6 +125,8 @@ struct tbl_db {
  * set if a new connection cannot be opened. */
 tbl_conn *tbl_conn_get(tbl_db *db, sp_err *e);
 void tbl_conn_put(tbl_db *db, tbl_conn *c);
+/* A new connection outside the pool, for db->writer; freed by tbl_db_close. */
+tbl_conn *tbl_conn_open_writer(tbl_db *db, sp_err *e);
 /* Sets e from the connection's last SQLite error ("<what>: <sqlite message>"). */
 void tbl_sql_err(tbl_conn *c, const char *what, sp_err *e);
 
@@ -131,12 +154,15 @@ json_t *tbl_table_describe(tbl_db *db, const tbl_meta *m, const char *status);
 
 /* ---- transactions and the write path (store.c) ------------------------------------------ */
 
-/* A write transaction: holds the writer lock and a connection. */
+/* A write transaction: holds the writer lock and the writer connection, inside a savepoint
+ * of the current group (see tbl_db). tbl_txn_commit returns once the group that holds the
+ * changes is committed (durable as a single transaction would be), and fails if it is not;
+ * tbl_txn_rollback undoes exactly this transaction's changes. */
 typedef struct tbl_txn {
     tbl_db *db;
     tbl_conn *c;
     int64_t now_ms;
-    /* Tables touched, with the seq they reached, to publish after commit. */
+    /* Tables touched, with the seq they reached, merged into the group on success. */
     int64_t tids[TBL_TRANSACT_MAX];
     uint64_t seqs[TBL_TRANSACT_MAX];
     size_t n_tids;
@@ -189,6 +215,19 @@ char *tbl_item_dump(const json_t *item, size_t *len);
 bool tbl_item_equal(const json_t *a, const json_t *b);
 
 /* ---- stream (stream.c) ------------------------------------------------------------------ */
+
+/* ---- checkpoints (checkpoint.c) --------------------------------------------------------- */
+
+enum {
+    TBL_CHECKPOINT_PAGES = 1000,        /* SQLite's default autocheckpoint */
+    TBL_CHECKPOINT_INLINE_PAGES = 4000, /* the writer checkpoints itself past this, so the WAL
+                                         * restarts (it cannot while writers keep appending) */
+};
+/* Turns off autocheckpoint on the writer connection and hooks its commits so the WAL is
+ * checkpointed by the background thread. */
+void tbl_checkpointer_attach(tbl_db *db, tbl_conn *writer);
+void tbl_checkpointer_start(tbl_db *db);
+void tbl_checkpointer_stop(tbl_db *db);
 
 void tbl_trimmer_start(tbl_db *db);
 void tbl_trimmer_stop(tbl_db *db);

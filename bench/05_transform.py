@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""transform: records/s of the builtin dynamodb-cdc processor vs the same transformation as a
+Python handler (tests/e2e/test_delivery_lambda.py's CDC_HANDLER, Firehose's record contract)
+behind salespipe's lambda processor, in one server, same records.
+
+Two Direct PUT delivery streams; each gets the same DynamoDB Streams records through
+PutRecordBatch (500 per call) and is timed from its first put until health reports every
+record out. The streams run one after the other, so neither competes with the other."""
+import base64
+import http.client
+import json
+import os
+import sys
+import tempfile
+import time
+
+from benchlib import ROOT, Server, emit
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+from test_delivery_kinesis import stream_record  # noqa: E402
+from test_delivery_lambda import CDC_HANDLER  # noqa: E402
+
+RECORDS = int(os.environ.get("BENCH_TRANSFORM_RECORDS", "50000"))
+PUT_BATCH = 500
+
+
+def config(handler):
+    def stream(name, prefix, procs):
+        return (f"  - name: {name}\n    bucket: bench-bucket\n    prefix: {prefix}\n"
+                f"    buffer_interval_seconds: 0\n    buffer_size_mb: 5\n"
+                f"    processors: {json.dumps(procs)}\n")
+    return ("buckets:\n  - name: bench-bucket\ndelivery_streams:\n"
+            + stream("via-builtin", "builtin/", [{"type": "dynamodb-cdc"}])
+            + stream("via-lambda", "lambda/",
+                     [{"type": "lambda", "handler": f"{handler}:lambda_handler"}]))
+
+
+def timed(server, name, batches):
+    """Puts the pre-encoded PutRecordBatch bodies over one keep-alive connection, then waits
+    for every record to be out; records/s over the whole span."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port)
+    headers = {"Content-Type": "application/x-amz-json-1.1",
+               "X-Amz-Target": "Firehose_20150804.PutRecordBatch"}
+    bodies = [json.dumps({"DeliveryStreamName": name, "Records": b}) for b in batches]
+    t0 = time.monotonic()
+    for body in bodies:
+        conn.request("POST", "/", body, headers)
+        resp = conn.getresponse()
+        r = json.loads(resp.read())
+        assert resp.status == 200 and r["FailedPutCount"] == 0, r
+    conn.close()
+    deadline = t0 + 300
+    while time.monotonic() < deadline:
+        h = server.health()["services"]["firehose"]["delivery_streams"][name]
+        if h["records_out"] + h.get("records_failed", 0) >= RECORDS:
+            secs = time.monotonic() - t0
+            assert h["records_out"] == RECORDS, h
+            return RECORDS / secs
+        time.sleep(0.01)
+    raise SystemExit(f"{name} did not deliver {RECORDS} records in time")
+
+
+def main():
+    events = ["INSERT", "MODIFY", "REMOVE"]
+    recs = [json.dumps(stream_record(events[i % 3], str(i), "Tablet", i % 5 + 1,
+                                     "10.5" if i % 2 else "20", f"{i + 1:021d}",
+                                     1700000000 + i)).encode() for i in range(RECORDS)]
+    batches = [[{"Data": base64.b64encode(d).decode()} for d in recs[i:i + PUT_BATCH]]
+               for i in range(0, RECORDS, PUT_BATCH)]
+    with tempfile.TemporaryDirectory() as d:
+        handler = os.path.join(d, "cdc_handler.py")
+        with open(handler, "w") as f:
+            f.write(CDC_HANDLER)
+        cfg = os.path.join(d, "salespipe.yaml")
+        with open(cfg, "w") as f:
+            f.write(config(handler))
+        os.makedirs(os.path.join(d, "data"))
+        srv = Server(os.path.join(d, "data"), config=cfg).start()
+        try:
+            builtin = timed(srv, "via-builtin", batches)
+            lam = timed(srv, "via-lambda", batches)
+        finally:
+            assert srv.stop() == 0
+    emit("transform", "records/s", builtin, "python-lambda-handler", lam, records=RECORDS,
+         note="from the first PutRecordBatch (500 per call, one keep-alive connection) to the last record out")
+
+
+if __name__ == "__main__":
+    main()
