@@ -29,6 +29,18 @@ void sp_clock_iso8601(int64_t epoch_ms, char out[21])
     if (strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) out[0] = '\0';
 }
 
+void sp_clock_deadline(struct timespec *out, int ms)
+{
+    if (ms < 0) ms = 0;
+    clock_gettime(CLOCK_REALTIME, out);
+    out->tv_sec += ms / 1000;
+    out->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (out->tv_nsec >= 1000000000L) {
+        out->tv_sec++;
+        out->tv_nsec -= 1000000000L;
+    }
+}
+
 void sp_sleep_ms(unsigned ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};

@@ -95,6 +95,10 @@ int64_t sp_clock_wall_ms(void);                /* Unix epoch milliseconds, UTC *
 /* Formats epoch ms as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into out (>= 21 bytes). */
 void sp_clock_iso8601(int64_t epoch_ms, char out[21]);
 void sp_sleep_ms(unsigned ms);
+/* The CLOCK_REALTIME instant ms milliseconds from now (negative counts as 0), as
+ * pthread_cond_timedwait takes it. */
+struct timespec;
+void sp_clock_deadline(struct timespec *out, int ms);
 
 /* ---- checksums and encodings ------------------------------------------------------------ */
 

@@ -16,8 +16,8 @@
 static const char BUCKET_ARN_PREFIX[] = "arn:aws:s3:::";
 static const char LAMBDA_FN_MARK[] = ":function:";
 
-static void invalid(sp_err *e, const char *fmt, ...) SP_PRINTF(2, 3);
-static void invalid(sp_err *e, const char *fmt, ...)
+
+void dlv_invalid(sp_err *e, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -75,21 +75,21 @@ static char *dup_or(const char *s, const char *fallback)
 static bool def_check(dlv_def *d, sp_err *e)
 {
     if (!dlv_name_valid(d->name)) {
-        invalid(e, "DeliveryStreamName '%s' must be 1-%d characters of [a-zA-Z0-9_.-]", d->name,
+        dlv_invalid(e, "DeliveryStreamName '%s' must be 1-%d characters of [a-zA-Z0-9_.-]", d->name,
                 DLV_NAME_MAX);
         return false;
     }
     if (!lake_bucket_name_valid(d->bucket)) {
-        invalid(e, "bucket '%s' is not a valid S3 bucket name", d->bucket);
+        dlv_invalid(e, "bucket '%s' is not a valid S3 bucket name", d->bucket);
         return false;
     }
     if (d->size_mb < DLV_BUFFER_MB_MIN || d->size_mb > DLV_BUFFER_MB_MAX) {
-        invalid(e, "BufferingHints.SizeInMBs %lld is not between %d and %d", d->size_mb,
+        dlv_invalid(e, "BufferingHints.SizeInMBs %lld is not between %d and %d", d->size_mb,
                 DLV_BUFFER_MB_MIN, DLV_BUFFER_MB_MAX);
         return false;
     }
     if (d->interval_s < DLV_INTERVAL_S_MIN || d->interval_s > DLV_INTERVAL_S_MAX) {
-        invalid(e, "BufferingHints.IntervalInSeconds %lld is not between %d and %d",
+        dlv_invalid(e, "BufferingHints.IntervalInSeconds %lld is not between %d and %d",
                 d->interval_s, DLV_INTERVAL_S_MIN, DLV_INTERVAL_S_MAX);
         return false;
     }
@@ -101,18 +101,18 @@ static bool def_check(dlv_def *d, sp_err *e)
     json_array_foreach(d->processors, i, p) {
         const char *type = json_string_value(json_object_get(p, "type"));
         if (!dlv_processor_find(type)) {
-            invalid(e, "processor %zu: unknown type '%s'", i, type ? type : "(none)");
+            dlv_invalid(e, "processor %zu: unknown type '%s'", i, type ? type : "(none)");
             return false;
         }
         if (!strcmp(type, "metadata")) has_meta = true;
     }
     if (strstr(d->prefix, "!{partitionKeyFromQuery:") && !has_meta) {
-        invalid(e, "Prefix uses partitionKeyFromQuery but no MetadataExtraction processor "
+        dlv_invalid(e, "Prefix uses partitionKeyFromQuery but no MetadataExtraction processor "
                    "(dynamic partitioning) is configured");
         return false;
     }
     if (strstr(d->prefix, "!{") && !*d->error_prefix) {
-        invalid(e, "ErrorOutputPrefix is required when Prefix contains expressions");
+        dlv_invalid(e, "ErrorOutputPrefix is required when Prefix contains expressions");
         return false;
     }
     return true;
@@ -143,7 +143,7 @@ dlv_def *dlv_def_from_config(const sp_cfg_delivery *c, sp_err *e)
     d->processors = c->processors ? json_deep_copy(c->processors) : json_array();
     d->created_ms = sp_clock_wall_ms();
     if (!dlv_compression_parse(c->compression, &d->compression)) {
-        invalid(e, "delivery stream '%s': compression '%s' is not UNCOMPRESSED, GZIP or ZSTD",
+        dlv_invalid(e, "delivery stream '%s': compression '%s' is not UNCOMPRESSED, GZIP or ZSTD",
                 d->name, c->compression);
         dlv_def_free(d);
         return NULL;
@@ -185,14 +185,14 @@ static bool map_processors(dlv_def *d, const json_t *pc, sp_err *e)
     json_array_foreach(procs, i, p) {
         const char *type = json_string_value(json_object_get(p, "Type"));
         if (!type) {
-            invalid(e, "ProcessingConfiguration.Processors[%zu].Type is required", i);
+            dlv_invalid(e, "ProcessingConfiguration.Processors[%zu].Type is required", i);
             goto fail;
         }
         if (!strcmp(type, "Lambda")) {
             const char *arn = param(p, "LambdaArn");
             const char *retries = param(p, "NumberOfRetries");
             if (!arn || !*arn) {
-                invalid(e, "Lambda processor needs the LambdaArn parameter");
+                dlv_invalid(e, "Lambda processor needs the LambdaArn parameter");
                 goto fail;
             }
             sp_str h;
@@ -200,7 +200,7 @@ static bool map_processors(dlv_def *d, const json_t *pc, sp_err *e)
             const char *fn = strstr(arn, LAMBDA_FN_MARK);
             if (!strncmp(arn, "arn:", 4)) {
                 if (!fn) {
-                    invalid(e, "LambdaArn '%s' is not a function ARN", arn);
+                    dlv_invalid(e, "LambdaArn '%s' is not a function ARN", arn);
                     sp_str_release(&h);
                     goto fail;
                 }
@@ -218,7 +218,7 @@ static bool map_processors(dlv_def *d, const json_t *pc, sp_err *e)
         } else if (!strcmp(type, "MetadataExtraction")) {
             const char *q = param(p, "MetadataExtractionQuery");
             if (!q || !*q) {
-                invalid(e, "MetadataExtraction processor needs MetadataExtractionQuery");
+                dlv_invalid(e, "MetadataExtraction processor needs MetadataExtractionQuery");
                 goto fail;
             }
             json_decref(meta);
@@ -226,7 +226,7 @@ static bool map_processors(dlv_def *d, const json_t *pc, sp_err *e)
         } else if (!strcmp(type, "AppendDelimiterToRecord")) {
             d->append_delimiter = true;
         } else {
-            invalid(e, "processor type '%s' is not supported (Lambda, MetadataExtraction, "
+            dlv_invalid(e, "processor type '%s' is not supported (Lambda, MetadataExtraction, "
                        "AppendDelimiterToRecord)", type);
             goto fail;
         }
@@ -247,7 +247,7 @@ dlv_def *dlv_def_from_request(const json_t *req, sp_err *e)
     if (!dst && !sp_err_failed(e)) dst = sp_json_object(req, "S3DestinationConfiguration", false, e);
     if (sp_err_failed(e)) return NULL;
     if (!dst) {
-        invalid(e, "ExtendedS3DestinationConfiguration is required (the only destination "
+        dlv_invalid(e, "ExtendedS3DestinationConfiguration is required (the only destination "
                    "salespipe has is its lake)");
         return NULL;
     }
@@ -259,7 +259,7 @@ dlv_def *dlv_def_from_request(const json_t *req, sp_err *e)
     d->destination = json_deep_copy(dst);
     if (!type || !strcmp(type, "DirectPut")) {
         if (ks) {
-            invalid(e, "KinesisStreamSourceConfiguration needs DeliveryStreamType "
+            dlv_invalid(e, "KinesisStreamSourceConfiguration needs DeliveryStreamType "
                        "KinesisStreamAsSource");
             goto fail;
         }
@@ -268,19 +268,19 @@ dlv_def *dlv_def_from_request(const json_t *req, sp_err *e)
         const char *slash = arn ? strstr(arn, ":stream/") : NULL;
         if (!slash) {
             if (!sp_err_failed(e))
-                invalid(e, "KinesisStreamAsSource needs KinesisStreamSourceConfiguration."
+                dlv_invalid(e, "KinesisStreamAsSource needs KinesisStreamSourceConfiguration."
                            "KinesisStreamARN arn:aws:kinesis:<region>:<account>:stream/<name>");
             goto fail;
         }
         d->source_stream = strdup(slash + strlen(":stream/"));
     } else {
-        invalid(e, "DeliveryStreamType '%s' is not DirectPut or KinesisStreamAsSource", type);
+        dlv_invalid(e, "DeliveryStreamType '%s' is not DirectPut or KinesisStreamAsSource", type);
         goto fail;
     }
     const char *bucket_arn = sp_json_str(dst, "BucketARN", true, e);
     if (!bucket_arn) goto fail;
     if (strncmp(bucket_arn, BUCKET_ARN_PREFIX, strlen(BUCKET_ARN_PREFIX))) {
-        invalid(e, "BucketARN '%s' is not arn:aws:s3:::<bucket>", bucket_arn);
+        dlv_invalid(e, "BucketARN '%s' is not arn:aws:s3:::<bucket>", bucket_arn);
         goto fail;
     }
     d->bucket = strdup(bucket_arn + strlen(BUCKET_ARN_PREFIX));
@@ -294,7 +294,7 @@ dlv_def *dlv_def_from_request(const json_t *req, sp_err *e)
     const char *comp = sp_json_str(dst, "CompressionFormat", false, e);
     if (sp_err_failed(e)) goto fail;
     if (!dlv_compression_parse(comp, &d->compression)) {
-        invalid(e, "CompressionFormat '%s' is not supported (UNCOMPRESSED, GZIP, ZSTD)", comp);
+        dlv_invalid(e, "CompressionFormat '%s' is not supported (UNCOMPRESSED, GZIP, ZSTD)", comp);
         goto fail;
     }
     if (!map_processors(d, sp_json_object(dst, "ProcessingConfiguration", false, e), e))
@@ -308,7 +308,7 @@ dlv_def *dlv_def_from_request(const json_t *req, sp_err *e)
     json_array_foreach(d->processors, i, p)
         has_meta |= !strcmp(json_string_value(json_object_get(p, "type")), "metadata");
     if (has_meta && !dp_on) {
-        invalid(e, "MetadataExtraction needs DynamicPartitioningConfiguration.Enabled");
+        dlv_invalid(e, "MetadataExtraction needs DynamicPartitioningConfiguration.Enabled");
         goto fail;
     }
     if (!def_check(d, e)) goto fail;
@@ -350,7 +350,7 @@ dlv_def *dlv_def_from_json(const json_t *j, sp_err *e)
     d->from_api = true;
     const char *comp = sp_json_str(j, "compression", false, e);
     if (!sp_err_failed(e) && !dlv_compression_parse(comp, &d->compression))
-        invalid(e, "compression '%s' is unknown", comp);
+        dlv_invalid(e, "compression '%s' is unknown", comp);
     if (!sp_err_failed(e)) d->destination = dst ? json_deep_copy(dst) : synth_destination(d);
     if (sp_err_failed(e) || !def_check(d, e)) {
         dlv_def_free(d);

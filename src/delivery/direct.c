@@ -224,13 +224,7 @@ static uint64_t direct_wait(void *ctx, uint64_t seen, int timeout_ms)
 {
     dlv_direct *d = ctx;
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    sp_clock_deadline(&ts, timeout_ms);
     pthread_mutex_lock(&d->mu);
     while (d->generation == seen && timeout_ms > 0)
         if (pthread_cond_timedwait(&d->cond, &d->mu, &ts) != 0) break;

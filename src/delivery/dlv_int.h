@@ -298,4 +298,7 @@ bool dlv_runner_caught_up(dlv_runner *r);
 /* One synchronous step for tests: redo any intent, read what is there and flush it all. */
 bool dlv_runner_flush_all(dlv_runner *r, sp_err *e);
 
+/* 400 InvalidArgumentException, Firehose's shape for a bad request (def.c). */
+void dlv_invalid(sp_err *e, const char *fmt, ...) SP_PRINTF(2, 3);
+
 #endif

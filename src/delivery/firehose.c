@@ -9,14 +9,6 @@
 
 enum { LIST_LIMIT_DEFAULT = 10, LIST_LIMIT_MAX = 10000 };
 
-static void invalid(sp_err *e, const char *fmt, ...) SP_PRINTF(2, 3);
-static void invalid(sp_err *e, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    sp_err_setv(e, 400, "InvalidArgumentException", fmt, ap);
-    va_end(ap);
-}
 
 static dlv_entry *find(dlv_service *s, const json_t *req, sp_err *e)
 {
@@ -61,7 +53,7 @@ static json_t *op_list(void *ctx, json_t *req, sp_err *e)
     const char *start = sp_json_str(req, "ExclusiveStartDeliveryStreamName", false, e);
     if (sp_err_failed(e)) return NULL;
     if (limit < 1 || limit > LIST_LIMIT_MAX) {
-        invalid(e, "Limit %lld is not between 1 and %d", limit, LIST_LIMIT_MAX);
+        dlv_invalid(e, "Limit %lld is not between 1 and %d", limit, LIST_LIMIT_MAX);
         return NULL;
     }
     json_t *all = dlv_service_names(ctx);
@@ -101,7 +93,7 @@ static json_t *op_delete(void *ctx, json_t *req, sp_err *e)
 static char *record_data(const json_t *rec, const char *what, size_t *len, sp_err *e)
 {
     if (!json_is_object(rec)) {
-        invalid(e, "%s must be an object", what);
+        dlv_invalid(e, "%s must be an object", what);
         return NULL;
     }
     const char *b64 = sp_json_str(rec, "Data", true, e);
@@ -119,7 +111,7 @@ static char *record_data(const json_t *rec, const char *what, size_t *len, sp_er
     }
     if ((size_t)got > DLV_RECORD_MAX_BYTES) {
         free(data);
-        invalid(e, "%s.Data is %ld bytes; a record may have at most %d", what, got,
+        dlv_invalid(e, "%s.Data is %ld bytes; a record may have at most %d", what, got,
                 DLV_RECORD_MAX_BYTES);
         return NULL;
     }
@@ -147,7 +139,7 @@ static bool put(dlv_service *s, const json_t *req, const json_t *records, uint64
     size_t *lens = calloc(n, sizeof *lens);
     bool ok = true;
     if (!en->direct) {
-        invalid(e, "This operation is not permitted on KinesisStreamAsSource delivery stream "
+        dlv_invalid(e, "This operation is not permitted on KinesisStreamAsSource delivery stream "
                    "type.");
         ok = false;
     }
@@ -159,7 +151,7 @@ static bool put(dlv_service *s, const json_t *req, const json_t *records, uint64
         total += lens[i];
     }
     if (ok && total > DLV_BATCH_MAX_BYTES) {
-        invalid(e, "records total %zu bytes; a request may carry at most %d", total,
+        dlv_invalid(e, "records total %zu bytes; a request may carry at most %d", total,
                 DLV_BATCH_MAX_BYTES);
         ok = false;
     }
@@ -196,7 +188,7 @@ static json_t *op_put_record_batch(void *ctx, json_t *req, sp_err *e)
     if (!recs) return NULL;
     size_t n = json_array_size(recs);
     if (n < 1 || n > DLV_BATCH_MAX_RECORDS) {
-        invalid(e, "Records has %zu entries; it must have 1 to %d", n, DLV_BATCH_MAX_RECORDS);
+        dlv_invalid(e, "Records has %zu entries; it must have 1 to %d", n, DLV_BATCH_MAX_RECORDS);
         return NULL;
     }
     uint64_t *pos = calloc(n, sizeof *pos);

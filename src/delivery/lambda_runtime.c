@@ -58,17 +58,6 @@ typedef struct upload {
     bool too_big;
 } upload;
 
-static void deadline_in(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body,
                              dlv_lambda_rt *rt, bool invocation)
 {
@@ -95,7 +84,7 @@ static enum MHD_Result next(dlv_lambda_rt *rt, struct MHD_Connection *c)
     pthread_mutex_lock(&rt->mu);
     while (!rt->stopping && rt->state != SLOT_QUEUED) {
         struct timespec ts;
-        deadline_in(&ts, RT_NEXT_WAIT_MS);
+        sp_clock_deadline(&ts, RT_NEXT_WAIT_MS);
         pthread_cond_timedwait(&rt->cond, &rt->mu, &ts);
     }
     if (rt->stopping) {
@@ -312,7 +301,7 @@ char *dlv_lambda_rt_invoke(dlv_lambda_rt *rt, const char *event, size_t len, int
             break;
         }
         struct timespec ts;
-        deadline_in(&ts, RT_POLL_MS);
+        sp_clock_deadline(&ts, RT_POLL_MS);
         pthread_cond_timedwait(&rt->cond, &rt->mu, &ts);
     }
     if (!fail && !rt->result_is_error) {

@@ -587,11 +587,7 @@ uint64_t stm_stream_wait(stm_log *log, const char *stream, uint64_t seen_generat
                          int timeout_ms)
 {
     struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    long long ms = timeout_ms > 0 ? timeout_ms : 0;
-    deadline.tv_sec += ms / 1000;
-    deadline.tv_nsec += (ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) deadline.tv_sec++, deadline.tv_nsec -= 1000000000L;
+    sp_clock_deadline(&deadline, timeout_ms);
     for (;;) {
         /* Read the log-wide counter first: an append after this point changes it, so the
          * wait below cannot miss it. */

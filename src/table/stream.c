@@ -58,21 +58,10 @@ uint64_t tbl_stream_last_seq(tbl_db *db, const char *table)
     return tbl_meta_get(db, table, &m, true, &e) ? m.last_seq : 0;
 }
 
-static void deadline_after(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 bool tbl_stream_wait(tbl_db *db, const char *table, uint64_t after_seq, int timeout_ms)
 {
     struct timespec until;
-    deadline_after(&until, timeout_ms > 0 ? timeout_ms : 0);
+    sp_clock_deadline(&until, timeout_ms > 0 ? timeout_ms : 0);
     bool ready = false;
     pthread_mutex_lock(&db->meta_mu);
     for (;;) {
@@ -168,7 +157,7 @@ static void *trimmer_main(void *arg)
     pthread_mutex_lock(&db->meta_mu);
     while (!db->stopping) {
         struct timespec until;
-        deadline_after(&until, TBL_TRIM_INTERVAL_MS);
+        sp_clock_deadline(&until, TBL_TRIM_INTERVAL_MS);
         pthread_cond_timedwait(&db->stop_cv, &db->meta_mu, &until);
         if (db->stopping) break;
         pthread_mutex_unlock(&db->meta_mu);

@@ -69,10 +69,25 @@ static void iso8601_of_now_matches_wall_clock(void **state)
     assert_int_equal(strlen(out), 20);
 }
 
+static void deadline_is_that_far_ahead_on_the_realtime_clock(void **state)
+{
+    (void)state;
+    struct timespec now, d;
+    clock_gettime(CLOCK_REALTIME, &now);
+    sp_clock_deadline(&d, 1500);
+    double ahead = (double)(d.tv_sec - now.tv_sec) + (double)(d.tv_nsec - now.tv_nsec) / 1e9;
+    assert_true(ahead >= 1.49 && ahead < 1.6);
+    assert_true(d.tv_nsec >= 0 && d.tv_nsec < 1000000000L);
+    sp_clock_deadline(&d, -5);   /* negative: now */
+    ahead = (double)(d.tv_sec - now.tv_sec) + (double)(d.tv_nsec - now.tv_nsec) / 1e9;
+    assert_true(ahead >= 0 && ahead < 0.1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(mono_never_goes_back_and_measures_sleep),
+        cmocka_unit_test(deadline_is_that_far_ahead_on_the_realtime_clock),
         cmocka_unit_test(wall_is_epoch_milliseconds),
         cmocka_unit_test(iso8601_formats_known_instants_in_utc),
         cmocka_unit_test(iso8601_of_now_matches_wall_clock),
