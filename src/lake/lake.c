@@ -4,6 +4,8 @@
  * segments. */
 #include "lake.h"
 
+#include "core/fs.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,25 +22,22 @@ struct lake {
     char *root;
 };
 
+/* S3 names its generic failure InternalError; core's file errors say InternalFailure. */
+static void s3_error_code(sp_err *e)
+{
+    if (e && !strcmp(e->code, "InternalFailure")) snprintf(e->code, sizeof e->code, "InternalError");
+}
+
+/* mkdir -p of the first upto bytes of path. */
 static bool make_dirs(const char *path, size_t upto, sp_err *e)
 {
     char buf[LAKE_PATH_MAX];
     if (upto >= sizeof buf) upto = sizeof buf - 1;
     memcpy(buf, path, upto);
     buf[upto] = '\0';
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || !*p) {
-            char saved = *p;
-            *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-                sp_err_set(e, errno == ENOSPC ? 503 : 500, "InternalError",
-                           "cannot create directory '%s': %s", buf, strerror(errno));
-                return false;
-            }
-            *p = saved;
-            if (!saved) return true;
-        }
-    }
+    bool ok = sp_fs_mkdirs(buf, e);
+    if (!ok) s3_error_code(e);
+    return ok;
 }
 
 lake *lake_open(const char *dir, sp_err *e)
@@ -249,10 +248,8 @@ static bool write_all(int fd, const void *data, size_t len)
 
 static void io_error(sp_err *e, const char *what, const char *path)
 {
-    int err = errno;
-    sp_err_set(e, err == ENOSPC || err == EDQUOT ? 503 : 500,
-               err == ENOSPC || err == EDQUOT ? "ServiceUnavailable" : "InternalError",
-               "%s '%s': %s", what, path, strerror(err));
+    sp_fs_error(e, what, path);
+    s3_error_code(e);
 }
 
 bool lake_object_put(lake *lk, const char *bucket, const char *key, const void *data, size_t len,
