@@ -21,6 +21,7 @@
  * every source record ends in exactly one object or error object. The source keeps records
  * until they are checkpointed (Direct PUT log, Kinesis retention), which the redo relies on.
  */
+#include "core/failpoint.h"
 #include "dlv_int.h"
 
 #include <stdatomic.h>
@@ -381,6 +382,7 @@ static bool deliver(dlv_runner *r, sp_err *e)
         }
     }
     if (!ok) goto out;
+    sp_failpoint("delivery.objects-written");
     /* Step 4. */
     for (int s = 0; s < r->st.n_shards; s++)
         if (r->st.range[s].upto > r->st.checkpoint[s]) r->st.checkpoint[s] = r->st.range[s].upto;
@@ -438,6 +440,7 @@ static bool flush(dlv_runner *r, sp_err *e)
         r->st.has_intent = false;
         return false;
     }
+    sp_failpoint("delivery.intent-written");
     bool ok = deliver(r, e);
     buffer_reset(r);
     if (ok) compact(r);

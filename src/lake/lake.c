@@ -2,6 +2,7 @@
  * directory so rename() is atomic; listing walks the bucket depth-first with entries sorted
  * bytewise, which yields S3's lexicographic key order for keys made of '/'-separated
  * segments. */
+#include "core/failpoint.h"
 #include "lake.h"
 
 #include "core/fs.h"
@@ -271,6 +272,7 @@ bool lake_object_put(lake *lk, const char *bucket, const char *key, const void *
     if (ok && !write_all(fd, data, len)) ok = false, io_error(e, "cannot write", tmp);
     if (ok && fsync(fd) != 0) ok = false, io_error(e, "cannot fsync", tmp);
     if (fd >= 0) close(fd);
+    if (ok) sp_failpoint("lake.before-rename");
     if (ok && rename(tmp, path) != 0) ok = false, io_error(e, "cannot rename into", path);
     if (!ok) {
         unlink(tmp);

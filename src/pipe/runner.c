@@ -26,6 +26,7 @@
  *   changes by resharding are outside the argument (salespipe does not reshard under a
  *   running pipe).
  */
+#include "core/failpoint.h"
 #include "pipe_int.h"
 
 #include <inttypes.h>
@@ -198,6 +199,7 @@ static bool append_all(pip_runner *r, const stm_put *puts, size_t n, sp_err *e)
         }
         for (size_t i = 0; i < m; i++) *high_slot(r, out[i].shard_index) = puts[off + i].origin_pos;
         counter_add(&r->counters->written, m);
+        sp_failpoint("pipe.appended");
     }
     return true;
 }

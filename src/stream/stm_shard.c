@@ -16,6 +16,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/failpoint.h"
 #include "stm_int.h"
 
 enum { IOV_BATCH = 512 };
@@ -220,6 +221,7 @@ static bool chunk_flush(stm_shard *sh, chunk *c, sp_err *e)
     stm_segment *t = tail_of(sh);
     uint64_t start = t->size - c->bytes;  /* sizes were noted as frames were queued */
     sh->n_writes++;  /* leader-only */
+    sp_failpoint("stream.before-write");
     if (!write_all(t->fd, c->iov, c->n, start)) {
         sp_err_internal(e, "cannot write to '%s': %s", t->path, strerror(errno));
         return false;
@@ -237,6 +239,7 @@ static bool shard_roll(stm_shard *sh, const stm_policy *pol, uint64_t first_seq,
     stm_segment *seg = stm_segment_create(sh->dir, first_seq, sh->w_origins, sh->n_w_origins,
                                           sync, e);
     if (!seg) return false;
+    sp_failpoint("stream.segment-rolled");
     stm_segment_write_index(old, sync);
     pthread_rwlock_wrlock(&sh->segs_lock);
     bool ok = segs_push(sh, seg);

@@ -5,6 +5,7 @@
  * A write that leaves the item as it was (the same item put again, a delete of an absent
  * item) touches nothing and writes no stream record, as in DynamoDB.
  */
+#include "core/failpoint.h"
 #include "tbl_int.h"
 
 #include <stdlib.h>
@@ -49,9 +50,11 @@ static bool group_finish(tbl_db *db, bool commit, sp_err *e)
         step_done(c, c->st[TBL_ST_ROLLBACK], "ROLLBACK", NULL);
         if (!sp_err_failed(&local)) sp_err_internal(&local, "the write group was rolled back");
     }
-    if (ok)
+    if (ok) {
+        sp_failpoint("table.committed"); /* durable, not yet acknowledged */
         for (size_t i = 0; i < db->group_n_tids; i++)
             tbl_meta_committed(db, db->group_tids[i], db->group_seqs[i]);
+    }
     for (tbl_group_waiter *w = db->group_waiters; w; w = w->next) {
         w->ok = ok;
         if (!ok) w->err = local;

@@ -22,10 +22,11 @@ REGION = "us-east-1"
 class Server:
     """One salespipe process on a data dir; can be stopped, killed and started again."""
 
-    def __init__(self, data_dir, config=None, extra_args=()):
+    def __init__(self, data_dir, config=None, extra_args=(), env=None):
         self.data_dir = data_dir
         self.config = config
         self.extra_args = list(extra_args)
+        self.env = env  # extra environment variables for the process
         self.proc = None
         self.port = None
         self.log_path = os.path.join(data_dir, "..", os.path.basename(data_dir) + ".log")
@@ -39,7 +40,8 @@ class Server:
         if self.config:
             args += ["--config", self.config]
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log)
+        env = dict(os.environ, **self.env) if self.env else None
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, env=env)
         line = self.proc.stdout.readline().decode()
         if not line.startswith("ready port="):
             self.proc.kill()
