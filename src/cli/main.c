@@ -12,7 +12,7 @@ static const cli_command commands[] = {
      "the main job: the whole pipeline on sample orders, crawl, queries, summary", cli_cmd_demo},
     {"serve", "serve [--bind 127.0.0.1] [--port 4566]",
      "run every stage and the AWS-compatible HTTP endpoint until SIGINT/SIGTERM", cli_cmd_serve},
-    {"generate", "generate [--endpoint URL] [--events N] [--rate R] [--mix I:U:D] [--seed S]",
+    {"generate", "generate [--endpoint URL | --in-process] [--events N] [--rate R] ...",
      "the seed's mock order generator, through the DynamoDB API", cli_cmd_generate},
     {"status", "status [--endpoint URL | --offline]",
      "per-stage counts, lag and freshness of a running serve, or of the data dir",
@@ -38,7 +38,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: salespipe <command> [--data-dir D] [--config F] [--log-level L] "
                  "[options]\n\ncommands:\n");
     for (size_t i = 0; i < SP_ARRAY_LEN(commands); i++)
-        fprintf(out, "  %-60s %s\n", commands[i].usage, commands[i].summary);
+        fprintf(out, "  %-62s %s\n", commands[i].usage, commands[i].summary);
     fprintf(out, "\nData dir: --data-dir, else $SALESPIPE_DATA_DIR, else ./salespipe-data.\n");
 }
 
