@@ -130,7 +130,9 @@ void qry_cell_from_json(qry_batch *b, qry_col_kind kind, json_t *v, qry_cell *ou
     }
     char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(17));
     if (text) put_text(b, out, text, strlen(text));
-    free(text);
+    json_free_t jfree; /* json_dumps allocates with jansson's (arena) hooks */
+    json_get_alloc_funcs(NULL, &jfree);
+    jfree(text);
 }
 
 static json_t *member(json_t *rec, const char *name)
