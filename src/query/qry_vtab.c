@@ -1,8 +1,9 @@
 /* The "lake" virtual table: one per catalog table. A scan lists the partitions that can
  * match the WHERE constraints on partition keys (xBestIndex hands them over, xFilter
- * prunes), then streams the objects of each remaining partition through the catalog's
- * reader, one document at a time, selects the records with the table's JsonPath and
- * converts only the columns the query uses (colUsed) to SQL values of the column's type.
+ * prunes) and their objects, then hands the objects to the scan workers (qry_scan.c),
+ * which read them through the catalog's reader on their own threads, select the records
+ * with the table's JsonPath and convert only the columns the query uses (colUsed) to SQL
+ * values of the column's type; this side returns those values to SQLite in object order.
  *
  *   CREATE VIRTUAL TABLE sales_db.t USING lake('sales_db', 't')
  */
@@ -326,11 +327,17 @@ static void pick_columns(lake_cursor *c, const lake_vtab *vt, uint64_t col_used)
     }
 }
 
-/* Scan threads: as many as the machine has cores, at most this many. */
+/* Scan threads: as many as the machine has cores, at most this many. SALESPIPE_QUERY_THREADS
+ * overrides (0: parse on SQLite's thread, as before the scan had workers). */
 enum { QRY_SCAN_WORKERS_MAX = 4 };
 
 static size_t scan_workers(void)
 {
+    const char *env = getenv("SALESPIPE_QUERY_THREADS");
+    if (env && *env >= '0' && *env <= '9') {
+        long n = strtol(env, NULL, 10);
+        return n > QRY_SCAN_WORKERS_MAX ? QRY_SCAN_WORKERS_MAX : (size_t)n;
+    }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1) n = 1;
     return n > QRY_SCAN_WORKERS_MAX ? QRY_SCAN_WORKERS_MAX : (size_t)n;
