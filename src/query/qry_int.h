@@ -71,4 +71,65 @@ bool qry_sql_rewrite(const char *sql, qry_sql *out, sp_err *e);
 size_t qry_sql_original_offset(const qry_sql *q, size_t offset);
 void qry_sql_clear(qry_sql *q);
 
+/* ---- the scan's producer side (qry_scan.c, qry_arena.c) --------------------------------- */
+
+/* How a column's JSON value becomes an SQL value (its Glue type). */
+typedef enum { QRY_COL_TEXT, QRY_COL_BIGINT, QRY_COL_DOUBLE, QRY_COL_BOOLEAN } qry_col_kind;
+
+typedef struct qry_col {
+    const char *name;         /* borrowed from the catalog table */
+    qry_col_kind kind;
+} qry_col;
+
+/* One converted value: SQLITE_NULL, SQLITE_INTEGER (also booleans), SQLITE_FLOAT or
+ * SQLITE_TEXT (len bytes at the batch's text + off). */
+typedef struct qry_cell {
+    int type;
+    size_t len;
+    union {
+        sqlite3_int64 i;
+        double d;
+        size_t off;
+    } v;
+} qry_cell;
+
+/* Rows of one object, converted: n_rows * n_cols cells, row-major, for the scan's columns. */
+typedef struct qry_batch {
+    size_t object;            /* index into the scan's paths */
+    size_t n_rows, cap_rows, n_cols;
+    qry_cell *cells;
+    char *text;
+    size_t text_len, text_cap;
+    bool opened;              /* first batch of an object that could be opened */
+    uint64_t bytes;           /* its stored size, with opened */
+    bool object_end;          /* last batch of the object */
+    char *error;              /* reading failed here: the scan ends with this message */
+    struct qry_batch *next;
+} qry_batch;
+
+typedef struct qry_scan qry_scan;
+
+/* Starts reading paths[0..n_paths) (NULL entries: skipped) on n_workers threads (0: inline,
+ * in qry_scan_next). paths, path and cols are borrowed until qry_scan_stop. Never NULL. */
+qry_scan *qry_scan_start(char *const *paths, size_t n_paths, const cat_jsonpath *path,
+                         const qry_col *cols, size_t n_cols, size_t n_workers);
+/* The next batch of object `object`; objects must be asked for in order, each until a
+ * batch with object_end. Blocks until the batch is ready. Caller frees with qry_batch_free. */
+qry_batch *qry_scan_next(qry_scan *s, size_t object);
+void qry_batch_free(qry_batch *b);
+/* Stops the workers (mid-object is fine), joins them and frees s and unconsumed batches. */
+void qry_scan_stop(qry_scan *s);
+/* Converts v (NULL: absent) as the OpenX SerDe reads it with ignore.malformed.json:
+ * unconvertible values are NULL; text goes into b's text. v is borrowed. */
+void qry_cell_from_json(qry_batch *b, qry_col_kind kind, json_t *v, qry_cell *out);
+
+/* jansson's allocation hooks with a per-thread arena (see qry_arena.c); install is
+ * idempotent. Between begin and end, the calling thread's jansson allocations come from
+ * its arena; trees made there must be freed on this thread. release frees the thread's
+ * arena, false (and kept) if something in it is still live. */
+void qry_arena_install(void);
+void qry_arena_begin(void);
+void qry_arena_end(void);
+bool qry_arena_thread_release(void);
+
 #endif

@@ -1,8 +1,9 @@
 /* The "lake" virtual table: one per catalog table. A scan lists the partitions that can
  * match the WHERE constraints on partition keys (xBestIndex hands them over, xFilter
- * prunes), then streams the objects of each remaining partition through the catalog's
- * reader, one document at a time, selects the records with the table's JsonPath and
- * converts only the columns the query uses (colUsed) to SQL values of the column's type.
+ * prunes) and their objects, then hands the objects to the scan workers (qry_scan.c),
+ * which read them through the catalog's reader on their own threads, select the records
+ * with the table's JsonPath and convert only the columns the query uses (colUsed) to SQL
+ * values of the column's type; this side returns those values to SQLite in object order.
  *
  *   CREATE VIRTUAL TABLE sales_db.t USING lake('sales_db', 't')
  */
@@ -11,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct lake_vtab {
     sqlite3_vtab base;
@@ -29,15 +30,17 @@ typedef struct scan_part {
 
 typedef struct lake_cursor {
     sqlite3_vtab_cursor base;
-    uint64_t col_used;
     scan_part *parts;
-    size_t n_parts, part_next;
-    char **keys;          /* objects of the current partition */
-    size_t n_keys, key_next;
-    cat_reader *reader;
-    json_t *records;      /* records of the current document */
-    size_t rec_next;
-    json_t *cur;          /* borrowed from records */
+    size_t n_parts, parts_counted;
+    char **paths;         /* every object of the pruned partitions, in scan order */
+    size_t *path_part;    /* the partition of each */
+    size_t n_paths, cap_paths, obj_next;
+    qry_col *cols;        /* the columns the query uses, as the scan converts them */
+    size_t n_cols;
+    int *col_cell;        /* data column -> index among cols, -1 if unused */
+    qry_scan *scan;
+    qry_batch *batch;     /* the current row is batch row `row` */
+    size_t row;
     sqlite3_int64 rowid;
     bool eof;
 } lake_cursor;
@@ -179,21 +182,16 @@ static int lake_cursor_open(sqlite3_vtab *base, sqlite3_vtab_cursor **out)
     (void)base;
     lake_cursor *c = calloc(1, sizeof *c);
     if (!c) return SQLITE_NOMEM;
-    c->records = json_array();
     *out = &c->base;
     return SQLITE_OK;
 }
 
-static void free_keys(lake_cursor *c)
-{
-    for (size_t i = 0; i < c->n_keys; i++) free(c->keys[i]);
-    free(c->keys);
-    c->keys = NULL;
-    c->n_keys = c->key_next = 0;
-}
-
 static void cursor_reset(lake_cursor *c)
 {
+    qry_scan_stop(c->scan);
+    c->scan = NULL;
+    qry_batch_free(c->batch);
+    c->batch = NULL;
     for (size_t i = 0; i < c->n_parts; i++) {
         free(c->parts[i].prefix);
         for (size_t k = 0; k < c->parts[i].n_values; k++) free(c->parts[i].values[k]);
@@ -201,13 +199,19 @@ static void cursor_reset(lake_cursor *c)
     }
     free(c->parts);
     c->parts = NULL;
-    c->n_parts = c->part_next = 0;
-    free_keys(c);
-    cat_reader_close(c->reader);
-    c->reader = NULL;
-    json_array_clear(c->records);
-    c->rec_next = 0;
-    c->cur = NULL;
+    c->n_parts = c->parts_counted = 0;
+    for (size_t i = 0; i < c->n_paths; i++) free(c->paths[i]);
+    free(c->paths);
+    free(c->path_part);
+    c->paths = NULL;
+    c->path_part = NULL;
+    c->n_paths = c->cap_paths = c->obj_next = 0;
+    free(c->cols);
+    c->cols = NULL;
+    free(c->col_cell);
+    c->col_cell = NULL;
+    c->n_cols = 0;
+    c->row = 0;
     c->rowid = 0;
     c->eof = false;
 }
@@ -216,7 +220,6 @@ static int lake_cursor_close(sqlite3_vtab_cursor *cur)
 {
     lake_cursor *c = (lake_cursor *)cur;
     cursor_reset(c);
-    json_decref(c->records);
     free(c);
     return SQLITE_OK;
 }
@@ -258,20 +261,24 @@ static bool hidden(const char *rel)
 
 typedef struct list_arg {
     lake_cursor *c;
+    lake_vtab *vt;
+    size_t part;
     size_t prefix_len;
-    size_t cap;
 } list_arg;
 
 static bool on_object(void *arg, const lake_object_info *o)
 {
     list_arg *a = arg;
+    lake_cursor *c = a->c;
     if (hidden(o->key + a->prefix_len)) return true;
-    if (a->c->n_keys == a->cap) {
-        a->cap = a->cap ? a->cap * 2 : 16;
-        a->c->keys = realloc(a->c->keys, a->cap * sizeof *a->c->keys);
-        if (!a->c->keys) abort();
+    if (c->n_paths == c->cap_paths) {
+        c->cap_paths = c->cap_paths ? c->cap_paths * 2 : 16;
+        c->paths = realloc(c->paths, c->cap_paths * sizeof *c->paths);
+        c->path_part = realloc(c->path_part, c->cap_paths * sizeof *c->path_part);
+        if (!c->paths || !c->path_part) abort();
     }
-    a->c->keys[a->c->n_keys++] = strdup(o->key);
+    c->paths[c->n_paths] = lake_object_path(a->vt->ctx->lk, a->vt->t->bucket, o->key);
+    c->path_part[c->n_paths++] = a->part;
     return true;
 }
 
@@ -281,10 +288,67 @@ static void set_error(lake_vtab *vt, const char *fmt, const char *a, const char 
     vt->base.zErrMsg = sqlite3_mprintf(fmt, a, b);
 }
 
-static bool keep_record(void *arg, json_t *record)
+/* Lists the objects of every pruned partition, in partition then key order. */
+static int list_objects(lake_cursor *c, lake_vtab *vt)
 {
-    json_array_append(arg, record);
-    return true;
+    for (size_t i = 0; i < c->n_parts; i++) {
+        sp_err e = {0};
+        list_arg a = {.c = c, .vt = vt, .part = i, .prefix_len = strlen(c->parts[i].prefix)};
+        if (!lake_object_list(vt->ctx->lk, vt->t->bucket, c->parts[i].prefix, on_object, &a,
+                              &e) &&
+            strcmp(e.code, "NoSuchBucket")) {
+            set_error(vt, "%s%s", e.msg, "");
+            return SQLITE_ERROR;
+        }
+    }
+    return SQLITE_OK;
+}
+
+static qry_col_kind col_kind(const char *type)
+{
+    if (!strcmp(type, "bigint") || !strcmp(type, "int")) return QRY_COL_BIGINT;
+    if (!strcmp(type, "double")) return QRY_COL_DOUBLE;
+    if (!strcmp(type, "boolean")) return QRY_COL_BOOLEAN;
+    return QRY_COL_TEXT;
+}
+
+/* The data columns colUsed names (the last bit stands for every column from 63 on). */
+static void pick_columns(lake_cursor *c, const lake_vtab *vt, uint64_t col_used)
+{
+    c->cols = calloc(vt->n_data ? vt->n_data : 1, sizeof *c->cols);
+    c->col_cell = calloc(vt->n_data ? vt->n_data : 1, sizeof *c->col_cell);
+    if (!c->cols || !c->col_cell) abort();
+    for (size_t i = 0; i < vt->n_data; i++) {
+        bool used = (col_used >> (i < 63 ? i : 63)) & 1;
+        c->col_cell[i] = used ? (int)c->n_cols : -1;
+        if (!used) continue;
+        c->cols[c->n_cols].name = vt->t->columns[i].name;
+        c->cols[c->n_cols++].kind = col_kind(vt->t->columns[i].type);
+    }
+}
+
+/* Scan threads: as many as the machine has cores, at most this many. SALESPIPE_QUERY_THREADS
+ * overrides (0: parse on SQLite's thread, as before the scan had workers). */
+enum { QRY_SCAN_WORKERS_MAX = 4 };
+
+static size_t scan_workers(void)
+{
+    const char *env = getenv("SALESPIPE_QUERY_THREADS");
+    if (env && *env >= '0' && *env <= '9') {
+        long n = strtol(env, NULL, 10);
+        return n > QRY_SCAN_WORKERS_MAX ? QRY_SCAN_WORKERS_MAX : (size_t)n;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1) n = 1;
+    return n > QRY_SCAN_WORKERS_MAX ? QRY_SCAN_WORKERS_MAX : (size_t)n;
+}
+
+static void count_partitions(lake_cursor *c, lake_vtab *vt, size_t upto)
+{
+    if (upto > c->parts_counted) {
+        vt->ctx->partitions_scanned += upto - c->parts_counted;
+        c->parts_counted = upto;
+    }
 }
 
 /* Moves to the next record; sets eof at the end. */
@@ -292,57 +356,40 @@ static int advance(lake_cursor *c)
 {
     lake_vtab *vt = (lake_vtab *)c->base.pVtab;
     for (;;) {
-        if (c->rec_next < json_array_size(c->records)) {
-            c->cur = json_array_get(c->records, c->rec_next++);
+        if (c->batch && c->row + 1 < c->batch->n_rows) {
+            c->row++;
             c->rowid++;
             return SQLITE_OK;
         }
-        json_array_clear(c->records);
-        c->rec_next = 0;
-        c->cur = NULL;
-        sp_err e = {0};
-        if (c->reader) {
-            json_t *doc;
-            int rc = cat_reader_next(c->reader, &doc, &e);
-            if (rc > 0) {
-                cat_jsonpath_select(vt->path, doc, keep_record, c->records);
-                json_decref(doc);
-                continue;
-            }
-            cat_reader_close(c->reader);
-            c->reader = NULL;
-            if (rc < 0) {
-                set_error(vt, "%s%s", e.msg, "");
-                return SQLITE_ERROR;
-            }
-            continue;
+        size_t object;
+        if (c->batch && !c->batch->object_end) {
+            object = c->batch->object;
+        } else if (c->obj_next < c->n_paths) {
+            object = c->obj_next++;
+            count_partitions(c, vt, c->path_part[object] + 1);
+        } else {
+            qry_batch_free(c->batch);
+            c->batch = NULL;
+            count_partitions(c, vt, c->n_parts);
+            c->eof = true;
+            return SQLITE_OK;
         }
-        if (c->key_next < c->n_keys) {
-            char *path = lake_object_path(vt->ctx->lk, vt->t->bucket, c->keys[c->key_next++]);
-            if (!path) continue;
-            c->reader = cat_reader_open(path, &e);
-            struct stat st;
-            if (c->reader) {
-                vt->ctx->objects_opened++;
-                if (stat(path, &st) == 0) vt->ctx->bytes_scanned += (uint64_t)st.st_size;
-            }
-            free(path);
-            continue; /* an object deleted since the listing is simply gone */
+        qry_batch_free(c->batch);
+        c->batch = qry_scan_next(c->scan, object);
+        if (c->batch->opened) {
+            vt->ctx->objects_opened++;
+            vt->ctx->bytes_scanned += c->batch->bytes;
         }
-        if (c->part_next < c->n_parts) {
-            free_keys(c);
-            scan_part *p = &c->parts[c->part_next++];
-            list_arg a = {.c = c, .prefix_len = strlen(p->prefix)};
-            if (!lake_object_list(vt->ctx->lk, vt->t->bucket, p->prefix, on_object, &a, &e) &&
-                strcmp(e.code, "NoSuchBucket")) {
-                set_error(vt, "%s%s", e.msg, "");
-                return SQLITE_ERROR;
-            }
-            vt->ctx->partitions_scanned++;
-            continue;
+        if (c->batch->error) {
+            set_error(vt, "%s%s", c->batch->error, "");
+            return SQLITE_ERROR;
         }
-        c->eof = true;
-        return SQLITE_OK;
+        c->row = (size_t)-1; /* the loop's first step moves to row 0 */
+        if (c->batch->n_rows) {
+            c->row = 0;
+            c->rowid++;
+            return SQLITE_OK;
+        }
     }
 }
 
@@ -373,7 +420,7 @@ static int lake_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_st
     lake_cursor *c = (lake_cursor *)cur;
     lake_vtab *vt = (lake_vtab *)cur->pVtab;
     cursor_reset(c);
-    c->col_used = strtoull(idx_str ? idx_str : "0", NULL, 16);
+    pick_columns(c, vt, strtoull(idx_str ? idx_str : "0", NULL, 16));
     qry_constraint *cons = calloc((size_t)argc + 1, sizeof *cons);
     char ***vals = calloc((size_t)argc + 1, sizeof *vals);
     if (!cons || !vals) abort();
@@ -422,87 +469,39 @@ static int lake_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_st
     }
     free(vals);
     free(cons);
-    return rc == SQLITE_OK ? advance(c) : rc;
+    if (rc == SQLITE_OK) rc = list_objects(c, vt);
+    if (rc != SQLITE_OK) return rc;
+    c->scan = qry_scan_start(c->paths, c->n_paths, vt->path, c->cols, c->n_cols,
+                             scan_workers());
+    return advance(c);
 }
 
 static int lake_next(sqlite3_vtab_cursor *cur) { return advance((lake_cursor *)cur); }
 
 static int lake_eof(sqlite3_vtab_cursor *cur) { return ((lake_cursor *)cur)->eof; }
 
-static json_t *member(json_t *rec, const char *name)
-{
-    if (!json_is_object(rec)) return NULL;
-    json_t *v = json_object_get(rec, name);
-    if (v) return v;
-    const char *k;
-    json_t *x;
-    json_object_foreach(rec, k, x) if (!strcasecmp(k, name)) return x;
-    return NULL;
-}
-
-/* The JSON value as an SQL value of the column's Glue type; unconvertible values are NULL,
- * as the OpenX SerDe reads them with ignore.malformed.json. */
-static void put_value(sqlite3_context *ctx, json_t *v, const char *type)
-{
-    if (!v || json_is_null(v)) return;
-    bool is_int = !strcmp(type, "bigint") || !strcmp(type, "int");
-    if (is_int || !strcmp(type, "double")) {
-        if (json_is_integer(v)) {
-            if (is_int) sqlite3_result_int64(ctx, json_integer_value(v));
-            else sqlite3_result_double(ctx, (double)json_integer_value(v));
-        } else if (json_is_real(v)) {
-            sqlite3_result_double(ctx, json_real_value(v));
-        } else if (json_is_string(v)) {
-            char *end;
-            const char *s = json_string_value(v);
-            if (is_int) {
-                long long x = strtoll(s, &end, 10);
-                if (*s && !*end) sqlite3_result_int64(ctx, x);
-            } else {
-                double x = strtod(s, &end);
-                if (*s && !*end) sqlite3_result_double(ctx, x);
-            }
-        }
-        return;
-    }
-    if (!strcmp(type, "boolean")) {
-        if (json_is_boolean(v)) sqlite3_result_int(ctx, json_is_true(v));
-        else if (json_is_string(v) && !strcasecmp(json_string_value(v), "true"))
-            sqlite3_result_int(ctx, 1);
-        else if (json_is_string(v) && !strcasecmp(json_string_value(v), "false"))
-            sqlite3_result_int(ctx, 0);
-        return;
-    }
-    if (json_is_string(v)) {
-        sqlite3_result_text(ctx, json_string_value(v), (int)json_string_length(v),
-                            SQLITE_TRANSIENT);
-        return;
-    }
-    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(17));
-    if (json_is_real(v) && text) { /* 199.5, not 199.50000000000000 */
-        char shortest[64];
-        snprintf(shortest, sizeof shortest, "%.15g", json_real_value(v));
-        if (strtod(shortest, NULL) == json_real_value(v)) {
-            sqlite3_result_text(ctx, shortest, -1, SQLITE_TRANSIENT);
-            free(text);
-            return;
-        }
-    }
-    if (text) sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
-    free(text);
-}
-
 static int lake_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i)
 {
     lake_cursor *c = (lake_cursor *)cur;
     lake_vtab *vt = (lake_vtab *)cur->pVtab;
     if ((size_t)i >= vt->n_data) {
-        const scan_part *p = &c->parts[c->part_next - 1];
+        if (!c->batch) return SQLITE_OK;
+        const scan_part *p = &c->parts[c->path_part[c->batch->object]];
         size_t k = (size_t)i - vt->n_data;
         if (k < p->n_values) sqlite3_result_text(ctx, p->values[k], -1, SQLITE_TRANSIENT);
         return SQLITE_OK;
     }
-    put_value(ctx, member(c->cur, vt->t->columns[i].name), vt->t->columns[i].type);
+    int k = c->col_cell[i];
+    if (k < 0 || !c->batch || c->row >= c->batch->n_rows) return SQLITE_OK;
+    const qry_cell *cell = &c->batch->cells[c->row * c->batch->n_cols + (size_t)k];
+    switch (cell->type) {
+    case SQLITE_INTEGER: sqlite3_result_int64(ctx, cell->v.i); break;
+    case SQLITE_FLOAT: sqlite3_result_double(ctx, cell->v.d); break;
+    case SQLITE_TEXT:
+        sqlite3_result_text(ctx, c->batch->text + cell->v.off, (int)cell->len, SQLITE_TRANSIENT);
+        break;
+    default: break;
+    }
     return SQLITE_OK;
 }
 

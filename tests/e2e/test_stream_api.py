@@ -262,3 +262,57 @@ def test_expired_iterator(server):
     raw[4] = str(int(raw[4]) - 6 * 60 * 1000)  # issued six minutes ago
     old = base64.b64encode("/".join(raw).encode()).decode()
     assert error_code(k.get_records, ShardIterator=old) == "ExpiredIteratorException"
+
+
+def raw_put_records(server, records):
+    """PutRecords with the records exactly as given (base64 text not checked by botocore)."""
+    import json
+    import urllib.error
+    import urllib.request
+    body = json.dumps({"StreamName": SEED_STREAM, "Records": records}).encode()
+    req = urllib.request.Request(server.endpoint + "/", data=body, method="POST", headers={
+        "X-Amz-Target": "Kinesis_20131202.PutRecords",
+        "Content-Type": "application/x-amz-json-1.1"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_put_records_mixed_entries_keep_their_own_data(server):
+    # Records of different sizes, some with an ExplicitHashKey, share one decode buffer:
+    # each must read back with exactly its own bytes.
+    k = server.client("kinesis")
+    batch = []
+    for i in range(60):
+        rec = {"Data": bytes([i % 251]) * (i * 37 % 500 + 1), "PartitionKey": f"pk{i}"}
+        if i % 7 == 0:
+            rec["ExplicitHashKey"] = str(i * 2**120)
+        batch.append(rec)
+    r = k.put_records(StreamName=SEED_STREAM, Records=batch)
+    assert r["FailedRecordCount"] == 0
+    got = {rec["SequenceNumber"]: (rec["PartitionKey"], rec["Data"])
+           for recs in read_all(k, SEED_STREAM).values() for rec in recs}
+    for sent, res in zip(batch, r["Records"]):
+        assert got[res["SequenceNumber"]] == (sent["PartitionKey"], sent["Data"])
+
+
+def test_put_records_a_bad_entry_after_good_ones_names_it_and_writes_nothing(server):
+    good = {"Data": base64.b64encode(b"fine").decode(), "PartitionKey": "k"}
+    cases = [
+        ({"Data": "not*base64", "PartitionKey": "k"}, 400, "SerializationException", None),
+        ({"Data": "YWJj", "PartitionKey": ""}, 400, "ValidationException",
+         "records.4.member.partitionKey"),
+        ({"Data": "YWJj", "PartitionKey": "k" * 257}, 400, "ValidationException",
+         "records.4.member.partitionKey"),
+        ({"PartitionKey": "k"}, 400, "ValidationException", "records.4.member.data"),
+        ({"Data": "YWJj", "PartitionKey": "k", "ExplicitHashKey": "x"}, 400,
+         "ValidationException", "records.4.member.explicitHashKey"),
+    ]
+    for bad, status, code, member in cases:
+        st, body = raw_put_records(server, [good, good, good, bad, good])
+        assert (st, body["__type"]) == (status, code), (bad, body)
+        if member:
+            assert member in body["message"], body
+    assert all(v == [] for v in read_all(server.client("kinesis"), SEED_STREAM).values())

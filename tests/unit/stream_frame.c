@@ -95,6 +95,14 @@ static void sequence_numbers_decode_and_order_as_strings(void **state)
     assert_int_equal(epoch, 1700000000);
     assert_int_equal(shard, 3);
     assert_int_equal(seq, 10);
+    assert_string_equal(b, "4917000000000000000300000000000000000010");
+    stm_seq_format(1700000000123, 12, UINT64_MAX, a); /* every digit of the widest values */
+    assert_string_equal(a, "4917000000000000001218446744073709551615");
+    char id[STM_SHARD_ID_MAX];
+    stm_shard_id_format(7, id);
+    assert_string_equal(id, "shardId-000000000007");
+    stm_shard_id_format(2147483647, id);
+    assert_string_equal(id, "shardId-002147483647");
     assert_false(stm_seq_parse("12345", &epoch, &shard, &seq));
     assert_false(stm_seq_parse("4917000000000000000300000000000000000a09", &epoch, &shard, &seq));
 }

@@ -1,0 +1,357 @@
+/* The lake scan's producer side: worker threads read the objects of a scan, parse their
+ * documents with jansson (inside a per-thread arena, qry_arena.c), select the records with
+ * the table's JsonPath and convert only the columns the query uses into batches of SQL
+ * values. The virtual table (qry_vtab.c) stays on SQLite's thread and consumes the batches
+ * in object order: object j is read by worker j % n_workers, and each worker hands over
+ * its objects in order, so rows come out in exactly the order a single-threaded scan
+ * gives. Workers run at most QRY_SCAN_QUEUE_MAX batches ahead; stopping a scan (end of the
+ * statement, LIMIT) stops and joins them. With no worker threads the consumer produces each
+ * batch itself.
+ *
+ * Locality: qry_scan_start/next/stop are called by one consumer thread. Batches and jansson
+ * trees never cross threads except as finished qry_batch values, handed over under the
+ * scan's mutex.
+ */
+#include "qry_int.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+/* Rows per batch, and batches a worker may hold ready before it waits for the consumer. */
+enum { QRY_SCAN_BATCH_ROWS = 1024, QRY_SCAN_QUEUE_MAX = 4 };
+
+typedef struct worker {
+    qry_scan *s;
+    pthread_t thread;
+    size_t next_obj;          /* next object this worker opens */
+    cat_reader *reader;       /* the object being read, or NULL */
+    size_t cur_obj;
+    qry_batch *head, *tail;   /* ready batches, oldest first */
+    size_t queued;
+} worker;
+
+struct qry_scan {
+    char *const *paths;       /* borrowed; NULL entries are skipped */
+    size_t n_paths;
+    const cat_jsonpath *path; /* borrowed */
+    const qry_col *cols;      /* borrowed */
+    size_t n_cols;
+    size_t n_workers;         /* threads; 0: the consumer produces inline */
+    worker *w;                /* max(n_workers, 1) */
+    pthread_mutex_t mu;
+    pthread_cond_t ready, room;
+    bool stop;
+};
+
+/* ---- values ----------------------------------------------------------------------------- */
+
+static char *batch_text_reserve(qry_batch *b, size_t n)
+{
+    if (b->text_cap - b->text_len < n) {
+        size_t cap = b->text_cap ? b->text_cap : 4096;
+        while (cap - b->text_len < n) cap *= 2;
+        b->text = realloc(b->text, cap);
+        if (!b->text) abort();
+        b->text_cap = cap;
+    }
+    return b->text + b->text_len;
+}
+
+static void put_text(qry_batch *b, qry_cell *out, const char *s, size_t n)
+{
+    memcpy(batch_text_reserve(b, n), s, n);
+    out->type = SQLITE_TEXT;
+    out->len = n;
+    out->v.off = b->text_len;
+    b->text_len += n;
+}
+
+void qry_cell_from_json(qry_batch *b, qry_col_kind kind, json_t *v, qry_cell *out)
+{
+    out->type = SQLITE_NULL;
+    if (!v || json_is_null(v)) return;
+    if (kind == QRY_COL_BIGINT || kind == QRY_COL_DOUBLE) {
+        bool is_int = kind == QRY_COL_BIGINT;
+        if (json_is_integer(v)) {
+            if (is_int) {
+                out->type = SQLITE_INTEGER;
+                out->v.i = json_integer_value(v);
+            } else {
+                out->type = SQLITE_FLOAT;
+                out->v.d = (double)json_integer_value(v);
+            }
+        } else if (json_is_real(v)) {
+            out->type = SQLITE_FLOAT;
+            out->v.d = json_real_value(v);
+        } else if (json_is_string(v)) {
+            char *end;
+            const char *s = json_string_value(v);
+            if (is_int) {
+                long long x = strtoll(s, &end, 10);
+                if (*s && !*end) {
+                    out->type = SQLITE_INTEGER;
+                    out->v.i = x;
+                }
+            } else {
+                double x = strtod(s, &end);
+                if (*s && !*end) {
+                    out->type = SQLITE_FLOAT;
+                    out->v.d = x;
+                }
+            }
+        }
+        return;
+    }
+    if (kind == QRY_COL_BOOLEAN) {
+        int x = -1;
+        if (json_is_boolean(v)) x = json_is_true(v);
+        else if (json_is_string(v) && !strcasecmp(json_string_value(v), "true")) x = 1;
+        else if (json_is_string(v) && !strcasecmp(json_string_value(v), "false")) x = 0;
+        if (x >= 0) {
+            out->type = SQLITE_INTEGER;
+            out->v.i = x;
+        }
+        return;
+    }
+    if (json_is_string(v)) {
+        put_text(b, out, json_string_value(v), json_string_length(v));
+        return;
+    }
+    if (json_is_real(v)) { /* 199.5, not 199.50000000000000 */
+        char shortest[64];
+        snprintf(shortest, sizeof shortest, "%.15g", json_real_value(v));
+        if (strtod(shortest, NULL) == json_real_value(v)) {
+            put_text(b, out, shortest, strlen(shortest));
+            return;
+        }
+    }
+    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(17));
+    if (text) put_text(b, out, text, strlen(text));
+    json_free_t jfree; /* json_dumps allocates with jansson's (arena) hooks */
+    json_get_alloc_funcs(NULL, &jfree);
+    jfree(text);
+}
+
+static json_t *member(json_t *rec, const char *name)
+{
+    if (!json_is_object(rec)) return NULL;
+    json_t *v = json_object_get(rec, name);
+    if (v) return v;
+    const char *k;
+    json_t *x;
+    json_object_foreach(rec, k, x) if (!strcasecmp(k, name)) return x;
+    return NULL;
+}
+
+/* ---- producing -------------------------------------------------------------------------- */
+
+static qry_batch *batch_new(const qry_scan *s, size_t object)
+{
+    qry_batch *b = calloc(1, sizeof *b);
+    if (!b) abort();
+    b->object = object;
+    b->n_cols = s->n_cols;
+    return b;
+}
+
+void qry_batch_free(qry_batch *b)
+{
+    if (!b) return;
+    free(b->cells);
+    free(b->text);
+    free(b->error);
+    free(b);
+}
+
+typedef struct row_arg {
+    const qry_scan *s;
+    qry_batch *b;
+} row_arg;
+
+static bool add_row(void *arg, json_t *record)
+{
+    row_arg *a = arg;
+    qry_batch *b = a->b;
+    if (b->n_rows == b->cap_rows) {
+        b->cap_rows = b->cap_rows ? b->cap_rows * 2 : QRY_SCAN_BATCH_ROWS;
+        b->cells = realloc(b->cells, (b->n_cols ? b->n_cols : 1) * b->cap_rows * sizeof *b->cells);
+        if (!b->cells) abort();
+    }
+    qry_cell *row = b->cells + b->n_rows * b->n_cols;
+    for (size_t i = 0; i < b->n_cols; i++)
+        qry_cell_from_json(b, a->s->cols[i].kind, member(record, a->s->cols[i].name), &row[i]);
+    b->n_rows++;
+    return true;
+}
+
+/* The worker's next batch: the start of its next object, or more rows of the current one.
+ * Whole documents go into a batch (one that selects many records may overfill it). */
+static qry_batch *produce(worker *w)
+{
+    qry_scan *s = w->s;
+    qry_batch *b;
+    if (!w->reader) {
+        size_t j = w->next_obj;
+        w->next_obj += s->n_workers ? s->n_workers : 1;
+        b = batch_new(s, j);
+        sp_err e = {0};
+        const char *path = s->paths[j];
+        w->reader = path ? cat_reader_open(path, &e) : NULL;
+        if (!w->reader) { /* an object deleted since the listing is simply gone */
+            b->object_end = true;
+            return b;
+        }
+        struct stat st;
+        b->opened = true;
+        if (stat(path, &st) == 0) b->bytes = (uint64_t)st.st_size;
+        w->cur_obj = j;
+    } else {
+        b = batch_new(s, w->cur_obj);
+    }
+    row_arg a = {.s = s, .b = b};
+    /* The arena only on worker threads: inline, other cursors on this thread keep trees. */
+    bool arena = s->n_workers > 0;
+    while (b->n_rows < QRY_SCAN_BATCH_ROWS) {
+        sp_err e = {0};
+        json_t *doc = NULL;
+        if (arena) qry_arena_begin();
+        int rc = cat_reader_next(w->reader, &doc, &e);
+        if (rc > 0) {
+            cat_jsonpath_select(s->path, doc, add_row, &a);
+            json_decref(doc);
+        }
+        if (arena) qry_arena_end();
+        if (rc > 0) continue;
+        if (rc < 0) {
+            b->error = strdup(e.msg);
+            w->next_obj = s->n_paths; /* the statement ends here */
+        }
+        cat_reader_close(w->reader);
+        w->reader = NULL;
+        b->object_end = true;
+        break;
+    }
+    return b;
+}
+
+static bool worker_done(const worker *w) { return !w->reader && w->next_obj >= w->s->n_paths; }
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    qry_scan *s = w->s;
+    while (!worker_done(w)) {
+        qry_batch *b = produce(w);
+        pthread_mutex_lock(&s->mu);
+        while (w->queued >= QRY_SCAN_QUEUE_MAX && !s->stop) pthread_cond_wait(&s->room, &s->mu);
+        if (s->stop) {
+            pthread_mutex_unlock(&s->mu);
+            qry_batch_free(b);
+            break;
+        }
+        if (w->tail) w->tail->next = b;
+        else w->head = b;
+        w->tail = b;
+        w->queued++;
+        pthread_cond_broadcast(&s->ready);
+        pthread_mutex_unlock(&s->mu);
+    }
+    cat_reader_close(w->reader);
+    w->reader = NULL;
+    qry_arena_thread_release();
+    return NULL;
+}
+
+/* ---- the scan --------------------------------------------------------------------------- */
+
+qry_scan *qry_scan_start(char *const *paths, size_t n_paths, const cat_jsonpath *path,
+                         const qry_col *cols, size_t n_cols, size_t n_workers)
+{
+    qry_arena_install();
+    qry_scan *s = calloc(1, sizeof *s);
+    if (!s) abort();
+    s->paths = paths;
+    s->n_paths = n_paths;
+    s->path = path;
+    s->cols = cols;
+    s->n_cols = n_cols;
+    if (n_workers > n_paths) n_workers = n_paths;
+    s->w = calloc(n_workers ? n_workers : 1, sizeof *s->w);
+    if (!s->w) abort();
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->ready, NULL);
+    pthread_cond_init(&s->room, NULL);
+    s->n_workers = n_workers;
+    for (size_t i = 0; i < (n_workers ? n_workers : 1); i++) {
+        s->w[i].s = s;
+        s->w[i].next_obj = i;
+    }
+    size_t started = 0;
+    for (; started < n_workers; started++)
+        if (pthread_create(&s->w[started].thread, NULL, worker_main, &s->w[started])) break;
+    if (started < n_workers) { /* no threads to be had: produce inline instead */
+        pthread_mutex_lock(&s->mu);
+        s->stop = true;
+        pthread_cond_broadcast(&s->room);
+        pthread_mutex_unlock(&s->mu);
+        for (size_t i = 0; i < started; i++) pthread_join(s->w[i].thread, NULL);
+        for (size_t i = 0; i < n_workers; i++)
+            while (s->w[i].head) {
+                qry_batch *b = s->w[i].head;
+                s->w[i].head = b->next;
+                qry_batch_free(b);
+            }
+        memset(s->w, 0, sizeof *s->w);
+        s->w[0].s = s;
+        s->n_workers = 0;
+        s->stop = false;
+    }
+    return s;
+}
+
+qry_batch *qry_scan_next(qry_scan *s, size_t object)
+{
+    if (object >= s->n_paths) return NULL;
+    if (!s->n_workers) {
+        worker *w = &s->w[0];
+        if (!w->reader) w->next_obj = object;
+        return produce(w);
+    }
+    worker *w = &s->w[object % s->n_workers];
+    pthread_mutex_lock(&s->mu);
+    while (!w->head) pthread_cond_wait(&s->ready, &s->mu);
+    qry_batch *b = w->head;
+    w->head = b->next;
+    if (!w->head) w->tail = NULL;
+    w->queued--;
+    pthread_cond_broadcast(&s->room);
+    pthread_mutex_unlock(&s->mu);
+    b->next = NULL;
+    return b;
+}
+
+void qry_scan_stop(qry_scan *s)
+{
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_cond_broadcast(&s->room);
+    pthread_mutex_unlock(&s->mu);
+    for (size_t i = 0; i < s->n_workers; i++) pthread_join(s->w[i].thread, NULL);
+    for (size_t i = 0; i < (s->n_workers ? s->n_workers : 1); i++) {
+        while (s->w[i].head) {
+            qry_batch *b = s->w[i].head;
+            s->w[i].head = b->next;
+            qry_batch_free(b);
+        }
+        cat_reader_close(s->w[i].reader);
+    }
+    pthread_cond_destroy(&s->ready);
+    pthread_cond_destroy(&s->room);
+    pthread_mutex_destroy(&s->mu);
+    free(s->w);
+    free(s);
+}
