@@ -2,6 +2,7 @@
  * own cmd_<name>.c file. */
 #include "cli.h"
 #include "cli_int.h"
+#include "query/query.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,7 @@ static int take_common(cli_common *c, int *argc, char **argv)
 
 int cli_main(int argc, char **argv)
 {
+    qry_init(); /* before any thread touches jansson */
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);

@@ -70,6 +70,8 @@ static void arena_free(void *p)
 
 static void install(void) { json_set_alloc_funcs(arena_malloc, arena_free); }
 
+void qry_init(void) { qry_arena_install(); }
+
 void qry_arena_install(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;

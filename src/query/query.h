@@ -72,4 +72,10 @@ extern const sp_op qry_athena_ops[];
  * (quotes doubled), NULL as an empty unquoted field, "\n" line ends. Caller frees. */
 char *qry_result_athena_csv(const qry_result *r, size_t *len);
 
+/* Installs the query scans' jansson allocation hooks (per-thread arenas, plain malloc/free
+ * elsewhere). jansson's hooks are process-wide, so this must run before any other thread uses
+ * jansson: the binary calls it first thing. Idempotent; scans call it too, for programs that
+ * did not. */
+void qry_init(void);
+
 #endif
