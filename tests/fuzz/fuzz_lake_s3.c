@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_rest_input.h"
 #include "lake/lake.h"
 
 static lake *lk;
@@ -61,25 +62,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = malloc(size + 1);
     memcpy(text, data, size);
     text[size] = '\0';
-    char *line2 = strchr(text, '\n');
-    char *body = line2 ? strchr(line2 + 1, '\n') : NULL;
-    if (line2) *line2++ = '\0';
+    char *line2;
+    sp_http_req req = fuzz_rest_request(text, "/", &line2);
+    char *body = line2 ? strchr(line2, '\n') : NULL;
     if (body) *body++ = '\0';
     snprintf(range_value, sizeof range_value, "%s", line2 ? line2 : "");
-    char *space = strchr(text, ' ');
-    if (space) *space++ = '\0';
-    char *path = space ? space : (char *)"/";
-    char *q = strchr(path, '?');
-    if (q) *q++ = '\0';
-    sp_http_req req = {
-        .method = text,
-        .path = path,
-        .raw_path = path,
-        .query = q ? q : "",
-        .body = body ? body : "",
-        .body_len = body ? size - (size_t)(body - text) : 0,
-        .header = header,
-    };
+    req.body = body ? body : "";
+    req.body_len = body ? size - (size_t)(body - text) : 0;
+    req.header = header;
     sp_http_resp resp = {0};
     if (lake_s3_handle(lk, &req, &resp) && (resp.status < 100 || resp.status > 599)) abort();
     sp_http_resp_clear(&resp);

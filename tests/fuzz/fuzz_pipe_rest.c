@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/fs.h"
+#include "fuzz_rest_input.h"
 #include "pipe/pipe.h"
 
 static pip_engine *pipes;
@@ -67,22 +68,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = malloc(size + 1);
     memcpy(text, data, size);
     text[size] = '\0';
-    char *body = strchr(text, '\n');
-    if (body) *body++ = '\0';
-    char *space = strchr(text, ' ');
-    if (space) *space++ = '\0';
-    char *path = space ? space : (char *)"/v1/pipes";
-    char *q = strchr(path, '?');
-    if (q) *q++ = '\0';
-    sp_http_req req = {
-        .method = text,
-        .path = path,
-        .raw_path = path,
-        .query = q ? q : "",
-        .body = body ? body : "",
-        .body_len = body ? size - (size_t)(body - text) : 0,
-        .header = no_header,
-    };
+    char *body;
+    sp_http_req req = fuzz_rest_request(text, "/v1/pipes", &body);
+    req.body = body ? body : "";
+    req.body_len = body ? size - (size_t)(body - text) : 0;
+    req.header = no_header;
     sp_http_resp resp = {0};
     if (pip_rest_handle(pipes, &req, &resp) && (resp.status < 100 || resp.status > 599)) abort();
     sp_http_resp_clear(&resp);
