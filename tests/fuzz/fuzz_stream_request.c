@@ -3,6 +3,7 @@
  * temporary directory, with one two-shard stream), so validation, base64, iterators and
  * sequence-number decoding all see hostile input. Every answer must be a response or an
  * AWS-shaped error, never both and never neither. */
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,14 +11,25 @@
 #include "stream/stm_int.h"
 
 static stm_log *log_;
+static char dir[64];
 
-static void close_log(void) { stm_log_close(log_); }
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+/* Closes the log and removes its temporary directory. */
+static void close_log(void)
+{
+    stm_log_close(log_);
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!log_) {
         sp_log_set_level(SP_LOG_OFF);
-        char dir[64];
         snprintf(dir, sizeof dir, "/tmp/fuzz-kinesis-XXXXXX");
         if (!mkdtemp(dir)) abort();
         sp_err e = {0};

@@ -20,6 +20,9 @@ static bool count_frame(void *arg, const stm_frame *f, uint64_t off, size_t size
     return true;
 }
 
+/* Each input's segment file is unlinked after it; the directory goes at exit. */
+static void remove_dir(void) { rmdir(dir); }
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static bool quiet;
@@ -27,6 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!dir[0]) {
         snprintf(dir, sizeof dir, "/tmp/fuzz-stream-XXXXXX");
         if (!mkdtemp(dir)) abort();
+        atexit(remove_dir);
     }
     size_t frames = 0;
     long good = stm_segment_scan_buf(data, size, count_frame, &frames);
