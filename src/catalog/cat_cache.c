@@ -24,10 +24,46 @@ static const char CACHE_SCHEMA[] =
     "  object INTEGER NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL,"
     "  PRIMARY KEY(object, seq)) WITHOUT ROWID;";
 
+/* The writer's statements, prepared once per handle (a crawl writes thousands of entries). */
+enum { ST_DEL_PATH, ST_INS_OBJ, ST_INS_CHUNK, ST_UPD_OBJ, ST_DEL_CHUNKS, ST_DEL_OBJ, ST_N };
+
+static const char *const WRITE_SQL[ST_N] = {
+    [ST_DEL_PATH] = "DELETE FROM cache_chunks WHERE object IN"
+                    " (SELECT id FROM cache_objects WHERE path = ?1)",
+    [ST_INS_OBJ] = "INSERT OR REPLACE INTO cache_objects(path, bucket, key, size, mtime_ns,"
+                   " json_path, chunks) VALUES (?, ?, ?, -1, -1, ?, 0)",
+    [ST_INS_CHUNK] = "INSERT INTO cache_chunks(object, seq, data) VALUES (?, ?, ?)",
+    [ST_UPD_OBJ] = "UPDATE cache_objects SET size = ?, mtime_ns = ?, chunks = ? WHERE id = ?",
+    [ST_DEL_CHUNKS] = "DELETE FROM cache_chunks WHERE object = ?1",
+    [ST_DEL_OBJ] = "DELETE FROM cache_objects WHERE id = ?1",
+};
+
 struct cat_cache {
     sqlite3 *db;
     sqlite3_stmt *lookup, *chunk;
+    sqlite3_stmt *w[ST_N];
 };
+
+/* The writer statement i, reset; NULL with e set. */
+static sqlite3_stmt *stmt(cat_cache *c, int i, sp_err *e)
+{
+    if (!c->w[i] && sqlite3_prepare_v2(c->db, WRITE_SQL[i], -1, &c->w[i], NULL) != SQLITE_OK) {
+        sp_err_internal(e, "cache prepare: %s", sqlite3_errmsg(c->db));
+        return NULL;
+    }
+    sqlite3_reset(c->w[i]);
+    sqlite3_clear_bindings(c->w[i]);
+    return c->w[i];
+}
+
+/* Steps a writer statement to completion and resets it (releasing bound buffers). */
+static bool run(sqlite3_stmt *st)
+{
+    bool ok = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return ok;
+}
 
 static bool cache_fail(cat_cache *c, const char *what, sp_err *e)
 {
@@ -81,6 +117,7 @@ void cat_cache_close(cat_cache *c)
     if (!c) return;
     sqlite3_finalize(c->lookup);
     sqlite3_finalize(c->chunk);
+    for (int i = 0; i < ST_N; i++) sqlite3_finalize(c->w[i]);
     sqlite3_close(c->db);
     free(c);
 }
@@ -124,33 +161,19 @@ static void put_bytes(sp_str *s, const void *p, size_t n)
 cat_cache_put *cat_cache_put_begin(cat_cache *c, const char *path, const char *bucket,
                                    const char *key, const char *json_path, sp_err *e)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "DELETE FROM cache_chunks WHERE object IN"
-                                  " (SELECT id FROM cache_objects WHERE path = ?1);"
-                                  , -1, &st, NULL) != SQLITE_OK) {
-        cache_fail(c, "prepare", e);
-        return NULL;
-    }
+    sqlite3_stmt *st = stmt(c, ST_DEL_PATH, e);
+    if (!st) return NULL;
     sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    if (!run(st)) {
         cache_fail(c, "delete", e);
         return NULL;
     }
-    if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO cache_objects(path, bucket, key, size,"
-                                  " mtime_ns, json_path, chunks) VALUES (?, ?, ?, -1, -1, ?, 0)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        cache_fail(c, "prepare", e);
-        return NULL;
-    }
+    if (!(st = stmt(c, ST_INS_OBJ, e))) return NULL;
     sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, bucket, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, json_path, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    if (!run(st)) {
         cache_fail(c, "insert", e);
         return NULL;
     }
@@ -183,17 +206,15 @@ static bool chunk_flush(cat_cache_put *p, sp_err *e)
     put_bytes(&blob, p->names.buf, p->names.len);
     put_varint(&blob, p->n_recs);
     put_bytes(&blob, p->recs.buf, p->recs.len);
-    sqlite3_stmt *st = NULL;
-    bool ok = sqlite3_prepare_v2(p->c->db,
-                                 "INSERT INTO cache_chunks(object, seq, data) VALUES (?, ?, ?)",
-                                 -1, &st, NULL) == SQLITE_OK;
-    if (ok) {
-        sqlite3_bind_int64(st, 1, p->id);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)p->seq);
-        sqlite3_bind_blob(st, 3, blob.buf, (int)blob.len, SQLITE_STATIC);
-        ok = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_stmt *st = stmt(p->c, ST_INS_CHUNK, e);
+    if (!st) {
+        sp_str_release(&blob);
+        return false;
     }
-    sqlite3_finalize(st);
+    sqlite3_bind_int64(st, 1, p->id);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)p->seq);
+    sqlite3_bind_blob(st, 3, blob.buf, (int)blob.len, SQLITE_STATIC);
+    bool ok = !sp_str_failed(&blob) && run(st);
     sp_str_release(&blob);
     if (!ok) return cache_fail(p->c, "chunk", e);
     p->seq++;
@@ -283,35 +304,24 @@ bool cat_cache_put_end(cat_cache_put *p, const struct stat *st, bool keep, sp_er
 {
     bool ok = keep && !p->failed && chunk_flush(p, e);
     cat_cache *c = p->c;
-    sqlite3_stmt *q = NULL;
-    if (ok) {
-        ok = sqlite3_prepare_v2(c->db, "UPDATE cache_objects SET size = ?, mtime_ns = ?,"
-                                       " chunks = ? WHERE id = ?", -1, &q, NULL) == SQLITE_OK;
-        if (ok) {
-            sqlite3_bind_int64(q, 1, (sqlite3_int64)st->st_size);
-            sqlite3_bind_int64(q, 2, (sqlite3_int64)st->st_mtim.tv_sec * 1000000000 +
-                                         st->st_mtim.tv_nsec);
-            sqlite3_bind_int64(q, 3, (sqlite3_int64)p->seq);
-            sqlite3_bind_int64(q, 4, p->id);
-            ok = sqlite3_step(q) == SQLITE_DONE;
-        }
-        sqlite3_finalize(q);
-        if (!ok) cache_fail(c, "update", e);
+    sqlite3_stmt *q;
+    if (ok && (q = stmt(c, ST_UPD_OBJ, e)) != NULL) {
+        sqlite3_bind_int64(q, 1, (sqlite3_int64)st->st_size);
+        sqlite3_bind_int64(q, 2, (sqlite3_int64)st->st_mtim.tv_sec * 1000000000 +
+                                     st->st_mtim.tv_nsec);
+        sqlite3_bind_int64(q, 3, (sqlite3_int64)p->seq);
+        sqlite3_bind_int64(q, 4, p->id);
+        ok = run(q) || cache_fail(c, "update", e);
+    } else {
+        ok = false;
     }
     if (!ok) { /* an entry that is not complete is never served */
-        sqlite3_stmt *d = NULL;
-        if (sqlite3_prepare_v2(c->db, "DELETE FROM cache_chunks WHERE object = ?1", -1, &d,
-                               NULL) == SQLITE_OK) {
-            sqlite3_bind_int64(d, 1, p->id);
-            sqlite3_step(d);
-        }
-        sqlite3_finalize(d);
-        if (sqlite3_prepare_v2(c->db, "DELETE FROM cache_objects WHERE id = ?1", -1, &d,
-                               NULL) == SQLITE_OK) {
-            sqlite3_bind_int64(d, 1, p->id);
-            sqlite3_step(d);
-        }
-        sqlite3_finalize(d);
+        sp_err ignored = {0};
+        for (int i = ST_DEL_CHUNKS; i <= ST_DEL_OBJ; i++)
+            if ((q = stmt(c, i, &ignored)) != NULL) {
+                sqlite3_bind_int64(q, 1, p->id);
+                run(q);
+            }
     }
     chunk_reset(p);
     sp_str_release(&p->names);
@@ -322,28 +332,23 @@ bool cat_cache_put_end(cat_cache_put *p, const struct stat *st, bool keep, sp_er
 
 bool cat_cache_prune(cat_cache *c, const char *bucket, const char *prefix, sp_err *e)
 {
-    sqlite3_stmt *st = NULL, *del = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT id, path, size, mtime_ns, key FROM cache_objects"
-                                  " WHERE bucket = ?", -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(c->db, "DELETE FROM cache_chunks WHERE object = ?1;", -1, &del,
-                           NULL) != SQLITE_OK) {
-        sqlite3_finalize(st);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->db, "SELECT id, path, size, mtime_ns FROM cache_objects"
+                                  " WHERE bucket = ? AND substr(key, 1, ?) = ?", -1, &st,
+                           NULL) != SQLITE_OK)
         return cache_fail(c, "prepare", e);
-    }
     sqlite3_bind_text(st, 1, bucket, -1, SQLITE_STATIC);
-    size_t plen = strlen(prefix);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)strlen(prefix));
+    sqlite3_bind_text(st, 3, prefix, -1, SQLITE_STATIC);
     int64_t *gone = NULL;
     size_t n_gone = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *key = (const char *)sqlite3_column_text(st, 4);
-        if (!key || strncmp(key, prefix, plen)) continue;
         struct stat sb;
         const char *path = (const char *)sqlite3_column_text(st, 1);
-        int64_t mt = 0;
-        bool ok = path && stat(path, &sb) == 0;
-        if (ok) mt = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
-        if (ok && sqlite3_column_int64(st, 2) == (sqlite3_int64)sb.st_size &&
-            sqlite3_column_int64(st, 3) == mt)
+        if (path && stat(path, &sb) == 0 &&
+            sqlite3_column_int64(st, 2) == (sqlite3_int64)sb.st_size &&
+            sqlite3_column_int64(st, 3) ==
+                (sqlite3_int64)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec)
             continue;
         gone = realloc(gone, (n_gone + 1) * sizeof *gone);
         if (!gone) abort();
@@ -351,23 +356,18 @@ bool cat_cache_prune(cat_cache *c, const char *bucket, const char *prefix, sp_er
     }
     sqlite3_finalize(st);
     bool ok = true;
-    for (size_t i = 0; ok && i < n_gone; i++) {
-        sqlite3_reset(del);
-        sqlite3_bind_int64(del, 1, gone[i]);
-        ok = sqlite3_step(del) == SQLITE_DONE;
-    }
-    sqlite3_finalize(del);
-    if (ok && sqlite3_prepare_v2(c->db, "DELETE FROM cache_objects WHERE id = ?1", -1, &del,
-                                 NULL) == SQLITE_OK) {
-        for (size_t i = 0; ok && i < n_gone; i++) {
-            sqlite3_reset(del);
-            sqlite3_bind_int64(del, 1, gone[i]);
-            ok = sqlite3_step(del) == SQLITE_DONE;
+    for (size_t i = 0; ok && i < n_gone; i++)
+        for (int k = ST_DEL_CHUNKS; ok && k <= ST_DEL_OBJ; k++) {
+            sqlite3_stmt *d = stmt(c, k, e);
+            if (!d) {
+                ok = false;
+                break;
+            }
+            sqlite3_bind_int64(d, 1, gone[i]);
+            ok = run(d) || cache_fail(c, "prune", e);
         }
-        sqlite3_finalize(del);
-    }
     free(gone);
-    return ok || cache_fail(c, "prune", e);
+    return ok;
 }
 
 /* ---- reading ---------------------------------------------------------------------------- */
