@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char SERDE_JSON[] = "org.openx.data.jsonserde.JsonSerDe";
 static const char SCHEMA_SERIALIZER_VERSION[] = "1.0";
@@ -42,6 +43,7 @@ typedef struct crawl {
     size_t n_groups;
     const char *compression;
     cat_crawl_report *rep;
+    cat_cache *cache;     /* the query cache, filled as objects are read; NULL: none */
     sp_err *e;
 } crawl;
 
@@ -103,12 +105,17 @@ static bool mark_known(crawl *c)
 typedef struct record_sink {
     cat_type **schema;
     size_t records;
+    cat_cache_put *put;   /* NULL: not cached */
 } record_sink;
 
 static bool on_record(void *arg, json_t *v)
 {
     record_sink *s = arg;
     s->records++;
+    if (s->put) {
+        sp_err e = {0};
+        cat_cache_put_record(s->put, v, &e); /* a failed entry is dropped at the end */
+    }
     if (!json_is_object(v)) return true; /* only objects make columns */
     cat_type *t = cat_type_of_json(v);
     cat_type_merge(s->schema, t);
@@ -135,13 +142,22 @@ static bool read_object(crawl *c, crawl_obj *o)
     char *path = lake_object_path(c->lk, c->cfg->bucket, o->key);
     if (!path) return true;
     sp_err e = {0};
+    struct stat before, after;
+    bool stat_ok = stat(path, &before) == 0;
     cat_reader *r = cat_reader_open(path, &e);
-    free(path);
-    if (!r) return true; /* vanished between listing and reading: nothing to crawl */
+    if (!r) { /* vanished between listing and reading: nothing to crawl */
+        free(path);
+        return true;
+    }
+    cat_cache_put *put = NULL;
+    if (c->cache && stat_ok) {
+        sp_err ce = {0};
+        put = cat_cache_put_begin(c->cache, path, c->cfg->bucket, o->key, c->json_path, &ce);
+    }
     o->group = group_of(c, o->key + strlen(c->prefix));
     crawl_group *g = &c->groups[o->group];
     g->n_objects++;
-    record_sink sink = {.schema = &g->schema};
+    record_sink sink = {.schema = &g->schema, .put = put};
     json_t *doc;
     int rc;
     while ((rc = cat_reader_next(r, &doc, &e)) == 1) {
@@ -151,6 +167,15 @@ static bool read_object(crawl *c, crawl_obj *o)
     c->rep->records_malformed += cat_reader_malformed(r);
     c->compression = cat_reader_compression(r);
     cat_reader_close(r);
+    if (put) { /* kept only if the file did not change while it was read */
+        sp_err ce = {0};
+        bool same = rc == 0 && stat(path, &after) == 0 && after.st_size == before.st_size &&
+                    after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+                    after.st_mtim.tv_nsec == before.st_mtim.tv_nsec &&
+                    after.st_ino == before.st_ino;
+        cat_cache_put_end(put, &before, same, &ce);
+    }
+    free(path);
     if (rc < 0) {
         *c->e = e;
         sp_err_wrap(c->e, o->key);
@@ -492,6 +517,10 @@ static bool crawl_run(crawl *c)
         }
     }
     if (!mark_known(c)) return false;
+    if (c->cache) {
+        sp_err ce = {0};
+        cat_cache_prune(c->cache, c->cfg->bucket, c->prefix, &ce); /* a stale entry never matches */
+    }
     size_t total = 0, done = 0;
     for (size_t i = 0; i < c->n_objs; i++) total += !c->objs[i].known;
     for (size_t i = 0; i < c->n_objs; i++) {
@@ -562,6 +591,15 @@ bool cat_crawl(cat_catalog *cat, lake *lk, const sp_cfg_crawler *cfg,
     } else {
         cat_name_sanitize(cfg->bucket, c.root_table);
     }
+    /* The query cache is an optimisation: a crawl without it is still a full crawl. */
+    char *cache_path = cat_cache_path(cat);
+    sp_err ce = {0};
+    c.cache = cat_cache_open(cache_path, true, &ce);
+    free(cache_path);
+    if (c.cache && !cat_cache_begin(c.cache, &ce)) {
+        cat_cache_close(c.cache);
+        c.cache = NULL;
+    }
     bool ok = cat_store_exec(cat, "BEGIN IMMEDIATE", e);
     if (ok) {
         sqlite3_stmt *st = cat_store_prepare(
@@ -590,6 +628,10 @@ bool cat_crawl(cat_catalog *cat, lake *lk, const sp_cfg_crawler *cfg,
                     cat_store_exec(cat, "ROLLBACK", &dummy);
             }
         }
+    }
+    if (c.cache) {
+        if (!ok || !cat_cache_commit(c.cache, &ce)) cat_cache_rollback(c.cache);
+        cat_cache_close(c.cache);
     }
     for (size_t i = 0; i < c.n_objs; i++) {
         free(c.objs[i].key);

@@ -193,4 +193,80 @@ void cat_glue_destroy(cat_glue *g);
 /* The AWSGlue operations; ctx is a cat_glue. */
 extern const sp_op cat_glue_ops[];
 
+/* ---- the query cache (cat_cache.c) ------------------------------------------------------ */
+
+/* The records of crawled objects, selected with the table's JsonPath and split into their
+ * fields, kept in <catalog dir>/cache.db so queries scan unchanged objects without parsing
+ * JSON. Entries are keyed by the object's file path and valid only while the file's size and
+ * mtime (ns) and the JsonPath match. A chunk blob holds at most CAT_CACHE_CHUNK_RECORDS
+ * records: varint n_names, n_names x (varint len, bytes), varint n_records, then per record
+ * varint n_fields (0 for a record that is not an object) and per field (in the object's
+ * order) varint name index, one tag byte and the value: INT/REAL 8 bytes host order,
+ * STRING/JSON varint length + bytes (JSON: compact text of an object or array). */
+enum { CAT_CACHE_CHUNK_RECORDS = 1024 };
+enum { CAT_CACHE_NULL, CAT_CACHE_TRUE, CAT_CACHE_FALSE, CAT_CACHE_INT, CAT_CACHE_REAL,
+       CAT_CACHE_STRING, CAT_CACHE_JSON };
+
+typedef struct cat_cache cat_cache;
+typedef struct cat_cache_put cat_cache_put;
+struct stat;
+
+/* <dir of the catalog file>/cache.db; caller frees. */
+char *cat_cache_path(const cat_catalog *cat);
+/* Opens the cache at path; write creates it and its schema. NULL with e set (404 when a
+ * read-only open finds no file). One thread per handle. Caller closes. */
+cat_cache *cat_cache_open(const char *path, bool write, sp_err *e);
+void cat_cache_close(cat_cache *c);
+bool cat_cache_begin(cat_cache *c, sp_err *e);
+bool cat_cache_commit(cat_cache *c, sp_err *e);
+void cat_cache_rollback(cat_cache *c);
+
+/* Replaces the entry of path with a new, incomplete one (never served until put_end keeps
+ * it). Strings are borrowed for the call. NULL with e set. */
+cat_cache_put *cat_cache_put_begin(cat_cache *c, const char *path, const char *bucket,
+                                   const char *key, const char *json_path, sp_err *e);
+/* Adds one selected record (borrowed). false: the entry will not be kept. */
+bool cat_cache_put_record(cat_cache_put *p, json_t *rec, sp_err *e);
+/* Completes the entry with the file's stat (size, mtime) if keep and nothing failed,
+ * else drops it. Frees p. Returns whether the entry was kept. */
+bool cat_cache_put_end(cat_cache_put *p, const struct stat *st, bool keep, sp_err *e);
+/* Drops the entries of bucket objects under prefix whose file is gone or changed. */
+bool cat_cache_prune(cat_cache *c, const char *bucket, const char *prefix, sp_err *e);
+
+/* The entry id of path if it matches st's size and mtime and json_path (0: none), with its
+ * chunk count. */
+int64_t cat_cache_lookup(cat_cache *c, const char *path, const struct stat *st,
+                         const char *json_path, size_t *chunks);
+/* Chunk seq of entry id as a heap copy (caller frees), NULL if absent. */
+void *cat_cache_chunk_get(cat_cache *c, int64_t id, size_t seq, size_t *len);
+/* A read snapshot across lookup and chunk reads (so an entry cannot change under them). */
+bool cat_cache_read_begin(cat_cache *c);
+void cat_cache_read_end(cat_cache *c);
+
+/* Decoding one chunk (data borrowed while open). */
+typedef struct cat_chunk {
+    const uint8_t *data;
+    size_t len, pos;
+    size_t n_names;
+    const char **names;    /* into data, not NUL-terminated */
+    size_t *name_lens;
+    size_t n_records;
+} cat_chunk;
+typedef struct cat_cache_value {
+    size_t name;           /* index into the chunk's names */
+    int tag;               /* CAT_CACHE_* */
+    int64_t i;
+    double d;
+    const char *s;         /* STRING / JSON, len bytes, into the chunk */
+    size_t len;
+} cat_cache_value;
+
+/* false if the header is malformed; close it either way. */
+bool cat_chunk_open(cat_chunk *k, const void *data, size_t len);
+void cat_chunk_close(cat_chunk *k);
+/* Starts the next record: 1 with its field count, 0 at the end, -1 if malformed. */
+int cat_chunk_record(cat_chunk *k, size_t *n_fields);
+/* The next field of the current record; false if malformed. */
+bool cat_chunk_field(cat_chunk *k, cat_cache_value *out);
+
 #endif

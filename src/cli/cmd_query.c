@@ -43,8 +43,9 @@ int cli_cmd_query(const cli_common *common, int argc, char **argv)
         } else {
             qry_result_print(r, format, stdout);
             if (stats)
-                fprintf(stderr, "partitions scanned: %zu, objects opened: %zu\n",
-                        r->partitions_scanned, r->objects_opened);
+                fprintf(stderr,
+                        "partitions scanned: %zu, objects opened: %zu, objects from cache: %zu\n",
+                        r->partitions_scanned, r->objects_opened, r->objects_from_cache);
             qry_result_destroy(r);
         }
     }

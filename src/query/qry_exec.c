@@ -191,6 +191,9 @@ qry_result *qry_exec(cat_catalog *cat, lake *lk, const char *database, const cha
     qry_sql q;
     if (!qry_sql_rewrite(sql, &q, e)) return NULL;
     qry_ctx ctx = {.cat = cat, .lk = lk};
+    /* SALESPIPE_QUERY_CACHE=0 parses every object, as before the cache existed. */
+    const char *use_cache = getenv("SALESPIPE_QUERY_CACHE");
+    if (!use_cache || strcmp(use_cache, "0")) ctx.cache_path = cat_cache_path(cat);
     sqlite3 *db = NULL;
     qry_result *r = NULL;
     sqlite3_stmt *st = NULL;
@@ -232,12 +235,14 @@ qry_result *qry_exec(cat_catalog *cat, lake *lk, const char *database, const cha
         goto out;
     }
     r->objects_opened = ctx.objects_opened;
+    r->objects_from_cache = ctx.objects_from_cache;
     r->partitions_scanned = ctx.partitions_scanned;
     r->bytes_scanned = ctx.bytes_scanned;
 out:
     sqlite3_finalize(st);
     sqlite3_close(db);
     qry_sql_clear(&q);
+    free(ctx.cache_path);
     return r;
 }
 

@@ -11,7 +11,9 @@
 typedef struct qry_ctx {
     cat_catalog *cat;
     lake *lk;
+    char *cache_path;     /* the query cache (NULL: parse every object); owned by qry_exec */
     size_t objects_opened;
+    size_t objects_from_cache;
     size_t partitions_scanned;
     uint64_t bytes_scanned;
 } qry_ctx;
@@ -101,6 +103,7 @@ typedef struct qry_batch {
     char *text;
     size_t text_len, text_cap;
     bool opened;              /* first batch of an object that could be opened */
+    bool from_cache;          /* with opened: the object is served from the query cache */
     uint64_t bytes;           /* its stored size, with opened */
     bool object_end;          /* last batch of the object */
     char *error;              /* reading failed here: the scan ends with this message */
@@ -113,6 +116,11 @@ typedef struct qry_scan qry_scan;
  * in qry_scan_next). paths, path and cols are borrowed until qry_scan_stop. Never NULL. */
 qry_scan *qry_scan_start(char *const *paths, size_t n_paths, const cat_jsonpath *path,
                          const qry_col *cols, size_t n_cols, size_t n_workers);
+/* The same, serving objects from the query cache at cache_path (NULL: none) when their
+ * entry matches the file and json_path (the table's JsonPath text). Both borrowed. */
+qry_scan *qry_scan_start_cached(char *const *paths, size_t n_paths, const cat_jsonpath *path,
+                                const qry_col *cols, size_t n_cols, size_t n_workers,
+                                const char *cache_path, const char *json_path);
 /* The next batch of object `object`; objects must be asked for in order, each until a
  * batch with object_end. Blocks until the batch is ready. Caller frees with qry_batch_free. */
 qry_batch *qry_scan_next(qry_scan *s, size_t object);
@@ -122,6 +130,14 @@ void qry_scan_stop(qry_scan *s);
 /* Converts v (NULL: absent) as the OpenX SerDe reads it with ignore.malformed.json:
  * unconvertible values are NULL; text goes into b's text. v is borrowed. */
 void qry_cell_from_json(qry_batch *b, qry_col_kind kind, json_t *v, qry_cell *out);
+
+/* Converts a cached value (NULL: absent) exactly as qry_cell_from_json converts the JSON
+ * value it was stored from. v is borrowed. */
+void qry_cell_from_cache(qry_batch *b, qry_col_kind kind, const cat_cache_value *v,
+                         qry_cell *out);
+/* Appends the rows of one cached chunk (borrowed) for cols to b; false if it is malformed. */
+bool qry_batch_from_chunk(qry_batch *b, const void *data, size_t len, const qry_col *cols,
+                          size_t n_cols);
 
 /* jansson's allocation hooks with a per-thread arena (see qry_arena.c); install is
  * idempotent. Between begin and end, the calling thread's jansson allocations come from

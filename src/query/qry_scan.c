@@ -28,6 +28,10 @@ typedef struct worker {
     pthread_t thread;
     size_t next_obj;          /* next object this worker opens */
     cat_reader *reader;       /* the object being read, or NULL */
+    cat_cache *cache;         /* this worker's read-only cache handle, opened on first use */
+    bool cache_tried;
+    int64_t cache_id;         /* the object being served from the cache (0: none) */
+    size_t cache_seq, cache_chunks;
     size_t cur_obj;
     qry_batch *head, *tail;   /* ready batches, oldest first */
     size_t queued;
@@ -39,6 +43,8 @@ struct qry_scan {
     const cat_jsonpath *path; /* borrowed */
     const qry_col *cols;      /* borrowed */
     size_t n_cols;
+    const char *cache_path;   /* borrowed; NULL: no cache */
+    const char *json_path;    /* borrowed */
     size_t n_workers;         /* threads; 0: the consumer produces inline */
     worker *w;                /* max(n_workers, 1) */
     pthread_mutex_t mu;
@@ -189,25 +195,85 @@ static bool add_row(void *arg, json_t *record)
 
 /* The worker's next batch: the start of its next object, or more rows of the current one.
  * Whole documents go into a batch (one that selects many records may overfill it). */
+/* The next cached chunk of the worker's current cache object as a batch. */
+static qry_batch *produce_cached(worker *w, qry_batch *b)
+{
+    qry_scan *s = w->s;
+    size_t len = 0;
+    void *data = cat_cache_chunk_get(w->cache, w->cache_id, w->cache_seq, &len);
+    if (!data || !qry_batch_from_chunk(b, data, len, s->cols, s->n_cols)) {
+        b->error = strdup("query cache: a cached chunk is missing or malformed (recrawl)");
+        if (!b->error) abort();
+        w->next_obj = s->n_paths;
+    }
+    free(data);
+    if (b->error || ++w->cache_seq >= w->cache_chunks) {
+        cat_cache_read_end(w->cache);
+        w->cache_id = 0;
+        b->object_end = true;
+    }
+    return b;
+}
+
+/* Starts serving object path from the cache if its entry matches st; false: parse it. */
+static bool cache_start(worker *w, const char *path, const struct stat *st)
+{
+    qry_scan *s = w->s;
+    if (!s->cache_path) return false;
+    if (!w->cache_tried) {
+        w->cache_tried = true;
+        sp_err e = {0};
+        w->cache = cat_cache_open(s->cache_path, false, &e);
+    }
+    if (!w->cache || !cat_cache_read_begin(w->cache)) return false;
+    size_t chunks = 0;
+    int64_t id = cat_cache_lookup(w->cache, path, st, s->json_path, &chunks);
+    if (!id) {
+        cat_cache_read_end(w->cache);
+        return false;
+    }
+    w->cache_id = id;
+    w->cache_seq = 0;
+    w->cache_chunks = chunks;
+    return true;
+}
+
 static qry_batch *produce(worker *w)
 {
     qry_scan *s = w->s;
     qry_batch *b;
+    if (w->cache_id) {
+        b = batch_new(s, w->cur_obj);
+        return produce_cached(w, b);
+    }
     if (!w->reader) {
         size_t j = w->next_obj;
         w->next_obj += s->n_workers ? s->n_workers : 1;
         b = batch_new(s, j);
         sp_err e = {0};
         const char *path = s->paths[j];
+        struct stat st;
+        bool have_st = path && stat(path, &st) == 0;
+        w->cur_obj = j;
+        if (have_st && cache_start(w, path, &st)) {
+            b->opened = true;
+            b->from_cache = true;
+            b->bytes = (uint64_t)st.st_size;
+            if (!w->cache_chunks) { /* an object with no records */
+                cat_cache_read_end(w->cache);
+                w->cache_id = 0;
+                b->object_end = true;
+                return b;
+            }
+            return produce_cached(w, b);
+        }
         w->reader = path ? cat_reader_open(path, &e) : NULL;
         if (!w->reader) { /* an object deleted since the listing is simply gone */
             b->object_end = true;
             return b;
         }
-        struct stat st;
         b->opened = true;
         if (stat(path, &st) == 0) b->bytes = (uint64_t)st.st_size;
-        w->cur_obj = j;
     } else {
         b = batch_new(s, w->cur_obj);
     }
@@ -237,7 +303,20 @@ static qry_batch *produce(worker *w)
     return b;
 }
 
-static bool worker_done(const worker *w) { return !w->reader && w->next_obj >= w->s->n_paths; }
+static bool worker_done(const worker *w)
+{
+    return !w->reader && !w->cache_id && w->next_obj >= w->s->n_paths;
+}
+
+static void worker_release(worker *w)
+{
+    cat_reader_close(w->reader);
+    w->reader = NULL;
+    if (w->cache_id) cat_cache_read_end(w->cache);
+    w->cache_id = 0;
+    cat_cache_close(w->cache);
+    w->cache = NULL;
+}
 
 static void *worker_main(void *arg)
 {
@@ -259,8 +338,7 @@ static void *worker_main(void *arg)
         pthread_cond_broadcast(&s->ready);
         pthread_mutex_unlock(&s->mu);
     }
-    cat_reader_close(w->reader);
-    w->reader = NULL;
+    worker_release(w);
     qry_arena_thread_release();
     return NULL;
 }
@@ -270,9 +348,18 @@ static void *worker_main(void *arg)
 qry_scan *qry_scan_start(char *const *paths, size_t n_paths, const cat_jsonpath *path,
                          const qry_col *cols, size_t n_cols, size_t n_workers)
 {
+    return qry_scan_start_cached(paths, n_paths, path, cols, n_cols, n_workers, NULL, NULL);
+}
+
+qry_scan *qry_scan_start_cached(char *const *paths, size_t n_paths, const cat_jsonpath *path,
+                                const qry_col *cols, size_t n_cols, size_t n_workers,
+                                const char *cache_path, const char *json_path)
+{
     qry_arena_install();
     qry_scan *s = calloc(1, sizeof *s);
     if (!s) abort();
+    s->cache_path = json_path ? cache_path : NULL;
+    s->json_path = json_path;
     s->paths = paths;
     s->n_paths = n_paths;
     s->path = path;
@@ -317,7 +404,7 @@ qry_batch *qry_scan_next(qry_scan *s, size_t object)
     if (object >= s->n_paths) return NULL;
     if (!s->n_workers) {
         worker *w = &s->w[0];
-        if (!w->reader) w->next_obj = object;
+        if (!w->reader && !w->cache_id) w->next_obj = object;
         return produce(w);
     }
     worker *w = &s->w[object % s->n_workers];
@@ -347,7 +434,7 @@ void qry_scan_stop(qry_scan *s)
             s->w[i].head = b->next;
             qry_batch_free(b);
         }
-        cat_reader_close(s->w[i].reader);
+        worker_release(&s->w[i]);
     }
     pthread_cond_destroy(&s->ready);
     pthread_cond_destroy(&s->room);

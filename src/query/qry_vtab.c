@@ -378,6 +378,7 @@ static int advance(lake_cursor *c)
         c->batch = qry_scan_next(c->scan, object);
         if (c->batch->opened) {
             vt->ctx->objects_opened++;
+            vt->ctx->objects_from_cache += c->batch->from_cache;
             vt->ctx->bytes_scanned += c->batch->bytes;
         }
         if (c->batch->error) {
@@ -471,8 +472,9 @@ static int lake_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_st
     free(cons);
     if (rc == SQLITE_OK) rc = list_objects(c, vt);
     if (rc != SQLITE_OK) return rc;
-    c->scan = qry_scan_start(c->paths, c->n_paths, vt->path, c->cols, c->n_cols,
-                             scan_workers());
+    c->scan = qry_scan_start_cached(c->paths, c->n_paths, vt->path, c->cols, c->n_cols,
+                                    scan_workers(), vt->ctx->cache_path,
+                                    vt->t->json_path[0] ? vt->t->json_path : "$");
     return advance(c);
 }
 

@@ -33,6 +33,7 @@ typedef struct qry_result {
     size_t n_rows;
     char **cells;           /* n_rows * n_columns, row-major; NULL is SQL NULL */
     size_t objects_opened;  /* lake objects the scans opened (shows pruning at work) */
+    size_t objects_from_cache; /* of those, served from the crawl's query cache (no parsing) */
     size_t partitions_scanned;
     uint64_t bytes_scanned;  /* stored bytes of the objects opened (Athena's DataScanned) */
 } qry_result;
