@@ -449,7 +449,9 @@ bool cat_chunk_open(cat_chunk *k, const void *data, size_t len)
         k->name_lens[i] = (size_t)l;
         k->pos += (size_t)l;
     }
-    if (!get_varint(k, &n)) return false;
+    /* A chunk holds at most CAT_CACHE_CHUNK_RECORDS records of at least one byte each: a
+     * larger count is a corrupt chunk, not an allocation to make. */
+    if (!get_varint(k, &n) || n > CAT_CACHE_CHUNK_RECORDS || n > k->len - k->pos) return false;
     k->n_records = (size_t)n;
     return true;
 }
