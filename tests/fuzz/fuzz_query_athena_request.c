@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_op_input.h"
 #include "query/query.h"
 
 static char root[64];
@@ -61,29 +62,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!athena) LLVMFuzzerInitialize(NULL, NULL);
-    const uint8_t *nl = memchr(data, '\n', size);
-    size_t name_len = nl ? (size_t)(nl - data) : size;
-    const sp_op *op = sp_op_find(qry_athena_ops, (const char *)data, name_len);
-    if (!op) return 0;
-    sp_err e = {0};
-    const char *body = nl ? (const char *)nl + 1 : "{}";
-    size_t body_len = nl ? size - name_len - 1 : 2;
-    json_t *req = sp_json_parse(body, body_len, &e);
-    if (!json_is_object(req)) {
-        json_decref(req);
-        return 0;
-    }
-    json_t *resp = op->fn(athena, req, &e);
-    if (resp) {
-        if (!json_is_object(resp)) fuzz_fail("answer is not an object", op->name);
-        if (sp_err_failed(&e)) fuzz_fail("answer with an error set", e.msg);
-        char *text = json_dumps(resp, JSON_COMPACT);
-        if (!text) fuzz_fail("answer does not serialise", op->name);
-        free(text);
-    } else if (e.status < 400 || e.status > 599 || !e.code[0] || !e.msg[0]) {
-        fuzz_fail("failure without an AWS-shaped error", op->name);
-    }
-    json_decref(resp);
-    json_decref(req);
+    fuzz_op_call(qry_athena_ops, athena, data, size, fuzz_fail);
     return 0;
 }

@@ -26,6 +26,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 from conftest import Server  # noqa: E402
+from pipe_helpers import table_history  # noqa: E402
 
 BUCKET = "kinesis-firehose-destination-yb"
 TABLE = "OrdersRawTable"
@@ -101,19 +102,7 @@ class Load:
 
 def stream_history(server):
     """Every record of the table's stream, in order."""
-    streams = server.client("dynamodbstreams")
-    arn = server.client("dynamodb").describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
-    records = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        while it:
-            out = streams.get_records(ShardIterator=it, Limit=1000)
-            records.extend(out["Records"])
-            it = out.get("NextShardIterator")
-            if not out["Records"]:
-                break
-    return records
+    return table_history(server, TABLE)
 
 
 def read_lake(data_dir):
