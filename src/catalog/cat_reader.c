@@ -3,7 +3,9 @@
  * concatenated members) or zstd when the magic bytes say so. A line may hold several
  * documents back to back (Firehose without a delimiter) and a document may continue over
  * several lines (pretty-printed JSON) up to CAT_DOC_MAX; text that is not JSON is skipped
- * and counted as malformed. */
+ * and counted as malformed. An unfinished document is parsed again only once it has doubled
+ * (or at the end of the object), so a long multi-line document costs linear time, not a
+ * parse per line over everything before it. */
 #include "catalog.h"
 
 #include <errno.h>
@@ -29,6 +31,7 @@ struct cat_reader {
     size_t pos, len, cap;
     char *doc;           /* the document being assembled over lines */
     size_t doc_len, doc_cap;
+    size_t doc_retry_at; /* doc_len at which an unfinished document is parsed again */
     json_t *queue;       /* documents parsed from the last line, not yet returned */
     size_t queue_at;
     size_t malformed;
@@ -178,6 +181,7 @@ static int next_line(cat_reader *r, const char **line, size_t *len, sp_err *e)
             r->pos = r->len;
             r->malformed++;
             r->doc_len = 0;
+            r->doc_retry_at = 0;
             continue;
         }
         long n = fill(r, e);
@@ -213,6 +217,7 @@ static bool parse_doc(cat_reader *r)
                 /* keep what is left for the next line */
                 memmove(r->doc, r->doc + off, r->doc_len - off);
                 r->doc_len -= off;
+                r->doc_retry_at = 2 * r->doc_len;
                 return false;
             }
             r->malformed++;
@@ -223,6 +228,7 @@ static bool parse_doc(cat_reader *r)
         off += (size_t)err.position;
     }
     r->doc_len = 0;
+    r->doc_retry_at = 0;
     return true;
 }
 
@@ -240,14 +246,21 @@ int cat_reader_next(cat_reader *r, json_t **doc, sp_err *e)
         int rc = next_line(r, &line, &len, e);
         if (rc < 0) return -1;
         if (rc == 0) {
+            /* A document whose retry was deferred may be complete: parse it once more. */
+            if (r->doc_len && r->doc_retry_at && parse_doc(r)) continue;
             if (r->doc_len && !blank(r->doc, r->doc_len)) r->malformed++;
             r->doc_len = 0;
+            r->doc_retry_at = 0;
+            if (json_array_size(r->queue)) continue;
             return 0;
         }
         if (r->doc_len == 0 && blank(line, len)) continue;
+        /* A deferred document may be complete: parse it before deciding it is too long. */
+        if (r->doc_len + len + 1 > CAT_DOC_MAX && r->doc_retry_at) parse_doc(r);
         if (r->doc_len + len + 1 > CAT_DOC_MAX) {
             r->malformed++;
             r->doc_len = 0;
+            r->doc_retry_at = 0;
             continue;
         }
         if (r->doc_cap < r->doc_len + len + 1) {
@@ -258,6 +271,6 @@ int cat_reader_next(cat_reader *r, json_t **doc, sp_err *e)
         memcpy(r->doc + r->doc_len, line, len);
         r->doc_len += len;
         r->doc[r->doc_len++] = '\n';
-        parse_doc(r);
+        if (r->doc_len >= r->doc_retry_at) parse_doc(r);
     }
 }
