@@ -42,6 +42,8 @@ if [ "${SALESPIPE_SKIP_NPM:-0}" != 1 ] && command -v npm >/dev/null && command -
   if [ -n "$missing_npm" ]; then
     echo "deps: installing npm oracles from tools/package.json (missing: $missing_npm)"
     (cd "$here/tools" && npm install --no-audit --no-fund --silent) \
-      || echo "deps: npm oracles not installed; comparison tests will be skipped"
+      || { echo "deps: npm oracles not installed; comparison tests will be skipped"
+           # in CI a skipped test is a failed one: stop here with the cause
+           [ "${CI:-}" != true ] || exit 1; }
   fi
 fi

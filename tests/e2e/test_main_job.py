@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.request
 
-from conftest import BIN, SOURCE
+from conftest import BIN, SOURCE, Server
 
 BUCKET = "kinesis-firehose-destination-yb"
 
@@ -38,7 +38,7 @@ def wait_for_lake(data_dir, count, timeout=30):
     return lake_lines(data_dir)
 
 
-def test_demo_runs_to_completion_and_its_counts_agree_with_the_lake(data_dir):
+def test_demo_runs_to_completion_and_the_table_equals_the_lake(data_dir):
     out = subprocess.run([BIN, "demo", "--events", "800", "--seed", "11", "--data-dir", data_dir],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
@@ -75,6 +75,44 @@ def test_demo_runs_to_completion_and_its_counts_agree_with_the_lake(data_dir):
     printed = dict(re.findall(r"^(Charger|Headphones|Laptop|Phone|Tablet)\s+\|\s+(\d+)\s*$", text, re.M))
     assert {k: int(v) for k, v in printed.items()} == per_product
     assert sum(per_product.values()) == items
+
+    # Now independently of anything the demo printed: serve the same data dir, Scan the table
+    # and read its DynamoDB stream with boto3, and compare both with the lake's objects.
+    server = Server(data_dir).start()
+    try:
+        table = {}
+        for page in server.client("dynamodb").get_paginator("scan").paginate(TableName="OrdersRawTable"):
+            for it in page["Items"]:
+                table[it["orderid"]["S"]] = (it["product_name"]["S"], int(it["quantity"]["N"]),
+                                             float(it["price"]["N"]))
+        from_lake = {k: (l["product_name"], l["quantity"], float(l["price"]))
+                     for k, l in latest.items() if l["cdc_event_type"] != "REMOVE"}
+        assert table == from_lake
+        assert len(table) > 0
+        stream_seqs = stream_sequence_numbers(server)
+        assert sorted(stream_seqs) == sorted(l["sequence_number"] for l in lines)
+        # the restarted server delivers nothing more: every change was already in the lake once
+        time.sleep(1.5)
+        assert len(lake_lines(data_dir)) == len(lines)
+    finally:
+        assert server.stop() == 0
+
+
+def stream_sequence_numbers(server):
+    """Every record of OrdersRawTable's DynamoDB stream, read shard by shard with boto3."""
+    ddb, streams = server.client("dynamodb"), server.client("dynamodbstreams")
+    arn = ddb.describe_table(TableName="OrdersRawTable")["Table"]["LatestStreamArn"]
+    seqs = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        while it:
+            page = streams.get_records(ShardIterator=it, Limit=1000)
+            seqs += [r["dynamodb"]["SequenceNumber"] for r in page["Records"]]
+            if not page["Records"]:
+                break
+            it = page.get("NextShardIterator")
+    return seqs
 
 
 def test_demo_plain_progress_lines_when_not_a_terminal(data_dir):
