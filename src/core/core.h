@@ -131,6 +131,16 @@ json_t *sp_json_array(const json_t *obj, const char *key, bool required, sp_err 
 json_t *sp_json_parse(const char *body, size_t len, sp_err *e);
 /* Compact serialisation; caller frees. */
 char *sp_json_dump(const json_t *v, size_t *len_out);
+/* Compact serialisation as sp_json_dump, except that every real is written in the shortest
+ * form that reads back as the same double (128.92, not jansson's 128.91999999999999), as
+ * Python's json.dumps writes it: what the lake's lines carry. Caller frees; NULL if out of
+ * memory. */
+char *sp_json_dump_shortest(const json_t *v, size_t *len_out);
+/* The shortest "%.<p>g" text (p = 1..17) of d that strtod reads back as d, with ".0" added
+ * when it would otherwise read as an integer. buf holds at least SP_JSON_REAL_MAX bytes;
+ * returns the length. d must be finite. */
+enum { SP_JSON_REAL_MAX = 32 };
+size_t sp_json_real_format(double d, char *buf);
 
 /* ---- operation tables ------------------------------------------------------------------- */
 

@@ -3,6 +3,9 @@
  * SerializationException with the position jansson found. */
 #include "core.h"
 
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,4 +120,105 @@ const sp_op *sp_op_find(const sp_op *ops, const char *name, size_t name_len)
     for (; ops && ops->name; ops++)
         if (strlen(ops->name) == name_len && memcmp(ops->name, name, name_len) == 0) return ops;
     return NULL;
+}
+
+size_t sp_json_real_format(double d, char *buf)
+{
+    assert(isfinite(d));
+    int n = 0;
+    for (int precision = 1; precision <= 17; precision++) {
+        n = snprintf(buf, SP_JSON_REAL_MAX, "%.*g", precision, d);
+        if (strtod(buf, NULL) == d) break;
+    }
+    if (!strpbrk(buf, ".eEn")) {
+        memcpy(buf + n, ".0", 3);
+        n += 2;
+    }
+    return (size_t)n;
+}
+
+/* jansson's escaping, so that documents without reals come out byte for byte as
+ * sp_json_dump writes them: the short escapes, \u00XX for other control characters, UTF-8
+ * as it is. */
+static void dump_string(sp_str *out, const char *s, size_t len)
+{
+    sp_str_putc(out, '"');
+    size_t run = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = NULL;
+        char u[7];
+        switch (c) {
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\b': esc = "\\b"; break;
+        case '\f': esc = "\\f"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        default:
+            if (c < 0x20) {
+                snprintf(u, sizeof u, "\\u%04X", c);
+                esc = u;
+            }
+        }
+        if (!esc) continue;
+        sp_str_append(out, s + run, i - run);
+        sp_str_puts(out, esc);
+        run = i + 1;
+    }
+    sp_str_append(out, s + run, len - run);
+    sp_str_putc(out, '"');
+}
+
+static void dump_shortest(sp_str *out, const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        sp_str_putc(out, '{');
+        const char *key;
+        json_t *member;
+        bool first = true;
+        json_object_foreach((json_t *)v, key, member) {
+            if (!first) sp_str_putc(out, ',');
+            first = false;
+            dump_string(out, key, strlen(key));
+            sp_str_putc(out, ':');
+            dump_shortest(out, member);
+        }
+        sp_str_putc(out, '}');
+        break;
+    }
+    case JSON_ARRAY:
+        sp_str_putc(out, '[');
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i) sp_str_putc(out, ',');
+            dump_shortest(out, json_array_get(v, i));
+        }
+        sp_str_putc(out, ']');
+        break;
+    case JSON_STRING:
+        dump_string(out, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        sp_str_appendf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        break;
+    case JSON_REAL: {
+        char buf[SP_JSON_REAL_MAX];
+        sp_str_append(out, buf, sp_json_real_format(json_real_value(v), buf));
+        break;
+    }
+    case JSON_TRUE: sp_str_puts(out, "true"); break;
+    case JSON_FALSE: sp_str_puts(out, "false"); break;
+    case JSON_NULL: sp_str_puts(out, "null"); break;
+    }
+}
+
+char *sp_json_dump_shortest(const json_t *v, size_t *len_out)
+{
+    char initial[512];
+    sp_str out;
+    sp_str_init(&out, initial, sizeof initial, SP_STR_NO_MAX);
+    dump_shortest(&out, v);
+    return sp_str_finish(&out, len_out);
 }

@@ -3,7 +3,9 @@
  * line: every attribute of NewImage (OldImage, then Keys, for REMOVE) unmarshalled, then
  * cdc_event_type, creation_datetime (from dynamodb.ApproximateCreationDateTime, epoch
  * seconds) and sequence_number (dynamodb.SequenceNumber, which orders changes of one key
- * within a second). A record that is not such a JSON document fails with its reason. */
+ * within a second). Numbers are written in their shortest round-trip form (128.92), as the
+ * seed's Python Lambda writes them. A record that is not such a JSON document fails with its
+ * reason. */
 #include "dlv_int.h"
 
 #include <errno.h>
@@ -174,7 +176,7 @@ char *dlv_cdc_transform(const char *data, size_t len, size_t *out_len, sp_err *e
     const char *seq = json_string_value(json_object_get(ddb, "SequenceNumber"));
     json_object_set_new(out, "sequence_number", seq ? json_string(seq) : json_null());
     size_t n;
-    char *text = sp_json_dump(out, &n);
+    char *text = sp_json_dump_shortest(out, &n);
     line = malloc(n + 2);
     memcpy(line, text, n);
     line[n] = '\n';

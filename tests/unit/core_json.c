@@ -206,6 +206,52 @@ static void dump_is_compact(void **state)
 static json_t *op_a(void *ctx, json_t *req, sp_err *e) { (void)ctx; (void)req; (void)e; return NULL; }
 static json_t *op_b(void *ctx, json_t *req, sp_err *e) { (void)ctx; (void)req; (void)e; return NULL; }
 
+static void expect_real(double d, const char *want)
+{
+    char buf[SP_JSON_REAL_MAX];
+    size_t n = sp_json_real_format(d, buf);
+    assert_string_equal(buf, want);
+    assert_int_equal(n, strlen(want));
+}
+
+/* What Python's repr (the seed's Lambda, json.dumps) writes for the same doubles. */
+static void reals_are_written_in_their_shortest_round_trip_form(void **state)
+{
+    (void)state;
+    expect_real(128.92, "128.92");
+    expect_real(0.1 + 0.2, "0.30000000000000004");
+    expect_real(1.0, "1.0");
+    expect_real(-0.5, "-0.5");
+    expect_real(1e22, "1e+22");
+    expect_real(5e-324, "5e-324");
+    expect_real(1.7976931348623157e308, "1.7976931348623157e+308");
+    expect_real(123456789.0, "123456789.0");
+}
+
+/* Without reals the shortest dump is byte for byte jansson's compact dump (escapes, order,
+ * integers, nesting); with them only the reals differ. */
+static void shortest_dump_equals_jansson_but_for_reals(void **state)
+{
+    (void)state;
+    json_t *doc = json_pack("{s:s, s:I, s:[b,n,s], s:{s:s#}, s:s}", "z\"q", "a\\b\n\t\x01\x7f/é",
+                            "n", (json_int_t)-9007199254740993LL, "arr", 1, "x", "o", "k",
+                            "nul\0in", (size_t)6, "last", "");
+    size_t n1, n2;
+    char *a = sp_json_dump(doc, &n1), *b = sp_json_dump_shortest(doc, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(a, b, n1);
+    free(a);
+    free(b);
+    json_object_set_new(doc, "price", json_real(128.92));
+    b = sp_json_dump_shortest(doc, &n2);
+    assert_non_null(strstr(b, ",\"price\":128.92}"));
+    json_t *back = json_loads(b, JSON_ALLOW_NUL, NULL);
+    assert_true(json_real_value(json_object_get(back, "price")) == 128.92);
+    json_decref(back);
+    free(b);
+    json_decref(doc);
+}
+
 static void op_find_matches_exact_name(void **state)
 {
     (void)state;
@@ -231,6 +277,8 @@ int main(void)
         cmocka_unit_test(parse_accepts_json_and_rejects_garbage),
         cmocka_unit_test(parse_keeps_embedded_nul_in_strings),
         cmocka_unit_test(dump_is_compact),
+        cmocka_unit_test(reals_are_written_in_their_shortest_round_trip_form),
+        cmocka_unit_test(shortest_dump_equals_jansson_but_for_reals),
         cmocka_unit_test(op_find_matches_exact_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
