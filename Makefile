@@ -13,16 +13,22 @@ deps:
 	@bash scripts/deps.sh
 
 build: deps
-	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_TESTS=ON >/dev/null
 	@cmake --build build -j$(JOBS)
 
-demo: build
-	./build/salespipe demo --data-dir ./salespipe-data
+# The demo shows the demo: installing and compiling go to SETUP_LOG, one line per phase.
+SETUP_LOG ?= build/setup.log
+demo:
+	@echo "salespipe demo (setup output: $(SETUP_LOG))"
+	@bash scripts/phase.sh deps $(SETUP_LOG) bash scripts/deps.sh demo
+	@bash scripts/phase.sh configure $(SETUP_LOG) cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_TESTS=OFF
+	@bash scripts/phase.sh build $(SETUP_LOG) cmake --build build -j$(JOBS) --target salespipe
+	@./build/salespipe demo --data-dir ./salespipe-data
 
 # Everything under ASan + UBSan, in its own build directory; leaks fail the run. Then a
 # short libFuzzer pass over every target (fuzz-short): a crash or leak fails the run too.
 test: deps
-	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON >/dev/null
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON -DSP_TESTS=ON >/dev/null
 	@cmake --build build-asan -j$(JOBS)
 	cd build-asan && ctest --output-on-failure -j$(JOBS)
 	@$(MAKE) --no-print-directory fuzz-short

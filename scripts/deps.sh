@@ -1,20 +1,38 @@
 #!/usr/bin/env bash
-# Installs what salespipe needs to build, run and test, and only what is missing:
-# Debian packages through apt-get, npm test oracles into tools/node_modules (git-ignored).
-# Idempotent: a second run with everything present does nothing and takes a second.
+# Installs what salespipe needs, and only what is missing, for one of two purposes:
+#   deps.sh demo   what building and running the demo needs: a C toolchain and the libraries
+#   deps.sh [test] everything: the demo's packages, the test clients (boto3, awscli, pytest),
+#                  cmocka, clang for the fuzzers, and the npm test oracles in tools/node_modules
+#   deps.sh --list demo|test   prints the Debian packages of that purpose and installs nothing
+# Debian packages come through apt-get with --no-upgrade: a package already installed is never
+# upgraded. Idempotent: a second run with everything present does nothing and takes a second.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
+list_only=0
+if [ "${1:-}" = --list ]; then list_only=1; shift; fi
+purpose=${1:-test}
+case "$purpose" in demo|test) ;; *) echo "deps.sh: unknown purpose '$purpose' (demo or test)" >&2; exit 2;; esac
+
+# What the binary needs to build and run (DESIGN.md's dependencies).
 debs=(
-  build-essential cmake pkg-config clang libclang-rt-14-dev
-  libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev libjq-dev libyaml-dev
-  zlib1g-dev libzstd-dev libssl-dev libcurl4-openssl-dev libsnappy-dev libcmocka-dev
-  python3 python3-boto3 python3-pytest awscli gzip zstd jq
+  build-essential cmake pkg-config
+  libsqlite3-dev libmicrohttpd-dev libjansson-dev libjq-dev libyaml-dev
+  zlib1g-dev libzstd-dev libssl-dev libcurl4-openssl-dev libsnappy-dev
 )
-# Node.js for the oracles: some machines ship it with npm built in (nodesource), where
-# Debian's npm package conflicts; ask apt only for what is not already on the PATH.
-command -v node >/dev/null || debs+=(nodejs)
-command -v npm >/dev/null || debs+=(npm)
+# What the tests, fuzzers and benchmarks need on top.
+if [ "$purpose" = test ]; then
+  debs+=(clang libclang-rt-14-dev libcmocka-dev sqlite3 python3 python3-boto3 python3-botocore
+         python3-pytest awscli gzip zstd jq)
+  # Node.js for the oracles: some machines ship it with npm built in (nodesource), where
+  # Debian's npm package conflicts; ask apt only for what is not already on the PATH.
+  command -v node >/dev/null || debs+=(nodejs)
+  command -v npm >/dev/null || debs+=(npm)
+fi
+if [ "$list_only" = 1 ]; then
+  printf '%s\n' "${debs[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${debs[@]}"; do
@@ -25,8 +43,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq || true
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  $sudo apt-get install -y -qq --no-install-recommends --no-upgrade "${missing[@]}"
 fi
+[ "$purpose" = test ] || exit 0
 
 # npm oracles: peers for comparison tests and benchmarks, never used at run time. The list is
 # the committed tools/package.json; `npm install` runs only when node_modules lacks one of its
