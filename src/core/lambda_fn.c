@@ -64,10 +64,9 @@ static bool fail(const char *ref, sp_err *e)
     return false;
 }
 
-bool sp_lambda_fn_parse(const char *ref, sp_lambda_fn *out, sp_err *e)
+/* Parses into out, which may be left partly filled on failure. */
+static bool parse(const char *ref, sp_lambda_fn *out, sp_err *e)
 {
-    memset(out, 0, sizeof *out);
-    if (!ref) ref = "";
     if (strlen(ref) > SP_LAMBDA_ARN_MAX) return fail(ref, e);
     const char *p = ref;
     bool is_arn = take(&p, "arn:");
@@ -92,4 +91,13 @@ bool sp_lambda_fn_parse(const char *ref, sp_lambda_fn *out, sp_err *e)
     if (*p) return fail(ref, e);
     if (is_arn) strcpy(out->arn, ref);   /* fits: the length was checked first */
     return true;
+}
+
+bool sp_lambda_fn_parse(const char *ref, sp_lambda_fn *out, sp_err *e)
+{
+    memset(out, 0, sizeof *out);
+    if (!ref) ref = "";
+    if (parse(ref, out, e)) return true;
+    memset(out, 0, sizeof *out);
+    return false;
 }
