@@ -21,7 +21,9 @@
  * makes import/include impossible (they are only valid at the very start of a program, and
  * the prelude comes first); the library search path is empty and, without HOME, libjq does
  * not read ~/.jq. The stage also compiles the program once itself so that a syntax error is
- * reported when the stream is created; that compile never runs anything. */
+ * reported when the stream is created; that compile never runs anything (libjq does read the
+ * server's ~/.jq for it, whose definitions the worker does not have: a program relying on
+ * them compiles here and fails its records there). */
 #include "dlv_int.h"
 
 #include <errno.h>
