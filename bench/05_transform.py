@@ -24,7 +24,7 @@ RECORDS = int(os.environ.get("BENCH_TRANSFORM_RECORDS", "50000"))
 PUT_BATCH = 500
 
 
-def config(handler):
+def config():
     def stream(name, prefix, procs):
         return (f"  - name: {name}\n    bucket: bench-bucket\n    prefix: {prefix}\n"
                 f"    buffer_interval_seconds: 0\n    buffer_size_mb: 5\n"
@@ -32,7 +32,7 @@ def config(handler):
     return ("buckets:\n  - name: bench-bucket\ndelivery_streams:\n"
             + stream("via-builtin", "builtin/", [{"type": "dynamodb-cdc"}])
             + stream("via-lambda", "lambda/",
-                     [{"type": "lambda", "handler": f"{handler}:lambda_handler"}]))
+                     [{"type": "lambda", "function": "cdc_handler"}]))
 
 
 def timed(server, name, batches):
@@ -68,13 +68,13 @@ def main():
     batches = [[{"Data": base64.b64encode(d).decode()} for d in recs[i:i + PUT_BATCH]]
                for i in range(0, RECORDS, PUT_BATCH)]
     with tempfile.TemporaryDirectory() as d:
-        handler = os.path.join(d, "cdc_handler.py")
-        with open(handler, "w") as f:
+        functions = os.path.join(d, "data", "delivery", "lambda")
+        os.makedirs(functions)
+        with open(os.path.join(functions, "cdc_handler.py"), "w") as f:
             f.write(CDC_HANDLER)
         cfg = os.path.join(d, "salespipe.yaml")
         with open(cfg, "w") as f:
-            f.write(config(handler))
-        os.makedirs(os.path.join(d, "data"))
+            f.write(config())
         srv = Server(os.path.join(d, "data"), config=cfg).start()
         try:
             builtin = timed(srv, "via-builtin", batches)

@@ -2,6 +2,7 @@
  * map per resource kind. The seed pipeline's defaults are themselves a YAML document parsed
  * by the same code, so the defaults can never drift from what the parser accepts. */
 #include "config.h"
+#include "lambda_fn.h"
 
 #include <errno.h>
 #include <ctype.h>
@@ -109,7 +110,8 @@ static const cfg_entry delivery_map[] = {
     BOOL("append_delimiter", "false", sp_cfg_delivery, append_delimiter,
          "append a newline to each record"),
     JSON_LIST("processors", sp_cfg_delivery, processors,
-         "processing chain: [{type: dynamodb-cdc|jq|lambda, ...}]"),
+         "processing chain: [{type: dynamodb-cdc|jq|lambda, ...}]; lambda: {function: NAME or "
+         "ARN} runs <data>/delivery/lambda/NAME.py"),
     JSON_MAP("dynamic_partitioning", sp_cfg_delivery, dynamic_partitioning,
          "{queries: {name: jq expression}} for !{partitionKeyFromQuery:name}"),
     {0},
@@ -562,6 +564,47 @@ static void credential_check(cfg_parse *p, const sp_cfg_credential *c, size_t i)
     }
 }
 
+/* The node of delivery_streams[i].processors[k].key (or the nearest node that exists). */
+static const yaml_node_t *processor_field(cfg_parse *p, size_t i, size_t k, const char *key)
+{
+    const yaml_node_t *list = doc_field(p, "delivery_streams", i, "processors");
+    if (!list || list->type != YAML_SEQUENCE_NODE ||
+        k >= (size_t)(list->data.sequence.items.top - list->data.sequence.items.start))
+        return list;
+    yaml_node_t *item = yaml_document_get_node(&p->doc, list->data.sequence.items.start[k]);
+    yaml_node_t *v = mapping_value(p, item, key);
+    return v ? v : item;
+}
+
+/* A lambda processor names its function (lambda_fn.h); a handler path is no longer taken:
+ * only code under <data>/delivery/lambda/ runs. */
+static void lambda_processors_check(cfg_parse *p, const sp_cfg_delivery *d, size_t i)
+{
+    char path[160];
+    size_t k;
+    json_t *proc;
+    json_array_foreach(d->processors, k, proc) {
+        if (strcmp(json_string_value(json_object_get(proc, "type")) ?: "", "lambda")) continue;
+        if (json_object_get(proc, "handler")) {
+            snprintf(path, sizeof path, "delivery_streams[%zu].processors[%zu].handler", i, k);
+            cfg_fail(p, processor_field(p, i, k, "handler"), path,
+                     "handler paths are not accepted; put the code in "
+                     "<data>/delivery/lambda/NAME.py and set function: NAME (or its ARN)");
+            return;
+        }
+        sp_err le = {0};
+        const json_t *fn = json_object_get(proc, "function");
+        if (!json_is_string(fn) || !sp_lambda_fn_parse(json_string_value(fn), &(sp_lambda_fn){0},
+                                                       &le)) {
+            snprintf(path, sizeof path, "delivery_streams[%zu].processors[%zu].function", i, k);
+            cfg_fail(p, processor_field(p, i, k, "function"), path, "%s",
+                     json_is_string(fn) ? le.msg
+                                        : "is required: a Lambda function name or ARN");
+            return;
+        }
+    }
+}
+
 /* Checks the references between resources (a pipe's table exists, ...); a message names the
  * referring field ("pipes[0].source_table") at its line. */
 static void config_check_refs(cfg_parse *p, sp_config *cfg)
@@ -592,6 +635,8 @@ static void config_check_refs(cfg_parse *p, sp_config *cfg)
         else if (!bucket_exists(cfg, d->bucket))
             REF_FAIL("delivery_streams", i, "bucket", "'%s' is not a configured bucket",
                      d->bucket);
+        else
+            lambda_processors_check(p, d, i);
     }
     for (size_t i = 0; i < cfg->n_crawlers && !sp_err_failed(p->e); i++) {
         const sp_cfg_crawler *c = &cfg->crawlers[i];

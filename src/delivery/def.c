@@ -3,18 +3,18 @@
  * under <data>/delivery/streams/ for streams created at run time, and as the
  * DeliveryStreamDescription of DescribeDeliveryStream.
  *
- * Lambda convention: a Lambda processor's LambdaArn names a local Python handler. An ARN
- * arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>] runs
- * <data>/delivery/lambda/<name>.py:lambda_handler; a value that is not an ARN is taken as the
- * handler itself, "path/file.py:function" (relative paths from <data>/delivery). */
+ * Lambda convention: a Lambda processor's LambdaArn names a function (a bare name or
+ * arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>], checked by core/lambda_fn.h
+ * and nothing else), which runs <data>/delivery/lambda/<name>.py:lambda_handler. Anything
+ * else, a path above all, is refused with InvalidArgumentException. */
 #include "dlv_int.h"
+#include "core/lambda_fn.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char BUCKET_ARN_PREFIX[] = "arn:aws:s3:::";
-static const char LAMBDA_FN_MARK[] = ":function:";
 
 
 void dlv_invalid(sp_err *e, const char *fmt, ...)
@@ -195,25 +195,15 @@ static bool map_processors(dlv_def *d, const json_t *pc, sp_err *e)
                 dlv_invalid(e, "Lambda processor needs the LambdaArn parameter");
                 goto fail;
             }
-            sp_str h;
-            sp_str_init(&h, NULL, 0, SP_STR_NO_MAX);
-            const char *fn = strstr(arn, LAMBDA_FN_MARK);
-            if (!strncmp(arn, "arn:", 4)) {
-                if (!fn) {
-                    dlv_invalid(e, "LambdaArn '%s' is not a function ARN", arn);
-                    sp_str_release(&h);
-                    goto fail;
-                }
-                fn += strlen(LAMBDA_FN_MARK);
-                sp_str_appendf(&h, "lambda/%.*s.py:lambda_handler", (int)strcspn(fn, ":"), fn);
-            } else {
-                sp_str_puts(&h, arn);
+            sp_lambda_fn fn;
+            if (!sp_lambda_fn_parse(arn, &fn, e)) {
+                sp_err_wrap(e, "LambdaArn");
+                goto fail;
             }
-            json_t *l = json_pack("{s:s, s:s, s:s, s:I}", "type", "lambda", "handler", h.buf,
-                                  "arn", arn, "retries",
+            json_t *l = json_pack("{s:s, s:s, s:I}", "type", "lambda", "function", arn,
+                                  "retries",
                                   (json_int_t)(retries ? atoll(retries)
                                                        : DLV_LAMBDA_RETRIES_DEFAULT));
-            sp_str_release(&h);
             json_array_append_new(d->processors, l);
         } else if (!strcmp(type, "MetadataExtraction")) {
             const char *q = param(p, "MetadataExtractionQuery");

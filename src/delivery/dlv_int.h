@@ -141,13 +141,17 @@ char *dlv_cdc_transform(const char *data, size_t len, size_t *out_len, sp_err *e
 /* Unmarshals one DynamoDB attribute value ({"S":"x"}, {"N":"1"}, ...). New ref or NULL+e. */
 json_t *dlv_cdc_unmarshal(const json_t *av, sp_err *e);
 
-/* libjq behind a small interface: a compiled program run over JSON text. Not thread-safe: one
+/* libjq behind a small interface: a compiled program run over JSON text, in a worker process
+ * with a time budget per record and no access to the environment (jq.c). Not thread-safe: one
  * per processor instance. */
 typedef struct dlv_jq dlv_jq;
-/* Compiles program (400 InvalidArgumentException with jq's message on a syntax error). */
+enum { DLV_JQ_BUDGET_MS = 1000 };   /* one record's evaluation; past it the record fails */
+/* Checks program's syntax (400 InvalidArgumentException with jq's message); the worker starts
+ * on the first run. */
 dlv_jq *dlv_jq_new(const char *program, sp_err *e);
 /* Runs the program on the JSON text in; *outputs receives a new array of the outputs as
- * compact JSON text (strings). false with e when the input is not JSON or jq fails. */
+ * compact JSON text (strings). false with e when the input is not JSON, jq fails, or the
+ * program exceeds its budget (then the worker is killed and the next run starts another). */
 bool dlv_jq_run(dlv_jq *q, const char *in, size_t len, json_t **outputs, sp_err *e);
 void dlv_jq_destroy(dlv_jq *q);
 

@@ -1,8 +1,9 @@
 /* The Python bootstrap of the lambda processor, embedded so the binary is self-contained: it
- * is written next to the delivery stream's state and run by /usr/bin/python3. It speaks the
- * AWS Lambda Runtime API like the real Python runtime: load the handler (path/file.py:function,
- * or module.function with LAMBDA_TASK_ROOT), report an init error, then loop on
- * invocation/next, calling handler(event, context) and posting the response or the error. */
+ * is written next to the delivery streams' state and run by /usr/bin/python3 -I. It speaks the
+ * AWS Lambda Runtime API like the real Python runtime: load the handler (_HANDLER
+ * module.function, the module LAMBDA_TASK_ROOT/module.py, never a path), report an init
+ * error, then loop on invocation/next, calling handler(event, context) and posting the
+ * response or the error. */
 #include "dlv_lambda.h"
 
 const char dlv_lambda_bootstrap_py[] =
@@ -26,20 +27,17 @@ const char dlv_lambda_bootstrap_py[] =
     "        self.invoked_function_arn = arn\n"
     "        self.function_name = os.environ.get('AWS_LAMBDA_FUNCTION_NAME', '')\n"
     "        self.function_version = '$LATEST'\n"
-    "        self.memory_limit_in_mb = '128'\n"
+    "        self.memory_limit_in_mb = os.environ.get('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', '128')\n"
     "        self.log_group_name = self.log_stream_name = ''\n"
     "        self._deadline_ms = deadline_ms\n"
     "    def get_remaining_time_in_millis(self):\n"
     "        return max(0, int(self._deadline_ms - time.time() * 1000))\n"
     "\n"
     "def load():\n"
-    "    if '.py:' in HANDLER:\n"
-    "        path, name = HANDLER.rsplit(':', 1)\n"
-    "    else:\n"
-    "        mod, name = HANDLER.rsplit('.', 1)\n"
-    "        path = os.path.join(os.environ.get('LAMBDA_TASK_ROOT', '.'), mod + '.py')\n"
-    "    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))\n"
-    "    spec = importlib.util.spec_from_file_location('lambda_function', path)\n"
+    "    mod, name = HANDLER.rsplit('.', 1)\n"
+    "    root = os.environ['LAMBDA_TASK_ROOT']\n"
+    "    sys.path.insert(0, root)\n"
+    "    spec = importlib.util.spec_from_file_location(mod, os.path.join(root, mod + '.py'))\n"
     "    module = importlib.util.module_from_spec(spec)\n"
     "    spec.loader.exec_module(module)\n"
     "    return getattr(module, name)\n"

@@ -1,6 +1,7 @@
 /* jq: a jq program applied to each record's JSON ({type: jq, program: "..."}). No output drops
- * the record; each output becomes one compact JSON line of the record's new data; an error
- * (or input that is not JSON) fails the record into the error output. */
+ * the record; each output becomes one compact JSON line of the record's new data; an error,
+ * input that is not JSON, or a program past its per-record budget (jq.c) fails the record
+ * into the error output. */
 #include "dlv_int.h"
 
 #include <stdlib.h>

@@ -1,13 +1,19 @@
-/* lambda: the user's Lambda handler runs unchanged in a child process behind the Runtime API
- * ({type: lambda, handler: "path/file.py:function", timeout_seconds: 60, retries: 3}; relative
- * paths are taken from <data>/delivery). OK records are sent in invocations under 6 MB; an
- * invocation that errors, times out, crashes or breaks the contract is retried with backoff,
- * and after the last retry its records fail into the error output with the reason and the
- * attempts made. */
+/* lambda: a Lambda function runs unchanged in a child process behind the Runtime API
+ * ({type: lambda, function: NAME or arn:aws:lambda:...:function:NAME, retries: 3,
+ * timeout_seconds: 60}). The function is <data>/delivery/lambda/NAME.py:lambda_handler, with
+ * an optional <data>/delivery/lambda/NAME.json for MemorySize, Timeout and Environment; the
+ * reference is checked by core/lambda_fn.h, the file is resolved inside that directory only
+ * (lambda_runtime.c). timeout_seconds is Firehose's own wait, a cap on the function's Timeout.
+ * OK records are sent in invocations under 6 MB; an invocation that errors, times out,
+ * crashes, breaks the contract or finds no function is retried with backoff, and after the
+ * last retry its records fail into the error output with the reason and the attempts made.
+ * Stream definitions written before "function" existed carry "arn", read the same way; a
+ * bare "handler" path is refused. */
 #include "dlv_lambda.h"
 
 #include <fcntl.h>
 #include <libgen.h>
+#include "core/lambda_fn.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +26,7 @@ enum {
     LAMBDA_RECORD_OVERHEAD = 512,          /* JSON around one record in the event */
 };
 static const char BOOTSTRAP_NAME[] = "lambda_bootstrap.py";
+static const char LAMBDA_DIR[] = "lambda";
 
 typedef struct lambda_proc {
     dlv_lambda_rt *rt;
@@ -57,16 +64,19 @@ static bool write_bootstrap(const char *path, sp_err *e)
 
 static void *lambda_create(const json_t *params, const dlv_proc_env *env, sp_err *e)
 {
-    const char *handler = sp_json_str(params, "handler", true, e);
+    const char *ref = sp_json_str(params, "function", false, e);
+    if (!ref && !sp_err_failed(e)) ref = sp_json_str(params, "arn", false, e);
     long long retries = sp_json_int(params, "retries", false, DLV_LAMBDA_RETRIES_DEFAULT, e);
     long long timeout = sp_json_int(params, "timeout_seconds", false,
                                     DLV_LAMBDA_TIMEOUT_S_DEFAULT, e);
-    const char *arn = sp_json_str(params, "arn", false, e);
     if (sp_err_failed(e)) return NULL;
-    if (!strstr(handler, ".py:")) {
-        sp_err_invalid(e, "handler '%s' is not path/file.py:function", handler);
+    if (!ref) {
+        sp_err_invalid(e, "a lambda processor needs function: NAME or its ARN (code in "
+                          "<data>/delivery/lambda/NAME.py)");
         return NULL;
     }
+    sp_lambda_fn fn;
+    if (!sp_lambda_fn_parse(ref, &fn, e)) return NULL;
     if (retries < 0 || retries > LAMBDA_RETRIES_MAX || timeout < 1 ||
         timeout > LAMBDA_TIMEOUT_S_MAX) {
         sp_err_invalid(e, "retries must be 0-%d and timeout_seconds 1-%d", LAMBDA_RETRIES_MAX,
@@ -74,19 +84,18 @@ static void *lambda_create(const json_t *params, const dlv_proc_env *env, sp_err
         return NULL;
     }
     char *dir = delivery_dir(env);
-    sp_str path, full, fn_arn;
+    sp_str path, fn_dir, fn_arn;
     sp_str_init(&path, NULL, 0, SP_STR_NO_MAX);
-    sp_str_init(&full, NULL, 0, SP_STR_NO_MAX);
+    sp_str_init(&fn_dir, NULL, 0, SP_STR_NO_MAX);
     sp_str_init(&fn_arn, NULL, 0, SP_STR_NO_MAX);
     sp_str_appendf(&path, "%s/%s", dir, BOOTSTRAP_NAME);
-    if (handler[0] == '/') sp_str_puts(&full, handler);
-    else sp_str_appendf(&full, "%s/%s", dir, handler);
-    if (arn) sp_str_puts(&fn_arn, arn);
-    else sp_str_appendf(&fn_arn, "arn:aws:lambda:%s:%s:function:salespipe-%s", DLV_REGION,
-                        DLV_ACCOUNT, env->stream_name);
+    sp_str_appendf(&fn_dir, "%s/%s", dir, LAMBDA_DIR);
+    if (fn.arn[0]) sp_str_puts(&fn_arn, fn.arn);
+    else sp_str_appendf(&fn_arn, "arn:aws:lambda:%s:%s:function:%s", DLV_REGION, DLV_ACCOUNT,
+                        fn.name);
     lambda_proc *p = NULL;
     if (write_bootstrap(path.buf, e)) {
-        dlv_lambda_rt *rt = dlv_lambda_rt_new(full.buf, path.buf, env->stream_name, fn_arn.buf, e);
+        dlv_lambda_rt *rt = dlv_lambda_rt_new(fn_dir.buf, path.buf, fn.name, fn_arn.buf, e);
         if (rt) {
             p = calloc(1, sizeof *p);
             p->rt = rt;
@@ -98,7 +107,7 @@ static void *lambda_create(const json_t *params, const dlv_proc_env *env, sp_err
     }
     free(dir);
     sp_str_release(&path);
-    sp_str_release(&full);
+    sp_str_release(&fn_dir);
     sp_str_release(&fn_arn);
     return p;
 }

@@ -107,6 +107,15 @@ def write(path, text):
     return path
 
 
+def write_function(data_dir, name, code, config=None):
+    """<data>/delivery/lambda/<name>.py (and <name>.json): the only place functions live."""
+    d = os.path.join(data_dir, "delivery", "lambda")
+    os.makedirs(d, exist_ok=True)
+    if config is not None:
+        write(os.path.join(d, f"{name}.json"), json.dumps(config))
+    return write(os.path.join(d, f"{name}.py"), code)
+
+
 def stream_cfg(name, prefix, processors):
     return (f"  - name: {name}\n    bucket: test-bucket\n    prefix: {prefix}\n"
             f"    buffer_interval_seconds: 1\n    processors: {json.dumps(processors)}\n")
@@ -123,9 +132,9 @@ def wait_health(server, names, total, timeout=40):
 
 
 def test_lambda_handler_gives_the_same_output_as_dynamodb_cdc(make_server, data_dir, tmp_path):
-    handler = write(tmp_path / "cdc.py", CDC_HANDLER)
+    write_function(data_dir, "cdc", CDC_HANDLER)
     cfg = ("buckets:\n  - name: test-bucket\ndelivery_streams:\n"
-           + stream_cfg("via-lambda", "lambda/", [{"type": "lambda", "handler": f"{handler}:lambda_handler"}])
+           + stream_cfg("via-lambda", "lambda/", [{"type": "lambda", "function": "cdc"}])
            + stream_cfg("via-builtin", "builtin/", [{"type": "dynamodb-cdc"}]))
     server = make_server(cfg).start()
     fh = server.client("firehose")
@@ -156,11 +165,10 @@ def test_lambda_handler_gives_the_same_output_as_dynamodb_cdc(make_server, data_
 def test_failing_handlers_send_records_to_processing_failed(make_server, data_dir, tmp_path):
     procs = {}
     for name, src in BAD_HANDLERS.items():
-        path = write(tmp_path / f"{name.replace('-', '_')}.py", src)
-        procs[name] = [{"type": "lambda", "handler": f"{path}:lambda_handler",
-                        "retries": 1, "timeout_seconds": 1}]
-    mixed = write(tmp_path / "mixed.py", MIXED_HANDLER)
-    procs["mixed"] = [{"type": "lambda", "handler": f"{mixed}:lambda_handler", "retries": 1}]
+        write_function(data_dir, name, src)
+        procs[name] = [{"type": "lambda", "function": name, "retries": 1, "timeout_seconds": 1}]
+    write_function(data_dir, "mixed", MIXED_HANDLER)
+    procs["mixed"] = [{"type": "lambda", "function": "mixed", "retries": 1}]
     cfg = "buckets:\n  - name: test-bucket\ndelivery_streams:\n" + "".join(
         stream_cfg(f"h-{n}", f"out-{n}/", p) for n, p in procs.items())
     server = make_server(cfg).start()

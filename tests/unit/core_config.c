@@ -211,7 +211,7 @@ static const char full_yaml[] =
     "    compression: GZIP\n"
     "    append_delimiter: yes\n"
     "    buffer_interval_seconds: 0\n"
-    "    processors: [{type: jq, query: '.a | {b: .}'}, {type: lambda, command: [python3, x.py]}]\n"
+    "    processors: [{type: jq, query: '.a | {b: .}'}, {type: lambda, function: x}]\n"
     "    dynamic_partitioning: {queries: {customer: .customer_id}}\n"
     "  - name: direct\n"
     "    bucket: lake-b\n"
