@@ -45,7 +45,7 @@ static void config_assert_equal(const sp_config *x, const sp_config *y)
 {
     {
         const sp_cfg_server *a = &x->server, *b = &y->server;
-        EQ_S(bind); EQ_I(port); EQ_I(max_body_kb); EQ_I(threads); EQ_S(log_level);
+        EQ_S(bind); EQ_I(port); EQ_I(max_body_kb); EQ_I(threads); EQ_S(log_level); EQ_I(query_timeout_seconds);
     }
     assert_int_equal(x->n_tables, y->n_tables);
     for (size_t i = 0; i < x->n_tables; i++) {
