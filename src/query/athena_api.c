@@ -135,47 +135,6 @@ static bool csv_row(void *arg, const char *const *cells, sp_err *e)
     return csv_flush(c, false, e);
 }
 
-/* Reads one CSV record from f into row's cells (NULL for an empty unquoted field). false
- * at the end of the object, or with e set when the record is malformed. */
-static bool csv_read_row(FILE *f, size_t n_columns, json_t **row, sp_err *e)
-{
-    int ch = getc(f);
-    if (ch == EOF) return false;
-    json_t *data = json_array();
-    sp_str v;
-    sp_str_init(&v, NULL, 0, SP_STR_NO_MAX);
-    for (;;) {
-        bool quoted = false;
-        sp_str_reset(&v);
-        if (ch == '"') {
-            quoted = true;
-            for (;;) {
-                ch = getc(f);
-                if (ch == EOF) break;
-                if (ch == '"') {
-                    ch = getc(f);
-                    if (ch != '"') break;
-                }
-                sp_str_putc(&v, (char)ch);
-            }
-        }
-        while (ch != ',' && ch != '\n' && ch != EOF) ch = getc(f); /* nothing else is written */
-        const char *text = sp_str_failed(&v) ? "" : (v.len ? v.buf : "");
-        json_array_append_new(data, quoted ? json_pack("{s:s}", "VarCharValue", text)
-                                           : json_object());
-        if (ch != ',') break;
-        ch = getc(f);
-    }
-    sp_str_release(&v);
-    if (json_array_size(data) != n_columns) {
-        json_decref(data);
-        sp_err_internal(e, "the result file does not match the query's columns");
-        return false;
-    }
-    *row = json_pack("{s:o}", "Data", data);
-    return true;
-}
-
 /* ---- executions ------------------------------------------------------------------------- */
 
 static void execution_free(qry_execution *x)
@@ -568,7 +527,7 @@ static json_t *op_results(qry_athena *a, json_t *req, sp_err *e)
     size_t i;
     for (i = start; i < total && i - start < (size_t)max; i++) {
         json_t *row = NULL;
-        if (!csv_read_row(f, x->n_columns, &row, &oerr)) {
+        if (!qry_csv_row_read(f, x->n_columns, &row, &oerr)) {
             fclose(f);
             json_decref(rows);
             invalid(e, "Unable to read the query results at %s: %s", x->output,

@@ -25,6 +25,13 @@ bool qry_func_register(sqlite3 *db, sp_err *e);
 /* True if name (any case) is one of the functions qry_func_register adds. */
 bool qry_func_registered(const char *name);
 
+/* ---- result objects (qry_csv.c) -------------------------------------------------------- */
+
+/* Reads the next record of an Athena result CSV from f as a GetQueryResults row
+ * ({"Data": [{"VarCharValue": v} or {} for NULL, ...]}, caller owns). false at the end of
+ * f (e untouched) or with e set when the record does not have n_columns fields. */
+bool qry_csv_row_read(FILE *f, size_t n_columns, json_t **row, sp_err *e);
+
 /* ---- containment (qry_guard.c) ---------------------------------------------------------- */
 
 /* One query's guard: what it may read, its deadline, its stop switch, and why SQLite
