@@ -23,6 +23,11 @@
 /* Executions remembered; GetQueryResults pages at most 1000 rows (MaxQueryResults);
  * ListQueryExecutions at most 50 ids (MaxQueryExecutionsCount). */
 enum { QRY_EXECUTIONS_MAX = 1000, QRY_RESULTS_PAGE_MAX = 1000, QRY_LIST_PAGE_MAX = 50 };
+/* Queries queued or running at once. Athena caps active DML queries per account with a
+ * service quota and answers TooManyRequestsException (CONCURRENT_QUERY_LIMIT_EXCEEDED)
+ * past it; here the cap also bounds the executions kept in memory: at most
+ * QRY_EXECUTIONS_MAX finished plus QRY_ACTIVE_MAX active. */
+enum { QRY_ACTIVE_MAX = 100 };
 /* QueryExecutionId is at most 128 characters; ours are UUIDs. */
 enum { QRY_ID_MAX = 128, QRY_UUID_LEN = 36 };
 
@@ -428,6 +433,16 @@ static json_t *op_start(qry_athena *a, json_t *req, sp_err *e)
     }
     if (db && (!*db || strlen(db) > CAT_NAME_MAX)) {
         invalid(e, "QueryExecutionContext.Database must be 1 to %d characters", CAT_NAME_MAX);
+        return NULL;
+    }
+    size_t active = 0;
+    for (qry_execution *y = a->execs; y; y = y->next) active += y->state < ST_SUCCEEDED;
+    if (active >= QRY_ACTIVE_MAX) {
+        sp_err_set(e, 400, "TooManyRequestsException",
+                   "%zu queries are queued or running; the limit is %d", active, QRY_ACTIVE_MAX);
+        json_t *extra = json_pack("{s:s}", "Reason", "CONCURRENT_QUERY_LIMIT_EXCEEDED");
+        sp_err_set_extra(e, extra);
+        json_decref(extra);
         return NULL;
     }
     qry_execution *x = calloc(1, sizeof *x);

@@ -88,8 +88,18 @@ def test_stop_query_execution_interrupts_a_running_query(server):
     assert athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"][
         "State"] == "CANCELLED"
     assert [k for k in result_keys(s3) if qid in k] == []
-    # and a query stopped while it runs does not delay the server's shutdown
-    start(athena, FOREVER)
+    # at most 100 queries queued or running, as Athena's active query quota
+    active = [start(athena, FOREVER) for _ in range(100)]
+    with pytest.raises(botocore.exceptions.ClientError) as ex:
+        start(athena, "SELECT 1")
+    assert ex.value.response["Error"]["Code"] == "TooManyRequestsException"
+    assert ex.value.response["Reason"] == "CONCURRENT_QUERY_LIMIT_EXCEEDED"
+    for qid in active[1:]:
+        athena.stop_query_execution(QueryExecutionId=qid)
+    states = {athena.get_query_execution(QueryExecutionId=q)["QueryExecution"]["Status"]["State"]
+              for q in active[1:]}
+    assert states == {"CANCELLED"}
+    # and a query running at shutdown (active[0]) does not delay it
     time.sleep(0.5)
     t0 = time.time()
     assert server.stop() == 0
