@@ -144,7 +144,7 @@ static bool demo_queries_run(demo *d, sp_err *e)
     for (size_t i = 0; i < SP_ARRAY_LEN(demo_queries); i++) {
         printf("\n-- %s\n%s\n", demo_queries[i].title, demo_queries[i].sql);
         qry_result *r = qry_exec(cli_engine_catalog(d->en), cli_engine_lake(d->en), "sales_db",
-                                 demo_queries[i].sql, e);
+                                 demo_queries[i].sql, NULL, e);
         if (!r) return false;
         qry_result_print(r, QRY_FORMAT_TABLE, stdout);
         qry_result_destroy(r);
@@ -174,7 +174,7 @@ static long demo_table_count(demo *d, sp_err *e)
 static long demo_rebuilt_count(demo *d, sp_err *e)
 {
     qry_result *r = qry_exec(cli_engine_catalog(d->en), cli_engine_lake(d->en), "sales_db",
-                             demo_state_count_sql, e);
+                             demo_state_count_sql, NULL, e);
     if (!r) return -1;
     long n = r->n_rows == 1 && r->cells[0] ? atol(r->cells[0]) : -1;
     qry_result_destroy(r);

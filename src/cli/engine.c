@@ -165,7 +165,8 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     /* The Glue and Athena endpoints (and their crawl/query threads) exist only while
      * serving, so an engine that is not listening stays a read-only view. */
     en->glue = cat_glue_new(en->cfg, en->catalog, en->lake, e);
-    en->athena = en->glue ? qry_athena_new(en->catalog, en->lake, e) : NULL;
+    en->athena = en->glue ? qry_athena_new(en->catalog, en->lake,
+                                               en->cfg->server.query_timeout_seconds, e) : NULL;
     if (!en->athena) {
         api_server_destroy(en->server);
         en->server = NULL;

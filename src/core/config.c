@@ -51,6 +51,9 @@ static const cfg_entry server_map[] = {
     INT("threads", "0", sp_cfg_server, threads, 0, 256, "HTTP worker threads, 0: core count"),
     STR("log_level", "info", sp_cfg_server, log_level, false, "debug|info|warn|error|off",
         "log verbosity"),
+    /* = QRY_TIMEOUT_DEFAULT_SECONDS (query/query.h); Athena's DML timeout is 30 minutes */
+    INT("query_timeout_seconds", "300", sp_cfg_server, query_timeout_seconds, 0, 86400,
+        "a query (Athena API, salespipe query) running longer fails with a timeout, 0: none"),
     {0},
 };
 

@@ -21,6 +21,7 @@ typedef struct sp_cfg_server {
     long long max_body_kb;    /* request bodies over this get 413 */
     long long threads;        /* 0 = from the core count */
     char *log_level;
+    long long query_timeout_seconds; /* per query; 0 = no limit */
 } sp_cfg_server;
 
 typedef struct sp_cfg_table {

@@ -253,40 +253,109 @@ static void io_error(sp_err *e, const char *what, const char *path)
     s3_error_code(e);
 }
 
-bool lake_object_put(lake *lk, const char *bucket, const char *key, const void *data, size_t len,
-                     sp_err *e)
+struct lake_writer {
+    char *path;               /* the object's file */
+    char tmp[LAKE_PATH_MAX];  /* where the bytes go until commit */
+    int fd;
+    uint64_t size;
+};
+
+lake_writer *lake_writer_open(lake *lk, const char *bucket, const char *key, sp_err *e)
 {
-    if (!bucket_check(lk, bucket, true, e) || !lake_key_valid(key, e)) return false;
+    if (!bucket_check(lk, bucket, true, e) || !lake_key_valid(key, e)) return NULL;
     char *path = lake_object_path(lk, bucket, key);
     char *slash = strrchr(path, '/');
     if (!make_dirs(path, (size_t)(slash - path), e)) {
         free(path);
+        return NULL;
+    }
+    lake_writer *w = calloc(1, sizeof *w);
+    if (!w) abort();
+    w->path = path;
+    static _Atomic unsigned long long counter;
+    snprintf(w->tmp, sizeof w->tmp, "%.*s/%s%llx", (int)(slash - path), path, LAKE_TMP_PREFIX,
+             (unsigned long long)sp_clock_mono_ns() ^ ((unsigned long long)getpid() << 40) ^
+                 (++counter << 20));
+    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (w->fd < 0) {
+        io_error(e, "cannot create", w->tmp);
+        free(w->path);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+bool lake_writer_write(lake_writer *w, const void *data, size_t len, sp_err *e)
+{
+    if (!write_all(w->fd, data, len)) {
+        io_error(e, "cannot write", w->tmp);
         return false;
     }
-    char tmp[LAKE_PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%.*s/%s%llx", (int)(slash - path), path, LAKE_TMP_PREFIX,
-             (unsigned long long)sp_clock_mono_ns() ^ ((unsigned long long)getpid() << 40));
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    bool ok = fd >= 0;
-    if (!ok) io_error(e, "cannot create", tmp);
-    if (ok && !write_all(fd, data, len)) ok = false, io_error(e, "cannot write", tmp);
-    if (ok && fsync(fd) != 0) ok = false, io_error(e, "cannot fsync", tmp);
-    if (fd >= 0) close(fd);
+    w->size += len;
+    return true;
+}
+
+uint64_t lake_writer_size(const lake_writer *w) { return w->size; }
+
+void lake_writer_abort(lake_writer *w)
+{
+    if (!w) return;
+    if (w->fd >= 0) close(w->fd);
+    unlink(w->tmp);
+    free(w->path);
+    free(w);
+}
+
+bool lake_writer_commit(lake_writer *w, sp_err *e)
+{
+    bool ok = true;
+    if (fsync(w->fd) != 0) ok = false, io_error(e, "cannot fsync", w->tmp);
+    close(w->fd);
+    w->fd = -1;
     if (ok) sp_failpoint("lake.before-rename");
-    if (ok && rename(tmp, path) != 0) ok = false, io_error(e, "cannot rename into", path);
+    if (ok && rename(w->tmp, w->path) != 0) ok = false, io_error(e, "cannot rename into", w->path);
     if (!ok) {
-        unlink(tmp);
-    } else {
-        /* The rename is durable only once the directory entry is. */
-        *slash = '\0';
-        int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
+        lake_writer_abort(w);
+        return false;
     }
+    /* The rename is durable only once the directory entry is. */
+    *strrchr(w->path, '/') = '\0';
+    int dfd = open(w->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    free(w->path);
+    free(w);
+    return true;
+}
+
+bool lake_object_put(lake *lk, const char *bucket, const char *key, const void *data, size_t len,
+                     sp_err *e)
+{
+    lake_writer *w = lake_writer_open(lk, bucket, key, e);
+    if (!w) return false;
+    if (!lake_writer_write(w, data, len, e)) {
+        lake_writer_abort(w);
+        return false;
+    }
+    return lake_writer_commit(w, e);
+}
+
+FILE *lake_object_open(const lake *lk, const char *bucket, const char *key, sp_err *e)
+{
+    if (!bucket_check(lk, bucket, true, e) || !lake_key_valid(key, e)) return NULL;
+    char *path = lake_object_path(lk, bucket, key);
+    FILE *f = fopen(path, "rb");
     free(path);
-    return ok;
+    struct stat st;
+    if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (f) fclose(f);
+        sp_err_set(e, 404, "NoSuchKey", "The specified key '%s' does not exist", key);
+        return NULL;
+    }
+    return f;
 }
 
 bool lake_object_get(const lake *lk, const char *bucket, const char *key, char **data,

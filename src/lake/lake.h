@@ -8,6 +8,7 @@
 #include "core/core.h"
 #include "core/http.h"
 
+#include <stdio.h>
 #include <sys/types.h>
 
 typedef struct lake lake;
@@ -33,6 +34,27 @@ bool lake_key_valid(const char *key, sp_err *e);
  * an existing key replaces it whole, which is what makes redoing a delivery idempotent. */
 bool lake_object_put(lake *lk, const char *bucket, const char *key, const void *data, size_t len,
                      sp_err *e);
+/* An object written in pieces, for producers that must not hold it whole (Athena results):
+ * the bytes go to a temporary file beside the key, and commit makes the object appear at
+ * once (fsync, rename, fsync of the directory), as lake_object_put does; abort (or a crash)
+ * leaves no object. One thread uses a writer at a time. */
+typedef struct lake_writer lake_writer;
+
+/* Starts the object; the bucket must exist and the key be valid. Caller ends it with
+ * lake_writer_commit or lake_writer_abort. */
+lake_writer *lake_writer_open(lake *lk, const char *bucket, const char *key, sp_err *e);
+bool lake_writer_write(lake_writer *w, const void *data, size_t len, sp_err *e);
+/* Bytes written so far. */
+uint64_t lake_writer_size(const lake_writer *w);
+/* Publishes the object and frees w (also on failure, when nothing is published). */
+bool lake_writer_commit(lake_writer *w, sp_err *e);
+/* Drops the temporary file and frees w; NULL is fine. */
+void lake_writer_abort(lake_writer *w);
+
+/* Opens the object for reading (positioned reads, seeks): 404 NoSuchKey / NoSuchBucket
+ * when absent. Caller fcloses. */
+FILE *lake_object_open(const lake *lk, const char *bucket, const char *key, sp_err *e);
+
 /* Reads the whole object; caller frees *data. 404 NoSuchKey / NoSuchBucket when absent. */
 bool lake_object_get(const lake *lk, const char *bucket, const char *key, char **data,
                      size_t *len, sp_err *e);

@@ -1,12 +1,16 @@
 /* The AmazonAthena JSON 1.1 endpoint: StartQueryExecution queues a query; one thread runs
- * the queue in order with qry_exec on a catalog connection of its own and writes each
- * result as Athena does, a CSV file at <OutputLocation><QueryExecutionId>.csv in the lake;
- * GetQueryExecution reports QUEUED/RUNNING/SUCCEEDED/FAILED/CANCELLED with timings;
- * GetQueryResults pages the result (header row first, as Athena does for SELECT) with typed
- * ColumnInfo; ListQueryExecutions and StopQueryExecution complete the set.
+ * the queue in order with qry_run on a catalog connection of its own and streams each
+ * result as Athena does, row by row into a CSV object at <OutputLocation><QueryExecutionId>.csv
+ * in the lake (published atomically when the query ends; a failed or stopped query leaves
+ * none); GetQueryExecution reports QUEUED/RUNNING/SUCCEEDED/FAILED/CANCELLED with timings;
+ * GetQueryResults pages are read back from that object (header row first, as Athena does
+ * for SELECT) with typed ColumnInfo, the NextToken holding the row number and byte offset
+ * where the next page starts, so a page costs one page of memory whatever the result size;
+ * StopQueryExecution interrupts a running query; ListQueryExecutions completes the set.
  *
- * Executions live in memory, newest first, at most QRY_EXECUTIONS_MAX (finished ones beyond
- * that are forgotten; their CSVs stay in the lake). Shapes follow botocore's athena model. */
+ * Executions' metadata (no rows) lives in memory, newest first, at most QRY_EXECUTIONS_MAX
+ * (finished ones beyond that are forgotten; their CSVs stay in the lake). Shapes follow
+ * botocore's athena model. */
 #include "qry_int.h"
 
 #include <pthread.h>
@@ -19,6 +23,11 @@
 /* Executions remembered; GetQueryResults pages at most 1000 rows (MaxQueryResults);
  * ListQueryExecutions at most 50 ids (MaxQueryExecutionsCount). */
 enum { QRY_EXECUTIONS_MAX = 1000, QRY_RESULTS_PAGE_MAX = 1000, QRY_LIST_PAGE_MAX = 50 };
+/* Queries queued or running at once. Athena caps active DML queries per account with a
+ * service quota and answers TooManyRequestsException (CONCURRENT_QUERY_LIMIT_EXCEEDED)
+ * past it; here the cap also bounds the executions kept in memory: at most
+ * QRY_EXECUTIONS_MAX finished plus QRY_ACTIVE_MAX active. */
+enum { QRY_ACTIVE_MAX = 100 };
 /* QueryExecutionId is at most 128 characters; ours are UUIDs. */
 enum { QRY_ID_MAX = 128, QRY_UUID_LEN = 36 };
 
@@ -39,8 +48,13 @@ typedef struct qry_execution {
     char *output;                 /* s3://bucket/key */
     qry_state state;
     char *reason;                 /* FAILED/CANCELLED: why */
+    int athena_error_type;        /* FAILED: Athena's ErrorType (1100 query, 206 timeout) */
     int64_t submitted_ms, started_ms, completed_ms;
-    qry_result *result;           /* SUCCEEDED */
+    /* SUCCEEDED: the result's shape and statistics; its rows are only in the CSV object */
+    size_t n_columns;
+    char **names, **types;
+    size_t n_rows;
+    uint64_t bytes_scanned;
     bool busy;                    /* the thread is running it: not to be freed */
 } qry_execution;
 
@@ -54,17 +68,27 @@ struct qry_athena {
     qry_execution *execs;         /* newest first */
     size_t n_execs;
     uint64_t next_seq;
+    int64_t timeout_ms;           /* per query; 0: no limit */
+    /* Stops the one running query. Reset (under lock) when the thread starts a query;
+     * StopQueryExecution and destroy request it (under lock) for the RUNNING execution.
+     * Lock order: a->lock, then the switch's own lock (qry_stop_request). */
+    qry_stop *stop;
 };
 
-/* ---- CSV -------------------------------------------------------------------------------- */
+/* How much CSV is gathered before it is written to the result object. */
+enum { QRY_CSV_FLUSH_BYTES = 64 * 1024 };
 
-/* Booleans are 0/1 inside SQLite; Athena shows them as true/false. */
-static const char *shown(const qry_result *r, size_t row, size_t col)
-{
-    const char *v = r->cells[row * r->n_columns + col];
-    if (v && !strcmp(r->types[col], "boolean")) return strcmp(v, "0") ? "true" : "false";
-    return v;
-}
+/* ---- CSV ------------------------------------------------------------------------------ */
+
+/* The result as Athena writes its CSV files: a header row, every value in double quotes
+ * (quotes doubled), NULL as an empty unquoted field, "\n" line ends; booleans (0/1 inside
+ * SQLite) as true/false. */
+typedef struct csv_out {
+    lake_writer *w;
+    sp_str buf;
+    bool *boolean;            /* per column */
+    size_t n_columns;
+} csv_out;
 
 static void csv_quoted(sp_str *s, const char *v)
 {
@@ -76,24 +100,44 @@ static void csv_quoted(sp_str *s, const char *v)
     sp_str_putc(s, '"');
 }
 
-char *qry_result_athena_csv(const qry_result *r, size_t *len)
+static bool csv_flush(csv_out *c, bool force, sp_err *e)
 {
-    sp_str s;
-    sp_str_init(&s, NULL, 0, SP_STR_NO_MAX);
-    for (size_t c = 0; c < r->n_columns; c++) {
-        if (c) sp_str_putc(&s, ',');
-        csv_quoted(&s, r->names[c]);
+    if (sp_str_failed(&c->buf)) {
+        sp_err_internal(e, "cannot build the result file");
+        return false;
     }
-    sp_str_putc(&s, '\n');
-    for (size_t i = 0; i < r->n_rows; i++) {
-        for (size_t c = 0; c < r->n_columns; c++) {
-            if (c) sp_str_putc(&s, ',');
-            const char *v = shown(r, i, c);
-            if (v) csv_quoted(&s, v);
-        }
-        sp_str_putc(&s, '\n');
+    if (!force && c->buf.len < QRY_CSV_FLUSH_BYTES) return true;
+    bool ok = lake_writer_write(c->w, c->buf.buf, c->buf.len, e);
+    sp_str_reset(&c->buf);
+    return ok;
+}
+
+static bool csv_begin(void *arg, size_t n, char *const *names, const char *const *decl, sp_err *e)
+{
+    csv_out *c = arg;
+    c->n_columns = n;
+    c->boolean = calloc(n + 1, sizeof *c->boolean);
+    if (!c->boolean) abort();
+    for (size_t i = 0; i < n; i++) {
+        c->boolean[i] = decl[i] && !strcmp(decl[i], "boolean");
+        if (i) sp_str_putc(&c->buf, ',');
+        csv_quoted(&c->buf, names[i]);
     }
-    return sp_str_finish(&s, len);
+    sp_str_putc(&c->buf, '\n');
+    return csv_flush(c, false, e);
+}
+
+static bool csv_row(void *arg, const char *const *cells, sp_err *e)
+{
+    csv_out *c = arg;
+    for (size_t i = 0; i < c->n_columns; i++) {
+        if (i) sp_str_putc(&c->buf, ',');
+        const char *v = cells[i];
+        if (v && c->boolean[i]) v = strcmp(v, "0") ? "true" : "false";
+        if (v) csv_quoted(&c->buf, v);
+    }
+    sp_str_putc(&c->buf, '\n');
+    return csv_flush(c, false, e);
 }
 
 /* ---- executions ------------------------------------------------------------------------- */
@@ -106,7 +150,12 @@ static void execution_free(qry_execution *x)
     free(x->key);
     free(x->output);
     free(x->reason);
-    qry_result_destroy(x->result);
+    for (size_t i = 0; i < x->n_columns; i++) {
+        free(x->names[i]);
+        free(x->types[i]);
+    }
+    free(x->names);
+    free(x->types);
     free(x);
 }
 
@@ -157,34 +206,42 @@ static void uuid_v4(char out[QRY_UUID_LEN + 1])
 
 /* ---- the query thread ------------------------------------------------------------------- */
 
-static void finish(qry_execution *x, qry_state state, const char *reason, qry_result *r)
+static void finish(qry_execution *x, qry_state state, const char *reason)
 {
     x->state = state;
     x->completed_ms = sp_clock_wall_ms();
     free(x->reason);
     x->reason = reason ? strdup(reason) : NULL;
-    x->result = r;
 }
 
-/* Runs x (RUNNING, so nobody frees it) without the lock. */
-static void run_one(qry_athena *a, qry_execution *x, qry_result **out, sp_err *e)
+/* Runs x (RUNNING, so nobody frees it) without the lock: streams its rows into the result
+ * object, published only if the query succeeds. Returns the result's shape (no rows). */
+static qry_result *run_one(qry_athena *a, qry_execution *x, sp_err *e)
 {
     cat_catalog *cat = cat_catalog_reopen(a->cat, e);
-    if (!cat) return;
-    qry_result *r = qry_exec(cat, a->lk, x->database, x->sql, e);
+    if (!cat) return NULL;
+    char stack[4096];
+    csv_out c = {0};
+    sp_str_init(&c.buf, stack, sizeof stack, SP_STR_NO_MAX);
+    c.w = lake_writer_open(a->lk, x->bucket, x->key, e);
+    qry_result *r = NULL;
+    if (c.w) {
+        qry_opts opts = {.timeout_ms = a->timeout_ms, .stop = a->stop};
+        qry_sink sink = {.begin = csv_begin, .row = csv_row, .arg = &c};
+        r = qry_run(cat, a->lk, x->database, x->sql, &opts, &sink, e);
+    }
     cat_catalog_close(cat);
-    if (!r) return;
-    size_t len;
-    char *csv = qry_result_athena_csv(r, &len);
-    bool ok = csv && lake_object_put(a->lk, x->bucket, x->key, csv, len, e);
-    free(csv);
-    if (!ok) {
-        if (!sp_err_failed(e)) sp_err_internal(e, "cannot build the result file");
+    bool ok = r && csv_flush(&c, true, e) && lake_writer_commit(c.w, e);
+    if (r && !ok) {
         sp_err_wrap(e, x->output);
         qry_result_destroy(r);
-        return;
+        r = NULL;
+    } else if (!r) {
+        lake_writer_abort(c.w);
     }
-    *out = r;
+    sp_str_release(&c.buf);
+    free(c.boolean);
+    return r;
 }
 
 static qry_execution *oldest_queued(qry_athena *a)
@@ -206,18 +263,31 @@ static void *query_thread(void *arg)
         x->state = ST_RUNNING;
         x->busy = true;
         x->started_ms = sp_clock_wall_ms();
+        qry_stop_reset(a->stop);
         pthread_mutex_unlock(&a->lock);
         sp_err e = {0};
-        qry_result *r = NULL;
-        run_one(a, x, &r, &e);
+        qry_result *r = run_one(a, x, &e);
         pthread_mutex_lock(&a->lock);
         x->busy = false;
-        if (x->state == ST_CANCELLED) /* StopQueryExecution while it ran */
-            qry_result_destroy(r);
-        else if (r)
-            finish(x, ST_SUCCEEDED, NULL, r);
-        else
-            finish(x, ST_FAILED, e.msg, NULL);
+        if (x->state == ST_CANCELLED) {
+            /* StopQueryExecution while it ran (it may have finished first: its object
+             * stays, as Athena keeps what a query wrote) */
+        } else if (r) {
+            x->n_columns = r->n_columns;
+            x->names = r->names;
+            x->types = r->types;
+            r->names = r->types = NULL;
+            r->n_columns = 0;
+            x->n_rows = r->n_rows;
+            x->bytes_scanned = r->bytes_scanned;
+            finish(x, ST_SUCCEEDED, NULL);
+        } else if (!strcmp(e.code, "QueryCancelled")) {
+            finish(x, ST_CANCELLED, e.msg);
+        } else {
+            x->athena_error_type = !strcmp(e.code, "QueryTimeout") ? 206 : 1100;
+            finish(x, ST_FAILED, e.msg);
+        }
+        qry_result_destroy(r);
         trim(a);
     }
     pthread_mutex_unlock(&a->lock);
@@ -243,18 +313,19 @@ static json_t *execution_json(const qry_execution *x)
     if (x->reason) {
         json_object_set_new(status, "StateChangeReason", json_string(x->reason));
         if (x->state == ST_FAILED)
-            /* ErrorCategory 2 = USER; ErrorType 1100 = query/schema problem */
+            /* ErrorCategory 2 = USER; ErrorType 1100 = query/schema problem, 206 = query
+             * timed out (Athena's error catalog) */
             json_object_set_new(status, "AthenaError",
                                 json_pack("{s:i, s:i, s:b, s:s}", "ErrorCategory", 2,
-                                          "ErrorType", 1100, "Retryable", 0, "ErrorMessage",
-                                          x->reason));
+                                          "ErrorType", x->athena_error_type, "Retryable", 0,
+                                          "ErrorMessage", x->reason));
     }
     int64_t end = x->state >= ST_SUCCEEDED ? x->completed_ms : sp_clock_wall_ms();
     int64_t queued = (x->started_ms ? x->started_ms : end) - x->submitted_ms;
     int64_t engine = x->started_ms ? end - x->started_ms : 0;
     json_t *stats = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "EngineExecutionTimeInMillis",
                               (json_int_t)engine, "DataScannedInBytes",
-                              (json_int_t)(x->result ? x->result->bytes_scanned : 0),
+                              (json_int_t)x->bytes_scanned,
                               "TotalExecutionTimeInMillis", (json_int_t)(end - x->submitted_ms),
                               "QueryQueueTimeInMillis", (json_int_t)queued,
                               "QueryPlanningTimeInMillis", (json_int_t)0,
@@ -281,7 +352,7 @@ static int precision_of(const char *type)
     return 2147483647; /* varchar and the rest: unbounded */
 }
 
-static json_t *column_info(const qry_result *r)
+static json_t *column_info(const qry_execution *r)
 {
     json_t *cols = json_array();
     for (size_t c = 0; c < r->n_columns; c++)
@@ -292,17 +363,6 @@ static json_t *column_info(const qry_result *r)
                             precision_of(r->types[c]), "Scale", 0, "Nullable", "UNKNOWN",
                             "CaseSensitive", !strcmp(r->types[c], "varchar")));
     return cols;
-}
-
-/* Row i of the result set as Athena pages it: row 0 is the header, row k>0 result row k-1. */
-static json_t *row_json(const qry_result *r, size_t i)
-{
-    json_t *data = json_array();
-    for (size_t c = 0; c < r->n_columns; c++) {
-        const char *v = i == 0 ? r->names[c] : shown(r, i - 1, c);
-        json_array_append_new(data, v ? json_pack("{s:s}", "VarCharValue", v) : json_object());
-    }
-    return json_pack("{s:o}", "Data", data);
 }
 
 /* ---- ops -------------------------------------------------------------------------------- */
@@ -375,6 +435,16 @@ static json_t *op_start(qry_athena *a, json_t *req, sp_err *e)
         invalid(e, "QueryExecutionContext.Database must be 1 to %d characters", CAT_NAME_MAX);
         return NULL;
     }
+    size_t active = 0;
+    for (qry_execution *y = a->execs; y; y = y->next) active += y->state < ST_SUCCEEDED;
+    if (active >= QRY_ACTIVE_MAX) {
+        sp_err_set(e, 400, "TooManyRequestsException",
+                   "%zu queries are queued or running; the limit is %d", active, QRY_ACTIVE_MAX);
+        json_t *extra = json_pack("{s:s}", "Reason", "CONCURRENT_QUERY_LIMIT_EXCEEDED");
+        sp_err_set_extra(e, extra);
+        json_decref(extra);
+        return NULL;
+    }
     qry_execution *x = calloc(1, sizeof *x);
     if (!x) abort();
     uuid_v4(x->id);
@@ -444,29 +514,51 @@ static json_t *op_results(qry_athena *a, json_t *req, sp_err *e)
                 STATE_NAMES[x->state]);
         return NULL;
     }
-    const qry_result *r = x->result;
-    size_t start = 0, total = r->n_rows + 1; /* + the header row */
+    /* The token holds "<row>:<byte offset>" of the next page's first row; row 0 is the
+     * header, row k>0 result row k-1. */
+    char scope[QRY_UUID_LEN + 16];
+    snprintf(scope, sizeof scope, "results:%s", x->id);
+    unsigned long long start = 0, offset = 0;
+    size_t total = x->n_rows + 1; /* + the header row */
     if (token && *token) {
-        char scope[QRY_UUID_LEN + 16], after[32];
-        snprintf(scope, sizeof scope, "results:%s", x->id);
-        char *end;
+        char after[64];
+        int used = 0;
         if (!cat_page_token_read(token, scope, after, sizeof after) ||
-            (start = strtoull(after, &end, 10), *end || !*after || start > total)) {
+            sscanf(after, "%llu:%llu%n", &start, &offset, &used) != 2 ||
+            (size_t)used != strlen(after) || start > total) {
             invalid(e, "Invalid NextToken");
             return NULL;
         }
     }
+    sp_err oerr = {0};
+    FILE *f = lake_object_open(a->lk, x->bucket, x->key, &oerr);
+    if (!f || fseeko(f, (off_t)offset, SEEK_SET) != 0) {
+        if (f) fclose(f);
+        invalid(e, "Unable to read the query results at %s: %s", x->output,
+                f ? "bad offset" : oerr.msg);
+        return NULL;
+    }
     json_t *rows = json_array();
     size_t i;
-    for (i = start; i < total && i - start < (size_t)max; i++)
-        json_array_append_new(rows, row_json(r, i));
+    for (i = start; i < total && i - start < (size_t)max; i++) {
+        json_t *row = NULL;
+        if (!qry_csv_row_read(f, x->n_columns, &row, &oerr)) {
+            fclose(f);
+            json_decref(rows);
+            invalid(e, "Unable to read the query results at %s: %s", x->output,
+                    sp_err_failed(&oerr) ? oerr.msg : "the result file ends early");
+            return NULL;
+        }
+        json_array_append_new(rows, row);
+    }
+    off_t next_offset = ftello(f);
+    fclose(f);
     json_t *out = json_pack("{s:I, s:{s:o, s:{s:o}}}", "UpdateCount", (json_int_t)0,
                             "ResultSet", "Rows", rows, "ResultSetMetadata", "ColumnInfo",
-                            column_info(r));
+                            column_info(x));
     if (i < total) {
-        char scope[QRY_UUID_LEN + 16], pos[32];
-        snprintf(scope, sizeof scope, "results:%s", x->id);
-        snprintf(pos, sizeof pos, "%zu", i);
+        char pos[64];
+        snprintf(pos, sizeof pos, "%zu:%llu", i, (unsigned long long)next_offset);
         char *next = cat_page_token_make(scope, pos);
         json_object_set_new(out, "NextToken", json_string(next));
         free(next);
@@ -527,9 +619,11 @@ static json_t *op_stop(qry_athena *a, json_t *req, sp_err *e)
         not_found(id, e);
         return NULL;
     }
-    /* A running query is not interrupted: its result is dropped when it ends. */
+    /* A running query is interrupted (only one runs, on the thread, with a->stop); its
+     * unfinished result object is dropped. */
+    if (x->state == ST_RUNNING) qry_stop_request(a->stop);
     if (x->state == ST_QUEUED || x->state == ST_RUNNING)
-        finish(x, ST_CANCELLED, "Query was cancelled by the user", NULL);
+        finish(x, ST_CANCELLED, "Query was cancelled by the user");
     return json_object();
 }
 
@@ -572,12 +666,14 @@ const sp_op qry_athena_ops[] = {
 
 /* ---- life cycle ------------------------------------------------------------------------- */
 
-qry_athena *qry_athena_new(cat_catalog *cat, lake *lk, sp_err *e)
+qry_athena *qry_athena_new(cat_catalog *cat, lake *lk, long long timeout_seconds, sp_err *e)
 {
     qry_athena *a = calloc(1, sizeof *a);
     if (!a) abort();
     a->cat = cat;
     a->lk = lk;
+    a->timeout_ms = timeout_seconds > 0 ? (int64_t)timeout_seconds * 1000 : 0;
+    a->stop = qry_stop_new();
     pthread_mutex_init(&a->lock, NULL);
     pthread_cond_init(&a->wake, NULL);
     if (pthread_create(&a->thread, NULL, query_thread, a) != 0) {
@@ -594,6 +690,9 @@ void qry_athena_destroy(qry_athena *a)
     if (!a) return;
     pthread_mutex_lock(&a->lock);
     a->stopping = true;
+    /* a running query is interrupted rather than waited for (up to its time limit) */
+    for (qry_execution *x = a->execs; x; x = x->next)
+        if (x->busy) qry_stop_request(a->stop);
     pthread_cond_broadcast(&a->wake);
     pthread_mutex_unlock(&a->lock);
     if (a->thread_started) pthread_join(a->thread, NULL);
@@ -602,6 +701,7 @@ void qry_athena_destroy(qry_athena *a)
         a->execs = x->next;
         execution_free(x);
     }
+    qry_stop_destroy(a->stop);
     pthread_cond_destroy(&a->wake);
     pthread_mutex_destroy(&a->lock);
     free(a);

@@ -2,7 +2,9 @@
  * the Presto functions, one attached in-memory schema per catalog database holding a
  * virtual table per catalog table (the default database's tables also in main, so they
  * resolve unqualified), the Athena syntax rewritten, errors positioned against the
- * caller's SQL. Only read-only statements run. */
+ * caller's SQL. The guard (qry_guard.c) is installed once that setup is done: user SQL
+ * only reads the mounted tables, within the time limit, and can be stopped. Rows go to the
+ * caller's sink as they are produced, or are collected for callers that print them. */
 #include "qry_int.h"
 
 #include <ctype.h>
@@ -10,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool fail_sqlite(sqlite3 *db, const qry_sql *q, const char *sql, sp_err *e)
+/* "line L:C: <what>" at SQLite's error offset mapped back to the caller's SQL (1:1 when
+ * SQLite gives none). */
+static bool fail_sqlite(sqlite3 *db, const qry_sql *q, const char *sql, const char *what,
+                        sp_err *e)
 {
     int off = sqlite3_error_offset(db);
     size_t line = 1, col = 1;
@@ -26,7 +31,7 @@ static bool fail_sqlite(sqlite3 *db, const qry_sql *q, const char *sql, sp_err *
         }
     }
     sp_err_set(e, 400, "InvalidRequestException", "line %zu:%zu: %s", line, col,
-               sqlite3_errmsg(db));
+               what ? what : sqlite3_errmsg(db));
     return false;
 }
 
@@ -62,7 +67,8 @@ static bool exec(sqlite3 *db, const char *sql, sp_err *e)
 }
 
 /* Makes every catalog table a virtual table of its database's schema. */
-static bool mount_catalog(sqlite3 *db, cat_catalog *cat, const char *default_db, sp_err *e)
+static bool mount_catalog(sqlite3 *db, cat_catalog *cat, const char *default_db, qry_guard *g,
+                          sp_err *e)
 {
     json_t *dbs = cat_database_list(cat, e);
     if (!dbs) return false;
@@ -91,6 +97,7 @@ static bool mount_catalog(sqlite3 *db, cat_catalog *cat, const char *default_db,
                 sp_str_puts(&s, "CREATE VIRTUAL TABLE ");
                 if (twice) sp_str_puts(&s, "main");
                 else append_ident(&s, name);
+                qry_guard_allow_table(g, twice ? "main" : name, json_string_value(t));
                 sp_str_putc(&s, '.');
                 append_ident(&s, json_string_value(t));
                 sp_str_puts(&s, " USING lake(");
@@ -150,38 +157,70 @@ static char *column_label(sqlite3_stmt *st, int i)
     return strdup(label);
 }
 
-static bool collect(sqlite3 *db, sqlite3_stmt *st, qry_result *r, const qry_sql *q,
-                    const char *sql, sp_err *e)
+/* Where the rows go: the caller's sink, or r->cells. */
+typedef struct run_out {
+    const qry_sink *sink;
+    qry_result *r;
+    size_t cap;
+    char **row;               /* the current row's cells (sink mode), owned */
+} run_out;
+
+static bool out_begin(run_out *o, sqlite3_stmt *st, sp_err *e)
 {
+    qry_result *r = o->r;
     int n = sqlite3_column_count(st);
     r->n_columns = (size_t)n;
     r->names = calloc((size_t)n + 1, sizeof *r->names);
     r->types = calloc((size_t)n + 1, sizeof *r->types);
-    if (!r->names || !r->types) abort();
+    o->row = calloc((size_t)n + 1, sizeof *o->row);
+    if (!r->names || !r->types || !o->row) abort();
     for (int i = 0; i < n; i++) r->names[i] = column_label(st, i);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (r->n_rows == cap) {
-            cap = cap ? cap * 2 : 64;
-            r->cells = realloc(r->cells, cap * (size_t)(n ? n : 1) * sizeof *r->cells);
-            if (!r->cells) abort();
-        }
-        for (int i = 0; i < n; i++) {
-            if (!r->types[i] && sqlite3_column_type(st, i) != SQLITE_NULL)
-                r->types[i] = strdup(athena_type(st, i, sqlite3_column_type(st, i)));
-            r->cells[r->n_rows * (size_t)n + (size_t)i] = cell_text(st, i);
-        }
-        r->n_rows++;
-    }
-    for (int i = 0; i < n; i++)
-        if (!r->types[i]) r->types[i] = strdup(athena_type(st, i, SQLITE_NULL));
-    if (rc != SQLITE_DONE) return fail_sqlite(db, q, sql, e);
-    return true;
+    if (!o->sink) return true;
+    const char **decl = calloc((size_t)n + 1, sizeof *decl);
+    if (!decl) abort();
+    for (int i = 0; i < n; i++) decl[i] = sqlite3_column_decltype(st, i);
+    bool ok = o->sink->begin(o->sink->arg, r->n_columns, r->names, decl, e);
+    free(decl);
+    return ok;
 }
 
-qry_result *qry_exec(cat_catalog *cat, lake *lk, const char *database, const char *sql,
-                     sp_err *e)
+static bool out_row(run_out *o, sqlite3_stmt *st, sp_err *e)
+{
+    qry_result *r = o->r;
+    size_t n = r->n_columns;
+    if (!o->sink && r->n_rows == o->cap) {
+        o->cap = o->cap ? o->cap * 2 : 64;
+        r->cells = realloc(r->cells, o->cap * (n ? n : 1) * sizeof *r->cells);
+        if (!r->cells) abort();
+    }
+    char **cells = o->sink ? o->row : r->cells + r->n_rows * n;
+    for (size_t i = 0; i < n; i++) {
+        int type = sqlite3_column_type(st, (int)i);
+        if (!r->types[i] && type != SQLITE_NULL)
+            r->types[i] = strdup(athena_type(st, (int)i, type));
+        cells[i] = cell_text(st, (int)i);
+    }
+    r->n_rows++;
+    if (!o->sink) return true;
+    bool ok = o->sink->row(o->sink->arg, (const char *const *)cells, e);
+    for (size_t i = 0; i < n; i++) {
+        free(cells[i]);
+        cells[i] = NULL;
+    }
+    return ok;
+}
+
+/* A refusal or interruption by the guard, else SQLite's own error, positioned. */
+static void fail_query(sqlite3 *db, qry_guard *g, const qry_sql *q, const char *sql, sp_err *e)
+{
+    sp_err_clear(e);
+    if (qry_guard_error(g, e)) return;
+    /* what the authorizer refused, rather than SQLite's "not authorized" */
+    fail_sqlite(db, q, sql, g->refused[0] ? g->refused : NULL, e);
+}
+
+qry_result *qry_run(cat_catalog *cat, lake *lk, const char *database, const char *sql,
+                    const qry_opts *opts, const qry_sink *sink, sp_err *e)
 {
     if (strlen(sql) > QRY_SQL_MAX) {
         sp_err_set(e, 400, "InvalidRequestException",
@@ -190,24 +229,36 @@ qry_result *qry_exec(cat_catalog *cat, lake *lk, const char *database, const cha
     }
     qry_sql q;
     if (!qry_sql_rewrite(sql, &q, e)) return NULL;
+    qry_guard g;
+    qry_guard_init(&g, opts);
     qry_ctx ctx = {.cat = cat, .lk = lk};
     /* SALESPIPE_QUERY_CACHE=0 parses every object, as before the cache existed. */
     const char *use_cache = getenv("SALESPIPE_QUERY_CACHE");
     if (!use_cache || strcmp(use_cache, "0")) ctx.cache_path = cat_cache_path(cat);
     sqlite3 *db = NULL;
-    qry_result *r = NULL;
+    run_out o = {.sink = sink};
     sqlite3_stmt *st = NULL;
+    bool ok = false, attached = false;
     if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         sp_err_internal(e, "cannot open the query engine");
         goto out;
     }
-    if (!qry_vtab_register(db, &ctx, e) || !qry_func_register(db, e) ||
-        !mount_catalog(db, cat, database, e))
+    attached = true;
+    if (!qry_guard_attach(&g, db)) {
+        qry_guard_error(&g, e);
         goto out;
+    }
+    if (!qry_guard_harden(db, e) || !qry_vtab_register(db, &ctx, e) ||
+        !qry_func_register(db, e) || !mount_catalog(db, cat, database, &g, e)) {
+        sp_err tmp = {0};
+        if (qry_guard_error(&g, &tmp)) *e = tmp; /* stopped or timed out during setup */
+        goto out;
+    }
+    qry_guard_install(db, &g);
     const char *tail = NULL;
     if (sqlite3_prepare_v2(db, q.text, -1, &st, &tail) != SQLITE_OK) {
-        fail_sqlite(db, &q, sql, e);
+        fail_query(db, &g, &q, sql, e);
         goto out;
     }
     if (!st) {
@@ -222,34 +273,56 @@ qry_result *qry_exec(cat_catalog *cat, lake *lk, const char *database, const cha
             goto out;
         }
     }
+    /* A second, cheap line behind the authorizer: statements it has no action code for
+     * (VACUUM [INTO]) are not read-only and stop here, before they are stepped. */
     if (!sqlite3_stmt_readonly(st)) {
         sp_err_set(e, 400, "InvalidRequestException",
                    "line 1:1: only queries (SELECT, WITH, VALUES) run here");
         goto out;
     }
-    r = calloc(1, sizeof *r);
-    if (!r) abort();
-    if (!collect(db, st, r, &q, sql, e)) {
-        qry_result_destroy(r);
-        r = NULL;
+    o.r = calloc(1, sizeof *o.r);
+    if (!o.r) abort();
+    if (!out_begin(&o, st, e)) goto out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (!out_row(&o, st, e)) goto out;
+    for (size_t i = 0; i < o.r->n_columns; i++)
+        if (!o.r->types[i]) o.r->types[i] = strdup(athena_type(st, (int)i, SQLITE_NULL));
+    if (rc != SQLITE_DONE) {
+        fail_query(db, &g, &q, sql, e);
         goto out;
     }
-    r->objects_opened = ctx.objects_opened;
-    r->objects_from_cache = ctx.objects_from_cache;
-    r->partitions_scanned = ctx.partitions_scanned;
-    r->bytes_scanned = ctx.bytes_scanned;
+    o.r->objects_opened = ctx.objects_opened;
+    o.r->objects_from_cache = ctx.objects_from_cache;
+    o.r->partitions_scanned = ctx.partitions_scanned;
+    o.r->bytes_scanned = ctx.bytes_scanned;
+    ok = true;
 out:
     sqlite3_finalize(st);
+    if (attached) qry_guard_detach(&g); /* before close: see struct qry_stop */
     sqlite3_close(db);
+    qry_guard_clear(&g);
     qry_sql_clear(&q);
     free(ctx.cache_path);
-    return r;
+    free(o.row);
+    if (!ok) {
+        qry_result_destroy(o.r);
+        return NULL;
+    }
+    return o.r;
+}
+
+qry_result *qry_exec(cat_catalog *cat, lake *lk, const char *database, const char *sql,
+                     const qry_opts *opts, sp_err *e)
+{
+    return qry_run(cat, lk, database, sql, opts, NULL, e);
 }
 
 void qry_result_destroy(qry_result *r)
 {
     if (!r) return;
-    for (size_t i = 0; i < r->n_rows * r->n_columns; i++) free(r->cells[i]);
+    if (r->cells)
+        for (size_t i = 0; i < r->n_rows * r->n_columns; i++) free(r->cells[i]);
     for (size_t i = 0; i < r->n_columns; i++) {
         free(r->names[i]);
         free(r->types[i]);

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum { TS_TEXT_MAX = 64, DATE_FORMAT_MAX = 256 };
 
@@ -285,6 +286,13 @@ static const func_def FUNCS[] = {
     {"json_format", 1, fn_json_format, NULL},
     {"concat", -1, fn_concat, NULL},
 };
+
+bool qry_func_registered(const char *name)
+{
+    for (size_t i = 0; i < SP_ARRAY_LEN(FUNCS); i++)
+        if (!strcasecmp(name, FUNCS[i].name)) return true;
+    return !strcasecmp(name, "approx_distinct");
+}
 
 bool qry_func_register(sqlite3 *db, sp_err *e)
 {

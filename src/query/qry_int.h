@@ -22,6 +22,48 @@ typedef struct qry_ctx {
 bool qry_vtab_register(sqlite3 *db, qry_ctx *ctx, sp_err *e);
 /* Registers the Athena/Presto functions on db. */
 bool qry_func_register(sqlite3 *db, sp_err *e);
+/* True if name (any case) is one of the functions qry_func_register adds. */
+bool qry_func_registered(const char *name);
+
+/* ---- result objects (qry_csv.c) -------------------------------------------------------- */
+
+/* Reads the next record of an Athena result CSV from f as a GetQueryResults row
+ * ({"Data": [{"VarCharValue": v} or {} for NULL, ...]}, caller owns). false at the end of
+ * f (e untouched) or with e set when the record does not have n_columns fields. */
+bool qry_csv_row_read(FILE *f, size_t n_columns, json_t **row, sp_err *e);
+
+/* ---- containment (qry_guard.c) ---------------------------------------------------------- */
+
+/* One query's guard: what it may read, its deadline, its stop switch, and why SQLite
+ * refused or interrupted it. Lives on the stack of qry_run; the connection's authorizer
+ * and progress handler point into it, so it must outlive the connection. */
+typedef struct qry_guard {
+    qry_stop *stop;           /* borrowed; NULL: none */
+    int64_t timeout_ms;       /* 0: no limit */
+    uint64_t deadline_ns;     /* monotonic; 0: none */
+    char **tables;            /* "schema\0table" the query may read; owned */
+    size_t n_tables;
+    char refused[256];        /* the authorizer's first refusal, "" if none */
+    bool timed_out, stopped;  /* why the progress handler interrupted */
+} qry_guard;
+
+/* opts NULL: the default timeout, no stop switch. The clock starts here. */
+void qry_guard_init(qry_guard *g, const qry_opts *opts);
+void qry_guard_clear(qry_guard *g);
+/* Admits reads of schema.table (a catalog table mounted by the layer). Copied. */
+void qry_guard_allow_table(qry_guard *g, const char *schema, const char *table);
+/* Connection settings for user SQL, right after the connection opens: no extension
+ * loading, defensive mode. */
+bool qry_guard_harden(sqlite3 *db, sp_err *e);
+/* After the layer's own setup, before user SQL is prepared: the authorizer, the progress
+ * handler, no further attached schemas. */
+void qry_guard_install(sqlite3 *db, qry_guard *g);
+/* Publishes db to the stop switch (false: the query was stopped already); detach before
+ * sqlite3_close (it takes the switch's lock, see struct qry_stop). */
+bool qry_guard_attach(qry_guard *g, sqlite3 *db);
+void qry_guard_detach(qry_guard *g);
+/* If the guard interrupted the query, sets e (499 QueryCancelled or 408 QueryTimeout). */
+bool qry_guard_error(qry_guard *g, sp_err *e);
 
 /* ---- pruning ---------------------------------------------------------------------------- */
 

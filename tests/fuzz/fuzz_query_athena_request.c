@@ -12,6 +12,9 @@
 #include "fuzz_op_input.h"
 #include "query/query.h"
 
+/* A recursive CTE in an input must end, and quickly: the fuzzer waits for nothing. */
+enum { FUZZ_QUERY_TIMEOUT_SECONDS = 1 };
+
 static char root[64];
 static lake *lk;
 static cat_catalog *cat;
@@ -53,7 +56,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(dir, sizeof dir, "%s/catalog", root);
     cat = lk ? cat_catalog_open(dir, &e) : NULL;
     if (!cat || !lake_bucket_create(lk, "results", &e)) fuzz_fail("setup", e.msg);
-    athena = qry_athena_new(cat, lk, &e);
+    athena = qry_athena_new(cat, lk, FUZZ_QUERY_TIMEOUT_SECONDS, &e);
     if (!athena) fuzz_fail("qry_athena_new", e.msg);
     atexit(teardown);
     return 0;

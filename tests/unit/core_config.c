@@ -45,7 +45,7 @@ static void config_assert_equal(const sp_config *x, const sp_config *y)
 {
     {
         const sp_cfg_server *a = &x->server, *b = &y->server;
-        EQ_S(bind); EQ_I(port); EQ_I(max_body_kb); EQ_I(threads); EQ_S(log_level);
+        EQ_S(bind); EQ_I(port); EQ_I(max_body_kb); EQ_I(threads); EQ_S(log_level); EQ_I(query_timeout_seconds);
     }
     assert_int_equal(x->n_tables, y->n_tables);
     for (size_t i = 0; i < x->n_tables; i++) {
@@ -123,6 +123,7 @@ static void defaults_are_the_seed_pipeline(void **state)
     assert_string_equal(cfg->source, "(defaults)");
     assert_string_equal(cfg->server.bind, "127.0.0.1");
     assert_int_equal(cfg->server.port, 4566);
+    assert_int_equal(cfg->server.query_timeout_seconds, 300); /* QRY_TIMEOUT_DEFAULT_SECONDS */
 
     const sp_cfg_table *t = sp_config_table(cfg, "OrdersRawTable");
     assert_non_null(t);
@@ -415,6 +416,10 @@ static void out_of_range(void **state)
                  "t.yaml:2: server.port: must be between 0 and 65535, got 65536");
     expect_error("server:\n  port: -1\n",
                  "t.yaml:2: server.port: must be between 0 and 65535, got -1");
+    expect_error("server:\n  query_timeout_seconds: -5\n",
+                 "t.yaml:2: server.query_timeout_seconds: must be between 0 and 86400, got -5");
+    expect_error("server:\n  query_timeout_seconds: 86401\n",
+                 "t.yaml:2: server.query_timeout_seconds: must be between 0 and 86400, got 86401");
     expect_error("server:\n  port: 99999999999999999999999\n",
                  "t.yaml:2: server.port: '99999999999999999999999' is not an integer");
     expect_error("buckets: [{name: b}]\n"
