@@ -130,7 +130,9 @@ static void run_once(fixture *f)
 static void write_intent(fixture *f, uint64_t after, uint64_t upto, const char *uuid,
                          const char *stale_key)
 {
-    dlv_state st = {.n_shards = 1, .has_intent = true};
+    dlv_state st = {.has_intent = true};
+    sp_err se = {0};
+    assert_true(dlv_state_shards(&st, 1, &se));
     st.checkpoint[0] = after;
     st.range[0] = (dlv_range){after, upto};
     snprintf(st.uuid, sizeof st.uuid, "%s", uuid);
@@ -280,10 +282,12 @@ static void checkpoint_past_an_emptied_log_restarts_at_zero(void **state)
 {
     fixture *f = *state;
     /* The crash between truncating the log and saving the rebased checkpoint. */
-    dlv_state st = {.n_shards = 1};
-    st.checkpoint[0] = 4096;
+    dlv_state st = {0};
     sp_err e = {0};
+    assert_true(dlv_state_shards(&st, 1, &e));
+    st.checkpoint[0] = 4096;
     assert_true(dlv_state_save(f->path[3], &st, &e));
+    dlv_state_clear(&st);
     append(f, 0, 2);
     run_once(f);
     listing l = list(f);
@@ -291,6 +295,66 @@ static void checkpoint_past_an_emptied_log_restarts_at_zero(void **state)
     char *body = get(f, l.keys[0]);
     assert_string_equal(body, "rec-0\nrec-1\n");
     free(body);
+}
+
+/* Per-shard checkpoints and intent ranges for as many shards as a stream may have (open and
+ * closed) survive a save and a load; more is refused as malformed. */
+static void state_keeps_every_shard_of_a_stream(void **state)
+{
+    fixture *f = *state;
+    dlv_state st = {0};
+    sp_err e = {0};
+    assert_true(dlv_state_shards(&st, STM_SHARDS_WITH_LINEAGE_MAX, &e));
+    st.has_intent = true;
+    for (int i = 0; i < st.n_shards; i++) {
+        st.checkpoint[i] = (uint64_t)i * 7 + 1;
+        st.range[i] = (dlv_range){st.checkpoint[i], st.checkpoint[i] + (uint64_t)i};
+    }
+    snprintf(st.uuid, sizeof st.uuid, "%s", "00000000-0000-4000-8000-000000000001");
+    assert_true(dlv_state_save(f->path[3], &st, &e));
+    dlv_state back;
+    assert_true(dlv_state_load(f->path[3], &back, &e));
+    assert_int_equal(back.n_shards, STM_SHARDS_WITH_LINEAGE_MAX);
+    assert_true(back.has_intent);
+    for (int i = 0; i < back.n_shards; i++) {
+        assert_int_equal(back.checkpoint[i], st.checkpoint[i]);
+        assert_int_equal(back.range[i].upto, st.range[i].upto);
+    }
+    dlv_state_clear(&back);
+    /* Growing past the limit is refused and leaves the state as it was. */
+    assert_false(dlv_state_shards(&st, STM_SHARDS_WITH_LINEAGE_MAX + 1, &e));
+    assert_int_equal(st.n_shards, STM_SHARDS_WITH_LINEAGE_MAX);
+    dlv_state_clear(&st);
+}
+
+/* A state file as written by earlier builds (a 64-entry cap, same JSON) still loads. */
+static void state_file_of_earlier_builds_loads(void **state)
+{
+    fixture *f = *state;
+    FILE *fp = fopen(f->path[3], "w");
+    assert_non_null(fp);
+    fputs("{\"checkpoints\": [\"5\", \"0\", \"18446744073709551615\"], \"intent\": {"
+          "\"ranges\": [[\"5\", \"9\"], [\"0\", \"0\"], [\"18446744073709551615\", "
+          "\"18446744073709551615\"]], \"uuid\": \"00000000-0000-4000-8000-000000000002\", "
+          "\"keys\": [\"a/b\"]}}", fp);
+    fclose(fp);
+    dlv_state st;
+    sp_err e = {0};
+    assert_true(dlv_state_load(f->path[3], &st, &e));
+    assert_int_equal(st.n_shards, 3);
+    assert_int_equal(st.checkpoint[0], 5);
+    assert_true(st.checkpoint[2] == UINT64_MAX);
+    assert_true(st.has_intent);
+    assert_int_equal(st.range[0].upto, 9);
+    assert_int_equal(json_array_size(st.keys), 1);
+    dlv_state_clear(&st);
+    /* More checkpoints than any stream can have: malformed, not a huge allocation. */
+    fp = fopen(f->path[3], "w");
+    fputs("{\"checkpoints\": [", fp);
+    for (int i = 0; i <= STM_SHARDS_WITH_LINEAGE_MAX; i++) fputs(i ? ",\"0\"" : "\"0\"", fp);
+    fputs("], \"intent\": null}", fp);
+    fclose(fp);
+    assert_false(dlv_state_load(f->path[3], &st, &e));
 }
 
 int main(void)
@@ -304,6 +368,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(checkpoint_past_an_emptied_log_restarts_at_zero, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(state_keeps_every_shard_of_a_stream, setup, teardown),
+        cmocka_unit_test_setup_teardown(state_file_of_earlier_builds_loads, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
