@@ -137,6 +137,11 @@ static bool def_check(dlv_def *d, bool strict_prefixes, sp_err *e)
     return true;
 }
 
+bool dlv_def_validate(dlv_def *d, sp_err *e)
+{
+    return def_check(d, true, e);
+}
+
 bool dlv_config_check(const void *delivery_cfg, const char **key, sp_err *e)
 {
     const sp_cfg_delivery *c = delivery_cfg;

@@ -55,6 +55,11 @@ typedef struct dlv_def {
 dlv_def *dlv_def_from_config(const sp_cfg_delivery *cfg, sp_err *e);
 /* From a CreateDeliveryStream request (validated: 400 InvalidArgumentException). */
 dlv_def *dlv_def_from_request(const json_t *req, sp_err *e);
+/* Every rule of a definition being made (what CreateDeliveryStream checks). */
+bool dlv_def_validate(dlv_def *d, sp_err *e);
+/* UpdateDestination: a new definition, cur with the destination update applied (borrowed),
+ * validated as a create is; NULL with 400 InvalidArgumentException. Caller frees. */
+dlv_def *dlv_def_update(const dlv_def *cur, const json_t *update, sp_err *e);
 /* Persistent form and back (round trip of dlv_def_from_request's result). New ref / owned. */
 json_t *dlv_def_to_json(const dlv_def *d);
 dlv_def *dlv_def_from_json(const json_t *j, sp_err *e);
