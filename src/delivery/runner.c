@@ -130,21 +130,20 @@ static void note_error(dlv_runner *r, const sp_err *e)
 }
 
 /* Sizes read_pos to the state's shards (new shards start unread). */
-static bool read_pos_fit(dlv_runner *r, sp_err *e)
+static void read_pos_fit(dlv_runner *r)
 {
-    (void)e;
-    if (r->n_read_pos >= r->st.n_shards) return true;
+    if (r->n_read_pos >= r->st.n_shards) return;
     r->read_pos = realloc(r->read_pos, (size_t)r->st.n_shards * sizeof *r->read_pos);
     for (int i = r->n_read_pos; i < r->st.n_shards; i++) r->read_pos[i] = 0;
     r->n_read_pos = r->st.n_shards;
-    return true;
 }
 
 /* Makes the state know every shard of the source. */
 static bool sync_shards(dlv_runner *r, sp_err *e)
 {
     int n = r->src.shard_count(r->src.ctx, e);
-    if (n < 0 || !dlv_state_shards(&r->st, n, e) || !read_pos_fit(r, e)) return false;
+    if (n < 0 || !dlv_state_shards(&r->st, n, e)) return false;
+    read_pos_fit(r);
     for (int i = 0; i < r->st.n_shards; i++) {
         /* Only after a Direct PUT compaction interrupted by a crash (see direct.c). */
         if (r->src.end && !r->st.has_intent && r->st.checkpoint[i] > r->src.end(r->src.ctx, i)) {
@@ -482,7 +481,7 @@ static bool redo(dlv_runner *r, sp_err *e)
 {
     if (!r->st.has_intent) return true;
     buffer_reset(r);
-    if (!read_pos_fit(r, e)) return false;
+    read_pos_fit(r);
     for (int s = 0; s < r->st.n_shards; s++) {
         uint64_t pos = r->st.range[s].after, upto = r->st.range[s].upto;
         while (pos < upto) {
@@ -533,11 +532,12 @@ dlv_runner *dlv_runner_new(const dlv_def *def, dlv_source src, lake *lk, const c
     r->stream_arn = sp_str_finish(&s, NULL);
     r->env = (dlv_proc_env){.stream_name = def->name, .stream_arn = r->stream_arn,
                             .source_arn = src.arn, .data_dir = dir};
-    if (!dlv_state_load(r->state_path, &r->st, e) || !read_pos_fit(r, e) ||
+    if (!dlv_state_load(r->state_path, &r->st, e) ||
         !(r->chain = dlv_chain_new(def->processors, &r->env, e))) {
         dlv_runner_destroy(r);
         return NULL;
     }
+    read_pos_fit(r);
     publish(r);
     return r;
 }

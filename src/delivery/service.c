@@ -253,6 +253,17 @@ bool dlv_service_update(dlv_service *s, dlv_entry *en, dlv_def *def, sp_err *e)
         return false;
     }
     pthread_mutex_lock(&s->update_mu);
+    pthread_mutex_lock(&s->mu);
+    dlv_entry *linked = s->head;
+    while (linked && linked != en) linked = linked->next;
+    pthread_mutex_unlock(&s->mu);
+    if (!linked) {                       /* deleted since the caller found it */
+        pthread_mutex_unlock(&s->update_mu);
+        sp_err_set(e, 400, "ResourceNotFoundException",
+                   "Firehose %s under account %s not found.", def->name, DLV_ACCOUNT);
+        dlv_def_free(def);
+        return false;
+    }
     if (!persist(s, def, e)) {
         pthread_mutex_unlock(&s->update_mu);
         dlv_def_free(def);
@@ -302,6 +313,7 @@ static void remove_tree(const char *dir)
 
 bool dlv_service_remove(dlv_service *s, const char *name, sp_err *e)
 {
+    pthread_mutex_lock(&s->update_mu);   /* not while an UpdateDestination swaps the worker */
     pthread_mutex_lock(&s->mu);
     dlv_entry **p = &s->head;
     while (*p && strcmp((*p)->def->name, name)) p = &(*p)->next;
@@ -309,6 +321,7 @@ bool dlv_service_remove(dlv_service *s, const char *name, sp_err *e)
     if (en) *p = en->next;
     pthread_mutex_unlock(&s->mu);
     if (!en) {
+        pthread_mutex_unlock(&s->update_mu);
         sp_err_set(e, 400, "ResourceNotFoundException",
                    "Firehose %s under account %s not found.", name, DLV_ACCOUNT);
         return false;
@@ -322,6 +335,7 @@ bool dlv_service_remove(dlv_service *s, const char *name, sp_err *e)
     dlv_runner_destroy(en->runner);
     en->runner = NULL;
     remove_tree(en->dir);
+    pthread_mutex_unlock(&s->update_mu);
     dlv_service_release(s, en);
     return true;
 }
