@@ -333,10 +333,10 @@ void cli_engine_progress(cli_engine *en, cli_progress *out)
 
     /* [stream] */
     for (size_t i = 0; i < cfg->n_streams; i++) {
-        stm_shard_info shards[64];
         sp_err e = {0};
-        int n = stm_shard_list(en->stream, cfg->streams[i].name, shards, 64, &e);
-        for (int s = 0; s < n && s < 64; s++) out->stream_records += shards[s].last_seq;
+        int n = stm_shard_list(en->stream, cfg->streams[i].name, NULL, 0, &e);
+        for (int s = 0; s < n; s++)
+            out->stream_records += stm_shard_end(en->stream, cfg->streams[i].name, s);
     }
 
     /* [pipe] */

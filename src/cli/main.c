@@ -2,7 +2,9 @@
  * own cmd_<name>.c file. */
 #include "cli.h"
 #include "cli_int.h"
+#include "delivery/delivery.h"
 #include "query/query.h"
+#include "stream/stream.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,10 +45,19 @@ static void usage(FILE *out)
     fprintf(out, "\nData dir: --data-dir, else $SALESPIPE_DATA_DIR, else ./salespipe-data.\n");
 }
 
+/* The rules of each module that core's config maps cannot express, checked at load time so a
+ * bad file is refused with its line before anything starts. */
+static const sp_cfg_check config_checks[] = {
+    {"streams", stm_config_check},
+    {"delivery_streams", dlv_config_check},
+    {0},
+};
+
 sp_config *cli_config_load(const cli_common *common)
 {
     sp_err e = {0};
-    sp_config *cfg = common->config ? sp_config_load(common->config, &e) : sp_config_defaults(&e);
+    sp_config *cfg = common->config ? sp_config_load_checked(common->config, config_checks, &e)
+                                    : sp_config_defaults(&e);
     if (!cfg) fprintf(stderr, "salespipe: bad configuration: %s\n", e.msg);
     return cfg;
 }

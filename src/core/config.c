@@ -4,6 +4,7 @@
 #include "config.h"
 #include "lambda_fn.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <ctype.h>
 #include <limits.h>
@@ -72,7 +73,8 @@ static const cfg_entry table_map[] = {
 
 static const cfg_entry stream_map[] = {
     STR("name", NULL, sp_cfg_stream, name, true, NULL, "Kinesis stream name"),
-    INT("shard_count", "1", sp_cfg_stream, shard_count, 1, 1024, "number of shards"),
+    /* The upper bound is the stream module's (stm_config_check): one limit, one constant. */
+    INT("shard_count", "1", sp_cfg_stream, shard_count, INT_MIN, INT_MAX, "number of shards"),
     INT("retention_hours", "24", sp_cfg_stream, retention_hours, 24, 8760, "retention period"),
     STR("fsync", "interval", sp_cfg_stream, fsync, false, "batch|interval|none",
         "when appends reach the disk: every group commit, every interval, or never (OS)"),
@@ -654,8 +656,32 @@ static void config_check_refs(cfg_parse *p, sp_config *cfg)
 #undef REF_FAIL
 }
 
+/* Runs the modules' checks over every resource of their section; a failure names the file,
+ * the line of the offending field and section[i].key, as parse errors do. */
+static void config_run_checks(cfg_parse *p, sp_config *cfg, const sp_cfg_check *checks)
+{
+    for (const sp_cfg_check *c = checks; c && c->section && !sp_err_failed(p->e); c++) {
+        const cfg_section *s = NULL;
+        for (size_t i = 0; i < SP_ARRAY_LEN(sections); i++)
+            if (!strcmp(sections[i].key, c->section)) s = &sections[i];
+        assert(s);
+        if (!s) continue;
+        char *items = *(char **)((char *)cfg + s->array_offset);
+        size_t n = *(size_t *)((char *)cfg + s->count_offset);
+        for (size_t i = 0; i < n && !sp_err_failed(p->e); i++) {
+            const char *key = NULL;
+            sp_err ce = {0};
+            if (c->fn(items + i * s->item_size, &key, &ce)) continue;
+            char path[200];
+            snprintf(path, sizeof path, "%s[%zu]%s%s", s->key, i, key ? "." : "",
+                     key ? key : "");
+            cfg_fail(p, key ? doc_field(p, s->key, i, key) : NULL, path, "%s", ce.msg);
+        }
+    }
+}
+
 static sp_config *config_from_yaml(const char *name, const char *yaml, size_t len,
-                                   bool seed_sections, sp_err *e)
+                                   bool seed_sections, const sp_cfg_check *checks, sp_err *e)
 {
     sp_config *cfg = calloc(1, sizeof *cfg);
     cfg->source = strdup(name);
@@ -738,6 +764,7 @@ static sp_config *config_from_yaml(const char *name, const char *yaml, size_t le
         }
     }
     if (!sp_err_failed(e)) config_check_refs(&p, cfg);
+    if (!sp_err_failed(e)) config_run_checks(&p, cfg, checks);
     yaml_document_delete(&p.doc);
     if (sp_err_failed(e)) {
         sp_config_destroy(cfg);
@@ -748,16 +775,27 @@ static sp_config *config_from_yaml(const char *name, const char *yaml, size_t le
 
 sp_config *sp_config_defaults(sp_err *e)
 {
-    sp_config *cfg = config_from_yaml("(defaults)", seed_yaml, sizeof seed_yaml - 1, true, e);
+    sp_config *cfg = config_from_yaml("(defaults)", seed_yaml, sizeof seed_yaml - 1, true, NULL, e);
     return cfg;
 }
 
 sp_config *sp_config_parse(const char *name, const char *yaml, size_t len, sp_err *e)
 {
-    return config_from_yaml(name, yaml, len, false, e);
+    return config_from_yaml(name, yaml, len, false, NULL, e);
+}
+
+sp_config *sp_config_parse_checked(const char *name, const char *yaml, size_t len,
+                                   const sp_cfg_check *checks, sp_err *e)
+{
+    return config_from_yaml(name, yaml, len, false, checks, e);
 }
 
 sp_config *sp_config_load(const char *path, sp_err *e)
+{
+    return sp_config_load_checked(path, NULL, e);
+}
+
+sp_config *sp_config_load_checked(const char *path, const sp_cfg_check *checks, sp_err *e)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -777,7 +815,7 @@ sp_config *sp_config_load(const char *path, sp_err *e)
                    path);
         return NULL;
     }
-    sp_config *cfg = sp_config_parse(path, s.buf ? s.buf : "", s.len, e);
+    sp_config *cfg = config_from_yaml(path, s.buf ? s.buf : "", s.len, false, checks, e);
     sp_str_release(&s);
     return cfg;
 }

@@ -115,6 +115,23 @@ sp_config *sp_config_defaults(sp_err *e);
 sp_config *sp_config_load(const char *path, sp_err *e);
 /* Same, from a buffer; name is used in messages. */
 sp_config *sp_config_parse(const char *name, const char *yaml, size_t len, sp_err *e);
+
+/* A module's own check of one resource of a section (the rules core/ cannot know: the stream
+ * module's shard limit, the delivery module's prefix rules). item points at the section's
+ * struct (sp_cfg_stream, sp_cfg_delivery, ...). On failure it sets e (the message says what is
+ * wrong, without the file) and *key to the offending field ("prefix"), or leaves it NULL for
+ * the whole item. */
+typedef bool (*sp_cfg_check_fn)(const void *item, const char **key, sp_err *e);
+typedef struct sp_cfg_check {
+    const char *section;      /* "streams", "delivery_streams", ... */
+    sp_cfg_check_fn fn;
+} sp_cfg_check;
+/* sp_config_load / sp_config_parse, then the checks ({0}-terminated, borrowed) over every
+ * resource of their section; a failure is reported like a parse error, with file, line and
+ * "section[i].key". */
+sp_config *sp_config_load_checked(const char *path, const sp_cfg_check *checks, sp_err *e);
+sp_config *sp_config_parse_checked(const char *name, const char *yaml, size_t len,
+                                   const sp_cfg_check *checks, sp_err *e);
 /* Writes the configuration as YAML; caller frees the string. */
 char *sp_config_to_yaml(const sp_config *cfg);
 void sp_config_destroy(sp_config *cfg);

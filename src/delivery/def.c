@@ -71,8 +71,23 @@ static char *dup_or(const char *s, const char *fallback)
     return strdup(s ? s : fallback);
 }
 
-/* Checks what every definition must satisfy, whatever it came from. */
-static bool def_check(dlv_def *d, sp_err *e)
+/* Dynamic partitioning is on: a metadata processor (config dynamic_partitioning, API
+ * MetadataExtraction) or DynamicPartitioningConfiguration.Enabled in the destination. */
+static bool dynamic_partitioning_on(const dlv_def *d)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(d->processors, i, p)
+        if (!strcmp(json_string_value(json_object_get(p, "type")) ?: "", "metadata")) return true;
+    json_t *dp = json_object_get(d->destination, "DynamicPartitioningConfiguration");
+    return json_is_true(json_object_get(dp, "Enabled"));
+}
+
+/* Checks what every definition must satisfy, whatever it came from. strict_prefixes: the
+ * full prefix rules (dlv_prefixes_validate) of a stream being defined; a stream persisted by
+ * an earlier build is reloaded under the syntax check only (its records whose key the lake
+ * refuses go to the error output, see runner.c). */
+static bool def_check(dlv_def *d, bool strict_prefixes, sp_err *e)
 {
     if (!dlv_name_valid(d->name)) {
         dlv_invalid(e, "DeliveryStreamName '%s' must be 1-%d characters of [a-zA-Z0-9_.-]", d->name,
@@ -93,7 +108,11 @@ static bool def_check(dlv_def *d, sp_err *e)
                 d->interval_s, DLV_INTERVAL_S_MIN, DLV_INTERVAL_S_MAX);
         return false;
     }
-    if (!dlv_prefix_check(d->prefix, false, e) || !dlv_prefix_check(d->error_prefix, true, e))
+    const char *field;
+    if (strict_prefixes ? !dlv_prefixes_validate(d->prefix, d->error_prefix,
+                                                 dynamic_partitioning_on(d), d->name, &field, e)
+                        : !dlv_prefix_check(d->prefix, false, e) ||
+                              !dlv_prefix_check(d->error_prefix, true, e))
         return false;
     bool has_meta = false;
     size_t i;
@@ -116,6 +135,22 @@ static bool def_check(dlv_def *d, sp_err *e)
         return false;
     }
     return true;
+}
+
+bool dlv_def_validate(dlv_def *d, sp_err *e)
+{
+    return def_check(d, true, e);
+}
+
+bool dlv_config_check(const void *delivery_cfg, const char **key, sp_err *e)
+{
+    const sp_cfg_delivery *c = delivery_cfg;
+    const char *field = NULL;
+    if (dlv_prefixes_validate(c->prefix, c->error_output_prefix, c->dynamic_partitioning != NULL,
+                              c->name, &field, e))
+        return true;
+    *key = field && !strcmp(field, "ErrorOutputPrefix") ? "error_output_prefix" : "prefix";
+    return false;
 }
 
 static json_t *synth_destination(const dlv_def *d)
@@ -154,7 +189,7 @@ dlv_def *dlv_def_from_config(const sp_cfg_delivery *c, sp_err *e)
                                                        "queries", q ? q : json_null()));
     }
     d->destination = synth_destination(d);
-    if (!def_check(d, e)) {
+    if (!def_check(d, true, e)) {
         sp_err_wrap(e, d->name);
         dlv_def_free(d);
         return NULL;
@@ -301,7 +336,7 @@ dlv_def *dlv_def_from_request(const json_t *req, sp_err *e)
         dlv_invalid(e, "MetadataExtraction needs DynamicPartitioningConfiguration.Enabled");
         goto fail;
     }
-    if (!def_check(d, e)) goto fail;
+    if (!def_check(d, true, e)) goto fail;
     return d;
 fail:
     dlv_def_free(d);
@@ -342,7 +377,7 @@ dlv_def *dlv_def_from_json(const json_t *j, sp_err *e)
     if (!sp_err_failed(e) && !dlv_compression_parse(comp, &d->compression))
         dlv_invalid(e, "compression '%s' is unknown", comp);
     if (!sp_err_failed(e)) d->destination = dst ? json_deep_copy(dst) : synth_destination(d);
-    if (sp_err_failed(e) || !def_check(d, e)) {
+    if (sp_err_failed(e) || !def_check(d, false, e)) {
         dlv_def_free(d);
         return NULL;
     }

@@ -55,6 +55,11 @@ typedef struct dlv_def {
 dlv_def *dlv_def_from_config(const sp_cfg_delivery *cfg, sp_err *e);
 /* From a CreateDeliveryStream request (validated: 400 InvalidArgumentException). */
 dlv_def *dlv_def_from_request(const json_t *req, sp_err *e);
+/* Every rule of a definition being made (what CreateDeliveryStream checks). */
+bool dlv_def_validate(dlv_def *d, sp_err *e);
+/* UpdateDestination: a new definition, cur with the destination update applied (borrowed),
+ * validated as a create is; NULL with 400 InvalidArgumentException. Caller frees. */
+dlv_def *dlv_def_update(const dlv_def *cur, const json_t *update, sp_err *e);
 /* Persistent form and back (round trip of dlv_def_from_request's result). New ref / owned. */
 json_t *dlv_def_to_json(const dlv_def *d);
 dlv_def *dlv_def_from_json(const json_t *j, sp_err *e);
@@ -72,6 +77,12 @@ bool dlv_name_valid(const char *name);
 typedef enum { DLV_REC_OK, DLV_REC_DROPPED, DLV_REC_FAILED } dlv_result;
 
 enum { DLV_ERR_CODE_MAX = 64, DLV_SEQ_MAX = 64 };
+
+/* !{firehose:error-output-type} of a record whose object key could not be made (dynamic
+ * partitioning failures), and the errorCode of its error record. */
+#define DLV_ERROR_TYPE_PARTITIONING "partitioning-failed"
+#define DLV_ERR_INVALID_PREFIX "DynamicPartitioning.InvalidPrefix"
+#define DLV_ERR_INVALID_KEY "DynamicPartitioning.InvalidObjectKey"
 
 /* A record on its way through the processors. raw is what was read from the source; data is
  * the current output (replaced by each processor). All pointers owned by the record. */
@@ -162,7 +173,8 @@ typedef struct dlv_key_ctx {
     int64_t time_ms;            /* approximate arrival of the oldest record in the object */
     const char *random;         /* !{firehose:random-string} (from the intent) */
     const char *error_type;     /* !{firehose:error-output-type}, NULL outside error output */
-    const json_t *partition;    /* !{partitionKeyFromQuery:name} values */
+    const json_t *partition;    /* !{partitionKeyFromQuery:name} / FromLambda values */
+    bool sample;                /* checking without data: partition keys render as "p" */
 } dlv_key_ctx;
 
 /* Renders a prefix with Firehose's namespaces into out. A prefix without any !{...} gets the
@@ -170,8 +182,20 @@ typedef struct dlv_key_ctx {
  * (400 InvalidArgumentException) on an unknown namespace, a bad timestamp pattern or a
  * missing partition key. */
 bool dlv_prefix_render(const char *prefix, const dlv_key_ctx *kc, sp_str *out, sp_err *e);
-/* Checks a prefix's syntax without data (CreateDeliveryStream). */
+/* Checks a prefix's syntax without data. */
 bool dlv_prefix_check(const char *prefix, bool error_output, sp_err *e);
+/* Firehose's rules for a destination's Prefix and ErrorOutputPrefix, checked where a delivery
+ * stream is defined (CreateDeliveryStream, UpdateDestination, the configuration): syntax and
+ * namespaces (timestamp, firehose, partitionKeyFromQuery/-Lambda), at most DLV_PREFIX_MAX
+ * characters, error-output-type only in ErrorOutputPrefix and required there when it has
+ * expressions, ErrorOutputPrefix required when Prefix has expressions, partition keys in
+ * Prefix exactly when dynamic partitioning is on; and each prefix, rendered with sample values
+ * and the stream's object name, must be a key the lake accepts (lake_key_valid: no "." or
+ * ".." or empty segment, no leading '/', no backslash or control character). On failure: 400
+ * InvalidArgumentException and *field = "Prefix" or "ErrorOutputPrefix". stream may be NULL. */
+bool dlv_prefixes_validate(const char *prefix, const char *error_prefix,
+                           bool dynamic_partitioning, const char *stream, const char **field,
+                           sp_err *e);
 /* The error output prefix actually used: ErrorOutputPrefix, or Firehose's default
  * "processing-failed/YYYY/MM/dd/HH/" when it is empty. Renders into out. */
 bool dlv_error_prefix_render(const char *error_prefix, const dlv_key_ctx *kc, sp_str *out,
@@ -252,22 +276,26 @@ dlv_source dlv_kinesis_source(stm_log *log, const char *stream);
 
 /* ---- durable state (checkpoints + intent) --------------------------------------------------- */
 
-enum { DLV_MAX_SHARDS = 64 };
-
 typedef struct dlv_range {
     uint64_t after;             /* exclusive */
     uint64_t upto;              /* inclusive; == after: nothing from this shard */
 } dlv_range;
 
+/* Per-shard arrays are sized from the source's actual shard count (dlv_state_shards), so a
+ * stream with any number of shards the stream module allows (STM_SHARDS_PER_STREAM_MAX open,
+ * STM_SHARDS_WITH_LINEAGE_MAX with closed ones) is read whole. */
 typedef struct dlv_state {
     int n_shards;
-    uint64_t checkpoint[DLV_MAX_SHARDS];
+    uint64_t *checkpoint;       /* n_shards entries, owned */
     bool has_intent;
-    dlv_range range[DLV_MAX_SHARDS];
+    dlv_range *range;           /* n_shards entries, owned */
     char uuid[37];              /* seed of every object key of the batch */
     json_t *keys;               /* object keys written by the batch (array) or NULL */
 } dlv_state;
 
+/* Grows the state to n shards (new ones at checkpoint 0 with empty ranges); never shrinks.
+ * false (e set) when n is beyond STM_SHARDS_WITH_LINEAGE_MAX. */
+bool dlv_state_shards(dlv_state *st, int n, sp_err *e);
 /* Loads <path> (a missing file is the empty state). Caller clears with dlv_state_clear. */
 bool dlv_state_load(const char *path, dlv_state *st, sp_err *e);
 /* tmp + fsync + rename + fsync(dir). */
@@ -282,7 +310,6 @@ typedef struct dlv_counters {
     bool holding;               /* records buffered or an intent open */
     sp_hist freshness;          /* ms from a record's arrival in the source to its object */
     int n_shards;
-    uint64_t checkpoint[DLV_MAX_SHARDS];
     char last_error[SP_ERR_MSG_MAX];
 } dlv_counters;
 

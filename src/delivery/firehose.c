@@ -1,6 +1,6 @@
 /* The Firehose JSON 1.1 API (target prefix Firehose_20150804, error __type without namespace):
  * CreateDeliveryStream, DescribeDeliveryStream, ListDeliveryStreams, DeleteDeliveryStream,
- * PutRecord and PutRecordBatch. Records put are fsynced into the stream's Direct PUT log
+ * UpdateDestination, PutRecord and PutRecordBatch. Records put are fsynced into the stream's Direct PUT log
  * before the answer, so an acknowledged record is never lost. */
 #include "dlv_svc.h"
 
@@ -87,6 +87,39 @@ static json_t *op_delete(void *ctx, json_t *req, sp_err *e)
     const char *name = sp_json_str(req, "DeliveryStreamName", true, e);
     if (!name || !dlv_service_remove(ctx, name, e)) return NULL;
     return json_object();
+}
+
+static const char DESTINATION_ID[] = "destinationId-000000000001";
+
+/* UpdateDestination (the one S3 destination each stream has). */
+static json_t *op_update(void *ctx, json_t *req, sp_err *e)
+{
+    const char *version = sp_json_str(req, "CurrentDeliveryStreamVersionId", true, e);
+    const char *dest = version ? sp_json_str(req, "DestinationId", true, e) : NULL;
+    json_t *upd = dest ? sp_json_object(req, "ExtendedS3DestinationUpdate", false, e) : NULL;
+    if (dest && !upd && !sp_err_failed(e))
+        upd = sp_json_object(req, "S3DestinationUpdate", false, e);
+    if (sp_err_failed(e)) return NULL;
+    if (!upd) {
+        dlv_invalid(e, "UpdateDestination needs ExtendedS3DestinationUpdate (the only "
+                       "destination salespipe has is its lake)");
+        return NULL;
+    }
+    dlv_entry *en = find(ctx, req, e);
+    if (!en) return NULL;
+    dlv_def *d = NULL;
+    if (strcmp(dest, DESTINATION_ID))
+        dlv_invalid(e, "DestinationId '%s' is not %s, the destination of %s", dest,
+                    DESTINATION_ID, en->def->name);
+    else if (strcmp(version, DLV_VERSION))
+        sp_err_set(e, 400, "ConcurrentModificationException",
+                   "CurrentDeliveryStreamVersionId %s is not the delivery stream's version %s",
+                   version, DLV_VERSION);
+    else
+        d = dlv_def_update(en->def, upd, e);
+    bool ok = d && dlv_service_update(ctx, en, d, e);
+    dlv_service_release(ctx, en);
+    return ok ? json_object() : NULL;
 }
 
 /* Decodes Records[i].Data into a new buffer (caller frees). */
@@ -213,5 +246,6 @@ const sp_op dlv_firehose_ops[] = {
     {"DeleteDeliveryStream", op_delete},
     {"PutRecord", op_put_record},
     {"PutRecordBatch", op_put_record_batch},
+    {"UpdateDestination", op_update},      /* last: fuzz seeds pick ops by index */
     {NULL, NULL},
 };

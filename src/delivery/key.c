@@ -14,6 +14,10 @@
 static const char EXPR_OPEN[] = "!{";
 static const char DEFAULT_TIME_PATTERN[] = "yyyy/MM/dd/HH/";
 static const char DEFAULT_ERROR_PREFIX[] = "processing-failed/";
+static const char NS_QUERY[] = "partitionKeyFromQuery";
+static const char NS_LAMBDA[] = "partitionKeyFromLambda";
+/* What a partition expression renders to when a prefix is checked without data. */
+static const char SAMPLE_PARTITION_VALUE[] = "p";
 
 static void utc(int64_t ms, struct tm *tm)
 {
@@ -82,16 +86,22 @@ static bool render_time(const char *pat, size_t n, int64_t ms, sp_str *out, sp_e
     return true;
 }
 
-/* A partition value must stay one key segment-safe string. */
-static bool put_partition(const json_t *partition, const char *name, size_t n, sp_str *out,
-                          sp_err *e)
+/* Firehose's own bounds on a partition value (present, at most DLV_PARTITION_KEY_MAX). Whether
+ * the key it ends up in is a valid object key is the lake's one key check
+ * (lake_key_valid), applied to the whole rendered key by the caller. */
+static bool put_partition(const dlv_key_ctx *kc, const char *ns, const char *name, size_t n,
+                          sp_str *out, sp_err *e)
 {
     char key[DLV_PARTITION_KEY_MAX];
     snprintf(key, sizeof key, "%.*s", (int)n, name);
-    const json_t *v = partition ? json_object_get(partition, key) : NULL;
+    if (kc->sample) {
+        sp_str_puts(out, SAMPLE_PARTITION_VALUE);
+        return true;
+    }
+    const json_t *v = kc->partition ? json_object_get(kc->partition, key) : NULL;
     if (!v || json_is_null(v)) {
-        sp_err_set(e, 400, "InvalidArgumentException",
-                   "partitionKeyFromQuery:%s has no value for this record", key);
+        sp_err_set(e, 400, "InvalidArgumentException", "%s:%s has no value for this record", ns,
+                   key);
         return false;
     }
     char buf[64];
@@ -101,14 +111,13 @@ static bool put_partition(const json_t *partition, const char *name, size_t n, s
     else if (json_is_real(v)) snprintf(buf, sizeof buf, "%.17g", json_real_value(v));
     else if (json_is_boolean(v)) s = json_is_true(v) ? "true" : "false";
     else {
-        sp_err_set(e, 400, "InvalidArgumentException",
-                   "partitionKeyFromQuery:%s is not a scalar", key);
+        sp_err_set(e, 400, "InvalidArgumentException", "%s:%s is not a scalar", ns, key);
         return false;
     }
-    if (!*s || strlen(s) >= DLV_PARTITION_KEY_MAX || strchr(s, '/') || !strcmp(s, ".") ||
-        !strcmp(s, "..")) {
+    if (!*s || strlen(s) >= DLV_PARTITION_KEY_MAX) {
         sp_err_set(e, 400, "InvalidArgumentException",
-                   "partitionKeyFromQuery:%s value '%.64s' cannot be a key segment", key, s);
+                   "%s:%s value '%.64s' is empty or longer than %d characters", ns, key, s,
+                   DLV_PARTITION_KEY_MAX - 1);
         return false;
     }
     sp_str_puts(out, s);
@@ -164,15 +173,24 @@ static bool walk(const char *prefix, bool error_output, const dlv_key_ctx *kc, s
                 return false;
             }
             if (out) sp_str_puts(out, kc && kc->error_type ? kc->error_type : "processing-failed");
-        } else if (NS_IS("partitionKeyFromQuery")) {
+        } else if (NS_IS(NS_QUERY) || NS_IS(NS_LAMBDA)) {
+            const char *ns = NS_IS(NS_QUERY) ? NS_QUERY : NS_LAMBDA;
+            if (ns == NS_LAMBDA) {
+                /* Firehose's namespace, but salespipe's lambda processor does not return
+                 * metadata.partitionKeys yet: every record would fail, so refuse it now. */
+                sp_err_set(e, 400, "InvalidArgumentException",
+                           "prefix '%s': !{%s:...} is not supported (the lambda processor "
+                           "does not return partition keys); use %s", prefix, NS_LAMBDA,
+                           NS_QUERY);
+                return false;
+            }
             if (error_output) {
                 sp_err_set(e, 400, "InvalidArgumentException",
-                           "prefix '%s': partitionKeyFromQuery is not allowed in "
-                           "ErrorOutputPrefix", prefix);
+                           "prefix '%s': %s is not allowed in ErrorOutputPrefix", prefix, ns);
                 return false;
             }
             if (val_len == 0) goto bad;
-            if (kc && !put_partition(kc->partition, val, val_len, out, e)) return false;
+            if (kc && !put_partition(kc, ns, val, val_len, out, e)) return false;
         } else {
             goto bad;
         }
@@ -217,6 +235,76 @@ bool dlv_error_prefix_render(const char *error_prefix, const dlv_key_ctx *kc, sp
     if (!had_expr)
         return render_time(DEFAULT_TIME_PATTERN, strlen(DEFAULT_TIME_PATTERN), kc->time_ms, out,
                            e);
+    return true;
+}
+
+static bool has_partition_expr(const char *prefix)
+{
+    return strstr(prefix, "!{partitionKeyFromQuery:") || strstr(prefix, "!{partitionKeyFromLambda:");
+}
+
+/* Renders a prefix with sample values and the stream's object name, and asks the lake whether
+ * that is an object key: a prefix that can only ever make keys the lake refuses ("../", a
+ * leading '/', "a//b", a backslash) is refused when the stream is defined, not at delivery. */
+static bool sample_key_valid(const char *field, const char *prefix, bool error_output,
+                             const char *stream, sp_err *e)
+{
+    dlv_key_ctx kc = {.time_ms = 0, .random = "aaaaaaaaaaa", .error_type = "processing-failed",
+                      .sample = true};
+    sp_str key;
+    sp_str_init(&key, NULL, 0, SP_STR_NO_MAX);
+    bool ok = error_output ? dlv_error_prefix_render(prefix, &kc, &key, e)
+                           : dlv_prefix_render(prefix, &kc, &key, e);
+    if (ok) {
+        dlv_key_suffix(&key, stream && *stream ? stream : "s", 0,
+                       "00000000-0000-4000-8000-000000000000", "");
+        sp_err ke = {0};
+        if (!lake_key_valid(key.buf, &ke)) {
+            dlv_invalid(e, "%s '%.200s' cannot make a valid S3 object key: %s", field, prefix,
+                        ke.msg);
+            ok = false;
+        }
+    }
+    sp_str_release(&key);
+    return ok;
+}
+
+bool dlv_prefixes_validate(const char *prefix, const char *error_prefix,
+                           bool dynamic_partitioning, const char *stream, const char **field,
+                           sp_err *e)
+{
+    prefix = prefix ? prefix : "";
+    error_prefix = error_prefix ? error_prefix : "";
+    *field = "Prefix";
+    if (!dlv_prefix_check(prefix, false, e) ||
+        !sample_key_valid("Prefix", prefix, false, stream, e))
+        return false;
+    *field = "ErrorOutputPrefix";
+    if (!dlv_prefix_check(error_prefix, true, e) ||
+        !sample_key_valid("ErrorOutputPrefix", error_prefix, true, stream, e))
+        return false;
+    if (strstr(error_prefix, EXPR_OPEN) && !strstr(error_prefix, "!{firehose:error-output-type}")) {
+        dlv_invalid(e, "ErrorOutputPrefix '%.200s' has expressions but no "
+                       "!{firehose:error-output-type}", error_prefix);
+        return false;
+    }
+    if (strstr(prefix, EXPR_OPEN) && !*error_prefix) {
+        dlv_invalid(e, "ErrorOutputPrefix is required when Prefix contains expressions");
+        return false;
+    }
+    *field = "Prefix";
+    if (dynamic_partitioning && !has_partition_expr(prefix)) {
+        dlv_invalid(e, "dynamic partitioning is enabled, so Prefix '%.200s' must use at least one "
+                       "!{partitionKeyFromQuery:...} or !{partitionKeyFromLambda:...} key",
+                    prefix);
+        return false;
+    }
+    if (!dynamic_partitioning && has_partition_expr(prefix)) {
+        dlv_invalid(e, "Prefix '%.200s' uses partition keys but dynamic partitioning is not "
+                       "enabled", prefix);
+        return false;
+    }
+    *field = NULL;
     return true;
 }
 

@@ -24,6 +24,7 @@
 #include "core/failpoint.h"
 #include "dlv_int.h"
 
+#include <assert.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,13 +50,17 @@ struct dlv_runner {
     dlv_rec *recs;
     size_t n, cap;
     dlv_buffer_state buf;
-    uint64_t read_pos[DLV_MAX_SHARDS];
+    uint64_t *read_pos;              /* st.n_shards entries: last position read per shard */
+    int n_read_pos;
+    int next_shard;                  /* where the next fill starts reading */
 
     pthread_t thread;
     bool started;
     atomic_bool stop;
-    pthread_mutex_t mu;              /* guards counters */
+    pthread_mutex_t mu;              /* guards counters and the published checkpoints */
     dlv_counters c;
+    uint64_t *pub_checkpoint;        /* c.n_shards entries: st.checkpoint as last published */
+    int pub_cap;
 };
 
 /* ---- buffer ------------------------------------------------------------------------------ */
@@ -105,8 +110,15 @@ static void publish(dlv_runner *r)
 {
     pthread_mutex_lock(&r->mu);
     r->c.holding = r->n > 0 || r->st.has_intent;
+    if (r->pub_cap < r->st.n_shards) {
+        r->pub_checkpoint = realloc(r->pub_checkpoint,
+                                    (size_t)r->st.n_shards * sizeof *r->pub_checkpoint);
+        r->pub_cap = r->st.n_shards;
+    }
     r->c.n_shards = r->st.n_shards;
-    memcpy(r->c.checkpoint, r->st.checkpoint, sizeof r->c.checkpoint);
+    if (r->st.n_shards)
+        memcpy(r->pub_checkpoint, r->st.checkpoint,
+               (size_t)r->st.n_shards * sizeof *r->pub_checkpoint);
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -117,17 +129,21 @@ static void note_error(dlv_runner *r, const sp_err *e)
     pthread_mutex_unlock(&r->mu);
 }
 
+/* Sizes read_pos to the state's shards (new shards start unread). */
+static void read_pos_fit(dlv_runner *r)
+{
+    if (r->n_read_pos >= r->st.n_shards) return;
+    r->read_pos = realloc(r->read_pos, (size_t)r->st.n_shards * sizeof *r->read_pos);
+    for (int i = r->n_read_pos; i < r->st.n_shards; i++) r->read_pos[i] = 0;
+    r->n_read_pos = r->st.n_shards;
+}
+
 /* Makes the state know every shard of the source. */
 static bool sync_shards(dlv_runner *r, sp_err *e)
 {
     int n = r->src.shard_count(r->src.ctx, e);
-    if (n < 0) return false;
-    if (n > DLV_MAX_SHARDS) n = DLV_MAX_SHARDS;
-    while (r->st.n_shards < n) {
-        int i = r->st.n_shards++;
-        r->st.checkpoint[i] = 0;
-        r->st.range[i].after = r->st.range[i].upto = 0;
-    }
+    if (n < 0 || !dlv_state_shards(&r->st, n, e)) return false;
+    read_pos_fit(r);
     for (int i = 0; i < r->st.n_shards; i++) {
         /* Only after a Direct PUT compaction interrupted by a crash (see direct.c). */
         if (r->src.end && !r->st.has_intent && r->st.checkpoint[i] > r->src.end(r->src.ctx, i)) {
@@ -162,9 +178,14 @@ static bool fill(dlv_runner *r, bool *drained, sp_err *e)
 {
     *drained = true;
     if (!sync_shards(r, e)) return false;
-    for (int s = 0; s < r->st.n_shards; s++) {
+    /* Start where the last full buffer stopped, so with more shards than one buffer holds
+     * every shard gets its turn. */
+    int n = r->st.n_shards;
+    for (int k = 0; k < n; k++) {
+        int s = (r->next_shard + k) % n;
         size_t room = dlv_buffer_room(&r->buf, r->def->size_mb);
         if (room == 0) {
+            r->next_shard = s;
             *drained = false;
             break;
         }
@@ -292,16 +313,28 @@ static bool deliver(dlv_runner *r, sp_err *e)
         sp_str key;
         sp_str_init(&key, NULL, 0, DLV_KEY_MAX + 1);
         sp_err ke = {0};
-        if (!dlv_prefix_render(d->prefix, &kc, &key, &ke)) {
+        const char *code = DLV_ERR_INVALID_PREFIX;
+        bool key_ok = dlv_prefix_render(d->prefix, &kc, &key, &ke);
+        if (key_ok) {
+            dlv_key_suffix(&key, d->name, g->oldest_ms, uuid, ext);
+            /* The lake's one key check, before anything is written: a key it refuses is a
+             * property of these records (deterministic, so a redo decides the same), not a
+             * failure of the write, which is retried. */
+            code = DLV_ERR_INVALID_KEY;
+            key_ok = !sp_str_failed(&key) && lake_key_valid(key.buf, &ke);
+            if (sp_str_failed(&key))
+                sp_err_set(&ke, 400, "KeyTooLongError", "Object key is longer than %d bytes",
+                           DLV_KEY_MAX);
+        }
+        if (!key_ok) {
             for (size_t m = 0; m < g->n; m++) {
                 dlv_rec *x = &r->recs[g->members[m]];
-                dlv_rec_fail(x, "DynamicPartitioning.InvalidPrefix", "%s", ke.msg);
-                x->error_type = "partitioning-failed";
+                dlv_rec_fail(x, code, "%s", ke.msg);
+                x->error_type = DLV_ERROR_TYPE_PARTITIONING;
             }
             sp_str_release(&key);
             continue;
         }
-        dlv_key_suffix(&key, d->name, g->oldest_ms, uuid, ext);
         sp_str body;
         sp_str_init(&body, NULL, 0, SP_STR_NO_MAX);
         for (size_t m = 0; m < g->n; m++) {
@@ -312,12 +345,7 @@ static bool deliver(dlv_runner *r, sp_err *e)
         objs = realloc(objs, (nobj + 1) * sizeof *objs);
         objs[nobj].key = sp_str_finish(&key, NULL);
         objs[nobj].body = sp_str_finish(&body, &objs[nobj].len);
-        if (!objs[nobj].key) {
-            free(objs[nobj].body);
-            sp_err_internal(e, "object key longer than %d bytes", DLV_KEY_MAX);
-            ok = false;
-            goto out;
-        }
+        assert(objs[nobj].key);
         nobj++;
     }
     size_t first_error_obj = nobj;
@@ -453,6 +481,7 @@ static bool redo(dlv_runner *r, sp_err *e)
 {
     if (!r->st.has_intent) return true;
     buffer_reset(r);
+    read_pos_fit(r);
     for (int s = 0; s < r->st.n_shards; s++) {
         uint64_t pos = r->st.range[s].after, upto = r->st.range[s].upto;
         while (pos < upto) {
@@ -508,6 +537,7 @@ dlv_runner *dlv_runner_new(const dlv_def *def, dlv_source src, lake *lk, const c
         dlv_runner_destroy(r);
         return NULL;
     }
+    read_pos_fit(r);
     publish(r);
     return r;
 }
@@ -602,9 +632,12 @@ bool dlv_runner_caught_up(dlv_runner *r)
     sp_err e = {0};
     int n = r->src.shard_count(r->src.ctx, &e);
     if (n < 0) return false;
-    for (int i = 0; i < n && i < DLV_MAX_SHARDS && r->src.end; i++)
-        if ((i >= c.n_shards ? 0 : c.checkpoint[i]) < r->src.end(r->src.ctx, i)) return false;
-    return true;
+    bool caught_up = true;
+    pthread_mutex_lock(&r->mu);
+    for (int i = 0; i < n && r->src.end && caught_up; i++)
+        caught_up = (i < r->c.n_shards ? r->pub_checkpoint[i] : 0) >= r->src.end(r->src.ctx, i);
+    pthread_mutex_unlock(&r->mu);
+    return caught_up;
 }
 
 void dlv_runner_counters(dlv_runner *r, dlv_counters *out)
@@ -623,6 +656,8 @@ void dlv_runner_destroy(dlv_runner *r)
     }
     buffer_reset(r);
     free(r->recs);
+    free(r->read_pos);
+    free(r->pub_checkpoint);
     dlv_chain_destroy(r->chain);
     dlv_state_clear(&r->st);
     pthread_mutex_destroy(&r->mu);

@@ -29,6 +29,8 @@ static void entry_free(dlv_entry *en)
     dlv_runner_destroy(en->runner);
     dlv_direct_close(en->direct);
     dlv_def_free(en->def);
+    for (size_t i = 0; i < en->n_retired; i++) dlv_def_free(en->retired[i]);
+    free(en->retired);
     free(en->dir);
     free(en);
 }
@@ -52,6 +54,35 @@ void dlv_service_release(dlv_service *s, dlv_entry *en)
     if (last) entry_free(en);
 }
 
+/* The source a runner of en reads (en->direct must be open for Direct PUT). false: no
+ * Kinesis log in this process. */
+static bool entry_source(dlv_service *s, dlv_entry *en, dlv_source *src)
+{
+    if (!en->def->source_stream) *src = dlv_direct_source(en->direct);
+    else if (s->log) *src = dlv_kinesis_source(s->log, en->def->source_stream);
+    else return false;
+    return true;
+}
+
+/* Writes the definition of a stream created through the API to <dir>/streams/<name>.json
+ * (tmp + rename). */
+static bool persist(dlv_service *s, const dlv_def *def, sp_err *e)
+{
+    char *tmp = path_of(s, STREAMS_DIR, ".new.json.tmp");
+    sp_str p;
+    sp_str_init(&p, NULL, 0, SP_STR_NO_MAX);
+    sp_str_appendf(&p, "%s.json", def->name);
+    char *path = path_of(s, STREAMS_DIR, p.buf);
+    sp_str_release(&p);
+    json_t *j = dlv_def_to_json(def);
+    bool ok = json_dump_file(j, tmp, JSON_COMPACT) == 0 && rename(tmp, path) == 0;
+    json_decref(j);
+    free(tmp);
+    free(path);
+    if (!ok) sp_err_internal(e, "cannot persist delivery stream '%s'", def->name);
+    return ok;
+}
+
 /* Builds the entry's directory, Direct PUT log and runner; takes def. */
 static dlv_entry *entry_new(dlv_service *s, dlv_def *def, sp_err *e)
 {
@@ -66,10 +97,8 @@ static dlv_entry *entry_new(dlv_service *s, dlv_def *def, sp_err *e)
         en->direct = dlv_direct_open(log_path, e);
         free(log_path);
         if (!en->direct) goto fail;
-        src = dlv_direct_source(en->direct);
-    } else if (s->log) {
-        src = dlv_kinesis_source(s->log, def->source_stream);
-    } else {
+    }
+    if (!entry_source(s, en, &src)) {
         sp_warn("delivery stream '%s': no Kinesis log in this process; it stays idle",
                 def->name);
         return en;
@@ -135,6 +164,7 @@ dlv_service *dlv_service_open(const char *dir, const sp_config *cfg, lake *lk, s
     s->lake = lk;
     s->log = log;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->update_mu, NULL);
     if (!sp_fs_mkdirs(dir, e)) goto fail;
     for (size_t i = 0; i < cfg->n_deliveries; i++) {
         dlv_def *def = dlv_def_from_config(&cfg->deliveries[i], e);
@@ -186,19 +216,12 @@ bool dlv_service_add(dlv_service *s, dlv_def *def, sp_err *e)
         return false;
     }
     /* Persist first: a stream that was acknowledged must come back after a restart. */
-    char *tmp = path_of(s, STREAMS_DIR, ".new.json.tmp");
-    char *path = NULL;
     sp_str p;
     sp_str_init(&p, NULL, 0, SP_STR_NO_MAX);
     sp_str_appendf(&p, "%s.json", def->name);
-    path = path_of(s, STREAMS_DIR, p.buf);
+    char *path = path_of(s, STREAMS_DIR, p.buf);
     sp_str_release(&p);
-    json_t *j = dlv_def_to_json(def);
-    bool ok = json_dump_file(j, tmp, JSON_COMPACT) == 0 && rename(tmp, path) == 0;
-    json_decref(j);
-    free(tmp);
-    if (!ok) {
-        sp_err_internal(e, "cannot persist delivery stream '%s'", def->name);
+    if (!persist(s, def, e)) {
         free(path);
         dlv_def_free(def);
         return false;
@@ -221,6 +244,59 @@ bool dlv_service_add(dlv_service *s, dlv_def *def, sp_err *e)
     return true;
 }
 
+bool dlv_service_update(dlv_service *s, dlv_entry *en, dlv_def *def, sp_err *e)
+{
+    if (!en->def->from_api) {
+        dlv_invalid(e, "delivery stream '%s' is defined by the configuration file; change it "
+                       "there", en->def->name);
+        dlv_def_free(def);
+        return false;
+    }
+    pthread_mutex_lock(&s->update_mu);
+    pthread_mutex_lock(&s->mu);
+    dlv_entry *linked = s->head;
+    while (linked && linked != en) linked = linked->next;
+    pthread_mutex_unlock(&s->mu);
+    if (!linked) {                       /* deleted since the caller found it */
+        pthread_mutex_unlock(&s->update_mu);
+        sp_err_set(e, 400, "ResourceNotFoundException",
+                   "Firehose %s under account %s not found.", def->name, DLV_ACCOUNT);
+        dlv_def_free(def);
+        return false;
+    }
+    if (!persist(s, def, e)) {
+        pthread_mutex_unlock(&s->update_mu);
+        dlv_def_free(def);
+        return false;
+    }
+    pthread_mutex_lock(&s->mu);
+    dlv_runner *old = en->runner;
+    en->runner = NULL;
+    pthread_mutex_unlock(&s->mu);
+    dlv_runner_destroy(old);             /* flushes under the old definition */
+    pthread_mutex_lock(&s->mu);
+    en->retired = realloc(en->retired, (en->n_retired + 1) * sizeof *en->retired);
+    en->retired[en->n_retired++] = en->def;
+    en->def = def;
+    bool started = s->started;
+    pthread_mutex_unlock(&s->mu);
+    bool ok = true;
+    dlv_source src;
+    if (entry_source(s, en, &src)) {
+        dlv_runner *r = dlv_runner_new(def, src, s->lake, en->dir, e);
+        ok = r && (!started || dlv_runner_start(r, e));
+        if (!ok) {
+            dlv_runner_destroy(r);
+            r = NULL;
+        }
+        pthread_mutex_lock(&s->mu);
+        en->runner = r;
+        pthread_mutex_unlock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->update_mu);
+    return ok;
+}
+
 static void remove_tree(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -237,6 +313,7 @@ static void remove_tree(const char *dir)
 
 bool dlv_service_remove(dlv_service *s, const char *name, sp_err *e)
 {
+    pthread_mutex_lock(&s->update_mu);   /* not while an UpdateDestination swaps the worker */
     pthread_mutex_lock(&s->mu);
     dlv_entry **p = &s->head;
     while (*p && strcmp((*p)->def->name, name)) p = &(*p)->next;
@@ -244,6 +321,7 @@ bool dlv_service_remove(dlv_service *s, const char *name, sp_err *e)
     if (en) *p = en->next;
     pthread_mutex_unlock(&s->mu);
     if (!en) {
+        pthread_mutex_unlock(&s->update_mu);
         sp_err_set(e, 400, "ResourceNotFoundException",
                    "Firehose %s under account %s not found.", name, DLV_ACCOUNT);
         return false;
@@ -257,6 +335,7 @@ bool dlv_service_remove(dlv_service *s, const char *name, sp_err *e)
     dlv_runner_destroy(en->runner);
     en->runner = NULL;
     remove_tree(en->dir);
+    pthread_mutex_unlock(&s->update_mu);
     dlv_service_release(s, en);
     return true;
 }
@@ -327,6 +406,7 @@ void dlv_service_close(dlv_service *s)
         en = next;
     }
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->update_mu);
     free(s->dir);
     free(s);
 }

@@ -33,10 +33,7 @@ static uint64_t kin_wait(void *ctx, uint64_t seen, int timeout_ms)
 static uint64_t kin_end(void *ctx, int shard)
 {
     kin_source *k = ctx;
-    stm_shard_info info[DLV_MAX_SHARDS];
-    sp_err e = {0};
-    int n = stm_shard_list(k->log, k->stream, info, DLV_MAX_SHARDS, &e);
-    return shard < n && shard < DLV_MAX_SHARDS ? info[shard].last_seq : 0;
+    return stm_shard_end(k->log, k->stream, shard);
 }
 
 static void kin_destroy(void *ctx)

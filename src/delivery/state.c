@@ -38,7 +38,27 @@ static bool get_u64(const json_t *j, uint64_t *out)
 void dlv_state_clear(dlv_state *st)
 {
     json_decref(st->keys);
+    free(st->checkpoint);
+    free(st->range);
     memset(st, 0, sizeof *st);
+}
+
+bool dlv_state_shards(dlv_state *st, int n, sp_err *e)
+{
+    if (n <= st->n_shards) return true;
+    if (n > STM_SHARDS_WITH_LINEAGE_MAX) {
+        sp_err_internal(e, "%d shards: more than a stream can have (%d)", n,
+                        STM_SHARDS_WITH_LINEAGE_MAX);
+        return false;
+    }
+    st->checkpoint = realloc(st->checkpoint, (size_t)n * sizeof *st->checkpoint);
+    st->range = realloc(st->range, (size_t)n * sizeof *st->range);
+    for (int i = st->n_shards; i < n; i++) {
+        st->checkpoint[i] = 0;
+        st->range[i].after = st->range[i].upto = 0;
+    }
+    st->n_shards = n;
+    return true;
 }
 
 bool dlv_state_load(const char *path, dlv_state *st, sp_err *e)
@@ -59,8 +79,11 @@ bool dlv_state_load(const char *path, dlv_state *st, sp_err *e)
     }
     bool ok = false;
     json_t *cps = json_object_get(j, "checkpoints");
-    if (!json_is_array(cps) || json_array_size(cps) > DLV_MAX_SHARDS) goto out;
-    st->n_shards = (int)json_array_size(cps);
+    /* Files written before per-shard arrays were sized from the stream have the same form
+     * (at most 64 entries then); any count a stream can have is read. */
+    if (!json_is_array(cps) || json_array_size(cps) > STM_SHARDS_WITH_LINEAGE_MAX) goto out;
+    sp_err ignore = {0};
+    if (!dlv_state_shards(st, (int)json_array_size(cps), &ignore)) goto out;
     for (int i = 0; i < st->n_shards; i++)
         if (!get_u64(json_array_get(cps, (size_t)i), &st->checkpoint[i])) goto out;
     json_t *in = json_object_get(j, "intent");

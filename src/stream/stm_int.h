@@ -28,7 +28,6 @@ enum {
     STM_GET_RECORDS_LIMIT_MAX = 10000,
     STM_GET_RECORDS_BYTES_MAX = 10 * 1024 * 1024,
     STM_STREAM_NAME_MAX = 128,
-    STM_SHARDS_PER_STREAM_MAX = 1024,    /* also the config's shard_count bound */
     STM_ON_DEMAND_SHARDS = 4,            /* ON_DEMAND streams start with 4 shards */
     STM_RETENTION_MIN_HOURS = 24,
     STM_RETENTION_MAX_HOURS = 8760,

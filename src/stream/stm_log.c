@@ -276,7 +276,7 @@ static bool lineage_limit(stm_stream *st, size_t more, sp_err *e)
 {
     size_t open = 0;
     for (size_t i = 0; i < st->n_shards; i++) open += st->shards[i]->open;
-    if (st->n_shards + more > STM_SHARDS_PER_STREAM_MAX * 8 ||
+    if (st->n_shards + more > STM_SHARDS_WITH_LINEAGE_MAX ||
         open + more - 1 > STM_SHARDS_PER_STREAM_MAX) {
         sp_err_set(e, 400, "LimitExceededException",
                    "This request would exceed the shard limit for the stream %s (%d open shards).",
@@ -363,6 +363,18 @@ void stm_policy_default(stm_policy *pol, long long *interval_ms)
     *interval_ms = STM_DEFAULT_FSYNC_INTERVAL_MS;
 }
 
+bool stm_config_check(const void *stream_cfg, const char **key, sp_err *e)
+{
+    const sp_cfg_stream *cfg = stream_cfg;
+    if (cfg->shard_count < 1 || cfg->shard_count > STM_SHARDS_PER_STREAM_MAX) {
+        *key = "shard_count";
+        sp_err_invalid(e, "must be between 1 and %d, got %lld", STM_SHARDS_PER_STREAM_MAX,
+                       cfg->shard_count);
+        return false;
+    }
+    return true;
+}
+
 bool stm_stream_ensure(stm_log *log, const sp_cfg_stream *cfg, sp_err *e)
 {
     if (!stm_stream_name_valid(cfg->name)) {
@@ -373,6 +385,11 @@ bool stm_stream_ensure(stm_log *log, const sp_cfg_stream *cfg, sp_err *e)
     policy_from_cfg(cfg, &pol);
     long long interval = cfg->fsync_interval_ms > 0 ? cfg->fsync_interval_ms
                                                     : STM_DEFAULT_FSYNC_INTERVAL_MS;
+    const char *key = NULL;
+    if (!stm_config_check(cfg, &key, e)) {
+        sp_err_wrap(e, cfg->name);
+        return false;
+    }
     pthread_rwlock_wrlock(&log->lock);
     sp_err ignore = {0};
     stm_stream *st = stm_stream_find(log, cfg->name, &ignore);
@@ -546,6 +563,18 @@ int stm_shard_list(stm_log *log, const char *stream, stm_shard_info *out, int ma
     }
     pthread_rwlock_unlock(&log->lock);
     return n;
+}
+
+uint64_t stm_shard_end(stm_log *log, const char *stream, int shard_index)
+{
+    sp_err ignore = {0};
+    pthread_rwlock_rdlock(&log->lock);
+    stm_stream *st = stm_stream_find(log, stream, &ignore);
+    uint64_t end = 0;
+    if (st && shard_index >= 0 && (size_t)shard_index < st->n_shards)
+        end = stm_shard_last_seq(st->shards[shard_index]);
+    pthread_rwlock_unlock(&log->lock);
+    return end;
 }
 
 /* ---- consumers -------------------------------------------------------------------------- */

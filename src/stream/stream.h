@@ -44,12 +44,26 @@ void stm_log_close(stm_log *log);
  * borrowed. */
 bool stm_stream_ensure(stm_log *log, const sp_cfg_stream *cfg, sp_err *e);
 
+/* The configuration check of one streams[] entry (an sp_cfg_check_fn over sp_cfg_stream):
+ * shard_count within 1..STM_SHARDS_PER_STREAM_MAX. */
+bool stm_config_check(const void *stream_cfg, const char **key, sp_err *e);
+
 /* Kinesis_20131202.* operations; ctx is the stm_log. */
 extern const sp_op stm_kinesis_ops[];
 
 /* ---- shards ----------------------------------------------------------------------------- */
 
-enum { STM_SHARD_ID_MAX = 32, STM_SEQ_STR_MAX = 64 };
+enum {
+    /* Kinesis: open shards per stream (the default account quota salespipe mirrors). The ONE
+     * shard limit of the program: CreateStream, SplitShard and the configuration's
+     * streams[].shard_count are checked against it, and every stage that reads a stream sizes
+     * its per-shard state from the stream's actual shard count (never a smaller array). */
+    STM_SHARDS_PER_STREAM_MAX = 1024,
+    /* Open and closed shards together (lineage kept after splits and merges). */
+    STM_SHARDS_WITH_LINEAGE_MAX = STM_SHARDS_PER_STREAM_MAX * 8,
+    STM_SHARD_ID_MAX = 32,
+    STM_SEQ_STR_MAX = 64,
+};
 
 typedef struct stm_shard_info {
     int index;                       /* stable position in the stream's shard list */
@@ -61,6 +75,9 @@ typedef struct stm_shard_info {
 /* Fills up to max shards (open and closed) in index order; returns how many the stream has,
  * or -1 with e set (404 ResourceNotFoundException). */
 int stm_shard_list(stm_log *log, const char *stream, stm_shard_info *out, int max, sp_err *e);
+/* The highest record position in shard shard_index (0 if empty, or if the stream or shard
+ * does not exist). O(1): for consumers that check many shards. */
+uint64_t stm_shard_end(stm_log *log, const char *stream, int shard_index);
 
 /* ---- producers -------------------------------------------------------------------------- */
 

@@ -636,9 +636,36 @@ static void credentials_refused(void **state)
                  "t.yaml:4: credentials[0].allow: must be a list");
 }
 
+static bool no_odd_shards(const void *item, const char **key, sp_err *e)
+{
+    const sp_cfg_stream *st = item;
+    if (st->shard_count % 2 == 0) return true;
+    *key = "shard_count";
+    sp_err_invalid(e, "must be even, got %lld", st->shard_count);
+    return false;
+}
+
+/* A module's check runs over every item of its section after parsing and is reported like a
+ * parse error: file, the line of the key, section[i].key. */
+static void module_checks_name_file_line_and_key(void **state)
+{
+    (void)state;
+    static const sp_cfg_check checks[] = {{"streams", no_odd_shards}, {0}};
+    static const char yaml[] = "streams:\n  - name: a\n    shard_count: 2\n"
+                               "  - name: b\n    retention_hours: 48\n    shard_count: 3\n";
+    sp_err e = {0};
+    assert_null(sp_config_parse_checked("m.yaml", yaml, sizeof yaml - 1, checks, &e));
+    assert_string_equal(e.msg, "m.yaml:6: streams[1].shard_count: must be even, got 3");
+    sp_err ok = {0};
+    sp_config *cfg = sp_config_parse("m.yaml", yaml, sizeof yaml - 1, &ok);
+    assert_non_null(cfg);                       /* without the check: accepted */
+    sp_config_destroy(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(module_checks_name_file_line_and_key),
         cmocka_unit_test(defaults_are_the_seed_pipeline),
         cmocka_unit_test(defaults_round_trip),
         cmocka_unit_test(full_file_parses_every_field),

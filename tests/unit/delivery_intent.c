@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "delivery/dlv_int.h"
@@ -130,7 +131,9 @@ static void run_once(fixture *f)
 static void write_intent(fixture *f, uint64_t after, uint64_t upto, const char *uuid,
                          const char *stale_key)
 {
-    dlv_state st = {.n_shards = 1, .has_intent = true};
+    dlv_state st = {.has_intent = true};
+    sp_err se = {0};
+    assert_true(dlv_state_shards(&st, 1, &se));
     st.checkpoint[0] = after;
     st.range[0] = (dlv_range){after, upto};
     snprintf(st.uuid, sizeof st.uuid, "%s", uuid);
@@ -280,10 +283,12 @@ static void checkpoint_past_an_emptied_log_restarts_at_zero(void **state)
 {
     fixture *f = *state;
     /* The crash between truncating the log and saving the rebased checkpoint. */
-    dlv_state st = {.n_shards = 1};
-    st.checkpoint[0] = 4096;
+    dlv_state st = {0};
     sp_err e = {0};
+    assert_true(dlv_state_shards(&st, 1, &e));
+    st.checkpoint[0] = 4096;
     assert_true(dlv_state_save(f->path[3], &st, &e));
+    dlv_state_clear(&st);
     append(f, 0, 2);
     run_once(f);
     listing l = list(f);
@@ -291,6 +296,173 @@ static void checkpoint_past_an_emptied_log_restarts_at_zero(void **state)
     char *body = get(f, l.keys[0]);
     assert_string_equal(body, "rec-0\nrec-1\n");
     free(body);
+}
+
+static void append_text(fixture *f, int at, const char *text)
+{
+    const void *data[1] = {text};
+    size_t lens[1] = {strlen(text)};
+    sp_err e = {0};
+    assert_true(dlv_direct_append(f->direct, data, lens, 1, &f->pos[at], &e));
+}
+
+static int count_prefix(const listing *l, const char *prefix)
+{
+    int n = 0;
+    for (int i = 0; i < l->n && i < 8; i++) n += !strncmp(l->keys[i], prefix, strlen(prefix));
+    return n;
+}
+
+/* A record whose partition value makes a key the lake refuses (a backslash, a ".." segment,
+ * an empty segment) goes to the error output as partitioning-failed with its error; the
+ * records around it reach their objects; the batch completes, and a redo of the same intent
+ * decides the same (same keys, nothing more). */
+static void record_with_an_invalid_key_goes_to_the_error_output(void **state)
+{
+    fixture *f = *state;
+    dlv_def_free(f->def);
+    sp_err e = {0};
+    sp_cfg_delivery cfg = {.name = "intent-test", .bucket = "bucket-a",
+                           .prefix = "by/!{partitionKeyFromQuery:p}/",
+                           .error_output_prefix = "errors/!{firehose:error-output-type}/",
+                           .buffer_size_mb = 1, .buffer_interval_seconds = 0,
+                           .compression = "UNCOMPRESSED", .append_delimiter = true};
+    cfg.dynamic_partitioning = json_pack("{s:{s:s}}", "queries", "p", ".p");
+    f->def = dlv_def_from_config(&cfg, &e);
+    json_decref(cfg.dynamic_partitioning);
+    assert_non_null(f->def);
+    append_text(f, 0, "{\"p\":\"a\"}");
+    append_text(f, 1, "{\"p\":\"x\\\\y\"}");   /* the value x\y */
+    append_text(f, 2, "{\"p\":\"..\"}");
+    append_text(f, 3, "{\"p\":\"q//r\"}");
+    append_text(f, 4, "{\"p\":\"b\"}");
+    run_once(f);
+    listing l = list(f);
+    assert_int_equal(l.n, 3);
+    assert_int_equal(count_prefix(&l, "by/a/"), 1);
+    assert_int_equal(count_prefix(&l, "by/b/"), 1);
+    assert_int_equal(count_prefix(&l, "errors/partitioning-failed/intent-test-1-"), 1);
+    char *errs = NULL;
+    for (int i = 0; i < l.n; i++)
+        if (!strncmp(l.keys[i], "errors/", 7)) errs = get(f, l.keys[i]);
+    assert_non_null(errs);
+    int lines = 0;
+    for (char *c = errs; *c; c++) lines += *c == '\n';
+    assert_int_equal(lines, 3);
+    assert_non_null(strstr(errs, "\"errorCode\":\"" DLV_ERR_INVALID_KEY "\""));
+    assert_non_null(strstr(errs, "backslash"));
+    free(errs);
+    dlv_state st;
+    assert_true(dlv_state_load(f->path[3], &st, &e));
+    assert_false(st.has_intent);
+    assert_int_equal(st.checkpoint[0], f->pos[4]);
+    dlv_state_clear(&st);
+
+    /* The same batch redone (a crash before its checkpoint): the same three keys. */
+    write_intent(f, 0, f->pos[4], "00000000-0000-4000-8000-0000000000aa", NULL);
+    run_once(f);
+    listing first = list(f);
+    write_intent(f, 0, f->pos[4], "00000000-0000-4000-8000-0000000000aa", NULL);
+    run_once(f);
+    listing again = list(f);
+    assert_int_equal(first.n, 6);            /* 3 from the first uuid, 3 from the redone one */
+    assert_int_equal(again.n, first.n);
+    for (int i = 0; i < again.n; i++) assert_string_equal(again.keys[i], first.keys[i]);
+}
+
+/* A write that fails for an I/O reason (here: a file where the key's folder must go) is not
+ * the record's fault: the batch stays open and is retried, and nothing goes to errors. */
+static void failed_write_is_retried_not_sent_to_errors(void **state)
+{
+    fixture *f = *state;
+    append(f, 0, 2);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char blocker[400];
+    snprintf(blocker, sizeof blocker, "%s/bucket-a/%04d", f->path[0], tm.tm_year + 1900);
+    FILE *fp = fopen(blocker, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    sp_err e = {0};
+    dlv_runner *r = dlv_runner_new(f->def, dlv_direct_source(f->direct), f->lk, f->path[1], &e);
+    assert_non_null(r);
+    assert_false(dlv_runner_flush_all(r, &e));
+    dlv_runner_destroy(r);
+    dlv_state st;
+    assert_true(dlv_state_load(f->path[3], &st, &e));
+    assert_true(st.has_intent);                 /* open: redone, not given up */
+    dlv_state_clear(&st);
+    listing l = list(f);
+    assert_int_equal(count_prefix(&l, "processing-failed/"), 0);
+    unlink(blocker);
+    run_once(f);
+    l = list(f);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(count_prefix(&l, "processing-failed/"), 0);
+    char *body = get(f, l.keys[0]);
+    assert_string_equal(body, "rec-0\nrec-1\n");
+    free(body);
+}
+
+/* Per-shard checkpoints and intent ranges for as many shards as a stream may have (open and
+ * closed) survive a save and a load; more is refused as malformed. */
+static void state_keeps_every_shard_of_a_stream(void **state)
+{
+    fixture *f = *state;
+    dlv_state st = {0};
+    sp_err e = {0};
+    assert_true(dlv_state_shards(&st, STM_SHARDS_WITH_LINEAGE_MAX, &e));
+    st.has_intent = true;
+    for (int i = 0; i < st.n_shards; i++) {
+        st.checkpoint[i] = (uint64_t)i * 7 + 1;
+        st.range[i] = (dlv_range){st.checkpoint[i], st.checkpoint[i] + (uint64_t)i};
+    }
+    snprintf(st.uuid, sizeof st.uuid, "%s", "00000000-0000-4000-8000-000000000001");
+    assert_true(dlv_state_save(f->path[3], &st, &e));
+    dlv_state back;
+    assert_true(dlv_state_load(f->path[3], &back, &e));
+    assert_int_equal(back.n_shards, STM_SHARDS_WITH_LINEAGE_MAX);
+    assert_true(back.has_intent);
+    for (int i = 0; i < back.n_shards; i++) {
+        assert_int_equal(back.checkpoint[i], st.checkpoint[i]);
+        assert_int_equal(back.range[i].upto, st.range[i].upto);
+    }
+    dlv_state_clear(&back);
+    /* Growing past the limit is refused and leaves the state as it was. */
+    assert_false(dlv_state_shards(&st, STM_SHARDS_WITH_LINEAGE_MAX + 1, &e));
+    assert_int_equal(st.n_shards, STM_SHARDS_WITH_LINEAGE_MAX);
+    dlv_state_clear(&st);
+}
+
+/* A state file as written by earlier builds (a 64-entry cap, same JSON) still loads. */
+static void state_file_of_earlier_builds_loads(void **state)
+{
+    fixture *f = *state;
+    FILE *fp = fopen(f->path[3], "w");
+    assert_non_null(fp);
+    fputs("{\"checkpoints\": [\"5\", \"0\", \"18446744073709551615\"], \"intent\": {"
+          "\"ranges\": [[\"5\", \"9\"], [\"0\", \"0\"], [\"18446744073709551615\", "
+          "\"18446744073709551615\"]], \"uuid\": \"00000000-0000-4000-8000-000000000002\", "
+          "\"keys\": [\"a/b\"]}}", fp);
+    fclose(fp);
+    dlv_state st;
+    sp_err e = {0};
+    assert_true(dlv_state_load(f->path[3], &st, &e));
+    assert_int_equal(st.n_shards, 3);
+    assert_int_equal(st.checkpoint[0], 5);
+    assert_true(st.checkpoint[2] == UINT64_MAX);
+    assert_true(st.has_intent);
+    assert_int_equal(st.range[0].upto, 9);
+    assert_int_equal(json_array_size(st.keys), 1);
+    dlv_state_clear(&st);
+    /* More checkpoints than any stream can have: malformed, not a huge allocation. */
+    fp = fopen(f->path[3], "w");
+    fputs("{\"checkpoints\": [", fp);
+    for (int i = 0; i <= STM_SHARDS_WITH_LINEAGE_MAX; i++) fputs(i ? ",\"0\"" : "\"0\"", fp);
+    fputs("], \"intent\": null}", fp);
+    fclose(fp);
+    assert_false(dlv_state_load(f->path[3], &st, &e));
 }
 
 int main(void)
@@ -304,6 +476,12 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(checkpoint_past_an_emptied_log_restarts_at_zero, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(state_keeps_every_shard_of_a_stream, setup, teardown),
+        cmocka_unit_test_setup_teardown(record_with_an_invalid_key_goes_to_the_error_output,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(failed_write_is_retried_not_sent_to_errors, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(state_file_of_earlier_builds_loads, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
