@@ -25,7 +25,11 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS items(tid INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,"
     " size INTEGER NOT NULL, item TEXT NOT NULL, PRIMARY KEY(tid, hk, rk)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS stream(tid INTEGER NOT NULL, seq INTEGER NOT NULL,"
-    " created_ms INTEGER NOT NULL, rec TEXT NOT NULL, PRIMARY KEY(tid, seq)) WITHOUT ROWID;";
+    " created_ms INTEGER NOT NULL, rec TEXT NOT NULL, PRIMARY KEY(tid, seq)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS index_entries(tid INTEGER NOT NULL, iname TEXT NOT NULL,"
+    " ihk BLOB NOT NULL, irk BLOB NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,"
+    " PRIMARY KEY(tid, iname, ihk, irk, hk, rk)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS index_entries_by_item ON index_entries(tid, hk, rk);";
 
 static const char *const STATEMENTS[TBL_ST_COUNT] = {
     [TBL_ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -150,7 +154,7 @@ static bool metas_load(tbl_db *db, tbl_conn *c, sp_err *e)
     sqlite3_stmt *st = NULL;
     const char *q = "SELECT tid, name, hash_key, hash_type, range_key, range_type, created_ms,"
                     " view, label, retention_hours, trim_seq, stream_start,"
-                    " (SELECT max(seq) FROM stream s WHERE s.tid = t.tid) FROM tables t";
+                    " (SELECT max(seq) FROM stream s WHERE s.tid = t.tid), extra FROM tables t";
     if (sqlite3_prepare_v2(c->sql, q, -1, &st, NULL) != SQLITE_OK) {
         tbl_sql_err(c, "loading tables", e);
         return false;
@@ -177,6 +181,10 @@ static bool metas_load(tbl_db *db, tbl_conn *c, sp_err *e)
         uint64_t max_seq = (uint64_t)sqlite3_column_int64(st, 12);
         m.last_seq = max_seq > m.trim_seq ? max_seq : m.trim_seq;
         if (m.stream_start > m.last_seq) m.last_seq = m.stream_start;
+        const char *extra = (const char *)sqlite3_column_text(st, 13);
+        json_t *desc = extra ? json_loads(extra, 0, NULL) : NULL;
+        m.indexes = tbl_indexes_build(db, desc);
+        json_decref(desc);
         tbl_meta_set(db, &m, false);
     }
     sqlite3_finalize(st);
@@ -200,6 +208,7 @@ tbl_db *tbl_db_open(const char *dir, sp_err *e)
     pthread_mutex_init(&db->pool_mu, NULL);
     pthread_mutex_init(&db->write_mu, NULL);
     pthread_mutex_init(&db->meta_mu, NULL);
+    pthread_mutex_init(&db->index_mu, NULL);
     pthread_cond_init(&db->commit_cv, NULL);
     pthread_cond_init(&db->group_cv, NULL);
     pthread_cond_init(&db->stop_cv, NULL);
@@ -235,6 +244,8 @@ void tbl_db_close(tbl_db *db)
     pthread_cond_destroy(&db->commit_cv);
     pthread_cond_destroy(&db->group_cv);
     pthread_cond_destroy(&db->stop_cv);
+    tbl_indexes_free_all(db);
+    pthread_mutex_destroy(&db->index_mu);
     free(db->metas);
     free(db->path);
     free(db);

@@ -255,37 +255,229 @@ static bool parse_attr_defs(const json_t *defs, sp_err *e)
     return true;
 }
 
-/* Validates GSIs/LSIs far enough to give DynamoDB's answer, then refuses them: secondary
- * indexes are not implemented yet. */
-static bool check_indexes(const json_t *req, const json_t *defs, sp_err *e)
+/* "a, b, c": the names of a KeySchema or AttributeDefinitions list, for DynamoDB's messages
+ * (cut at cap). */
+static void names_of(const json_t *list, char *out, size_t cap)
 {
-    static const char *const kinds[] = {"GlobalSecondaryIndexes", "LocalSecondaryIndexes"};
-    for (int k = 0; k < 2; k++) {
-        json_t *arr = sp_json_array(req, kinds[k], false, e);
-        if (sp_err_failed(e)) return false;
-        if (!arr) continue;
-        if (json_array_size(arr) == 0) {
-            sp_err_invalid(e, "One or more parameter values were invalid: List of %s is empty",
-                           kinds[k]);
+    size_t len = 0;
+    out[0] = '\0';
+    size_t i;
+    json_t *el;
+    json_array_foreach(list, i, el) {
+        const char *n = json_string_value(json_object_get(el, "AttributeName"));
+        int w = snprintf(out + len, cap - len, "%s%s", i ? ", " : "", n ? n : "null");
+        if (w < 0 || (size_t)w >= cap - len) break;
+        len += (size_t)w;
+    }
+}
+
+/* Whether attribute name is one of the key attributes of an index in list. */
+static bool index_key_of(const json_t *list, const char *name)
+{
+    size_t j, k;
+    json_t *ix, *el;
+    json_array_foreach(list, j, ix) {
+        json_array_foreach(json_object_get(ix, "KeySchema"), k, el) {
+            const char *an = json_string_value(json_object_get(el, "AttributeName"));
+            if (an && !strcmp(an, name)) return true;
+        }
+    }
+    return false;
+}
+
+/* One Local/GlobalSecondaryIndexes entry, checked in DynamoDB's order (the model's
+ * constraints were checked before). */
+static bool check_index(const json_t *ix, const json_t *defs, const char *table_hash, bool global,
+                        bool pay_per_request, sp_err *e)
+{
+    const char *name = json_string_value(json_object_get(ix, "IndexName"));
+    const json_t *ks = json_object_get(ix, "KeySchema");
+    const json_t *proj = json_object_get(ix, "Projection");
+    if (!name || !json_is_array(ks) || json_array_size(ks) < 1 || !json_is_object(proj)) {
+        sp_err_invalid(e, "One or more parameter values were invalid: %s",
+                       !name ? "IndexName is missing" : !json_is_object(proj)
+                           ? "Unknown ProjectionType: null" : "Index KeySchema is missing");
+        return false;
+    }
+    size_t i;
+    json_t *k;
+    json_array_foreach(ks, i, k) {
+        const char *an = json_string_value(json_object_get(k, "AttributeName"));
+        if (!an || !attr_type(defs, an)) {
+            char keys[512], all[1024];
+            names_of(ks, keys, sizeof keys);
+            names_of(defs, all, sizeof all);
+            sp_err_invalid(e, "One or more parameter values were invalid: Some index key "
+                              "attributes are not defined in AttributeDefinitions. Keys: [%s], "
+                              "AttributeDefinitions: [%s]", keys, all);
             return false;
+        }
+    }
+    const char *h = json_string_value(json_object_get(json_array_get(ks, 0), "AttributeName"));
+    const char *r = json_string_value(json_object_get(json_array_get(ks, 1), "AttributeName"));
+    const char *ht = json_string_value(json_object_get(json_array_get(ks, 0), "KeyType"));
+    const char *rt = json_string_value(json_object_get(json_array_get(ks, 1), "KeyType"));
+    if (r && !strcmp(h, r)) {
+        sp_err_invalid(e, "Both the Hash Key and the Range Key element in the KeySchema have "
+                          "the same name");
+        return false;
+    }
+    if (!ht || strcmp(ht, "HASH")) {
+        sp_err_invalid(e, "Invalid KeySchema: The first KeySchemaElement is not a HASH key type");
+        return false;
+    }
+    if (json_array_size(ks) > 1 && (!rt || strcmp(rt, "RANGE"))) {
+        sp_err_invalid(e, "Invalid KeySchema: The second KeySchemaElement is not a RANGE key "
+                          "type");
+        return false;
+    }
+    if (!global && json_array_size(ks) != 2) {
+        sp_err_invalid(e, "One or more parameter values were invalid: Index KeySchema does not "
+                          "have a range key for index: %s", name);
+        return false;
+    }
+    if (!global && strcmp(h, table_hash)) {
+        sp_err_invalid(e, "One or more parameter values were invalid: Index KeySchema does not "
+                          "have the same leading hash key as table KeySchema for index: %s. "
+                          "index hash key: %s, table hash key: %s", name, h, table_hash);
+        return false;
+    }
+    const char *pt = json_string_value(json_object_get(proj, "ProjectionType"));
+    if (!pt) {
+        sp_err_invalid(e, "One or more parameter values were invalid: Unknown ProjectionType: "
+                          "null");
+        return false;
+    }
+    if (strcmp(pt, "ALL") && strcmp(pt, "KEYS_ONLY") && strcmp(pt, "INCLUDE")) {
+        sp_err_invalid(e, "One or more parameter values were invalid: Unknown ProjectionType: "
+                          "%s", pt);
+        return false;
+    }
+    if (json_object_get(proj, "NonKeyAttributes") && strcmp(pt, "INCLUDE")) {
+        sp_err_invalid(e, "One or more parameter values were invalid: ProjectionType is %s, but "
+                          "NonKeyAttributes is specified", pt);
+        return false;
+    }
+    if (global && pay_per_request && json_object_get(ix, "ProvisionedThroughput")) {
+        sp_err_invalid(e, "One or more parameter values were invalid: ProvisionedThroughput "
+                          "should not be specified for index: %s when BillingMode is "
+                          "PAY_PER_REQUEST", name);
+        return false;
+    }
+    if (global && !pay_per_request && !json_is_object(json_object_get(ix,
+                                                                      "ProvisionedThroughput"))) {
+        sp_err_invalid(e, "One or more parameter values were invalid: ProvisionedThroughput "
+                          "must be specified for index: %s", name);
+        return false;
+    }
+    return true;
+}
+
+/* The secondary indexes of a CreateTable request, checked as DynamoDB does (LSIs, then
+ * GSIs, each list then its count), plus the rule that every attribute definition is a key
+ * of the table or of an index. */
+static bool check_indexes(const json_t *req, const json_t *defs, const tbl_meta *m,
+                          bool pay_per_request, sp_err *e)
+{
+    static const char *const kinds[] = {"LocalSecondaryIndexes", "GlobalSecondaryIndexes"};
+    static const size_t limits[] = {TBL_LSI_MAX, TBL_GSI_MAX};
+    json_t *seen = json_object();
+    bool ok = true;
+    for (int g = 0; g < 2 && ok; g++) {
+        json_t *arr = json_object_get(req, kinds[g]);
+        if (!arr) continue;
+        if (!json_is_array(arr) || json_array_size(arr) == 0) {
+            sp_err_invalid(e, "One or more parameter values were invalid: List of %s is empty",
+                           kinds[g]);
+            ok = false;
+            break;
+        }
+        if (!g && !m->range_key[0]) {
+            sp_err_invalid(e, "One or more parameter values were invalid: Table KeySchema does "
+                              "not have a range key, which is required when specifying a "
+                              "LocalSecondaryIndex");
+            ok = false;
+            break;
         }
         size_t i;
         json_t *ix;
         json_array_foreach(arr, i, ix) {
-            const char *name = sp_json_str(ix, "IndexName", true, e);
-            if (!name || !tbl_check_table_name(name, "indexName", e)) return false;
-            char h[TBL_ATTR_NAME_MAX + 1], r[TBL_ATTR_NAME_MAX + 1], ht, rt;
-            if (!parse_key_schema(json_object_get(ix, "KeySchema"), defs, "keySchema", h, &ht,
-                                  r, &rt, e))
-                return false;
-            json_t *proj = sp_json_object(ix, "Projection", true, e);
-            if (!proj) return false;
+            if (!check_index(ix, defs, m->hash_key, g, pay_per_request, e)) {
+                ok = false;
+                break;
+            }
+            const char *name = json_string_value(json_object_get(ix, "IndexName"));
+            if (json_object_get(seen, name)) {
+                sp_err_invalid(e, "One or more parameter values were invalid: Duplicate index "
+                                  "name: %s", name);
+                ok = false;
+                break;
+            }
+            json_object_set_new(seen, name, json_true());
         }
-        sp_err_invalid(e, "One or more parameter values were invalid: %s are not supported "
-                          "yet by salespipe", kinds[k]);
-        return false;
+        if (ok && json_array_size(arr) > limits[g]) {
+            sp_err_invalid(e, g ? "One or more parameter values were invalid: "
+                                  "GlobalSecondaryIndex count exceeds the per-table limit of %zu"
+                                : "One or more parameter values were invalid: Number of "
+                                  "LocalSecondaryIndexes exceeds per-table limit of %zu",
+                           limits[g]);
+            ok = false;
+        }
+    }
+    json_decref(seen);
+    if (!ok) return false;
+    /* Every defined attribute must be a key somewhere. */
+    size_t i;
+    json_t *d;
+    json_array_foreach(defs, i, d) {
+        const char *n = json_string_value(json_object_get(d, "AttributeName"));
+        bool used = !n || !strcmp(n, m->hash_key) || !strcmp(n, m->range_key) ||
+                    index_key_of(json_object_get(req, kinds[0]), n) ||
+                    index_key_of(json_object_get(req, kinds[1]), n);
+        if (!used) {
+            char all[1024];
+            names_of(defs, all, sizeof all);
+            sp_err_invalid(e, "One or more parameter values were invalid: Some AttributeDefinitions"
+                              " are not used. AttributeDefinitions: [%s], keys used: [%s%s%s]",
+                           all, m->hash_key, m->range_key[0] ? ", " : "", m->range_key);
+            return false;
+        }
     }
     return true;
+}
+
+/* The stored description of the request's indexes: what DescribeTable shows, without the
+ * counts (computed when described). New reference, or NULL when there are none. */
+static json_t *index_descriptions(const json_t *req, const char *kind, const char *table,
+                                  bool global, json_t *billing_pt)
+{
+    json_t *arr = json_object_get(req, kind);
+    if (!json_array_size(arr)) return NULL;
+    json_t *out = json_array();
+    size_t i;
+    json_t *ix;
+    json_array_foreach(arr, i, ix) {
+        const char *name = json_string_value(json_object_get(ix, "IndexName"));
+        char arn[TBL_ARN_MAX + TBL_NAME_MAX + 16];
+        snprintf(arn, sizeof arn, "%s%s/index/%s", TBL_ARN_PREFIX, table, name);
+        json_t *d = json_pack("{s:s, s:O, s:O, s:s}", "IndexName", name, "KeySchema",
+                              json_object_get(ix, "KeySchema"), "Projection",
+                              json_object_get(ix, "Projection"), "IndexArn", arn);
+        if (global) {
+            json_object_set_new(d, "IndexStatus", json_string("ACTIVE"));
+            json_t *pt = json_object_get(ix, "ProvisionedThroughput");
+            json_object_set_new(d, "ProvisionedThroughput",
+                                json_pack("{s:i, s:I, s:I}", "NumberOfDecreasesToday", 0,
+                                          "ReadCapacityUnits",
+                                          json_integer_value(json_object_get(pt ? pt : billing_pt,
+                                                                             "ReadCapacityUnits")),
+                                          "WriteCapacityUnits",
+                                          json_integer_value(json_object_get(pt ? pt : billing_pt,
+                                                                             "WriteCapacityUnits"))));
+        }
+        json_array_append_new(out, d);
+    }
+    return out;
 }
 
 bool tbl_table_create(tbl_db *db, tbl_meta *m, json_t *extra, sp_err *e)
@@ -349,6 +541,39 @@ static bool exec_bound(tbl_conn *c, const char *sql, const char *text, int64_t a
     return ok;
 }
 
+/* ItemCount and IndexSizeBytes of every index in the description d (items the index holds
+ * and the size of those items). */
+static void describe_index_counts(tbl_db *db, const tbl_meta *m, json_t *d)
+{
+    if (!m->indexes) return;
+    sp_err e = {0};
+    tbl_conn *c = tbl_conn_get(db, &e);
+    if (!c) return;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->sql, "SELECT count(*), total(i.size) FROM index_entries x JOIN items i"
+                                    " ON i.tid=x.tid AND i.hk=x.hk AND i.rk=x.rk"
+                                    " WHERE x.tid=?1 AND x.iname=?2", -1, &st, NULL) == SQLITE_OK) {
+        static const char *const kinds[] = {"LocalSecondaryIndexes", "GlobalSecondaryIndexes"};
+        for (int g = 0; g < 2; g++) {
+            size_t i;
+            json_t *ix;
+            json_array_foreach(json_object_get(d, kinds[g]), i, ix) {
+                sqlite3_bind_int64(st, 1, m->tid);
+                sqlite3_bind_text(st, 2, json_string_value(json_object_get(ix, "IndexName")), -1,
+                                  SQLITE_TRANSIENT);
+                if (sqlite3_step(st) == SQLITE_ROW) {
+                    json_object_set_new(ix, "IndexSizeBytes",
+                                        json_integer((json_int_t)sqlite3_column_double(st, 1)));
+                    json_object_set_new(ix, "ItemCount", json_integer(sqlite3_column_int64(st, 0)));
+                }
+                sqlite3_reset(st);
+            }
+        }
+    }
+    sqlite3_finalize(st);
+    tbl_conn_put(db, c);
+}
+
 json_t *tbl_table_describe(tbl_db *db, const tbl_meta *m, const char *status)
 {
     json_t *d = NULL;
@@ -372,6 +597,7 @@ json_t *tbl_table_describe(tbl_db *db, const tbl_meta *m, const char *status)
         tbl_conn_put(db, c);
     }
     if (!d) d = json_object();
+    describe_index_counts(db, m, d);
     char arn[TBL_ARN_MAX];
     tbl_table_arn(m, arn);
     char id[40];
@@ -406,8 +632,9 @@ json_t *tbl_op_create_table(void *ctx, json_t *req, sp_err *e)
     if (!parse_key_schema(json_object_get(req, "KeySchema"), defs, "keySchema", m.hash_key,
                           &m.hash_type, m.range_key, &m.range_type, e))
         return NULL;
-    if (!check_indexes(req, defs, e)) return NULL;
-    if (json_array_size(defs) != (m.range_key[0] ? 2u : 1u)) {
+    bool has_indexes = json_object_get(req, "LocalSecondaryIndexes") ||
+                       json_object_get(req, "GlobalSecondaryIndexes");
+    if (!has_indexes && json_array_size(defs) != (m.range_key[0] ? 2u : 1u)) {
         sp_err_invalid(e, "One or more parameter values were invalid: Number of attributes in "
                           "KeySchema does not exactly match number of attributes defined in "
                           "AttributeDefinitions");
@@ -415,6 +642,13 @@ json_t *tbl_op_create_table(void *ctx, json_t *req, sp_err *e)
     }
     json_t *billing = NULL, *pt = NULL;
     if (!parse_billing(req, true, &billing, &pt, e)) return NULL;
+    const char *mode = json_string_value(json_object_get(billing, "BillingMode"));
+    if (has_indexes && !check_indexes(req, defs, &m, mode && !strcmp(mode, "PAY_PER_REQUEST"),
+                                      e)) {
+        json_decref(billing);
+        json_decref(pt);
+        return NULL;
+    }
     bool given;
     if (!parse_stream_spec(sp_json_object(req, "StreamSpecification", false, e), &m.view,
                            &given, e)) {
@@ -429,10 +663,22 @@ json_t *tbl_op_create_table(void *ctx, json_t *req, sp_err *e)
     json_t *extra = json_pack("{s:O, s:O, s:o, s:o}", "AttributeDefinitions", defs,
                               "KeySchema", json_object_get(req, "KeySchema"),
                               "BillingModeSummary", billing, "ProvisionedThroughput", pt);
+    json_t *lsi = index_descriptions(req, "LocalSecondaryIndexes", name, false, pt);
+    json_t *gsi = index_descriptions(req, "GlobalSecondaryIndexes", name, true, pt);
+    if (lsi) json_object_set_new(extra, "LocalSecondaryIndexes", lsi);
+    if (gsi) json_object_set_new(extra, "GlobalSecondaryIndexes", gsi);
+    m.indexes = tbl_indexes_build(db, extra);
     bool ok = tbl_table_create(db, &m, extra, e);
     json_decref(extra);
     if (!ok) return NULL;
-    return json_pack("{s:o}", "TableDescription", tbl_table_describe(db, &m, "ACTIVE"));
+    /* As DynamoDB answers: CREATING in the response, ACTIVE from the first DescribeTable on
+     * (the table is usable at once, so a waiter's first poll sees it ready). */
+    json_t *desc = tbl_table_describe(db, &m, "CREATING");
+    size_t i;
+    json_t *ix;
+    json_array_foreach(json_object_get(desc, "GlobalSecondaryIndexes"), i, ix)
+        json_object_set_new(ix, "IndexStatus", json_string("CREATING"));
+    return json_pack("{s:o}", "TableDescription", desc);
 }
 
 json_t *tbl_op_describe_table(void *ctx, json_t *req, sp_err *e)
@@ -555,6 +801,7 @@ json_t *tbl_op_delete_table(void *ctx, json_t *req, sp_err *e)
     if (!tbl_txn_begin(db, &t, e)) goto fail;
     if (!tbl_meta_get(db, name, &m, true, e)) goto fail_txn;
     if (!exec_bound(t.c, "DELETE FROM items WHERE tid=?3", NULL, 0, m.tid, e) ||
+        !tbl_index_drop(t.c, m.tid, NULL, e) ||
         !exec_bound(t.c, "DELETE FROM stream WHERE tid=?3", NULL, 0, m.tid, e) ||
         !exec_bound(t.c, "DELETE FROM tables WHERE tid=?3", NULL, 0, m.tid, e))
         goto fail_txn;

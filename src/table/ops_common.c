@@ -26,29 +26,20 @@ static const struct {
      offsetof(tbl_req_exprs, key_condition)},
 };
 
-/* The pre-expression parameters DynamoDB still accepts; salespipe supports only
- * expressions. */
-static const char *const LEGACY_MEMBERS[] = {
-    "Expected", "ConditionalOperator", "AttributesToGet", "AttributeUpdates", "KeyConditions",
-    "QueryFilter", "ScanFilter",
-};
-
 bool tbl_req_exprs_parse(const json_t *req, unsigned kinds, tbl_req_exprs *x, sp_err *e)
 {
     memset(x, 0, sizeof *x);
     tbl_expr_usage_init(&x->usage);
-    for (size_t i = 0; i < SP_ARRAY_LEN(LEGACY_MEMBERS); i++)
-        if (json_object_get(req, LEGACY_MEMBERS[i])) {
-            sp_err_invalid(e, "The legacy parameter %s is not supported by salespipe; use "
-                              "expression parameters instead", LEGACY_MEMBERS[i]);
-            return false;
-        }
+    /* The legacy parameters (Expected, AttributesToGet, ...) become expressions first. */
+    unsigned from_legacy = 0;
+    if (tbl_legacy_exprs(req, kinds, x, &from_legacy, e) < 0) return false;
     json_t *names = sp_json_object(req, "ExpressionAttributeNames", false, e);
     json_t *values = sp_json_object(req, "ExpressionAttributeValues", false, e);
     if (sp_err_failed(e)) return false;
     bool any = false;
     for (size_t i = 0; i < SP_ARRAY_LEN(EXPR_MEMBERS); i++) {
-        if (!(kinds & EXPR_MEMBERS[i].kind_bit)) continue;
+        if (!(kinds & EXPR_MEMBERS[i].kind_bit) || (from_legacy & EXPR_MEMBERS[i].kind_bit))
+            continue;
         const char *text = sp_json_str(req, EXPR_MEMBERS[i].member, false, e);
         if (sp_err_failed(e)) return false;
         if (!text) continue;

@@ -1,4 +1,5 @@
-/* Query and Scan over the items index. Both read pages of at most Limit evaluated items and
+/* Query and Scan over the items index, or over a secondary index's entries (IndexName),
+ * joined with the items they point at. Both read pages of at most Limit evaluated items and
  * 1 MB, apply FilterExpression after the Limit (as DynamoDB does), and resume after
  * ExclusiveStartKey. Query turns its key condition into one half-open byte range
  * lo <= rk < hi on the encoded range key, so every variant (=, <, <=, >, >=, BETWEEN,
@@ -52,21 +53,77 @@ typedef struct read_req {
     bool count_only, consistent;
     bool has_start;
     tbl_key start;
+    /* The key schema read: the table's, or the index's when IndexName is given. */
+    const tbl_index *ix;
+    const char *hash_key, *range_key;
+    char hash_type, range_type;
+    bool full_items;                    /* index: return whole items, not the projection */
+    unsigned char start_ihk[TBL_HASH_KEY_MAX_BYTES + 64];
+    unsigned char start_irk[TBL_RANGE_KEY_MAX_BYTES + 64];
+    size_t start_ihk_len, start_irk_len;
 } read_req;
+
+/* An index's ExclusiveStartKey: the table key and the index key of the last item read. */
+static bool index_start_parse(read_req *r, const json_t *esk, sp_err *e)
+{
+    size_t want = 1 + (r->m.range_key[0] != 0);
+    json_t *table_key = json_object();
+    const char *names[] = {r->m.hash_key, r->m.range_key};
+    for (size_t i = 0; i < want; i++) {
+        json_t *v = json_object_get(esk, names[i]);
+        if (v) json_object_set(table_key, names[i], v);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        const char *n = i ? r->ix->range_key : r->ix->hash_key;
+        if (n[0] && strcmp(n, r->m.hash_key) && strcmp(n, r->m.range_key)) want++;
+    }
+    bool ok = json_object_size(esk) == want && tbl_key_prepare(&r->m, table_key, &r->start, e);
+    json_decref(table_key);
+    if (ok) {
+        json_t *item = json_incref((json_t *)esk);
+        ok = tbl_index_key_encode(item, r->ix->hash_key, r->ix->hash_type, r->start_ihk,
+                                  sizeof r->start_ihk, &r->start_ihk_len) &&
+             (!r->ix->range_key[0] ||
+              tbl_index_key_encode(item, r->ix->range_key, r->ix->range_type, r->start_irk,
+                                   sizeof r->start_irk, &r->start_irk_len));
+        json_decref(item);
+    }
+    if (!ok) {
+        sp_err_clear(e);
+        sp_err_invalid(e, "The provided starting key is invalid");
+    }
+    return ok;
+}
 
 static bool read_req_parse(tbl_db *db, const json_t *req, bool query, read_req *r, sp_err *e)
 {
     memset(r, 0, sizeof *r);
     if (!tbl_req_table(db, req, &r->m, e) || !tbl_check_rcc(req, e)) return false;
-    if (json_object_get(req, "IndexName")) {
-        sp_err_invalid(e, "One or more parameter values were invalid: secondary indexes are "
-                          "not supported yet by salespipe");
-        return false;
+    r->hash_key = r->m.hash_key;
+    r->hash_type = r->m.hash_type;
+    r->range_key = r->m.range_key;
+    r->range_type = r->m.range_type;
+    const char *index_name = sp_json_str(req, "IndexName", false, e);
+    if (sp_err_failed(e)) return false;
+    if (index_name) {
+        r->ix = tbl_index_find(&r->m, index_name);
+        if (!r->ix) {
+            sp_err_invalid(e, "The table does not have the specified index: %s", index_name);
+            return false;
+        }
+        r->hash_key = r->ix->hash_key;
+        r->hash_type = r->ix->hash_type;
+        r->range_key = r->ix->range_key;
+        r->range_type = r->ix->range_type;
     }
     r->limit = sp_json_int(req, "Limit", false, 0, e);
     r->consistent = sp_json_bool(req, "ConsistentRead", false, e);
     const char *select = sp_json_str(req, "Select", false, e);
     if (sp_err_failed(e)) return false;
+    if (r->ix && r->ix->global && r->consistent) {
+        sp_err_invalid(e, "Consistent reads are not supported on global secondary indexes");
+        return false;
+    }
     if (json_object_get(req, "Limit") && r->limit < 1) {
         sp_err_invalid(e, "1 validation error detected: Value '%lld' at 'limit' failed to "
                           "satisfy constraint: Member must have value greater than or equal "
@@ -81,10 +138,19 @@ static bool read_req_parse(tbl_db *db, const json_t *req, bool query, read_req *
                           "ALL_PROJECTED_ATTRIBUTES]", select);
         return false;
     }
-    if (select && !strcmp(select, "ALL_PROJECTED_ATTRIBUTES")) {
+    if (select && !strcmp(select, "ALL_PROJECTED_ATTRIBUTES") && !r->ix) {
         sp_err_invalid(e, "One or more parameter values were invalid: Select type "
                           "ALL_PROJECTED_ATTRIBUTES is supported only for index queries");
         return false;
+    }
+    if (r->ix && select && !strcmp(select, "ALL_ATTRIBUTES")) {
+        if (r->ix->global && r->ix->projection != TBL_PROJ_ALL) {
+            sp_err_invalid(e, "One or more parameter values were invalid: Select type "
+                              "ALL_ATTRIBUTES is not supported for global secondary index %s "
+                              "because its projection type is not ALL", r->ix->name);
+            return false;
+        }
+        r->full_items = true;  /* a local index fetches the items from the table */
     }
     r->count_only = select && !strcmp(select, "COUNT");
     unsigned kinds = TBL_X_FILTER | TBL_X_PROJECTION | (query ? TBL_X_KEY_CONDITION : 0);
@@ -101,7 +167,12 @@ static bool read_req_parse(tbl_db *db, const json_t *req, bool query, read_req *
     }
     json_t *esk = sp_json_object(req, "ExclusiveStartKey", false, e);
     if (sp_err_failed(e)) return false;
-    if (esk) {
+    /* A local index reads the table for attributes it does not project. */
+    if (r->ix && !r->ix->global && r->x.projection) r->full_items = true;
+    if (esk && r->ix) {
+        if (!index_start_parse(r, esk, e)) return false;
+        r->has_start = true;
+    } else if (esk) {
         if (!tbl_key_prepare(&r->m, esk, &r->start, e)) {
             sp_err_wrap(e, "The provided starting key is invalid");
             return false;
@@ -137,6 +208,11 @@ static json_t *read_page(tbl_db *db, const json_t *req, read_req *r, tbl_conn *c
             sp_err_internal(e, "stored item of table %s is not JSON", r->m.name);
             break;
         }
+        if (r->ix && !r->full_items) {
+            json_t *projected = tbl_index_project(&r->m, r->ix, item);
+            json_decref(item);
+            item = projected;
+        }
         scanned++;
         bytes += tbl_item_size(item);
         bool keep = true;
@@ -165,10 +241,62 @@ static json_t *read_page(tbl_db *db, const json_t *req, read_req *r, tbl_conn *c
                              (json_int_t)scanned);
     if (!r->count_only) json_object_set_new(resp, "Items", items);
     else json_decref(items);
-    if (more && last) json_object_set_new(resp, "LastEvaluatedKey", tbl_item_keys(&r->m, last));
+    if (more && last) {
+        json_t *lek = tbl_item_keys(&r->m, last);
+        for (int i = 0; r->ix && i < 2; i++) {
+            const char *n = i ? r->ix->range_key : r->ix->hash_key;
+            json_t *v = n[0] ? json_object_get(last, n) : NULL;
+            if (v) json_object_set(lek, n, v);
+        }
+        json_object_set_new(resp, "LastEvaluatedKey", lek);
+    }
     json_decref(last);
     tbl_consumed_capacity(req, resp, r->m.name, tbl_read_units(bytes, r->consistent));
     return resp;
+}
+
+/* The read of an index: its entries (in index key order, then table key order) joined with
+ * the items they point at, after the start key if any. Columns are those of the table's
+ * statements: the index's hash and range key bytes, then the item. For a Query, hk is the
+ * hash key's value and [lo, hi) the range key bounds. The caller finalizes. */
+static sqlite3_stmt *index_stmt(tbl_conn *c, const read_req *r, const tbl_key *hk,
+                                const bound *lo, const bound *hi, bool forward, sp_err *e)
+{
+    bool query = hk != NULL;
+    char sql[640];
+    snprintf(sql, sizeof sql,
+             "SELECT x.ihk, x.irk, i.item FROM index_entries x JOIN items i"
+             " ON i.tid=x.tid AND i.hk=x.hk AND i.rk=x.rk WHERE x.tid=?1 AND x.iname=?2%s%s"
+             " ORDER BY %s",
+             query ? " AND x.ihk=?3 AND x.irk>=?7 AND x.irk<?8" : "",
+             !r->has_start ? ""
+             : query ? (forward ? " AND (x.irk, x.hk, x.rk) > (?4, ?5, ?6)"
+                                : " AND (x.irk, x.hk, x.rk) < (?4, ?5, ?6)")
+                     : " AND (x.ihk, x.irk, x.hk, x.rk) > (?3, ?4, ?5, ?6)",
+             !query ? "x.ihk, x.irk, x.hk, x.rk"
+             : forward ? "x.irk, x.hk, x.rk" : "x.irk DESC, x.hk DESC, x.rk DESC");
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->sql, sql, -1, &st, NULL) != SQLITE_OK) {
+        tbl_sql_err(c, "reading an index", e);
+        return NULL;
+    }
+    sqlite3_bind_int64(st, 1, r->m.tid);
+    sqlite3_bind_text(st, 2, r->ix->name, -1, SQLITE_STATIC);
+    if (query) {
+        sqlite3_bind_blob(st, 3, hk->hk, (int)hk->hk_len, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 7, lo->len ? (const void *)lo->b : "", (int)lo->len, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 8, hi->b, (int)hi->len, SQLITE_STATIC);
+    } else if (r->has_start) {
+        sqlite3_bind_blob(st, 3, r->start_ihk, (int)r->start_ihk_len, SQLITE_STATIC);
+    }
+    if (r->has_start) {
+        sqlite3_bind_blob(st, 4, r->start_irk_len ? (const void *)r->start_irk : "",
+                          (int)r->start_irk_len, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 5, r->start.hk, (int)r->start.hk_len, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 6, r->start.rk_len ? (const void *)r->start.rk : "",
+                          (int)r->start.rk_len, SQLITE_STATIC);
+    }
+    return st;
 }
 
 json_t *tbl_op_scan(void *ctx, json_t *req, sp_err *e)
@@ -203,6 +331,13 @@ json_t *tbl_op_scan(void *ctx, json_t *req, sp_err *e)
     }
     tbl_conn *c = tbl_conn_get(db, e);
     if (!c) goto out;
+    if (r.ix) {
+        sqlite3_stmt *ist = index_stmt(c, &r, NULL, NULL, NULL, true, e);
+        if (ist) resp = read_page(db, req, &r, c, ist, (uint32_t)segment, (uint32_t)total, e);
+        sqlite3_finalize(ist);
+        tbl_conn_put(db, c);
+        goto out;
+    }
     sqlite3_stmt *st = c->st[TBL_ST_SCAN];
     sqlite3_bind_int64(st, 1, r.m.tid);
     sqlite3_bind_blob(st, 2, r.has_start ? (const void *)r.start.hk : "",
@@ -224,19 +359,19 @@ static bool range_bounds(const read_req *r, const tbl_key_cond *kc, bound *lo, b
     bound_at(lo, (const unsigned char *)"", 0);
     bound_inf(hi);
     if (kc->range_op == TBL_KEY_NONE) return true;
-    if (!r->m.range_key[0] || strcmp(kc->range_name, r->m.range_key)) {
+    if (!r->range_key[0] || strcmp(kc->range_name, r->range_key)) {
         sp_err_invalid(e, "Query condition missed key schema element: %s",
-                       r->m.range_key[0] ? r->m.range_key : kc->range_name);
-        if (!r->m.range_key[0]) sp_err_invalid(e, "Query key condition not supported");
+                       r->range_key[0] ? r->range_key : kc->range_name);
+        if (!r->range_key[0]) sp_err_invalid(e, "Query key condition not supported");
         return false;
     }
     unsigned char v[2][TBL_RANGE_KEY_MAX_BYTES + 64];
     size_t n[2] = {0, 0};
     int nv = kc->range_op == TBL_KEY_BETWEEN ? 2 : 1;
-    char want[2] = {r->m.range_type, 0};
+    char want[2] = {r->range_type, 0};
     for (int i = 0; i < nv; i++) {
         const char *t = tbl_av_type(kc->range_values[i]);
-        if (kc->range_op == TBL_KEY_BEGINS_WITH && r->m.range_type == 'N') {
+        if (kc->range_op == TBL_KEY_BEGINS_WITH && r->range_type == 'N') {
             sp_err_invalid(e, "Invalid KeyConditionExpression: Incorrect operand type for "
                               "operator or function; operator or function: begins_with, "
                               "operand type: N");
@@ -247,7 +382,7 @@ static bool range_bounds(const read_req *r, const tbl_key_cond *kc, bound *lo, b
                               "type does not match schema type");
             return false;
         }
-        if (!tbl_key_encode(r->m.range_type, json_object_get(kc->range_values[i], t), v[i],
+        if (!tbl_key_encode(r->range_type, json_object_get(kc->range_values[i], t), v[i],
                             sizeof v[i], &n[i], e))
             return false;
     }
@@ -295,12 +430,12 @@ json_t *tbl_op_query(void *ctx, json_t *req, sp_err *e)
         goto out;
     }
     tbl_key_cond kc;
-    if (!tbl_expr_key_condition(r.x.key_condition, r.m.hash_key, &kc, e)) goto out;
-    if (strcmp(kc.hash_name, r.m.hash_key)) {
-        sp_err_invalid(e, "Query condition missed key schema element: %s", r.m.hash_key);
+    if (!tbl_expr_key_condition(r.x.key_condition, r.hash_key, &kc, e)) goto out;
+    if (strcmp(kc.hash_name, r.hash_key)) {
+        sp_err_invalid(e, "Query condition missed key schema element: %s", r.hash_key);
         goto out;
     }
-    char want[2] = {r.m.hash_type, 0};
+    char want[2] = {r.hash_type, 0};
     const char *ht = tbl_av_type(kc.hash_value);
     if (!ht || strcmp(ht, want)) {
         sp_err_invalid(e, "One or more parameter values were invalid: Condition parameter type "
@@ -308,7 +443,7 @@ json_t *tbl_op_query(void *ctx, json_t *req, sp_err *e)
         goto out;
     }
     for (int i = 0; i < 2 && r.x.filter; i++) {
-        const char *k = i ? r.m.range_key : r.m.hash_key;
+        const char *k = i ? r.range_key : r.hash_key;
         if (k[0] && tbl_expr_refers_top(r.x.filter, k)) {
             sp_err_invalid(e, "Filter Expression can only contain non-primary key attributes: "
                               "Primary key attribute: %s", k);
@@ -316,12 +451,27 @@ json_t *tbl_op_query(void *ctx, json_t *req, sp_err *e)
         }
     }
     tbl_key hk;
-    if (!tbl_key_encode(r.m.hash_type, json_object_get(kc.hash_value, ht), hk.hk,
+    if (!tbl_key_encode(r.hash_type, json_object_get(kc.hash_value, ht), hk.hk,
                         sizeof hk.hk, &hk.hk_len, e))
         goto out;
     bound *b = malloc(2 * sizeof *b);
     bound *lo = &b[0], *hi = &b[1];
     if (!range_bounds(&r, &kc, lo, hi, e)) {
+        free(b);
+        goto out;
+    }
+    if (r.ix) {
+        if (r.has_start && (r.start_ihk_len != hk.hk_len ||
+                            memcmp(r.start_ihk, hk.hk, hk.hk_len))) {
+            sp_err_invalid(e, "The provided starting key is outside query boundaries based on "
+                              "provided conditions");
+        } else {
+            tbl_conn *c = tbl_conn_get(db, e);
+            sqlite3_stmt *ist = c ? index_stmt(c, &r, &hk, lo, hi, forward, e) : NULL;
+            if (ist) resp = read_page(db, req, &r, c, ist, 0, 1, e);
+            sqlite3_finalize(ist);
+            if (c) tbl_conn_put(db, c);
+        }
         free(b);
         goto out;
     }

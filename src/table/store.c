@@ -266,6 +266,7 @@ bool tbl_item_write(tbl_txn *t, tbl_meta *m, const tbl_key *k, json_t *old_item,
 {
     if (!old_item && !new_item) return true;
     if (old_item && new_item && tbl_item_equal(old_item, new_item)) return true;
+    if (new_item && m->indexes && !tbl_index_check_item(m, new_item, e)) return false;
     size_t slot;
     if (!txn_table(t, m, &slot, e)) return false;
     tbl_conn *c = t->c;
@@ -288,6 +289,7 @@ bool tbl_item_write(tbl_txn *t, tbl_meta *m, const tbl_key *k, json_t *old_item,
         bind_key(st, m, k);
         if (!step_done(c, st, "deleting item", e)) return false;
     }
+    if (m->indexes && !tbl_index_write(c, m, k, new_item, e)) return false;
     if (m->view == TBL_VIEW_NONE) return true;
 
     uint64_t seq = t->seqs[slot] + 1;

@@ -47,6 +47,31 @@ enum {
 typedef enum { TBL_VIEW_NONE, TBL_VIEW_KEYS_ONLY, TBL_VIEW_NEW_IMAGE, TBL_VIEW_OLD_IMAGE,
                TBL_VIEW_NEW_AND_OLD_IMAGES } tbl_view;
 
+/* ---- secondary indexes (index.c) -------------------------------------------------------- */
+
+typedef enum { TBL_PROJ_ALL, TBL_PROJ_KEYS_ONLY, TBL_PROJ_INCLUDE } tbl_projection;
+
+/* One local or global secondary index: its key schema and projection. */
+typedef struct tbl_index {
+    char name[TBL_NAME_MAX + 1];
+    bool global;
+    char hash_key[TBL_ATTR_NAME_MAX + 1];
+    char hash_type;
+    char range_key[TBL_ATTR_NAME_MAX + 1]; /* "" for a hash-only GSI */
+    char range_type;
+    tbl_projection projection;
+    json_t *non_key;                    /* INCLUDE: array of attribute names, else NULL */
+} tbl_index;
+
+/* The indexes of one version of a table's definition. Immutable once built and owned by the
+ * database (freed at close), so a tbl_meta copied out of the cache can point at it without
+ * holding a lock. */
+typedef struct tbl_indexes {
+    size_t n;
+    tbl_index *ix;
+    struct tbl_indexes *next_owned;     /* the database's list of every set it built */
+} tbl_indexes;
+
 /* Everything an operation needs about one table; copied out of the cache by value so no
  * lock is held while the operation runs. */
 typedef struct tbl_meta {
@@ -63,6 +88,7 @@ typedef struct tbl_meta {
     uint64_t last_seq;                  /* highest stream seq ever written */
     uint64_t trim_seq;                  /* records with seq <= trim_seq are gone */
     uint64_t stream_start;              /* the latest stream holds the records > this */
+    const tbl_indexes *indexes;         /* NULL when the table has none; owned by the db */
 } tbl_meta;
 
 /* ---- database --------------------------------------------------------------------------- */
@@ -115,6 +141,9 @@ struct tbl_db {
     bool ckpt_running, ckpt_wanted, ckpt_stopping;
     int ckpt_next_pages;                /* WAL size at the last request to the thread */
     int ckpt_last_pages;                /* WAL size at the last commit */
+
+    pthread_mutex_t index_mu;           /* guards index_sets */
+    tbl_indexes *index_sets;            /* every index set built, freed at close */
 
     pthread_t trimmer;
     bool trimmer_running, stopping;
@@ -233,5 +262,31 @@ void tbl_trimmer_start(tbl_db *db);
 void tbl_trimmer_stop(tbl_db *db);
 /* One trimming pass over every table (used by the trimmer and by tests). */
 void tbl_stream_trim(tbl_db *db, int64_t now_ms);
+
+/* ---- secondary indexes (index.c) -------------------------------------------------------- */
+
+/* Builds the index set a table description (its stored `extra`: AttributeDefinitions and
+ * Local/GlobalSecondaryIndexes) defines; NULL when it defines none. The set belongs to db. */
+const tbl_indexes *tbl_indexes_build(tbl_db *db, const json_t *desc);
+/* Frees every index set db built; at close only. */
+void tbl_indexes_free_all(tbl_db *db);
+/* The index of m called name, or NULL. */
+const tbl_index *tbl_index_find(const tbl_meta *m, const char *name);
+/* An item's index key attributes must have the defined types (as DynamoDB checks on every
+ * write); absent ones only leave the item out of that index. item borrowed. */
+bool tbl_index_check_item(const tbl_meta *m, const json_t *item, sp_err *e);
+/* Replaces the index entries of the item with key k by those of new_item (NULL: the item was
+ * deleted), inside the caller's write transaction on c. */
+bool tbl_index_write(tbl_conn *c, const tbl_meta *m, const tbl_key *k, const json_t *new_item,
+                     sp_err *e);
+/* Removes every index entry of table tid (DeleteTable), or of one index if name != NULL. */
+bool tbl_index_drop(tbl_conn *c, int64_t tid, const char *name, sp_err *e);
+/* The attributes of item that index ix holds: all of them for ALL, else its keys, the
+ * table's keys and the INCLUDE list. New reference; item borrowed. */
+json_t *tbl_index_project(const tbl_meta *m, const tbl_index *ix, const json_t *item);
+/* Encodes the index key value of item for attribute name of type t into out (cap bytes);
+ * false if the item lacks it or it has another type. */
+bool tbl_index_key_encode(const json_t *item, const char *name, char t, unsigned char *out,
+                          size_t cap, size_t *len);
 
 #endif

@@ -95,4 +95,11 @@ json_t *tbl_op_describe_stream(void *ctx, json_t *req, sp_err *e);
 json_t *tbl_op_get_shard_iterator(void *ctx, json_t *req, sp_err *e);
 json_t *tbl_op_get_records(void *ctx, json_t *req, sp_err *e);
 
+/* Rewrites the legacy members of req among kinds (Expected, AttributeUpdates,
+ * AttributesToGet, KeyConditions, QueryFilter/ScanFilter with ConditionalOperator) into
+ * parsed expressions in x, after DynamoDB's checks of them; *done gets the kinds filled.
+ * 0: the request has none, 1: rewritten, -1: refused with e set (legacy.c). */
+int tbl_legacy_exprs(const json_t *req, unsigned kinds, tbl_req_exprs *x, unsigned *done,
+                     sp_err *e);
+
 #endif

@@ -82,8 +82,11 @@ CASES = [
     ("DeleteItem", {"TableName": TABLE, "Key": {"orderid": {"S": "10"}},
                     "ConditionExpression": "attribute_exists(orderid)"},
      "ConditionalCheckFailedException"),
-    ("DeleteItem", {"TableName": TABLE, "Key": {"orderid": {"S": "10"}}, "Expected": {}},
-     "ValidationException"),
+    ("DeleteItem", {"TableName": TABLE, "Key": {"orderid": {"S": "10"}},
+                    "Expected": {"price": {"Exists": True}}}, "ValidationException"),
+    ("DeleteItem", {"TableName": TABLE, "Key": {"orderid": {"S": "10"}},
+                    "Expected": {"price": {"Value": {"N": "1"}}},
+                    "ConditionExpression": "attribute_exists(price)"}, "ValidationException"),
     ("BatchWriteItem", {"RequestItems": {TABLE: [{"PutRequest": {"Item": {
         "orderid": {"S": str(i)}}}} for i in range(100, 126)]}}, "ValidationException"),
     ("BatchWriteItem", {"RequestItems": {TABLE: [
