@@ -184,6 +184,11 @@ static bool metas_load(tbl_db *db, tbl_conn *c, sp_err *e)
         const char *extra = (const char *)sqlite3_column_text(st, 13);
         json_t *desc = extra ? json_loads(extra, 0, NULL) : NULL;
         m.indexes = tbl_indexes_build(db, desc);
+        json_t *ttl = json_object_get(desc, "TimeToLiveDescription");
+        const char *ttl_attr = json_string_value(json_object_get(ttl, "AttributeName"));
+        const char *ttl_status = json_string_value(json_object_get(ttl, "TimeToLiveStatus"));
+        if (ttl_attr && ttl_status && !strcmp(ttl_status, "ENABLED"))
+            snprintf(m.ttl_attr, sizeof m.ttl_attr, "%s", ttl_attr);
         json_decref(desc);
         tbl_meta_set(db, &m, false);
     }
@@ -271,6 +276,14 @@ bool tbl_meta_get(tbl_db *db, const char *name, tbl_meta *out, bool control_plan
                    control_plane ? "Requested resource not found"
                                  : "Cannot do operations on a non-existent table");
     return m != NULL;
+}
+
+void tbl_meta_set_ttl(tbl_db *db, const char *name, const char *attr)
+{
+    pthread_mutex_lock(&db->meta_mu);
+    tbl_meta *cur = meta_find(db, name);
+    if (cur) snprintf(cur->ttl_attr, sizeof cur->ttl_attr, "%s", attr);
+    pthread_mutex_unlock(&db->meta_mu);
 }
 
 void tbl_meta_set(tbl_db *db, const tbl_meta *m, bool remove)

@@ -597,6 +597,9 @@ json_t *tbl_table_describe(tbl_db *db, const tbl_meta *m, const char *status)
         tbl_conn_put(db, c);
     }
     if (!d) d = json_object();
+    /* Kept with the definition, answered by their own operations, not by DescribeTable. */
+    json_object_del(d, "Tags");
+    json_object_del(d, "TimeToLiveDescription");
     describe_index_counts(db, m, d);
     char arn[TBL_ARN_MAX];
     tbl_table_arn(m, arn);

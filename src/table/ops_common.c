@@ -159,6 +159,11 @@ const sp_op tbl_ddb_ops[] = {
     {"Scan", tbl_op_scan},
     {"TransactWriteItems", tbl_op_transact_write_items},
     {"TransactGetItems", tbl_op_transact_get_items},
+    {"TagResource", tbl_op_tag_resource},
+    {"UntagResource", tbl_op_untag_resource},
+    {"ListTagsOfResource", tbl_op_list_tags_of_resource},
+    {"UpdateTimeToLive", tbl_op_update_time_to_live},
+    {"DescribeTimeToLive", tbl_op_describe_time_to_live},
     {NULL, NULL},
 };
 

@@ -248,6 +248,13 @@ static bool collect_one(void *arg, const tbl_stream_record *rec)
         sp_err_internal(c->e, "stream record %" PRIu64 " is not JSON", rec->seq);
         return false;
     }
+    /* Records are stored in the event form Lambda and Pipes consumers read
+     * (userIdentity.type/principalId); the Streams API names those members Type/PrincipalId. */
+    json_t *who = json_object_get(r, "userIdentity");
+    if (json_is_object(who))
+        json_object_set_new(r, "userIdentity",
+                            json_pack("{s:O, s:O}", "Type", json_object_get(who, "type"),
+                                      "PrincipalId", json_object_get(who, "principalId")));
     json_array_append_new(c->records, r);
     c->bytes += rec->json_len;
     c->last = rec->seq;

@@ -256,8 +256,10 @@ static void record_build(tbl_txn *t, const tbl_meta *m, uint64_t seq, const char
     if (want_new) append_image(s, "NewImage", new_item);
     if (want_old) append_image(s, "OldImage", old_item);
     sp_str_appendf(s, ",\"SequenceNumber\":\"%0*llu\",\"SizeBytes\":%zu,"
-                      "\"StreamViewType\":\"%s\"},\"eventSourceARN\":\"%s\"}",
-                   TBL_SEQ_DIGITS, (unsigned long long)seq, size, tbl_view_name(m->view), arn);
+                      "\"StreamViewType\":\"%s\"},\"eventSourceARN\":\"%s\"%s}",
+                   TBL_SEQ_DIGITS, (unsigned long long)seq, size, tbl_view_name(m->view), arn,
+                   t->by_service ? ",\"userIdentity\":{\"type\":\"Service\","
+                                   "\"principalId\":\"dynamodb.amazonaws.com\"}" : "");
     json_decref(keys);
 }
 

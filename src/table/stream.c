@@ -12,6 +12,7 @@
 
 enum {
     TBL_TRIM_INTERVAL_MS = 10 * 1000,
+    TBL_TTL_SWEEP_MS = 1000,        /* DynamoDB takes up to days; a laptop user wants seconds */
     TBL_TRIM_BATCH = 500,
 };
 
@@ -151,17 +152,25 @@ void tbl_stream_trim(tbl_db *db, int64_t now_ms)
     free(names);
 }
 
+/* Trims expired stream records every TBL_TRIM_INTERVAL_MS and deletes items whose Time to
+ * Live has passed every TBL_TTL_SWEEP_MS. */
 static void *trimmer_main(void *arg)
 {
     tbl_db *db = arg;
+    int64_t last_trim = sp_clock_wall_ms();
     pthread_mutex_lock(&db->meta_mu);
     while (!db->stopping) {
         struct timespec until;
-        sp_clock_deadline(&until, TBL_TRIM_INTERVAL_MS);
+        sp_clock_deadline(&until, TBL_TTL_SWEEP_MS);
         pthread_cond_timedwait(&db->stop_cv, &db->meta_mu, &until);
         if (db->stopping) break;
         pthread_mutex_unlock(&db->meta_mu);
-        tbl_stream_trim(db, sp_clock_wall_ms());
+        int64_t now = sp_clock_wall_ms();
+        tbl_ttl_sweep(db, now);
+        if (now - last_trim >= TBL_TRIM_INTERVAL_MS) {
+            tbl_stream_trim(db, now);
+            last_trim = now;
+        }
         pthread_mutex_lock(&db->meta_mu);
     }
     pthread_mutex_unlock(&db->meta_mu);

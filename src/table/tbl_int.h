@@ -89,6 +89,7 @@ typedef struct tbl_meta {
     uint64_t trim_seq;                  /* records with seq <= trim_seq are gone */
     uint64_t stream_start;              /* the latest stream holds the records > this */
     const tbl_indexes *indexes;         /* NULL when the table has none; owned by the db */
+    char ttl_attr[TBL_ATTR_NAME_MAX + 1]; /* Time to Live attribute, "" when disabled */
 } tbl_meta;
 
 /* ---- database --------------------------------------------------------------------------- */
@@ -165,6 +166,9 @@ void tbl_sql_err(tbl_conn *c, const char *what, sp_err *e);
 bool tbl_meta_get(tbl_db *db, const char *name, tbl_meta *out, bool control_plane, sp_err *e);
 /* Replaces (or adds) the cached metadata of a table; removes it when remove is true. */
 void tbl_meta_set(tbl_db *db, const tbl_meta *m, bool remove);
+/* Sets only the cached Time to Live attribute of table name ("" = disabled), leaving the
+ * fields writers update (last_seq, ...) alone. */
+void tbl_meta_set_ttl(tbl_db *db, const char *name, const char *attr);
 /* Names of all tables, sorted; caller frees the array (the strings live in it). */
 size_t tbl_meta_names(tbl_db *db, char (**names)[TBL_NAME_MAX + 1]);
 /* Sets last_seq of a table after a commit and wakes stream waiters. */
@@ -195,6 +199,8 @@ typedef struct tbl_txn {
     int64_t tids[TBL_TRANSACT_MAX];
     uint64_t seqs[TBL_TRANSACT_MAX];
     size_t n_tids;
+    bool by_service;                    /* DynamoDB itself writes (TTL expiry): stream
+                                           records carry its userIdentity */
     sp_str scratch;                     /* stream record under construction */
     char scratch_buf[4096];
 } tbl_txn;
@@ -288,5 +294,13 @@ json_t *tbl_index_project(const tbl_meta *m, const tbl_index *ix, const json_t *
  * false if the item lacks it or it has another type. */
 bool tbl_index_key_encode(const json_t *item, const char *name, char t, unsigned char *out,
                           size_t cap, size_t *len);
+
+/* ---- Time to Live (ttl.c) --------------------------------------------------------------- */
+
+/* Deletes, in small transactions, the items of every table with TTL enabled whose TTL
+ * attribute (a Number of epoch seconds) is at or before now and not more than five years
+ * old (DynamoDB leaves older values alone), each with a REMOVE stream record whose
+ * userIdentity is the DynamoDB service. Called by the trimmer thread. */
+void tbl_ttl_sweep(tbl_db *db, int64_t now_ms);
 
 #endif

@@ -90,6 +90,12 @@ json_t *tbl_op_query(void *ctx, json_t *req, sp_err *e);
 json_t *tbl_op_scan(void *ctx, json_t *req, sp_err *e);
 json_t *tbl_op_transact_write_items(void *ctx, json_t *req, sp_err *e);
 json_t *tbl_op_transact_get_items(void *ctx, json_t *req, sp_err *e);
+/* ops_meta.c: tags and Time to Live, kept with the table's definition */
+json_t *tbl_op_tag_resource(void *ctx, json_t *req, sp_err *e);
+json_t *tbl_op_untag_resource(void *ctx, json_t *req, sp_err *e);
+json_t *tbl_op_list_tags_of_resource(void *ctx, json_t *req, sp_err *e);
+json_t *tbl_op_update_time_to_live(void *ctx, json_t *req, sp_err *e);
+json_t *tbl_op_describe_time_to_live(void *ctx, json_t *req, sp_err *e);
 json_t *tbl_op_list_streams(void *ctx, json_t *req, sp_err *e);
 json_t *tbl_op_describe_stream(void *ctx, json_t *req, sp_err *e);
 json_t *tbl_op_get_shard_iterator(void *ctx, json_t *req, sp_err *e);
