@@ -9,7 +9,7 @@ debs=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev libjq-dev libyaml-dev
   zlib1g-dev libzstd-dev libssl-dev libcurl4-openssl-dev libsnappy-dev libcmocka-dev
-  python3 python3-boto3 python3-pytest awscli gzip zstd jq
+  python3 python3-botocore python3-boto3 python3-pytest awscli gzip zstd jq
 )
 # Node.js for the oracles: some machines ship it with npm built in (nodesource), where
 # Debian's npm package conflicts; ask apt only for what is not already on the PATH.
