@@ -14,16 +14,17 @@ if [ "${1:-}" = --list ]; then list_only=1; shift; fi
 purpose=${1:-test}
 case "$purpose" in demo|test) ;; *) echo "deps.sh: unknown purpose '$purpose' (demo or test)" >&2; exit 2;; esac
 
-# What the binary needs to build and run (DESIGN.md's dependencies).
+# What the binary needs to build and run (DESIGN.md's dependencies); python3 and botocore's
+# service models generate the request validation tables at build time.
 debs=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config python3 python3-botocore
   libsqlite3-dev libmicrohttpd-dev libjansson-dev libjq-dev libyaml-dev
   zlib1g-dev libzstd-dev libssl-dev libcurl4-openssl-dev libsnappy-dev
 )
 # What the tests, fuzzers and benchmarks need on top.
 if [ "$purpose" = test ]; then
-  debs+=(clang libclang-rt-14-dev libcmocka-dev sqlite3 python3 python3-boto3 python3-botocore
-         python3-pytest awscli gzip zstd jq)
+  debs+=(clang libclang-rt-14-dev libcmocka-dev sqlite3 python3-boto3 python3-pytest awscli
+         gzip zstd jq)
   # Node.js for the oracles: some machines ship it with npm built in (nodesource), where
   # Debian's npm package conflicts; ask apt only for what is not already on the PATH.
   command -v node >/dev/null || debs+=(nodejs)

@@ -18,6 +18,10 @@ typedef struct api_service {
     const char *content_type;    /* "application/x-amz-json-1.0" or "...-1.1" */
     const sp_op *ops;            /* borrowed; ends with {NULL, NULL} */
     void *ctx;                   /* passed to every op */
+    /* The service's request shapes (api_model.h), or NULL: with one, every request is
+     * checked against its operation's input shape before the op runs, and the op's own
+     * validation/serialization errors take the model dialect's __type. Borrowed. */
+    const struct api_model *model;
 } api_service;
 
 typedef struct api_route {
@@ -64,6 +68,8 @@ char *api_dispatch_json(const api_service *const *services, size_t n_services, c
                         const char *body, size_t body_len, int *status, size_t *out_len,
                         const char **content_type);
 /* An AWS-shaped error body for a service (namespace may be ""); caller frees. */
+char *api_service_error_body(const api_service *svc, const sp_err *e, size_t *out_len);
+/* The same with only a namespace (no service, or no model); caller frees. */
 char *api_error_body(const char *error_namespace, const sp_err *e, size_t *out_len);
 
 #endif

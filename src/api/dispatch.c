@@ -1,24 +1,39 @@
 /* JSON dispatch: X-Amz-Target "<prefix>.<Operation>" -> the service's op table -> response or
  * AWS-shaped error. Kept free of HTTP so it can be fuzzed and tested directly. */
 #include "api.h"
+#include "api_model.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-char *api_error_body(const char *error_namespace, const sp_err *e, size_t *out_len)
+static char *error_body_typed(const char *type, const char *message_key, const sp_err *e,
+                              size_t *out_len)
 {
-    char type[SP_ERR_CODE_MAX + 64];
-    snprintf(type, sizeof type, "%s%s", error_namespace ? error_namespace : "", e->code);
     json_t *j = e->extra[0] ? json_loads(e->extra, 0, NULL) : NULL;
     if (!json_is_object(j)) {
         json_decref(j);
         j = json_object();
     }
     json_object_set_new(j, "__type", json_string(type));
-    json_object_set_new(j, "message", json_string(e->msg));
+    json_object_set_new(j, message_key, json_string(e->msg));
     char *body = sp_json_dump(j, out_len);
     json_decref(j);
     return body;
+}
+
+char *api_error_body(const char *error_namespace, const sp_err *e, size_t *out_len)
+{
+    char type[SP_ERR_CODE_MAX + 64];
+    snprintf(type, sizeof type, "%s%s", error_namespace ? error_namespace : "", e->code);
+    return error_body_typed(type, "message", e, out_len);
+}
+
+char *api_service_error_body(const api_service *svc, const sp_err *e, size_t *out_len)
+{
+    const char *type, *key;
+    if (svc->model && api_model_error_type(svc->model, e->code, &type, &key))
+        return error_body_typed(type, key, e, out_len);
+    return api_error_body(svc->error_namespace, e, out_len);
 }
 
 static const api_service *service_for(const api_service *const *services, size_t n,
@@ -60,12 +75,21 @@ char *api_dispatch_json(const api_service *const *services, size_t n_services, c
         req = NULL;
         sp_err_set(&e, 400, "SerializationException", "Request body must be a JSON object");
     }
+    /* The front end's stages come first: JSON types, then every model constraint. */
+    if (req && svc->model) {
+        char *invalid = api_model_check(svc->model, op_name, req, out_len);
+        if (invalid) {
+            json_decref(req);
+            *status = 400;
+            return invalid;
+        }
+    }
     json_t *resp = req ? op->fn(svc->ctx, req, &e) : NULL;
     json_decref(req);
     if (!resp) {
         if (!sp_err_failed(&e)) sp_err_internal(&e, "%s failed without a reason", op_name);
         *status = e.status;
-        return api_error_body(svc->error_namespace, &e, out_len);
+        return api_service_error_body(svc, &e, out_len);
     }
     *status = 200;
     char *out = sp_json_dump(resp, out_len);

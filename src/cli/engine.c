@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "api/api_model.h"
 #include "catalog/catalog.h"
 #include "core/fs.h"
 #include "delivery/delivery.h"
@@ -134,8 +135,10 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
         .content_type = "application/x-amz-json-1.0",
         .ops = tbl_ddb_ops,
         .ctx = en->tables,
+        .model = &api_model_dynamodb,
     };
     en->ddb_streams_service = en->ddb_service;
+    en->ddb_streams_service.model = NULL;
     en->ddb_streams_service.name = "dynamodbstreams";
     en->ddb_streams_service.target_prefix = "DynamoDBStreams_20120810";
     en->ddb_streams_service.ops = tbl_streams_ops;
@@ -144,7 +147,7 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
 
     /* [stream] */
     en->kinesis = (api_service){"kinesis", "Kinesis_20131202", "", "application/x-amz-json-1.1",
-                                stm_kinesis_ops, en->stream};
+                                stm_kinesis_ops, en->stream, &api_model_kinesis};
     api_server_add_service(en->server, &en->kinesis);
 
     /* [pipe] */
@@ -154,7 +157,7 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     /* [delivery] */
     en->firehose_api = (api_service){"firehose", "Firehose_20150804", "",
                                      "application/x-amz-json-1.1", dlv_firehose_ops,
-                                     en->delivery};
+                                     en->delivery, NULL};
     api_server_add_service(en->server, &en->firehose_api);
 
     /* [lake] */

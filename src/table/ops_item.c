@@ -18,12 +18,21 @@ bool tbl_req_table(tbl_db *db, const json_t *obj, tbl_meta *m, sp_err *e)
     return tbl_meta_get(db, name, m, false, e);
 }
 
+bool tbl_av_map_check(const json_t *raw, sp_err *e)
+{
+    if (!json_is_object(raw)) return true; /* absent: the model's not-null check, or the op's */
+    json_t *norm = tbl_av_item_normalize(raw, e);
+    json_decref(norm);
+    return norm != NULL;
+}
+
 bool tbl_write_prepare(tbl_db *db, tbl_write_kind kind, const json_t *req, unsigned rv_allowed,
                        tbl_write *w, sp_err *e)
 {
     memset(w, 0, sizeof *w);
     w->kind = kind;
-    if (!tbl_req_table(db, req, &w->m, e)) return false;
+    /* What needs no table comes first, as DynamoDB orders it: a request wrong in itself is a
+     * ValidationException even when the table does not exist. */
     if (!tbl_return_values(req, rv_allowed, &w->rv, e) || !tbl_check_rcc(req, e)) return false;
     unsigned kinds = TBL_X_CONDITION | (kind == TBL_W_UPDATE ? TBL_X_UPDATE : 0);
     if (!tbl_req_exprs_parse(req, kinds, &w->x, e)) return false;
@@ -32,12 +41,25 @@ bool tbl_write_prepare(tbl_db *db, tbl_write_kind kind, const json_t *req, unsig
                           "failed to satisfy constraint: Member must not be null");
         return false;
     }
+    json_t *raw = json_object_get(req, kind == TBL_W_PUT ? "Item" : "Key");
+    if (kind == TBL_W_PUT && json_is_object(raw)) {
+        json_t *item = tbl_av_item_normalize(raw, e);
+        size_t size = item ? tbl_item_size(item) : 0;
+        json_decref(item);
+        if (!item) return false;
+        if (size > TBL_ITEM_MAX_BYTES) {
+            sp_err_invalid(e, "Item size has exceeded the maximum allowed size");
+            return false;
+        }
+    } else if (!tbl_av_map_check(raw, e)) {
+        return false;
+    }
+    if (!tbl_req_table(db, req, &w->m, e)) return false;
     if (kind == TBL_W_PUT) {
-        json_t *raw = json_object_get(req, "Item");
         w->item = tbl_item_prepare(&w->m, raw, &w->k, e);
         return w->item != NULL;
     }
-    json_t *key = json_object_get(req, "Key");
+    json_t *key = raw;
     if (!tbl_key_prepare(&w->m, key, &w->k, e)) return false;
     if (kind == TBL_W_UPDATE) {
         w->item = tbl_av_item_normalize(key, e);
@@ -168,10 +190,12 @@ json_t *tbl_op_get_item(void *ctx, json_t *req, sp_err *e)
     tbl_req_exprs x;
     json_t *resp = NULL, *item = NULL;
     memset(&x, 0, sizeof x);
-    if (!tbl_req_table(db, req, &m, e) || !tbl_check_rcc(req, e)) goto out;
+    if (!tbl_check_rcc(req, e)) goto out;
     bool consistent = sp_json_bool(req, "ConsistentRead", false, e);
     if (sp_err_failed(e)) goto out;
     if (!tbl_req_exprs_parse(req, TBL_X_PROJECTION, &x, e)) goto out;
+    if (!tbl_av_map_check(json_object_get(req, "Key"), e)) goto out;
+    if (!tbl_req_table(db, req, &m, e)) goto out;
     if (!tbl_key_prepare(&m, json_object_get(req, "Key"), &k, e)) goto out;
     tbl_conn *c = tbl_conn_get(db, e);
     if (!c) goto out;

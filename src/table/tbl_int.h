@@ -234,6 +234,9 @@ bool tbl_item_write(tbl_txn *t, tbl_meta *m, const tbl_key *k, json_t *old_item,
 json_t *tbl_item_prepare(const tbl_meta *m, const json_t *raw, tbl_key *k, sp_err *e);
 /* Validates a request's Key (exactly the key attributes) and encodes it. raw borrowed. */
 bool tbl_key_prepare(const tbl_meta *m, const json_t *raw, tbl_key *k, sp_err *e);
+/* The attribute values of a request's Item/Key map (borrowed) are well-formed: the checks
+ * that need no table, made before it is looked up. True when raw is absent. */
+bool tbl_av_map_check(const json_t *raw, sp_err *e);
 /* Size of an item by DynamoDB's rules (attribute names plus values). */
 size_t tbl_item_size(const json_t *item);
 /* Extracts and encodes the primary key of a full item (PutItem) or of a Key (Get/Delete;

@@ -9,7 +9,7 @@ import tempfile
 
 from conftest import SOURCE
 
-TEST_ONLY = {"libcmocka-dev", "python3-pytest", "python3-boto3", "awscli", "clang", "npm", "nodejs"}
+TEST_ONLY = {"libcmocka-dev", "python3-pytest", "python3-boto3", "awscli", "clang", "npm", "nodejs"}  # python3-botocore is a build dependency (the request models)
 
 
 def deps_list(purpose):
@@ -36,7 +36,7 @@ def test_demo_build_does_not_look_for_test_tools():
         subprocess.run(["cmake", "-S", SOURCE, "-B", build, "-DSP_TESTS=OFF"], check=True,
                        capture_output=True, timeout=300)
         cache = open(os.path.join(build, "CMakeCache.txt")).read()
-        assert "CMOCKA_LIB" not in cache and "PYTHON3:" not in cache
+        assert "CMOCKA_LIB" not in cache
         assert not os.path.exists(os.path.join(build, "CTestTestfile.cmake"))
 
 
