@@ -82,6 +82,7 @@ bool tbl_txn_begin(tbl_db *db, tbl_txn *t, sp_err *e)
     t->db = db;
     t->n_tids = 0;
     t->c = NULL;
+    t->by_service = false;
     __atomic_add_fetch(&db->writers_waiting, 1, __ATOMIC_SEQ_CST);
     pthread_mutex_lock(&db->write_mu);
     __atomic_sub_fetch(&db->writers_waiting, 1, __ATOMIC_SEQ_CST);
