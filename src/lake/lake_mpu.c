@@ -297,10 +297,12 @@ bool lake_mpu_complete(lake *lk, const char *bucket, const char *key, const char
     lake_part *have;
     size_t n_have;
     if (!parts_of(dir, &have, &n_have, e)) return false;
-    /* Both lists ascend: one merge pass finds each listed part. */
+    /* Both lists ascend: one merge pass finds each listed part. Every part must be found
+     * before sizes matter: InvalidPart wins over EntityTooSmall. */
     EVP_MD_CTX *md5s = EVP_MD_CTX_new();
     EVP_DigestInit_ex(md5s, EVP_md5(), NULL);
     bool ok = true;
+    const lake_part *small = NULL;
     for (size_t i = 0, j = 0; ok && i < n; i++) {
         while (j < n_have && have[j].number < parts[i].number) j++;
         unsigned char md5[16];
@@ -311,15 +313,17 @@ bool lake_mpu_complete(lake *lk, const char *bucket, const char *key, const char
                        "not have been uploaded, or the specified entity tag might not have "
                        "matched the part's entity tag. (part %d)", parts[i].number);
             ok = false;
-        } else if (i + 1 < n && have[j].size < LAKE_PART_MIN_SIZE) {
-            sp_err_set(e, 400, "EntityTooSmall",
-                       "Your proposed upload is smaller than the minimum allowed object size. "
-                       "(part %d has %lld bytes; every part but the last needs %lld)",
-                       parts[i].number, (long long)have[j].size, (long long)LAKE_PART_MIN_SIZE);
-            ok = false;
         } else {
+            if (i + 1 < n && have[j].size < LAKE_PART_MIN_SIZE && !small) small = &have[j];
             EVP_DigestUpdate(md5s, md5, sizeof md5);
         }
+    }
+    if (ok && small) {
+        sp_err_set(e, 400, "EntityTooSmall",
+                   "Your proposed upload is smaller than the minimum allowed object size. "
+                   "(part %d has %lld bytes; every part but the last needs %lld)",
+                   small->number, (long long)small->size, (long long)LAKE_PART_MIN_SIZE);
+        ok = false;
     }
     free(have);
     char tag[LAKE_ETAG_MAX];
