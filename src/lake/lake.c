@@ -1,33 +1,33 @@
 /* The local-directory lake. Writes go through "<dir>/.tmp-<random>" in the object's own
- * directory so rename() is atomic; listing walks the bucket depth-first with entries sorted
- * bytewise, which yields S3's lexicographic key order for keys made of '/'-separated
- * segments. */
+ * directory so rename() is atomic, with the ETag (MD5 computed while writing) set on the
+ * temporary file before the rename, so an object and its ETag appear together; listing walks
+ * the bucket depth-first with entries sorted bytewise, which yields S3's lexicographic key
+ * order for keys made of '/'-separated segments, and reads each ETag from its extended
+ * attribute (no object is read to list it). */
 #include "core/failpoint.h"
-#include "lake.h"
+#include "lake_int.h"
 
 #include "core/fs.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
-enum { LAKE_KEY_MAX = 1024, LAKE_PATH_MAX = 4096 };
-static const char LAKE_TMP_PREFIX[] = ".tmp-";
+enum { LAKE_KEY_MAX = 1024 };
 
-struct lake {
-    char *root;
-};
-
-/* S3 names its generic failure InternalError; core's file errors say InternalFailure. */
-static void s3_error_code(sp_err *e)
+void lake_s3_error_code(sp_err *e)
 {
     if (e && !strcmp(e->code, "InternalFailure")) snprintf(e->code, sizeof e->code, "InternalError");
 }
+#define s3_error_code lake_s3_error_code
 
 /* mkdir -p of the first upto bytes of path. */
 static bool make_dirs(const char *path, size_t upto, sp_err *e)
@@ -39,6 +39,11 @@ static bool make_dirs(const char *path, size_t upto, sp_err *e)
     bool ok = sp_fs_mkdirs(buf, e);
     if (!ok) s3_error_code(e);
     return ok;
+}
+
+void lake_s3_set_chunk_verifier(lake *lk, const lake_chunk_verifier *v)
+{
+    lk->verifier = *v;
 }
 
 lake *lake_open(const char *dir, sp_err *e)
@@ -70,7 +75,7 @@ bool lake_bucket_name_valid(const char *name)
     return name[0] != '.' && name[0] != '-' && strstr(name, "..") == NULL;
 }
 
-static bool bucket_check(const lake *lk, const char *bucket, bool must_exist, sp_err *e)
+bool lake_bucket_check(const lake *lk, const char *bucket, bool must_exist, sp_err *e)
 {
     if (!lake_bucket_name_valid(bucket)) {
         sp_err_set(e, 400, "InvalidBucketName", "The specified bucket '%s' is not valid", bucket);
@@ -94,7 +99,7 @@ bool lake_bucket_exists(const lake *lk, const char *bucket)
 
 bool lake_bucket_create(lake *lk, const char *bucket, sp_err *e)
 {
-    if (!bucket_check(lk, bucket, false, e)) return false;
+    if (!lake_bucket_check(lk, bucket, false, e)) return false;
     char path[LAKE_PATH_MAX];
     int n = snprintf(path, sizeof path, "%s/%s", lk->root, bucket);
     return make_dirs(path, (size_t)n, e);
@@ -241,44 +246,176 @@ static bool write_all(int fd, const void *data, size_t len)
             if (errno == EINTR) continue;
             return false;
         }
+        if (w == 0) {
+            errno = EIO;
+            return false;
+        }
         p += w;
         len -= (size_t)w;
     }
     return true;
 }
 
+/* I/O failures name the operation and the errno text, never a path of the data dir: the
+ * message goes back to API clients. ENOSPC/EDQUOT are 503 as in core's fs errors. */
 static void io_error(sp_err *e, const char *what, const char *path)
 {
-    sp_fs_error(e, what, path);
-    s3_error_code(e);
+    int err = errno;
+    sp_debug("lake: %s '%s': %s", what, path, strerror(err));
+    bool full = err == ENOSPC || err == EDQUOT;
+    sp_err_set(e, full ? 503 : 500, full ? "ServiceUnavailable" : "InternalError", "%s: %s", what,
+               strerror(err));
 }
 
+bool lake_tmpfile_open(lake_tmpfile *w, const char *dir, sp_err *e)
+{
+    memset(w, 0, sizeof *w);
+    w->fd = -1;
+    if (!make_dirs(dir, strlen(dir), e)) return false;
+    unsigned char r[8];
+    unsigned long long salt = 0;
+    if (RAND_bytes(r, sizeof r) == 1) memcpy(&salt, r, sizeof salt);
+    if (snprintf(w->tmp, sizeof w->tmp, "%s/%s%llx", dir, LAKE_TMP_PREFIX,
+                 salt ^ (unsigned long long)sp_clock_mono_ns()) >= (int)sizeof w->tmp) {
+        sp_err_set(e, 400, "KeyTooLongError", "The object's path is too long for the lake");
+        return false;
+    }
+    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (w->fd < 0) {
+        io_error(e, "cannot create a temporary file", w->tmp);
+        return false;
+    }
+    w->md5 = EVP_MD_CTX_new();
+    if (!w->md5 || EVP_DigestInit_ex(w->md5, EVP_md5(), NULL) != 1) {
+        lake_tmpfile_discard(w);
+        sp_err_set(e, 500, "InternalError", "cannot start an MD5 digest");
+        return false;
+    }
+    return true;
+}
+
+bool lake_tmpfile_write(lake_tmpfile *w, const void *data, size_t len, sp_err *e)
+{
+    if (!write_all(w->fd, data, len)) {
+        io_error(e, "cannot write object data", w->tmp);
+        return false;
+    }
+    EVP_DigestUpdate(w->md5, data, len);
+    w->size += (off_t)len;
+    return true;
+}
+
+void lake_tmpfile_md5(lake_tmpfile *w, unsigned char md5[16])
+{
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(w->md5, md5, &n);
+    assert(n == 16);
+}
+
+void lake_tmpfile_discard(lake_tmpfile *w)
+{
+    if (w->fd >= 0) {
+        close(w->fd);
+        unlink(w->tmp);
+    }
+    w->fd = -1;
+    EVP_MD_CTX_free(w->md5);
+    w->md5 = NULL;
+}
+
+bool lake_tmpfile_commit(lake_tmpfile *w, const char *path, const char *etag, sp_err *e)
+{
+    struct stat st;
+    bool ok = fstat(w->fd, &st) == 0;
+    if (!ok) io_error(e, "cannot stat a temporary file", w->tmp);
+    if (ok) {
+        char rec[LAKE_ETAG_MAX + 64];
+        int n = snprintf(rec, sizeof rec, "%s %lld %lld.%09ld", etag, (long long)st.st_size,
+                         (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
+        /* A file system without user xattrs still gets the object, with a derived ETag. */
+        if (fsetxattr(w->fd, LAKE_ETAG_XATTR, rec, (size_t)n, 0) != 0 && errno != ENOTSUP)
+            ok = false, io_error(e, "cannot store the ETag", w->tmp);
+    }
+    if (ok && fsync(w->fd) != 0) ok = false, io_error(e, "cannot fsync object data", w->tmp);
+    if (ok) sp_failpoint("lake.before-rename");
+    if (ok && rename(w->tmp, path) != 0) ok = false, io_error(e, "cannot rename the object", path);
+    if (!ok) {
+        lake_tmpfile_discard(w);
+        return false;
+    }
+    close(w->fd);
+    w->fd = -1;
+    EVP_MD_CTX_free(w->md5);
+    w->md5 = NULL;
+    /* The rename is durable only once the directory entry is. */
+    char dir[LAKE_PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return true;
+}
+
+void lake_etag_format(const unsigned char md5[16], int parts, char out[LAKE_ETAG_MAX])
+{
+    out[0] = '"';
+    for (unsigned i = 0; i < 16; i++) snprintf(out + 1 + 2 * i, 3, "%02x", md5[i]);
+    if (parts > 0) snprintf(out + 33, LAKE_ETAG_MAX - 33, "-%d\"", parts);
+    else snprintf(out + 33, LAKE_ETAG_MAX - 33, "\"");
+}
+
+bool lake_etag_stored(const char *path, const struct stat *st, char out[LAKE_ETAG_MAX])
+{
+    char rec[LAKE_ETAG_MAX + 64];
+    ssize_t n = getxattr(path, LAKE_ETAG_XATTR, rec, sizeof rec - 1);
+    if (n <= 0) return false;
+    rec[n] = '\0';
+    char etag[LAKE_ETAG_MAX];
+    long long size, sec;
+    long nsec;
+    if (sscanf(rec, "%47s %lld %lld.%ld", etag, &size, &sec, &nsec) != 4) return false;
+    if (size != (long long)st->st_size || sec != (long long)st->st_mtim.tv_sec ||
+        nsec != (long)st->st_mtim.tv_nsec || etag[0] != '"')
+        return false;
+    snprintf(out, LAKE_ETAG_MAX, "%s", etag);
+    return true;
+}
+
+void lake_etag_load(const char *path, const struct stat *st, char out[LAKE_ETAG_MAX])
+{
+    if (lake_etag_stored(path, st, out)) return;
+    /* Objects from before ETags were stored, or changed by another tool: an ETag that still
+     * changes whenever the object does, without reading it. */
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    char seed[64];
+    int len = snprintf(seed, sizeof seed, "%lld/%lld", (long long)st->st_size,
+                       (long long)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000);
+    EVP_Digest(seed, (size_t)len, md, &n, EVP_md5(), NULL);
+    lake_etag_format(md, 0, out);
+}
+
+/* The public streaming writer: a temporary file of the lake's own (lake_tmpfile, so the
+ * object gets its MD5 ETag like every other) plus the object's final path. */
 struct lake_writer {
-    char *path;               /* the object's file */
-    char tmp[LAKE_PATH_MAX];  /* where the bytes go until commit */
-    int fd;
-    uint64_t size;
+    lake_tmpfile f;
+    char *path;
 };
 
 lake_writer *lake_writer_open(lake *lk, const char *bucket, const char *key, sp_err *e)
 {
-    if (!bucket_check(lk, bucket, true, e) || !lake_key_valid(key, e)) return NULL;
-    char *path = lake_object_path(lk, bucket, key);
-    char *slash = strrchr(path, '/');
-    if (!make_dirs(path, (size_t)(slash - path), e)) {
-        free(path);
-        return NULL;
-    }
+    if (!lake_bucket_check(lk, bucket, true, e) || !lake_key_valid(key, e)) return NULL;
     lake_writer *w = calloc(1, sizeof *w);
     if (!w) abort();
-    w->path = path;
-    static _Atomic unsigned long long counter;
-    snprintf(w->tmp, sizeof w->tmp, "%.*s/%s%llx", (int)(slash - path), path, LAKE_TMP_PREFIX,
-             (unsigned long long)sp_clock_mono_ns() ^ ((unsigned long long)getpid() << 40) ^
-                 (++counter << 20));
-    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (w->fd < 0) {
-        io_error(e, "cannot create", w->tmp);
+    w->path = lake_object_path(lk, bucket, key);
+    char *slash = strrchr(w->path, '/');
+    *slash = '\0';
+    bool ok = lake_tmpfile_open(&w->f, w->path, e);
+    *slash = '/';
+    if (!ok) {
         free(w->path);
         free(w);
         return NULL;
@@ -288,64 +425,33 @@ lake_writer *lake_writer_open(lake *lk, const char *bucket, const char *key, sp_
 
 bool lake_writer_write(lake_writer *w, const void *data, size_t len, sp_err *e)
 {
-    if (!write_all(w->fd, data, len)) {
-        io_error(e, "cannot write", w->tmp);
-        return false;
-    }
-    w->size += len;
-    return true;
+    return lake_tmpfile_write(&w->f, data, len, e);
 }
 
-uint64_t lake_writer_size(const lake_writer *w) { return w->size; }
+uint64_t lake_writer_size(const lake_writer *w) { return (uint64_t)w->f.size; }
 
 void lake_writer_abort(lake_writer *w)
 {
     if (!w) return;
-    if (w->fd >= 0) close(w->fd);
-    unlink(w->tmp);
+    lake_tmpfile_discard(&w->f);
     free(w->path);
     free(w);
 }
 
 bool lake_writer_commit(lake_writer *w, sp_err *e)
 {
-    bool ok = true;
-    if (fsync(w->fd) != 0) ok = false, io_error(e, "cannot fsync", w->tmp);
-    close(w->fd);
-    w->fd = -1;
-    if (ok) sp_failpoint("lake.before-rename");
-    if (ok && rename(w->tmp, w->path) != 0) ok = false, io_error(e, "cannot rename into", w->path);
-    if (!ok) {
-        lake_writer_abort(w);
-        return false;
-    }
-    /* The rename is durable only once the directory entry is. */
-    *strrchr(w->path, '/') = '\0';
-    int dfd = open(w->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    free(w->path);
-    free(w);
-    return true;
-}
-
-bool lake_object_put(lake *lk, const char *bucket, const char *key, const void *data, size_t len,
-                     sp_err *e)
-{
-    lake_writer *w = lake_writer_open(lk, bucket, key, e);
-    if (!w) return false;
-    if (!lake_writer_write(w, data, len, e)) {
-        lake_writer_abort(w);
-        return false;
-    }
-    return lake_writer_commit(w, e);
+    unsigned char md5[16];
+    char tag[LAKE_ETAG_MAX];
+    lake_tmpfile_md5(&w->f, md5);
+    lake_etag_format(md5, 0, tag);
+    bool ok = lake_tmpfile_commit(&w->f, w->path, tag, e);
+    lake_writer_abort(w);
+    return ok;
 }
 
 FILE *lake_object_open(const lake *lk, const char *bucket, const char *key, sp_err *e)
 {
-    if (!bucket_check(lk, bucket, true, e) || !lake_key_valid(key, e)) return NULL;
+    if (!lake_bucket_check(lk, bucket, true, e) || !lake_key_valid(key, e)) return NULL;
     char *path = lake_object_path(lk, bucket, key);
     FILE *f = fopen(path, "rb");
     free(path);
@@ -358,10 +464,40 @@ FILE *lake_object_open(const lake *lk, const char *bucket, const char *key, sp_e
     return f;
 }
 
+bool lake_object_put(lake *lk, const char *bucket, const char *key, const void *data, size_t len,
+                     sp_err *e)
+{
+    return lake_object_put_etag(lk, bucket, key, data, len, NULL, e);
+}
+
+bool lake_object_put_etag(lake *lk, const char *bucket, const char *key, const void *data,
+                          size_t len, char etag[LAKE_ETAG_MAX], sp_err *e)
+{
+    if (!lake_bucket_check(lk, bucket, true, e) || !lake_key_valid(key, e)) return false;
+    char *path = lake_object_path(lk, bucket, key);
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    lake_tmpfile w;
+    bool ok = lake_tmpfile_open(&w, path, e);
+    *slash = '/';
+    if (ok) ok = lake_tmpfile_write(&w, data, len, e);
+    char tag[LAKE_ETAG_MAX];
+    if (ok) {
+        unsigned char md5[16];
+        lake_tmpfile_md5(&w, md5);
+        lake_etag_format(md5, 0, tag);
+        ok = lake_tmpfile_commit(&w, path, tag, e);
+    }
+    lake_tmpfile_discard(&w);
+    if (ok && etag) snprintf(etag, LAKE_ETAG_MAX, "%s", tag);
+    free(path);
+    return ok;
+}
+
 bool lake_object_get(const lake *lk, const char *bucket, const char *key, char **data,
                      size_t *len, sp_err *e)
 {
-    if (!bucket_check(lk, bucket, true, e) || !lake_key_valid(key, e)) return false;
+    if (!lake_bucket_check(lk, bucket, true, e) || !lake_key_valid(key, e)) return false;
     char *path = lake_object_path(lk, bucket, key);
     FILE *f = fopen(path, "rb");
     struct stat st;
@@ -386,9 +522,40 @@ bool lake_object_get(const lake *lk, const char *bucket, const char *key, char *
     return true;
 }
 
+bool lake_object_read(const lake *lk, const char *bucket, const char *key, off_t off, size_t len,
+                      char **data, sp_err *e)
+{
+    if (!lake_bucket_check(lk, bucket, true, e) || !lake_key_valid(key, e)) return false;
+    char *path = lake_object_path(lk, bucket, key);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    free(path);
+    if (fd < 0) {
+        sp_err_set(e, 404, "NoSuchKey", "The specified key '%s' does not exist", key);
+        return false;
+    }
+    char *buf = malloc(len + 1);
+    size_t got = 0;
+    while (buf && got < len) {
+        ssize_t r = pread(fd, buf + got, len - got, off + (off_t)got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (!buf || got != len) {
+        free(buf);
+        sp_err_internal(e, "short read of '%s'", key);
+        s3_error_code(e);
+        return false;
+    }
+    buf[len] = '\0';
+    *data = buf;
+    return true;
+}
+
 bool lake_object_delete(lake *lk, const char *bucket, const char *key, sp_err *e)
 {
-    if (!bucket_check(lk, bucket, true, e) || !lake_key_valid(key, e)) return false;
+    if (!lake_bucket_check(lk, bucket, true, e) || !lake_key_valid(key, e)) return false;
     char *path = lake_object_path(lk, bucket, key);
     bool ok = unlink(path) == 0 || errno == ENOENT; /* S3 deletes are idempotent */
     if (!ok) io_error(e, "cannot delete", path);
@@ -399,10 +566,11 @@ bool lake_object_delete(lake *lk, const char *bucket, const char *key, sp_err *e
 bool lake_object_stat(const lake *lk, const char *bucket, const char *key, lake_object_info *out,
                       sp_err *e)
 {
-    if (!bucket_check(lk, bucket, true, e) || !lake_key_valid(key, e)) return false;
+    if (!lake_bucket_check(lk, bucket, true, e) || !lake_key_valid(key, e)) return false;
     char *path = lake_object_path(lk, bucket, key);
     struct stat st;
     bool ok = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    if (ok) lake_etag_load(path, &st, out->etag);
     free(path);
     if (!ok) {
         sp_err_set(e, 404, "NoSuchKey", "The specified key '%s' does not exist", key);
@@ -442,6 +610,7 @@ static bool walk(const char *dir, sp_str *rel, const char *prefix, lake_object_f
                         .mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 +
                                     st.st_mtim.tv_nsec / 1000000,
                     };
+                    lake_etag_load(path, &st, info.etag);
                     go_on = fn(arg, &info);
                 }
             }
@@ -457,7 +626,7 @@ static bool walk(const char *dir, sp_str *rel, const char *prefix, lake_object_f
 bool lake_object_list(const lake *lk, const char *bucket, const char *prefix, lake_object_fn fn,
                       void *arg, sp_err *e)
 {
-    if (!bucket_check(lk, bucket, true, e)) return false;
+    if (!lake_bucket_check(lk, bucket, true, e)) return false;
     char path[LAKE_PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", lk->root, bucket);
     sp_str rel;

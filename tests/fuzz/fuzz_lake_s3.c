@@ -1,5 +1,7 @@
 /* Fuzz target: the S3 REST API (lake_s3_handle) on a temporary lake. Input:
- * "<METHOD> <path>[?<query>]\n<header Range value>\n<body>". Keys, bucket names, query strings
+ * "<METHOD> <path>[?<query>]\n<headers>\n<body>", where <headers> is up to four
+ * '|'-separated "name:value" pairs, and an entry without ':' is the Range value (so aws-chunked
+ * bodies, Content-MD5 and x-amz-checksum-* headers are reached too). Keys, bucket names, query strings
  * and ranges are all hostile; every request must get an answer (a response or S3's XML
  * error) and nothing may be written outside the lake directory: after each input the
  * directory above the lake must hold nothing but the lake. */
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fuzz_rest_input.h"
 #include "lake/lake.h"
@@ -16,6 +19,9 @@
 static lake *lk;
 static char root[64];
 static char range_value[256];
+enum { FUZZ_HEADERS = 4 };
+static char header_names[FUZZ_HEADERS][64], header_values[FUZZ_HEADERS][256];
+static int n_headers;
 
 static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -32,7 +38,10 @@ static void cleanup(void)
 static const char *header(const sp_http_req *req, const char *name)
 {
     (void)req;
-    return !strcmp(name, "Range") && range_value[0] ? range_value : NULL;
+    if (!strcmp(name, "Range") && range_value[0]) return range_value;
+    for (int i = 0; i < n_headers; i++)
+        if (!strcasecmp(header_names[i], name)) return header_values[i];
+    return NULL;
 }
 
 /* The lake's parent holds only "lake". */
@@ -66,7 +75,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sp_http_req req = fuzz_rest_request(text, "/", &line2);
     char *body = line2 ? strchr(line2, '\n') : NULL;
     if (body) *body++ = '\0';
-    snprintf(range_value, sizeof range_value, "%s", line2 ? line2 : "");
+    range_value[0] = '\0';
+    n_headers = 0;
+    for (char *h = line2, *next; h && *h; h = next) {
+        next = strchr(h, '|');
+        if (next) *next++ = '\0';
+        char *colon = strchr(h, ':');
+        if (!colon) {
+            snprintf(range_value, sizeof range_value, "%s", h);
+        } else if (n_headers < FUZZ_HEADERS) {
+            *colon = '\0';
+            snprintf(header_names[n_headers], sizeof header_names[0], "%s", h);
+            snprintf(header_values[n_headers], sizeof header_values[0], "%s", colon + 1);
+            n_headers++;
+        }
+    }
     req.body = body ? body : "";
     req.body_len = body ? size - (size_t)(body - text) : 0;
     req.header = header;
