@@ -144,6 +144,22 @@ void cat_jsonpath_destroy(cat_jsonpath *p);
 typedef bool (*cat_jsonpath_fn)(void *arg, json_t *value);
 bool cat_jsonpath_select(const cat_jsonpath *p, json_t *doc, cat_jsonpath_fn fn, void *arg);
 
+/* ---- partition filter expressions (cat_partition_expr.c) ------------------------------- */
+
+/* GetPartitions' Expression (Glue's PredicateString: at most 2048 characters); nesting of
+ * parentheses and NOT is bounded so a hostile expression cannot exhaust the stack. */
+enum { CAT_PEXPR_MAX = 2048, CAT_PEXPR_DEPTH_MAX = 64 };
+typedef struct cat_pexpr cat_pexpr;
+
+/* Compiles text against the table's partition keys (borrowed for the call), typing every
+ * literal by its key's type. NULL with 400 InvalidInputException naming the problem (syntax
+ * and where, unknown key, literal of the wrong type, LIKE on a non-string key). Caller
+ * destroys. */
+cat_pexpr *cat_pexpr_parse(const char *text, const cat_column *keys, size_t n_keys, sp_err *e);
+/* Whether a partition with these values (one per key, in key order) is selected. */
+bool cat_pexpr_match(const cat_pexpr *x, const char *const *values, size_t n_values);
+void cat_pexpr_destroy(cat_pexpr *x);
+
 /* ---- Glue API definitions (cat_glue_store.c) --------------------------------------------- */
 
 /* Another connection to the same catalog file, for a thread of its own (a connection is
