@@ -384,8 +384,9 @@ json_t *glue_batch_create_partition(cat_glue *g, json_t *req, sp_err *e)
             return NULL;
         }
         json_t *vals = json_object_get(in, "Values");
-        json_array_append_new(errors, json_pack("{s:O, s:{s:s, s:s}}", "PartitionValues",
-                                                json_is_array(vals) ? vals : json_array(),
+        json_array_append_new(errors, json_pack("{s:o, s:{s:s, s:s}}", "PartitionValues",
+                                                json_is_array(vals) ? json_incref(vals)
+                                                                    : json_array(),
                                                 "ErrorDetail", "ErrorCode", pe.code,
                                                 "ErrorMessage", pe.msg));
     }

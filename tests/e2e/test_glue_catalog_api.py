@@ -69,9 +69,9 @@ N_BIG = 3000
 
 @pytest.fixture
 def lingering_server(data_dir):
-    """A server whose stopped crawls stay STOPPING for a second after they committed, so the
+    """A server whose stopped crawls stay STOPPING for two seconds after they committed, so the
     state and the errors it gives can be seen deterministically."""
-    s = Server(data_dir, env={"SALESPIPE_TEST_CRAWL_STOP_LINGER_MS": "1000"}).start()
+    s = Server(data_dir, env={"SALESPIPE_TEST_CRAWL_STOP_LINGER_MS": "2000"}).start()
     yield s
     rc = s.stop()
     assert rc == 0, f"salespipe exited with {rc}\n{s.read_log()[-5000:]}"
@@ -135,7 +135,7 @@ def test_update_and_stop_crawler_state_transitions(lingering_server, data_dir):
     code, msg = error_of(glue.update_crawler, Name="big", Description="while running")
     assert code == "CrawlerRunningException" and "running" in msg
     assert error_of(glue.start_crawler, Name="big")[0] == "CrawlerRunningException"
-    time.sleep(0.3)  # let it read some objects
+    time.sleep(0.5)  # let it read some objects
     assert glue.get_crawler(Name="big")["Crawler"]["State"] == "RUNNING"
     glue.stop_crawler(Name="big")
     assert glue.get_crawler(Name="big")["Crawler"]["State"] == "STOPPING"
@@ -388,8 +388,12 @@ def test_hand_made_table_is_stored_listed_and_queryable(make_server, data_dir):
     assert got == [["Phone"]]
     ddl = subprocess.run([BIN, "ddl", "--data-dir", data_dir], capture_output=True, timeout=60)
     assert ddl.returncode == 0
-    assert "CREATE EXTERNAL TABLE `shop`.`orders`" in ddl.stdout.decode() or \
-        "`orders`" in ddl.stdout.decode()
+    text = ddl.stdout.decode()
+    assert "CREATE EXTERNAL TABLE IF NOT EXISTS `shop`.`orders` (\n  `id` int,\n  `name` string," in text
+    assert "LOCATION 's3://handmade/orders/'" in text
+    for region in ORDERS:
+        assert (f"ALTER TABLE `shop`.`orders` ADD IF NOT EXISTS PARTITION (`region`='{region}') "
+                f"LOCATION 's3://handmade/orders/region={region}/'") in text
 
     # kept across a restart
     assert server.stop() == 0
