@@ -285,7 +285,11 @@ static bool cast(val_type ty, const char *text, pval *v)
     return false;
 }
 
-static void pval_clear(pval *v) { free(v->s); }
+static void pval_clear(pval *v)
+{
+    free(v->s);
+    v->s = NULL;
+}
 
 static int compare(val_type ty, const pval *a, const pval *b)
 {
