@@ -573,11 +573,17 @@ cat_glue *cat_glue_new(const sp_config *cfg, cat_catalog *cat, lake *lk, sp_err 
     g->cat = cat;
     g->lk = lk;
     g->created_ms = sp_clock_wall_ms();
-    /* A stopped crawl commits within milliseconds; tests that must see STOPPING (and the
-     * errors it gives) hold it there with SALESPIPE_TEST_CRAWL_STOP_LINGER_MS. */
+    /* A crawl of a small lake takes milliseconds and a stopped one commits within
+     * milliseconds; tests that must see RUNNING and STOPPING (and the errors they give) slow
+     * each object with SALESPIPE_TEST_CRAWL_OBJECT_DELAY_MS and hold STOPPING with
+     * SALESPIPE_TEST_CRAWL_STOP_LINGER_MS. Unset, both are 0. */
     const char *linger = getenv("SALESPIPE_TEST_CRAWL_STOP_LINGER_MS");
     g->stop_linger_ms = linger ? strtol(linger, NULL, 10) : 0;
     if (g->stop_linger_ms < 0 || g->stop_linger_ms > GLUE_STOP_LINGER_MAX_MS) g->stop_linger_ms = 0;
+    const char *delay = getenv("SALESPIPE_TEST_CRAWL_OBJECT_DELAY_MS");
+    g->object_delay_ms = delay ? strtol(delay, NULL, 10) : 0;
+    if (g->object_delay_ms < 0 || g->object_delay_ms > GLUE_OBJECT_DELAY_MAX_MS)
+        g->object_delay_ms = 0;
     pthread_mutex_init(&g->lock, NULL);
     pthread_cond_init(&g->wake, NULL);
     if (pthread_create(&g->thread, NULL, glue_crawl_thread, g) != 0) {

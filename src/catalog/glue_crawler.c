@@ -590,6 +590,7 @@ static glue_job *job_new(cat_glue *g, const json_t *def, sp_err *e)
     j->exclusions = json_array();
     j->table_prefix = dup_or_null(json_string_value(json_object_get(body, "TablePrefix")));
     atomic_init(&j->stop, false);
+    j->object_delay_ms = g->object_delay_ms;
     json_array_foreach(s3, i, x) {
         json_t *ex = json_object_get(x, "Exclusions");
         json_array_append_new(j->exclusions, json_is_array(ex) ? json_deep_copy(ex) : json_array());
@@ -628,7 +629,17 @@ json_t *glue_start_crawler(cat_glue *g, json_t *req, sp_err *e)
     return json_object();
 }
 
-static bool job_stopped(void *arg) { return atomic_load(&((glue_job *)arg)->stop); }
+/* Asked by the crawl between objects. */
+static bool job_stopped(void *arg)
+{
+    glue_job *j = arg;
+    if (j->object_delay_ms > 0 && !atomic_load(&j->stop)) {
+        struct timespec d = {.tv_sec = j->object_delay_ms / 1000,
+                             .tv_nsec = (j->object_delay_ms % 1000) * 1000000L};
+        nanosleep(&d, NULL);
+    }
+    return atomic_load(&j->stop);
+}
 
 /* Runs one job on its own catalog connection; the runs are recorded by cat_crawl. */
 static void run_job(cat_glue *g, glue_job *j)

@@ -11,8 +11,9 @@
 /* Glue's page sizes: GetDatabases/GetTables at most 100 (CatalogGetterPageSize), the
  * others at most 1000 (PageSize). */
 enum { GLUE_CATALOG_PAGE_MAX = 100, GLUE_PAGE_MAX = 1000 };
-/* Upper bound of the test-only STOPPING linger (SALESPIPE_TEST_CRAWL_STOP_LINGER_MS). */
-enum { GLUE_STOP_LINGER_MAX_MS = 60000 };
+/* Upper bounds of the test-only knobs SALESPIPE_TEST_CRAWL_STOP_LINGER_MS and
+ * SALESPIPE_TEST_CRAWL_OBJECT_DELAY_MS. */
+enum { GLUE_STOP_LINGER_MAX_MS = 60000, GLUE_OBJECT_DELAY_MAX_MS = 1000 };
 /* The account id salespipe answers with wherever Glue names one. */
 #define GLUE_ACCOUNT_ID "000000000000"
 
@@ -28,6 +29,7 @@ typedef struct glue_job {
     char *table_prefix;          /* NULL: none */
     bool running;
     atomic_bool stop;            /* StopCrawler asked: the crawl stops between objects */
+    long object_delay_ms;        /* cat_glue's, for the crawl thread */
     int64_t started_ms;
 } glue_job;
 
@@ -42,6 +44,7 @@ struct cat_glue {
     bool thread_started, stopping;
     glue_job *jobs;              /* queued and running crawls, oldest first */
     long stop_linger_ms;         /* tests: a stopped crawl stays STOPPING this long */
+    long object_delay_ms;        /* tests: a crawl waits this long before each object */
 };
 
 /* 400 InvalidInputException with a message. */

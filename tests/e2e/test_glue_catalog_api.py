@@ -60,18 +60,20 @@ def write_objects(data_dir, bucket, prefix, n, per_object=5):
     return n * per_object
 
 
-# Objects of the crawl that is stopped: enough for a run of seconds under ASan and of a good
-# part of a second in a release build.
-N_BIG = 3000
+# Objects of the crawl that is stopped: at 5 ms an object (see lingering_server), a run of
+# at least three seconds.
+N_BIG = 600
 
 # ---- UpdateCrawler / StopCrawler ------------------------------------------------------------
 
 
 @pytest.fixture
 def lingering_server(data_dir):
-    """A server whose stopped crawls stay STOPPING for two seconds after they committed, so the
-    state and the errors it gives can be seen deterministically."""
-    s = Server(data_dir, env={"SALESPIPE_TEST_CRAWL_STOP_LINGER_MS": "2000"}).start()
+    """A server whose crawls take 5 ms an object and whose stopped crawls stay STOPPING for
+    two seconds after they committed, so RUNNING, STOPPING and the errors they give can be
+    seen whatever the speed of the build and the machine."""
+    s = Server(data_dir, env={"SALESPIPE_TEST_CRAWL_STOP_LINGER_MS": "2000",
+                              "SALESPIPE_TEST_CRAWL_OBJECT_DELAY_MS": "5"}).start()
     yield s
     rc = s.stop()
     assert rc == 0, f"salespipe exited with {rc}\n{s.read_log()[-5000:]}"
