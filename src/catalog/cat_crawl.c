@@ -17,6 +17,7 @@ typedef struct crawl_obj {
     char *key;
     int64_t size, mtime_ms;
     bool known;           /* already crawled, unchanged: not read again */
+    bool reached;         /* the run came to it (read, or found gone) */
     char *table;          /* table the object belongs to (NULL: none) */
     size_t records;
     size_t group;         /* new objects: index into groups */
@@ -62,7 +63,10 @@ static bool hidden(const char *rel)
 static bool on_object(void *arg, const lake_object_info *o)
 {
     crawl *c = arg;
-    if (hidden(o->key + strlen(c->prefix))) return true;
+    const char *rel = o->key + strlen(c->prefix);
+    if (hidden(rel)) return true;
+    for (size_t i = 0; i < c->rep->n_exclusions; i++)
+        if (cat_glob_match(c->rep->exclusions[i], rel)) return true;
     if (c->n_objs == c->cap_objs) {
         c->cap_objs = c->cap_objs ? c->cap_objs * 2 : 64;
         c->objs = realloc(c->objs, c->cap_objs * sizeof *c->objs);
@@ -139,6 +143,7 @@ static size_t group_of(crawl *c, const char *rel)
 
 static bool read_object(crawl *c, crawl_obj *o)
 {
+    o->reached = true;
     char *path = lake_object_path(c->lk, c->cfg->bucket, o->key);
     if (!path) return true;
     sp_err e = {0};
@@ -212,6 +217,16 @@ static cat_type *stored_schema(crawl *c, const char *table, bool *exists)
     return st;
 }
 
+/* Glue's name for a table made from `from` (a folder or bucket/prefix name): TablePrefix
+ * followed by the sanitised name, cut at CAT_NAME_MAX. */
+static void prefixed_name(const crawl *c, const char *from, char out[CAT_NAME_MAX + 1])
+{
+    char name[CAT_NAME_MAX + 1];
+    cat_name_sanitize(from, name);
+    const char *tp = c->rep->table_prefix ? c->rep->table_prefix : "";
+    snprintf(out, CAT_NAME_MAX + 1, "%.*s%s", CAT_TABLE_PREFIX_MAX, tp, name);
+}
+
 /* Decides which table each group of new objects belongs to. */
 static void assign_tables(crawl *c)
 {
@@ -242,7 +257,7 @@ static void assign_tables(crawl *c)
                  cat_type_similarity(gr->schema, root) >= CAT_SIMILARITY_PCT)
             snprintf(gr->table, sizeof gr->table, "%s", c->root_table);
         else
-            cat_name_sanitize(gr->folder, gr->table);
+            prefixed_name(c, gr->folder, gr->table);
     }
     cat_type_destroy(root);
 }
@@ -528,8 +543,27 @@ static bool crawl_run(crawl *c)
             c->rep->objects_skipped++;
             continue;
         }
+        if (c->rep->stop && c->rep->stop(c->rep->stop_arg)) {
+            c->rep->stopped = true;
+            break;
+        }
         if (!read_object(c, &c->objs[i])) return false;
         if (c->rep->progress) c->rep->progress(c->rep->progress_arg, ++done, total);
+    }
+    if (c->rep->stopped) {
+        /* Objects the run did not reach are left for the next run: they are not recorded
+         * as crawled, so everything kept stays consistent with what was read. */
+        size_t kept = 0;
+        for (size_t i = 0; i < c->n_objs; i++) {
+            crawl_obj *o = &c->objs[i];
+            if (o->known || o->reached) {
+                c->objs[kept++] = *o;
+            } else {
+                free(o->key);
+                free(o->table);
+            }
+        }
+        c->n_objs = kept;
     }
     /* Objects that vanished before reading still need a group for bookkeeping. */
     for (size_t i = 0; i < c->n_objs; i++)
@@ -562,11 +596,15 @@ bool cat_crawl(cat_catalog *cat, lake *lk, const sp_cfg_crawler *cfg,
 {
     uint64_t t0 = sp_clock_mono_ns();
     int64_t started = sp_clock_wall_ms();
-    cat_progress_fn progress = report->progress;
-    void *progress_arg = report->progress_arg;
+    cat_crawl_report in = *report;
     memset(report, 0, sizeof *report);
-    report->progress = progress;
-    report->progress_arg = progress_arg;
+    report->progress = in.progress;
+    report->progress_arg = in.progress_arg;
+    report->stop = in.stop;
+    report->stop_arg = in.stop_arg;
+    report->exclusions = in.exclusions;
+    report->n_exclusions = in.n_exclusions;
+    report->table_prefix = in.table_prefix;
     report->tables = json_array();
     const char *json_path = classifier && classifier->json_path ? classifier->json_path : "$";
     /* the classifier path is kept with the table: the query stage selects records with it */
@@ -587,9 +625,9 @@ bool cat_crawl(cat_catalog *cat, lake *lk, const sp_cfg_crawler *cfg,
         snprintf(last, sizeof last, "%s", c.prefix);
         last[strlen(last) - 1] = '\0';
         const char *slash = strrchr(last, '/');
-        cat_name_sanitize(slash ? slash + 1 : last, c.root_table);
+        prefixed_name(&c, slash ? slash + 1 : last, c.root_table);
     } else {
-        cat_name_sanitize(cfg->bucket, c.root_table);
+        prefixed_name(&c, cfg->bucket, c.root_table);
     }
     /* The query cache is an optimisation: a crawl without it is still a full crawl. */
     char *cache_path = cat_cache_path(cat);
@@ -613,7 +651,7 @@ bool cat_crawl(cat_catalog *cat, lake *lk, const sp_cfg_crawler *cfg,
         }
         ok = ok && crawl_run(&c);
         report->seconds = (double)(sp_clock_mono_ns() - t0) / 1e9;
-        ok = ok && record_run(&c, started, "SUCCEEDED", NULL);
+        ok = ok && record_run(&c, started, report->stopped ? "CANCELLED" : "SUCCEEDED", NULL);
         if (ok) {
             ok = cat_store_exec(cat, "COMMIT", e);
         } else {

@@ -202,3 +202,28 @@ bool cat_definition_delete(cat_catalog *cat, const char *kind, const char *name,
     sqlite3_finalize(st);
     return ok;
 }
+
+bool cat_definition_update(cat_catalog *cat, const char *kind, const char *name,
+                           const json_t *body, sp_err *e)
+{
+    if (!ensure_schema(cat, e)) return false;
+    sqlite3_stmt *st = cat_store_prepare(
+        cat,
+        "UPDATE definitions SET body = ?3, updated_ms = ?4, version = version + 1"
+        " WHERE kind = ?1 AND name = ?2",
+        e);
+    if (!st) return false;
+    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, sp_clock_wall_ms());
+    bool ok = sqlite3_step(st) == SQLITE_DONE || cat_store_fail(cat, "update definition", e);
+    if (ok && sqlite3_changes(cat->db) == 0) {
+        not_found(kind, name, e);
+        ok = false;
+    }
+    sqlite3_finalize(st);
+    free(text);
+    return ok;
+}

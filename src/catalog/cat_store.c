@@ -34,7 +34,15 @@ static const char SCHEMA[] =
     "  id INTEGER PRIMARY KEY, crawler TEXT NOT NULL, status TEXT NOT NULL,"
     "  started_ms INTEGER NOT NULL, finished_ms INTEGER NOT NULL, tables_created INTEGER,"
     "  tables_updated INTEGER, partitions_added INTEGER, objects_read INTEGER,"
-    "  objects_skipped INTEGER, error TEXT);";
+    "  objects_skipped INTEGER, error TEXT);"
+    /* The API's input for hand-made tables and partitions (CreateTable, CreatePartition),
+     * kept whole so GetTable/GetPartition answer with what was given. */
+    "CREATE TABLE IF NOT EXISTS table_inputs("
+    "  database TEXT NOT NULL, name TEXT NOT NULL, input TEXT NOT NULL,"
+    "  version INTEGER NOT NULL, PRIMARY KEY(database, name));"
+    "CREATE TABLE IF NOT EXISTS partition_inputs("
+    "  database TEXT NOT NULL, table_name TEXT NOT NULL, vals TEXT NOT NULL,"
+    "  input TEXT NOT NULL, PRIMARY KEY(database, table_name, vals));";
 
 bool cat_store_fail(cat_catalog *cat, const char *what, sp_err *e)
 {
@@ -251,8 +259,10 @@ bool cat_partition_foreach(cat_catalog *cat, const char *database, const char *t
 {
     sqlite3_stmt *st = cat_store_prepare(
         cat,
-        "SELECT p.vals, p.prefix, t.bucket FROM partitions p JOIN tables t"
+        "SELECT p.vals, p.prefix, t.bucket, p.created_ms, i.input FROM partitions p JOIN tables t"
         " ON t.database = p.database AND t.name = p.table_name"
+        " LEFT JOIN partition_inputs i ON i.database = p.database"
+        " AND i.table_name = p.table_name AND i.vals = p.vals"
         " WHERE p.database = ? AND p.table_name = ? ORDER BY p.prefix",
         e);
     if (!st) return false;
@@ -273,8 +283,12 @@ bool cat_partition_foreach(cat_catalog *cat, const char *database, const char *t
         }
         char location[2048];
         snprintf(location, sizeof location, "s3://%s/%s", bucket, prefix);
-        cat_partition p = {.values = v, .n_values = n, .prefix = prefix, .location = location};
+        const char *input_s = (const char *)sqlite3_column_text(st, 4);
+        json_t *input = input_s ? json_loads(input_s, 0, NULL) : NULL;
+        cat_partition p = {.values = v, .n_values = n, .prefix = prefix, .location = location,
+                           .created_ms = sqlite3_column_int64(st, 3), .input = input};
         go_on = fn(arg, &p);
+        json_decref(input);
         free(v);
         json_decref(vals);
     }

@@ -70,6 +70,8 @@ typedef struct cat_partition {
     size_t n_values;
     const char *prefix;         /* key prefix of the partition location, ends in '/' */
     const char *location;       /* s3://bucket/prefix */
+    int64_t created_ms;
+    const json_t *input;        /* CreatePartition's PartitionInput, NULL for crawled ones */
 } cat_partition;
 typedef bool (*cat_partition_fn)(void *arg, const cat_partition *p); /* false: stop */
 
@@ -79,13 +81,47 @@ bool cat_partition_foreach(cat_catalog *cat, const char *database, const char *t
 
 /* ---- the crawler ------------------------------------------------------------------------ */
 
+/* ---- exclude patterns (cat_glob.c) ------------------------------------------------------ */
+
+/* Glue's glob patterns for S3Target.Exclusions: * (within a folder), ** (across folders),
+ * ?, [...] / [!...], {a,b} (not nested), \ escapes. At most CAT_GLOB_MAX characters. */
+enum { CAT_GLOB_MAX = 1024 };
+typedef struct cat_glob cat_glob;
+
+/* NULL with 400 InvalidInputException naming what is wrong. Caller destroys. */
+cat_glob *cat_glob_compile(const char *pattern, sp_err *e);
+/* Whether key (relative to the crawler's include path) matches the whole pattern. */
+bool cat_glob_match(const cat_glob *g, const char *key);
+void cat_glob_destroy(cat_glob *g);
+
+/* A crawler Schedule, cron(Minutes Hours Day-of-month Month Day-of-week Year) as Glue
+ * takes it; false with 400 InvalidInputException naming the field that is wrong. */
+enum { CAT_CRON_MAX = 256 };
+bool cat_cron_valid(const char *expr, sp_err *e);
+
+/* ---- the crawler (continued) ------------------------------------------------------------ */
+
 typedef void (*cat_progress_fn)(void *arg, size_t objects_done, size_t objects_total);
+/* Asked between objects; true stops the crawl there (see cat_crawl). */
+typedef bool (*cat_stop_fn)(void *arg);
+
+/* Glue's TablePrefix: at most 128 characters. */
+enum { CAT_TABLE_PREFIX_MAX = 128 };
 
 typedef struct cat_crawl_report {
     /* in: optional progress callback, called after each object read */
     cat_progress_fn progress;
     void *progress_arg;
+    /* in, optional: asked between objects whether to stop (StopCrawler) */
+    cat_stop_fn stop;
+    void *stop_arg;
+    /* in, optional: keys (relative to the crawl path) matching one of these are not crawled */
+    const cat_glob *const *exclusions;
+    size_t n_exclusions;
+    /* in, optional: prepended to the names of the tables the crawl creates */
+    const char *table_prefix;
     /* out */
+    bool stopped;                          /* stop said so: the run is CANCELLED */
     size_t tables_created, tables_updated;
     size_t partitions_added;
     size_t objects_read, objects_skipped;  /* skipped: already crawled, unchanged */
@@ -97,7 +133,9 @@ typedef struct cat_crawl_report {
 
 /* Runs the crawler over its bucket/path with its classifier (NULL: JsonPath "$"). The
  * report is filled in; report->tables is new (cat_crawl_report_clear releases it). A run
- * is one SQLite transaction: on failure nothing of it is kept. */
+ * is one SQLite transaction: on failure nothing of it is kept. A run stopped between
+ * objects keeps what it read (tables, partitions, the objects as crawled) and is recorded
+ * as CANCELLED; the objects it did not reach are read by the next run. */
 bool cat_crawl(cat_catalog *cat, lake *lk, const sp_cfg_crawler *crawler,
                const sp_cfg_classifier *classifier, cat_crawl_report *report, sp_err *e);
 void cat_crawl_report_clear(cat_crawl_report *report);
@@ -144,6 +182,22 @@ void cat_jsonpath_destroy(cat_jsonpath *p);
 typedef bool (*cat_jsonpath_fn)(void *arg, json_t *value);
 bool cat_jsonpath_select(const cat_jsonpath *p, json_t *doc, cat_jsonpath_fn fn, void *arg);
 
+/* ---- partition filter expressions (cat_partition_expr.c) ------------------------------- */
+
+/* GetPartitions' Expression (Glue's PredicateString: at most 2048 characters); nesting of
+ * parentheses and NOT is bounded so a hostile expression cannot exhaust the stack. */
+enum { CAT_PEXPR_MAX = 2048, CAT_PEXPR_DEPTH_MAX = 64 };
+typedef struct cat_pexpr cat_pexpr;
+
+/* Compiles text against the table's partition keys (borrowed for the call), typing every
+ * literal by its key's type. NULL with 400 InvalidInputException naming the problem (syntax
+ * and where, unknown key, literal of the wrong type, LIKE on a non-string key). Caller
+ * destroys. */
+cat_pexpr *cat_pexpr_parse(const char *text, const cat_column *keys, size_t n_keys, sp_err *e);
+/* Whether a partition with these values (one per key, in key order) is selected. */
+bool cat_pexpr_match(const cat_pexpr *x, const char *const *values, size_t n_values);
+void cat_pexpr_destroy(cat_pexpr *x);
+
 /* ---- Glue API definitions (cat_glue_store.c) --------------------------------------------- */
 
 /* Another connection to the same catalog file, for a thread of its own (a connection is
@@ -157,6 +211,37 @@ bool cat_database_create(cat_catalog *cat, const char *name, const json_t *input
  * 400 EntityNotFoundException. Caller decrefs. */
 json_t *cat_database_get(cat_catalog *cat, const char *name, sp_err *e);
 
+/* UpdateDatabase: replaces the DatabaseInput (borrowed); DeleteDatabase: removes the
+ * database with its tables, their partitions and the crawler's memory of their objects (so
+ * a later crawl makes them again). 400 EntityNotFoundException if it does not exist. */
+bool cat_database_update(cat_catalog *cat, const char *name, const json_t *input, sp_err *e);
+bool cat_database_delete(cat_catalog *cat, const char *name, sp_err *e);
+
+/* A table made through CreateTable/UpdateTable: t says where its data is and how it reads
+ * (bucket, prefix, json_path, columns, partition keys, parameters); input (borrowed) is the
+ * TableInput, kept for GetTable. create: 400 AlreadyExistsException if the name is taken;
+ * else 400 EntityNotFoundException if it is not. Each UpdateTable makes a new version. */
+bool cat_table_put(cat_catalog *cat, const cat_table *t, const json_t *input, bool create,
+                   sp_err *e);
+/* {"Input": TableInput, "Version": n} of a hand-made table; NULL (e untouched) for a
+ * crawled one, NULL with e set on failure. Caller decrefs. */
+json_t *cat_table_input(cat_catalog *cat, const char *database, const char *name, sp_err *e);
+/* Removes a table, its partitions and the crawler's memory of its objects; 400
+ * EntityNotFoundException if absent. */
+bool cat_table_delete(cat_catalog *cat, const char *database, const char *name, sp_err *e);
+
+/* Partitions by their values (vals: a JSON array of strings, borrowed). create: 400
+ * AlreadyExistsException if a partition has these values, InvalidInputException if another
+ * one has this prefix; input (borrowed, may be NULL) is the PartitionInput. delete/get: 400
+ * EntityNotFoundException if none has them. get returns {"Values","Prefix","CreatedMs",
+ * "Input"?}, new. */
+bool cat_partition_create(cat_catalog *cat, const char *database, const char *table,
+                          const json_t *vals, const char *prefix, const json_t *input, sp_err *e);
+bool cat_partition_delete(cat_catalog *cat, const char *database, const char *table,
+                          const json_t *vals, sp_err *e);
+json_t *cat_partition_get(cat_catalog *cat, const char *database, const char *table,
+                          const json_t *vals, sp_err *e);
+
 /* Definitions made through the Glue API (kind "crawler", "classifier"), persisted as the
  * JSON the API was given. Each is returned as {"Name", "Body", "CreatedMs", "UpdatedMs",
  * "Version"}. create: 400 AlreadyExistsException if the name is taken; get/delete: 400
@@ -167,6 +252,10 @@ json_t *cat_definition_get(cat_catalog *cat, const char *kind, const char *name,
 /* All definitions of a kind, sorted by name. */
 json_t *cat_definition_list(cat_catalog *cat, const char *kind, sp_err *e);
 bool cat_definition_delete(cat_catalog *cat, const char *kind, const char *name, sp_err *e);
+/* Replaces the body of an existing definition, bumping Version and UpdatedMs; 400
+ * EntityNotFoundException if it does not exist. */
+bool cat_definition_update(cat_catalog *cat, const char *kind, const char *name,
+                           const json_t *body, sp_err *e);
 
 /* ---- pagination tokens (cat_page.c) ------------------------------------------------------ */
 

@@ -80,8 +80,7 @@ json_t *glue_page(json_t *items, glue_key_fn key, const json_t *req, const char 
     return out;
 }
 
-/* Glue keeps database and table names in lower case and finds them case-insensitively. */
-static void lower(const char *in, char out[CAT_NAME_MAX + 1])
+void glue_lower(const char *in, char out[CAT_NAME_MAX + 1])
 {
     size_t i = 0;
     for (; in[i] && i < CAT_NAME_MAX; i++) out[i] = (char)tolower((unsigned char)in[i]);
@@ -89,6 +88,24 @@ static void lower(const char *in, char out[CAT_NAME_MAX + 1])
 }
 
 /* ---- databases -------------------------------------------------------------------------- */
+
+/* DatabaseInput checked: Name (returned, borrowed), Parameters of string values. */
+const char *glue_database_input(const json_t *in, sp_err *e)
+{
+    const char *name = glue_name(in, "Name", true, e);
+    if (!name) return NULL;
+    sp_json_str(in, "Description", false, e);
+    sp_json_str(in, "LocationUri", false, e);
+    json_t *params = sp_json_object(in, "Parameters", false, e);
+    if (sp_err_failed(e)) return NULL;
+    const char *k;
+    json_t *v;
+    json_object_foreach(params, k, v) if (!json_is_string(v)) {
+        glue_invalid(e, "DatabaseInput.Parameters.%s must be a string", k);
+        return NULL;
+    }
+    return name;
+}
 
 static json_t *database_json(const json_t *db)
 {
@@ -112,22 +129,10 @@ static json_t *database_json(const json_t *db)
 static json_t *op_create_database(cat_glue *g, json_t *req, sp_err *e)
 {
     json_t *in = sp_json_object(req, "DatabaseInput", true, e);
-    const char *name = in ? glue_name(in, "Name", true, e) : NULL;
+    const char *name = in ? glue_database_input(in, e) : NULL;
     if (!name) return NULL;
-    const char *desc = sp_json_str(in, "Description", false, e);
-    const char *loc = sp_json_str(in, "LocationUri", false, e);
-    json_t *params = sp_json_object(in, "Parameters", false, e);
-    if (sp_err_failed(e)) return NULL;
-    (void)desc;
-    (void)loc;
-    const char *k;
-    json_t *v;
-    json_object_foreach(params, k, v) if (!json_is_string(v)) {
-        glue_invalid(e, "DatabaseInput.Parameters.%s must be a string", k);
-        return NULL;
-    }
     char lname[CAT_NAME_MAX + 1];
-    lower(name, lname);
+    glue_lower(name, lname);
     json_t *keep = json_deep_copy(in);
     json_object_set_new(keep, "Name", json_string(lname));
     bool ok = cat_database_create(g->cat, lname, keep, e);
@@ -140,7 +145,7 @@ static json_t *op_get_database(cat_glue *g, json_t *req, sp_err *e)
     const char *name = glue_name(req, "Name", true, e);
     if (!name) return NULL;
     char lname[CAT_NAME_MAX + 1];
-    lower(name, lname);
+    glue_lower(name, lname);
     json_t *db = cat_database_get(g->cat, lname, e);
     if (!db) return NULL;
     json_t *out = json_pack("{s:o}", "Database", database_json(db));
@@ -222,8 +227,73 @@ static json_t *storage_json(const cat_table *t, const char *location, bool with_
     return sd;
 }
 
-static json_t *table_json(const cat_table *t)
+/* Columns as the API was given them, names in lower case as Glue keeps them. */
+static json_t *input_columns(const json_t *cols)
 {
+    json_t *out = json_array();
+    size_t i;
+    json_t *c;
+    json_array_foreach(cols, i, c) {
+        json_t *x = json_deep_copy(c);
+        char name[CAT_NAME_MAX + 1];
+        glue_lower(json_string_value(json_object_get(c, "Name")), name);
+        json_object_set_new(x, "Name", json_string(name));
+        if (!json_object_get(x, "Type")) json_object_set_new(x, "Type", json_string("string"));
+        json_array_append_new(out, x);
+    }
+    return out;
+}
+
+json_t *glue_table_sd(const cat_table *t, const json_t *made)
+{
+    if (!made) return storage_json(t, t->location, true);
+    const json_t *sd_in = json_object_get(json_object_get(made, "Input"), "StorageDescriptor");
+    json_t *sd = json_is_object(sd_in) ? json_deep_copy(sd_in) : json_object();
+    json_object_set_new(sd, "Columns", input_columns(json_object_get(sd, "Columns")));
+    if (!json_object_get(sd, "Compressed")) json_object_set_new(sd, "Compressed", json_false());
+    if (!json_object_get(sd, "NumberOfBuckets"))
+        json_object_set_new(sd, "NumberOfBuckets", json_integer(0));
+    if (!json_object_get(sd, "StoredAsSubDirectories"))
+        json_object_set_new(sd, "StoredAsSubDirectories", json_false());
+    return sd;
+}
+
+/* A table made with CreateTable/UpdateTable: what was given, plus what Glue adds. */
+static json_t *made_table_json(const cat_table *t, const json_t *made)
+{
+    const json_t *in = json_object_get(made, "Input");
+    const json_t *params = json_object_get(in, "Parameters");
+    char version[32];
+    snprintf(version, sizeof version, "%lld",
+             (long long)json_integer_value(json_object_get(made, "Version")) - 1);
+    json_t *out = json_pack(
+        "{s:s, s:s, s:o, s:o, s:I, s:o, s:o, s:o, s:s, s:b, s:s, s:s}", "Name", t->name,
+        "DatabaseName", t->database, "CreateTime", glue_time(t->created_ms), "UpdateTime",
+        glue_time(t->updated_ms), "Retention",
+        (json_int_t)json_integer_value(json_object_get(in, "Retention")), "StorageDescriptor",
+        glue_table_sd(t, made), "PartitionKeys",
+        input_columns(json_object_get(in, "PartitionKeys")), "Parameters",
+        json_is_object(params) ? json_deep_copy(params) : json_object(), "CreatedBy",
+        "arn:aws:iam::" GLUE_ACCOUNT_ID ":root", "IsRegisteredWithLakeFormation", 0,
+        "CatalogId", GLUE_ACCOUNT_ID, "VersionId", version);
+    const char *keep[] = {"Description", "Owner", "TableType", "ViewOriginalText",
+                          "ViewExpandedText", "LastAccessTime", "LastAnalyzedTime"};
+    for (size_t i = 0; i < SP_ARRAY_LEN(keep); i++) {
+        json_t *v = json_object_get(in, keep[i]);
+        if (v) json_object_set(out, keep[i], v);
+    }
+    return out;
+}
+
+static json_t *table_json(cat_glue *g, const cat_table *t, sp_err *e)
+{
+    json_t *made = cat_table_input(g->cat, t->database, t->name, e);
+    if (!made && sp_err_failed(e)) return NULL;
+    if (made) {
+        json_t *out = made_table_json(t, made);
+        json_decref(made);
+        return out;
+    }
     json_t *params = json_deep_copy(t->parameters);
     if (!json_object_get(params, "classification"))
         json_object_set_new(params, "classification", json_string(t->classification));
@@ -240,12 +310,12 @@ static json_t *table_json(const cat_table *t)
 
 /* The database named by the request's `key`, lower-cased into out; false with 400
  * EntityNotFoundException when it does not exist. */
-static bool existing_database(cat_glue *g, const json_t *req, const char *key,
-                              char out[CAT_NAME_MAX + 1], sp_err *e)
+bool glue_existing_database(cat_glue *g, const json_t *req, const char *key,
+                           char out[CAT_NAME_MAX + 1], sp_err *e)
 {
     const char *name = glue_name(req, key, true, e);
     if (!name) return false;
-    lower(name, out);
+    glue_lower(name, out);
     json_t *db = cat_database_get(g->cat, out, e);
     json_decref(db);
     return db != NULL;
@@ -254,21 +324,21 @@ static bool existing_database(cat_glue *g, const json_t *req, const char *key,
 static json_t *op_get_table(cat_glue *g, json_t *req, sp_err *e)
 {
     char db[CAT_NAME_MAX + 1], name[CAT_NAME_MAX + 1];
-    if (!existing_database(g, req, "DatabaseName", db, e)) return NULL;
+    if (!glue_existing_database(g, req, "DatabaseName", db, e)) return NULL;
     const char *n = glue_name(req, "Name", true, e);
     if (!n) return NULL;
-    lower(n, name);
+    glue_lower(n, name);
     cat_table *t = cat_table_get(g->cat, db, name, e);
     if (!t) return NULL;
-    json_t *out = json_pack("{s:o}", "Table", table_json(t));
+    json_t *tj = table_json(g, t, e);
     cat_table_destroy(t);
-    return out;
+    return tj ? json_pack("{s:o}", "Table", tj) : NULL;
 }
 
 static json_t *op_get_tables(cat_glue *g, json_t *req, sp_err *e)
 {
     char db[CAT_NAME_MAX + 1];
-    if (!existing_database(g, req, "DatabaseName", db, e)) return NULL;
+    if (!glue_existing_database(g, req, "DatabaseName", db, e)) return NULL;
     const char *expr = sp_json_str(req, "Expression", false, e);
     if (sp_err_failed(e)) return NULL;
     regex_t re;
@@ -294,8 +364,10 @@ static json_t *op_get_tables(cat_glue *g, json_t *req, sp_err *e)
         if (filter && regexec(&re, json_string_value(n), 0, NULL, 0) != 0) continue;
         cat_table *t = cat_table_get(g->cat, db, json_string_value(n), e);
         if (!t) break;
-        json_array_append_new(items, table_json(t));
+        json_t *tj = table_json(g, t, e);
         cat_table_destroy(t);
+        if (!tj) break;
+        json_array_append_new(items, tj);
     }
     json_decref(names);
     if (filter) regfree(&re);
@@ -310,8 +382,33 @@ static json_t *op_get_tables(cat_glue *g, json_t *req, sp_err *e)
 
 /* ---- partitions ------------------------------------------------------------------------- */
 
+json_t *glue_partition_json(const cat_table *t, const json_t *table_sd, const cat_partition *p,
+                            bool with_columns)
+{
+    json_t *vals = json_array();
+    for (size_t i = 0; i < p->n_values; i++) json_array_append_new(vals, json_string(p->values[i]));
+    json_t *sd = json_deep_copy(table_sd);
+    const json_t *in_sd = json_object_get(p->input, "StorageDescriptor");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)in_sd, k, v) json_object_set(sd, k, v);
+    json_object_set_new(sd, "Location", json_string(p->location));
+    if (!with_columns) json_object_del(sd, "Columns");
+    const json_t *params = json_object_get(p->input, "Parameters");
+    int64_t created = p->input ? p->created_ms : t->updated_ms;
+    json_t *part = json_pack("{s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "Values", vals,
+                             "DatabaseName", t->database, "TableName", t->name, "CreationTime",
+                             glue_time(created), "LastAccessTime", glue_time(created),
+                             "StorageDescriptor", sd, "Parameters",
+                             json_is_object(params) ? json_deep_copy(params) : json_object(),
+                             "CatalogId", GLUE_ACCOUNT_ID);
+    return part;
+}
+
 typedef struct partition_walk {
     const cat_table *t;
+    const json_t *sd;
+    const cat_pexpr *filter;
     bool with_columns;
     json_t *items;
 } partition_walk;
@@ -319,15 +416,8 @@ typedef struct partition_walk {
 static bool on_partition(void *arg, const cat_partition *p)
 {
     partition_walk *w = arg;
-    json_t *vals = json_array();
-    for (size_t i = 0; i < p->n_values; i++) json_array_append_new(vals, json_string(p->values[i]));
-    json_t *part = json_pack(
-        "{s:o, s:s, s:s, s:o, s:o, s:o, s:{}, s:s}", "Values", vals, "DatabaseName",
-        w->t->database, "TableName", w->t->name, "CreationTime", glue_time(w->t->updated_ms),
-        "LastAccessTime", glue_time(w->t->updated_ms), "StorageDescriptor",
-        storage_json(w->t, p->location, w->with_columns), "Parameters", "CatalogId",
-        GLUE_ACCOUNT_ID);
-    json_array_append_new(w->items, part);
+    if (w->filter && !cat_pexpr_match(w->filter, p->values, p->n_values)) return true;
+    json_array_append_new(w->items, glue_partition_json(w->t, w->sd, p, w->with_columns));
     return true;
 }
 
@@ -340,21 +430,32 @@ static const char *partition_key(const json_t *item)
 static json_t *op_get_partitions(cat_glue *g, json_t *req, sp_err *e)
 {
     char db[CAT_NAME_MAX + 1], name[CAT_NAME_MAX + 1];
-    if (!existing_database(g, req, "DatabaseName", db, e)) return NULL;
+    if (!glue_existing_database(g, req, "DatabaseName", db, e)) return NULL;
     const char *n = glue_name(req, "TableName", true, e);
     const char *expr = sp_json_str(req, "Expression", false, e);
     bool exclude = sp_json_bool(req, "ExcludeColumnSchema", false, e);
     if (!n || sp_err_failed(e)) return NULL;
-    if (expr && *expr) {
-        glue_invalid(e, "GetPartitions: Expression is not supported by salespipe; list all "
-                        "partitions and filter their Values");
-        return NULL;
-    }
-    lower(n, name);
+    glue_lower(n, name);
     cat_table *t = cat_table_get(g->cat, db, name, e);
     if (!t) return NULL;
-    partition_walk w = {.t = t, .with_columns = !exclude, .items = json_array()};
-    bool ok = cat_partition_foreach(g->cat, db, name, on_partition, &w, e);
+    cat_pexpr *filter = NULL;
+    bool blank = true;
+    for (const char *c = expr; c && *c && blank; c++) blank = strchr(" \t\r\n", *c) != NULL;
+    if (!blank) {
+        filter = cat_pexpr_parse(expr, t->partition_keys, t->n_partition_keys, e);
+        if (!filter) {
+            cat_table_destroy(t);
+            return NULL;
+        }
+    }
+    json_t *made = cat_table_input(g->cat, db, name, e);
+    json_t *sd = sp_err_failed(e) ? NULL : glue_table_sd(t, made);
+    json_decref(made);
+    partition_walk w = {.t = t, .sd = sd, .filter = filter, .with_columns = !exclude,
+                        .items = json_array()};
+    bool ok = sd && cat_partition_foreach(g->cat, db, name, on_partition, &w, e);
+    json_decref(sd);
+    cat_pexpr_destroy(filter);
     cat_table_destroy(t);
     if (!ok) {
         json_decref(w.items);
@@ -401,6 +502,18 @@ GLUE_OP(GetCrawlers, glue_get_crawlers)
 GLUE_OP(StartCrawler, glue_start_crawler)
 GLUE_OP(DeleteCrawler, glue_delete_crawler)
 GLUE_OP(GetCrawlerMetrics, glue_get_crawler_metrics)
+GLUE_OP(CreateTable, glue_create_table)
+GLUE_OP(UpdateTable, glue_update_table)
+GLUE_OP(DeleteTable, glue_delete_table)
+GLUE_OP(BatchDeleteTable, glue_batch_delete_table)
+GLUE_OP(CreatePartition, glue_create_partition)
+GLUE_OP(BatchCreatePartition, glue_batch_create_partition)
+GLUE_OP(DeletePartition, glue_delete_partition)
+GLUE_OP(GetPartition, glue_get_partition)
+GLUE_OP(UpdateDatabase, glue_update_database)
+GLUE_OP(DeleteDatabase, glue_delete_database)
+GLUE_OP(UpdateCrawler, glue_update_crawler)
+GLUE_OP(StopCrawler, glue_stop_crawler)
 
 const sp_op cat_glue_ops[] = {
     {"CreateDatabase", op_CreateDatabase},
@@ -419,6 +532,18 @@ const sp_op cat_glue_ops[] = {
     {"StartCrawler", op_StartCrawler},
     {"DeleteCrawler", op_DeleteCrawler},
     {"GetCrawlerMetrics", op_GetCrawlerMetrics},
+    {"CreateTable", op_CreateTable},
+    {"UpdateTable", op_UpdateTable},
+    {"DeleteTable", op_DeleteTable},
+    {"BatchDeleteTable", op_BatchDeleteTable},
+    {"CreatePartition", op_CreatePartition},
+    {"BatchCreatePartition", op_BatchCreatePartition},
+    {"DeletePartition", op_DeletePartition},
+    {"GetPartition", op_GetPartition},
+    {"UpdateDatabase", op_UpdateDatabase},
+    {"DeleteDatabase", op_DeleteDatabase},
+    {"UpdateCrawler", op_UpdateCrawler},
+    {"StopCrawler", op_StopCrawler},
     {NULL, NULL},
 };
 
@@ -448,6 +573,17 @@ cat_glue *cat_glue_new(const sp_config *cfg, cat_catalog *cat, lake *lk, sp_err 
     g->cat = cat;
     g->lk = lk;
     g->created_ms = sp_clock_wall_ms();
+    /* A crawl of a small lake takes milliseconds and a stopped one commits within
+     * milliseconds; tests that must see RUNNING and STOPPING (and the errors they give) slow
+     * each object with SALESPIPE_TEST_CRAWL_OBJECT_DELAY_MS and hold STOPPING with
+     * SALESPIPE_TEST_CRAWL_STOP_LINGER_MS. Unset, both are 0. */
+    const char *linger = getenv("SALESPIPE_TEST_CRAWL_STOP_LINGER_MS");
+    g->stop_linger_ms = linger ? strtol(linger, NULL, 10) : 0;
+    if (g->stop_linger_ms < 0 || g->stop_linger_ms > GLUE_STOP_LINGER_MAX_MS) g->stop_linger_ms = 0;
+    const char *delay = getenv("SALESPIPE_TEST_CRAWL_OBJECT_DELAY_MS");
+    g->object_delay_ms = delay ? strtol(delay, NULL, 10) : 0;
+    if (g->object_delay_ms < 0 || g->object_delay_ms > GLUE_OBJECT_DELAY_MAX_MS)
+        g->object_delay_ms = 0;
     pthread_mutex_init(&g->lock, NULL);
     pthread_cond_init(&g->wake, NULL);
     if (pthread_create(&g->thread, NULL, glue_crawl_thread, g) != 0) {

@@ -5,6 +5,10 @@
  * the run is recorded, then READY with LastCrawl from the catalog's run history. */
 #include "glue_int.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <time.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -235,6 +239,8 @@ static json_t *crawler_json(cat_glue *g, const json_t *def, sp_err *e)
     json_t *run = cat_crawler_last_run(g->cat, name, e);
     if (!run && sp_err_failed(e)) return NULL;
     glue_job *job = job_of(g, name);
+    const char *recrawl = json_string_value(
+        json_object_get(json_object_get(body, "RecrawlPolicy"), "RecrawlBehavior"));
     json_t *targets = json_pack("{s:O, s:[], s:[], s:[], s:[], s:[]}", "S3Targets",
                                 json_object_get(json_object_get(body, "Targets"), "S3Targets"),
                                 "JdbcTargets", "MongoDBTargets", "DynamoDBTargets",
@@ -245,8 +251,9 @@ static json_t *crawler_json(cat_glue *g, const json_t *def, sp_err *e)
         "Name", name, "Role", json_object_get(body, "Role"), "Targets", targets, "DatabaseName",
         json_object_get(body, "DatabaseName"), "Classifiers", json_object_get(body, "Classifiers"),
         "SchemaChangePolicy", json_object_get(body, "SchemaChangePolicy"), "RecrawlPolicy",
-        "RecrawlBehavior", "CRAWL_EVERYTHING", "LineageConfiguration", "CrawlerLineageSettings",
-        "DISABLE", "State", job ? "RUNNING" : "READY", "CrawlElapsedTime",
+        "RecrawlBehavior", recrawl ? recrawl : "CRAWL_EVERYTHING", "LineageConfiguration",
+        "CrawlerLineageSettings", "DISABLE", "State",
+        !job ? "READY" : atomic_load(&job->stop) ? "STOPPING" : "RUNNING", "CrawlElapsedTime",
         (json_int_t)(job && job->running ? sp_clock_wall_ms() - job->started_ms : 0),
         "CreationTime", glue_time(json_integer_value(json_object_get(def, "CreatedMs"))),
         "LastUpdated", glue_time(json_integer_value(json_object_get(def, "UpdatedMs"))),
@@ -254,13 +261,23 @@ static json_t *crawler_json(cat_glue *g, const json_t *def, sp_err *e)
         "UseLakeFormationCredentials", 0, "AccountId", "");
     json_t *desc = json_object_get(body, "Description");
     if (json_is_string(desc)) json_object_set(out, "Description", desc);
+    const char *keep[] = {"TablePrefix", "Configuration"};
+    for (size_t i = 0; i < SP_ARRAY_LEN(keep); i++) {
+        json_t *v = json_object_get(body, keep[i]);
+        if (json_is_string(v)) json_object_set(out, keep[i], v);
+    }
+    const char *cron = json_string_value(json_object_get(body, "Schedule"));
+    if (cron)
+        json_object_set_new(out, "Schedule", json_pack("{s:s, s:s}", "ScheduleExpression", cron,
+                                                       "State", "SCHEDULED"));
     if (run) json_object_set_new(out, "LastCrawl", last_crawl_json(name, run));
     json_decref(run);
     return out;
 }
 
-/* Checks and normalises a CreateCrawler request into the stored body. */
-static json_t *crawler_body(cat_glue *g, const json_t *req, sp_err *e)
+/* Checks and normalises a CreateCrawler request (or an UpdateCrawler one merged into the
+ * stored body) into the stored body; op names the operation in messages. */
+static json_t *crawler_body(cat_glue *g, const json_t *req, const char *op, sp_err *e)
 {
     const char *name = glue_name(req, "Name", true, e);
     const char *role = name ? sp_json_str(req, "Role", true, e) : NULL;
@@ -271,28 +288,50 @@ static json_t *crawler_body(cat_glue *g, const json_t *req, sp_err *e)
     json_t *policy = sp_json_object(req, "SchemaChangePolicy", false, e);
     const char *table_prefix = sp_json_str(req, "TablePrefix", false, e);
     const char *schedule = sp_json_str(req, "Schedule", false, e);
+    json_t *recrawl = sp_json_object(req, "RecrawlPolicy", false, e);
+    const char *config = sp_json_str(req, "Configuration", false, e);
+    const char *recrawl_b = recrawl ? sp_json_str(recrawl, "RecrawlBehavior", false, e) : NULL;
     if (sp_err_failed(e)) return NULL;
     if (!db) {
-        glue_invalid(e, "CreateCrawler: DatabaseName is required: the crawler writes its "
-                        "tables there");
+        glue_invalid(e, "%s: DatabaseName is required: the crawler writes its tables there", op);
         return NULL;
     }
-    if ((table_prefix && *table_prefix) || (schedule && *schedule)) {
-        glue_invalid(e, "CreateCrawler: %s is not supported by salespipe",
-                     table_prefix && *table_prefix ? "TablePrefix" : "Schedule (use StartCrawler)");
+    if (table_prefix && (strlen(table_prefix) > CAT_TABLE_PREFIX_MAX ||
+                         strcspn(table_prefix, "/\n\r`") != strlen(table_prefix))) {
+        glue_invalid(e, "%s: TablePrefix must be at most %d characters, without '/', '`' or "
+                        "line breaks",
+                     op, CAT_TABLE_PREFIX_MAX);
         return NULL;
+    }
+    if (schedule && *schedule && !cat_cron_valid(schedule, e)) return NULL;
+    if (recrawl_b && strcmp(recrawl_b, "CRAWL_EVERYTHING") &&
+        strcmp(recrawl_b, "CRAWL_NEW_FOLDERS_ONLY")) {
+        glue_invalid(e, "%s: RecrawlPolicy.RecrawlBehavior must be CRAWL_EVERYTHING or "
+                        "CRAWL_NEW_FOLDERS_ONLY (CRAWL_EVENT_MODE needs an SQS queue, which "
+                        "salespipe does not have)",
+                     op);
+        return NULL;
+    }
+    if (config && *config) {
+        json_t *cj = json_loads(config, 0, NULL);
+        bool obj = json_is_object(cj);
+        json_decref(cj);
+        if (!obj) {
+            glue_invalid(e, "%s: Configuration must be a JSON object in a string", op);
+            return NULL;
+        }
     }
     const char *kinds[] = {"JdbcTargets", "MongoDBTargets", "DynamoDBTargets", "CatalogTargets",
                            "DeltaTargets", "IcebergTargets", "HudiTargets"};
     for (size_t i = 0; i < SP_ARRAY_LEN(kinds); i++)
         if (json_array_size(json_object_get(targets, kinds[i]))) {
-            glue_invalid(e, "CreateCrawler: salespipe crawls S3Targets only, not %s", kinds[i]);
+            glue_invalid(e, "%s: salespipe crawls S3Targets only, not %s", op, kinds[i]);
             return NULL;
         }
     json_t *s3 = sp_json_array(targets, "S3Targets", false, e);
     if (sp_err_failed(e)) return NULL;
     if (!json_array_size(s3)) {
-        glue_invalid(e, "CreateCrawler: Targets.S3Targets must name at least one s3:// path");
+        glue_invalid(e, "%s: Targets.S3Targets must name at least one s3:// path", op);
         return NULL;
     }
     json_t *norm = json_array();
@@ -311,15 +350,29 @@ static json_t *crawler_body(cat_glue *g, const json_t *req, sp_err *e)
             bucket[blen] = '\0';
         }
         if (!rest || !lake_bucket_name_valid(bucket)) {
-            glue_invalid(e, "CreateCrawler: S3Targets[%zu].Path '%s' is not s3://bucket/prefix",
-                         i, path);
+            glue_invalid(e, "%s: S3Targets[%zu].Path '%s' is not s3://bucket/prefix", op, i,
+                         path);
             break;
         }
-        if (json_array_size(excl)) {
-            glue_invalid(e, "CreateCrawler: S3Targets[%zu].Exclusions are not supported", i);
+        json_t *patterns = json_array();
+        size_t k;
+        json_t *x;
+        json_array_foreach(excl, k, x) {
+            cat_glob *gl = json_is_string(x) ? cat_glob_compile(json_string_value(x), e) : NULL;
+            if (!gl) {
+                if (!sp_err_failed(e))
+                    glue_invalid(e, "%s: S3Targets[%zu].Exclusions[%zu] must be a string", op, i,
+                                 k);
+                break;
+            }
+            cat_glob_destroy(gl);
+            json_array_append(patterns, x);
+        }
+        if (sp_err_failed(e)) {
+            json_decref(patterns);
             break;
         }
-        json_array_append_new(norm, json_pack("{s:s, s:[]}", "Path", path, "Exclusions"));
+        json_array_append_new(norm, json_pack("{s:s, s:o}", "Path", path, "Exclusions", patterns));
     }
     if (sp_err_failed(e)) {
         json_decref(norm);
@@ -329,7 +382,7 @@ static json_t *crawler_body(cat_glue *g, const json_t *req, sp_err *e)
     json_t *all_cl = all_classifiers(g, e);
     json_array_foreach(classifiers, i, t) {
         if (!json_is_string(t)) {
-            glue_invalid(e, "CreateCrawler: Classifiers must be names");
+            glue_invalid(e, "%s: Classifiers must be names", op);
             break;
         }
         if (all_cl && !find_named(all_cl, json_string_value(t))) {
@@ -355,12 +408,23 @@ static json_t *crawler_body(cat_glue *g, const json_t *req, sp_err *e)
         "SchemaChangePolicy", "UpdateBehavior", update ? update : "UPDATE_IN_DATABASE",
         "DeleteBehavior", del ? del : "DEPRECATE_IN_DATABASE");
     if (desc) json_object_set_new(body, "Description", json_string(desc));
+    if (table_prefix && *table_prefix) {
+        char lp[CAT_TABLE_PREFIX_MAX + 1];
+        size_t n = strlen(table_prefix);
+        for (size_t c = 0; c <= n; c++) lp[c] = (char)tolower((unsigned char)table_prefix[c]);
+        json_object_set_new(body, "TablePrefix", json_string(lp));
+    }
+    if (schedule && *schedule) json_object_set_new(body, "Schedule", json_string(schedule));
+    json_object_set_new(body, "RecrawlPolicy",
+                        json_pack("{s:s}", "RecrawlBehavior",
+                                  recrawl_b ? recrawl_b : "CRAWL_EVERYTHING"));
+    if (config && *config) json_object_set_new(body, "Configuration", json_string(config));
     return body;
 }
 
 json_t *glue_create_crawler(cat_glue *g, json_t *req, sp_err *e)
 {
-    json_t *body = crawler_body(g, req, e);
+    json_t *body = crawler_body(g, req, "CreateCrawler", e);
     if (!body) return NULL;
     const char *name = glue_key_name(body);
     bool ok;
@@ -491,6 +555,8 @@ void glue_job_free(glue_job *j)
         free(j->targets[i].schema_change_policy);
     }
     free(j->targets);
+    json_decref(j->exclusions);
+    free(j->table_prefix);
     free(j->classifier.name);
     free(j->classifier.json_path);
     free(j->name);
@@ -521,7 +587,13 @@ static glue_job *job_new(cat_glue *g, const json_t *def, sp_err *e)
     const json_t *s3 = json_object_get(json_object_get(body, "Targets"), "S3Targets");
     j->targets = calloc(json_array_size(s3) + 1, sizeof *j->targets);
     if (!j->targets) abort();
+    j->exclusions = json_array();
+    j->table_prefix = dup_or_null(json_string_value(json_object_get(body, "TablePrefix")));
+    atomic_init(&j->stop, false);
+    j->object_delay_ms = g->object_delay_ms;
     json_array_foreach(s3, i, x) {
+        json_t *ex = json_object_get(x, "Exclusions");
+        json_array_append_new(j->exclusions, json_is_array(ex) ? json_deep_copy(ex) : json_array());
         const char *path = json_string_value(json_object_get(x, "Path")) + strlen(S3_SCHEME);
         size_t blen = strcspn(path, "/");
         sp_cfg_crawler *t = &j->targets[j->n_targets++];
@@ -557,6 +629,18 @@ json_t *glue_start_crawler(cat_glue *g, json_t *req, sp_err *e)
     return json_object();
 }
 
+/* Asked by the crawl between objects. */
+static bool job_stopped(void *arg)
+{
+    glue_job *j = arg;
+    if (j->object_delay_ms > 0 && !atomic_load(&j->stop)) {
+        struct timespec d = {.tv_sec = j->object_delay_ms / 1000,
+                             .tv_nsec = (j->object_delay_ms % 1000) * 1000000L};
+        nanosleep(&d, NULL);
+    }
+    return atomic_load(&j->stop);
+}
+
 /* Runs one job on its own catalog connection; the runs are recorded by cat_crawl. */
 static void run_job(cat_glue *g, glue_job *j)
 {
@@ -567,9 +651,25 @@ static void run_job(cat_glue *g, glue_job *j)
         return;
     }
     for (size_t i = 0; i < j->n_targets; i++) {
-        cat_crawl_report rep = {0};
+        const json_t *patterns = json_array_get(j->exclusions, i);
+        size_t n_globs = 0;
+        cat_glob **globs = calloc(json_array_size(patterns) + 1, sizeof *globs);
+        if (!globs) abort();
+        size_t k;
+        json_t *x;
+        json_array_foreach(patterns, k, x) {
+            sp_err ge = {0}; /* checked by CreateCrawler/UpdateCrawler */
+            cat_glob *gl = cat_glob_compile(json_string_value(x), &ge);
+            if (gl) globs[n_globs++] = gl;
+        }
+        cat_crawl_report rep = {.stop = job_stopped, .stop_arg = j,
+                                .exclusions = (const cat_glob *const *)globs,
+                                .n_exclusions = n_globs, .table_prefix = j->table_prefix};
         bool ok = cat_crawl(cat, g->lk, &j->targets[i],
                             j->classifier.name ? &j->classifier : NULL, &rep, &e);
+        for (k = 0; k < n_globs; k++) cat_glob_destroy(globs[k]);
+        free(globs);
+        bool stopped = rep.stopped;
         if (ok)
             sp_info("crawler %s: s3://%s/%s: %zu tables created, %zu updated, %zu partitions "
                     "added, %zu objects read",
@@ -578,7 +678,7 @@ static void run_job(cat_glue *g, glue_job *j)
         else
             sp_warn("crawler %s failed: %s", j->name, e.msg);
         cat_crawl_report_clear(&rep);
-        if (!ok) break;
+        if (!ok || stopped) break;
     }
     cat_catalog_close(cat);
 }
@@ -596,9 +696,79 @@ void *glue_crawl_thread(void *arg)
         pthread_mutex_unlock(&g->lock);
         run_job(g, j);
         pthread_mutex_lock(&g->lock);
+        if (atomic_load(&j->stop) && g->stop_linger_ms > 0 && !g->stopping) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += g->stop_linger_ms / 1000;
+            until.tv_nsec += (g->stop_linger_ms % 1000) * 1000000L;
+            if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+            while (!g->stopping &&
+                   pthread_cond_timedwait(&g->wake, &g->lock, &until) != ETIMEDOUT) {
+            }
+        }
         g->jobs = j->next;
         glue_job_free(j);
     }
     pthread_mutex_unlock(&g->lock);
     return NULL;
+}
+
+/* ---- changing and stopping crawlers ----------------------------------------------------- */
+
+json_t *glue_update_crawler(cat_glue *g, json_t *req, sp_err *e)
+{
+    const char *name = glue_name(req, "Name", true, e);
+    json_t *def = name ? crawler_def(g, name, e) : NULL;
+    if (!def) return NULL;
+    if (json_is_true(json_object_get(def, "Configured"))) {
+        json_decref(def);
+        glue_invalid(e, "Crawler %s is defined in the configuration (%s); change it there", name,
+                     g->cfg->source ? g->cfg->source : "defaults");
+        return NULL;
+    }
+    if (job_of(g, name)) {
+        json_decref(def);
+        sp_err_set(e, 400, "CrawlerRunningException",
+                   "Cannot update Crawler while running. Please stop crawl or wait until it "
+                   "completes to update.");
+        return NULL;
+    }
+    /* what the request names replaces the stored member; the rest stays */
+    json_t *merged = json_deep_copy(json_object_get(def, "Body"));
+    json_decref(def);
+    static const char *const members[] = {"Role", "DatabaseName", "Description", "Targets",
+                                          "Classifiers", "SchemaChangePolicy", "RecrawlPolicy",
+                                          "Configuration", "TablePrefix", "Schedule"};
+    for (size_t i = 0; i < SP_ARRAY_LEN(members); i++) {
+        json_t *v = json_object_get(req, members[i]);
+        if (v && !json_is_null(v)) json_object_set(merged, members[i], v);
+    }
+    /* an empty Schedule or TablePrefix removes it */
+    json_t *body = crawler_body(g, merged, "UpdateCrawler", e);
+    json_decref(merged);
+    if (!body) return NULL;
+    bool ok = cat_definition_update(g->cat, "crawler", name, body, e);
+    json_decref(body);
+    return ok ? json_object() : NULL;
+}
+
+json_t *glue_stop_crawler(cat_glue *g, json_t *req, sp_err *e)
+{
+    const char *name = glue_name(req, "Name", true, e);
+    json_t *def = name ? crawler_def(g, name, e) : NULL;
+    if (!def) return NULL;
+    json_decref(def);
+    glue_job *j = job_of(g, name);
+    if (!j) {
+        sp_err_set(e, 400, "CrawlerNotRunningException", "Crawler with name %s isn't running.",
+                   name);
+        return NULL;
+    }
+    if (atomic_load(&j->stop)) {
+        sp_err_set(e, 400, "CrawlerStoppingException", "Crawler with name %s is stopping.",
+                   name);
+        return NULL;
+    }
+    atomic_store(&j->stop, true);
+    return json_object();
 }
