@@ -21,6 +21,11 @@ typedef struct sp_cfg_server {
     long long max_body_kb;    /* request bodies over this get 413 */
     long long threads;        /* 0 = from the core count */
     char *log_level;
+    /* Host header names accepted besides loopback and the bind address (array of strings):
+     * the names clients use when the endpoint is bound beyond loopback. */
+    json_t *hostnames;
+    /* Origins browsers may call the endpoint from (array: "http://host:port", "*"). */
+    json_t *cors_allowed_origins;
 } sp_cfg_server;
 
 typedef struct sp_cfg_table {
