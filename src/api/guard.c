@@ -188,6 +188,15 @@ api_guard_verdict api_guard_check(const api_guard_policy *p, const api_guard_req
 {
     *allow_origin = NULL;
     const char *host = header_get(r, "Host");
+    size_t hosts = 0;
+    for (size_t i = 0; i < r->n_headers; i++)
+        hosts += r->headers[i].name && !strcasecmp(r->headers[i].name, "Host");
+    if (hosts > 1) {
+        /* RFC 9112 3.2: a request with more than one Host is invalid; which one a proxy in
+         * front of us acted on is unknowable. */
+        refuse(r, e, "Host", host, "is one of several Host headers; a request has one");
+        return API_GUARD_REFUSE;
+    }
     if (!api_guard_host_allowed(p, host)) {
         refuse(r, e, "Host", host ? host : "(none)",
                "is not a loopback name or address, the bind address or one of "
