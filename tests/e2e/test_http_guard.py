@@ -383,30 +383,44 @@ def test_unknown_key_or_no_signature_is_refused_before_a_16_mib_body_is_read(mak
     assert status == 200, resp
 
 
-def test_x_amz_target_must_be_signed_and_unsigned_payload_is_s3_only(make_server):
+DDB_HEADERS = {"X-Amz-Target": "DynamoDB_20120810.PutItem", "Content-Type": "application/x-amz-json-1.0"}
+
+
+def test_x_amz_target_must_be_signed(make_server):
     server = make_server("defaults: seed\n" + CREDENTIALS).start()
     client = signed_client(server)
     host = f"127.0.0.1:{server.port}"
     before = settled_state(server, client)
-    ddb_headers = {"X-Amz-Target": "DynamoDB_20120810.PutItem",
-                   "Content-Type": "application/x-amz-json-1.0"}
-    # The operation header left out of SignedHeaders: a DeleteItem signature would do for a PutItem.
+    # The operation header left out of SignedHeaders: the signature would not say what it does.
     body = json.dumps({"TableName": TABLE, "Item": {"orderid": {"S": "unsigned-target"}}}).encode()
-    h = sign("POST", "/", host, ddb_headers, body, "dynamodb",
+    h = sign("POST", "/", host, DDB_HEADERS, body, "dynamodb",
              signed=["content-type", "host", "x-amz-date"])
     status, _, resp = call(server, "POST", "/", body, h)
     assert status in (400, 403), resp
     assert "x-amz-target" in message(resp)
-    # UNSIGNED-PAYLOAD with the DynamoDB scope, and with an s3 scope on a DynamoDB request.
-    for service in ("dynamodb", "s3"):
-        h = sign("POST", "/", host, ddb_headers, b"", service, payload_hash="UNSIGNED-PAYLOAD")
-        status, _, resp = call(server, "POST", "/", body, h)
-        assert status == 403, (service, resp)
     assert settled_state(server, client) == before
-    # Correctly signed, the same request works; and S3 still takes UNSIGNED-PAYLOAD.
-    h = sign("POST", "/", host, ddb_headers, body, "dynamodb")
+    # Correctly signed, the same request works.
+    h = sign("POST", "/", host, DDB_HEADERS, body, "dynamodb")
     assert call(server, "POST", "/", body, h)[0] == 200
     assert has_item(server, client, "unsigned-target")
+
+
+def test_unsigned_payload_passes_only_for_s3(make_server):
+    server = make_server("defaults: seed\n" + CREDENTIALS).start()
+    client = signed_client(server)
+    host = f"127.0.0.1:{server.port}"
+    before = settled_state(server, client)
+    body = json.dumps({"TableName": TABLE, "Item": {"orderid": {"S": "unsigned-body"}}}).encode()
+    # UNSIGNED-PAYLOAD with an s3 scope on a DynamoDB request, and with the DynamoDB scope.
+    for service in ("s3", "dynamodb"):
+        h = sign("POST", "/", host, DDB_HEADERS, b"", service, payload_hash="UNSIGNED-PAYLOAD")
+        status, _, resp = call(server, "POST", "/", body, h)
+        assert status == 403, (service, resp)
+    # An s3 scope on a DynamoDB request even with the payload signed.
+    h = sign("POST", "/", host, DDB_HEADERS, body, "s3")
+    assert call(server, "POST", "/", body, h)[0] == 403
+    assert settled_state(server, client) == before
+    # S3 still takes UNSIGNED-PAYLOAD.
     h = sign("PUT", f"/{BUCKET}/unsigned.txt", host, {}, b"", "s3", payload_hash="UNSIGNED-PAYLOAD")
     status, _, resp = call(server, "PUT", f"/{BUCKET}/unsigned.txt", b"hello", h)
     assert status == 200, resp
