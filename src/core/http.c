@@ -89,7 +89,7 @@ bool sp_http_query_param(const char *query, const char *name, char *out, size_t 
 /* Where a path that starts in a message ends: the delimiters messages put around paths. */
 static bool path_char(unsigned char c)
 {
-    return c > 0x20 && c != 0x7f && !strchr("'\"<>\\:&", c);
+    return c > 0x20 && c != 0x7f && !strchr("'\"<>\\:&),", c);
 }
 
 size_t sp_http_redact(char **body, size_t *len, const char *private_path)
