@@ -591,8 +591,14 @@ static void server_check(cfg_parse *p, const sp_cfg_server *srv)
         const char *h = json_string_value(v);
         size_t n = h ? strlen(h) : 0;
         bool ok = n > 0 && n <= CFG_HOSTNAME_MAX;
-        for (size_t k = 0; ok && k < n; k++)
+        size_t colons = 0;
+        for (size_t k = 0; ok && k < n; k++) {
             ok = isalnum((unsigned char)h[k]) || strchr("-._[]:", h[k]);
+            colons += h[k] == ':';
+        }
+        /* One colon is a port ("name:4566"), which a Host name here never carries; an IPv6
+         * literal has at least two. */
+        if (colons == 1) ok = false;
         if (!ok) {
             snprintf(path, sizeof path, "server.hostnames[%zu]", i);
             cfg_fail(p, server_field(p, "hostnames"), path,

@@ -261,7 +261,8 @@ def test_config_shows_and_checks_the_new_keys(tmp_path):
     for bad, field in (('cors_allowed_origins: ["http://app.example/path"]', "cors_allowed_origins[0]"),
                        ('cors_allowed_origins: ["app.example"]', "cors_allowed_origins[0]"),
                        ('hostnames: ["http://x"]', "hostnames[0]"),
-                       ('hostnames: ["a b"]', "hostnames[0]")):
+                       ('hostnames: ["a b"]', "hostnames[0]"),
+                       ('hostnames: ["ok.lan", "salespipe.lan:4566"]', "hostnames[1]")):
         cfg.write_text(f"defaults: seed\nserver:\n  {bad}\n")
         out = subprocess.run([BIN, "config", "--config", str(cfg)], capture_output=True, timeout=60)
         assert out.returncode == 2 and f"server.{field}" in out.stderr.decode(), out.stderr
