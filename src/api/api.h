@@ -45,6 +45,14 @@ typedef struct api_options {
      * Version 4 by one of these keys, for an action its allow list names. Borrowed. */
     const struct sp_cfg_credential *credentials;
     size_t n_credentials;
+    /* Host names accepted besides loopback names/addresses and the bind address (DNS
+     * rebinding guard), and the Origins browsers may call from (CORS; "*": any). Borrowed. */
+    const char *const *hostnames;
+    size_t n_hostnames;
+    const char *const *cors_origins;
+    size_t n_cors_origins;
+    /* Never named in an error response (replaced, original logged). Borrowed; may be NULL. */
+    const char *data_dir;
 } api_options;
 
 typedef struct api_server api_server;

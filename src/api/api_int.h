@@ -15,6 +15,8 @@ enum {
     API_SIGV4_HEX_LEN = 64,             /* hex SHA-256 / HMAC-SHA256 */
     API_SIGV4_PRESIGN_MAX_EXPIRES_S = 7 * 24 * 3600, /* S3 presigned URLs: at most a week */
     API_ACTION_MAX = 160,
+    API_GUARD_HOST_MAX = 253,           /* a DNS name is at most 253 characters */
+    API_GUARD_QUOTE_MAX = 128,          /* a header value quoted in a refusal, at most */
 };
 
 /* How a request is answered when it is refused: which error names and body shape. */
@@ -71,9 +73,23 @@ char *api_sigv4_canonical_request(const api_sigv4_request *req, const api_sigv4_
 bool api_sigv4_sign(const api_sigv4_request *req, const api_sigv4_auth *auth, bool s3,
                     const char *secret, char out[API_SIGV4_HEX_LEN + 1], sp_err *e);
 
-/* Verifies req against the configured keys at time now_s (Unix seconds). On success returns
- * the key (borrowed from creds). Otherwise NULL with e set to the protocol's 4xx error:
- * missing/incomplete signature, unknown key, wrong signature, expired, payload mismatch. */
+/* The part of the verification the headers decide, made before a body is read: a signature
+ * is present and well formed, its key is configured, its date is within the skew (or the
+ * presigned URL unexpired), an "s3" scope is used only on S3, X-Amz-Target (when sent) and
+ * every named header are signed, and a non-S3 request does not claim UNSIGNED-PAYLOAD.
+ * req->body is not looked at. On success returns the key (borrowed from creds) and fills
+ * *auth for api_sigv4_check_signature; otherwise NULL with e set as api_sigv4_verify does. */
+const sp_cfg_credential *api_sigv4_check_headers(const sp_cfg_credential *creds, size_t n_creds,
+                                                 const api_sigv4_request *req, api_proto proto,
+                                                 int64_t now_s, api_sigv4_auth *auth, sp_err *e);
+/* The rest, once the body is there: the signature over the whole request by c's secret. */
+bool api_sigv4_check_signature(const sp_cfg_credential *c, const api_sigv4_request *req,
+                               const api_sigv4_auth *auth, api_proto proto, sp_err *e);
+
+/* Both checks in one: verifies req against the configured keys at time now_s (Unix seconds).
+ * On success returns the key (borrowed from creds). Otherwise NULL with e set to the
+ * protocol's 4xx error: missing/incomplete signature, unknown key, wrong signature, expired,
+ * payload mismatch. */
 const sp_cfg_credential *api_sigv4_verify(const sp_cfg_credential *creds, size_t n_creds,
                                           const api_sigv4_request *req, api_proto proto,
                                           int64_t now_s, sp_err *e);
@@ -98,5 +114,40 @@ bool api_credential_allows(const sp_cfg_credential *c, const char *action);
 
 /* The refusal for an action outside c's allow list, in proto's error names, into e. */
 void api_action_deny(const sp_cfg_credential *c, const char *action, api_proto proto, sp_err *e);
+
+/* ---- the browser guard (guard.c) ---------------------------------------------------------- */
+
+/* Which Host and Origin values are accepted besides loopback. Strings borrowed. */
+typedef struct api_guard_policy {
+    const char *const *hostnames; /* exact names or IP literals ("[::1]" or "::1") */
+    size_t n_hostnames;
+    const char *const *origins;   /* "scheme://host[:port]", "null", or "*" for any */
+    size_t n_origins;
+} api_guard_policy;
+
+/* The request line and headers as the guard sees them. All borrowed. */
+typedef struct api_guard_request {
+    const char *method;
+    const api_header *headers;
+    size_t n_headers;
+    api_proto proto;          /* from api_action_of */
+    const api_service *svc;   /* JSON: the target's service, NULL if unknown */
+    bool builtin;             /* GET of /_salespipe/health or /_salespipe/metrics */
+} api_guard_request;
+
+typedef enum api_guard_verdict {
+    API_GUARD_PASS,      /* go on; with *allow_origin set, the response names it (CORS) */
+    API_GUARD_PREFLIGHT, /* a CORS preflight from an allowed origin: answer it, 204 */
+    API_GUARD_REFUSE,    /* e holds the 403 naming the reason */
+} api_guard_verdict;
+
+/* Host, then Origin, then Content-Type (see guard.c). *allow_origin is set (borrowed from
+ * the request) when an allowed Origin was sent. Pure: no I/O, no state. */
+api_guard_verdict api_guard_check(const api_guard_policy *p, const api_guard_request *r,
+                                  const char **allow_origin, sp_err *e);
+/* Whether a Host header value names loopback or one of p's hostnames. */
+bool api_guard_host_allowed(const api_guard_policy *p, const char *host);
+/* Whether an Origin header value (NULL: none sent) may make requests. */
+bool api_guard_origin_allowed(const api_guard_policy *p, const char *origin);
 
 #endif

@@ -1,22 +1,40 @@
 /* The HTTP server over libmicrohttpd: a pool of polling threads (one per core), keep-alive
  * connections, request bodies gathered up to the configured limit (413 beyond it, decided
  * from Content-Length before the body is read), then handed to the JSON dispatcher or to a
- * REST route. GET /_salespipe/health and /_salespipe/metrics are answered here. */
+ * REST route. GET /_salespipe/health and /_salespipe/metrics are answered here.
+ *
+ * Everything the headers can decide is decided in the first access-handler call, before a
+ * byte of the body is read: the browser guard (Host, Origin, Content-Type; guard.c), the
+ * header part of SigV4 (sigv4.c) and the size limit. A refusal queued then is sent without
+ * "100 Continue" and the upload is discarded. Error responses never carry the data dir:
+ * a path under it is replaced (sp_http_redact) and the original logged. */
 #include "api_int.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
 enum { API_MAX_SERVICES = 16, API_MAX_ROUTES = 8, API_CONNECTION_LIMIT = 1000,
-       API_CONNECTION_TIMEOUT_S = 120 };
+       API_CONNECTION_TIMEOUT_S = 120, API_CORS_MAX_AGE_S = 600 };
+
+/* What a CORS preflight allows and a cross-origin response lets the page read: the methods
+ * and response headers of the AWS APIs served here (as LocalStack's CORS handler does). */
+#define API_CORS_METHODS "GET, HEAD, PUT, POST, DELETE"
+#define API_CORS_EXPOSE_HEADERS "x-amzn-RequestId, x-amzn-ErrorType, x-amz-request-id, " \
+                                "x-amz-id-2, ETag, Content-Length, Last-Modified, x-amz-crc32"
 
 struct api_server {
     api_options opt;
+    api_guard_policy guard;
+    const char **hostnames;   /* the configured ones plus the bind address; owned array */
+    char *data_dir_real;      /* realpath of opt.data_dir, or NULL */
     struct MHD_Daemon *daemon;
     const api_service *services[API_MAX_SERVICES];
     size_t n_services;
@@ -34,7 +52,12 @@ typedef struct api_conn_req {
     char *raw_uri;     /* the request target exactly as sent, for SigV4 */
     bool started;      /* the access handler has seen the headers */
     sp_str body;
-    bool too_large;
+    bool answered;     /* a response (refusal) is queued; the upload is discarded */
+    api_action act;    /* what the request does, from its line and headers */
+    const char *allow_origin; /* an allowed Origin to name in the response (MHD's storage) */
+    const sp_cfg_credential *who; /* the key whose header checks passed, or NULL */
+    api_sigv4_auth auth;          /* its parsed signature */
+    char rid[24];      /* x-amzn-RequestId, also in the log lines about this request */
 } api_conn_req;
 
 api_server *api_server_new(const api_options *opt)
@@ -48,6 +71,19 @@ api_server *api_server_new(const api_options *opt)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         s->opt.threads = n < 2 ? 2 : (int)n;
     }
+    /* A specific bind address is a name clients legitimately use as Host. */
+    s->hostnames = calloc(s->opt.n_hostnames + 1, sizeof *s->hostnames);
+    if (!s->hostnames) {
+        free(s);
+        return NULL;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < s->opt.n_hostnames; i++) s->hostnames[n++] = s->opt.hostnames[i];
+    if (strcmp(s->opt.bind, "0.0.0.0") != 0) s->hostnames[n++] = s->opt.bind;
+    s->guard = (api_guard_policy){.hostnames = s->hostnames, .n_hostnames = n,
+                                  .origins = s->opt.cors_origins,
+                                  .n_origins = s->opt.n_cors_origins};
+    if (s->opt.data_dir) s->data_dir_real = realpath(s->opt.data_dir, NULL);
     return s;
 }
 
@@ -73,10 +109,33 @@ void api_server_set_metrics(api_server *s, api_metrics_fn fn, void *ctx)
     s->metrics_ctx = ctx;
 }
 
-/* Queues a response that takes ownership of body (malloc'd). */
-static enum MHD_Result send_owned(struct MHD_Connection *c, int status, const char *ctype,
-                                  char *body, size_t len, const sp_http_resp *extra)
+/* Removes the data dir from an error body (see the file comment); logs what was removed. */
+static void redact(const api_server *s, const api_conn_req *cr, int status, char **body,
+                   size_t *len)
 {
+    if (status < 400 || !*body) return;
+    const char *paths[2] = {s->data_dir_real, s->opt.data_dir};
+    char *original = NULL;
+    for (size_t i = 0; i < 2 && *body; i++) {
+        if (!paths[i] || (i == 1 && s->data_dir_real && !strcmp(paths[0], paths[1]))) continue;
+        char *before = original ? NULL : strndup(*body, *len);
+        if (sp_http_redact(body, len, paths[i]) && !original) original = before;
+        else free(before);
+    }
+    if (original) {
+        sp_warn("request %s: a %d response named a file of the data dir; sent without it. "
+                "Original: %.2000s", cr ? cr->rid : "-", status, original);
+        free(original);
+    }
+}
+
+/* Queues a response that takes ownership of body (malloc'd). cr (may be NULL) supplies the
+ * request id and the CORS origin. */
+static enum MHD_Result send_owned(api_server *s, struct MHD_Connection *c, api_conn_req *cr,
+                                  int status, const char *ctype, char *body, size_t len,
+                                  const sp_http_resp *extra)
+{
+    redact(s, cr, status, &body, &len);
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, body ? body : (char *)"", body ? MHD_RESPMEM_MUST_FREE
                                                                            : MHD_RESPMEM_PERSISTENT);
@@ -85,9 +144,15 @@ static enum MHD_Result send_owned(struct MHD_Connection *c, int status, const ch
         return MHD_NO;
     }
     if (ctype) MHD_add_response_header(r, "Content-Type", ctype);
-    char rid[40];
-    snprintf(rid, sizeof rid, "%016llx", (unsigned long long)sp_clock_mono_ns());
+    char rid[sizeof cr->rid];
+    if (cr) memcpy(rid, cr->rid, sizeof rid);
+    else snprintf(rid, sizeof rid, "%016llx", (unsigned long long)sp_clock_mono_ns());
     MHD_add_response_header(r, "x-amzn-RequestId", rid);
+    if (cr && cr->allow_origin) {
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", cr->allow_origin);
+        MHD_add_response_header(r, "Access-Control-Expose-Headers", API_CORS_EXPOSE_HEADERS);
+        MHD_add_response_header(r, "Vary", "Origin");
+    }
     for (int i = 0; extra && i < extra->n_headers; i++)
         MHD_add_response_header(r, extra->header_names[i], extra->header_values[i]);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
@@ -95,14 +160,14 @@ static enum MHD_Result send_owned(struct MHD_Connection *c, int status, const ch
     return ret;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *code,
-                                  const char *msg)
+static enum MHD_Result send_error(api_server *s, struct MHD_Connection *c, api_conn_req *cr,
+                                  int status, const char *code, const char *msg)
 {
     sp_err e;
     sp_err_set(&e, status, code, "%s", msg);
     size_t len;
     char *body = api_error_body("", &e, &len);
-    return send_owned(c, status, "application/x-amz-json-1.1", body, len, NULL);
+    return send_owned(s, c, cr, status, "application/x-amz-json-1.1", body, len, NULL);
 }
 
 static const char *req_header(const sp_http_req *req, const char *name)
@@ -136,8 +201,14 @@ static enum MHD_Result query_collect(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
+static bool is_builtin_get(const char *method, const char *url)
+{
+    return !strcmp(method, "GET") &&
+           (!strcmp(url, "/_salespipe/health") || !strcmp(url, "/_salespipe/metrics"));
+}
+
 static enum MHD_Result handle_builtin_get(api_server *s, struct MHD_Connection *c,
-                                          const char *url, bool *handled)
+                                          api_conn_req *cr, const char *url, bool *handled)
 {
     *handled = true;
     if (!strcmp(url, "/_salespipe/health")) {
@@ -145,7 +216,7 @@ static enum MHD_Result handle_builtin_get(api_server *s, struct MHD_Connection *
         size_t len;
         char *body = sp_json_dump(j, &len);
         json_decref(j);
-        return send_owned(c, 200, "application/json", body, len, NULL);
+        return send_owned(s, c, cr, 200, "application/json", body, len, NULL);
     }
     if (!strcmp(url, "/_salespipe/metrics") && s->metrics) {
         sp_str out;
@@ -153,7 +224,7 @@ static enum MHD_Result handle_builtin_get(api_server *s, struct MHD_Connection *
         s->metrics(s->metrics_ctx, &out);
         size_t len = 0;
         char *body = sp_str_finish(&out, &len);
-        return send_owned(c, 200, "text/plain; version=0.0.4", body, len, NULL);
+        return send_owned(s, c, cr, 200, "text/plain; version=0.0.4", body, len, NULL);
     }
     *handled = false;
     return MHD_NO;
@@ -164,7 +235,7 @@ static enum MHD_Result handle_request(api_server *s, struct MHD_Connection *c, c
 {
     if (!strcmp(method, "GET")) {
         bool handled;
-        enum MHD_Result r = handle_builtin_get(s, c, url, &handled);
+        enum MHD_Result r = handle_builtin_get(s, c, cr, url, &handled);
         if (handled) return r;
     }
     const char *target = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target");
@@ -174,7 +245,7 @@ static enum MHD_Result handle_request(api_server *s, struct MHD_Connection *c, c
         const char *ctype;
         char *body = api_dispatch_json(s->services, s->n_services, target, cr->body.buf,
                                        cr->body.len, &status, &len, &ctype);
-        return send_owned(c, status, ctype, body, len, NULL);
+        return send_owned(s, c, cr, status, ctype, body, len, NULL);
     }
 
     /* REST routes get the raw path and a rebuilt query string. */
@@ -198,8 +269,8 @@ static enum MHD_Result handle_request(api_server *s, struct MHD_Connection *c, c
         if (s->routes[i]->fn(s->routes[i]->ctx, &req, &resp)) {
             char *body = resp.body;
             resp.body = NULL;
-            enum MHD_Result r = send_owned(c, resp.status ? resp.status : 200, resp.content_type,
-                                           body, resp.body_len, &resp);
+            enum MHD_Result r = send_owned(s, c, cr, resp.status ? resp.status : 200,
+                                           resp.content_type, body, resp.body_len, &resp);
             sp_http_resp_clear(&resp);
             free(path);
             sp_str_release(&query);
@@ -210,9 +281,9 @@ static enum MHD_Result handle_request(api_server *s, struct MHD_Connection *c, c
     free(path);
     sp_str_release(&query);
     if (!target)
-        return send_error(c, 400, "UnknownOperationException",
+        return send_error(s, c, cr, 400, "UnknownOperationException",
                           "No X-Amz-Target header and no REST API serves this path");
-    return send_error(c, 400, "UnknownOperationException", "JSON APIs take POST requests");
+    return send_error(s, c, cr, 400, "UnknownOperationException", "JSON APIs take POST requests");
 }
 
 /* SigV4 needs the target as sent; MHD hands the handler a decoded path. The returned state
@@ -225,6 +296,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     if (!cr) return NULL;
     cr->raw_uri = strdup(uri ? uri : "/");
     sp_str_init(&cr->body, NULL, 0, s->opt.max_body);
+    snprintf(cr->rid, sizeof cr->rid, "%016llx", (unsigned long long)sp_clock_mono_ns());
     return cr;
 }
 
@@ -242,14 +314,28 @@ static enum MHD_Result header_collect(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
-static enum MHD_Result send_refusal(struct MHD_Connection *c, const api_action *act,
-                                       const sp_err *e)
+/* The request's headers in arrival order (strings borrowed from MHD); caller frees items.
+ * False when out of memory. */
+static bool headers_of(struct MHD_Connection *c, header_list *h)
+{
+    int n = MHD_get_connection_values(c, MHD_HEADER_KIND, NULL, NULL);
+    h->n = 0;
+    h->cap = n > 0 ? (size_t)n : 0;
+    h->items = calloc(h->cap ? h->cap : 1, sizeof(api_header));
+    if (!h->items) return false;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, header_collect, h);
+    return true;
+}
+
+static enum MHD_Result send_refusal(api_server *s, struct MHD_Connection *c, api_conn_req *cr,
+                                    const api_action *act, const sp_err *e)
 {
     if (act->proto == API_PROTO_JSON) {
         size_t len;
         char *body = api_error_body(act->svc ? act->svc->error_namespace : "", e, &len);
-        return send_owned(c, e->status, act->svc ? act->svc->content_type
-                                                 : "application/x-amz-json-1.1", body, len, NULL);
+        return send_owned(s, c, cr, e->status, act->svc ? act->svc->content_type
+                                                        : "application/x-amz-json-1.1",
+                          body, len, NULL);
     }
     sp_http_resp resp = {0};
     if (act->proto == API_PROTO_REST_JSON) {
@@ -268,67 +354,59 @@ static enum MHD_Result send_refusal(struct MHD_Connection *c, const api_action *
             else if (*m == '&') sp_str_puts(&x, "&amp;");
             else sp_str_putc(&x, *m);
         }
-        sp_str_puts(&x, "</Message></Error>");
+        sp_str_appendf(&x, "</Message><RequestId>%s</RequestId></Error>", cr ? cr->rid : "");
         size_t len = 0;
         char *body = sp_str_finish(&x, &len);
         sp_http_resp_set(&resp, e->status, "application/xml", body, len);
     }
     char *body = resp.body;
     resp.body = NULL;
-    enum MHD_Result r = send_owned(c, resp.status, resp.content_type, body, resp.body_len, &resp);
+    enum MHD_Result r = send_owned(s, c, cr, resp.status, resp.content_type, body, resp.body_len,
+                                   &resp);
     sp_http_resp_clear(&resp);
     return r;
 }
 
-/* With credentials configured: the request must be signed by a known key (SigV4) for an
- * action that key may perform. Returns true when it may go on; otherwise the refusal has
- * been queued in *ret and nothing was dispatched. */
-static bool authorize(api_server *s, struct MHD_Connection *c, const char *url,
-                      const char *method, api_conn_req *cr, enum MHD_Result *ret)
+/* Queues a refusal and marks the request answered, so its upload is discarded. */
+static enum MHD_Result refuse(api_server *s, struct MHD_Connection *c, api_conn_req *cr,
+                              const char *method, const char *url, const sp_err *e)
 {
-    if (!s->opt.n_credentials) return true;
-    if (!strcmp(method, "GET") &&
-        (!strcmp(url, "/_salespipe/health") || !strcmp(url, "/_salespipe/metrics")))
-        return true;
-    const char *target = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target");
-    const char *raw = cr->raw_uri ? cr->raw_uri : url;
-    const char *q = strchr(raw, '?');
-    api_action act;
-    api_action_of(s->services, s->n_services, method, url, q ? q + 1 : "", target, &act);
+    sp_debug("request %s: refused %s %s: %s: %s", cr->rid, method, url, e->code, e->msg);
+    cr->answered = true;
+    return send_refusal(s, c, cr, &cr->act, e);
+}
 
-    int n = MHD_get_connection_values(c, MHD_HEADER_KIND, NULL, NULL);
-    header_list h = {.items = calloc(n > 0 ? (size_t)n : 1, sizeof(api_header)),
-                     .cap = n > 0 ? (size_t)n : 0};
-    if (!h.items) {
-        *ret = MHD_NO;
-        return false;
-    }
-    MHD_get_connection_values(c, MHD_HEADER_KIND, header_collect, &h);
-    api_sigv4_request req = {
-        .method = method,
-        .target = raw,
-        .headers = h.items,
-        .n_headers = h.n,
-        .body = cr->body.buf ? cr->body.buf : "",
-        .body_len = cr->body.len,
-    };
-    sp_err e = {0};
-    const sp_cfg_credential *who = api_sigv4_verify(s->opt.credentials, s->opt.n_credentials,
-                                                    &req, act.proto,
-                                                    sp_clock_wall_ms() / 1000, &e);
-    free(h.items);
-    if (who && act.name[0] && !api_credential_allows(who, act.name))
-        api_action_deny(who, act.name, act.proto, &e);
-    if (!sp_err_failed(&e)) return true;
-    sp_debug("refused %s %s: %s: %s", method, url, e.code, e.msg);
-    *ret = send_refusal(c, &act, &e);
-    return false;
+/* Access-Control-Request-Headers is echoed in the answer, so it must read as a header list. */
+static bool header_names_ok(const char *v)
+{
+    size_t n = strlen(v);
+    if (n > API_SIGV4_SIGNED_HEADERS_MAX) return false;
+    for (; *v; v++)
+        if (!(isalnum((unsigned char)*v) || strchr("-_., ", *v))) return false;
+    return true;
+}
+
+/* The answer to a CORS preflight from an allowed origin (send_owned adds the origin). */
+static enum MHD_Result send_preflight(api_server *s, struct MHD_Connection *c, api_conn_req *cr)
+{
+    sp_http_resp resp = {0};
+    sp_http_resp_header(&resp, "Access-Control-Allow-Methods", API_CORS_METHODS);
+    const char *asked = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                    "Access-Control-Request-Headers");
+    if (asked && header_names_ok(asked))
+        sp_http_resp_header(&resp, "Access-Control-Allow-Headers", asked);
+    char age[16];
+    snprintf(age, sizeof age, "%d", API_CORS_MAX_AGE_S);
+    sp_http_resp_header(&resp, "Access-Control-Max-Age", age);
+    cr->answered = true;
+    enum MHD_Result r = send_owned(s, c, cr, 204, NULL, NULL, 0, &resp);
+    sp_http_resp_clear(&resp);
+    return r;
 }
 
 /* MHD decodes the path before the handler sees it, so "a%00.json" would arrive as "a": a
- * key silently cut short. Such paths are refused here, in the shape of the API they meant. */
-static bool nul_in_path(api_server *s, struct MHD_Connection *c, const char *url,
-                        const char *method, api_conn_req *cr, enum MHD_Result *ret)
+ * key silently cut short. Such paths are refused, in the shape of the API they meant. */
+static bool nul_in_path(const api_conn_req *cr, sp_err *e)
 {
     const char *raw = cr->raw_uri ? cr->raw_uri : "";
     const char *q = strchr(raw, '?');
@@ -336,15 +414,88 @@ static bool nul_in_path(api_server *s, struct MHD_Connection *c, const char *url
     bool nul = false;
     for (size_t i = 0; i + 3 <= plen && !nul; i++)
         nul = raw[i] == '%' && raw[i + 1] == '0' && raw[i + 2] == '0';
-    if (!nul) return false;
+    if (nul)
+        sp_err_set(e, 400, cr->act.proto == API_PROTO_S3 ? "InvalidURI" : "ValidationException",
+                   "The request path holds an encoded NUL (%%00)");
+    return nul;
+}
+
+/* The first call for a request: only its line and headers are known. Decides everything
+ * those decide, so a refusal goes out before any of the body is read. */
+static enum MHD_Result on_headers(api_server *s, struct MHD_Connection *c, const char *url,
+                                  const char *method, api_conn_req *cr)
+{
     const char *target = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target");
-    api_action act;
-    api_action_of(s->services, s->n_services, method, url, q ? q + 1 : "", target, &act);
-    sp_err e;
-    sp_err_set(&e, 400, act.proto == API_PROTO_S3 ? "InvalidURI" : "ValidationException",
-               "The request path holds an encoded NUL (%%00)");
-    *ret = send_refusal(c, &act, &e);
-    return true;
+    const char *raw = cr->raw_uri ? cr->raw_uri : url;
+    const char *q = strchr(raw, '?');
+    bool builtin = is_builtin_get(method, url);
+    api_action_of(s->services, s->n_services, method, url, q ? q + 1 : "", target, &cr->act);
+    if (builtin) cr->act = (api_action){.proto = API_PROTO_JSON};
+
+    header_list h;
+    if (!headers_of(c, &h)) return MHD_NO;
+    api_guard_request gr = {.method = method, .headers = h.items, .n_headers = h.n,
+                            .proto = cr->act.proto, .svc = cr->act.svc, .builtin = builtin};
+    sp_err e = {0};
+    api_guard_verdict v = api_guard_check(&s->guard, &gr, &cr->allow_origin, &e);
+    if (v == API_GUARD_REFUSE || (v == API_GUARD_PASS && nul_in_path(cr, &e))) {
+        free(h.items);
+        return refuse(s, c, cr, method, url, &e);
+    }
+    if (v == API_GUARD_PREFLIGHT) {
+        free(h.items);
+        return send_preflight(s, c, cr);
+    }
+    if (s->opt.n_credentials && !builtin) {
+        api_sigv4_request req = {.method = method, .target = raw, .headers = h.items,
+                                 .n_headers = h.n, .body = NULL, .body_len = 0};
+        cr->who = api_sigv4_check_headers(s->opt.credentials, s->opt.n_credentials, &req,
+                                          cr->act.proto, sp_clock_wall_ms() / 1000, &cr->auth,
+                                          &e);
+        if (!cr->who) {
+            free(h.items);
+            return refuse(s, c, cr, method, url, &e);
+        }
+    }
+    free(h.items);
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    if (cl && strtoull(cl, NULL, 10) > s->opt.max_body) {
+        cr->answered = true;
+        char msg[160];
+        snprintf(msg, sizeof msg, "Request body of %.24s bytes is larger than the limit of %zu",
+                 cl, s->opt.max_body);
+        return send_error(s, c, cr, 413, "RequestEntityTooLargeException", msg);
+    }
+    return MHD_YES;
+}
+
+/* With credentials configured, once the body is in: the signature over all of it, then the
+ * key's allow list. True when the request may go on; otherwise the refusal is queued. */
+static bool authorize(api_server *s, struct MHD_Connection *c, const char *url,
+                      const char *method, api_conn_req *cr, enum MHD_Result *ret)
+{
+    if (!cr->who) return true; /* no credentials, or a health/metrics GET */
+    header_list h;
+    if (!headers_of(c, &h)) {
+        *ret = MHD_NO;
+        return false;
+    }
+    api_sigv4_request req = {
+        .method = method,
+        .target = cr->raw_uri ? cr->raw_uri : url,
+        .headers = h.items,
+        .n_headers = h.n,
+        .body = cr->body.buf ? cr->body.buf : "",
+        .body_len = cr->body.len,
+    };
+    sp_err e = {0};
+    bool ok = api_sigv4_check_signature(cr->who, &req, &cr->auth, cr->act.proto, &e);
+    free(h.items);
+    if (ok && cr->act.name[0] && !api_credential_allows(cr->who, cr->act.name))
+        api_action_deny(cr->who, cr->act.name, cr->act.proto, &e);
+    if (!sp_err_failed(&e)) return true;
+    *ret = refuse(s, c, cr, method, url, &e);
+    return false;
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
@@ -357,17 +508,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     if (!cr) return MHD_NO; /* on_uri could not allocate */
     if (!cr->started) {
         cr->started = true;
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > s->opt.max_body) {
-            cr->too_large = true;
-            char msg[160];
-            snprintf(msg, sizeof msg, "Request body of %s bytes is larger than the limit of %zu",
-                     cl, s->opt.max_body);
-            return send_error(c, 413, "RequestEntityTooLargeException", msg);
-        }
-        return MHD_YES;
+        return on_headers(s, c, url, method, cr);
     }
-    if (cr->too_large) {
+    if (cr->answered) {
         *upload_size = 0; /* response already queued; discard */
         return MHD_YES;
     }
@@ -375,14 +518,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         sp_str_append(&cr->body, upload, *upload_size);
         *upload_size = 0;
         if (sp_str_failed(&cr->body)) {
-            cr->too_large = true;
-            return send_error(c, 413, "RequestEntityTooLargeException",
+            cr->answered = true;
+            return send_error(s, c, cr, 413, "RequestEntityTooLargeException",
                               "Request body is larger than the configured limit");
         }
         return MHD_YES;
     }
     enum MHD_Result refused;
-    if (nul_in_path(s, c, url, method, cr, &refused)) return refused;
     if (!authorize(s, c, url, method, cr, &refused)) return refused;
     return handle_request(s, c, url, method, cr);
 }
@@ -432,5 +574,7 @@ void api_server_destroy(api_server *s)
 {
     if (!s) return;
     if (s->daemon) MHD_stop_daemon(s->daemon);
+    free(s->hostnames);
+    free(s->data_dir_real);
     free(s);
 }

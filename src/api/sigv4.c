@@ -637,9 +637,22 @@ static bool parse_amz_date(const char *s, int64_t *out)
     return true;
 }
 
-const sp_cfg_credential *api_sigv4_verify(const sp_cfg_credential *creds, size_t n_creds,
-                                          const api_sigv4_request *req, api_proto proto,
-                                          int64_t now_s, sp_err *e)
+/* Whether the ';'-separated list holds name. */
+static bool list_has(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *semi = strchr(p, ';');
+        size_t len = semi ? (size_t)(semi - p) : strlen(p);
+        if (len == n && !memcmp(p, name, n)) return true;
+        p = semi ? semi + 1 : p + len;
+    }
+    return false;
+}
+
+const sp_cfg_credential *api_sigv4_check_headers(const sp_cfg_credential *creds, size_t n_creds,
+                                                 const api_sigv4_request *req, api_proto proto,
+                                                 int64_t now_s, api_sigv4_auth *out, sp_err *e)
 {
     api_sigv4_auth auth;
     sp_err why = {0};
@@ -701,18 +714,82 @@ const sp_cfg_credential *api_sigv4_verify(const sp_cfg_credential *creds, size_t
                    "from the server's time", auth.amz_date, API_SIGV4_MAX_SKEW_S / 60);
         return NULL;
     }
-    char expected[API_SIGV4_HEX_LEN + 1];
-    bool s3 = !strcmp(auth.service, "s3");
-    if (!api_sigv4_sign(req, &auth, s3, c->secret_access_key, expected, &why)) {
-        if (why.code[0]) *e = why; /* payload hash mismatch, unsupported streaming */
-        else auth_error(e, proto, AUTH_BAD_SIGNATURE, "%s", why.msg);
+    /* S3's signing rules let the payload go unsigned; a request S3 does not serve may not
+     * borrow them by naming s3 in its scope. */
+    if (!strcmp(auth.service, "s3") && proto != API_PROTO_S3) {
+        auth_error(e, proto, AUTH_BAD_SIGNATURE, "Credential should be scoped to the service "
+                   "this request is for, not 's3'");
         return NULL;
     }
-    if (CRYPTO_memcmp(expected, auth.signature, API_SIGV4_HEX_LEN) != 0) {
+    /* The header that picks the operation is part of what was signed. */
+    if (header_value(req, "X-Amz-Target") && !list_has(auth.signed_headers, "x-amz-target")) {
+        auth_error(e, proto, AUTH_MALFORMED, "SignedHeaders must include x-amz-target when the "
+                   "request carries an X-Amz-Target header");
+        return NULL;
+    }
+    for (const char *p = auth.signed_headers; *p;) {
+        const char *semi = strchr(p, ';');
+        size_t n = semi ? (size_t)(semi - p) : strlen(p);
+        bool found = false;
+        for (size_t i = 0; i < req->n_headers && !found; i++)
+            found = req->headers[i].name && strlen(req->headers[i].name) == n &&
+                    !strncasecmp(req->headers[i].name, p, n);
+        if (!found) {
+            auth_error(e, proto, AUTH_BAD_SIGNATURE, "The signed header '%.*s' is not in the "
+                       "request", (int)(n > 64 ? 64 : n), p);
+            return NULL;
+        }
+        p = semi ? semi + 1 : p + n;
+    }
+    const char *claimed = header_value(req, "x-amz-content-sha256");
+    if (claimed && proto != API_PROTO_S3) {
+        /* Only S3 takes UNSIGNED-PAYLOAD or streaming: everywhere else the body's own hash is
+         * what the signature covers, and the header, if sent, has to be that hash. */
+        bool hex = strlen(claimed) == API_SIGV4_HEX_LEN;
+        for (size_t i = 0; hex && i < API_SIGV4_HEX_LEN; i++) hex = isxdigit((unsigned char)claimed[i]);
+        if (!hex) {
+            auth_error(e, proto, AUTH_BAD_SIGNATURE, "x-amz-content-sha256 '%.40s' is accepted "
+                       "only by S3: this request's payload must be signed by its SHA-256",
+                       claimed);
+            return NULL;
+        }
+    } else if (claimed && !strncmp(claimed, SIGV4_STREAMING_PREFIX, strlen(SIGV4_STREAMING_PREFIX))) {
+        sp_err_set(e, 501, "NotImplemented", "x-amz-content-sha256 '%.60s' (aws-chunked "
+                   "streaming uploads) is not supported; send the payload's SHA-256", claimed);
+        return NULL;
+    }
+    *out = auth;
+    return c;
+}
+
+bool api_sigv4_check_signature(const sp_cfg_credential *c, const api_sigv4_request *req,
+                               const api_sigv4_auth *auth, api_proto proto, sp_err *e)
+{
+    sp_err why = {0};
+    char expected[API_SIGV4_HEX_LEN + 1];
+    /* Path rules follow the scope (S3 signs the path unnormalised); the payload rules follow
+     * the request (check_headers has refused an s3 scope on anything but S3). */
+    bool s3 = !strcmp(auth->service, "s3") && proto == API_PROTO_S3;
+    if (!api_sigv4_sign(req, auth, s3, c->secret_access_key, expected, &why)) {
+        if (why.code[0]) *e = why; /* payload hash mismatch, unsupported streaming */
+        else auth_error(e, proto, AUTH_BAD_SIGNATURE, "%s", why.msg);
+        return false;
+    }
+    if (CRYPTO_memcmp(expected, auth->signature, API_SIGV4_HEX_LEN) != 0) {
         auth_error(e, proto, AUTH_BAD_SIGNATURE, "The request signature we calculated does not "
                    "match the signature you provided. Check your AWS Secret Access Key and "
                    "signing method.");
-        return NULL;
+        return false;
     }
-    return c;
+    return true;
+}
+
+const sp_cfg_credential *api_sigv4_verify(const sp_cfg_credential *creds, size_t n_creds,
+                                          const api_sigv4_request *req, api_proto proto,
+                                          int64_t now_s, sp_err *e)
+{
+    api_sigv4_auth auth;
+    const sp_cfg_credential *c = api_sigv4_check_headers(creds, n_creds, req, proto, now_s,
+                                                         &auth, e);
+    return c && api_sigv4_check_signature(c, req, &auth, proto, e) ? c : NULL;
 }

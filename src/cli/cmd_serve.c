@@ -17,10 +17,28 @@ static bool bind_is_loopback(const char *bind)
     return inet_pton(AF_INET, bind, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
+/* The strings of a JSON array of strings as a new array (strings borrowed from j). */
+static const char **string_list(const json_t *j, size_t *n)
+{
+    *n = 0;
+    const char **out = calloc(json_array_size(j) + 1, sizeof *out);
+    if (!out) return NULL;
+    size_t i;
+    json_t *v;
+    json_array_foreach(j, i, v) if (json_string_value(v)) out[(*n)++] = json_string_value(v);
+    return out;
+}
+
+#define SERVE_USAGE "usage: salespipe serve [--bind ADDR] [--port N] [--allow-unauthenticated-remote] " \
+                    "[--config F] [--data-dir D]\n"
+
 int cli_cmd_serve(const cli_common *common, int argc, char **argv)
 {
     sp_config *cfg = cli_config_load(common);
     if (!cfg) return CLI_EXIT_USAGE;
+    size_t n_hosts = 0, n_origins = 0;
+    const char **hosts = string_list(cfg->server.hostnames, &n_hosts);
+    const char **origins = string_list(cfg->server.cors_allowed_origins, &n_origins);
     api_options opt = {
         .bind = cfg->server.bind,
         .port = (int)cfg->server.port,
@@ -28,17 +46,42 @@ int cli_cmd_serve(const cli_common *common, int argc, char **argv)
         .threads = (int)cfg->server.threads,
         .credentials = cfg->credentials,
         .n_credentials = cfg->n_credentials,
+        .hostnames = hosts,
+        .n_hostnames = n_hosts,
+        .cors_origins = origins,
+        .n_cors_origins = n_origins,
+        .data_dir = common->data_dir,
     };
-    for (int i = 1; i < argc; i++) {
+    bool allow_open_remote = false;
+    int rc = CLI_EXIT_OK;
+    for (int i = 1; i < argc && rc == CLI_EXIT_OK; i++) {
         bool has_value = i + 1 < argc;
         if (!strcmp(argv[i], "--bind") && has_value) opt.bind = argv[++i];
         else if (!strcmp(argv[i], "--port") && has_value) opt.port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--allow-unauthenticated-remote")) allow_open_remote = true;
         else {
-            fprintf(stderr, "usage: salespipe serve [--bind ADDR] [--port N] [--config F] "
-                            "[--data-dir D]\n");
-            sp_config_destroy(cfg);
-            return CLI_EXIT_USAGE;
+            fputs(SERVE_USAGE, stderr);
+            rc = CLI_EXIT_USAGE;
         }
+    }
+    /* Beyond loopback, anyone who can reach the port could drive every API: that takes
+     * credentials, or the user saying in so many words that it is what they want. */
+    struct in_addr any;
+    bool ipv4 = inet_pton(AF_INET, opt.bind, &any) == 1; /* else the listen reports it */
+    if (rc == CLI_EXIT_OK && ipv4 && !bind_is_loopback(opt.bind) && !opt.n_credentials &&
+        !allow_open_remote) {
+        fprintf(stderr, "salespipe serve: refusing to bind %s, which is not a loopback address, "
+                        "without credentials: anyone who can reach it could read and change "
+                        "every table, stream, pipe and object. Configure `credentials:` (SigV4 "
+                        "keys) in the config, or pass --allow-unauthenticated-remote if the "
+                        "network is trusted.\n", opt.bind);
+        rc = CLI_EXIT_USAGE;
+    }
+    if (rc != CLI_EXIT_OK) {
+        free(hosts);
+        free(origins);
+        sp_config_destroy(cfg);
+        return rc;
     }
     if (!common->log_level) {
         sp_log_level level;
@@ -56,14 +99,19 @@ int cli_cmd_serve(const cli_common *common, int argc, char **argv)
     /* Said before binding, so it is on record even when the bind then fails. */
     if (!bind_is_loopback(opt.bind))
         sp_warn("binding %s, which is not a loopback address: the endpoint will be reachable "
-                "from the network%s", opt.bind,
-                opt.n_credentials ? "" : " and, with no credentials configured, accepts "
-                                         "unsigned requests from anyone");
+                "from the network%s; clients must use %s or a name in server.hostnames as "
+                "Host", opt.bind,
+                opt.n_credentials ? "" : " and, with no credentials configured "
+                                         "(--allow-unauthenticated-remote), accepts unsigned "
+                                         "requests from anyone",
+                strcmp(opt.bind, "0.0.0.0") ? opt.bind : "a loopback address");
     sp_err e = {0};
     cli_engine *en = cli_engine_open(cfg, common->data_dir, &e);
     if (!en || !cli_engine_start_workers(en, &e) || !cli_engine_listen(en, &opt, &e)) {
         cli_report("serve", &e);
         cli_engine_close(en);
+        free(hosts);
+        free(origins);
         sp_config_destroy(cfg);
         return CLI_EXIT_FAILED;
     }
@@ -78,6 +126,8 @@ int cli_cmd_serve(const cli_common *common, int argc, char **argv)
     sigwait(&stop, &sig);
     sp_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     cli_engine_close(en);
+    free(hosts);
+    free(origins);
     sp_config_destroy(cfg);
     return CLI_EXIT_OK;
 }

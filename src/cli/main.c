@@ -13,7 +13,7 @@
 static const cli_command commands[] = {
     {"demo", "demo [--events N] [--rate R] [--mix I:U:D] [--seed S]",
      "the main job: the whole pipeline on sample orders, crawl, queries, summary", cli_cmd_demo},
-    {"serve", "serve [--bind 127.0.0.1] [--port 4566]",
+    {"serve", "serve [--bind A] [--port N] [--allow-unauthenticated-remote]",
      "run every stage and the AWS-compatible HTTP endpoint until SIGINT/SIGTERM", cli_cmd_serve},
     {"generate", "generate [--endpoint URL | --in-process] [--events N] [--rate R] ...",
      "the seed's mock order generator, through the DynamoDB API", cli_cmd_generate},

@@ -27,6 +27,9 @@ enum { CFG_JSON_MAX_NODES = 100000, CFG_JSON_MAX_DEPTH = 64 };
 /* IAM access key ids are at most 128 characters; an action is "service:Action". */
 enum { CFG_ACCESS_KEY_MAX = 128, CFG_ACTION_MAX = 256 };
 
+/* A DNS name is at most 253 characters; an origin is a scheme, "://" and such a name:port. */
+enum { CFG_HOSTNAME_MAX = 253, CFG_ORIGIN_MAX = 300 };
+
 typedef struct cfg_entry {
     cfg_type type;
     const char *key;
@@ -55,6 +58,10 @@ static const cfg_entry server_map[] = {
     /* = QRY_TIMEOUT_DEFAULT_SECONDS (query/query.h); Athena's DML timeout is 30 minutes */
     INT("query_timeout_seconds", "300", sp_cfg_server, query_timeout_seconds, 0, 86400,
         "a query (Athena API, salespipe query) running longer fails with a timeout, 0: none"),
+    {CFG_JSON_LIST, "hostnames", "[]", offsetof(sp_cfg_server, hostnames), false, 0, 0, NULL,
+     "Host names accepted besides loopback and the bind address (DNS rebinding guard)"},
+    {CFG_JSON_LIST, "cors_allowed_origins", "[]", offsetof(sp_cfg_server, cors_allowed_origins),
+     false, 0, 0, NULL, "Origins browsers may call from, e.g. \"http://localhost:3000\"; \"*\": any"},
     {0},
 };
 
@@ -375,7 +382,11 @@ static void entry_set_text(cfg_parse *p, const cfg_entry *en, void *item, const 
         else cfg_fail(p, n, path, "'%s' is not true or false", text);
         break;
     case CFG_JSON_LIST:
-    case CFG_JSON_MAP: break;
+    case CFG_JSON_MAP:
+        /* Only defaults come here as text (a file's values are YAML subtrees). */
+        json_decref(*(json_t **)field);
+        *(json_t **)field = json_loads(text, 0, NULL);
+        break;
     }
 }
 
@@ -610,6 +621,57 @@ static void lambda_processors_check(cfg_parse *p, const sp_cfg_delivery *d, size
     }
 }
 
+/* Where the file says server.<key>, for messages; NULL without a server section. */
+static const yaml_node_t *server_field(cfg_parse *p, const char *key)
+{
+    yaml_node_t *srv = mapping_value(p, yaml_document_get_root_node(&p->doc), "server");
+    return mapping_value(p, srv, key);
+}
+
+/* server.hostnames: DNS names or IP literals (no port, no scheme). server.cors_allowed_origins:
+ * "*", "null" or "scheme://host[:port]" exactly as browsers send Origin (no path). */
+static void server_check(cfg_parse *p, const sp_cfg_server *srv)
+{
+    char path[120];
+    size_t i;
+    json_t *v;
+    json_array_foreach(srv->hostnames, i, v) {
+        const char *h = json_string_value(v);
+        size_t n = h ? strlen(h) : 0;
+        bool ok = n > 0 && n <= CFG_HOSTNAME_MAX;
+        size_t colons = 0;
+        for (size_t k = 0; ok && k < n; k++) {
+            ok = isalnum((unsigned char)h[k]) || strchr("-._[]:", h[k]);
+            colons += h[k] == ':';
+        }
+        /* One colon is a port ("name:4566"), which a Host name here never carries; an IPv6
+         * literal has at least two. */
+        if (colons == 1) ok = false;
+        if (!ok) {
+            snprintf(path, sizeof path, "server.hostnames[%zu]", i);
+            cfg_fail(p, server_field(p, "hostnames"), path,
+                     "must be a host name or IP address (letters, digits, '-', '.', or an IPv6 "
+                     "literal), without scheme or port");
+            return;
+        }
+    }
+    json_array_foreach(srv->cors_allowed_origins, i, v) {
+        const char *o = json_string_value(v);
+        const char *sep = o ? strstr(o, "://") : NULL;
+        bool ok = o && (!strcmp(o, "*") || !strcmp(o, "null") ||
+                        (sep && sep > o && sep[3] && !strchr(sep + 3, '/') &&
+                         strlen(o) <= CFG_ORIGIN_MAX));
+        for (const char *c = o; ok && *c; c++) ok = (unsigned char)*c > 0x20 && *c != 0x7f;
+        if (!ok) {
+            snprintf(path, sizeof path, "server.cors_allowed_origins[%zu]", i);
+            cfg_fail(p, server_field(p, "cors_allowed_origins"), path,
+                     "must be \"*\", \"null\" or an origin as browsers send it, "
+                     "\"scheme://host[:port]\" with no path (e.g. \"http://localhost:3000\")");
+            return;
+        }
+    }
+}
+
 /* Checks the references between resources (a pipe's table exists, ...); a message names the
  * referring field ("pipes[0].source_table") at its line. */
 static void config_check_refs(cfg_parse *p, sp_config *cfg)
@@ -653,6 +715,7 @@ static void config_check_refs(cfg_parse *p, sp_config *cfg)
     }
     for (size_t i = 0; i < cfg->n_credentials && !sp_err_failed(p->e); i++)
         credential_check(p, &cfg->credentials[i], i);
+    if (!sp_err_failed(p->e)) server_check(p, &cfg->server);
 #undef REF_FAIL
 }
 

@@ -22,6 +22,11 @@ typedef struct sp_cfg_server {
     long long threads;        /* 0 = from the core count */
     char *log_level;
     long long query_timeout_seconds; /* per query; 0 = no limit */
+    /* Host header names accepted besides loopback and the bind address (array of strings):
+     * the names clients use when the endpoint is bound beyond loopback. */
+    json_t *hostnames;
+    /* Origins browsers may call the endpoint from (array: "http://host:port", "*"). */
+    json_t *cors_allowed_origins;
 } sp_cfg_server;
 
 typedef struct sp_cfg_table {

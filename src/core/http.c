@@ -85,3 +85,47 @@ bool sp_http_query_param(const char *query, const char *name, char *out, size_t 
     }
     return false;
 }
+
+/* Where a path that starts in a message ends: the delimiters messages put around paths. */
+static bool path_char(unsigned char c)
+{
+    return c > 0x20 && c != 0x7f && !strchr("'\"<>\\:&),", c);
+}
+
+size_t sp_http_redact(char **body, size_t *len, const char *private_path)
+{
+    size_t plen = private_path ? strlen(private_path) : 0;
+    if (!*body || plen < SP_HTTP_REDACT_MIN || *len < plen) return 0;
+    const size_t rlen = sizeof SP_HTTP_REDACTED - 1;
+    /* Each match of at least plen bytes becomes rlen bytes. */
+    size_t cap = *len + (*len / plen + 1) * rlen + 1;
+    char *out = malloc(cap);
+    if (!out) {
+        free(*body);
+        *body = NULL;
+        *len = 0;
+        return 0;
+    }
+    size_t w = 0, n = 0;
+    const char *b = *body;
+    for (size_t i = 0; i < *len;) {
+        if (*len - i >= plen && !memcmp(b + i, private_path, plen)) {
+            i += plen;
+            while (i < *len && path_char((unsigned char)b[i])) i++;
+            memcpy(out + w, SP_HTTP_REDACTED, rlen);
+            w += rlen;
+            n++;
+        } else {
+            out[w++] = b[i++];
+        }
+    }
+    out[w] = '\0';
+    if (!n) {
+        free(out);
+        return 0;
+    }
+    free(*body);
+    *body = out;
+    *len = w;
+    return n;
+}

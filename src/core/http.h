@@ -47,4 +47,15 @@ bool sp_http_query_param(const char *query, const char *name, char *out, size_t 
 /* Percent-decodes in place ('+' stays '+'); returns false on a malformed escape. */
 bool sp_http_percent_decode(char *s);
 
+/* Replaces, in body[0..*len), every occurrence of the private path (the data dir) together
+ * with the rest of the path it starts (up to a quote, '<', '>', '&', ')', ',', '\\', ':',
+ * white space or a control byte) by SP_HTTP_REDACTED, so an error message keeps its cause
+ * ("...: No space left on device") but names no file of the machine. The replacement holds
+ * nothing JSON or XML would need escaped, so the body stays well formed. Returns the number
+ * of replacements; body is reallocated when it has to grow (*body may change; NULL on out of
+ * memory with *len 0). A private path shorter than SP_HTTP_REDACT_MIN never matches. */
+#define SP_HTTP_REDACTED "(internal path)"
+enum { SP_HTTP_REDACT_MIN = 2 };
+size_t sp_http_redact(char **body, size_t *len, const char *private_path);
+
 #endif

@@ -22,6 +22,9 @@
 #include <unistd.h>
 
 enum { LAKE_KEY_MAX = 1024 };
+/* S3 allows any 1024 bytes, but each '/'-separated segment of a key is a file or directory
+ * name here, and those are at most NAME_MAX (255) bytes on the file systems Linux uses. */
+enum { LAKE_KEY_SEGMENT_MAX = 255 };
 
 void lake_s3_error_code(sp_err *e)
 {
@@ -208,6 +211,13 @@ bool lake_key_valid(const char *key, sp_err *e)
              !strncmp(seg, LAKE_TMP_PREFIX, sizeof LAKE_TMP_PREFIX - 1))) {
             sp_err_set(e, 400, "InvalidArgument",
                        "Object key '%s' has an empty, '.', '..' or reserved segment", key);
+            return false;
+        }
+        if (len > LAKE_KEY_SEGMENT_MAX) {
+            sp_err_set(e, 400, "KeyTooLongError",
+                       "Object key '%.*s...' has a segment of %zu bytes between slashes; this "
+                       "lake stores each segment as a file name, so it may hold at most %d",
+                       (int)(seg - key) + 40, key, len, LAKE_KEY_SEGMENT_MAX);
             return false;
         }
         seg = slash ? slash + 1 : NULL;

@@ -37,8 +37,9 @@ bool lake_bucket_exists(const lake *lk, const char *bucket);
 json_t *lake_bucket_list(const lake *lk, sp_err *e);
 
 /* An object key is valid when it is 1..1024 bytes of UTF-8, has no NUL, no "." or ".."
- * segment, no empty segment, and does not start with '/'. Invalid keys are refused with
- * 400 InvalidArgument / KeyTooLong (message says why). */
+ * segment, no empty segment, no segment over 255 bytes (a file name), and does not start
+ * with '/'. Invalid keys are refused with 400 InvalidArgument / KeyTooLongError (message
+ * says why and names the key, never a file). */
 bool lake_key_valid(const char *key, sp_err *e);
 
 /* Writes the object atomically (tmp + fsync + rename + fsync of the directory). Overwriting

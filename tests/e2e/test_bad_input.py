@@ -57,7 +57,10 @@ def json_call(server, prefix, op, body):
 
 
 def rest_call(server, method, path, body=None):
-    req = urllib.request.Request(server.endpoint + path, data=body, method=method)
+    # Pipes is a JSON REST API (botocore sends application/json); S3 takes any body type.
+    pipes = path.startswith(("/v1/pipes", "/tags/"))
+    headers = {"Content-Type": "application/json"} if pipes and body is not None else {}
+    req = urllib.request.Request(server.endpoint + path, data=body, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
             return r.status, "(success)"

@@ -37,8 +37,8 @@ def test_oversize_body_gets_413_before_reading(server):
     """The answer comes from the Content-Length alone: no body byte is sent."""
     import socket
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
-        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: Kinesis_20131202.PutRecord\r\n"
-                  b"Content-Length: 17825792\r\n\r\n")
+        s.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: Kinesis_20131202.PutRecord\r\n"
+                  b"Content-Type: application/x-amz-json-1.1\r\nContent-Length: 17825792\r\n\r\n")
         reply = b""
         while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):
             chunk = s.recv(4096)

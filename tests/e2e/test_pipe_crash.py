@@ -35,7 +35,8 @@ def test_sigkill_while_the_pipe_moves_a_burst_loses_and_repeats_nothing(make_ser
         burst(server, round_ * PER_ROUND, PER_ROUND)
         before = pipe_health(server, "orders-cdc-pipe")["written"]
         start = urllib.request.Request(server.endpoint + "/v1/pipes/orders-cdc-pipe/start",
-                                       data=b"{}", method="POST")
+                                       data=b"{}", method="POST",
+                                       headers={"Content-Type": "application/json"})
         urllib.request.urlopen(start, timeout=10).close()  # faster than the cli: less to miss
         deadline = time.time() + 30
         while time.time() < deadline:

@@ -2,13 +2,21 @@
  * the input is "<X-Amz-Target>\n<body>", dispatched among fake DynamoDB- and Kinesis-like
  * services whose ops validate typed members the way the real stages do (required strings,
  * integers, booleans, nested attribute-value maps, base64 record data). Every answer must be
- * a JSON object; errors must carry __type and message with a 4xx/5xx status. */
+ * a JSON object; errors must carry __type and message with a 4xx/5xx status.
+ *
+ * The same bytes are also read as an HTTP request head, "<METHOD> <path>\n<Name>: <value>\n
+ * ...", and run through the action classifier (authz.c) and the browser guard (guard.c):
+ * a request passes only with exactly one Host that names loopback or a configured name, an
+ * Origin (if any) on the allow list, and the content type of its API; a refusal is a 403
+ * with the protocol's code and a message that serialises as an AWS error body. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <ctype.h>
 
-#include "api/api.h"
+#include "api/api_int.h"
 
 enum { FUZZ_MAX_RECORD_BYTES = 1 << 20 };
 
@@ -146,8 +154,116 @@ static const api_service kinesis = {
     .content_type = "application/x-amz-json-1.1", .ops = kinesis_ops};
 static const api_service *const services[] = {&dynamo, &kinesis};
 
+enum { FUZZ_MAX_HEADERS = 32 };
+
+static const char *const fuzz_hostnames[] = {"salespipe.lan", "[fe80::1]"};
+static const char *const fuzz_origins[] = {"http://app.example:3000"};
+static const api_guard_policy fuzz_policy = {fuzz_hostnames, 2, fuzz_origins, 1};
+
+static size_t header_count(const api_header *h, size_t n, const char *name, const char **value)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!strcasecmp(h[i].name, name)) {
+            if (!k) *value = h[i].value;
+            k++;
+        }
+    return k;
+}
+
+/* The media type of a Content-Type value, lower-cased, into out. */
+static void media_type(const char *v, char *out, size_t cap)
+{
+    while (*v == ' ' || *v == '\t') v++;
+    size_t n = strcspn(v, ";");
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t')) n--;
+    if (n >= cap) n = cap - 1;
+    for (size_t i = 0; i < n; i++) out[i] = (char)tolower((unsigned char)v[i]);
+    out[n] = '\0';
+}
+
+static void fuzz_guard(const uint8_t *data, size_t size)
+{
+    char *in = malloc(size + 1);
+    if (!in) return;
+    memcpy(in, data, size);
+    in[size] = '\0';
+    char *save = NULL;
+    char *line = strtok_r(in, "\n", &save);
+    char *sp = line ? strchr(line, ' ') : NULL;
+    if (!sp) {
+        free(in);
+        return;
+    }
+    *sp = '\0';
+    const char *method = line, *target = sp + 1;
+    api_header h[FUZZ_MAX_HEADERS];
+    size_t n = 0;
+    for (line = strtok_r(NULL, "\n", &save); line && n < FUZZ_MAX_HEADERS;
+         line = strtok_r(NULL, "\n", &save)) {
+        char *colon = strchr(line, ':');
+        if (!colon) break;
+        *colon = '\0';
+        const char *v = colon + 1;
+        while (*v == ' ') v++;
+        h[n++] = (api_header){line, v};
+    }
+    const char *xt = NULL, *host = NULL, *origin = NULL, *ct = NULL;
+    header_count(h, n, "X-Amz-Target", &xt);
+    size_t hosts = header_count(h, n, "Host", &host);
+    size_t origins = header_count(h, n, "Origin", &origin);
+    header_count(h, n, "Content-Type", &ct);
+    const char *q = strchr(target, '?');
+    char *path = strndup(target, q ? (size_t)(q - target) : strlen(target));
+    api_action act;
+    api_action_of(services, 2, method, path, q ? q + 1 : "", xt, &act);
+    if (act.proto == API_PROTO_JSON && act.svc && strncmp(act.name, "dynamodb:", 9) &&
+        strncmp(act.name, "kinesis:", 8))
+        fuzz_fail("JSON action named after no service", act.name);
+
+    api_guard_request gr = {.method = method, .headers = h, .n_headers = n, .proto = act.proto,
+                            .svc = act.svc, .builtin = false};
+    const char *allow = NULL;
+    sp_err e = {0};
+    api_guard_verdict v = api_guard_check(&fuzz_policy, &gr, &allow, &e);
+    if (v == API_GUARD_REFUSE) {
+        const char *want = act.proto == API_PROTO_S3 ? "AccessDenied" : "AccessDeniedException";
+        if (e.status != 403 || strcmp(e.code, want) || !e.msg[0]) fuzz_fail("bad refusal", e.msg);
+        if (allow) fuzz_fail("refused yet an origin is granted", e.msg);
+        size_t len;
+        char *body = api_error_body("", &e, &len);
+        json_t *j = body ? json_loadb(body, len, 0, NULL) : NULL;
+        if (!json_is_string(json_object_get(j, "message"))) fuzz_fail("refusal body", body);
+        json_decref(j);
+        free(body);
+    } else {
+        if (hosts != 1 || !api_guard_host_allowed(&fuzz_policy, host))
+            fuzz_fail("passed without one accepted Host", host ? host : "(none)");
+        if (origins && (!api_guard_origin_allowed(&fuzz_policy, origin) || allow != origin))
+            fuzz_fail("passed with an Origin not allowed", origin);
+        if (!origins && (allow || v == API_GUARD_PREFLIGHT)) fuzz_fail("CORS without Origin", method);
+        char mt[64] = "";
+        if (ct) media_type(ct, mt, sizeof mt);
+        if (v == API_GUARD_PASS && act.proto == API_PROTO_JSON &&
+            (!ct || (act.svc ? strcmp(mt, act.svc->content_type)
+                             : strcmp(mt, "application/x-amz-json-1.0") &&
+                               strcmp(mt, "application/x-amz-json-1.1"))))
+            fuzz_fail("JSON request passed with a foreign content type", ct ? ct : "(none)");
+        if (v == API_GUARD_PASS && act.proto == API_PROTO_REST_JSON && ct &&
+            strcmp(mt, "application/json"))
+            fuzz_fail("Pipes request passed with a foreign content type", ct);
+    }
+    /* Every loopback spelling is accepted whatever the policy. */
+    if (host && hosts == 1 && api_guard_host_allowed(NULL, host) &&
+        !api_guard_host_allowed(&fuzz_policy, host))
+        fuzz_fail("a policy took a loopback name away", host);
+    free(path);
+    free(in);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    fuzz_guard(data, size);
     const uint8_t *nl = memchr(data, '\n', size);
     size_t tlen = nl ? (size_t)(nl - data) : size;
     char *target = malloc(tlen + 1);

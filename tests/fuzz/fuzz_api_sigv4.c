@@ -3,12 +3,17 @@
  * The input is "<Authorization value>\n<request target>\n<body>". Whatever parses must hold
  * well-formed fields; and for any request, signing it with the configured secret under the
  * parsed scope and then verifying it must succeed (S3 and JSON rules alike), while the
- * fuzzed signature itself passes only if it equals that one. */
+ * fuzzed signature itself passes only if it equals that one. The header-phase rules hold
+ * for that signed request too: an unsigned X-Amz-Target, an UNSIGNED-PAYLOAD claim on a
+ * non-S3 request or an "s3" scope on one are refused, and whatever passes the header phase
+ * without a body is what passes the whole verification with it. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/evp.h>
 
 #include "api/api_int.h"
 
@@ -82,15 +87,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bool s3 = !strcmp(auth.service, "s3");
         /* Every signed header present, each with the same value. */
         enum { MAX_H = 64 };
-        api_header headers[MAX_H + 2];
+        api_header headers[MAX_H + 3];
         size_t n = 0;
         char names[API_SIGV4_SIGNED_HEADERS_MAX + 1];
         memcpy(names, auth.signed_headers, sizeof names);
-        bool has_date = false;
+        bool has_date = false, has_target = false, has_sha = false;
+        /* A signed x-amz-content-sha256 says what the body is, as clients send it. */
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned md_len = 0;
+        char body_sha[API_SIGV4_HEX_LEN + 1];
+        EVP_Digest(body, body_len, md, &md_len, EVP_sha256(), NULL);
+        for (unsigned i = 0; i < md_len; i++) snprintf(body_sha + 2 * i, 3, "%02x", md[i]);
         for (char *tok = strtok(names, ";"); tok && n < MAX_H; tok = strtok(NULL, ";")) {
             bool is_date = !strcmp(tok, "x-amz-date");
+            bool is_sha = !strcmp(tok, "x-amz-content-sha256");
             has_date |= is_date;
-            headers[n++] = (api_header){tok, is_date ? amz_date : " v  a "};
+            has_target |= !strcmp(tok, "x-amz-target");
+            has_sha |= is_sha;
+            headers[n++] = (api_header){tok, is_date ? amz_date : is_sha ? body_sha : " v  a "};
         }
         if (n < MAX_H) {
             api_sigv4_request req = {.method = "POST", .target = target, .headers = headers,
@@ -110,6 +124,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 api_proto proto = s3 ? API_PROTO_S3 : API_PROTO_JSON;
                 if (!api_sigv4_verify(&cred, 1, &req, proto, now, &e))
                     fuzz_fail("a correctly signed request was refused", e.msg);
+                /* The header phase alone, without the body, passes it too. */
+                api_sigv4_request head = req;
+                head.body = NULL;
+                head.body_len = 0;
+                api_sigv4_auth parsed;
+                sp_err_clear(&e);
+                if (!api_sigv4_check_headers(&cred, 1, &head, proto, now, &parsed, &e))
+                    fuzz_fail("header phase refused a correctly signed request", e.msg);
+                if (!api_sigv4_check_signature(&cred, &req, &parsed, proto, &e))
+                    fuzz_fail("signature phase refused a correctly signed request", e.msg);
+                /* An s3 scope lends S3's payload rules to nothing else. */
+                if (s3 && api_sigv4_verify(&cred, 1, &req, API_PROTO_JSON, now, &e))
+                    fuzz_fail("an s3 scope passed on a JSON request", auth.signed_headers);
+                /* An operation header outside the signature. */
+                if (!has_target && n < MAX_H + 2) {
+                    headers[n] = (api_header){"X-Amz-Target", "DynamoDB_20120810.PutItem"};
+                    req.n_headers = n + 1;
+                    if (api_sigv4_verify(&cred, 1, &req, proto, now, &e))
+                        fuzz_fail("an unsigned X-Amz-Target passed", auth.signed_headers);
+                    req.n_headers = n;
+                }
+                /* UNSIGNED-PAYLOAD is S3's alone. */
+                if (!s3 && !has_sha && n < MAX_H + 2) {
+                    headers[n] = (api_header){"X-Amz-Content-SHA256", "UNSIGNED-PAYLOAD"};
+                    req.n_headers = n + 1;
+                    if (api_sigv4_verify(&cred, 1, &req, proto, now, &e))
+                        fuzz_fail("UNSIGNED-PAYLOAD passed on a JSON request", auth.signed_headers);
+                    req.n_headers = n;
+                }
                 free(h);
             }
         }

@@ -3,7 +3,9 @@
  * region us-east-1, service "service") and the S3 GetObject example of the S3 API reference:
  * the canonical request and the signature must be byte-exact; verification accepts each
  * request at its time and refuses it with the right exception when the secret, the key, the
- * time, a signed header or the body differ. Also the allow-list matching (api/authz.c). */
+ * time, a signed header or the body differ. The header phase (api_sigv4_check_headers) decides
+ * without a body what the headers decide, and passes what the whole verification passes.
+ * Also the allow-list matching (api/authz.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -498,12 +500,104 @@ static void actions_of_requests(void **state)
     assert_int_equal(p, API_PROTO_S3);
 }
 
+/* Runs only the header phase over v's request, without its body; the error code or "". */
+static const char *header_code(const vector *v, api_header *headers, size_t extra,
+                               const char *authz, api_proto proto, sp_err *e)
+{
+    api_sigv4_request req = request_of(v, headers, authz);
+    req.n_headers += extra; /* headers the caller placed after Authorization */
+    req.body = NULL;
+    req.body_len = 0;
+    api_sigv4_auth auth;
+    sp_err_clear(e);
+    const sp_cfg_credential *who = api_sigv4_check_headers(suite_creds, 2, &req, proto,
+                                                          SUITE_NOW, &auth, e);
+    if (who) {
+        assert_string_equal(auth.access_key, SUITE_KEY);
+        return "";
+    }
+    return e->code;
+}
+
+static void header_phase_decides_without_the_body(void **state)
+{
+    (void)state;
+    sp_err e;
+    const vector *v = &suite[0]; /* get-vanilla */
+    api_header headers[MAX_TEST_HEADERS + 3];
+    char *good = authorization_for(v->signed_headers, v->signature);
+    assert_string_equal(header_code(v, headers, 0, good, API_PROTO_JSON, &e), "");
+    /* Whatever the body, the signature phase then decides as the whole verification does. */
+    api_sigv4_request req = request_of(v, headers, good);
+    api_sigv4_auth auth;
+    const sp_cfg_credential *who = api_sigv4_check_headers(suite_creds, 2, &req, API_PROTO_JSON,
+                                                          SUITE_NOW, &auth, &e);
+    assert_non_null(who);
+    assert_true(api_sigv4_check_signature(who, &req, &auth, API_PROTO_JSON, &e));
+    req.body = "{}";
+    req.body_len = 2;
+    assert_false(api_sigv4_check_signature(who, &req, &auth, API_PROTO_JSON, &e));
+    assert_string_equal(e.code, "InvalidSignatureException");
+
+    /* Unknown key, no signature, too old: refused from the headers alone. */
+    char *unknown = NULL;
+    assert_true(asprintf(&unknown, "AWS4-HMAC-SHA256 Credential=AKIDNOBODY/20150830/us-east-1/"
+                         "service/aws4_request, SignedHeaders=host;x-amz-date, Signature=%s",
+                         v->signature) > 0);
+    assert_string_equal(header_code(v, headers, 0, unknown, API_PROTO_JSON, &e),
+                        "UnrecognizedClientException");
+    assert_string_equal(header_code(v, headers, 0, unknown, API_PROTO_S3, &e), "InvalidAccessKeyId");
+    free(unknown);
+    req = request_of(v, headers, good);
+    req.n_headers--;
+    assert_null(api_sigv4_check_headers(suite_creds, 2, &req, API_PROTO_JSON, SUITE_NOW, &auth, &e));
+    assert_string_equal(e.code, "MissingAuthenticationTokenException");
+
+    /* X-Amz-Target sent but not signed. */
+    size_t n = 2; /* get-vanilla's own headers: Host, X-Amz-Date; then Authorization */
+    headers[n + 1] = (api_header){"X-Amz-Target", "DynamoDB_20120810.DeleteItem"};
+    assert_string_equal(header_code(v, headers, 1, good, API_PROTO_JSON, &e),
+                        "IncompleteSignatureException");
+    assert_non_null(strstr(e.msg, "x-amz-target"));
+
+    /* UNSIGNED-PAYLOAD (or any non-hash) claimed by a non-S3 request. */
+    headers[n + 1] = (api_header){"X-Amz-Content-SHA256", "UNSIGNED-PAYLOAD"};
+    assert_string_equal(header_code(v, headers, 1, good, API_PROTO_JSON, &e),
+                        "InvalidSignatureException");
+    assert_string_equal(header_code(v, headers, 1, good, API_PROTO_REST_JSON, &e),
+                        "InvalidSignatureException");
+    assert_string_equal(header_code(v, headers, 1, good, API_PROTO_S3, &e), "");
+    headers[n + 1] = (api_header){"X-Amz-Content-SHA256", EMPTY_SHA256};
+    assert_string_equal(header_code(v, headers, 1, good, API_PROTO_JSON, &e), "");
+    headers[n + 1] = (api_header){"X-Amz-Content-SHA256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"};
+    assert_string_equal(header_code(v, headers, 1, good, API_PROTO_S3, &e), "NotImplemented");
+
+    /* A signed header the request lacks. */
+    char *more = authorization_for("host;my-header1;x-amz-date", v->signature);
+    assert_string_equal(header_code(v, headers, 0, more, API_PROTO_JSON, &e),
+                        "InvalidSignatureException");
+    free(more);
+    free(good);
+
+    /* An s3 scope on anything but S3. */
+    char *s3scope = NULL;
+    assert_true(asprintf(&s3scope, "AWS4-HMAC-SHA256 Credential=" SUITE_KEY "/20150830/us-east-1/"
+                         "s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=%s",
+                         v->signature) > 0);
+    assert_string_equal(header_code(v, headers, 0, s3scope, API_PROTO_JSON, &e),
+                        "InvalidSignatureException");
+    assert_non_null(strstr(e.msg, "'s3'"));
+    assert_string_equal(header_code(v, headers, 0, s3scope, API_PROTO_S3, &e), "");
+    free(s3scope);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(suite_canonical_requests_and_signatures),
         cmocka_unit_test(suite_requests_verify_at_their_time),
         cmocka_unit_test(wrong_secret_key_time_or_content_is_refused),
+        cmocka_unit_test(header_phase_decides_without_the_body),
         cmocka_unit_test(malformed_authorization_headers),
         cmocka_unit_test(s3_reference_example),
         cmocka_unit_test(s3_path_is_encoded_once),
