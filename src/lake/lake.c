@@ -13,7 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/rand.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,9 +282,11 @@ bool lake_tmpfile_open(lake_tmpfile *w, const char *dir, sp_err *e)
     memset(w, 0, sizeof *w);
     w->fd = -1;
     if (!make_dirs(dir, strlen(dir), e)) return false;
-    unsigned char r[8];
+    /* getrandom, not OpenSSL's generator: this runs on any thread, also while the process
+     * exits (OpenSSL's atexit cleanup), and a name only needs to be unpredictable enough not
+     * to collide. */
     unsigned long long salt = 0;
-    if (RAND_bytes(r, sizeof r) == 1) memcpy(&salt, r, sizeof salt);
+    if (getrandom(&salt, sizeof salt, GRND_NONBLOCK) != (ssize_t)sizeof salt) salt = 0;
     if (snprintf(w->tmp, sizeof w->tmp, "%s/%s%llx", dir, LAKE_TMP_PREFIX,
                  salt ^ (unsigned long long)sp_clock_mono_ns()) >= (int)sizeof w->tmp) {
         sp_err_set(e, 400, "KeyTooLongError", "The object's path is too long for the lake");
