@@ -7,6 +7,8 @@
 #include "core/failpoint.h"
 #include "lake_int.h"
 
+#include <openssl/crypto.h>
+
 #include "core/fs.h"
 
 #include <assert.h>
@@ -51,6 +53,11 @@ void lake_s3_set_chunk_verifier(lake *lk, const lake_chunk_verifier *v)
 
 lake *lake_open(const char *dir, sp_err *e)
 {
+    /* Objects get their MD5 on whatever thread writes them (delivery, Athena results). Set
+     * OpenSSL up here, on the opening thread: its one-time setup (configuration, digests)
+     * then never runs on a worker, which would leave that thread's error state behind, and
+     * its exit-time cleanup is registered before anything that joins those workers. */
+    OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG | OPENSSL_INIT_ADD_ALL_DIGESTS, NULL);
     if (!make_dirs(dir, strlen(dir), e)) return NULL;
     lake *lk = calloc(1, sizeof *lk);
     lk->root = strdup(dir);

@@ -15,7 +15,6 @@
 
 #include <pthread.h>
 #include <stdio.h>
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -292,9 +291,6 @@ static void *query_thread(void *arg)
         trim(a);
     }
     pthread_mutex_unlock(&a->lock);
-    /* The result objects' MD5 left OpenSSL state with this thread; free it now, not at some
-     * process exit that may never run its handlers (as the fuzzers' leak check shows). */
-    OPENSSL_thread_stop();
     return NULL;
 }
 
@@ -687,6 +683,20 @@ qry_athena *qry_athena_new(cat_catalog *cat, lake *lk, long long timeout_seconds
     }
     a->thread_started = true;
     return a;
+}
+
+void qry_athena_wait_idle(qry_athena *a)
+{
+    for (;;) {
+        bool busy = false;
+        pthread_mutex_lock(&a->lock);
+        for (qry_execution *x = a->execs; x && !busy; x = x->next)
+            busy = x->state == ST_QUEUED || x->state == ST_RUNNING;
+        pthread_mutex_unlock(&a->lock);
+        if (!busy) return;
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+    }
 }
 
 void qry_athena_destroy(qry_athena *a)

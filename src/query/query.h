@@ -112,6 +112,9 @@ typedef struct qry_athena qry_athena;
 qry_athena *qry_athena_new(cat_catalog *cat, lake *lk, long long timeout_seconds, sp_err *e);
 /* Lets a running query finish, cancels queued ones, joins the thread and frees. */
 void qry_athena_destroy(qry_athena *a);
+/* Returns once no query is queued or running (tests and fuzz targets: everything an input
+ * started has finished before the next one). Any thread; takes the service's lock briefly. */
+void qry_athena_wait_idle(qry_athena *a);
 /* The AmazonAthena operations; ctx is a qry_athena. */
 extern const sp_op qry_athena_ops[];
 
