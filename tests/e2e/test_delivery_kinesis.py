@@ -70,5 +70,12 @@ def test_kinesis_records_reach_lake_through_dynamodb_cdc(server, data_dir):
         assert row["cdc_event_type"] == events[i % 3]
         assert row["creation_datetime"] == time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                          time.gmtime(1700000000 + i))
-    health = server.health()["services"]["firehose"]["delivery_streams"]["sales-delivery-stream"]
+    # the objects are visible a moment before the delivery stream counts them (its checkpoint
+    # comes after the objects' rename)
+    deadline = time.time() + 10
+    while True:
+        health = server.health()["services"]["firehose"]["delivery_streams"]["sales-delivery-stream"]
+        if health["records_out"] == 60 or time.time() > deadline:
+            break
+        time.sleep(0.1)
     assert health["records_out"] == 60 and health["records_failed"] == 0
