@@ -33,9 +33,12 @@ int cli_cmd_serve(const cli_common *common, int argc, char **argv)
         bool has_value = i + 1 < argc;
         if (!strcmp(argv[i], "--bind") && has_value) opt.bind = argv[++i];
         else if (!strcmp(argv[i], "--port") && has_value) opt.port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--durability") && has_value &&
+                 cli_durability_override(cfg, argv[i + 1]))
+            i++;
         else {
-            fprintf(stderr, "usage: salespipe serve [--bind ADDR] [--port N] [--config F] "
-                            "[--data-dir D]\n");
+            fprintf(stderr, "usage: salespipe serve [--bind ADDR] [--port N] "
+                            "[--durability fsync|relaxed] [--config F] [--data-dir D]\n");
             sp_config_destroy(cfg);
             return CLI_EXIT_USAGE;
         }

@@ -9,9 +9,9 @@
 #include <string.h>
 
 static const cli_command commands[] = {
-    {"demo", "demo [--events N] [--rate R] [--mix I:U:D] [--seed S]",
+    {"demo", "demo [--events N] [--rate R] [--mix I:U:D] [--seed S] [--durability fsync|relaxed]",
      "the main job: the whole pipeline on sample orders, crawl, queries, summary", cli_cmd_demo},
-    {"serve", "serve [--bind 127.0.0.1] [--port 4566]",
+    {"serve", "serve [--bind 127.0.0.1] [--port 4566] [--durability fsync|relaxed]",
      "run every stage and the AWS-compatible HTTP endpoint until SIGINT/SIGTERM", cli_cmd_serve},
     {"generate", "generate [--endpoint URL | --in-process] [--events N] [--rate R] ...",
      "the seed's mock order generator, through the DynamoDB API", cli_cmd_generate},
@@ -49,6 +49,16 @@ sp_config *cli_config_load(const cli_common *common)
     sp_config *cfg = common->config ? sp_config_load(common->config, &e) : sp_config_defaults(&e);
     if (!cfg) fprintf(stderr, "salespipe: bad configuration: %s\n", e.msg);
     return cfg;
+}
+
+bool cli_durability_override(sp_config *cfg, const char *value)
+{
+    sp_durability d;
+    char *copy = sp_durability_parse(value, &d) ? strdup(value) : NULL;
+    if (!copy) return false;
+    free(cfg->server.durability);
+    cfg->server.durability = copy;
+    return true;
 }
 
 void cli_report(const char *cmd, const sp_err *e)

@@ -50,6 +50,9 @@ static const cfg_entry server_map[] = {
     INT("threads", "0", sp_cfg_server, threads, 0, 256, "HTTP worker threads, 0: core count"),
     STR("log_level", "info", sp_cfg_server, log_level, false, "debug|info|warn|error|off",
         "log verbosity"),
+    STR("durability", "fsync", sp_cfg_server, durability, false, "fsync|relaxed",
+        "fsync: an acknowledged write is on disk (survives a power loss); relaxed: it survives "
+        "a process crash, not a power loss"),
     {0},
 };
 
@@ -70,8 +73,9 @@ static const cfg_entry stream_map[] = {
     STR("name", NULL, sp_cfg_stream, name, true, NULL, "Kinesis stream name"),
     INT("shard_count", "1", sp_cfg_stream, shard_count, 1, 1024, "number of shards"),
     INT("retention_hours", "24", sp_cfg_stream, retention_hours, 24, 8760, "retention period"),
-    STR("fsync", "interval", sp_cfg_stream, fsync, false, "batch|interval|none",
-        "when appends reach the disk: every group commit, every interval, or never (OS)"),
+    STR("fsync", NULL, sp_cfg_stream, fsync, false, "batch|interval|none",
+        "when appends reach the disk: every group commit, every interval, or never (OS); "
+        "absent: batch with server.durability fsync, interval with relaxed"),
     INT("fsync_interval_ms", "200", sp_cfg_stream, fsync_interval_ms, 1, 60000,
         "fsync period for fsync: interval"),
     INT("segment_mb", "64", sp_cfg_stream, segment_mb, 1, 1024, "segment file size"),
@@ -888,6 +892,19 @@ char *sp_config_to_yaml(const sp_config *cfg)
             if (!strcmp((arr)[i_].name, name)) return &(arr)[i_];          \
         return NULL;                                                       \
     } while (0)
+
+bool sp_durability_parse(const char *s, sp_durability *out)
+{
+    if (s && !strcmp(s, "fsync")) *out = SP_DURABILITY_FSYNC;
+    else if (s && !strcmp(s, "relaxed")) *out = SP_DURABILITY_RELAXED;
+    else return false;
+    return true;
+}
+
+const char *sp_durability_name(sp_durability d)
+{
+    return d == SP_DURABILITY_RELAXED ? "relaxed" : "fsync";
+}
 
 const sp_cfg_table *sp_config_table(const sp_config *c, const char *name)
 { FIND(c->tables, c->n_tables, name); }

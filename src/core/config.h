@@ -21,7 +21,17 @@ typedef struct sp_cfg_server {
     long long max_body_kb;    /* request bodies over this get 413 */
     long long threads;        /* 0 = from the core count */
     char *log_level;
+    char *durability;         /* fsync | relaxed (sp_durability_parse) */
 } sp_cfg_server;
+
+/* What an acknowledged write survives (server.durability). FSYNC: it is on disk before the
+ * answer (a power loss keeps it); RELAXED: it is in the OS (a process crash keeps it, a power
+ * loss may not). Either way sequence numbers are never handed out twice. */
+typedef enum { SP_DURABILITY_FSYNC, SP_DURABILITY_RELAXED } sp_durability;
+
+/* "fsync" or "relaxed" into *out; false (out untouched) for anything else, NULL included. */
+bool sp_durability_parse(const char *s, sp_durability *out);
+const char *sp_durability_name(sp_durability d);
 
 typedef struct sp_cfg_table {
     char *name;
@@ -37,7 +47,7 @@ typedef struct sp_cfg_stream {
     char *name;
     long long shard_count;
     long long retention_hours;
-    char *fsync;              /* batch | interval | none */
+    char *fsync;              /* batch | interval | none; NULL: from server.durability */
     long long fsync_interval_ms;
     long long segment_mb;
 } sp_cfg_stream;
