@@ -204,8 +204,9 @@ tbl_db *tbl_db_open(const char *dir, sp_durability durability, sp_err *e)
     size_t n = strlen(dir) + sizeof "/tables.db";
     db->path = malloc(n);
     snprintf(db->path, n, "%s/tables.db", dir);
-    db->seq_path = malloc(n);
-    snprintf(db->seq_path, n, "%s/tables.seq", dir);
+    size_t n_seq = strlen(dir) + sizeof "/tables.seq";
+    db->seq_path = malloc(n_seq);
+    snprintf(db->seq_path, n_seq, "%s/tables.seq", dir);
     pthread_mutex_init(&db->pool_mu, NULL);
     pthread_mutex_init(&db->write_mu, NULL);
     pthread_mutex_init(&db->meta_mu, NULL);

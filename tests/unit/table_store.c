@@ -323,6 +323,9 @@ static void test_seq_lost_with_a_commit_is_never_handed_out_again(void **state)
     uint64_t seen = r.seqs[1];
     json_decref(r.list);
     tbl_db_close(f->db);
+    char seq_file[128];
+    snprintf(seq_file, sizeof seq_file, "%s/tables.seq", f->dir);
+    assert_int_equal(access(seq_file, R_OK), 0);   /* the reservation is on disk */
     /* The commit of b never reached the disk. */
     sqlite3 *sql;
     char path[128];
