@@ -47,7 +47,9 @@ static const cfg_entry server_map[] = {
     INT("port", "4566", sp_cfg_server, port, 0, 65535, "HTTP port (0: any free port)"),
     INT("max_body_kb", "16384", sp_cfg_server, max_body_kb, 1, 1 << 20,
         "request bodies larger than this are refused with 413"),
-    INT("threads", "0", sp_cfg_server, threads, 0, 256, "HTTP worker threads, 0: core count"),
+    INT("threads", "0", sp_cfg_server, threads, 0, 256,
+        "HTTP worker threads, 0: core count (at least 16 with durability fsync, so that "
+        "writers waiting for an fsync can share it)"),
     STR("log_level", "info", sp_cfg_server, log_level, false, "debug|info|warn|error|off",
         "log verbosity"),
     STR("durability", "fsync", sp_cfg_server, durability, false, "fsync|relaxed",
