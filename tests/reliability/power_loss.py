@@ -111,7 +111,7 @@ def lake_lines(data_dir):
     return [line for _, lines in read_lake(data_dir) for line in lines or []]
 
 
-def run(durability, data_dir, seed, log=print, threads=4, per_thread=400, after=100):
+def run(durability, data_dir, seed, log=print, threads=4, per_thread=2000, after=100):
     """One cut. Returns (problems, facts); problems empty means every check held."""
     rng = random.Random(seed)
     shadow = data_dir + "-shadow"
