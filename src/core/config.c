@@ -903,11 +903,6 @@ bool sp_durability_parse(const char *s, sp_durability *out)
     return true;
 }
 
-const char *sp_durability_name(sp_durability d)
-{
-    return d == SP_DURABILITY_RELAXED ? "relaxed" : "fsync";
-}
-
 const sp_cfg_table *sp_config_table(const sp_config *c, const char *name)
 { FIND(c->tables, c->n_tables, name); }
 const sp_cfg_stream *sp_config_stream(const sp_config *c, const char *name)

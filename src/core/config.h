@@ -31,7 +31,6 @@ typedef enum { SP_DURABILITY_FSYNC, SP_DURABILITY_RELAXED } sp_durability;
 
 /* "fsync" or "relaxed" into *out; false (out untouched) for anything else, NULL included. */
 bool sp_durability_parse(const char *s, sp_durability *out);
-const char *sp_durability_name(sp_durability d);
 
 typedef struct sp_cfg_table {
     char *name;

@@ -526,7 +526,10 @@ static int pc_rename(int olddir, const char *from, int newdir, const char *to, u
     return r;
 }
 
-int rename(const char *from, const char *to) { return pc_rename(AT_FDCWD, from, AT_FDCWD, to, 0, 0); }
+int rename(const char *from, const char *to)
+{
+    return pc_rename(AT_FDCWD, from, AT_FDCWD, to, 0, 0);
+}
 
 int renameat(int od, const char *from, int nd, const char *to)
 {

@@ -331,9 +331,9 @@ static void test_seq_lost_with_a_commit_is_never_handed_out_again(void **state)
     char path[128];
     snprintf(path, sizeof path, "%s/tables.db", f->dir);
     assert_int_equal(sqlite3_open(path, &sql), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(sql, "DELETE FROM stream WHERE seq = (SELECT max(seq) FROM stream);"
-                                       "DELETE FROM items WHERE hk = (SELECT max(hk) FROM items)",
-                                  NULL, NULL, NULL), SQLITE_OK);
+    const char *lose_b = "DELETE FROM stream WHERE seq = (SELECT max(seq) FROM stream);"
+                         "DELETE FROM items WHERE hk = (SELECT max(hk) FROM items)";
+    assert_int_equal(sqlite3_exec(sql, lose_b, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(sql);
     sp_err e = {0};
     f->db = tbl_db_open(f->dir, SP_DURABILITY_RELAXED, &e);
