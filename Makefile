@@ -5,7 +5,7 @@ FUZZ_SECONDS ?= 60
 # The short libFuzzer pass `make test` ends with: this many seconds per target.
 FUZZ_SHORT_SECONDS ?= 3
 
-.PHONY: all deps build demo test bench fuzz fuzz-build fuzz-short reliability soak clean
+.PHONY: all deps build demo test bench fuzz fuzz-build fuzz-short reliability power-loss soak clean
 
 all: build
 
@@ -50,6 +50,11 @@ fuzz-short: fuzz-build
 # The long crash run: at least 20 SIGKILLs over 100 000 changes.
 reliability: build
 	SALESPIPE_BIN=$(CURDIR)/build/salespipe /usr/bin/python3 tests/reliability/crash_harness.py --changes 100000 --kills 20
+
+# Power cuts (LD_PRELOAD shim, unsynced writes thrown away) at random moments, durability fsync;
+# `... power_loss.py --durability relaxed` by hand shows what relaxed can lose.
+power-loss: build
+	SALESPIPE_BIN=$(CURDIR)/build/salespipe POWERCUT_SHIM=$(CURDIR)/build/libpowercut_shim.so /usr/bin/python3 tests/reliability/power_loss.py --durability fsync --runs 10
 
 # Memory soak: steady load, then a growing backlog; fails if RSS grows with either.
 soak: build

@@ -6,7 +6,7 @@ import tempfile
 
 import boto3
 
-from benchlib import NodePeer, Server, emit, loadgen_cpu
+from benchlib import SERVE_ARGS, NodePeer, Server, emit, loadgen_cpu
 
 SECONDS = 5
 
@@ -34,7 +34,7 @@ def create_seed_table(endpoint):
 def main():
     body = bodies()
     with tempfile.TemporaryDirectory() as d:
-        ours = Server(d).start()  # OrdersRawTable exists from the seed config
+        ours = Server(d, extra_args=SERVE_ARGS).start()  # OrdersRawTable exists from the seed config
         try:
             r_ours = loadgen_cpu(ours.proc.pid, ours.port, "DynamoDB_20120810.PutItem", body,
                                  SECONDS)

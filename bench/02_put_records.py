@@ -8,7 +8,7 @@ import tempfile
 
 import boto3
 
-from benchlib import NodePeer, Server, emit, loadgen_cpu
+from benchlib import SERVE_ARGS, NodePeer, Server, emit, loadgen_cpu
 
 SECONDS = 5
 BATCH = 500
@@ -33,7 +33,7 @@ def main():
     body = bodies()
     rec_bytes = sum(len(base64.b64decode(r["Data"])) for r in body[0]["Records"]) / BATCH
     with tempfile.TemporaryDirectory() as d:
-        ours = Server(d).start()
+        ours = Server(d, extra_args=SERVE_ARGS).start()
         try:
             r_ours = loadgen_cpu(ours.proc.pid, ours.port, "Kinesis_20131202.PutRecords", body,
                                  SECONDS, 4, "application/x-amz-json-1.1")

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 
-from benchlib import Server, emit
+from benchlib import SERVE_ARGS, Server, emit
 
 SECONDS = float(os.environ.get("BENCH_FRESH_SECONDS", "3"))
 RATES = (1000, 10000)
@@ -110,7 +110,7 @@ def run(interval, rate):
         with open(cfg, "w") as f:
             f.write(config(interval))
         os.makedirs(os.path.join(d, "data"))
-        srv = Server(os.path.join(d, "data"), config=cfg).start()
+        srv = Server(os.path.join(d, "data"), config=cfg, extra_args=SERVE_ARGS).start()
         w = Watcher(os.path.join(d, "data", "lake", BUCKET))
         w.start()
         try:

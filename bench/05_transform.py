@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import ROOT, Server, emit
+from benchlib import ROOT, SERVE_ARGS, Server, emit
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 from test_delivery_kinesis import stream_record  # noqa: E402
@@ -75,7 +75,8 @@ def main():
         cfg = os.path.join(d, "salespipe.yaml")
         with open(cfg, "w") as f:
             f.write(config())
-        srv = Server(os.path.join(d, "data"), config=cfg).start()
+        os.makedirs(os.path.join(d, "data"))
+        srv = Server(os.path.join(d, "data"), config=cfg, extra_args=SERVE_ARGS).start()
         try:
             builtin = timed(srv, "via-builtin", batches)
             lam = timed(srv, "via-lambda", batches)

@@ -96,7 +96,8 @@ def main():
     # Lower is better here: ratio = our time / DuckDB's (target <= 1.5).
     emit("query", "ms (4 sample queries)", ours_total, "duckdb", duck_total, rows=ROWS,
          objects=HOURS * OBJECTS_PER_HOUR, crawl_ms=round(crawl_ms), queries=per,
-         hour_filter_ratio=round(mine[-1][0] / theirs[-1]["ms"], 2))
+         hour_filter_ratio=round(mine[-1][0] / theirs[-1]["ms"], 2),
+         durability="n/a")  # reads the lake and the catalog only
 
 
 if __name__ == "__main__":

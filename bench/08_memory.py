@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 
-from benchlib import BIN, Server, emit
+from benchlib import BIN, SERVE_ARGS, Server, emit
 
 CHANGES = int(os.environ.get("BENCH_MEMORY_CHANGES", "300000"))
 
@@ -38,10 +38,10 @@ def drain(events):
         with open(nopipes, "w") as f:
             f.write("defaults: seed\npipes: []\n")
         out = subprocess.run([BIN, "bench-cdc", "--config", nopipes, "--events", str(events),
-                              "--threads", "4", "--generate-only", "--data-dir", data],
+                              "--threads", "4", "--generate-only", "--data-dir", data] + SERVE_ARGS,
                              capture_output=True, text=True, check=True)
         changes = json.loads(out.stdout)["changes"]
-        srv = Server(data).start()
+        srv = Server(data, extra_args=SERVE_ARGS).start()
         t0 = time.monotonic()
         peak = 0
         try:

@@ -15,6 +15,10 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BIN = os.environ.get("SALESPIPE_BIN", os.path.join(ROOT, "build", "salespipe"))
 LOADGEN = os.environ.get("SALESPIPE_LOADGEN", os.path.join(ROOT, "build", "sp_loadgen"))
 NODE_MODULES = os.path.join(ROOT, "tools", "node_modules")
+# The durability mode salespipe runs with in every scenario (server.durability; fsync is the
+# default: an answered write is on disk). Every result line says which one it was measured with.
+DURABILITY = os.environ.get("SALESPIPE_DURABILITY", "fsync")
+SERVE_ARGS = ["--durability", DURABILITY]
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 from conftest import Server  # noqa: E402,F401
 
@@ -85,9 +89,12 @@ def loadgen(port, target, bodies, seconds=5, connections=8, content_type="applic
 
 
 def emit(bench, unit, ours, peer, peer_value, **extra):
+    """One result line; `durability` is DURABILITY unless the scenario says otherwise ("n/a"
+    where salespipe acknowledges no writes while measured)."""
     line = {"bench": bench, "unit": unit, "ours": round(ours, 2), "peer": peer,
             "peer_value": round(peer_value, 2) if peer_value is not None else None,
-            "ratio": round(ours / peer_value, 2) if peer_value else None}
+            "ratio": round(ours / peer_value, 2) if peer_value else None,
+            "durability": DURABILITY}
     line.update(extra)
     print(json.dumps(line), flush=True)
 

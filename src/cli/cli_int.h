@@ -27,6 +27,10 @@ typedef struct cli_command {
  * failure (the caller exits with CLI_EXIT_USAGE). Caller destroys. */
 sp_config *cli_config_load(const cli_common *common);
 
+/* Applies a --durability flag to cfg->server.durability; false (cfg unchanged) when value is
+ * not fsync or relaxed. value is copied. */
+bool cli_durability_override(sp_config *cfg, const char *value);
+
 /* Prints "salespipe <cmd>: <message>" for an error on stderr. */
 void cli_report(const char *cmd, const sp_err *e);
 

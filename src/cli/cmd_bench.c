@@ -129,6 +129,7 @@ int cli_cmd_bench_cdc(const cli_common *common, int argc, char **argv)
     long events = 100000, threads = 2, batch = 1;
     bool generate_only = false;
     uint64_t seed = 1;
+    const char *durability = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = true;
@@ -142,16 +143,22 @@ int cli_cmd_bench_cdc(const cli_common *common, int argc, char **argv)
         else if (!strcmp(a, "--seed") && v) seed = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--batch") && v)
             ok = (batch = atol(v)) > 0 && batch <= BENCH_BATCH_MAX;
-        else ok = false;
+        else if (!strcmp(a, "--durability") && v) {
+            sp_durability d;
+            ok = sp_durability_parse(v, &d);
+            durability = v;
+        } else ok = false;
         if (!ok) {
             fprintf(stderr, "usage: salespipe bench-cdc [--events N] [--threads T] [--batch B] "
-                            "[--seed S] [--generate-only] [--config F] [--data-dir D]\n");
+                            "[--seed S] [--durability fsync|relaxed] [--generate-only] "
+                            "[--config F] [--data-dir D]\n");
             return CLI_EXIT_USAGE;
         }
         i++;
     }
     sp_config *cfg = cli_config_load(common);
     if (!cfg) return CLI_EXIT_USAGE;
+    if (durability) cli_durability_override(cfg, durability);
     sp_err e = {0};
     int rc = CLI_EXIT_FAILED;
     bench_worker *w = calloc((size_t)threads, sizeof *w);
@@ -198,11 +205,12 @@ int cli_cmd_bench_cdc(const cli_common *common, int argc, char **argv)
     uint64_t changes = p.table_changes - before.table_changes;
     printf("{\"events\":%ld,\"threads\":%ld,\"batch\":%ld,\"changes\":%llu,\"delivered\":%llu,"
            "\"objects\":%llu,\"failed\":%llu,\"generate_s\":%.3f,\"total_s\":%.3f,"
-           "\"changes_per_s\":%.1f,\"vmhwm_kb\":%ld}\n",
+           "\"changes_per_s\":%.1f,\"vmhwm_kb\":%ld,\"durability\":\"%s\"}\n",
            events, threads, batch, (unsigned long long)changes,
            (unsigned long long)(p.delivered - before.delivered),
            (unsigned long long)(p.objects - before.objects), (unsigned long long)p.failed, gen_s,
-           total_s, total_s > 0 ? (double)changes / total_s : 0.0, bench_vmhwm_kb());
+           total_s, total_s > 0 ? (double)changes / total_s : 0.0, bench_vmhwm_kb(),
+           cfg->server.durability);
     rc = CLI_EXIT_OK;
 out:
     if (rc != CLI_EXIT_OK && sp_err_failed(&e)) cli_report("bench-cdc", &e);

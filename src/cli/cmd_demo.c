@@ -186,6 +186,7 @@ int cli_cmd_demo(const cli_common *common, int argc, char **argv)
     gen_options opt = {.table = "OrdersRawTable", .events = DEMO_DEFAULT_EVENTS, .rate = 0,
                        .mix_insert = 7, .mix_update = 2, .mix_delete = 1,
                        .seed = (uint64_t)sp_clock_wall_ms()};
+    const char *durability = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = v != NULL;
@@ -193,16 +194,21 @@ int cli_cmd_demo(const cli_common *common, int argc, char **argv)
         else if (!strcmp(a, "--rate") && v) ok = (opt.rate = atof(v)) >= 0;
         else if (!strcmp(a, "--seed") && v) opt.seed = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--mix") && v) ok = gen_mix_parse(v, &opt);
-        else ok = false;
+        else if (!strcmp(a, "--durability") && v) {
+            sp_durability d;
+            ok = sp_durability_parse(v, &d);
+            durability = v;
+        } else ok = false;
         if (!ok) {
             fprintf(stderr, "usage: salespipe demo [--events N] [--rate R] [--mix I:U:D] "
-                            "[--seed S] [--data-dir D]\n");
+                            "[--seed S] [--durability fsync|relaxed] [--data-dir D]\n");
             return CLI_EXIT_USAGE;
         }
         i++;
     }
     sp_config *cfg = cli_config_load(common);
     if (!cfg) return CLI_EXIT_USAGE;
+    if (durability) cli_durability_override(cfg, durability);
     demo d = {.tty = isatty(STDOUT_FILENO), .started_ns = sp_clock_mono_ns()};
     sp_err e = {0};
     int rc = CLI_EXIT_FAILED;

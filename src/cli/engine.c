@@ -74,13 +74,15 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
 
     /* [table] */
     if (!sp_fs_mkdirs(sub_dir(en, "table", dir, sizeof dir), e)) return false;
-    en->tables = tbl_db_open(dir, e);
+    sp_durability durability = SP_DURABILITY_FSYNC;
+    sp_durability_parse(cfg->server.durability, &durability); /* validated by the config */
+    en->tables = tbl_db_open(dir, durability, e);
     if (!en->tables) return false;
     for (size_t i = 0; i < cfg->n_tables; i++)
         if (!tbl_table_ensure(en->tables, &cfg->tables[i], e)) return false;
 
     /* [stream] */
-    en->stream = stm_log_open(sub_dir(en, "stream", dir, sizeof dir), e);
+    en->stream = stm_log_open(sub_dir(en, "stream", dir, sizeof dir), durability, e);
     if (!en->stream) return false;
     for (size_t i = 0; i < cfg->n_streams; i++)
         if (!stm_stream_ensure(en->stream, &cfg->streams[i], e)) return false;

@@ -11,9 +11,9 @@
 #include <string.h>
 
 static const cli_command commands[] = {
-    {"demo", "demo [--events N] [--rate R] [--mix I:U:D] [--seed S]",
+    {"demo", "demo [--events N] [--rate R] [--mix I:U:D] [--seed S] [--durability fsync|relaxed]",
      "the main job: the whole pipeline on sample orders, crawl, queries, summary", cli_cmd_demo},
-    {"serve", "serve [--bind A] [--port N] [--allow-unauthenticated-remote]",
+    {"serve", "serve [--bind A] [--port N] [--durability fsync|relaxed] [--allow-unauthenticated-remote]",
      "run every stage and the AWS-compatible HTTP endpoint until SIGINT/SIGTERM", cli_cmd_serve},
     {"generate", "generate [--endpoint URL | --in-process] [--events N] [--rate R] ...",
      "the seed's mock order generator, through the DynamoDB API", cli_cmd_generate},
@@ -31,7 +31,8 @@ static const cli_command commands[] = {
 
 /* [perf] Benchmark drivers: runnable, but left out of the usage text. */
 static const cli_command hidden_commands[] = {
-    {"bench-cdc", "bench-cdc [--events N] [--threads T] [--batch B] [--generate-only]",
+    {"bench-cdc", "bench-cdc [--events N] [--threads T] [--batch B] [--durability D] "
+                  "[--generate-only]",
      "the in-process driver of bench/03_cdc_e2e.py: changes/s through every stage",
      cli_cmd_bench_cdc},
 };
@@ -60,6 +61,16 @@ sp_config *cli_config_load(const cli_common *common)
                                     : sp_config_defaults(&e);
     if (!cfg) fprintf(stderr, "salespipe: bad configuration: %s\n", e.msg);
     return cfg;
+}
+
+bool cli_durability_override(sp_config *cfg, const char *value)
+{
+    sp_durability d;
+    char *copy = sp_durability_parse(value, &d) ? strdup(value) : NULL;
+    if (!copy) return false;
+    free(cfg->server.durability);
+    cfg->server.durability = copy;
+    return true;
 }
 
 void cli_report(const char *cmd, const sp_err *e)

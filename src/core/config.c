@@ -52,7 +52,9 @@ static const cfg_entry server_map[] = {
     INT("port", "4566", sp_cfg_server, port, 0, 65535, "HTTP port (0: any free port)"),
     INT("max_body_kb", "16384", sp_cfg_server, max_body_kb, 1, 1 << 20,
         "request bodies larger than this are refused with 413"),
-    INT("threads", "0", sp_cfg_server, threads, 0, 256, "HTTP worker threads, 0: core count"),
+    INT("threads", "0", sp_cfg_server, threads, 0, 256,
+        "HTTP worker threads, 0: core count (at least 16 with durability fsync, so that "
+        "writers waiting for an fsync can share it)"),
     STR("log_level", "info", sp_cfg_server, log_level, false, "debug|info|warn|error|off",
         "log verbosity"),
     /* = QRY_TIMEOUT_DEFAULT_SECONDS (query/query.h); Athena's DML timeout is 30 minutes */
@@ -62,6 +64,9 @@ static const cfg_entry server_map[] = {
      "Host names accepted besides loopback and the bind address (DNS rebinding guard)"},
     {CFG_JSON_LIST, "cors_allowed_origins", "[]", offsetof(sp_cfg_server, cors_allowed_origins),
      false, 0, 0, NULL, "Origins browsers may call from, e.g. \"http://localhost:3000\"; \"*\": any"},
+    STR("durability", "fsync", sp_cfg_server, durability, false, "fsync|relaxed",
+        "fsync: an acknowledged write is on disk (survives a power loss); relaxed: it survives "
+        "a process crash, not a power loss"),
     {0},
 };
 
@@ -83,8 +88,9 @@ static const cfg_entry stream_map[] = {
     /* The upper bound is the stream module's (stm_config_check): one limit, one constant. */
     INT("shard_count", "1", sp_cfg_stream, shard_count, INT_MIN, INT_MAX, "number of shards"),
     INT("retention_hours", "24", sp_cfg_stream, retention_hours, 24, 8760, "retention period"),
-    STR("fsync", "interval", sp_cfg_stream, fsync, false, "batch|interval|none",
-        "when appends reach the disk: every group commit, every interval, or never (OS)"),
+    STR("fsync", NULL, sp_cfg_stream, fsync, false, "batch|interval|none",
+        "when appends reach the disk: every group commit, every interval, or never (OS); "
+        "absent: batch with server.durability fsync, interval with relaxed"),
     INT("fsync_interval_ms", "200", sp_cfg_stream, fsync_interval_ms, 1, 60000,
         "fsync period for fsync: interval"),
     INT("segment_mb", "64", sp_cfg_stream, segment_mb, 1, 1024, "segment file size"),
@@ -1037,6 +1043,14 @@ char *sp_config_to_yaml(const sp_config *cfg)
             if (!strcmp((arr)[i_].name, name)) return &(arr)[i_];          \
         return NULL;                                                       \
     } while (0)
+
+bool sp_durability_parse(const char *s, sp_durability *out)
+{
+    if (s && !strcmp(s, "fsync")) *out = SP_DURABILITY_FSYNC;
+    else if (s && !strcmp(s, "relaxed")) *out = SP_DURABILITY_RELAXED;
+    else return false;
+    return true;
+}
 
 const sp_cfg_table *sp_config_table(const sp_config *c, const char *name)
 { FIND(c->tables, c->n_tables, name); }

@@ -27,7 +27,16 @@ typedef struct sp_cfg_server {
     json_t *hostnames;
     /* Origins browsers may call the endpoint from (array: "http://host:port", "*"). */
     json_t *cors_allowed_origins;
+    char *durability;         /* fsync | relaxed (sp_durability_parse) */
 } sp_cfg_server;
+
+/* What an acknowledged write survives (server.durability). FSYNC: it is on disk before the
+ * answer (a power loss keeps it); RELAXED: it is in the OS (a process crash keeps it, a power
+ * loss may not). Either way sequence numbers are never handed out twice. */
+typedef enum { SP_DURABILITY_FSYNC, SP_DURABILITY_RELAXED } sp_durability;
+
+/* "fsync" or "relaxed" into *out; false (out untouched) for anything else, NULL included. */
+bool sp_durability_parse(const char *s, sp_durability *out);
 
 typedef struct sp_cfg_table {
     char *name;
@@ -43,7 +52,7 @@ typedef struct sp_cfg_stream {
     char *name;
     long long shard_count;
     long long retention_hours;
-    char *fsync;              /* batch | interval | none */
+    char *fsync;              /* batch | interval | none; NULL: from server.durability */
     long long fsync_interval_ms;
     long long segment_mb;
 } sp_cfg_stream;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,4 +107,41 @@ bool sp_fs_write_json_atomic(const char *path, const json_t *doc, sp_err *e)
     bool ok = sp_fs_write_atomic(path, text, len, e);
     free(text);
     return ok;
+}
+
+bool sp_fs_read_u64(const char *path, uint64_t *v, sp_err *e)
+{
+    char text[32];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT) {
+            sp_fs_error(e, "cannot open", path);
+            return false;
+        }
+        *v = 0;
+        return true;
+    }
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n < 0) {
+        sp_fs_error(e, "cannot read", path);
+        return false;
+    }
+    text[n] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(text, &end, 10);
+    if (end == text || errno || (*end && *end != '\n')) {
+        sp_err_internal(e, "'%s' does not hold a number", path);
+        return false;
+    }
+    *v = x;
+    return true;
+}
+
+bool sp_fs_write_u64(const char *path, uint64_t v, sp_err *e)
+{
+    char text[32];
+    int n = snprintf(text, sizeof text, "%" PRIu64 "\n", v);
+    return sp_fs_write_atomic(path, text, (size_t)n, e);
 }

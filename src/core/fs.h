@@ -16,6 +16,12 @@ bool sp_fs_mkdirs(const char *path, sp_err *e);
 bool sp_fs_write_atomic(const char *path, const void *data, size_t len, sp_err *e);
 /* The same with a JSON document serialised compactly. */
 bool sp_fs_write_json_atomic(const char *path, const json_t *doc, sp_err *e);
+/* A number kept in a file of its own as decimal text, replaced with sp_fs_write_atomic (so it
+ * is on disk when the call returns). Reading: true with *v = 0 when the file does not exist,
+ * true with the number, or false with e set when the file cannot be read or does not hold a
+ * number (a caller that relies on the number must not guess). */
+bool sp_fs_read_u64(const char *path, uint64_t *v, sp_err *e);
+bool sp_fs_write_u64(const char *path, uint64_t v, sp_err *e);
 /* Sets e from errno for an operation on path (ENOSPC/EDQUOT -> 503). */
 void sp_fs_error(sp_err *e, const char *what, const char *path);
 

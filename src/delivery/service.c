@@ -68,18 +68,20 @@ static bool entry_source(dlv_service *s, dlv_entry *en, dlv_source *src)
  * (tmp + rename). */
 static bool persist(dlv_service *s, const dlv_def *def, sp_err *e)
 {
-    char *tmp = path_of(s, STREAMS_DIR, ".new.json.tmp");
     sp_str p;
     sp_str_init(&p, NULL, 0, SP_STR_NO_MAX);
     sp_str_appendf(&p, "%s.json", def->name);
     char *path = path_of(s, STREAMS_DIR, p.buf);
     sp_str_release(&p);
     json_t *j = dlv_def_to_json(def);
-    bool ok = json_dump_file(j, tmp, JSON_COMPACT) == 0 && rename(tmp, path) == 0;
+    sp_err io = {0};
+    bool ok = sp_fs_write_json_atomic(path, j, &io);
     json_decref(j);
-    free(tmp);
     free(path);
-    if (!ok) sp_err_internal(e, "cannot persist delivery stream '%s'", def->name);
+    if (!ok) {
+        sp_warn("delivery: %s", io.msg);
+        sp_err_internal(e, "cannot persist delivery stream '%s'", def->name);
+    }
     return ok;
 }
 
@@ -129,7 +131,8 @@ static bool load_persisted(dlv_service *s, sp_err *e)
     struct dirent *de;
     while (ok && d && (de = readdir(d))) {
         size_t n = strlen(de->d_name);
-        if (n < 6 || strcmp(de->d_name + n - 5, ".json")) continue;
+        if (n < 6 || strcmp(de->d_name + n - 5, ".json") || !strncmp(de->d_name, ".tmp-", 5))
+            continue;
         char *path = path_of(s, STREAMS_DIR, de->d_name);
         json_error_t je;
         json_t *j = json_load_file(path, 0, &je);
@@ -215,7 +218,8 @@ bool dlv_service_add(dlv_service *s, dlv_def *def, sp_err *e)
         dlv_def_free(def);
         return false;
     }
-    /* Persist first: a stream that was acknowledged must come back after a restart. */
+    /* Persist first: a stream that was acknowledged must come back after a restart, also
+     * after a power loss (persist fsyncs before the rename, the directory after it). */
     sp_str p;
     sp_str_init(&p, NULL, 0, SP_STR_NO_MAX);
     sp_str_appendf(&p, "%s.json", def->name);

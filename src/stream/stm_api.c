@@ -174,7 +174,7 @@ static json_t *op_create_stream(void *ctx, json_t *req, sp_err *e)
     }
     stm_policy pol;
     long long interval;
-    stm_policy_default(&pol, &interval);
+    stm_policy_default(log, &pol, &interval);
     pthread_rwlock_wrlock(&log->lock);
     sp_err ignore = {0};
     stm_stream *st = NULL;

@@ -54,7 +54,9 @@ enum {
     STM_SEGHDR_MAX = 64 * 1024,
     STM_INDEX_EVERY_BYTES = 16 * 1024,   /* one sparse index entry per 16 KiB of records */
     STM_SEQ_DIGITS = 40,
+    STM_SEQ_RESERVE_BLOCK = 65536,       /* positions reserved on disk at a time (stm_shard.c) */
 };
+#define STM_SEQ_RESERVE_FILE "positions.reserved"   /* in each shard directory */
 #define STM_SEG_MAGIC "SPSEG001"
 #define STM_IDX_MAGIC "SPIDX001"
 
@@ -212,6 +214,7 @@ typedef struct stm_shard {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     uint64_t next_seq;            /* next position to assign */
+    uint64_t seq_reserved;        /* every position handed out is <= this, held on disk */
     int64_t last_arrival_ms;      /* arrival times are kept non-decreasing per shard */
     uint64_t last_seq;            /* highest published (readable) position */
     int64_t last_seq_arrival_ms;
@@ -286,6 +289,7 @@ struct stm_log {
     pthread_mutex_t bg_mu;
     pthread_cond_t bg_cv;
     int64_t last_trim_ms;
+    sp_durability durability;       /* picks the fsync policy of streams that name none */
 };
 
 /* Under log->lock (shared or exclusive). NULL with 404 ResourceNotFoundException. */
@@ -309,7 +313,7 @@ bool stm_shard_split_locked(stm_log *log, stm_stream *st, int index, stm_u128 ne
                             sp_err *e);
 bool stm_shard_merge_locked(stm_log *log, stm_stream *st, int a, int b, sp_err *e);
 /* Storage policy of streams created through the API (CreateStream). */
-void stm_policy_default(stm_policy *pol, long long *fsync_interval_ms);
+void stm_policy_default(const stm_log *log, stm_policy *pol, long long *fsync_interval_ms);
 /* Signals waiters of stm_stream_wait. */
 void stm_log_notify(stm_log *log, stm_stream *st);
 /* Retention pass at now_ms over every stream; returns segments deleted. */

@@ -66,11 +66,12 @@ static void stream_free(stm_stream *st, bool sync)
 
 static void *bg_main(void *arg);
 
-stm_log *stm_log_open(const char *dir, sp_err *e)
+stm_log *stm_log_open(const char *dir, sp_durability durability, sp_err *e)
 {
     if (!sp_fs_mkdirs(dir, e)) return NULL;
     stm_log *log = calloc(1, sizeof *log);
     log->dir = strdup(dir);
+    log->durability = durability;
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -88,6 +89,11 @@ stm_log *stm_log_open(const char *dir, sp_err *e)
         stm_log_close(log);
         return NULL;
     }
+    /* Streams the API created keep the policy they were created with; in fsync mode none
+     * may answer before the disk has the records (a configured stream's explicit `fsync` is
+     * applied again by stm_stream_ensure). */
+    for (size_t i = 0; durability == SP_DURABILITY_FSYNC && i < log->n_streams; i++)
+        log->streams[i]->policy.fsync = STM_FSYNC_BATCH;
     stm_log_trim(log, sp_clock_wall_ms());
     log->last_trim_ms = sp_clock_wall_ms();
     if (pthread_create(&log->bg, NULL, bg_main, log) != 0) {
@@ -346,19 +352,26 @@ bool stm_shard_merge_locked(stm_log *log, stm_stream *st, int a, int b, sp_err *
     return stm_meta_save(log, e);
 }
 
-static bool policy_from_cfg(const sp_cfg_stream *cfg, stm_policy *pol)
+/* The fsync policy a stream gets when nothing names one: what server.durability promises. */
+static stm_fsync_policy policy_for(const stm_log *log)
 {
-    pol->fsync = !cfg->fsync || !strcmp(cfg->fsync, "interval") ? STM_FSYNC_INTERVAL
-                 : !strcmp(cfg->fsync, "batch")                 ? STM_FSYNC_BATCH
-                                                                 : STM_FSYNC_NONE;
+    return log->durability == SP_DURABILITY_FSYNC ? STM_FSYNC_BATCH : STM_FSYNC_INTERVAL;
+}
+
+static bool policy_from_cfg(const stm_log *log, const sp_cfg_stream *cfg, stm_policy *pol)
+{
+    pol->fsync = !cfg->fsync                   ? policy_for(log)
+                 : !strcmp(cfg->fsync, "interval") ? STM_FSYNC_INTERVAL
+                 : !strcmp(cfg->fsync, "batch")    ? STM_FSYNC_BATCH
+                                                   : STM_FSYNC_NONE;
     pol->segment_bytes = (uint64_t)(cfg->segment_mb > 0 ? cfg->segment_mb : STM_DEFAULT_SEGMENT_MB)
                          * 1024 * 1024;
     return true;
 }
 
-void stm_policy_default(stm_policy *pol, long long *interval_ms)
+void stm_policy_default(const stm_log *log, stm_policy *pol, long long *interval_ms)
 {
-    pol->fsync = STM_FSYNC_INTERVAL;
+    pol->fsync = policy_for(log);
     pol->segment_bytes = (uint64_t)STM_DEFAULT_SEGMENT_MB * 1024 * 1024;
     *interval_ms = STM_DEFAULT_FSYNC_INTERVAL_MS;
 }
@@ -382,7 +395,7 @@ bool stm_stream_ensure(stm_log *log, const sp_cfg_stream *cfg, sp_err *e)
         return false;
     }
     stm_policy pol;
-    policy_from_cfg(cfg, &pol);
+    policy_from_cfg(log, cfg, &pol);
     long long interval = cfg->fsync_interval_ms > 0 ? cfg->fsync_interval_ms
                                                     : STM_DEFAULT_FSYNC_INTERVAL_MS;
     const char *key = NULL;

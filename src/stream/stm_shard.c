@@ -5,7 +5,15 @@
  * leader, takes the whole queue and writes it with one pwritev (rolling segments at the
  * configured size on frame boundaries) and at most one fsync, then publishes the new tail
  * and wakes everyone it wrote for. Readers see only published positions, so nothing is read
- * before it is as durable as the fsync policy promises. */
+ * before it is as durable as the fsync policy promises.
+ *
+ * Positions are never handed out twice, whatever a crash or power loss takes from the tail:
+ * before a position above sh->seq_reserved is assigned, a new reservation (that position plus
+ * STM_SEQ_RESERVE_BLOCK) is written atomically and fsynced to the shard's
+ * STM_SEQ_RESERVE_FILE, and on open the next position is above both the last record and the
+ * reservation. A record lost with an unsynced tail (fsync: interval or none) takes its
+ * position with it, so a consumer that saw the lost record (delivery checkpoints positions)
+ * never mistakes a later record for it. Gaps in positions are allowed, as in Kinesis. */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -17,6 +25,7 @@
 #include <unistd.h>
 
 #include "core/failpoint.h"
+#include "core/fs.h"
 #include "stm_int.h"
 
 enum { IOV_BATCH = 512 };
@@ -163,8 +172,14 @@ stm_shard *stm_shard_open(const char *stream_dir, int index, sp_err *e)
         segs_push(sh, seg);
     }
     stm_segment *t = tail_of(sh);
+    char rpath[4200];
+    snprintf(rpath, sizeof rpath, "%s/" STM_SEQ_RESERVE_FILE, dir);
+    if (!sp_fs_read_u64(rpath, &sh->seq_reserved, e)) {
+        stm_shard_close(sh, false);
+        return NULL;
+    }
     sh->last_seq = t->last_seq;
-    sh->next_seq = t->last_seq + 1;
+    sh->next_seq = (t->last_seq > sh->seq_reserved ? t->last_seq : sh->seq_reserved) + 1;
     sh->last_arrival_ms = t->max_arrival_ms;
     sh->last_seq_arrival_ms = t->max_arrival_ms;
     for (size_t i = 0; i < sh->n_origins; i++)
@@ -355,6 +370,26 @@ static bool leader_write(stm_shard *sh, const stm_policy *pol, stm_append_req *l
     return ok;
 }
 
+/* Extends the reservation on disk to cover the next n positions. Under sh->mu; the fsync
+ * it costs is paid once per STM_SEQ_RESERVE_BLOCK positions. */
+static bool seq_reserve(stm_shard *sh, size_t n, sp_err *e)
+{
+    uint64_t last = sh->next_seq + n - 1;
+    if (last <= sh->seq_reserved) return true;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/" STM_SEQ_RESERVE_FILE, sh->dir);
+    sp_err io = {0};
+    if (!sp_fs_write_u64(path, last + STM_SEQ_RESERVE_BLOCK, &io)) {
+        sp_warn("stream: %s", io.msg);
+        sp_err_set(e, 500, "InternalFailure", "shard %s cannot reserve sequence numbers%s",
+                   sh->id, io.status == 503 ? ": no space left on the data dir's disk" : "");
+        e->retriable = true;
+        return false;
+    }
+    sh->seq_reserved = last + STM_SEQ_RESERVE_BLOCK;
+    return true;
+}
+
 bool stm_shard_append(stm_shard *sh, const stm_policy *pol, const stm_put *const *recs,
                       size_t n, uint64_t *seqs_out, int64_t *arrival_out, sp_err *e)
 {
@@ -383,6 +418,12 @@ bool stm_shard_append(stm_shard *sh, const stm_policy *pol, const stm_put *const
         free(req.buf);
         free(req.frames);
         sp_err_set(e, 400, "InvalidArgumentException", "Shard %s is closed", sh->id);
+        return false;
+    }
+    if (!seq_reserve(sh, n, e)) {
+        pthread_mutex_unlock(&sh->mu);
+        free(req.buf);
+        free(req.frames);
         return false;
     }
     int64_t now = sp_clock_wall_ms();

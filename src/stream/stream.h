@@ -34,8 +34,10 @@
 typedef struct stm_log stm_log;
 
 /* Opens (creating) the log under dir, recovering every shard (a torn tail is cut at the last
- * good record and logged). Caller closes with stm_log_close, which syncs. */
-stm_log *stm_log_open(const char *dir, sp_err *e);
+ * good record and logged). Caller closes with stm_log_close, which syncs. With durability
+ * SP_DURABILITY_FSYNC every stream whose configuration does not say otherwise fsyncs each
+ * group commit before PutRecord(s) answers (fsync: batch); RELAXED defaults to fsync: interval. */
+stm_log *stm_log_open(const char *dir, sp_durability durability, sp_err *e);
 void stm_log_close(stm_log *log);
 
 /* Creates the configured stream if it does not exist. An existing one keeps its shards and

@@ -2,15 +2,19 @@
  * its statements prepared once), the writer lock, and the in-memory cache of table metadata
  * that every operation consults without touching SQLite.
  *
- * Durability choice: WAL with synchronous=NORMAL. A commit is atomic and survives a process
- * crash (kill -9) because the WAL is written before COMMIT returns; only an OS crash or
- * power loss can lose the last transactions, never corrupt the database. The table commit is
- * the source of truth for the whole pipeline, and process crashes are what it must survive.
+ * Durability (server.durability): WAL with synchronous=FULL by default, so COMMIT returns
+ * only after the WAL is fsynced and an answered write survives a power loss; the group commit
+ * of store.c makes concurrent writers share that fsync. `relaxed` uses synchronous=NORMAL: a
+ * commit is atomic and survives a process crash (kill -9) because the WAL is written before
+ * COMMIT returns; an OS crash or power loss can lose the last transactions, never corrupt
+ * the database. Sequence numbers are never reused in either mode (store.c).
  * The WAL is checkpointed (and so fsynced) every TBL_CHECKPOINT_PAGES pages as with SQLite's
  * default autocheckpoint, but by a background thread (checkpoint.c), not inside a writer's
  * commit, so writers do not wait for the fsyncs.
  */
 #include "tbl_int.h"
+
+#include "core/fs.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +81,7 @@ static void conn_free(tbl_conn *c)
 }
 
 /* Opens a connection with the pragmas and statements. Caller owns it (conn_free). */
-static tbl_conn *conn_open(const char *path, sp_err *e)
+static tbl_conn *conn_open(const char *path, sp_durability durability, sp_err *e)
 {
     tbl_conn *c = calloc(1, sizeof *c);
     if (!c) {
@@ -92,8 +96,10 @@ static tbl_conn *conn_open(const char *path, sp_err *e)
     }
     sqlite3_busy_timeout(c->sql, 10000);
     char *msg = NULL;
-    if (sqlite3_exec(c->sql, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                             "PRAGMA foreign_keys=OFF;", NULL, NULL, &msg) != SQLITE_OK ||
+    const char *pragmas = durability == SP_DURABILITY_RELAXED
+        ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;"
+        : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;";
+    if (sqlite3_exec(c->sql, pragmas, NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(c->sql, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
         sp_err_internal(e, "%s: %s", path, msg ? msg : "cannot set up");
         sqlite3_free(msg);
@@ -113,7 +119,7 @@ static tbl_conn *conn_open(const char *path, sp_err *e)
 
 tbl_conn *tbl_conn_open_writer(tbl_db *db, sp_err *e)
 {
-    tbl_conn *c = conn_open(db->path, e);
+    tbl_conn *c = conn_open(db->path, db->durability, e);
     if (c) tbl_checkpointer_attach(db, c);
     return c;
 }
@@ -125,7 +131,7 @@ tbl_conn *tbl_conn_get(tbl_db *db, sp_err *e)
     if (c) db->free_conns = c->next_free;
     pthread_mutex_unlock(&db->pool_mu);
     if (c) return c;
-    c = conn_open(db->path, e);
+    c = conn_open(db->path, db->durability, e);
     if (!c) return NULL;
     pthread_mutex_lock(&db->pool_mu);
     c->next_all = db->all_conns;
@@ -200,16 +206,20 @@ static bool metas_load(tbl_db *db, tbl_conn *c, sp_err *e)
     return true;
 }
 
-tbl_db *tbl_db_open(const char *dir, sp_err *e)
+tbl_db *tbl_db_open(const char *dir, sp_durability durability, sp_err *e)
 {
     tbl_db *db = calloc(1, sizeof *db);
     if (!db) {
         sp_err_internal(e, "out of memory");
         return NULL;
     }
+    db->durability = durability;
     size_t n = strlen(dir) + sizeof "/tables.db";
     db->path = malloc(n);
     snprintf(db->path, n, "%s/tables.db", dir);
+    size_t n_seq = strlen(dir) + sizeof "/tables.seq";
+    db->seq_path = malloc(n_seq);
+    snprintf(db->seq_path, n_seq, "%s/tables.seq", dir);
     pthread_mutex_init(&db->pool_mu, NULL);
     pthread_mutex_init(&db->write_mu, NULL);
     pthread_mutex_init(&db->meta_mu, NULL);
@@ -217,6 +227,13 @@ tbl_db *tbl_db_open(const char *dir, sp_err *e)
     pthread_cond_init(&db->commit_cv, NULL);
     pthread_cond_init(&db->group_cv, NULL);
     pthread_cond_init(&db->stop_cv, NULL);
+    /* Numbers up to the reservation may have been handed out before a crash, and their
+     * records lost with an unsynced commit: the next ones start above it. */
+    if (!sp_fs_read_u64(db->seq_path, &db->seq_reserved, e)) {
+        tbl_db_close(db);
+        return NULL;
+    }
+    db->seq_floor = db->seq_reserved;
     tbl_conn *c = tbl_conn_get(db, e);
     if (!c) {
         tbl_db_close(db);
@@ -253,6 +270,7 @@ void tbl_db_close(tbl_db *db)
     pthread_mutex_destroy(&db->index_mu);
     free(db->metas);
     free(db->path);
+    free(db->seq_path);
     free(db);
 }
 

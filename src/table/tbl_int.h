@@ -34,6 +34,7 @@ enum {
     TBL_GSI_MAX = 20,
     TBL_LSI_MAX = 5,
     TBL_SEQ_DIGITS = 21,
+    TBL_SEQ_RESERVE_BLOCK = 65536,      /* stream seqs reserved on disk at a time (store.c) */
     TBL_LABEL_MAX = 32,
     TBL_ARN_MAX = 400,
 };
@@ -113,6 +114,13 @@ typedef struct tbl_conn {
 
 struct tbl_db {
     char *path;
+    sp_durability durability;
+    /* Sequence numbers are reserved in blocks on disk before they are handed out (store.c):
+     * every seq ever handed out is <= seq_reserved, which <dir>/tables.seq holds durably, and
+     * after a restart numbering continues above what the file held (seq_floor). */
+    char *seq_path;
+    uint64_t seq_reserved;              /* under write_mu */
+    uint64_t seq_floor;                 /* set once at open */
     pthread_mutex_t pool_mu;
     tbl_conn *free_conns, *all_conns;
 

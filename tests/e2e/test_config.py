@@ -48,3 +48,27 @@ def test_missing_file(tmp_path):
     out = config("--config", str(tmp_path / "nope.yaml"))
     assert out.returncode == 2
     assert "nope.yaml: cannot open" in out.stderr
+
+
+def test_durability_defaults_to_fsync_and_takes_relaxed(tmp_path):
+    out = config()
+    assert out.returncode == 0, out.stderr
+    assert 'durability: "fsync"' in out.stdout
+    f = tmp_path / "relaxed.yaml"
+    f.write_text("defaults: seed\nserver:\n  durability: relaxed\n")
+    out = config("--config", str(f))
+    assert out.returncode == 0, out.stderr
+    assert 'durability: "relaxed"' in out.stdout
+
+
+def test_durability_rejects_anything_else(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text("server:\n  durability: sometimes\n")
+    out = config("--config", str(f))
+    assert out.returncode == 2
+    assert f"{f}:2: server.durability: 'sometimes' is not one of fsync|relaxed" in out.stderr
+    for cmd in ("serve", "demo"):
+        out = subprocess.run([BIN, cmd, "--data-dir", str(tmp_path / "d"), "--durability", "off"],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 2, (cmd, out.stdout, out.stderr)
+        assert "--durability fsync|relaxed" in out.stderr

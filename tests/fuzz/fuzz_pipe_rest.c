@@ -48,10 +48,10 @@ static void setup(void)
     char dir[128];
     cfg = sp_config_defaults(&e);
     snprintf(dir, sizeof dir, "%s/table", root);
-    tables = cfg && sp_fs_mkdirs(dir, &e) ? tbl_db_open(dir, &e) : NULL;
+    tables = cfg && sp_fs_mkdirs(dir, &e) ? tbl_db_open(dir, SP_DURABILITY_RELAXED, &e) : NULL;
     if (!tables || !tbl_table_ensure(tables, &cfg->tables[0], &e)) abort();
     snprintf(dir, sizeof dir, "%s/stream", root);
-    log_ = stm_log_open(dir, &e);
+    log_ = stm_log_open(dir, SP_DURABILITY_RELAXED, &e);
     if (!log_ || !stm_stream_ensure(log_, &cfg->streams[0], &e)) abort();
     snprintf(dir, sizeof dir, "%s/pipe", root);
     pipes = pip_engine_open(dir, cfg, tables, log_, &e);

@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(dir, sizeof dir, "/tmp/fuzz-kinesis-XXXXXX");
         if (!mkdtemp(dir)) abort();
         sp_err e = {0};
-        log_ = stm_log_open(dir, &e);
+        log_ = stm_log_open(dir, SP_DURABILITY_RELAXED, &e);
         sp_cfg_stream c = {(char *)"s", 2, 24, (char *)"none", 200, 1};
         if (!log_ || !stm_stream_ensure(log_, &c, &e)) abort();
         atexit(close_log);

@@ -25,7 +25,7 @@ static void setup(void)
     snprintf(dir, sizeof dir, "/tmp/sp-fuzz-table-XXXXXX");
     if (!mkdtemp(dir)) abort();
     sp_err e = {0};
-    db = tbl_db_open(dir, &e);
+    db = tbl_db_open(dir, SP_DURABILITY_RELAXED, &e);
     if (!db) abort();
     sp_cfg_table orders = {.name = "Orders", .hash_key = "orderid", .hash_key_type = "S",
                            .stream_view_type = "NEW_AND_OLD_IMAGES",

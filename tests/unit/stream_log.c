@@ -331,6 +331,45 @@ static void interval_policy_syncs_in_the_background(void **state)
     test_dir_remove();
 }
 
+static stm_fsync_policy policy_of(stm_log *log, const char *name)
+{
+    sp_err e = {0};
+    pthread_rwlock_rdlock(&log->lock);
+    stm_stream *st = stm_stream_find(log, name, &e);
+    assert_non_null(st);
+    stm_fsync_policy p = st->policy.fsync;
+    pthread_rwlock_unlock(&log->lock);
+    return p;
+}
+
+/* A stream whose configuration names no fsync policy follows server.durability: fsync mode
+ * syncs each group commit before answering (batch), relaxed every interval; an explicit
+ * policy wins; in fsync mode a stream the API created earlier with interval is upgraded. */
+static void durability_picks_the_fsync_policy(void **state)
+{
+    (void)state;
+    test_dir_new();
+    sp_err e = {0};
+    stm_log *log = stm_log_open(test_dir, SP_DURABILITY_RELAXED, &e);
+    assert_non_null(log);
+    sp_cfg_stream plain = test_cfg("plain", 1, NULL, 64), loose = test_cfg("loose", 1, "none", 64);
+    assert_true(stm_stream_ensure(log, &plain, &e));
+    assert_true(stm_stream_ensure(log, &loose, &e));
+    assert_int_equal(policy_of(log, "plain"), STM_FSYNC_INTERVAL);
+    stm_log_close(log);
+    log = stm_log_open(test_dir, SP_DURABILITY_FSYNC, &e);
+    assert_non_null(log);
+    assert_int_equal(policy_of(log, "plain"), STM_FSYNC_BATCH);
+    assert_true(stm_stream_ensure(log, &plain, &e));
+    assert_true(stm_stream_ensure(log, &loose, &e));
+    assert_int_equal(policy_of(log, "plain"), STM_FSYNC_BATCH);
+    assert_int_equal(policy_of(log, "loose"), STM_FSYNC_NONE);
+    put_many(log, "plain", 1, 1, NULL, 1);
+    assert_false(shard_dirty(test_shard(log, "plain", 0))); /* synced before the answer */
+    stm_log_close(log);
+    test_dir_remove();
+}
+
 static void split_and_merge_keep_lineage_and_records(void **state)
 {
     (void)state;
@@ -432,6 +471,7 @@ int main(void)
         cmocka_unit_test(concurrent_appenders_share_group_commits),
         cmocka_unit_test(a_put_of_500_records_is_one_write),
         cmocka_unit_test(interval_policy_syncs_in_the_background),
+        cmocka_unit_test(durability_picks_the_fsync_policy),
         cmocka_unit_test(a_failed_write_changes_nothing),
         cmocka_unit_test(split_and_merge_keep_lineage_and_records),
         cmocka_unit_test(checkpoints_are_durable),

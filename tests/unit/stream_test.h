@@ -44,7 +44,7 @@ static inline sp_cfg_stream test_cfg(const char *name, int shards, const char *f
 static inline stm_log *test_open(void)
 {
     sp_err e = {0};
-    stm_log *log = stm_log_open(test_dir, &e);
+    stm_log *log = stm_log_open(test_dir, SP_DURABILITY_FSYNC, &e);
     assert_non_null(log);
     return log;
 }

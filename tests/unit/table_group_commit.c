@@ -28,7 +28,7 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/sp-table-group-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     sp_err e = {0};
-    f->db = tbl_db_open(f->dir, &e);
+    f->db = tbl_db_open(f->dir, SP_DURABILITY_FSYNC, &e);
     assert_non_null(f->db);
     sp_cfg_table orders = {.name = "Orders", .hash_key = "orderid", .hash_key_type = "S",
                            .stream_view_type = "NEW_AND_OLD_IMAGES",

@@ -26,7 +26,7 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/sp-table-unit-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     sp_err e = {0};
-    f->db = tbl_db_open(f->dir, &e);
+    f->db = tbl_db_open(f->dir, SP_DURABILITY_FSYNC, &e);
     assert_non_null(f->db);
     sp_cfg_table orders = {.name = "Orders", .hash_key = "orderid", .hash_key_type = "S",
                            .stream_view_type = "NEW_AND_OLD_IMAGES",
@@ -303,12 +303,77 @@ static void test_retention_trims_but_keeps_the_position(void **state)
     /* Reopening keeps both the trim horizon and the last position. */
     tbl_db_close(f->db);
     sp_err e = {0};
-    f->db = tbl_db_open(f->dir, &e);
+    f->db = tbl_db_open(f->dir, SP_DURABILITY_FSYNC, &e);
     assert_non_null(f->db);
     tbl_meta m;
     assert_true(tbl_meta_get(f->db, "Orders", &m, false, &e));
     assert_int_equal(m.trim_seq, 2);
     assert_int_equal(m.last_seq, 3);
+}
+
+/* A power loss in relaxed mode can take the last commits, whose records a consumer may
+ * already hold: the next change must get a number above every number handed out before. */
+static void test_seq_lost_with_a_commit_is_never_handed_out_again(void **state)
+{
+    fixture *f = *state;
+    write_item(f->db, "Orders", "{\"orderid\":{\"S\":\"a\"}}", NULL);
+    write_item(f->db, "Orders", "{\"orderid\":{\"S\":\"b\"}}", NULL);
+    records r = read_all(f->db, "Orders", 0);
+    assert_int_equal(r.n, 2);
+    uint64_t seen = r.seqs[1];
+    json_decref(r.list);
+    tbl_db_close(f->db);
+    char seq_file[128];
+    snprintf(seq_file, sizeof seq_file, "%s/tables.seq", f->dir);
+    assert_int_equal(access(seq_file, R_OK), 0);   /* the reservation is on disk */
+    /* The commit of b never reached the disk. */
+    sqlite3 *sql;
+    char path[128];
+    snprintf(path, sizeof path, "%s/tables.db", f->dir);
+    assert_int_equal(sqlite3_open(path, &sql), SQLITE_OK);
+    const char *lose_b = "DELETE FROM stream WHERE seq = (SELECT max(seq) FROM stream);"
+                         "DELETE FROM items WHERE hk = (SELECT max(hk) FROM items)";
+    assert_int_equal(sqlite3_exec(sql, lose_b, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(sql);
+    sp_err e = {0};
+    f->db = tbl_db_open(f->dir, SP_DURABILITY_RELAXED, &e);
+    assert_non_null(f->db);
+    write_item(f->db, "Orders", "{\"orderid\":{\"S\":\"c\"}}", NULL);
+    r = read_all(f->db, "Orders", 0);
+    assert_int_equal(r.n, 2);
+    assert_true(r.seqs[1] > seen);
+    assert_true(r.seqs[1] > TBL_SEQ_RESERVE_BLOCK); /* above the whole reservation */
+    json_decref(r.list);
+    /* And again after a clean reopen: still increasing, the file keeps the reservation. */
+    tbl_db_close(f->db);
+    f->db = tbl_db_open(f->dir, SP_DURABILITY_FSYNC, &e);
+    assert_non_null(f->db);
+    write_item(f->db, "Orders", "{\"orderid\":{\"S\":\"d\"}}", NULL);
+    records r2 = read_all(f->db, "Orders", 0);
+    assert_int_equal(r2.n, 3);
+    assert_true(r2.seqs[2] > r2.seqs[1]);
+    json_decref(r2.list);
+}
+
+/* fsync mode commits with synchronous=FULL (the WAL is fsynced before COMMIT returns),
+ * relaxed with NORMAL. */
+static void test_durability_sets_synchronous(void **state)
+{
+    fixture *f = *state;
+    sp_err e = {0};
+    for (int relaxed = 0; relaxed < 2; relaxed++) {
+        tbl_db_close(f->db);
+        f->db = tbl_db_open(f->dir, relaxed ? SP_DURABILITY_RELAXED : SP_DURABILITY_FSYNC, &e);
+        assert_non_null(f->db);
+        write_item(f->db, "Orders", relaxed ? "{\"orderid\":{\"S\":\"r\"}}"
+                                            : "{\"orderid\":{\"S\":\"f\"}}", NULL);
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_prepare_v2(f->db->writer->sql, "PRAGMA synchronous", -1, &st,
+                                            NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(st, 0), relaxed ? 1 : 2); /* NORMAL : FULL */
+        sqlite3_finalize(st);
+    }
 }
 
 int main(void)
@@ -324,6 +389,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_key_validation_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_trims_but_keeps_the_position, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_seq_lost_with_a_commit_is_never_handed_out_again,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_durability_sets_synchronous, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
