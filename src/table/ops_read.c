@@ -100,7 +100,9 @@ static bool read_req_parse(tbl_db *db, const json_t *req, bool query, read_req *
     memset(r, 0, sizeof *r);
     /* The table is looked up after everything that needs none, as DynamoDB orders it;
      * Limit's range and Select's values are the model's (api_model), checked before. */
-    if (!tbl_check_rcc(req, e)) return false;
+    if (!tbl_check_rcc(req, e) ||
+        !tbl_req_precheck(req, query ? TBL_PRE_QUERY : TBL_PRE_SCAN, e))
+        return false;
     json_t *esk = sp_json_object(req, "ExclusiveStartKey", false, e);
     if (sp_err_failed(e)) return false;
     if (!tbl_av_map_check(esk, e)) {
