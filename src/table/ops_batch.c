@@ -133,7 +133,28 @@ json_t *tbl_op_batch_get_item(void *ctx, json_t *req, sp_err *e)
     tbl_key *keys = calloc(total, sizeof *keys);
     const char *name;
     json_t *spec;
-    /* Validate everything before reading anything. */
+    /* Validate everything before reading anything, what needs no table first. */
+    json_object_foreach(ri, name, spec) {
+        if (!json_is_object(spec)) continue;
+        tbl_req_exprs x;
+        memset(&x, 0, sizeof x);
+        bool ok = tbl_req_precheck(spec, TBL_PRE_GET, e) &&
+                  tbl_req_exprs_parse(spec, TBL_X_PROJECTION, &x, e);
+        tbl_req_exprs_clear(&x);
+        const json_t *list = json_object_get(spec, "Keys");
+        for (size_t i = 0; ok && i < json_array_size(list); i++) {
+            const json_t *key = json_array_get(list, i);
+            const char *attr;
+            json_t *v;
+            json_object_foreach((json_t *)key, attr, v) if (ok && !tbl_pre_av(v, e)) ok = false;
+            for (size_t j = 0; ok && j < i; j++)
+                if (json_equal((json_t *)key, json_array_get(list, j))) {
+                    sp_err_invalid(e, "Provided list of item keys contains duplicates");
+                    ok = false;
+                }
+        }
+        if (!ok) goto fail;
+    }
     size_t at = 0;
     json_object_foreach(ri, name, spec) {
         tbl_meta m;

@@ -9,6 +9,7 @@
 #include "tbl_ops.h"
 
 #include <string.h>
+#include <strings.h>
 
 typedef struct {
     const char *exprs[4];  /* expression parameters of the operation */
@@ -131,22 +132,44 @@ static bool check_number(const json_t *v, sp_err *e)
     return tbl_num_normalize(t, out, e);
 }
 
+/* The AttributeValue members DynamoDB knows; any other member is ignored, as DynamoDB's
+ * deserializer drops it, so {"Z": 1} is an empty value. */
+static bool av_type_known(const char *t)
+{
+    static const char *const types[] = {"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS",
+                                        "BS"};
+    for (size_t i = 0; i < SP_ARRAY_LEN(types); i++)
+        if (!strcmp(t, types[i])) return true;
+    return false;
+}
+
+/* NULL's value as DynamoDB's deserializer reads it: false, or "false", "0", "no". */
+static bool av_null_false(const json_t *v)
+{
+    if (json_is_false(v)) return true;
+    const char *s = json_string_value(v);
+    return s && (!strcasecmp(s, "false") || !strcmp(s, "0") || !strcasecmp(s, "no"));
+}
+
 bool tbl_pre_av(const json_t *av, sp_err *e)
 {
     if (!json_is_object(av)) return true; /* the model's serialization check */
-    if (json_object_size(av) == 0) {
+    size_t known = 0;
+    const char *type;
+    json_t *v;
+    json_object_foreach((json_t *)av, type, v) known += av_type_known(type) && !json_is_null(v);
+    if (known == 0) {
         sp_err_invalid(e, "Supplied AttributeValue is empty, must contain exactly one of the "
                           "supported datatypes");
         return false;
     }
-    const char *type;
-    json_t *v;
     char buf[SP_ERR_MSG_MAX];
     sp_str s;
     json_object_foreach((json_t *)av, type, v) {
+        if (!av_type_known(type) || json_is_null(v)) continue;
         bool is_set = !strcmp(type, "SS") || !strcmp(type, "NS") || !strcmp(type, "BS");
         if (!strcmp(type, "N") && !check_number(v, e)) return false;
-        if (!strcmp(type, "NULL") && json_is_false(v)) {
+        if (!strcmp(type, "NULL") && av_null_false(v)) {
             sp_err_invalid(e, "One or more parameter values were invalid: Null attribute value "
                               "types must have the value of true");
             return false;
@@ -185,7 +208,7 @@ bool tbl_pre_av(const json_t *av, sp_err *e)
             json_array_foreach(v, i, m) if (!tbl_pre_av(m, e)) return false;
         }
     }
-    if (json_object_size(av) > 1) {
+    if (known > 1) {
         sp_err_invalid(e, "Supplied AttributeValue has more than one datatypes set, must "
                           "contain exactly one of the supported datatypes");
         return false;
@@ -324,6 +347,34 @@ static bool check_attribute_updates(const json_t *req, sp_err *e)
     return true;
 }
 
+/* Segment and TotalSegments go together (a Segment of 0 alone is let through, as DynamoDB
+ * does); the full range checks are Scan's. */
+static bool check_segments(const json_t *req, sp_err *e)
+{
+    const json_t *seg = json_object_get(req, "Segment");
+    const json_t *tot = json_object_get(req, "TotalSegments");
+    if (!json_is_integer(seg) && seg) return true; /* the model's type check */
+    if (!json_is_integer(tot) && tot) return true;
+    json_int_t s = seg ? json_integer_value(seg) : 0, t = tot ? json_integer_value(tot) : 0;
+    if (s && !tot) {
+        sp_err_invalid(e, "The TotalSegments parameter is required but was not present in the "
+                          "request when Segment parameter is present");
+        return false;
+    }
+    if (t && !seg) {
+        sp_err_invalid(e, "The Segment parameter is required but was not present in the "
+                          "request when parameter TotalSegments is present");
+        return false;
+    }
+    if (t && s >= t) {
+        sp_err_invalid(e, "The Segment parameter is zero-based and must be less than parameter "
+                          "TotalSegments: Segment: %lld is not less than TotalSegments: %lld",
+                       (long long)s, (long long)t);
+        return false;
+    }
+    return true;
+}
+
 bool tbl_req_precheck(const json_t *req, tbl_pre_op op, sp_err *e)
 {
     if (!check_expression_params(req, &PRE_PARAMS[op], e)) return false;
@@ -361,7 +412,7 @@ bool tbl_req_precheck(const json_t *req, tbl_pre_op op, sp_err *e)
     case TBL_PRE_SCAN:
         return check_attributes_to_get(req, e) &&
                check_conditions(json_object_get(req, "ScanFilter"), e) &&
-               check_start_key(req, e);
+               check_start_key(req, e) && check_segments(req, e);
     }
     return true;
 }
