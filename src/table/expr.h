@@ -200,5 +200,9 @@ typedef struct tbl_key_cond {
  * range name against the schema and value types against the attribute definitions. */
 bool tbl_expr_key_condition(const tbl_expr *x, const char *hash_key_name, tbl_key_cond *out,
                             sp_err *e);
+/* The key condition as legacy KeyConditions ({name: {ComparisonOperator,
+ * AttributeValueList}}), so both forms meet the same schema checks; NULL when it does not
+ * split (already refused at parse). Caller owns the result. */
+json_t *tbl_expr_key_conditions(const tbl_expr *x);
 
 #endif

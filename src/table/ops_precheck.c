@@ -375,6 +375,15 @@ static bool check_segments(const json_t *req, sp_err *e)
     return true;
 }
 
+static bool check_key_condition_count(const json_t *req, sp_err *e)
+{
+    const json_t *kc = json_object_get(req, "KeyConditions");
+    if (!json_is_object(kc) || present(req, "KeyConditionExpression")) return true;
+    if (json_object_size(kc) == 1 || json_object_size(kc) == 2) return true;
+    sp_err_invalid(e, "Conditions can be of length 1 or 2 only");
+    return false;
+}
+
 bool tbl_req_precheck(const json_t *req, tbl_pre_op op, sp_err *e)
 {
     if (!check_expression_params(req, &PRE_PARAMS[op], e)) return false;
@@ -408,7 +417,8 @@ bool tbl_req_precheck(const json_t *req, tbl_pre_op op, sp_err *e)
     case TBL_PRE_QUERY:
         return check_conditions(json_object_get(req, "QueryFilter"), e) &&
                check_attributes_to_get(req, e) && check_start_key(req, e) &&
-               check_conditions(json_object_get(req, "KeyConditions"), e);
+               check_conditions(json_object_get(req, "KeyConditions"), e) &&
+               check_key_condition_count(req, e);
     case TBL_PRE_SCAN:
         return check_attributes_to_get(req, e) &&
                check_conditions(json_object_get(req, "ScanFilter"), e) &&
