@@ -74,11 +74,7 @@ tbl_expr *tbl_expr_parse(tbl_expr_kind kind, const char *text, const json_t *nam
         tbl_expr_free(x);
         return NULL;
     }
-    if (kind == TBL_EXPR_KEY_CONDITION && !x_key_check(x, e)) {
-        tbl_expr_free(x);
-        return NULL;
-    }
-    return x;
+    return x; /* a key condition's structure is tbl_expr_key_check's, made later */
 }
 
 void tbl_expr_free(tbl_expr *x)
@@ -170,6 +166,8 @@ bool tbl_expr_check_unused(const tbl_expr_usage *u, const json_t *names, const j
     return check_map(u, names, "ExpressionAttributeNames", '#', true, e) &&
            check_map(u, values, "ExpressionAttributeValues", ':', true, e);
 }
+
+bool tbl_expr_key_check(const tbl_expr *x, sp_err *e) { return x_key_check(x, e); }
 
 bool tbl_expr_check_maps(const json_t *names, const json_t *values, sp_err *e)
 {

@@ -124,6 +124,9 @@ void tbl_expr_usage_clear(tbl_expr_usage *u);
  * attribute value, and every key must have been used. Sets DynamoDB's message
  * ("Value provided in ExpressionAttributeValues unused in expressions: keys: {:y}") and
  * returns false otherwise. Arguments borrowed. */
+/* A KeyConditionExpression's structure (one or two simple conditions on distinct top-level
+ * attributes), checked after every expression of the request parsed, as DynamoDB does. */
+bool tbl_expr_key_check(const tbl_expr *x, sp_err *e);
 /* The maps' own checks (not empty, well-formed keys, valid values), made before any
  * expression is parsed. */
 bool tbl_expr_check_maps(const json_t *names, const json_t *values, sp_err *e);

@@ -54,7 +54,8 @@ bool tbl_req_exprs_parse(const json_t *req, unsigned kinds, tbl_req_exprs *x, sp
                        names ? "ExpressionAttributeNames" : "ExpressionAttributeValues");
         return false;
     }
-    return tbl_expr_check_unused(&x->usage, names, values, e);
+    return tbl_expr_check_unused(&x->usage, names, values, e) &&
+           (!x->key_condition || tbl_expr_key_check(x->key_condition, e));
 }
 
 void tbl_req_exprs_clear(tbl_req_exprs *x)
