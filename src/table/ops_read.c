@@ -248,8 +248,11 @@ static bool read_req_parse(tbl_db *db, const json_t *req, bool query, read_req *
         if (!ok) return false;
     }
     if (legacy_keys) {
+        /* Alone: the request's names and values belong to its filter and projection. */
+        json_t *kreq = json_pack("{s:O}", "KeyConditions", json_object_get(req, "KeyConditions"));
         tbl_req_exprs k;
-        bool ok = tbl_req_exprs_parse(req, TBL_X_KEY_CONDITION, &k, e);
+        bool ok = tbl_req_exprs_parse(kreq, TBL_X_KEY_CONDITION, &k, e);
+        json_decref(kreq);
         r->x.key_condition = k.key_condition;
         k.key_condition = NULL;
         tbl_req_exprs_clear(&k);

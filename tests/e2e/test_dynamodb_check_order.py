@@ -201,3 +201,31 @@ def test_key_condition_structure_is_reported_bare_and_in_walk_order(server):
     msg = invalid(server, "Query", {"TableName": "NoSuchTable", "KeyConditionExpression": "a OR",
                                     "FilterExpression": ""})
     assert msg.startswith("Invalid KeyConditionExpression: Syntax error;")
+
+
+def test_create_table_checks_billing_then_key_schema(server):
+    ks = [{"AttributeName": "a", "KeyType": "HASH"}]
+    defs = [{"AttributeName": "b", "AttributeType": "S"}]
+    # the throughput is wrong and so is the key schema: the throughput is reported
+    msg = invalid(server, "CreateTable", {"TableName": "Tbl1", "KeySchema": ks,
+                                          "AttributeDefinitions": defs})
+    assert msg == ("One or more parameter values were invalid: ReadCapacityUnits and "
+                   "WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
+    msg = invalid(server, "CreateTable", {"TableName": "Tbl1", "KeySchema": ks,
+                                          "AttributeDefinitions": defs,
+                                          "ProvisionedThroughput": {"ReadCapacityUnits": 1000000000001,
+                                                                    "WriteCapacityUnits": 1}})
+    assert msg == "Given value 1000000000001 for ReadCapacityUnits is out of bounds"
+    ppr = {"TableName": "Tbl1", "BillingMode": "PAY_PER_REQUEST"}
+    msg = invalid(server, "CreateTable", dict(ppr, AttributeDefinitions=defs, KeySchema=ks + [
+        {"AttributeName": "c", "KeyType": "RANGE"}]))
+    assert msg == "Invalid KeySchema: Some index key attribute have no definition"
+    msg = invalid(server, "CreateTable", dict(ppr, AttributeDefinitions=defs, KeySchema=ks))
+    assert msg == ("One or more parameter values were invalid: Some index key attributes are not "
+                   "defined in AttributeDefinitions. Keys: [a], AttributeDefinitions: [b]")
+    msg = invalid(server, "CreateTable", dict(
+        ppr, AttributeDefinitions=[{"AttributeName": "a", "AttributeType": "S"},
+                                   {"AttributeName": "b", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "a", "KeyType": "HASH"},
+                   {"AttributeName": "a", "KeyType": "HASH"}]))
+    assert msg == "Both the Hash Key and the Range Key element in the KeySchema have the same name"
