@@ -267,15 +267,20 @@ static tbl_meta *meta_find(tbl_db *db, const char *name)
 
 bool tbl_meta_get(tbl_db *db, const char *name, tbl_meta *out, bool control_plane, sp_err *e)
 {
-    (void)control_plane;
     pthread_mutex_lock(&db->meta_mu);
     tbl_meta *m = name ? meta_find(db, name) : NULL;
     if (m) *out = *m;
     pthread_mutex_unlock(&db->meta_mu);
-    if (!m)
+    if (!m) {
         /* DynamoDB once said "Cannot do operations on a non-existent table" to the data
-         * plane; today every operation answers this. */
-        sp_err_set(e, 400, "ResourceNotFoundException", "Requested resource not found");
+         * plane; today it says "Requested resource not found", naming the table on the
+         * control plane (DescribeTable, UpdateTable, DeleteTable, ...). */
+        if (control_plane)
+            sp_err_set(e, 400, "ResourceNotFoundException",
+                       "Requested resource not found: Table: %s not found", name ? name : "");
+        else
+            sp_err_set(e, 400, "ResourceNotFoundException", "Requested resource not found");
+    }
     return m != NULL;
 }
 

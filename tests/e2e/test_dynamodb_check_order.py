@@ -55,6 +55,12 @@ def test_every_operation_says_requested_resource_not_found(server):
         status, r = call(server, op, dict(body, TableName="NoSuchTable"))
         assert status == 400 and r == {"__type": NOT_FOUND,
                                        "message": "Requested resource not found"}, (op, r)
+    # the control plane names the table
+    for op in ("DescribeTable", "DeleteTable", "DescribeTimeToLive"):
+        status, r = call(server, op, {"TableName": "NoSuchTable"})
+        assert status == 400 and r == {
+            "__type": NOT_FOUND,
+            "message": "Requested resource not found: Table: NoSuchTable not found"}, (op, r)
 
 
 def test_expression_and_legacy_mix_is_reported_before_bad_values(server):
