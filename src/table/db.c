@@ -289,10 +289,16 @@ bool tbl_meta_get(tbl_db *db, const char *name, tbl_meta *out, bool control_plan
     tbl_meta *m = name ? meta_find(db, name) : NULL;
     if (m) *out = *m;
     pthread_mutex_unlock(&db->meta_mu);
-    if (!m)
-        sp_err_set(e, 400, "ResourceNotFoundException", "%s",
-                   control_plane ? "Requested resource not found"
-                                 : "Cannot do operations on a non-existent table");
+    if (!m) {
+        /* DynamoDB once said "Cannot do operations on a non-existent table" to the data
+         * plane; today it says "Requested resource not found", naming the table on the
+         * control plane (DescribeTable, UpdateTable, DeleteTable, ...). */
+        if (control_plane)
+            sp_err_set(e, 400, "ResourceNotFoundException",
+                       "Requested resource not found: Table: %s not found", name ? name : "");
+        else
+            sp_err_set(e, 400, "ResourceNotFoundException", "Requested resource not found");
+    }
     return m != NULL;
 }
 

@@ -13,6 +13,8 @@
 /* DynamoDB's limits on provisioned capacity in a request. */
 static const long long TBL_CAPACITY_MIN = 1;
 static const long long TBL_CAPACITY_MAX = 40000;
+/* Beyond this DynamoDB does not weigh a capacity against quotas at all: "out of bounds". */
+static const long long TBL_CAPACITY_BOUND = 1000000000000LL;
 
 bool tbl_check_table_name(const char *name, const char *member, sp_err *e)
 {
@@ -127,6 +129,11 @@ static bool parse_billing(const json_t *req, bool create, json_t **billing, json
                 return false;
             }
             *vals[i] = json_integer_value(v);
+            if (*vals[i] > TBL_CAPACITY_BOUND) {
+                sp_err_invalid(e, "Given value %lld for %s is out of bounds", *vals[i],
+                               members[i]);
+                return false;
+            }
             if (*vals[i] < TBL_CAPACITY_MIN || *vals[i] > TBL_CAPACITY_MAX) {
                 sp_err_invalid(e, "1 validation error detected: Value '%lld' at "
                                   "'provisionedThroughput.%c%s' failed to satisfy constraint: "
@@ -161,6 +168,22 @@ static char attr_type(const json_t *defs, const char *name)
 }
 
 /* Validates a KeySchema against AttributeDefinitions; fills names/types (range may be ""). */
+/* "a, b, c": the names of a KeySchema or AttributeDefinitions list, for DynamoDB's messages
+ * (cut at cap). */
+static void names_of(const json_t *list, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    size_t i;
+    json_t *el;
+    json_array_foreach(list, i, el) {
+        const char *n = json_string_value(json_object_get(el, "AttributeName"));
+        int w = snprintf(out + len, cap - len, "%s%s", i ? ", " : "", n ? n : "null");
+        if (w < 0 || (size_t)w >= cap - len) break;
+        len += (size_t)w;
+    }
+}
+
 static bool parse_key_schema(const json_t *ks, const json_t *defs, const char *member,
                              char *hash, char *hash_t, char *range, char *range_t, sp_err *e)
 {
@@ -180,6 +203,42 @@ static bool parse_key_schema(const json_t *ks, const json_t *defs, const char *m
     char *types[2] = {hash_t, range_t};
     range[0] = '\0';
     *range_t = 0;
+    /* DynamoDB's order for the table's own key schema: too few definitions, undefined key
+     * attributes, one name twice, then the key types. */
+    if (!strcmp(member, "keySchema")) {
+        bool names_ok = true;
+        for (size_t i = 0; i < n; i++) {
+            const char *an = json_string_value(json_object_get(json_array_get(ks, i),
+                                                               "AttributeName"));
+            names_ok &= an && *an;
+        }
+        if (names_ok && n > json_array_size(defs)) {
+            sp_err_invalid(e, "Invalid KeySchema: Some index key attribute have no definition");
+            return false;
+        }
+        for (size_t i = 0; names_ok && i < n; i++) {
+            const char *an = json_string_value(json_object_get(json_array_get(ks, i),
+                                                               "AttributeName"));
+            if (!attr_type(defs, an)) {
+                char keys[512], dnames[512];
+                names_of(ks, keys, sizeof keys);
+                names_of(defs, dnames, sizeof dnames);
+                sp_err_invalid(e, "One or more parameter values were invalid: Some index key "
+                                  "attributes are not defined in AttributeDefinitions. Keys: "
+                                  "[%s], AttributeDefinitions: [%s]", keys, dnames);
+                return false;
+            }
+        }
+        const char *a0 = json_string_value(json_object_get(json_array_get(ks, 0),
+                                                           "AttributeName"));
+        const char *a1 = json_string_value(json_object_get(json_array_get(ks, 1),
+                                                           "AttributeName"));
+        if (names_ok && n == 2 && !strcmp(a0, a1)) {
+            sp_err_invalid(e, "Both the Hash Key and the Range Key element in the KeySchema "
+                              "have the same name");
+            return false;
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         json_t *el = json_array_get(ks, i);
         const char *an = json_string_value(json_object_get(el, "AttributeName"));
@@ -253,22 +312,6 @@ static bool parse_attr_defs(const json_t *defs, sp_err *e)
             }
     }
     return true;
-}
-
-/* "a, b, c": the names of a KeySchema or AttributeDefinitions list, for DynamoDB's messages
- * (cut at cap). */
-static void names_of(const json_t *list, char *out, size_t cap)
-{
-    size_t len = 0;
-    out[0] = '\0';
-    size_t i;
-    json_t *el;
-    json_array_foreach(list, i, el) {
-        const char *n = json_string_value(json_object_get(el, "AttributeName"));
-        int w = snprintf(out + len, cap - len, "%s%s", i ? ", " : "", n ? n : "null");
-        if (w < 0 || (size_t)w >= cap - len) break;
-        len += (size_t)w;
-    }
 }
 
 /* Whether attribute name is one of the key attributes of an index in list. */
@@ -631,6 +674,12 @@ json_t *tbl_op_create_table(void *ctx, json_t *req, sp_err *e)
     const char *name = sp_json_str(req, "TableName", false, e);
     if (sp_err_failed(e) || !tbl_check_table_name(name, "tableName", e)) return NULL;
     json_t *defs = json_object_get(req, "AttributeDefinitions");
+    json_t *billing = NULL, *pt = NULL;
+    /* The billing mode and throughput come first, as DynamoDB orders its checks. */
+    if (!parse_billing(req, true, &billing, &pt, e)) return NULL;
+    json_decref(billing);
+    json_decref(pt);
+    billing = pt = NULL;
     if (!parse_attr_defs(defs, e)) return NULL;
     if (!parse_key_schema(json_object_get(req, "KeySchema"), defs, "keySchema", m.hash_key,
                           &m.hash_type, m.range_key, &m.range_type, e))
@@ -643,7 +692,6 @@ json_t *tbl_op_create_table(void *ctx, json_t *req, sp_err *e)
                           "AttributeDefinitions");
         return NULL;
     }
-    json_t *billing = NULL, *pt = NULL;
     if (!parse_billing(req, true, &billing, &pt, e)) return NULL;
     const char *mode = json_string_value(json_object_get(billing, "BillingMode"));
     if (has_indexes && !check_indexes(req, defs, &m, mode && !strcmp(mode, "PAY_PER_REQUEST"),

@@ -74,11 +74,7 @@ tbl_expr *tbl_expr_parse(tbl_expr_kind kind, const char *text, const json_t *nam
         tbl_expr_free(x);
         return NULL;
     }
-    if (kind == TBL_EXPR_KEY_CONDITION && !x_key_check(x, e)) {
-        tbl_expr_free(x);
-        return NULL;
-    }
-    return x;
+    return x; /* a key condition's structure is tbl_expr_key_check's, made later */
 }
 
 void tbl_expr_free(tbl_expr *x)
@@ -116,7 +112,7 @@ static bool key_ok(const char *key, char sigil)
 
 /* Checks one of the two maps; what is "ExpressionAttributeNames" or "...Values". */
 static bool check_map(const tbl_expr_usage *u, const json_t *map, const char *what, char sigil,
-                      sp_err *e)
+                      bool check_unused, sp_err *e)
 {
     if (!map) return true;
     if (!json_is_object(map)) {
@@ -140,7 +136,7 @@ static bool check_map(const tbl_expr_usage *u, const json_t *map, const char *wh
         }
         if (sigil == ':') {
             sp_err ve = {0};
-            json_t *n = tbl_av_normalize(v, &ve);
+            json_t *n = tbl_pre_av(v, &ve) ? tbl_av_normalize(v, &ve) : NULL;
             if (!n) {
                 sp_err_invalid(e, "%s contains invalid value: %s for key %s", what, ve.msg, k);
                 return false;
@@ -148,6 +144,7 @@ static bool check_map(const tbl_expr_usage *u, const json_t *map, const char *wh
             json_decref(n);
         }
     }
+    if (!check_unused) return true;
     sp_str s;
     char buf[SP_ERR_MSG_MAX];
     sp_str_init(&s, buf, sizeof buf, SP_ERR_MSG_MAX);
@@ -166,8 +163,16 @@ static bool check_map(const tbl_expr_usage *u, const json_t *map, const char *wh
 bool tbl_expr_check_unused(const tbl_expr_usage *u, const json_t *names, const json_t *values,
                            sp_err *e)
 {
-    return check_map(u, names, "ExpressionAttributeNames", '#', e) &&
-           check_map(u, values, "ExpressionAttributeValues", ':', e);
+    return check_map(u, names, "ExpressionAttributeNames", '#', true, e) &&
+           check_map(u, values, "ExpressionAttributeValues", ':', true, e);
+}
+
+bool tbl_expr_key_check(const tbl_expr *x, sp_err *e) { return x_key_check(x, e); }
+
+bool tbl_expr_check_maps(const json_t *names, const json_t *values, sp_err *e)
+{
+    return check_map(NULL, names, "ExpressionAttributeNames", '#', false, e) &&
+           check_map(NULL, values, "ExpressionAttributeValues", ':', false, e);
 }
 
 /* ---- paths ------------------------------------------------------------------------- */

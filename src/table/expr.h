@@ -75,6 +75,10 @@ const char *tbl_av_type(const json_t *av);
  * NULL with ValidationException ("One or more parameter values were invalid: ...") on
  * failure. av is borrowed. */
 json_t *tbl_av_normalize(const json_t *av, sp_err *e);
+/* Checks one AttributeValue as DynamoDB does before anything else (ops_precheck.c): the
+ * values inside (numbers, NULL, empty and duplicate sets, nested values) before the number
+ * of types set. */
+bool tbl_pre_av(const json_t *av, sp_err *e);
 /* The same over an item (object of name -> attribute value); names must be non-empty.
  * Returns a new reference or NULL with e set. */
 json_t *tbl_av_item_normalize(const json_t *item, sp_err *e);
@@ -120,6 +124,12 @@ void tbl_expr_usage_clear(tbl_expr_usage *u);
  * attribute value, and every key must have been used. Sets DynamoDB's message
  * ("Value provided in ExpressionAttributeValues unused in expressions: keys: {:y}") and
  * returns false otherwise. Arguments borrowed. */
+/* A KeyConditionExpression's structure (one or two simple conditions on distinct top-level
+ * attributes), checked after every expression of the request parsed, as DynamoDB does. */
+bool tbl_expr_key_check(const tbl_expr *x, sp_err *e);
+/* The maps' own checks (not empty, well-formed keys, valid values), made before any
+ * expression is parsed. */
+bool tbl_expr_check_maps(const json_t *names, const json_t *values, sp_err *e);
 bool tbl_expr_check_unused(const tbl_expr_usage *u, const json_t *names, const json_t *values,
                            sp_err *e);
 
@@ -193,5 +203,9 @@ typedef struct tbl_key_cond {
  * range name against the schema and value types against the attribute definitions. */
 bool tbl_expr_key_condition(const tbl_expr *x, const char *hash_key_name, tbl_key_cond *out,
                             sp_err *e);
+/* The key condition as legacy KeyConditions ({name: {ComparisonOperator,
+ * AttributeValueList}}), so both forms meet the same schema checks; NULL when it does not
+ * split (already refused at parse). Caller owns the result. */
+json_t *tbl_expr_key_conditions(const tbl_expr *x);
 
 #endif

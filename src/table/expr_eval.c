@@ -259,17 +259,20 @@ static bool key_simple(const x_node *n, key_part *out, sp_err *e)
                                      TBL_KEY_GT, TBL_KEY_GE};
     static const tbl_key_op flipped[] = {TBL_KEY_EQ, TBL_KEY_NONE, TBL_KEY_GT, TBL_KEY_GE,
                                          TBL_KEY_LT, TBL_KEY_LE};
-    const char *prefix = "Invalid KeyConditionExpression: ";
+    /* The structural messages are DynamoDB's bare ones; only the operand type problem,
+     * found while parsing in DynamoDB, carries the expression's name. */
+    const char *prefix = "";
+    const char *type_prefix = "Invalid KeyConditionExpression: ";
     char buf[SP_ERR_MSG_MAX];
     switch (n->kind) {
-    case X_OR: return key_fail(e, "Invalid KeyConditionExpression: Invalid operator used in "
+    case X_OR: return key_fail(e, "Invalid operator used in "
                                   "KeyConditionExpression: %s", "OR");
-    case X_NOT: return key_fail(e, "Invalid KeyConditionExpression: Invalid operator used in "
+    case X_NOT: return key_fail(e, "Invalid operator used in "
                                    "KeyConditionExpression: %s", "NOT");
-    case X_IN: return key_fail(e, "Invalid KeyConditionExpression: Invalid operator used in "
+    case X_IN: return key_fail(e, "Invalid operator used in "
                                   "KeyConditionExpression: %s", "IN");
     case X_EXISTS: case X_NOT_EXISTS: case X_TYPE: case X_CONTAINS:
-        return key_fail(e, "Invalid KeyConditionExpression: Invalid operator used in "
+        return key_fail(e, "Invalid operator used in "
                            "KeyConditionExpression: %s",
                         n->kind == X_EXISTS ? "attribute_exists"
                         : n->kind == X_NOT_EXISTS ? "attribute_not_exists"
@@ -282,13 +285,24 @@ static bool key_simple(const x_node *n, key_part *out, sp_err *e)
         return key_fail(e, "%sSyntax error; a key condition is required", prefix);
     }
     if (n->kind == X_CMP && n->cmp == X_NE)
-        return key_fail(e, "Invalid KeyConditionExpression: Invalid operator used in "
+        return key_fail(e, "Invalid operator used in "
                            "KeyConditionExpression: %s", ops[X_NE]);
-    const char *opname = n->kind == X_BETWEEN ? "BETWEEN" : "begins_with";
+    if (n->kind != X_CMP && n->args[0]->kind != X_PATH) {
+        const char *opname = n->kind == X_BETWEEN ? "BETWEEN" : "begins_with";
+        snprintf(buf, sizeof buf, "%sInvalid condition in KeyConditionExpression: %s operator "
+                                  "must have the key attribute as its first operand",
+                 prefix, opname);
+        return key_fail(e, "%s", buf);
+    }
     size_t path_at = n->nargs;
     for (size_t i = 0; i < n->nargs; i++) {
         const x_node *a = n->args[i];
-        if (a->kind == X_SIZE || (a->kind != X_PATH && a->kind != X_VALUE))
+        if (a->kind != X_PATH && a->kind != X_VALUE && a->kind != X_SIZE) {
+            if (!key_simple(a, &(key_part){0}, e)) return false; /* DynamoDB looks inside */
+            return key_fail(e, "%sKeyConditionExpressions cannot contain nested operations",
+                            prefix);
+        }
+        if (a->kind == X_SIZE)
             return key_fail(e, "%sKeyConditionExpressions cannot contain nested operations",
                             prefix);
         if (a->kind != X_PATH) continue;
@@ -303,12 +317,6 @@ static bool key_simple(const x_node *n, key_part *out, sp_err *e)
     if (path_at == n->nargs)
         return key_fail(e, "%sInvalid condition in KeyConditionExpression: No key attribute "
                            "specified", prefix);
-    if (n->kind != X_CMP && path_at != 0) {
-        snprintf(buf, sizeof buf, "%sInvalid condition in KeyConditionExpression: %s operator "
-                                  "must have the key attribute as its first operand",
-                 prefix, opname);
-        return key_fail(e, "%s", buf);
-    }
     memset(out, 0, sizeof *out);
     out->name = n->args[path_at]->path.steps[0].name;
     if (n->kind == X_CMP) {
@@ -323,7 +331,7 @@ static bool key_simple(const x_node *n, key_part *out, sp_err *e)
         if (t && strcmp(t, "S") && strcmp(t, "B")) {
             snprintf(buf, sizeof buf, "%sIncorrect operand type for operator or function; "
                                       "operator or function: begins_with, operand type: %s",
-                     prefix, t);
+                     type_prefix, t);
             return key_fail(e, "%s", buf);
         }
         out->op = TBL_KEY_BEGINS_WITH;
@@ -332,34 +340,62 @@ static bool key_simple(const x_node *n, key_part *out, sp_err *e)
     return true;
 }
 
+/* Collects the conditions joined by AND, left to right, checking each as it is reached
+ * (DynamoDB walks the tree and reports the first problem); *n may exceed 2. */
+static bool key_walk(const x_node *n, key_part kp[2], size_t *count, sp_err *e)
+{
+    if (n->kind == X_AND)
+        return key_walk(n->args[0], kp, count, e) && key_walk(n->args[1], kp, count, e);
+    key_part p;
+    if (!key_simple(n, &p, e)) return false;
+    for (size_t i = 0; i < *count && i < 2; i++)
+        if (!strcmp(kp[i].name, p.name)) {
+            sp_err_invalid(e, "KeyConditionExpressions must only contain one condition per key");
+            return false;
+        }
+    if (*count < 2) kp[*count] = p;
+    (*count)++;
+    return true;
+}
+
 /* The structural part of the checks, which needs no schema: one or two simple conditions
  * joined by AND, on distinct top-level attributes. */
 static bool key_split(const tbl_expr *x, key_part kp[2], size_t *count, sp_err *e)
 {
-    const x_node *parts[2];
     size_t n = 0;
     if (!x->root) {
         sp_err_internal(e, "not a key condition");
         return false;
     }
-    if (x->root->kind == X_AND) {
-        if (x->root->args[0]->kind == X_AND || x->root->args[1]->kind == X_AND) {
-            sp_err_invalid(e, "Conditions can be of length 1 or 2 only");
-            return false;
-        }
-        parts[n++] = x->root->args[0];
-        parts[n++] = x->root->args[1];
-    } else {
-        parts[n++] = x->root;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (!key_simple(parts[i], &kp[i], e)) return false;
-    if (n == 2 && !strcmp(kp[0].name, kp[1].name)) {
-        sp_err_invalid(e, "KeyConditionExpressions must only contain one condition per key");
+    if (!key_walk(x->root, kp, &n, e)) return false;
+    if (n > 2) {
+        sp_err_invalid(e, "Conditions can be of length 1 or 2 only");
         return false;
     }
     *count = n;
     return true;
+}
+
+json_t *tbl_expr_key_conditions(const tbl_expr *x)
+{
+    static const char *const names[] = {
+        [TBL_KEY_EQ] = "EQ", [TBL_KEY_LT] = "LT", [TBL_KEY_LE] = "LE", [TBL_KEY_GT] = "GT",
+        [TBL_KEY_GE] = "GE", [TBL_KEY_BETWEEN] = "BETWEEN", [TBL_KEY_BEGINS_WITH] = "BEGINS_WITH",
+    };
+    key_part kp[2];
+    size_t n;
+    sp_err ignore = {0};
+    if (!key_split(x, kp, &n, &ignore)) return NULL;
+    json_t *out = json_object();
+    for (size_t i = 0; i < n; i++) {
+        json_t *list = json_array();
+        for (int j = 0; j < 2 && kp[i].v[j]; j++)
+            json_array_append(list, (json_t *)kp[i].v[j]);
+        json_object_set_new(out, kp[i].name,
+                            json_pack("{s:s, s:o}", "ComparisonOperator", names[kp[i].op],
+                                      "AttributeValueList", list));
+    }
+    return out;
 }
 
 bool x_key_check(const tbl_expr *x, sp_err *e)

@@ -110,10 +110,25 @@ too_long:
     return false;
 }
 
+/* DynamoDB names the key part that is too long, with its limit (the missing space in
+ * "limit of2048" is DynamoDB's own). */
+static bool key_too_big(bool is_hash, sp_err *e)
+{
+    if (is_hash)
+        sp_err_invalid(e, "One or more parameter values were invalid: Size of hashkey has "
+                          "exceeded the maximum size limit of%d bytes", TBL_HASH_KEY_MAX_BYTES);
+    else
+        sp_err_invalid(e, "One or more parameter values were invalid: Aggregated size of all "
+                          "range keys has exceeded the size limit of %d bytes",
+                       TBL_RANGE_KEY_MAX_BYTES);
+    return false;
+}
+
 /* Checks and encodes one key attribute of an item. */
 static bool key_part(const json_t *item, const char *name, char type, bool is_key_arg,
                      size_t max, unsigned char *out, size_t *len, sp_err *e)
 {
+    bool is_hash = max == TBL_HASH_KEY_MAX_BYTES;
     json_t *av = json_object_get(item, name);
     if (!av) {
         if (is_key_arg) sp_err_invalid(e, "The provided key element does not match the schema");
@@ -136,12 +151,11 @@ static bool key_part(const json_t *item, const char *name, char type, bool is_ke
                        type == 'S' ? "string" : "binary", name);
         return false;
     }
-    if (!tbl_key_encode(type, v, out, max, len, e)) return false;
-    if (*len > max) {
-        sp_err_invalid(e, "One or more parameter values were invalid: Size of key attribute "
-                          "exceeds the maximum allowed size");
+    if (!tbl_key_encode(type, v, out, max, len, e)) {
+        if (strstr(e->msg, "Size of key attribute")) key_too_big(is_hash, e);
         return false;
     }
+    if (*len > max) return key_too_big(is_hash, e);
     return true;
 }
 

@@ -110,8 +110,7 @@ json_t *tbl_op_batch_write_item(void *ctx, json_t *req, sp_err *e)
                 if (!strcmp(ws[i].m.name, name))
                     units += tbl_write_units(tbl_item_size(ws[i].item ? ws[i].item
                                                                       : ws[i].old_item));
-            json_array_append_new(cc, json_pack("{s:s, s:f}", "TableName", name,
-                                                "CapacityUnits", units));
+            json_array_append_new(cc, tbl_capacity_entry(req, name, units));
         }
         json_object_set_new(resp, "ConsumedCapacity", cc);
     }
@@ -134,7 +133,28 @@ json_t *tbl_op_batch_get_item(void *ctx, json_t *req, sp_err *e)
     tbl_key *keys = calloc(total, sizeof *keys);
     const char *name;
     json_t *spec;
-    /* Validate everything before reading anything. */
+    /* Validate everything before reading anything, what needs no table first. */
+    json_object_foreach(ri, name, spec) {
+        if (!json_is_object(spec)) continue;
+        tbl_req_exprs x;
+        memset(&x, 0, sizeof x);
+        bool ok = tbl_req_precheck(spec, TBL_PRE_GET, e) &&
+                  tbl_req_exprs_parse(spec, TBL_X_PROJECTION, &x, e);
+        tbl_req_exprs_clear(&x);
+        const json_t *list = json_object_get(spec, "Keys");
+        for (size_t i = 0; ok && i < json_array_size(list); i++) {
+            const json_t *key = json_array_get(list, i);
+            const char *attr;
+            json_t *v;
+            json_object_foreach((json_t *)key, attr, v) if (ok && !tbl_pre_av(v, e)) ok = false;
+            for (size_t j = 0; ok && j < i; j++)
+                if (json_equal((json_t *)key, json_array_get(list, j))) {
+                    sp_err_invalid(e, "Provided list of item keys contains duplicates");
+                    ok = false;
+                }
+        }
+        if (!ok) goto fail;
+    }
     size_t at = 0;
     json_object_foreach(ri, name, spec) {
         tbl_meta m;
@@ -179,7 +199,8 @@ json_t *tbl_op_batch_get_item(void *ctx, json_t *req, sp_err *e)
             goto fail;
         }
         json_t *items = json_array();
-        size_t bytes = 0;
+        bool consistent = json_is_true(json_object_get(spec, "ConsistentRead"));
+        double units = 0; /* each key is charged on its own, a missing item as a small one */
         for (size_t i = 0; i < json_array_size(json_object_get(spec, "Keys")); i++) {
             json_t *item = NULL;
             if (!tbl_item_read(c, &m, &keys[at++], &item, e)) {
@@ -188,16 +209,16 @@ json_t *tbl_op_batch_get_item(void *ctx, json_t *req, sp_err *e)
                 tbl_req_exprs_clear(&x);
                 goto fail;
             }
+            units += tbl_read_units(item ? tbl_item_size(item) : 0, consistent);
             if (item) {
-                bytes += tbl_item_size(item);
                 json_array_append_new(items, tbl_project(x.projection, item));
                 json_decref(item);
             }
         }
         tbl_req_exprs_clear(&x);
         json_object_set_new(responses, name, items);
-        json_array_append_new(cc, json_pack("{s:s, s:f}", "TableName", name, "CapacityUnits",
-                                            tbl_read_units(bytes, false)));
+        json_t *entry = tbl_capacity_entry(req, name, units);
+        if (entry) json_array_append_new(cc, entry);
     }
     tbl_conn_put(db, c);
     free(keys);

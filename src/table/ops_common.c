@@ -16,14 +16,15 @@ static const struct {
     const char *member;
     size_t offset;
 } EXPR_MEMBERS[] = {
+    /* DynamoDB's order: the first expression that is wrong is the one reported. */
+    {TBL_X_UPDATE, TBL_EXPR_UPDATE, "UpdateExpression", offsetof(tbl_req_exprs, update)},
     {TBL_X_CONDITION, TBL_EXPR_CONDITION, "ConditionExpression",
      offsetof(tbl_req_exprs, condition)},
-    {TBL_X_UPDATE, TBL_EXPR_UPDATE, "UpdateExpression", offsetof(tbl_req_exprs, update)},
-    {TBL_X_PROJECTION, TBL_EXPR_PROJECTION, "ProjectionExpression",
-     offsetof(tbl_req_exprs, projection)},
-    {TBL_X_FILTER, TBL_EXPR_FILTER, "FilterExpression", offsetof(tbl_req_exprs, filter)},
     {TBL_X_KEY_CONDITION, TBL_EXPR_KEY_CONDITION, "KeyConditionExpression",
      offsetof(tbl_req_exprs, key_condition)},
+    {TBL_X_FILTER, TBL_EXPR_FILTER, "FilterExpression", offsetof(tbl_req_exprs, filter)},
+    {TBL_X_PROJECTION, TBL_EXPR_PROJECTION, "ProjectionExpression",
+     offsetof(tbl_req_exprs, projection)},
 };
 
 bool tbl_req_exprs_parse(const json_t *req, unsigned kinds, tbl_req_exprs *x, sp_err *e)
@@ -35,7 +36,7 @@ bool tbl_req_exprs_parse(const json_t *req, unsigned kinds, tbl_req_exprs *x, sp
     if (tbl_legacy_exprs(req, kinds, x, &from_legacy, e) < 0) return false;
     json_t *names = sp_json_object(req, "ExpressionAttributeNames", false, e);
     json_t *values = sp_json_object(req, "ExpressionAttributeValues", false, e);
-    if (sp_err_failed(e)) return false;
+    if (sp_err_failed(e) || !tbl_expr_check_maps(names, values, e)) return false;
     bool any = false;
     for (size_t i = 0; i < SP_ARRAY_LEN(EXPR_MEMBERS); i++) {
         if (!(kinds & EXPR_MEMBERS[i].kind_bit) || (from_legacy & EXPR_MEMBERS[i].kind_bit))
@@ -53,7 +54,8 @@ bool tbl_req_exprs_parse(const json_t *req, unsigned kinds, tbl_req_exprs *x, sp
                        names ? "ExpressionAttributeNames" : "ExpressionAttributeValues");
         return false;
     }
-    return tbl_expr_check_unused(&x->usage, names, values, e);
+    return tbl_expr_check_unused(&x->usage, names, values, e) &&
+           (!x->key_condition || tbl_expr_key_check(x->key_condition, e));
 }
 
 void tbl_req_exprs_clear(tbl_req_exprs *x)
@@ -103,12 +105,21 @@ bool tbl_return_values(const json_t *req, unsigned allowed, tbl_rv *out, sp_err 
     return false;
 }
 
-void tbl_consumed_capacity(const json_t *req, json_t *resp, const char *table, double units)
+json_t *tbl_capacity_entry(const json_t *req, const char *table, double units)
 {
     const char *rcc = json_string_value(json_object_get(req, "ReturnConsumedCapacity"));
-    if (!rcc || !strcmp(rcc, "NONE")) return;
-    json_object_set_new(resp, "ConsumedCapacity",
-                        json_pack("{s:s, s:f}", "TableName", table, "CapacityUnits", units));
+    if (!rcc || !strcmp(rcc, "NONE")) return NULL;
+    json_t *cc = json_pack("{s:s, s:f}", "TableName", table, "CapacityUnits", units);
+    /* INDEXES breaks the total down; what the base table consumed is under "Table". */
+    if (!strcmp(rcc, "INDEXES"))
+        json_object_set_new(cc, "Table", json_pack("{s:f}", "CapacityUnits", units));
+    return cc;
+}
+
+void tbl_consumed_capacity(const json_t *req, json_t *resp, const char *table, double units)
+{
+    json_t *cc = tbl_capacity_entry(req, table, units);
+    if (cc) json_object_set_new(resp, "ConsumedCapacity", cc);
 }
 
 double tbl_write_units(size_t bytes)

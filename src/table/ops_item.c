@@ -31,6 +31,9 @@ bool tbl_write_prepare(tbl_db *db, tbl_write_kind kind, const json_t *req, unsig
 {
     memset(w, 0, sizeof *w);
     w->kind = kind;
+    static const tbl_pre_op PRE[] = {[TBL_W_PUT] = TBL_PRE_PUT, [TBL_W_DELETE] = TBL_PRE_DELETE,
+                                     [TBL_W_UPDATE] = TBL_PRE_UPDATE};
+    if (kind != TBL_W_CHECK && !tbl_req_precheck(req, PRE[kind], e)) return false;
     /* What needs no table comes first, as DynamoDB orders it: a request wrong in itself is a
      * ValidationException even when the table does not exist. */
     if (!tbl_return_values(req, rv_allowed, &w->rv, e) || !tbl_check_rcc(req, e)) return false;
@@ -190,7 +193,7 @@ json_t *tbl_op_get_item(void *ctx, json_t *req, sp_err *e)
     tbl_req_exprs x;
     json_t *resp = NULL, *item = NULL;
     memset(&x, 0, sizeof x);
-    if (!tbl_check_rcc(req, e)) goto out;
+    if (!tbl_check_rcc(req, e) || !tbl_req_precheck(req, TBL_PRE_GET, e)) goto out;
     bool consistent = sp_json_bool(req, "ConsistentRead", false, e);
     if (sp_err_failed(e)) goto out;
     if (!tbl_req_exprs_parse(req, TBL_X_PROJECTION, &x, e)) goto out;

@@ -182,10 +182,18 @@ json_t *tbl_op_list_tags_of_resource(void *ctx, json_t *req, sp_err *e)
     return json_pack("{s:o}", "Tags", out);
 }
 
+/* The TTL operations are control plane: a missing table is named in the answer. */
+static bool ttl_table(tbl_db *db, const json_t *req, tbl_meta *m, sp_err *e)
+{
+    const char *name = sp_json_str(req, "TableName", false, e);
+    if (sp_err_failed(e) || !tbl_check_table_name(name, "tableName", e)) return false;
+    return tbl_meta_get(db, name, m, true, e);
+}
+
 json_t *tbl_op_update_time_to_live(void *ctx, json_t *req, sp_err *e)
 {
     tbl_meta m;
-    if (!tbl_req_table(ctx, req, &m, e)) return NULL;
+    if (!ttl_table(ctx, req, &m, e)) return NULL;
     json_t *spec = json_object_get(req, "TimeToLiveSpecification");
     json_t *enabled = json_object_get(spec, "Enabled");
     const char *attr = json_string_value(json_object_get(spec, "AttributeName"));
@@ -224,7 +232,7 @@ json_t *tbl_op_update_time_to_live(void *ctx, json_t *req, sp_err *e)
 json_t *tbl_op_describe_time_to_live(void *ctx, json_t *req, sp_err *e)
 {
     tbl_meta m;
-    if (!tbl_req_table(ctx, req, &m, e)) return NULL;
+    if (!ttl_table(ctx, req, &m, e)) return NULL;
     if (!m.ttl_attr[0])
         return json_pack("{s:{s:s}}", "TimeToLiveDescription", "TimeToLiveStatus", "DISABLED");
     return json_pack("{s:{s:s, s:s}}", "TimeToLiveDescription", "TimeToLiveStatus", "ENABLED",

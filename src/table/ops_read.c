@@ -95,12 +95,91 @@ static bool index_start_parse(read_req *r, const json_t *esk, sp_err *e)
     return ok;
 }
 
+static void add_name(const char **names, size_t *n, const char *name)
+{
+    if (!name[0]) return;
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp(names[i], name)) return;
+    names[(*n)++] = name;
+}
+
+/* Query's key conditions (legacy, or the expression's in that form) and its starting key against the key schema read, in
+ * DynamoDB's order: for the hash key then the range key, the starting key's part, then the
+ * condition on it. */
+static bool key_schema_check(const json_t *req, const json_t *kc, const read_req *r,
+                             sp_err *e)
+{
+    const json_t *esk = json_object_get(req, "ExclusiveStartKey");
+    size_t nconds = json_object_size(kc);
+    const char *names[4];
+    size_t nn = 0;
+    add_name(names, &nn, r->m.hash_key);
+    add_name(names, &nn, r->m.range_key);
+    add_name(names, &nn, r->hash_key);
+    add_name(names, &nn, r->range_key);
+    if (esk && json_object_size(esk) != nn) {
+        sp_err_invalid(e, "The provided starting key is invalid");
+        return false;
+    }
+    const char *keys[2] = {r->hash_key, r->range_key};
+    const char types[2] = {r->hash_type, r->range_type};
+    for (int i = 0; i < 2; i++) {
+        if (!keys[i][0]) continue;
+        bool is_hash = i == 0;
+        char want[2] = {types[i], 0};
+        if (esk) {
+            const json_t *part = json_object_get(esk, keys[i]);
+            if (!part) {
+                sp_err_invalid(e, "The provided starting key is invalid");
+                return false;
+            }
+            if (!json_object_get(part, want)) {
+                sp_err_invalid(e, "The provided key element does not match the schema");
+                return false;
+            }
+        }
+        if (is_hash && !keys[1][0] && nconds > 1) {
+            sp_err_invalid(e, "Query key condition not supported");
+            return false;
+        }
+        const json_t *cond = json_object_get(kc, keys[i]);
+        if (!cond) {
+            if (!is_hash && nconds <= 1) continue;
+            sp_err_invalid(e, "Query condition missed key schema element: %s", keys[i]);
+            return false;
+        }
+        const char *op = json_string_value(json_object_get(cond, "ComparisonOperator"));
+        static const char *const unindexable[] = {"NULL", "NOT_NULL", "NE", "CONTAINS",
+                                                  "NOT_CONTAINS", "IN"};
+        for (size_t j = 0; op && j < SP_ARRAY_LEN(unindexable); j++)
+            if (!strcmp(op, unindexable[j])) {
+                sp_err_invalid(e, "Attempted conditional constraint is not an indexable "
+                                  "operation");
+                return false;
+            }
+        const json_t *list = json_object_get(cond, "AttributeValueList");
+        for (size_t j = 0; j < json_array_size(list); j++)
+            if (!json_object_get(json_array_get(list, j), want)) {
+                sp_err_invalid(e, "One or more parameter values were invalid: Condition "
+                                  "parameter type does not match schema type");
+                return false;
+            }
+        if (is_hash && op && strcmp(op, "EQ")) {
+            sp_err_invalid(e, "Query key condition not supported");
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool read_req_parse(tbl_db *db, const json_t *req, bool query, read_req *r, sp_err *e)
 {
     memset(r, 0, sizeof *r);
     /* The table is looked up after everything that needs none, as DynamoDB orders it;
      * Limit's range and Select's values are the model's (api_model), checked before. */
-    if (!tbl_check_rcc(req, e)) return false;
+    if (!tbl_check_rcc(req, e) ||
+        !tbl_req_precheck(req, query ? TBL_PRE_QUERY : TBL_PRE_SCAN, e))
+        return false;
     json_t *esk = sp_json_object(req, "ExclusiveStartKey", false, e);
     if (sp_err_failed(e)) return false;
     if (!tbl_av_map_check(esk, e)) {
@@ -119,7 +198,12 @@ static bool read_req_parse(tbl_db *db, const json_t *req, bool query, read_req *
         return false;
     }
     r->count_only = select && !strcmp(select, "COUNT");
-    unsigned kinds = TBL_X_FILTER | TBL_X_PROJECTION | (query ? TBL_X_KEY_CONDITION : 0);
+    /* Legacy KeyConditions are checked against the key schema before they are read as an
+     * expression, as DynamoDB does. */
+    bool legacy_keys = query && json_object_get(req, "KeyConditions") &&
+                       !json_object_get(req, "KeyConditionExpression");
+    unsigned kinds = TBL_X_FILTER | TBL_X_PROJECTION |
+                     (query && !legacy_keys ? TBL_X_KEY_CONDITION : 0);
     if (!tbl_req_exprs_parse(req, kinds, &r->x, e)) return false;
     if (r->x.projection && select && strcmp(select, "SPECIFIC_ATTRIBUTES")) {
         sp_err_invalid(e, "One or more parameter values were invalid: Cannot specify the "
@@ -150,17 +234,29 @@ static bool read_req_parse(tbl_db *db, const json_t *req, bool query, read_req *
             sp_err_invalid(e, "Consistent reads are not supported on global secondary indexes");
             return false;
         }
-        if (select && !strcmp(select, "ALL_ATTRIBUTES")) {
-            if (r->ix->global && r->ix->projection != TBL_PROJ_ALL) {
-                sp_err_invalid(e, "One or more parameter values were invalid: Select type "
-                                  "ALL_ATTRIBUTES is not supported for global secondary index "
-                                  "%s because its projection type is not ALL", r->ix->name);
-                return false;
-            }
+        if (select && !strcmp(select, "ALL_ATTRIBUTES"))
             r->full_items = true;  /* a local index fetches the items from the table */
-        }
         /* A local index reads the table for attributes it does not project. */
         if (!r->ix->global && r->x.projection) r->full_items = true;
+    }
+    if (legacy_keys && !key_schema_check(req, json_object_get(req, "KeyConditions"), r, e))
+        return false;
+    if (query && r->x.key_condition) {
+        json_t *kc = tbl_expr_key_conditions(r->x.key_condition);
+        bool ok = !kc || key_schema_check(req, kc, r, e);
+        json_decref(kc);
+        if (!ok) return false;
+    }
+    if (legacy_keys) {
+        /* Alone: the request's names and values belong to its filter and projection. */
+        json_t *kreq = json_pack("{s:O}", "KeyConditions", json_object_get(req, "KeyConditions"));
+        tbl_req_exprs k;
+        bool ok = tbl_req_exprs_parse(kreq, TBL_X_KEY_CONDITION, &k, e);
+        json_decref(kreq);
+        r->x.key_condition = k.key_condition;
+        k.key_condition = NULL;
+        tbl_req_exprs_clear(&k);
+        if (!ok) return false;
     }
     if (esk && r->ix) {
         if (!index_start_parse(r, esk, e)) return false;
@@ -171,6 +267,13 @@ static bool read_req_parse(tbl_db *db, const json_t *req, bool query, read_req *
             return false;
         }
         r->has_start = true;
+    }
+    /* Checked after the starting key, as DynamoDB orders it. */
+    if (r->ix && r->ix->global && r->full_items && r->ix->projection != TBL_PROJ_ALL) {
+        sp_err_invalid(e, "One or more parameter values were invalid: Select type "
+                          "ALL_ATTRIBUTES is not supported for global secondary index "
+                          "%s because its projection type is not ALL", r->ix->name);
+        return false;
     }
     return true;
 }

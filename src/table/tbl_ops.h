@@ -30,11 +30,20 @@ enum { TBL_X_CONDITION = 1, TBL_X_UPDATE = 2, TBL_X_PROJECTION = 4, TBL_X_FILTER
 /* Evaluates a condition (NULL = none) against item; false with
  * ConditionalCheckFailedException when it does not hold. */
 bool tbl_condition_check(const tbl_expr *cond, const json_t *item, sp_err *e);
+/* The table-free checks DynamoDB makes first, in its order (ops_precheck.c): the mix of
+ * expression and legacy parameters, then every AttributeValue of the request, ReturnValues
+ * and the item size. */
+typedef enum { TBL_PRE_PUT, TBL_PRE_DELETE, TBL_PRE_UPDATE, TBL_PRE_GET, TBL_PRE_QUERY,
+               TBL_PRE_SCAN } tbl_pre_op;
+bool tbl_req_precheck(const json_t *req, tbl_pre_op op, sp_err *e);
 /* ReturnValues member: NONE, ALL_OLD, UPDATED_OLD, ALL_NEW, UPDATED_NEW; allowed is a mask
  * of which the op accepts. */
 typedef enum { TBL_RV_NONE, TBL_RV_ALL_OLD, TBL_RV_UPDATED_OLD, TBL_RV_ALL_NEW,
                TBL_RV_UPDATED_NEW } tbl_rv;
 bool tbl_return_values(const json_t *req, unsigned allowed, tbl_rv *out, sp_err *e);
+/* The ConsumedCapacity entry of one table (with "Table" under INDEXES), or NULL when the
+ * request did not ask for it; the caller owns it. */
+json_t *tbl_capacity_entry(const json_t *req, const char *table, double units);
 /* Adds ConsumedCapacity to resp when the request asked for it. */
 void tbl_consumed_capacity(const json_t *req, json_t *resp, const char *table, double units);
 /* ReturnConsumedCapacity must be NONE, TOTAL or INDEXES. */

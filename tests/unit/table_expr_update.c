@@ -260,25 +260,31 @@ static void test_key_condition_errors(void **state)
 {
     (void)state;
     key_err("k = :h OR s = :a", "k",
-            "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: OR");
+            "Invalid operator used in KeyConditionExpression: OR");
     key_err("k <> :h", "k",
-            "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: <>");
+            "Invalid operator used in KeyConditionExpression: <>");
     key_err("k IN (:h)", "k",
-            "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: IN");
+            "Invalid operator used in KeyConditionExpression: IN");
     key_err("attribute_exists(k)", "k",
-            "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: "
+            "Invalid operator used in KeyConditionExpression: "
             "attribute_exists");
     key_err("k = :h AND s > :a AND t < :b", "k", "Conditions can be of length 1 or 2 only");
     key_err("k = :h AND k = :h", "k",
             "KeyConditionExpressions must only contain one condition per key");
-    key_err("k.x = :h", "k", "Invalid KeyConditionExpression: KeyConditionExpressions cannot "
+    key_err("k.x = :h", "k", "KeyConditionExpressions cannot "
                              "have conditions on nested attributes");
-    key_err("k = s", "k", "Invalid KeyConditionExpression: Invalid condition in "
+    key_err("k = s", "k", "Invalid condition in "
                           "KeyConditionExpression: Multiple attribute names used in one "
                           "condition");
     key_err("size(k) = :a", "k",
-            "Invalid KeyConditionExpression: KeyConditionExpressions cannot contain nested "
+            "KeyConditionExpressions cannot contain nested "
             "operations");
+    /* DynamoDB walks the conditions in order: the first problem wins over their count. */
+    key_err("k = :h AND s > :a AND size(t) < :b", "k",
+            "KeyConditionExpressions cannot contain nested operations");
+    key_err(":a BETWEEN k AND s", "k", "Invalid condition in KeyConditionExpression: BETWEEN "
+                                        "operator must have the key attribute as its first "
+                                        "operand");
     key_err("s > :a", "k", "Query condition missed key schema element: k");
     key_err("k > :a AND s = :b", "k", "Query key condition not supported");
     key_err("z = :h", "k", "Query condition missed key schema element: k");
