@@ -15,6 +15,7 @@
 #include "api/api_model.h"
 #include "catalog/catalog.h"
 #include "core/fs.h"
+#include "dash/dash.h"
 #include "delivery/delivery.h"
 #include "lake/lake.h"
 #include "pipe/pipe.h"
@@ -59,6 +60,10 @@ struct cli_engine {
     api_service glue_service;
     qry_athena *athena;
     api_service athena_service;
+
+    /* [dash] */
+    dash *dash;
+    api_route dash_route;
 };
 
 /* "<data_dir>/<name>" into buf. */
@@ -127,6 +132,14 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     en->server = api_server_new(opt);
     api_server_set_health(en->server, cli_engine_health, en);
     api_server_set_metrics(en->server, cli_engine_metrics, en);
+
+    /* [dash] first, so /_salespipe/ never reaches the S3 routes */
+    en->dash = dash_new(&(dash_sources){.cfg = en->cfg, .tables = en->tables,
+                                        .stream = en->stream, .lake = en->lake,
+                                        .catalog = en->catalog, .health = cli_engine_health,
+                                        .health_arg = en});
+    en->dash_route = (api_route){.name = "dash", .fn = dash_handle, .ctx = en->dash};
+    api_server_add_route(en->server, &en->dash_route);
 
     /* [table] */
     en->ddb_service = (api_service){
@@ -303,6 +316,10 @@ void cli_engine_close(cli_engine *en)
     /* The endpoint goes first so no request reaches a closing stage. */
     api_server_destroy(en->server);
     en->server = NULL;
+
+    /* [dash] */
+    dash_destroy(en->dash);
+    en->dash = NULL;
 
     /* [pipe] */
     pip_engine_close(en->pipes);
