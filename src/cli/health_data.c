@@ -4,6 +4,7 @@
  * the stages' own answers (DescribeTable, the shard list, the crawler's run record). */
 #include "catalog/catalog.h"
 #include "engine.h"
+#include "lake/lake.h"
 #include "stream/stream.h"
 #include "table/table.h"
 
@@ -121,6 +122,33 @@ static json_int_t delivery_backlog(cli_engine *en, const sp_cfg_delivery *d)
     return n < 0 ? -1 : backlog;
 }
 
+typedef struct bucket_count {
+    json_int_t objects, bytes;
+} bucket_count;
+
+static bool count_object(void *arg, const lake_object_info *o)
+{
+    bucket_count *c = arg;
+    c->objects++;
+    c->bytes += (json_int_t)o->size;
+    return true;
+}
+
+/* {"<bucket>": {"objects", "bytes"}}: what the lake holds (a walk of the bucket). */
+static json_t *buckets_data(cli_engine *en)
+{
+    const sp_config *cfg = cli_engine_config(en);
+    json_t *out = json_object();
+    for (size_t i = 0; cli_engine_lake(en) && i < cfg->n_buckets; i++) {
+        bucket_count c = {0};
+        sp_err e = {0};
+        lake_object_list(cli_engine_lake(en), cfg->buckets[i].name, "", count_object, &c, &e);
+        json_object_set_new(out, cfg->buckets[i].name,
+                            json_pack("{s:I, s:I}", "objects", c.objects, "bytes", c.bytes));
+    }
+    return out;
+}
+
 void cli_engine_health_data(cli_engine *en, json_t *services)
 {
     json_t *svc;
@@ -128,6 +156,8 @@ void cli_engine_health_data(cli_engine *en, json_t *services)
         json_object_set_new(svc, "tables", tables_data(en));
     if ((svc = json_object_get(services, "kinesis")))
         json_object_set_new(svc, "streams", streams_data(en));
+    if ((svc = json_object_get(services, "s3")))
+        json_object_set_new(svc, "buckets", buckets_data(en));
     if ((svc = json_object_get(services, "catalog")))
         json_object_set_new(svc, "crawlers", crawlers_data(en));
     if ((svc = json_object_get(services, "firehose"))) {

@@ -54,6 +54,7 @@ function steps() {
   const [dname, d] = first(svc('firehose').delivery_streams);
   const [cname, c] = first(svc('catalog').crawlers);
   const fh = svc('firehose');
+  const [bname, b] = first(svc('s3').buckets);
   const running = name => svc(name).running;
   const shards = Object.entries((st || {}).shards || {});
   const buffered = Math.max(0, (d.records_in || 0) - (d.records_out || 0));
@@ -78,9 +79,9 @@ function steps() {
     {id: 'lambda', kind: 'processor (Lambda)', title: 'dynamodb-cdc', href: '#/delivery/' + enc(dname || ''),
      state: d.records_failed > 0 ? 'bad' : d.running ? 'ok' : 'idle',
      lines: [['failed', fh.failed_records], ['dropped', d.records_dropped]]},
-    {id: 's3', kind: 'S3 bucket', title: 'lake', href: '#/delivery/' + enc(dname || ''),
+    {id: 's3', kind: 'S3 bucket', title: bname, href: '#/delivery/' + enc(dname || ''),
      state: running('s3') ? 'ok' : 'idle',
-     lines: [['objects', fh.objects], ['bytes', d.bytes_out], ['error objects', d.error_objects]]},
+     lines: [['objects', b.objects], ['bytes', b.bytes], ['error objects', d.error_objects]]},
     {id: 'crawler', kind: 'Glue crawler', title: cname, href: '#/catalog',
      state: c.last_status === 'FAILED' ? 'bad' : c.last_crawl === 'never' ? 'warn' : 'ok',
      lines: [['last run', (c.last_crawl || '').replace('T', ' ').replace('Z', '')], ['status', c.last_status]]},
@@ -111,7 +112,7 @@ function flowSvg() {
     const g = s('g', {class: 'box ' + st.state, 'data-step': st.id, transform: `translate(${x},${y})`});
     g.append(s('rect', {width: W, height: H, rx: 8}));
     g.append(s('text', {x: 10, y: 17, class: 'kind', text: `${i + 1}. ${st.kind}`}));
-    g.append(s('text', {x: 10, y: 34, class: 'title', text: String(st.title || '–').slice(0, 24)}));
+    g.append(s('text', {x: 10, y: 34, class: 'title', text: String(st.title || '–').slice(0, 21)}));
     st.lines.forEach(([label, v], k) => {
       const t = s('text', {x: 10, y: 54 + k * 17});
       t.append(s('tspan', {class: 'kind', text: label + ' '}));
