@@ -5,7 +5,7 @@ FUZZ_SECONDS ?= 60
 # The short libFuzzer pass `make test` ends with: this many seconds per target.
 FUZZ_SHORT_SECONDS ?= 3
 
-.PHONY: all deps build demo test bench fuzz fuzz-build fuzz-short reliability power-loss soak clean
+.PHONY: all deps build demo test bench fuzz fuzz-build fuzz-short reliability power-loss soak screenshots clean
 
 all: build
 
@@ -59,6 +59,11 @@ power-loss: build
 # Memory soak: steady load, then a growing backlog; fails if RSS grows with either.
 soak: build
 	SALESPIPE_BIN=$(CURDIR)/build/salespipe /usr/bin/python3 tests/reliability/soak.py --minutes 4
+
+# A screenshot of each dashboard page (build/screenshots/), the pipeline one also as
+# docs/dashboard.png for the README; needs chromium and playwright-core (deps.sh test).
+screenshots: build
+	@bash scripts/screenshots.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -24,7 +24,7 @@ debs=(
 # What the tests, fuzzers and benchmarks need on top.
 if [ "$purpose" = test ]; then
   debs+=(clang libclang-rt-14-dev libcmocka-dev sqlite3 python3-boto3 python3-pytest awscli
-         gzip zstd jq)
+         gzip zstd jq chromium)
   # Node.js for the oracles: some machines ship it with npm built in (nodesource), where
   # Debian's npm package conflicts; ask apt only for what is not already on the PATH.
   command -v node >/dev/null || debs+=(nodejs)

@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -543,6 +544,18 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
+/* libmicrohttpd's own messages ("Failed to bind to port 0: ...") go to the debug log: the
+ * failure reaches the user once, as api_server_start's error. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && msg[n - 1] == '\n') msg[--n] = 0;
+    sp_debug("libmicrohttpd: %s", msg);
+}
+
 bool api_server_start(api_server *s, sp_err *e)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->opt.port)};
@@ -557,9 +570,11 @@ bool api_server_start(api_server *s, sp_err *e)
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opt.threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)API_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)API_CONNECTION_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_END);
     if (!s->daemon) {
-        sp_err_set(e, 500, "InternalFailure", "cannot listen on %s:%d (address in use?)",
+        sp_err_set(e, 500, "", "cannot listen on %s:%d: the port is in use or not "
+                   "available (another salespipe serve? choose one with --port)",
                    s->opt.bind, s->opt.port);
         return false;
     }

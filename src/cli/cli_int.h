@@ -30,6 +30,19 @@ sp_config *cli_config_load(const cli_common *common);
 /* Applies a --durability flag to cfg->server.durability; false (cfg unchanged) when value is
  * not fsync or relaxed. value is copied. */
 bool cli_durability_override(sp_config *cfg, const char *value);
+/* A progress line (count, rate, ETA) on stderr when it is a terminal; silent otherwise
+ * (progress.c). Called from one thread. */
+typedef struct cli_meter {
+    const char *what;          /* borrowed label: "generate", "crawl" */
+    uint64_t total;            /* 0: unknown */
+    uint64_t start_ns, drawn_ns;
+    bool tty, finished;
+} cli_meter;
+void cli_meter_init(cli_meter *m, const char *what, uint64_t total);
+/* Redraws the line (rate-limited); the final line (done >= total) ends with a newline. */
+void cli_meter_update(cli_meter *m, uint64_t done);
+/* Ends the line at done (when the work stopped short of total or total was unknown). */
+void cli_meter_finish(cli_meter *m, uint64_t done);
 
 /* Prints "salespipe <cmd>: <message>" for an error on stderr. */
 void cli_report(const char *cmd, const sp_err *e);
@@ -45,8 +58,13 @@ int cli_cmd_bench_cdc(const cli_common *common, int argc, char **argv);
 /* [catalog/query] offline subcommands */
 typedef struct cat_catalog cat_catalog;
 typedef struct lake lake;
-/* Opens <data>/catalog and (when lk is not NULL) <data>/lake; the caller closes both. */
+/* False (e says "no salespipe data at D (use --data-dir or SALESPIPE_DATA_DIR)") unless the
+ * data dir holds what salespipe writes; creates nothing. */
+bool cli_data_dir_require(const cli_common *common, sp_err *e);
+/* Refuses a data dir without data (cli_data_dir_require), then opens <data>/catalog and (when lk is not NULL) <data>/lake; the caller closes both. */
 bool cli_offline_open(const cli_common *common, cat_catalog **cat, lake **lk, sp_err *e);
+/* False with e naming the database when the catalog has no database of that name. */
+bool cli_database_require(cat_catalog *cat, const char *database, sp_err *e);
 int cli_cmd_crawl(const cli_common *common, int argc, char **argv);
 int cli_cmd_query(const cli_common *common, int argc, char **argv);
 int cli_cmd_ddl(const cli_common *common, int argc, char **argv);

@@ -13,6 +13,7 @@
 #include "table/table.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ enum {
     BENCH_THREADS_MAX = 64,
     BENCH_DRAIN_TIMEOUT_S = 600,
     BENCH_TICK_MS = 2,
+    BENCH_METER_TICK_MS = 100,   /* the progress line polls the stages this often */
     BENCH_BATCH_MAX = 25,        /* BatchWriteItem: 25 requests per call */
 };
 
@@ -31,6 +33,7 @@ typedef struct bench_worker {
     gen_stats stats;
     sp_err e;
     bool ok;
+    atomic_bool done;               /* set by the thread as it ends */
     /* --batch: puts and deletes gathered into one BatchWriteItem (one transaction) */
     long batch_max;
     json_t *batch;                  /* array of WriteRequests */
@@ -108,6 +111,7 @@ static void *bench_worker_run(void *arg)
     w->ok = gen_run(&w->opt, bench_sink, w, NULL, NULL, &w->stats, &w->e);
     if (w->ok) w->ok = bench_batch_flush(w, &w->e);
     json_decref(w->batch);
+    atomic_store(&w->done, true);
     return NULL;
 }
 
@@ -179,6 +183,17 @@ int cli_cmd_bench_cdc(const cli_common *common, int argc, char **argv)
         started++;
     }
     bool gen_ok = started == threads;
+    /* The changes committed so far against the events asked for, while the threads run. */
+    cli_meter meter;
+    cli_meter_init(&meter, "bench-cdc (changes)", (uint64_t)events);
+    for (long t = 0; meter.tty && t < started; t++) {
+        while (!atomic_load(&w[t].done)) {
+            cli_progress now;
+            cli_engine_progress(en, &now);
+            cli_meter_update(&meter, now.table_changes - before.table_changes);
+            sp_sleep_ms(BENCH_METER_TICK_MS);
+        }
+    }
     for (long t = 0; t < started; t++) {
         pthread_join(w[t].thread, NULL);
         if (!w[t].ok && gen_ok) {
@@ -193,6 +208,7 @@ int cli_cmd_bench_cdc(const cli_common *common, int argc, char **argv)
     double gen_s = (double)(sp_clock_mono_ns() - start) / 1e9;
     cli_progress p;
     cli_engine_progress(en, &p);
+    cli_meter_finish(&meter, p.table_changes - before.table_changes);
     while (!generate_only && !p.drained) {
         if (sp_clock_mono_ns() - start > (uint64_t)BENCH_DRAIN_TIMEOUT_S * 1000000000ull) {
             sp_err_internal(&e, "the pipeline did not drain within %d s", BENCH_DRAIN_TIMEOUT_S);

@@ -7,22 +7,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static void progress(void *arg, size_t done, size_t total)
 {
-    (void)arg;
-    fprintf(stderr, "\rcrawling: %zu/%zu objects", done, total);
-    if (done == total) fputc('\n', stderr);
+    cli_meter *m = arg;
+    m->total = total;
+    cli_meter_update(m, done);
 }
 
 static int crawl_one(cat_catalog *cat, lake *lk, const sp_config *cfg, const sp_cfg_crawler *cr)
 {
     const sp_cfg_classifier *cl = cr->classifier ? sp_config_classifier(cfg, cr->classifier) : NULL;
     cat_crawl_report rep = {0};
-    if (isatty(STDERR_FILENO)) rep.progress = progress;
+    cli_meter meter;
+    cli_meter_init(&meter, "crawl (objects)", 0);
+    if (meter.tty) {
+        rep.progress = progress;
+        rep.progress_arg = &meter;
+    }
     sp_err e = {0};
-    if (!cat_crawl(cat, lk, cr, cl, &rep, &e)) {
+    bool crawled = cat_crawl(cat, lk, cr, cl, &rep, &e);
+    cli_meter_finish(&meter, rep.objects_read + rep.objects_skipped);
+    if (!crawled) {
         cli_report("crawl", &e);
         cat_crawl_report_clear(&rep);
         return CLI_EXIT_FAILED;

@@ -23,6 +23,11 @@ int cli_cmd_ddl(const cli_common *common, int argc, char **argv)
         cli_report("ddl", &e);
         return CLI_EXIT_FAILED;
     }
+    if (database && !cli_database_require(cat, database, &e)) {
+        cli_report("ddl", &e);
+        cat_catalog_close(cat);
+        return CLI_EXIT_USAGE;
+    }
     char *ddl = cat_ddl(cat, database, &e);
     cat_catalog_close(cat);
     if (!ddl) {

@@ -9,17 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static const double GEN_SEED_RATE = 1.0 / 3.0; /* the seed script: one order every 3 s */
 
 static void print_progress(void *arg, const gen_stats *st)
 {
-    long done = st->puts + st->updates + st->deletes;
-    long total = *(long *)arg;
-    if (done % 100 == 0 || done == total || total <= 100)
-        fprintf(stderr, "generate: %ld/%ld (put %ld, update %ld, delete %ld)\n", done, total,
-                st->puts, st->updates, st->deletes);
+    cli_meter_update(arg, (uint64_t)(st->puts + st->updates + st->deletes));
 }
 
 enum { GEN_DRAIN_TIMEOUT_MS = 60000 };
@@ -31,8 +26,8 @@ static json_t *in_process_sink(void *ctx, const char *op, json_t *request, sp_er
 }
 
 /* Runs the generator against the stages opened in this process, then waits for the lake. */
-static bool generate_in_process(const cli_common *common, const gen_options *opt, gen_stats *st,
-                                sp_err *e)
+static bool generate_in_process(const cli_common *common, const gen_options *opt,
+                                cli_meter *meter, gen_stats *st, sp_err *e)
 {
     sp_config *cfg = cli_config_load(common);
     if (!cfg) {
@@ -41,7 +36,7 @@ static bool generate_in_process(const cli_common *common, const gen_options *opt
     }
     cli_engine *en = cli_engine_open(cfg, common->data_dir, e);
     bool ok = en && cli_engine_start_workers(en, e) &&
-              gen_run(opt, in_process_sink, en, print_progress, (void *)&opt->events, st, e);
+              gen_run(opt, in_process_sink, en, print_progress, meter, st, e);
     for (int waited = 0; ok; waited += 100) {
         cli_progress p;
         cli_engine_progress(en, &p);
@@ -88,8 +83,11 @@ int cli_cmd_generate(const cli_common *common, int argc, char **argv)
     }
     sp_err e = {0};
     gen_stats st;
+    cli_meter meter;
+    cli_meter_init(&meter, "generate (requests)", (uint64_t)opt.events);
     if (in_process) {
-        bool ok = generate_in_process(common, &opt, &st, &e);
+        bool ok = generate_in_process(common, &opt, &meter, &st, &e);
+        cli_meter_finish(&meter, (uint64_t)(st.puts + st.updates + st.deletes));
         printf("generated %ld requests in %.2fs: put %ld, update %ld, delete %ld%s\n",
                st.puts + st.updates + st.deletes, st.seconds, st.puts, st.updates, st.deletes,
                ok ? "; all changes are in the lake" : "");
@@ -104,7 +102,8 @@ int cli_cmd_generate(const cli_common *common, int argc, char **argv)
         cli_report("generate", &e);
         return CLI_EXIT_FAILED;
     }
-    bool ok = gen_run(&opt, gen_http_sink_send, sink, print_progress, &opt.events, &st, &e);
+    bool ok = gen_run(&opt, gen_http_sink_send, sink, print_progress, &meter, &st, &e);
+    cli_meter_finish(&meter, (uint64_t)(st.puts + st.updates + st.deletes));
     gen_http_sink_destroy(sink);
     printf("generated %ld requests in %.2fs: put %ld, update %ld, delete %ld\n",
            st.puts + st.updates + st.deletes, st.seconds, st.puts, st.updates, st.deletes);

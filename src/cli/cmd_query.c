@@ -44,6 +44,7 @@ int cli_cmd_query(const cli_common *common, int argc, char **argv)
     if (!cfg) return CLI_EXIT_USAGE;
     qry_opts opts = {.timeout_ms = timeout_s >= 0 ? (int64_t)(timeout_s * 1000)
                                                   : cfg->server.query_timeout_seconds * 1000};
+    bool database_named = database != NULL;
     if (!database) database = cfg->n_crawlers ? cfg->crawlers[0].database : NULL;
     sp_err e = {0};
     cat_catalog *cat = NULL;
@@ -52,6 +53,9 @@ int cli_cmd_query(const cli_common *common, int argc, char **argv)
     if (!cli_offline_open(common, &cat, &lk, &e)) {
         cli_report("query", &e);
         rc = CLI_EXIT_FAILED;
+    } else if (database_named && !cli_database_require(cat, database, &e)) {
+        cli_report("query", &e);
+        rc = CLI_EXIT_USAGE;
     } else {
         qry_result *r = qry_exec(cat, lk, database, sql, &opts, &e);
         if (!r) {

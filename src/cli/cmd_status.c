@@ -59,8 +59,26 @@ static void print_scalars(const json_t *obj)
     printf("\n");
 }
 
-/* One block per service: its scalar fields, then one line per resource of each collection
- * ({"<resource name>": {...}}) it holds. */
+/* The resources of every collection ({"<resource name>": {...}}) in obj, one line each
+ * with its scalars, and their own collections (a stream's shards) indented below. */
+static void print_collections(const json_t *obj, int indent)
+{
+    const char *field;
+    json_t *v;
+    json_object_foreach((json_t *)obj, field, v) {
+        if (!json_is_object(v)) continue;
+        const char *name;
+        json_t *res;
+        json_object_foreach(v, name, res) {
+            if (!json_is_object(res)) continue;
+            printf("%*s%-*s", indent, "", 30 - indent, name);
+            print_scalars(res);
+            if (indent < 8) print_collections(res, indent + 2);
+        }
+    }
+}
+
+/* One block per service: its scalar fields, then its resources. */
 static void print_status(const json_t *health, const char *source)
 {
     printf("salespipe status (%s)\n", source);
@@ -69,18 +87,7 @@ static void print_status(const json_t *health, const char *source)
     json_object_foreach(json_object_get(health, "services"), service, svc) {
         printf("\n%s\n ", service);
         print_scalars(svc);
-        const char *field;
-        json_t *v;
-        json_object_foreach(svc, field, v) {
-            if (!json_is_object(v)) continue;
-            const char *name;
-            json_t *res;
-            json_object_foreach(v, name, res) {
-                if (!json_is_object(res)) continue;
-                printf("  %-28s", name);
-                print_scalars(res);
-            }
-        }
+        print_collections(svc, 2);
     }
 }
 
@@ -102,9 +109,14 @@ int cli_cmd_status(const cli_common *common, int argc, char **argv)
         json_decref(health);
         return CLI_EXIT_OK;
     }
+    sp_err e = {0};
+    if (!cli_data_dir_require(common, &e)) {
+        if (!offline) fprintf(stderr, "salespipe status: no salespipe serve answers at %s\n", endpoint);
+        cli_report("status", &e);
+        return CLI_EXIT_FAILED;
+    }
     sp_config *cfg = cli_config_load(common);
     if (!cfg) return CLI_EXIT_USAGE;
-    sp_err e = {0};
     cli_engine *en = cli_engine_open(cfg, common->data_dir, &e);
     if (!en) {
         cli_report("status", &e);

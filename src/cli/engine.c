@@ -15,6 +15,7 @@
 #include "api/api_model.h"
 #include "catalog/catalog.h"
 #include "core/fs.h"
+#include "dash/dash.h"
 #include "delivery/delivery.h"
 #include "lake/lake.h"
 #include "pipe/pipe.h"
@@ -28,6 +29,7 @@ struct cli_engine {
     const sp_config *cfg;
     char *data_dir;
     api_server *server;
+    bool workers_started;   /* pipes and delivery streams run (else: a read-only view) */
     pthread_mutex_t disk_mu;
     int64_t disk_at_ms;
     uint64_t disk_bytes[6];
@@ -58,6 +60,10 @@ struct cli_engine {
     api_service glue_service;
     qry_athena *athena;
     api_service athena_service;
+
+    /* [dash] */
+    dash *dash;
+    api_route dash_route;
 };
 
 /* "<data_dir>/<name>" into buf. */
@@ -128,6 +134,14 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     en->server = api_server_new(opt);
     api_server_set_health(en->server, cli_engine_health, en);
     api_server_set_metrics(en->server, cli_engine_metrics, en);
+
+    /* [dash] first, so /_salespipe/ never reaches the S3 routes */
+    en->dash = dash_new(&(dash_sources){.cfg = en->cfg, .tables = en->tables,
+                                        .stream = en->stream, .lake = en->lake,
+                                        .catalog = en->catalog, .health = cli_engine_health,
+                                        .health_arg = en});
+    en->dash_route = (api_route){.name = "dash", .fn = dash_handle, .ctx = en->dash};
+    api_server_add_route(en->server, &en->dash_route);
 
     /* [table] */
     en->ddb_service = (api_service){
@@ -220,6 +234,31 @@ static uint64_t dir_bytes(const char *dir)
     return n;
 }
 
+/* A stage runs only when its API is served (serving) or, for the pipes and delivery
+ * streams, when their workers run; an engine opened read-only (status --offline) shows what
+ * it holds but never running=true. Resources inside a collection follow their service. */
+static void mark_running(json_t *services, bool serving, bool workers)
+{
+    const char *name;
+    json_t *svc;
+    json_object_foreach(services, name, svc) {
+        bool worker_stage = !strcmp(name, "pipes") || !strcmp(name, "firehose");
+        bool may_run = serving || (worker_stage && workers);
+        if (may_run) continue;
+        if (json_object_get(svc, "running")) json_object_set_new(svc, "running", json_false());
+        const char *field;
+        json_t *coll;
+        json_object_foreach(svc, field, coll) {
+            const char *res;
+            json_t *r;
+            if (!json_is_object(coll)) continue;
+            json_object_foreach(coll, res, r)
+                if (json_is_object(r) && json_object_get(r, "running"))
+                    json_object_set_new(r, "running", json_false());
+        }
+    }
+}
+
 json_t *cli_engine_health(void *engine)
 {
     cli_engine *en = engine;
@@ -247,6 +286,9 @@ json_t *cli_engine_health(void *engine)
     json_object_set_new(services, "catalog", json_pack("{s:b}", "running", en->catalog != NULL));
     json_object_set_new(services, "glue", json_pack("{s:b}", "running", en->glue != NULL));
     json_object_set_new(services, "athena", json_pack("{s:b}", "running", en->athena != NULL));
+
+    cli_engine_health_data(en, services);
+    mark_running(services, en->server != NULL, en->workers_started);
 
     /* Sizes on disk, per stage directory; walking the lake is not free, so the sizes are
      * refreshed at most every ENGINE_DISK_REFRESH_MS. */
@@ -276,6 +318,10 @@ void cli_engine_close(cli_engine *en)
     /* The endpoint goes first so no request reaches a closing stage. */
     api_server_destroy(en->server);
     en->server = NULL;
+
+    /* [dash] */
+    dash_destroy(en->dash);
+    en->dash = NULL;
 
     /* [pipe] */
     pip_engine_close(en->pipes);
@@ -319,10 +365,14 @@ bool cli_engine_start_workers(cli_engine *en, sp_err *e)
     /* [delivery] */
     if (en->delivery && !dlv_service_start(en->delivery, e)) return false;
 
+    en->workers_started = true;
     return true;
 }
 
 struct tbl_db *cli_engine_tables(const cli_engine *en) { return en->tables; }
+struct stm_log *cli_engine_stream(const cli_engine *en) { return en->stream; }
+const sp_config *cli_engine_config(const cli_engine *en) { return en->cfg; }
+const char *cli_engine_data_dir(const cli_engine *en) { return en->data_dir; }
 struct lake *cli_engine_lake(const cli_engine *en) { return en->lake; }
 struct cat_catalog *cli_engine_catalog(const cli_engine *en) { return en->catalog; }
 

@@ -27,6 +27,12 @@ struct tbl_db;
 struct lake;
 struct cat_catalog;
 struct tbl_db *cli_engine_tables(const cli_engine *en);
+struct stm_log *cli_engine_stream(const cli_engine *en);
+const sp_config *cli_engine_config(const cli_engine *en);
+const char *cli_engine_data_dir(const cli_engine *en);
+/* Adds to the health document's services what the stages hold (health_data.c): items per
+ * table, records per stream and shard, delivery backlog, crawlers' last runs. */
+void cli_engine_health_data(cli_engine *en, json_t *services);
 struct lake *cli_engine_lake(const cli_engine *en);
 struct cat_catalog *cli_engine_catalog(const cli_engine *en);
 

@@ -121,6 +121,12 @@ int cli_main(int argc, char **argv)
         usage(stderr);
         return CLI_EXIT_USAGE;
     }
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: salespipe %s [--data-dir D] [--config F] [--log-level L]\n\n%s\n",
+                   cmd->usage, cmd->summary);
+            return CLI_EXIT_OK;
+        }
     cli_common common = {0};
     int sub_argc = argc - 1;
     char **sub_argv = argv + 1;

@@ -39,13 +39,16 @@ typedef struct cfg_entry {
     long long min, max;       /* CFG_INT bounds */
     const char *choices;      /* CFG_STR: "A|B|C" allowed values, NULL: any */
     const char *desc;
+    /* Printed by `salespipe config` only when this sibling (string) key is set: a sort key
+     * type means nothing without a sort key. NULL: always applies. */
+    const char *applies_with;
 } cfg_entry;
 
-#define STR(k, d, st, f, req, ch, ds) {CFG_STR, k, d, offsetof(st, f), req, 0, 0, ch, ds}
-#define INT(k, d, st, f, lo, hi, ds) {CFG_INT, k, d, offsetof(st, f), false, lo, hi, NULL, ds}
-#define BOOL(k, d, st, f, ds) {CFG_BOOL, k, d, offsetof(st, f), false, 0, 0, NULL, ds}
-#define JSON_LIST(k, st, f, ds) {CFG_JSON_LIST, k, NULL, offsetof(st, f), false, 0, 0, NULL, ds}
-#define JSON_MAP(k, st, f, ds) {CFG_JSON_MAP, k, NULL, offsetof(st, f), false, 0, 0, NULL, ds}
+#define STR(k, d, st, f, req, ch, ds) {CFG_STR, k, d, offsetof(st, f), req, 0, 0, ch, ds, NULL}
+#define INT(k, d, st, f, lo, hi, ds) {CFG_INT, k, d, offsetof(st, f), false, lo, hi, NULL, ds, NULL}
+#define BOOL(k, d, st, f, ds) {CFG_BOOL, k, d, offsetof(st, f), false, 0, 0, NULL, ds, NULL}
+#define JSON_LIST(k, st, f, ds) {CFG_JSON_LIST, k, NULL, offsetof(st, f), false, 0, 0, NULL, ds, NULL}
+#define JSON_MAP(k, st, f, ds) {CFG_JSON_MAP, k, NULL, offsetof(st, f), false, 0, 0, NULL, ds, NULL}
 
 static const cfg_entry server_map[] = {
     STR("bind", "127.0.0.1", sp_cfg_server, bind, false, NULL, "address the HTTP endpoint binds"),
@@ -75,7 +78,8 @@ static const cfg_entry table_map[] = {
     STR("hash_key", NULL, sp_cfg_table, hash_key, true, NULL, "partition key attribute"),
     STR("hash_key_type", "S", sp_cfg_table, hash_key_type, false, "S|N|B", "partition key type"),
     STR("range_key", NULL, sp_cfg_table, range_key, false, NULL, "sort key attribute"),
-    STR("range_key_type", "S", sp_cfg_table, range_key_type, false, "S|N|B", "sort key type"),
+    {CFG_STR, "range_key_type", "S", offsetof(sp_cfg_table, range_key_type), false, 0, 0, "S|N|B",
+     "sort key type", "range_key"},
     STR("stream_view_type", NULL, sp_cfg_table, stream_view_type, false,
         "NEW_IMAGE|OLD_IMAGE|NEW_AND_OLD_IMAGES|KEYS_ONLY", "table stream; absent: no stream"),
     INT("stream_retention_hours", "24", sp_cfg_table, stream_retention_hours, 1, 8760,
@@ -844,7 +848,7 @@ static sp_config *config_from_yaml(const char *name, const char *yaml, size_t le
 
 sp_config *sp_config_defaults(sp_err *e)
 {
-    sp_config *cfg = config_from_yaml("(defaults)", seed_yaml, sizeof seed_yaml - 1, true, NULL, e);
+    sp_config *cfg = config_from_yaml("(seed defaults)", seed_yaml, sizeof seed_yaml - 1, true, NULL, e);
     return cfg;
 }
 
@@ -985,12 +989,22 @@ static void yaml_flow(sp_str *out, const json_t *v)
     }
 }
 
+/* True when the string key `key` of map is set in item. */
+static bool entry_is_set(const cfg_entry *map, const void *item, const char *key)
+{
+    for (const cfg_entry *en = map; en->key; en++)
+        if (!strcmp(en->key, key))
+            return en->type == CFG_STR && *(char *const *)((const char *)item + en->offset);
+    return false;
+}
+
 static void item_print(sp_str *out, const cfg_entry *map, const void *item, const char *first,
                        const char *rest)
 {
     const char *lead = first;
     for (const cfg_entry *en = map; en->key; en++) {
         const char *field = (const char *)item + en->offset;
+        if (en->applies_with && !entry_is_set(map, item, en->applies_with)) continue;
         switch (en->type) {
         case CFG_STR:
             if (!*(char *const *)field) continue;

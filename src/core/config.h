@@ -109,7 +109,7 @@ typedef struct sp_cfg_credential {
 } sp_cfg_credential;
 
 typedef struct sp_config {
-    char *source;             /* file path, or "(defaults)" */
+    char *source;             /* file path, or "(seed defaults)" */
     sp_cfg_server server;
     sp_cfg_table *tables;            size_t n_tables;
     sp_cfg_stream *streams;          size_t n_streams;

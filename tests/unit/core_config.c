@@ -120,7 +120,7 @@ static void defaults_are_the_seed_pipeline(void **state)
     sp_err e = {0};
     sp_config *cfg = sp_config_defaults(&e);
     assert_non_null(cfg);
-    assert_string_equal(cfg->source, "(defaults)");
+    assert_string_equal(cfg->source, "(seed defaults)");
     assert_string_equal(cfg->server.bind, "127.0.0.1");
     assert_int_equal(cfg->server.port, 4566);
     assert_int_equal(cfg->server.query_timeout_seconds, 300); /* QRY_TIMEOUT_DEFAULT_SECONDS */
