@@ -120,6 +120,20 @@ bool api_guard_origin_allowed(const api_guard_policy *p, const char *origin)
     return false;
 }
 
+/* A page we served ourselves (the dashboard) posting back to us: its Origin is the scheme
+ * and the very Host the request names, and that Host already passed the loopback / configured
+ * names check, so no other site's page can send it (a rebinding page's Host is its own). */
+static bool same_origin(const char *origin, const char *host)
+{
+    if (!origin || !host || !*host) return false;
+    const char *rest = !strncasecmp(origin, "http://", 7) ? origin + 7
+                       : !strncasecmp(origin, "https://", 8) ? origin + 8 : NULL;
+    if (!rest) return false;
+    size_t n = strlen(rest);
+    if (n && rest[n - 1] == '/') n--;
+    return n == strlen(host) && !strncasecmp(rest, host, n);
+}
+
 /* Whether a Content-Type value's media type (parameters after ';' ignored) is want. */
 static bool media_type_is(const char *value, const char *want)
 {
@@ -205,7 +219,7 @@ api_guard_verdict api_guard_check(const api_guard_policy *p, const api_guard_req
     }
     if (r->builtin) return API_GUARD_PASS; /* health and metrics: read-only, no body */
     const char *origin = header_get(r, "Origin");
-    if (!api_guard_origin_allowed(p, origin)) {
+    if (!api_guard_origin_allowed(p, origin) && !same_origin(origin, host)) {
         refuse(r, e, "Origin", origin,
                "is not in server.cors_allowed_origins (cross-site requests are refused)");
         return API_GUARD_REFUSE;

@@ -64,9 +64,10 @@ static const cfg_entry server_map[] = {
     INT("query_timeout_seconds", "300", sp_cfg_server, query_timeout_seconds, 0, 86400,
         "a query (Athena API, salespipe query) running longer fails with a timeout, 0: none"),
     {CFG_JSON_LIST, "hostnames", "[]", offsetof(sp_cfg_server, hostnames), false, 0, 0, NULL,
-     "Host names accepted besides loopback and the bind address (DNS rebinding guard)"},
+     "Host names accepted besides loopback and the bind address (DNS rebinding guard)", NULL},
     {CFG_JSON_LIST, "cors_allowed_origins", "[]", offsetof(sp_cfg_server, cors_allowed_origins),
-     false, 0, 0, NULL, "Origins browsers may call from, e.g. \"http://localhost:3000\"; \"*\": any"},
+     false, 0, 0, NULL, "Origins browsers may call from, e.g. \"http://localhost:3000\"; \"*\": any",
+     NULL},
     STR("durability", "fsync", sp_cfg_server, durability, false, "fsync|relaxed",
         "fsync: an acknowledged write is on disk (survives a power loss); relaxed: it survives "
         "a process crash, not a power loss"),

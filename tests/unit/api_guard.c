@@ -149,6 +149,25 @@ static void host_then_origin_then_preflight(void **state)
     assert_null(strchr(e.msg, '\x01'));
 }
 
+/* The dashboard's own page posts back with Origin = its scheme and our Host: same-origin is
+ * allowed without configuration; another site's Origin, or a non-loopback Host, is not. */
+static void same_origin_pages_are_allowed(void **state)
+{
+    (void)state;
+    const char *allow;
+    sp_err e;
+    api_header h[] = {{"Host", "127.0.0.1:4566"}, {"Origin", "http://127.0.0.1:4566"},
+                      {"Content-Type", "text/plain"}};
+    assert_int_equal(check(API_PROTO_S3, NULL, "POST", h, 3, &allow, &e), API_GUARD_PASS);
+    h[1].value = "http://127.0.0.1:4567";  /* another port is another origin */
+    assert_int_equal(check(API_PROTO_S3, NULL, "POST", h, 3, &allow, &e), API_GUARD_REFUSE);
+    h[1].value = "http://localhost:4566";  /* another name too */
+    assert_int_equal(check(API_PROTO_S3, NULL, "POST", h, 3, &allow, &e), API_GUARD_REFUSE);
+    api_header rebind[] = {{"Host", "evil.example:4566"}, {"Origin", "http://evil.example:4566"}};
+    assert_int_equal(check(API_PROTO_S3, NULL, "POST", rebind, 2, &allow, &e), API_GUARD_REFUSE);
+    assert_non_null(strstr(e.msg, "Host"));
+}
+
 static void redaction_keeps_the_cause_and_drops_the_path(void **state)
 {
     (void)state;
@@ -173,6 +192,7 @@ int main(void)
         cmocka_unit_test(origins_need_the_allow_list),
         cmocka_unit_test(content_types_per_api),
         cmocka_unit_test(host_then_origin_then_preflight),
+        cmocka_unit_test(same_origin_pages_are_allowed),
         cmocka_unit_test(redaction_keeps_the_cause_and_drops_the_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
