@@ -92,6 +92,14 @@ char *api_dispatch_json(const api_service *const *services, size_t n_services, c
         return api_service_error_body(svc, &e, out_len);
     }
     *status = 200;
+    /* Kinesis answers its operations without output (CreateStream, AddTagsToStream, ...)
+     * with an empty body, not "{}". */
+    if (svc->model && svc->model->dialect == API_MODEL_DIALECT_KINESIS &&
+        json_is_object(resp) && !json_object_size(resp)) {
+        json_decref(resp);
+        *out_len = 0;
+        return strdup("");
+    }
     char *out = sp_json_dump(resp, out_len);
     json_decref(resp);
     return out;

@@ -121,10 +121,12 @@ json_t *stm_api_shard_json(stm_stream *st, stm_shard *sh)
     char a[40], b[40], start[STM_SEQ_STR_MAX], end[STM_SEQ_STR_MAX];
     stm_u128_format(sh->hash_start, a);
     stm_u128_format(sh->hash_end, b);
-    stm_seq_format(st->created_ms, sh->index, 0, start);
+    stm_seq_format(st->created_ms, sh->index, 0, sh->created_ms ? sh->created_ms : st->created_ms,
+                   start);
     json_t *range = json_pack("{s:s}", "StartingSequenceNumber", start);
     if (!sh->open) {
-        stm_seq_format(st->created_ms, sh->index, stm_shard_last_seq(sh), end);
+        stm_seq_format(st->created_ms, sh->index, stm_shard_last_seq(sh),
+                       sh->last_seq_arrival_ms ? sh->last_seq_arrival_ms : sh->created_ms, end);
         json_object_set_new(range, "EndingSequenceNumber", json_string(end));
     }
     json_t *j = json_pack("{s:s, s:{s:s, s:s}, s:o}", "ShardId", sh->id, "HashKeyRange",
@@ -500,5 +502,8 @@ const sp_op stm_kinesis_ops[] = {
     {"DecreaseStreamRetentionPeriod", op_decrease_retention},
     {"SplitShard", op_split_shard},
     {"MergeShards", op_merge_shards},
+    {"AddTagsToStream", stm_op_add_tags},
+    {"ListTagsForStream", stm_op_list_tags},
+    {"RemoveTagsFromStream", stm_op_remove_tags},
     {NULL, NULL},
 };

@@ -350,7 +350,7 @@ json_t *stm_op_get_shard_iterator(void *ctx, json_t *req, sp_err *e)
             int64_t epoch;
             int sidx;
             uint64_t pos;
-            if (!stm_seq_parse(seq, &epoch, &sidx, &pos) || epoch != (st->created_ms / 1000) % 10000000000LL) {
+            if (!stm_seq_parse(seq, &epoch, &sidx, &pos) || epoch != st->created_ms / 1000) {
                 sp_err_set(e, 400, "InvalidArgumentException",
                            "StartingSequenceNumber %s used in GetShardIterator on shard %s in "
                            "stream %s under account %s is invalid.", seq, sh->id, name,
@@ -399,7 +399,7 @@ static bool add_record(void *arg, const stm_frame *f)
 {
     get_ctx *c = arg;
     char seq[STM_SEQ_STR_MAX];
-    stm_seq_format(c->st->created_ms, c->shard_index, f->seq, seq);
+    stm_seq_format(c->st->created_ms, c->shard_index, f->seq, f->arrival_ms, seq);
     char *b64 = malloc(sp_base64_encoded_len(f->data_len) + 1);
     sp_base64_encode(f->data, f->data_len, b64);
     json_t *r = json_object();

@@ -53,7 +53,7 @@ enum {
     STM_SEGHDR_FIXED = 28,
     STM_SEGHDR_MAX = 64 * 1024,
     STM_INDEX_EVERY_BYTES = 16 * 1024,   /* one sparse index entry per 16 KiB of records */
-    STM_SEQ_DIGITS = 40,
+    STM_SEQ_DIGITS = 56,
 };
 #define STM_SEG_MAGIC "SPSEG001"
 #define STM_IDX_MAGIC "SPIDX001"
@@ -72,9 +72,11 @@ stm_u128 stm_hash_key(const char *partition_key, size_t len);
 /* Range [start, end] of shard i of n when [0, 2^128) is split evenly, as CreateStream does. */
 void stm_hash_split(int i, int n, stm_u128 *start, stm_u128 *end);
 
-/* Sequence number string: "49" + 10-digit stream epoch (creation seconds) + 8-digit shard
- * index + 20-digit position; fixed width so string order is numeric order. */
-void stm_seq_format(int64_t stream_created_ms, int shard_index, uint64_t seq,
+/* Sequence number string in Kinesis's (version 2) shape: the decimal, always 56 digits, of
+ * the hex digits '2' + stream creation seconds (9) + shard index's low nibble (1) + position
+ * (16) + "00" + the record's arrival seconds (9) + shard index (8) + '2'. The position sits
+ * above the time, so per shard string order is numeric order is append order. */
+void stm_seq_format(int64_t stream_created_ms, int shard_index, uint64_t seq, int64_t time_ms,
                     char out[STM_SEQ_STR_MAX]);
 /* Decodes a sequence number string; false if it is not one of ours. */
 bool stm_seq_parse(const char *s, int64_t *stream_epoch_s, int *shard_index, uint64_t *seq);
@@ -269,6 +271,7 @@ typedef struct stm_stream {
     atomic_uint_least64_t generation;
     pthread_mutex_t ckpt_mu;
     json_t *checkpoints;          /* {consumer: {shard_index: seq}} */
+    json_t *tags;                 /* {key: value}, owned; under log->lock */
 } stm_stream;
 
 struct stm_log {
