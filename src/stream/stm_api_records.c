@@ -4,21 +4,51 @@
  * were issued) so the server keeps no iterator state; one issued for a deleted and recreated
  * stream of the same name is recognised by the creation time. */
 #include <inttypes.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "stm_api_int.h"
 
 /* ---- iterators -------------------------------------------------------------------------- */
 
+/* Iterators look like Kinesis's: base64 of 8 bytes 00..01 then AES-256-CBC ciphertext,
+ * at least 152 bytes in all. The key only makes them opaque (clients must not build or
+ * edit them); it is no secret. */
+static const unsigned char ITER_KEY[32] = {
+    0x5a, 0x1c, 0x39, 0x8e, 0x27, 0xd4, 0x60, 0xb3, 0x0f, 0x92, 0x4b, 0xe7, 0x13, 0x7a, 0xc5, 0x28,
+    0x84, 0x3d, 0xf1, 0x66, 0x0b, 0x9e, 0x52, 0xaf, 0x31, 0xc8, 0x75, 0x1a, 0xe3, 0x4f, 0x96, 0x0d};
+static const unsigned char ITER_IV[16] = {0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6,
+                                          0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f, 0x3c};
+enum { ITER_HEAD = 8, ITER_PLAIN_MIN = 130, ITER_RAW_MAX = 400 };
+
+static long iter_crypt(bool enc, const unsigned char *in, int n, unsigned char *out)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int len = 0, fin = 0;
+    bool ok = ctx && EVP_CipherInit_ex(ctx, EVP_aes_256_cbc(), NULL, ITER_KEY, ITER_IV, enc) &&
+              EVP_CipherUpdate(ctx, out, &len, in, n) &&
+              EVP_CipherFinal_ex(ctx, out + len, &fin);
+    EVP_CIPHER_CTX_free(ctx);
+    return ok ? len + fin : -1;
+}
+
 char *stm_iter_encode(const stm_stream *st, int shard_index, uint64_t after_seq, int64_t now_ms)
 {
-    char raw[300];
-    int n = snprintf(raw, sizeof raw, "1/%" PRId64 "/%d/%" PRIu64 "/%" PRId64 "/%s",
+    char plain[ITER_RAW_MAX];
+    int n = snprintf(plain, sizeof plain, "1/%" PRId64 "/%d/%" PRIu64 "/%" PRId64 "/%s/",
                      st->created_ms, shard_index, after_seq, now_ms, st->name);
-    char *out = malloc(sp_base64_encoded_len((size_t)n) + 1);
-    sp_base64_encode(raw, (size_t)n, out);
+    while (n < ITER_PLAIN_MIN) plain[n++] = '0'; /* Kinesis's iterators are >= 152 bytes */
+    unsigned char raw[ITER_RAW_MAX + 32];
+    memset(raw, 0, ITER_HEAD);
+    raw[ITER_HEAD - 1] = 1;
+    long c = iter_crypt(true, (const unsigned char *)plain, n, raw + ITER_HEAD);
+    if (c < 0) c = 0;
+    size_t total = ITER_HEAD + (size_t)c;
+    char *out = malloc(sp_base64_encoded_len(total) + 1);
+    sp_base64_encode(raw, total, out);
     return out;
 }
 
@@ -26,18 +56,25 @@ bool stm_iter_decode(const char *s, stm_iter *it)
 {
     size_t len = strlen(s);
     if (len == 0 || len > 512) return false;
-    char raw[400];
+    unsigned char raw[ITER_RAW_MAX];
     long n = sp_base64_decode(s, len, raw);
-    if (n <= 0 || (size_t)n >= sizeof raw) return false;
-    raw[n] = '\0';
-    if (strlen(raw) != (size_t)n) return false;
+    if (n < ITER_HEAD + 16 || n >= ITER_RAW_MAX || (n - ITER_HEAD) % 16) return false;
+    static const unsigned char head[ITER_HEAD] = {0, 0, 0, 0, 0, 0, 0, 1};
+    if (memcmp(raw, head, ITER_HEAD)) return false;
+    char plain[ITER_RAW_MAX + 16];
+    long p = iter_crypt(false, raw + ITER_HEAD, (int)(n - ITER_HEAD), (unsigned char *)plain);
+    if (p <= 0) return false;
+    plain[p] = '\0';
+    if (strlen(plain) != (size_t)p) return false;
     long long created, issued;
     unsigned long long after;
     int shard, used = 0;
-    if (sscanf(raw, "1/%lld/%d/%llu/%lld/%n", &created, &shard, &after, &issued, &used) != 4 ||
+    if (sscanf(plain, "1/%lld/%d/%llu/%lld/%n", &created, &shard, &after, &issued, &used) != 4 ||
         used == 0 || shard < 0)
         return false;
-    const char *name = raw + used;
+    char *name = plain + used, *slash = strchr(name, '/');
+    if (!slash) return false;
+    *slash = '\0';
     if (!stm_stream_name_valid(name)) return false;
     snprintf(it->stream, sizeof it->stream, "%s", name);
     it->stream_created_ms = created;
@@ -45,6 +82,15 @@ bool stm_iter_decode(const char *s, stm_iter *it)
     it->after_seq = after;
     it->issued_ms = issued;
     return true;
+}
+
+/* "Wed Dec 02 19:44:28 UTC 2026", as Java's Date prints in Kinesis's messages. */
+static void java_date(int64_t ms, char out[40])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 40, "%a %b %d %H:%M:%S UTC %Y", &tm);
 }
 
 /* ---- PutRecord(s) ----------------------------------------------------------------------- */
@@ -432,18 +478,27 @@ json_t *stm_op_get_records(void *ctx, json_t *req, sp_err *e)
     }
     int64_t now = sp_clock_wall_ms();
     if (now - it.issued_ms > STM_ITERATOR_TTL_MS) {
+        char was[40], is[40];
+        java_date(it.issued_ms, was);
+        java_date(now, is);
         sp_err_set(e, 400, "ExpiredIteratorException",
-                   "Iterator expired. The iterator was created at time %" PRId64 " while right "
-                   "now it is %" PRId64 " which is further in the future than the tolerated "
-                   "delay of %d milliseconds.", it.issued_ms, now, STM_ITERATOR_TTL_MS);
+                   "Iterator expired. The iterator was created at time %s while right now it "
+                   "is %s which is further in the future than the tolerated delay of %d "
+                   "milliseconds.", was, is, STM_ITERATOR_TTL_MS);
         return NULL;
     }
     pthread_rwlock_rdlock(&log->lock);
     json_t *out = NULL;
     stm_stream *st = stm_stream_find(log, it.stream, e);
-    if (st && st->created_ms != it.stream_created_ms) {
+    if (!st || st->created_ms != it.stream_created_ms ||
+        it.shard_index >= (int)st->n_shards) {
+        /* Gone, or deleted and created again: Kinesis names the shard. */
+        char id[STM_SHARD_ID_MAX];
+        stm_shard_id_format(it.shard_index, id);
+        sp_err_clear(e);
         sp_err_set(e, 400, "ResourceNotFoundException",
-                   "Stream %s under account %s not found.", it.stream, STM_ACCOUNT);
+                   "Shard %s in stream %s under account %s does not exist", id, it.stream,
+                   STM_ACCOUNT);
         st = NULL;
     }
     stm_shard *sh = st ? stm_stream_shard(st, it.shard_index, e) : NULL;
