@@ -340,6 +340,12 @@ static json_t *op_list_shards(void *ctx, json_t *req, sp_err *e)
         snprintf(tok_stream, sizeof tok_stream, "%s", end + 1);
         name = tok_stream;
     } else {
+        if (!json_is_string(json_object_get(req, "StreamName")) &&
+            !json_is_string(json_object_get(req, "StreamARN"))) {
+            sp_err_set(e, 400, "InvalidArgumentException",
+                       "Either NextToken or StreamName should be provided.");
+            return NULL;
+        }
         name = stm_api_stream_name(req, e);
         if (!name) return NULL;
         const char *start = stm_api_str(req, "ExclusiveStartShardId", "exclusiveStartShardId",

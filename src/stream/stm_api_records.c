@@ -84,6 +84,15 @@ bool stm_iter_decode(const char *s, stm_iter *it)
     return true;
 }
 
+/* Iterators live 5 minutes; tests shorten that with SALESPIPE_TEST_ITERATOR_TTL_MS (the
+ * message still names AWS's tolerated delay). */
+static int64_t iterator_ttl_ms(void)
+{
+    const char *v = getenv("SALESPIPE_TEST_ITERATOR_TTL_MS");
+    long long ms = v ? atoll(v) : 0;
+    return ms > 0 ? ms : STM_ITERATOR_TTL_MS;
+}
+
 /* "Wed Dec 02 19:44:28 UTC 2026", as Java's Date prints in Kinesis's messages. */
 static void java_date(int64_t ms, char out[40])
 {
@@ -361,42 +370,51 @@ json_t *stm_op_get_shard_iterator(void *ctx, json_t *req, sp_err *e)
         return NULL;
     }
     bool has_ts = jts && json_is_number(jts);
-    if ((t == 0 || t == 1) && !seq) {
-        sp_err_set(e, 400, "InvalidArgumentException",
-                   "Must specify StartingSequenceNumber for ShardIteratorType %s", type);
+    /* Kinesis's order: the shard id's shape, the stream, the shard, then the type's members. */
+    int idx = stm_shard_id_resolve(shard_id);
+    if (idx < 0) {
+        sp_err_set(e, 400, "ResourceNotFoundException",
+                   "Could not find shard %s in stream %s under account %s.", shard_id, name,
+                   STM_ACCOUNT);
         return NULL;
     }
-    if (t == 4 && !has_ts) {
-        sp_err_set(e, 400, "InvalidArgumentException",
-                   "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. "
-                   "Current request has no timestamp parameter.");
-        return NULL;
-    }
-    if (t >= 2 && t <= 3 && seq) {
-        sp_err_set(e, 400, "InvalidArgumentException",
-                   "Request specified StartingSequenceNumber for ShardIteratorType %s, which "
-                   "doesn't accept it.", type);
-        return NULL;
-    }
-    int idx = stm_shard_id_parse(shard_id);
+    char resolved[STM_SHARD_ID_MAX];
+    stm_shard_id_format(idx, resolved);
     pthread_rwlock_rdlock(&log->lock);
     json_t *out = NULL;
     stm_stream *st = stm_stream_find(log, name, e);
     stm_shard *sh = NULL;
-    if (st && idx < 0)
+    if (!st || idx >= (int)st->n_shards) {
+        sp_err_clear(e);
         sp_err_set(e, 400, "ResourceNotFoundException",
-                   "Shard %s in stream %s under account %s does not exist", shard_id, name,
+                   "Shard %s in stream %s under account %s does not exist", resolved, name,
                    STM_ACCOUNT);
-    else if (st)
+    } else {
         sh = stm_stream_shard(st, idx, e);
+    }
+    int64_t now = sp_clock_wall_ms();
     if (sh) {
         uint64_t after = 0;
         bool ok = true;
-        if (t == 0 || t == 1) {
+        if (seq && (t == 2 || t == 3)) {
+            sp_err_set(e, 400, "InvalidArgumentException",
+                       "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+                       "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no "
+                       "StartingSequenceNumber. Request specified %s and also a "
+                       "StartingSequenceNumber.", type);
+            ok = false;
+        } else if (!seq && (t == 0 || t == 1)) {
+            sp_err_set(e, 400, "InvalidArgumentException",
+                       "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+                       "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no "
+                       "StartingSequenceNumber. Request specified %s and no "
+                       "StartingSequenceNumber.", type);
+            ok = false;
+        } else if (t == 0 || t == 1) {
             int64_t epoch;
             int sidx;
             uint64_t pos;
-            if (!stm_seq_parse(seq, &epoch, &sidx, &pos) || epoch != st->created_ms / 1000) {
+            if (!stm_seq_parse(seq, &epoch, &sidx, &pos)) {
                 sp_err_set(e, 400, "InvalidArgumentException",
                            "StartingSequenceNumber %s used in GetShardIterator on shard %s in "
                            "stream %s under account %s is invalid.", seq, sh->id, name,
@@ -409,6 +427,12 @@ json_t *stm_op_get_shard_iterator(void *ctx, json_t *req, sp_err *e)
                            "Invalid StartingSequenceNumber. It encodes %s, while it was used in "
                            "a call to a shard with %s", other, sh->id);
                 ok = false;
+            } else if (epoch != st->created_ms / 1000) {
+                sp_err_set(e, 400, "InvalidArgumentException",
+                           "StartingSequenceNumber %s used in GetShardIterator on shard %s in "
+                           "stream %s under account %s is invalid because it did not come from "
+                           "this stream.", seq, sh->id, name, STM_ACCOUNT);
+                ok = false;
             } else {
                 after = t == 0 ? (pos ? pos - 1 : 0) : pos;
             }
@@ -416,12 +440,26 @@ json_t *stm_op_get_shard_iterator(void *ctx, json_t *req, sp_err *e)
             after = stm_shard_trim_horizon(sh);
         } else if (t == 3) {
             after = stm_shard_last_seq(sh);
+        } else if (!has_ts) {
+            sp_err_set(e, 400, "InvalidArgumentException",
+                       "Must specify timestampInMillis parameter for iterator of type "
+                       "AT_TIMESTAMP. Current request has no timestamp parameter.");
+            ok = false;
         } else {
             double secs = json_number_value(jts);
-            after = stm_shard_seek_time(sh, (int64_t)(secs * 1000.0 + 0.5));
+            int64_t ms = (int64_t)(secs * 1000.0 + 0.5);
+            if (ms > now) {
+                sp_err_set(e, 400, "InvalidArgumentException",
+                           "The timestampInMillis parameter cannot be greater than the "
+                           "currentTimestampInMillis. timestampInMillis: %" PRId64
+                           ", currentTimestampInMillis: %" PRId64, ms, now);
+                ok = false;
+            } else {
+                after = stm_shard_seek_time(sh, ms);
+            }
         }
         if (ok) {
-            char *it = stm_iter_encode(st, sh->index, after, sp_clock_wall_ms());
+            char *it = stm_iter_encode(st, sh->index, after, now);
             out = json_pack("{s:s}", "ShardIterator", it);
             free(it);
         }
@@ -477,7 +515,7 @@ json_t *stm_op_get_records(void *ctx, json_t *req, sp_err *e)
         return NULL;
     }
     int64_t now = sp_clock_wall_ms();
-    if (now - it.issued_ms > STM_ITERATOR_TTL_MS) {
+    if (now - it.issued_ms > iterator_ttl_ms()) {
         char was[40], is[40];
         java_date(it.issued_ms, was);
         java_date(now, is);

@@ -199,3 +199,30 @@ int stm_shard_id_parse(const char *id)
     }
     return v > STM_SHARDS_PER_STREAM_MAX * 64 ? -1 : (int)v;
 }
+
+int stm_shard_id_resolve(const char *id)
+{
+    const char *dash = strchr(id, '-');
+    if (dash && dash[1]) {
+        const char *end = strchr(dash + 1, '-');
+        size_t n = end ? (size_t)(end - dash - 1) : strlen(dash + 1);
+        if (n) id = dash + 1;
+        if (end && n) {
+            /* "a-12-b": Kinesis reads the piece between the first two dashes */
+            char piece[32];
+            if (n >= sizeof piece) return -1;
+            memcpy(piece, dash + 1, n);
+            piece[n] = '\0';
+            return stm_shard_id_resolve(piece);
+        }
+    }
+    size_t n = strlen(id);
+    if (n == 0 || n > 20) return -1;
+    unsigned long long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (id[i] < '0' || id[i] > '9') return -1;
+        v = v * 10 + (unsigned)(id[i] - '0');
+        if (v > 2147483647ULL) return -1;
+    }
+    return (int)v;
+}

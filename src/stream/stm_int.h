@@ -81,6 +81,10 @@ void stm_seq_format(int64_t stream_created_ms, int shard_index, uint64_t seq, in
 /* Decodes a sequence number string; false if it is not one of ours. */
 bool stm_seq_parse(const char *s, int64_t *stream_epoch_s, int *shard_index, uint64_t *seq);
 
+/* A ShardId as Kinesis resolves it: the digits after the first '-' (up to the next), or the
+ * whole id; 0..2^31-1. -1 when it names no shard index at all. */
+int stm_shard_id_resolve(const char *id);
+
 /* ---- framing (stm_frame.c) -------------------------------------------------------------- */
 
 typedef struct stm_frame {
