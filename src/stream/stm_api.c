@@ -446,12 +446,36 @@ static json_t *op_decrease_retention(void *ctx, json_t *req, sp_err *e)
 
 /* ---- resharding ------------------------------------------------------------------------- */
 
-static int req_shard(json_t *req, const char *key, const char *member, sp_err *e)
+/* The shard a resharding request names, resolved as Kinesis does; -2 when the member is
+ * missing (e set), -1 when it names no shard ("Could not find shard ..." set). */
+static int req_shard(json_t *req, const char *key, const char *member, const char *stream,
+                     sp_err *e)
 {
     const char *id = stm_api_str(req, key, member, true, 1, 128, e);
     if (!id) return -2;
-    int idx = stm_shard_id_parse(id);
-    return idx < 0 ? STM_SHARDS_PER_STREAM_MAX * 64 + 1 : idx;  /* unknown: not found later */
+    int idx = stm_shard_id_resolve(id);
+    if (idx < 0)
+        sp_err_set(e, 400, "ResourceNotFoundException",
+                   "Could not find shard %s in stream %s under account %s.", id, stream,
+                   STM_ACCOUNT);
+    return idx;
+}
+
+/* The stream for a resharding request, and each named shard within it. */
+static stm_stream *reshard_stream(stm_log *log, const char *name, const int *idx, int n,
+                                  sp_err *e)
+{
+    stm_stream *st = stm_stream_find(log, name, e);
+    for (int i = 0; st && i < n; i++)
+        if (idx[i] >= (int)st->n_shards) {
+            char id[STM_SHARD_ID_MAX];
+            stm_shard_id_format(idx[i], id);
+            sp_err_set(e, 400, "ResourceNotFoundException",
+                       "Could not find shard %s in stream %s under account %s.", id, name,
+                       STM_ACCOUNT);
+            st = NULL;
+        }
+    return st;
 }
 
 static json_t *op_split_shard(void *ctx, json_t *req, sp_err *e)
@@ -459,20 +483,41 @@ static json_t *op_split_shard(void *ctx, json_t *req, sp_err *e)
     stm_log *log = ctx;
     const char *name = stm_api_stream_name(req, e);
     if (!name) return NULL;
-    int idx = req_shard(req, "ShardToSplit", "shardToSplit", e);
-    if (idx == -2) return NULL;
     const char *key = stm_api_str(req, "NewStartingHashKey", "newStartingHashKey", true, 1,
                                   STM_HASH_KEY_DIGITS_MAX, e);
     if (!key) return NULL;
+    int idx = req_shard(req, "ShardToSplit", "shardToSplit", name, e);
+    if (idx < 0) return NULL;
     stm_u128 h;
+    bool too_big = false;
     if (!stm_u128_parse(key, &h)) {
-        stm_api_invalid(e, key, "newStartingHashKey",
-                        "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})");
-        return NULL;
+        /* digits past 2^128 - 1 pass the model's pattern: out of every shard's range */
+        if (*key < '1' || *key > '9' || strspn(key, "0123456789") != strlen(key)) {
+            stm_api_invalid(e, key, "newStartingHashKey",
+                            "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})");
+            return NULL;
+        }
+        h = STM_U128_MAX;
+        too_big = true;
     }
     pthread_rwlock_wrlock(&log->lock);
-    stm_stream *st = stm_stream_find(log, name, e);
-    bool ok = st && stm_shard_split_locked(log, st, idx, h, e);
+    stm_stream *st = reshard_stream(log, name, &idx, 1, e);
+    bool ok = st != NULL;
+    if (ok) {
+        stm_shard *p = st->shards[idx];
+        if (too_big || h <= p->hash_start + 1 || h >= p->hash_end) {
+            char a[40], b[40];
+            stm_u128_format(p->hash_start, a);
+            stm_u128_format(p->hash_end, b);
+            sp_err_set(e, 400, "InvalidArgumentException",
+                       "NewStartingHashKey %s used in SplitShard() on shard %s in stream %s "
+                       "under account %s is not both greater than one plus the shard's "
+                       "StartingHashKey %s and less than the shard's EndingHashKey %s.", key,
+                       p->id, name, STM_ACCOUNT, a, b);
+            ok = false;
+        }
+    }
+    ok = ok && stm_shard_split_locked(log, st, idx, h, e);
     pthread_rwlock_unlock(&log->lock);
     return ok ? json_object() : NULL;
 }
@@ -482,13 +527,28 @@ static json_t *op_merge_shards(void *ctx, json_t *req, sp_err *e)
     stm_log *log = ctx;
     const char *name = stm_api_stream_name(req, e);
     if (!name) return NULL;
-    int a = req_shard(req, "ShardToMerge", "shardToMerge", e);
-    if (a == -2) return NULL;
-    int b = req_shard(req, "AdjacentShardToMerge", "adjacentShardToMerge", e);
-    if (b == -2) return NULL;
+    if (!stm_api_str(req, "ShardToMerge", "shardToMerge", true, 1, 128, e) ||
+        !stm_api_str(req, "AdjacentShardToMerge", "adjacentShardToMerge", true, 1, 128, e))
+        return NULL;
+    int idx[2];
+    idx[0] = req_shard(req, "ShardToMerge", "shardToMerge", name, e);
+    if (idx[0] < 0) return NULL;
+    idx[1] = req_shard(req, "AdjacentShardToMerge", "adjacentShardToMerge", name, e);
+    if (idx[1] < 0) return NULL;
     pthread_rwlock_wrlock(&log->lock);
-    stm_stream *st = stm_stream_find(log, name, e);
-    bool ok = st && stm_shard_merge_locked(log, st, a, b, e);
+    stm_stream *st = reshard_stream(log, name, idx, 2, e);
+    bool ok = st != NULL;
+    if (ok) {
+        /* Kinesis wants the pair in hash order: the first one's end meets the second's start */
+        stm_shard *x = st->shards[idx[0]], *y = st->shards[idx[1]];
+        if (x->hash_end == STM_U128_MAX || x->hash_end + 1 != y->hash_start) {
+            sp_err_set(e, 400, "InvalidArgumentException",
+                       "Shards %s and %s in stream %s under account %s are not an adjacent "
+                       "pair of shards eligible for merging", x->id, y->id, name, STM_ACCOUNT);
+            ok = false;
+        }
+    }
+    ok = ok && stm_shard_merge_locked(log, st, idx[0], idx[1], e);
     pthread_rwlock_unlock(&log->lock);
     return ok ? json_object() : NULL;
 }
