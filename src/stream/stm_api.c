@@ -553,6 +553,89 @@ static json_t *op_merge_shards(void *ctx, json_t *req, sp_err *e)
     return ok ? json_object() : NULL;
 }
 
+/* UpdateShardCount with UNIFORM_SCALING, done as Kinesis does it: splits of the widest open
+ * shards (at their middle) or merges of the narrowest adjacent pairs, one at a time, so
+ * every new shard has its parent (and adjacent parent) and readers follow the lineage. */
+static int open_shards(const stm_stream *st)
+{
+    int n = 0;
+    for (size_t i = 0; i < st->n_shards; i++) n += st->shards[i]->open;
+    return n;
+}
+
+static bool reshape_step(stm_log *log, stm_stream *st, bool up, sp_err *e)
+{
+    int best = -1, best_adj = -1;
+    stm_u128 best_w = 0;
+    for (size_t i = 0; i < st->n_shards; i++) {
+        stm_shard *x = st->shards[i];
+        if (!x->open) continue;
+        if (up) {
+            stm_u128 w = x->hash_end - x->hash_start;
+            if (w >= 2 && (best < 0 || w > best_w)) best = (int)i, best_w = w;
+            continue;
+        }
+        for (size_t j = 0; j < st->n_shards && x->hash_end != STM_U128_MAX; j++) {
+            stm_shard *y = st->shards[j];
+            if (!y->open || x->hash_end + 1 != y->hash_start) continue;
+            stm_u128 w = y->hash_end - x->hash_start;
+            if (best < 0 || w < best_w) best = (int)i, best_adj = (int)j, best_w = w;
+        }
+    }
+    if (best < 0) {
+        sp_err_set(e, 400, "InvalidArgumentException",
+                   "Stream %s under account %s cannot be rescaled any further.", st->name,
+                   STM_ACCOUNT);
+        return false;
+    }
+    if (up) {
+        stm_shard *x = st->shards[best];
+        return stm_shard_split_locked(log, st, best,
+                                      x->hash_start + (x->hash_end - x->hash_start) / 2 + 1, e);
+    }
+    return stm_shard_merge_locked(log, st, best, best_adj, e);
+}
+
+static json_t *op_update_shard_count(void *ctx, json_t *req, sp_err *e)
+{
+    stm_log *log = ctx;
+    const char *name = stm_api_stream_name(req, e);
+    if (!name) return NULL;
+    long long target = stm_api_int(req, "TargetShardCount", "targetShardCount", true, 1,
+                                   100000, 0, e);
+    const char *scaling = stm_api_str(req, "ScalingType", "scalingType", true, 1, 64, e);
+    if (sp_err_failed(e)) return NULL;
+    if (strcmp(scaling, "UNIFORM_SCALING")) {
+        stm_api_invalid(e, scaling, "scalingType",
+                        "Member must satisfy enum value set: [UNIFORM_SCALING]");
+        return NULL;
+    }
+    pthread_rwlock_wrlock(&log->lock);
+    stm_stream *st = stm_stream_find(log, name, e);
+    json_t *out = NULL;
+    int current = st ? open_shards(st) : 0;
+    if (st && (target > 2LL * current || 2 * target < current ||
+               target > STM_SHARDS_PER_STREAM_MAX)) {
+        sp_err_set(e, 400, "LimitExceededException",
+                   "UpdateShardCount on stream %s under account %s failed: the target shard "
+                   "count %lld is more than double or less than half of the current open "
+                   "shard count %d, or above the shard limit %d.", name, STM_ACCOUNT, target,
+                   current, STM_SHARDS_PER_STREAM_MAX);
+    } else if (st) {
+        bool ok = true;
+        while (ok && open_shards(st) != target) ok = reshape_step(log, st, target > current, e);
+        if (ok) {
+            char arn[256];
+            stm_api_arn(st->name, arn, sizeof arn);
+            out = json_pack("{s:s, s:i, s:I, s:s}", "StreamName", st->name,
+                            "CurrentShardCount", current, "TargetShardCount",
+                            (json_int_t)target, "StreamARN", arn);
+        }
+    }
+    pthread_rwlock_unlock(&log->lock);
+    return out;
+}
+
 const sp_op stm_kinesis_ops[] = {
     {"CreateStream", op_create_stream},
     {"DeleteStream", op_delete_stream},
@@ -568,6 +651,7 @@ const sp_op stm_kinesis_ops[] = {
     {"DecreaseStreamRetentionPeriod", op_decrease_retention},
     {"SplitShard", op_split_shard},
     {"MergeShards", op_merge_shards},
+    {"UpdateShardCount", op_update_shard_count},
     {"AddTagsToStream", stm_op_add_tags},
     {"ListTagsForStream", stm_op_list_tags},
     {"RemoveTagsFromStream", stm_op_remove_tags},

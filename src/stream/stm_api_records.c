@@ -263,7 +263,18 @@ json_t *stm_op_put_record(void *ctx, json_t *req, sp_err *e)
         if (order && (!*order || strspn(order, "0123456789") != strlen(order)))
             stm_api_invalid(e, order, "sequenceNumberForOrdering",
                             "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128})");
-        /* Positions only grow within a shard, so the ordering constraint always holds. */
+        /* It must be a sequence number Kinesis could have issued (our shape, a position
+         * below 2^63, no time ahead of now); positions only grow within a shard, so the
+         * ordering it asks for always holds. */
+        int64_t epoch, now = sp_clock_wall_ms();
+        int sidx;
+        uint64_t pos;
+        if (!sp_err_failed(e) && order &&
+            (!stm_seq_parse(order, &epoch, &sidx, &pos) || pos >> 63 ||
+             epoch > now / 1000 || !stm_seq_time_ok(order, now)))
+            sp_err_set(e, 400, "InvalidArgumentException",
+                       "ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under "
+                       "account %s is invalid.", order, name, STM_ACCOUNT);
         if (!sp_err_failed(e)) out = op_put_common(ctx, name, &p, 1, true, e);
     }
     free(buf);

@@ -226,3 +226,25 @@ int stm_shard_id_resolve(const char *id)
     }
     return (int)v;
 }
+
+bool stm_seq_time_ok(const char *s, int64_t now_ms)
+{
+    uint32_t v[SEQ_LIMBS] = {0};
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        uint64_t carry = (uint64_t)(s[i] - '0');
+        for (int k = 0; k < SEQ_LIMBS; k++) {
+            uint64_t cur = (uint64_t)v[k] * 10 + carry;
+            v[k] = (uint32_t)cur;
+            carry = cur >> 32;
+        }
+        if (carry) return false;
+    }
+    char hex[SEQ_HEX_DIGITS + 1];
+    seq_get_hex(v, hex);
+    char t[10];
+    memcpy(t, hex + 29, 9);
+    t[9] = '\0';
+    return (int64_t)strtoull(t, NULL, 16) <= now_ms / 1000;
+}

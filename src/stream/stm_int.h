@@ -78,6 +78,8 @@ void stm_hash_split(int i, int n, stm_u128 *start, stm_u128 *end);
  * above the time, so per shard string order is numeric order is append order. */
 void stm_seq_format(int64_t stream_created_ms, int shard_index, uint64_t seq, int64_t time_ms,
                     char out[STM_SEQ_STR_MAX]);
+/* The arrival time a sequence number (already parsed) carries is not after now. */
+bool stm_seq_time_ok(const char *s, int64_t now_ms);
 /* Decodes a sequence number string; false if it is not one of ours. */
 bool stm_seq_parse(const char *s, int64_t *stream_epoch_s, int *shard_index, uint64_t *seq);
 

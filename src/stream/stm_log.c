@@ -581,6 +581,18 @@ uint64_t stm_shard_end(stm_log *log, const char *stream, int shard_index)
     return end;
 }
 
+bool stm_shard_parents(stm_log *log, const char *stream, int shard_index, int parents[2])
+{
+    sp_err ignore = {0};
+    pthread_rwlock_rdlock(&log->lock);
+    stm_stream *st = stm_stream_find(log, stream, &ignore);
+    bool ok = st && shard_index >= 0 && (size_t)shard_index < st->n_shards;
+    parents[0] = ok ? st->shards[shard_index]->parent : -1;
+    parents[1] = ok ? st->shards[shard_index]->adjacent_parent : -1;
+    pthread_rwlock_unlock(&log->lock);
+    return ok;
+}
+
 /* ---- consumers -------------------------------------------------------------------------- */
 
 typedef struct read_ctx {
