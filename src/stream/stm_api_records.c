@@ -263,15 +263,9 @@ json_t *stm_op_put_record(void *ctx, json_t *req, sp_err *e)
         if (order && (!*order || strspn(order, "0123456789") != strlen(order)))
             stm_api_invalid(e, order, "sequenceNumberForOrdering",
                             "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128})");
-        /* It must be a sequence number Kinesis could have issued (our shape, a position
-         * below 2^63, no time ahead of now); positions only grow within a shard, so the
-         * ordering it asks for always holds. */
-        int64_t epoch, now = sp_clock_wall_ms();
-        int sidx;
-        uint64_t pos;
-        if (!sp_err_failed(e) && order &&
-            (!stm_seq_parse(order, &epoch, &sidx, &pos) || pos >> 63 ||
-             epoch > now / 1000 || !stm_seq_time_ok(order, now)))
+        /* It must be a sequence number Kinesis could have issued; positions only grow
+         * within a shard, so the ordering it asks for always holds. */
+        if (!sp_err_failed(e) && order && !stm_seq_ordering_ok(order, sp_clock_wall_ms()))
             sp_err_set(e, 400, "InvalidArgumentException",
                        "ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under "
                        "account %s is invalid.", order, name, STM_ACCOUNT);
@@ -423,22 +417,31 @@ json_t *stm_op_get_shard_iterator(void *ctx, json_t *req, sp_err *e)
             ok = false;
         } else if (t == 0 || t == 1) {
             int64_t epoch;
-            int sidx;
+            int sidx, version;
+            long long encoded;
             uint64_t pos;
-            if (!stm_seq_parse(seq, &epoch, &sidx, &pos)) {
+            if (!stm_seq_inspect(seq, &version, &epoch, &encoded)) {
                 sp_err_set(e, 400, "InvalidArgumentException",
                            "StartingSequenceNumber %s used in GetShardIterator on shard %s in "
                            "stream %s under account %s is invalid.", seq, sh->id, name,
                            STM_ACCOUNT);
                 ok = false;
-            } else if (sidx != sh->index) {
-                char other[STM_SHARD_ID_MAX];
-                stm_shard_id_format(sidx, other);
+            } else if (encoded != sh->index) {
+                char other[STM_SHARD_ID_MAX + 2];
+                if (encoded < 0)
+                    snprintf(other, sizeof other, "shardId--%011lld", -encoded);
+                else
+                    snprintf(other, sizeof other, "shardId-%012lld", encoded);
                 sp_err_set(e, 400, "InvalidArgumentException",
                            "Invalid StartingSequenceNumber. It encodes %s, while it was used in "
                            "a call to a shard with %s", other, sh->id);
                 ok = false;
-            } else if (epoch != st->created_ms / 1000) {
+            } else if (version == 0) {
+                /* what Kinesis answers for the oldest shape on a current stream */
+                sp_err_set(e, 500, "InternalFailure", "Internal service failure.");
+                ok = false;
+            } else if (version != 2 || epoch != st->created_ms / 1000 ||
+                       !stm_seq_parse(seq, &epoch, &sidx, &pos)) {
                 sp_err_set(e, 400, "InvalidArgumentException",
                            "StartingSequenceNumber %s used in GetShardIterator on shard %s in "
                            "stream %s under account %s is invalid because it did not come from "

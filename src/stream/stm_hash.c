@@ -227,10 +227,13 @@ int stm_shard_id_resolve(const char *id)
     return (int)v;
 }
 
-bool stm_seq_time_ok(const char *s, int64_t now_ms)
+/* Kinesis's older version-1 shape ('2' created(9) shard(1) byte(2) time(9) random(14)
+ * index(2) shard(8) '1') is accepted too: a producer may carry one over from long ago. */
+bool stm_seq_ordering_ok(const char *s, int64_t now_ms)
 {
-    uint32_t v[SEQ_LIMBS] = {0};
     size_t n = strlen(s);
+    if (n == 0 || n > STM_SEQ_DIGITS) return false;
+    uint32_t v[SEQ_LIMBS] = {0};
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9') return false;
         uint64_t carry = (uint64_t)(s[i] - '0');
@@ -241,10 +244,71 @@ bool stm_seq_time_ok(const char *s, int64_t now_ms)
         }
         if (carry) return false;
     }
+    if (v[SEQ_LIMBS - 1] >> 28) return false;
     char hex[SEQ_HEX_DIGITS + 1];
     seq_get_hex(v, hex);
-    char t[10];
-    memcpy(t, hex + 29, 9);
+    hex[SEQ_HEX_DIGITS] = '\0';
+    if (hex[0] != '2') return false;
+    char created[10], t[10];
+    memcpy(created, hex + 1, 9);
+    created[9] = '\0';
+    if (strtoull(created, NULL, 16) >= 16025175000ULL) return false; /* past year 2477 */
+    if (hex[46] == '1') {
+        memcpy(t, hex + 13, 9);
+    } else if (hex[46] == '2') {
+        if (hex[11] > '7') return false; /* the position's top bit */
+        memcpy(t, hex + 29, 9);
+    } else {
+        return false;
+    }
     t[9] = '\0';
     return (int64_t)strtoull(t, NULL, 16) <= now_ms / 1000;
+}
+
+bool stm_seq_inspect(const char *s, int *version, int64_t *created_s, long long *shard_index)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > STM_SEQ_DIGITS) return false;
+    uint32_t v[SEQ_LIMBS] = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        uint64_t carry = (uint64_t)(s[i] - '0');
+        for (int k = 0; k < SEQ_LIMBS; k++) {
+            uint64_t cur = (uint64_t)v[k] * 10 + carry;
+            v[k] = (uint32_t)cur;
+            carry = cur >> 32;
+        }
+        if (carry) return false;
+    }
+    if (v[SEQ_LIMBS - 1] >> 28) return false;
+    bool small = !v[5] && !v[4] && v[3] < (1u << 28); /* below 2^124 */
+    if (small) v[3] |= 1u << 28;                     /* version 0 counts from 2^124 */
+    char hex[SEQ_HEX_DIGITS + 1], buf[17];
+    seq_get_hex(v, hex);
+    hex[SEQ_HEX_DIGITS] = '\0';
+    const char *h = hex;
+    while (*h == '0') h++;
+    size_t len = strlen(h);
+    if (len == 32 && h[0] == '1') { /* version 0: '1' created(9) byte(2) random(16) shard(4) */
+        memcpy(buf, h + 1, 9);
+        buf[9] = '\0';
+        *created_s = (int64_t)strtoull(buf, NULL, 16);
+        *shard_index = (long long)strtoul(h + 28, NULL, 16);
+        *version = 0;
+        return *created_s < 16025175000LL;
+    }
+    if (len != SEQ_HEX_DIGITS || h[0] != '2' || (h[46] != '1' && h[46] != '2')) return false;
+    *version = h[46] - '0';
+    memcpy(buf, h + 1, 9);
+    buf[9] = '\0';
+    *created_s = (int64_t)strtoull(buf, NULL, 16);
+    memcpy(buf, h + 38, 8);
+    buf[8] = '\0';
+    long long idx = (long long)strtoul(buf, NULL, 16);
+    if (*version == 2) {
+        if (h[11] > '7' || *created_s >= 16025175000LL) return false;
+        if (idx >= 0x80000000LL) idx -= 0x100000000LL; /* Kinesis reads it as signed */
+    }
+    *shard_index = idx;
+    return true;
 }

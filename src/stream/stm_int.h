@@ -78,8 +78,13 @@ void stm_hash_split(int i, int n, stm_u128 *start, stm_u128 *end);
  * above the time, so per shard string order is numeric order is append order. */
 void stm_seq_format(int64_t stream_created_ms, int shard_index, uint64_t seq, int64_t time_ms,
                     char out[STM_SEQ_STR_MAX]);
-/* The arrival time a sequence number (already parsed) carries is not after now. */
-bool stm_seq_time_ok(const char *s, int64_t now_ms);
+/* Whether s is a sequence number Kinesis could have issued by now (version 2, ours, or the
+ * older version 1), as SequenceNumberForOrdering must be. */
+bool stm_seq_ordering_ok(const char *s, int64_t now_ms);
+/* Reads any sequence number shape Kinesis has issued (version 0 below 2^124, 1 and 2) the
+ * way Kinesis checks a StartingSequenceNumber: its version, creation second and (signed)
+ * shard index; false when it is none of them. */
+bool stm_seq_inspect(const char *s, int *version, int64_t *created_s, long long *shard_index);
 /* Decodes a sequence number string; false if it is not one of ours. */
 bool stm_seq_parse(const char *s, int64_t *stream_epoch_s, int *shard_index, uint64_t *seq);
 

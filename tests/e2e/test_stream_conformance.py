@@ -195,6 +195,9 @@ def test_sequence_numbers_have_kinesis_shape_and_ordering_numbers_are_checked(se
         assert code == "InvalidArgumentException"
         assert msg == (f"ExclusiveMinimumSequenceNumber {bad} used in PutRecord on stream seqs "
                        "under account 000000000000 is invalid.")
+    # Kinesis's older version-1 shape is still accepted (kinesalite's suite records this).
+    k.put_record(StreamName="seqs", PartitionKey="a", Data=b"",
+                 SequenceNumberForOrdering=str(int("2" + "0" * 45 + "1", 16)))
     future = format(int(seqs[0]), "x")
     future = future[:29] + format(int(time.time()) + 3600, "09x") + future[38:]
     assert err(k.put_record, StreamName="seqs", PartitionKey="a", Data=b"",
@@ -226,6 +229,10 @@ def test_get_shard_iterator_checks_in_kinesis_order(server):
                     StartingSequenceNumber=r["SequenceNumber"])
     assert msg == (f"Invalid StartingSequenceNumber. It encodes {r['ShardId']}, while it was "
                    f"used in a call to a shard with shardId-00000000000{other}")
+    # A small number is the oldest shape, whose shard sits in its last hex digits.
+    code, msg = err(k.get_shard_iterator, StreamName="gsi", ShardId="shardId-0",
+                    ShardIteratorType="AT_SEQUENCE_NUMBER", StartingSequenceNumber="5")
+    assert msg.startswith("Invalid StartingSequenceNumber. It encodes shardId-000000000005,")
 
 
 def test_at_timestamp_reads_from_that_time_and_refuses_the_future(server):
