@@ -19,12 +19,12 @@ case "$purpose" in demo|test) ;; *) echo "deps.sh: unknown purpose '$purpose' (d
 debs=(
   build-essential cmake pkg-config python3 python3-botocore
   libsqlite3-dev libmicrohttpd-dev libjansson-dev libjq-dev libyaml-dev
-  zlib1g-dev libzstd-dev libssl-dev libcurl4-openssl-dev libsnappy-dev
+  zlib1g-dev libzstd-dev libssl-dev libcurl4-openssl-dev libsnappy-dev libcbor-dev
 )
 # What the tests, fuzzers and benchmarks need on top.
 if [ "$purpose" = test ]; then
   debs+=(clang libclang-rt-14-dev libcmocka-dev sqlite3 python3-boto3 python3-pytest awscli
-         gzip zstd jq chromium)
+         python3-cbor2 gzip zstd jq chromium)
   # Node.js for the oracles: some machines ship it with npm built in (nodesource), where
   # Debian's npm package conflicts; ask apt only for what is not already on the PATH.
   command -v node >/dev/null || debs+=(nodejs)

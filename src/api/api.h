@@ -75,6 +75,12 @@ void api_server_destroy(api_server *s);
 char *api_dispatch_json(const api_service *const *services, size_t n_services, const char *target,
                         const char *body, size_t body_len, int *status, size_t *out_len,
                         const char **content_type);
+/* The same, by the request's Content-Type (may be NULL): application/x-amz-cbor-1.1 bodies
+ * are decoded to JSON before the dispatch and the answer (or error) is encoded back to CBOR
+ * with that content type (api_cbor.h); any other type goes to api_dispatch_json as it is. */
+char *api_dispatch(const api_service *const *services, size_t n_services, const char *target,
+                   const char *request_content_type, const char *body, size_t body_len,
+                   int *status, size_t *out_len, const char **content_type);
 /* An AWS-shaped error body for a service (namespace may be ""); caller frees. */
 char *api_service_error_body(const api_service *svc, const sp_err *e, size_t *out_len);
 /* The same with only a namespace (no service, or no model); caller frees. */

@@ -244,8 +244,10 @@ static enum MHD_Result handle_request(api_server *s, struct MHD_Connection *c, c
         int status;
         size_t len;
         const char *ctype;
-        char *body = api_dispatch_json(s->services, s->n_services, target, cr->body.buf,
-                                       cr->body.len, &status, &len, &ctype);
+        const char *req_ctype =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+        char *body = api_dispatch(s->services, s->n_services, target, req_ctype, cr->body.buf,
+                                  cr->body.len, &status, &len, &ctype);
         return send_owned(s, c, cr, status, ctype, body, len, NULL);
     }
 

@@ -252,6 +252,10 @@ typedef struct dlv_source {
      * restarts its checkpoint at 0. Returns whether it did. */
     bool (*compact)(void *ctx, uint64_t pos, bool (*rebase)(void *arg), void *arg);
     const char *arn;            /* source ARN for processors, NULL for Direct PUT */
+    /* Optional (Kinesis after resharding): whether shard may be read now, given the reader's
+     * last positions per shard (n of them): a child waits until its parents are drained, so
+     * a key's records keep their order across a split or merge. */
+    bool (*ready)(void *ctx, int shard, const uint64_t *read_pos, int n);
 } dlv_source;
 
 /* The Direct PUT log: one append-only file of framed records (length, CRC32C, arrival, data);

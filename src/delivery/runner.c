@@ -189,6 +189,7 @@ static bool fill(dlv_runner *r, bool *drained, sp_err *e)
             *drained = false;
             break;
         }
+        if (r->src.ready && !r->src.ready(r->src.ctx, s, r->read_pos, n)) continue;
         read_arg a = {.r = r, .upto = UINT64_MAX, .last = 0};
         long got = r->src.read(r->src.ctx, s, r->read_pos[s], RUNNER_READ_MAX_RECORDS, room,
                                collect, &a, e);

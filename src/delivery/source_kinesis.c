@@ -36,6 +36,18 @@ static uint64_t kin_end(void *ctx, int shard)
     return stm_shard_end(k->log, k->stream, shard);
 }
 
+static bool kin_ready(void *ctx, int shard, const uint64_t *read_pos, int n)
+{
+    kin_source *k = ctx;
+    int parents[2];
+    if (!stm_shard_parents(k->log, k->stream, shard, parents)) return true;
+    for (int i = 0; i < 2; i++) {
+        int p = parents[i];
+        if (p >= 0 && p < n && read_pos[p] < stm_shard_end(k->log, k->stream, p)) return false;
+    }
+    return true;
+}
+
 static void kin_destroy(void *ctx)
 {
     kin_source *k = ctx;
@@ -51,5 +63,6 @@ dlv_source dlv_kinesis_source(stm_log *log, const char *stream)
     snprintf(k->arn, sizeof k->arn, "arn:aws:kinesis:%s:%s:stream/%s", DLV_REGION, DLV_ACCOUNT,
              stream);
     return (dlv_source){.ctx = k, .shard_count = kin_shards, .read = kin_read, .wait = kin_wait,
-                        .end = kin_end, .destroy = kin_destroy, .arn = k->arn};
+                        .end = kin_end, .destroy = kin_destroy, .arn = k->arn,
+                        .ready = kin_ready};
 }

@@ -121,10 +121,12 @@ json_t *stm_api_shard_json(stm_stream *st, stm_shard *sh)
     char a[40], b[40], start[STM_SEQ_STR_MAX], end[STM_SEQ_STR_MAX];
     stm_u128_format(sh->hash_start, a);
     stm_u128_format(sh->hash_end, b);
-    stm_seq_format(st->created_ms, sh->index, 0, start);
+    stm_seq_format(st->created_ms, sh->index, 0, sh->created_ms ? sh->created_ms : st->created_ms,
+                   start);
     json_t *range = json_pack("{s:s}", "StartingSequenceNumber", start);
     if (!sh->open) {
-        stm_seq_format(st->created_ms, sh->index, stm_shard_last_seq(sh), end);
+        stm_seq_format(st->created_ms, sh->index, stm_shard_last_seq(sh),
+                       sh->last_seq_arrival_ms ? sh->last_seq_arrival_ms : sh->created_ms, end);
         json_object_set_new(range, "EndingSequenceNumber", json_string(end));
     }
     json_t *j = json_pack("{s:s, s:{s:s, s:s}, s:o}", "ShardId", sh->id, "HashKeyRange",
@@ -338,6 +340,12 @@ static json_t *op_list_shards(void *ctx, json_t *req, sp_err *e)
         snprintf(tok_stream, sizeof tok_stream, "%s", end + 1);
         name = tok_stream;
     } else {
+        if (!json_is_string(json_object_get(req, "StreamName")) &&
+            !json_is_string(json_object_get(req, "StreamARN"))) {
+            sp_err_set(e, 400, "InvalidArgumentException",
+                       "Either NextToken or StreamName should be provided.");
+            return NULL;
+        }
         name = stm_api_stream_name(req, e);
         if (!name) return NULL;
         const char *start = stm_api_str(req, "ExclusiveStartShardId", "exclusiveStartShardId",
@@ -438,12 +446,36 @@ static json_t *op_decrease_retention(void *ctx, json_t *req, sp_err *e)
 
 /* ---- resharding ------------------------------------------------------------------------- */
 
-static int req_shard(json_t *req, const char *key, const char *member, sp_err *e)
+/* The shard a resharding request names, resolved as Kinesis does; -2 when the member is
+ * missing (e set), -1 when it names no shard ("Could not find shard ..." set). */
+static int req_shard(json_t *req, const char *key, const char *member, const char *stream,
+                     sp_err *e)
 {
     const char *id = stm_api_str(req, key, member, true, 1, 128, e);
     if (!id) return -2;
-    int idx = stm_shard_id_parse(id);
-    return idx < 0 ? STM_SHARDS_PER_STREAM_MAX * 64 + 1 : idx;  /* unknown: not found later */
+    int idx = stm_shard_id_resolve(id);
+    if (idx < 0)
+        sp_err_set(e, 400, "ResourceNotFoundException",
+                   "Could not find shard %s in stream %s under account %s.", id, stream,
+                   STM_ACCOUNT);
+    return idx;
+}
+
+/* The stream for a resharding request, and each named shard within it. */
+static stm_stream *reshard_stream(stm_log *log, const char *name, const int *idx, int n,
+                                  sp_err *e)
+{
+    stm_stream *st = stm_stream_find(log, name, e);
+    for (int i = 0; st && i < n; i++)
+        if (idx[i] >= (int)st->n_shards) {
+            char id[STM_SHARD_ID_MAX];
+            stm_shard_id_format(idx[i], id);
+            sp_err_set(e, 400, "ResourceNotFoundException",
+                       "Could not find shard %s in stream %s under account %s.", id, name,
+                       STM_ACCOUNT);
+            st = NULL;
+        }
+    return st;
 }
 
 static json_t *op_split_shard(void *ctx, json_t *req, sp_err *e)
@@ -451,20 +483,41 @@ static json_t *op_split_shard(void *ctx, json_t *req, sp_err *e)
     stm_log *log = ctx;
     const char *name = stm_api_stream_name(req, e);
     if (!name) return NULL;
-    int idx = req_shard(req, "ShardToSplit", "shardToSplit", e);
-    if (idx == -2) return NULL;
     const char *key = stm_api_str(req, "NewStartingHashKey", "newStartingHashKey", true, 1,
                                   STM_HASH_KEY_DIGITS_MAX, e);
     if (!key) return NULL;
+    int idx = req_shard(req, "ShardToSplit", "shardToSplit", name, e);
+    if (idx < 0) return NULL;
     stm_u128 h;
+    bool too_big = false;
     if (!stm_u128_parse(key, &h)) {
-        stm_api_invalid(e, key, "newStartingHashKey",
-                        "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})");
-        return NULL;
+        /* digits past 2^128 - 1 pass the model's pattern: out of every shard's range */
+        if (*key < '1' || *key > '9' || strspn(key, "0123456789") != strlen(key)) {
+            stm_api_invalid(e, key, "newStartingHashKey",
+                            "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})");
+            return NULL;
+        }
+        h = STM_U128_MAX;
+        too_big = true;
     }
     pthread_rwlock_wrlock(&log->lock);
-    stm_stream *st = stm_stream_find(log, name, e);
-    bool ok = st && stm_shard_split_locked(log, st, idx, h, e);
+    stm_stream *st = reshard_stream(log, name, &idx, 1, e);
+    bool ok = st != NULL;
+    if (ok) {
+        stm_shard *p = st->shards[idx];
+        if (too_big || h <= p->hash_start + 1 || h >= p->hash_end) {
+            char a[40], b[40];
+            stm_u128_format(p->hash_start, a);
+            stm_u128_format(p->hash_end, b);
+            sp_err_set(e, 400, "InvalidArgumentException",
+                       "NewStartingHashKey %s used in SplitShard() on shard %s in stream %s "
+                       "under account %s is not both greater than one plus the shard's "
+                       "StartingHashKey %s and less than the shard's EndingHashKey %s.", key,
+                       p->id, name, STM_ACCOUNT, a, b);
+            ok = false;
+        }
+    }
+    ok = ok && stm_shard_split_locked(log, st, idx, h, e);
     pthread_rwlock_unlock(&log->lock);
     return ok ? json_object() : NULL;
 }
@@ -474,15 +527,113 @@ static json_t *op_merge_shards(void *ctx, json_t *req, sp_err *e)
     stm_log *log = ctx;
     const char *name = stm_api_stream_name(req, e);
     if (!name) return NULL;
-    int a = req_shard(req, "ShardToMerge", "shardToMerge", e);
-    if (a == -2) return NULL;
-    int b = req_shard(req, "AdjacentShardToMerge", "adjacentShardToMerge", e);
-    if (b == -2) return NULL;
+    if (!stm_api_str(req, "ShardToMerge", "shardToMerge", true, 1, 128, e) ||
+        !stm_api_str(req, "AdjacentShardToMerge", "adjacentShardToMerge", true, 1, 128, e))
+        return NULL;
+    int idx[2];
+    idx[0] = req_shard(req, "ShardToMerge", "shardToMerge", name, e);
+    if (idx[0] < 0) return NULL;
+    idx[1] = req_shard(req, "AdjacentShardToMerge", "adjacentShardToMerge", name, e);
+    if (idx[1] < 0) return NULL;
     pthread_rwlock_wrlock(&log->lock);
-    stm_stream *st = stm_stream_find(log, name, e);
-    bool ok = st && stm_shard_merge_locked(log, st, a, b, e);
+    stm_stream *st = reshard_stream(log, name, idx, 2, e);
+    bool ok = st != NULL;
+    if (ok) {
+        /* Kinesis wants the pair in hash order: the first one's end meets the second's start */
+        stm_shard *x = st->shards[idx[0]], *y = st->shards[idx[1]];
+        if (x->hash_end == STM_U128_MAX || x->hash_end + 1 != y->hash_start) {
+            sp_err_set(e, 400, "InvalidArgumentException",
+                       "Shards %s and %s in stream %s under account %s are not an adjacent "
+                       "pair of shards eligible for merging", x->id, y->id, name, STM_ACCOUNT);
+            ok = false;
+        }
+    }
+    ok = ok && stm_shard_merge_locked(log, st, idx[0], idx[1], e);
     pthread_rwlock_unlock(&log->lock);
     return ok ? json_object() : NULL;
+}
+
+/* UpdateShardCount with UNIFORM_SCALING, done as Kinesis does it: splits of the widest open
+ * shards (at their middle) or merges of the narrowest adjacent pairs, one at a time, so
+ * every new shard has its parent (and adjacent parent) and readers follow the lineage. */
+static int open_shards(const stm_stream *st)
+{
+    int n = 0;
+    for (size_t i = 0; i < st->n_shards; i++) n += st->shards[i]->open;
+    return n;
+}
+
+static bool reshape_step(stm_log *log, stm_stream *st, bool up, sp_err *e)
+{
+    int best = -1, best_adj = -1;
+    stm_u128 best_w = 0;
+    for (size_t i = 0; i < st->n_shards; i++) {
+        stm_shard *x = st->shards[i];
+        if (!x->open) continue;
+        if (up) {
+            stm_u128 w = x->hash_end - x->hash_start;
+            if (w >= 2 && (best < 0 || w > best_w)) best = (int)i, best_w = w;
+            continue;
+        }
+        for (size_t j = 0; j < st->n_shards && x->hash_end != STM_U128_MAX; j++) {
+            stm_shard *y = st->shards[j];
+            if (!y->open || x->hash_end + 1 != y->hash_start) continue;
+            stm_u128 w = y->hash_end - x->hash_start;
+            if (best < 0 || w < best_w) best = (int)i, best_adj = (int)j, best_w = w;
+        }
+    }
+    if (best < 0) {
+        sp_err_set(e, 400, "InvalidArgumentException",
+                   "Stream %s under account %s cannot be rescaled any further.", st->name,
+                   STM_ACCOUNT);
+        return false;
+    }
+    if (up) {
+        stm_shard *x = st->shards[best];
+        return stm_shard_split_locked(log, st, best,
+                                      x->hash_start + (x->hash_end - x->hash_start) / 2 + 1, e);
+    }
+    return stm_shard_merge_locked(log, st, best, best_adj, e);
+}
+
+static json_t *op_update_shard_count(void *ctx, json_t *req, sp_err *e)
+{
+    stm_log *log = ctx;
+    const char *name = stm_api_stream_name(req, e);
+    if (!name) return NULL;
+    long long target = stm_api_int(req, "TargetShardCount", "targetShardCount", true, 1,
+                                   100000, 0, e);
+    const char *scaling = stm_api_str(req, "ScalingType", "scalingType", true, 1, 64, e);
+    if (sp_err_failed(e)) return NULL;
+    if (strcmp(scaling, "UNIFORM_SCALING")) {
+        stm_api_invalid(e, scaling, "scalingType",
+                        "Member must satisfy enum value set: [UNIFORM_SCALING]");
+        return NULL;
+    }
+    pthread_rwlock_wrlock(&log->lock);
+    stm_stream *st = stm_stream_find(log, name, e);
+    json_t *out = NULL;
+    int current = st ? open_shards(st) : 0;
+    if (st && (target > 2LL * current || 2 * target < current ||
+               target > STM_SHARDS_PER_STREAM_MAX)) {
+        sp_err_set(e, 400, "LimitExceededException",
+                   "UpdateShardCount on stream %s under account %s failed: the target shard "
+                   "count %lld is more than double or less than half of the current open "
+                   "shard count %d, or above the shard limit %d.", name, STM_ACCOUNT, target,
+                   current, STM_SHARDS_PER_STREAM_MAX);
+    } else if (st) {
+        bool ok = true;
+        while (ok && open_shards(st) != target) ok = reshape_step(log, st, target > current, e);
+        if (ok) {
+            char arn[256];
+            stm_api_arn(st->name, arn, sizeof arn);
+            out = json_pack("{s:s, s:i, s:I, s:s}", "StreamName", st->name,
+                            "CurrentShardCount", current, "TargetShardCount",
+                            (json_int_t)target, "StreamARN", arn);
+        }
+    }
+    pthread_rwlock_unlock(&log->lock);
+    return out;
 }
 
 const sp_op stm_kinesis_ops[] = {
@@ -500,5 +651,9 @@ const sp_op stm_kinesis_ops[] = {
     {"DecreaseStreamRetentionPeriod", op_decrease_retention},
     {"SplitShard", op_split_shard},
     {"MergeShards", op_merge_shards},
+    {"UpdateShardCount", op_update_shard_count},
+    {"AddTagsToStream", stm_op_add_tags},
+    {"ListTagsForStream", stm_op_list_tags},
+    {"RemoveTagsFromStream", stm_op_remove_tags},
     {NULL, NULL},
 };

@@ -39,5 +39,8 @@ json_t *stm_op_put_record(void *ctx, json_t *req, sp_err *e);
 json_t *stm_op_put_records(void *ctx, json_t *req, sp_err *e);
 json_t *stm_op_get_shard_iterator(void *ctx, json_t *req, sp_err *e);
 json_t *stm_op_get_records(void *ctx, json_t *req, sp_err *e);
+json_t *stm_op_add_tags(void *ctx, json_t *req, sp_err *e);
+json_t *stm_op_list_tags(void *ctx, json_t *req, sp_err *e);
+json_t *stm_op_remove_tags(void *ctx, json_t *req, sp_err *e);
 
 #endif

@@ -4,21 +4,51 @@
  * were issued) so the server keeps no iterator state; one issued for a deleted and recreated
  * stream of the same name is recognised by the creation time. */
 #include <inttypes.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "stm_api_int.h"
 
 /* ---- iterators -------------------------------------------------------------------------- */
 
+/* Iterators look like Kinesis's: base64 of 8 bytes 00..01 then AES-256-CBC ciphertext,
+ * at least 152 bytes in all. The key only makes them opaque (clients must not build or
+ * edit them); it is no secret. */
+static const unsigned char ITER_KEY[32] = {
+    0x5a, 0x1c, 0x39, 0x8e, 0x27, 0xd4, 0x60, 0xb3, 0x0f, 0x92, 0x4b, 0xe7, 0x13, 0x7a, 0xc5, 0x28,
+    0x84, 0x3d, 0xf1, 0x66, 0x0b, 0x9e, 0x52, 0xaf, 0x31, 0xc8, 0x75, 0x1a, 0xe3, 0x4f, 0x96, 0x0d};
+static const unsigned char ITER_IV[16] = {0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6,
+                                          0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f, 0x3c};
+enum { ITER_HEAD = 8, ITER_PLAIN_MIN = 130, ITER_RAW_MAX = 400 };
+
+static long iter_crypt(bool enc, const unsigned char *in, int n, unsigned char *out)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int len = 0, fin = 0;
+    bool ok = ctx && EVP_CipherInit_ex(ctx, EVP_aes_256_cbc(), NULL, ITER_KEY, ITER_IV, enc) &&
+              EVP_CipherUpdate(ctx, out, &len, in, n) &&
+              EVP_CipherFinal_ex(ctx, out + len, &fin);
+    EVP_CIPHER_CTX_free(ctx);
+    return ok ? len + fin : -1;
+}
+
 char *stm_iter_encode(const stm_stream *st, int shard_index, uint64_t after_seq, int64_t now_ms)
 {
-    char raw[300];
-    int n = snprintf(raw, sizeof raw, "1/%" PRId64 "/%d/%" PRIu64 "/%" PRId64 "/%s",
+    char plain[ITER_RAW_MAX];
+    int n = snprintf(plain, sizeof plain, "1/%" PRId64 "/%d/%" PRIu64 "/%" PRId64 "/%s/",
                      st->created_ms, shard_index, after_seq, now_ms, st->name);
-    char *out = malloc(sp_base64_encoded_len((size_t)n) + 1);
-    sp_base64_encode(raw, (size_t)n, out);
+    while (n < ITER_PLAIN_MIN) plain[n++] = '0'; /* Kinesis's iterators are >= 152 bytes */
+    unsigned char raw[ITER_RAW_MAX + 32];
+    memset(raw, 0, ITER_HEAD);
+    raw[ITER_HEAD - 1] = 1;
+    long c = iter_crypt(true, (const unsigned char *)plain, n, raw + ITER_HEAD);
+    if (c < 0) c = 0;
+    size_t total = ITER_HEAD + (size_t)c;
+    char *out = malloc(sp_base64_encoded_len(total) + 1);
+    sp_base64_encode(raw, total, out);
     return out;
 }
 
@@ -26,18 +56,25 @@ bool stm_iter_decode(const char *s, stm_iter *it)
 {
     size_t len = strlen(s);
     if (len == 0 || len > 512) return false;
-    char raw[400];
+    unsigned char raw[ITER_RAW_MAX];
     long n = sp_base64_decode(s, len, raw);
-    if (n <= 0 || (size_t)n >= sizeof raw) return false;
-    raw[n] = '\0';
-    if (strlen(raw) != (size_t)n) return false;
+    if (n < ITER_HEAD + 16 || n >= ITER_RAW_MAX || (n - ITER_HEAD) % 16) return false;
+    static const unsigned char head[ITER_HEAD] = {0, 0, 0, 0, 0, 0, 0, 1};
+    if (memcmp(raw, head, ITER_HEAD)) return false;
+    char plain[ITER_RAW_MAX + 16];
+    long p = iter_crypt(false, raw + ITER_HEAD, (int)(n - ITER_HEAD), (unsigned char *)plain);
+    if (p <= 0) return false;
+    plain[p] = '\0';
+    if (strlen(plain) != (size_t)p) return false;
     long long created, issued;
     unsigned long long after;
     int shard, used = 0;
-    if (sscanf(raw, "1/%lld/%d/%llu/%lld/%n", &created, &shard, &after, &issued, &used) != 4 ||
+    if (sscanf(plain, "1/%lld/%d/%llu/%lld/%n", &created, &shard, &after, &issued, &used) != 4 ||
         used == 0 || shard < 0)
         return false;
-    const char *name = raw + used;
+    char *name = plain + used, *slash = strchr(name, '/');
+    if (!slash) return false;
+    *slash = '\0';
     if (!stm_stream_name_valid(name)) return false;
     snprintf(it->stream, sizeof it->stream, "%s", name);
     it->stream_created_ms = created;
@@ -45,6 +82,24 @@ bool stm_iter_decode(const char *s, stm_iter *it)
     it->after_seq = after;
     it->issued_ms = issued;
     return true;
+}
+
+/* Iterators live 5 minutes; tests shorten that with SALESPIPE_TEST_ITERATOR_TTL_MS (the
+ * message still names AWS's tolerated delay). */
+static int64_t iterator_ttl_ms(void)
+{
+    const char *v = getenv("SALESPIPE_TEST_ITERATOR_TTL_MS");
+    long long ms = v ? atoll(v) : 0;
+    return ms > 0 ? ms : STM_ITERATOR_TTL_MS;
+}
+
+/* "Wed Dec 02 19:44:28 UTC 2026", as Java's Date prints in Kinesis's messages. */
+static void java_date(int64_t ms, char out[40])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 40, "%a %b %d %H:%M:%S UTC %Y", &tm);
 }
 
 /* ---- PutRecord(s) ----------------------------------------------------------------------- */
@@ -208,7 +263,12 @@ json_t *stm_op_put_record(void *ctx, json_t *req, sp_err *e)
         if (order && (!*order || strspn(order, "0123456789") != strlen(order)))
             stm_api_invalid(e, order, "sequenceNumberForOrdering",
                             "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128})");
-        /* Positions only grow within a shard, so the ordering constraint always holds. */
+        /* It must be a sequence number Kinesis could have issued; positions only grow
+         * within a shard, so the ordering it asks for always holds. */
+        if (!sp_err_failed(e) && order && !stm_seq_ordering_ok(order, sp_clock_wall_ms()))
+            sp_err_set(e, 400, "InvalidArgumentException",
+                       "ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under "
+                       "account %s is invalid.", order, name, STM_ACCOUNT);
         if (!sp_err_failed(e)) out = op_put_common(ctx, name, &p, 1, true, e);
     }
     free(buf);
@@ -315,53 +375,77 @@ json_t *stm_op_get_shard_iterator(void *ctx, json_t *req, sp_err *e)
         return NULL;
     }
     bool has_ts = jts && json_is_number(jts);
-    if ((t == 0 || t == 1) && !seq) {
-        sp_err_set(e, 400, "InvalidArgumentException",
-                   "Must specify StartingSequenceNumber for ShardIteratorType %s", type);
+    /* Kinesis's order: the shard id's shape, the stream, the shard, then the type's members. */
+    int idx = stm_shard_id_resolve(shard_id);
+    if (idx < 0) {
+        sp_err_set(e, 400, "ResourceNotFoundException",
+                   "Could not find shard %s in stream %s under account %s.", shard_id, name,
+                   STM_ACCOUNT);
         return NULL;
     }
-    if (t == 4 && !has_ts) {
-        sp_err_set(e, 400, "InvalidArgumentException",
-                   "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. "
-                   "Current request has no timestamp parameter.");
-        return NULL;
-    }
-    if (t >= 2 && t <= 3 && seq) {
-        sp_err_set(e, 400, "InvalidArgumentException",
-                   "Request specified StartingSequenceNumber for ShardIteratorType %s, which "
-                   "doesn't accept it.", type);
-        return NULL;
-    }
-    int idx = stm_shard_id_parse(shard_id);
+    char resolved[STM_SHARD_ID_MAX];
+    stm_shard_id_format(idx, resolved);
     pthread_rwlock_rdlock(&log->lock);
     json_t *out = NULL;
     stm_stream *st = stm_stream_find(log, name, e);
     stm_shard *sh = NULL;
-    if (st && idx < 0)
+    if (!st || idx >= (int)st->n_shards) {
+        sp_err_clear(e);
         sp_err_set(e, 400, "ResourceNotFoundException",
-                   "Shard %s in stream %s under account %s does not exist", shard_id, name,
+                   "Shard %s in stream %s under account %s does not exist", resolved, name,
                    STM_ACCOUNT);
-    else if (st)
+    } else {
         sh = stm_stream_shard(st, idx, e);
+    }
+    int64_t now = sp_clock_wall_ms();
     if (sh) {
         uint64_t after = 0;
         bool ok = true;
-        if (t == 0 || t == 1) {
+        if (seq && (t == 2 || t == 3)) {
+            sp_err_set(e, 400, "InvalidArgumentException",
+                       "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+                       "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no "
+                       "StartingSequenceNumber. Request specified %s and also a "
+                       "StartingSequenceNumber.", type);
+            ok = false;
+        } else if (!seq && (t == 0 || t == 1)) {
+            sp_err_set(e, 400, "InvalidArgumentException",
+                       "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+                       "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no "
+                       "StartingSequenceNumber. Request specified %s and no "
+                       "StartingSequenceNumber.", type);
+            ok = false;
+        } else if (t == 0 || t == 1) {
             int64_t epoch;
-            int sidx;
+            int sidx, version;
+            long long encoded;
             uint64_t pos;
-            if (!stm_seq_parse(seq, &epoch, &sidx, &pos) || epoch != (st->created_ms / 1000) % 10000000000LL) {
+            if (!stm_seq_inspect(seq, &version, &epoch, &encoded)) {
                 sp_err_set(e, 400, "InvalidArgumentException",
                            "StartingSequenceNumber %s used in GetShardIterator on shard %s in "
                            "stream %s under account %s is invalid.", seq, sh->id, name,
                            STM_ACCOUNT);
                 ok = false;
-            } else if (sidx != sh->index) {
-                char other[STM_SHARD_ID_MAX];
-                stm_shard_id_format(sidx, other);
+            } else if (encoded != sh->index) {
+                char other[STM_SHARD_ID_MAX + 2];
+                if (encoded < 0)
+                    snprintf(other, sizeof other, "shardId--%011lld", -encoded);
+                else
+                    snprintf(other, sizeof other, "shardId-%012lld", encoded);
                 sp_err_set(e, 400, "InvalidArgumentException",
                            "Invalid StartingSequenceNumber. It encodes %s, while it was used in "
                            "a call to a shard with %s", other, sh->id);
+                ok = false;
+            } else if (version == 0) {
+                /* what Kinesis answers for the oldest shape on a current stream */
+                sp_err_set(e, 500, "InternalFailure", "Internal service failure.");
+                ok = false;
+            } else if (version != 2 || epoch != st->created_ms / 1000 ||
+                       !stm_seq_parse(seq, &epoch, &sidx, &pos)) {
+                sp_err_set(e, 400, "InvalidArgumentException",
+                           "StartingSequenceNumber %s used in GetShardIterator on shard %s in "
+                           "stream %s under account %s is invalid because it did not come from "
+                           "this stream.", seq, sh->id, name, STM_ACCOUNT);
                 ok = false;
             } else {
                 after = t == 0 ? (pos ? pos - 1 : 0) : pos;
@@ -370,12 +454,26 @@ json_t *stm_op_get_shard_iterator(void *ctx, json_t *req, sp_err *e)
             after = stm_shard_trim_horizon(sh);
         } else if (t == 3) {
             after = stm_shard_last_seq(sh);
+        } else if (!has_ts) {
+            sp_err_set(e, 400, "InvalidArgumentException",
+                       "Must specify timestampInMillis parameter for iterator of type "
+                       "AT_TIMESTAMP. Current request has no timestamp parameter.");
+            ok = false;
         } else {
             double secs = json_number_value(jts);
-            after = stm_shard_seek_time(sh, (int64_t)(secs * 1000.0 + 0.5));
+            int64_t ms = (int64_t)(secs * 1000.0 + 0.5);
+            if (ms > now) {
+                sp_err_set(e, 400, "InvalidArgumentException",
+                           "The timestampInMillis parameter cannot be greater than the "
+                           "currentTimestampInMillis. timestampInMillis: %" PRId64
+                           ", currentTimestampInMillis: %" PRId64, ms, now);
+                ok = false;
+            } else {
+                after = stm_shard_seek_time(sh, ms);
+            }
         }
         if (ok) {
-            char *it = stm_iter_encode(st, sh->index, after, sp_clock_wall_ms());
+            char *it = stm_iter_encode(st, sh->index, after, now);
             out = json_pack("{s:s}", "ShardIterator", it);
             free(it);
         }
@@ -399,7 +497,7 @@ static bool add_record(void *arg, const stm_frame *f)
 {
     get_ctx *c = arg;
     char seq[STM_SEQ_STR_MAX];
-    stm_seq_format(c->st->created_ms, c->shard_index, f->seq, seq);
+    stm_seq_format(c->st->created_ms, c->shard_index, f->seq, f->arrival_ms, seq);
     char *b64 = malloc(sp_base64_encoded_len(f->data_len) + 1);
     sp_base64_encode(f->data, f->data_len, b64);
     json_t *r = json_object();
@@ -431,19 +529,28 @@ json_t *stm_op_get_records(void *ctx, json_t *req, sp_err *e)
         return NULL;
     }
     int64_t now = sp_clock_wall_ms();
-    if (now - it.issued_ms > STM_ITERATOR_TTL_MS) {
+    if (now - it.issued_ms > iterator_ttl_ms()) {
+        char was[40], is[40];
+        java_date(it.issued_ms, was);
+        java_date(now, is);
         sp_err_set(e, 400, "ExpiredIteratorException",
-                   "Iterator expired. The iterator was created at time %" PRId64 " while right "
-                   "now it is %" PRId64 " which is further in the future than the tolerated "
-                   "delay of %d milliseconds.", it.issued_ms, now, STM_ITERATOR_TTL_MS);
+                   "Iterator expired. The iterator was created at time %s while right now it "
+                   "is %s which is further in the future than the tolerated delay of %d "
+                   "milliseconds.", was, is, STM_ITERATOR_TTL_MS);
         return NULL;
     }
     pthread_rwlock_rdlock(&log->lock);
     json_t *out = NULL;
     stm_stream *st = stm_stream_find(log, it.stream, e);
-    if (st && st->created_ms != it.stream_created_ms) {
+    if (!st || st->created_ms != it.stream_created_ms ||
+        it.shard_index >= (int)st->n_shards) {
+        /* Gone, or deleted and created again: Kinesis names the shard. */
+        char id[STM_SHARD_ID_MAX];
+        stm_shard_id_format(it.shard_index, id);
+        sp_err_clear(e);
         sp_err_set(e, 400, "ResourceNotFoundException",
-                   "Stream %s under account %s not found.", it.stream, STM_ACCOUNT);
+                   "Shard %s in stream %s under account %s does not exist", id, it.stream,
+                   STM_ACCOUNT);
         st = NULL;
     }
     stm_shard *sh = st ? stm_stream_shard(st, it.shard_index, e) : NULL;

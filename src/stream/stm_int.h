@@ -53,7 +53,7 @@ enum {
     STM_SEGHDR_FIXED = 28,
     STM_SEGHDR_MAX = 64 * 1024,
     STM_INDEX_EVERY_BYTES = 16 * 1024,   /* one sparse index entry per 16 KiB of records */
-    STM_SEQ_DIGITS = 40,
+    STM_SEQ_DIGITS = 56,
     STM_SEQ_RESERVE_BLOCK = 65536,       /* positions reserved on disk at a time (stm_shard.c) */
 };
 #define STM_SEQ_RESERVE_FILE "positions.reserved"   /* in each shard directory */
@@ -74,12 +74,25 @@ stm_u128 stm_hash_key(const char *partition_key, size_t len);
 /* Range [start, end] of shard i of n when [0, 2^128) is split evenly, as CreateStream does. */
 void stm_hash_split(int i, int n, stm_u128 *start, stm_u128 *end);
 
-/* Sequence number string: "49" + 10-digit stream epoch (creation seconds) + 8-digit shard
- * index + 20-digit position; fixed width so string order is numeric order. */
-void stm_seq_format(int64_t stream_created_ms, int shard_index, uint64_t seq,
+/* Sequence number string in Kinesis's (version 2) shape: the decimal, always 56 digits, of
+ * the hex digits '2' + stream creation seconds (9) + shard index's low nibble (1) + position
+ * (16) + "00" + the record's arrival seconds (9) + shard index (8) + '2'. The position sits
+ * above the time, so per shard string order is numeric order is append order. */
+void stm_seq_format(int64_t stream_created_ms, int shard_index, uint64_t seq, int64_t time_ms,
                     char out[STM_SEQ_STR_MAX]);
+/* Whether s is a sequence number Kinesis could have issued by now (version 2, ours, or the
+ * older version 1), as SequenceNumberForOrdering must be. */
+bool stm_seq_ordering_ok(const char *s, int64_t now_ms);
+/* Reads any sequence number shape Kinesis has issued (version 0 below 2^124, 1 and 2) the
+ * way Kinesis checks a StartingSequenceNumber: its version, creation second and (signed)
+ * shard index; false when it is none of them. */
+bool stm_seq_inspect(const char *s, int *version, int64_t *created_s, long long *shard_index);
 /* Decodes a sequence number string; false if it is not one of ours. */
 bool stm_seq_parse(const char *s, int64_t *stream_epoch_s, int *shard_index, uint64_t *seq);
+
+/* A ShardId as Kinesis resolves it: the digits after the first '-' (up to the next), or the
+ * whole id; 0..2^31-1. -1 when it names no shard index at all. */
+int stm_shard_id_resolve(const char *id);
 
 /* ---- framing (stm_frame.c) -------------------------------------------------------------- */
 
@@ -272,6 +285,7 @@ typedef struct stm_stream {
     atomic_uint_least64_t generation;
     pthread_mutex_t ckpt_mu;
     json_t *checkpoints;          /* {consumer: {shard_index: seq}} */
+    json_t *tags;                 /* {key: value}, owned; under log->lock */
 } stm_stream;
 
 struct stm_log {

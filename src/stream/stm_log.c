@@ -61,6 +61,7 @@ static void stream_free(stm_stream *st, bool sync)
     free(st->dir);
     pthread_mutex_destroy(&st->ckpt_mu);
     json_decref(st->checkpoints);
+    json_decref(st->tags);
     free(st);
 }
 
@@ -223,6 +224,7 @@ stm_stream *stm_stream_create_locked(stm_log *log, const char *name, int shards,
     st->dir = strdup(dir);
     pthread_mutex_init(&st->ckpt_mu, NULL);
     st->checkpoints = json_object();
+    st->tags = json_object();
     st->created_ms = sp_clock_wall_ms();
     st->on_demand = on_demand;
     st->retention_hours = retention_hours;
@@ -477,8 +479,9 @@ bool stm_put_records(stm_log *log, const char *stream, const stm_put *recs, size
     const stm_put **group = malloc(n * sizeof *group);
     size_t *group_idx = malloc(n * sizeof *group_idx);
     uint64_t *seqs = malloc(n * sizeof *seqs);
+    int64_t *arrivals = malloc(n * sizeof *arrivals);
     bool *done = calloc(n, sizeof *done);
-    if (!shard_of || !group || !group_idx || !seqs || !done) {
+    if (!shard_of || !group || !group_idx || !seqs || !arrivals || !done) {
         sp_err_internal(e, "out of memory");
         ok = false;
         goto out_free;
@@ -503,7 +506,7 @@ bool stm_put_records(stm_log *log, const char *stream, const stm_put *recs, size
         for (size_t j = i; j < n; j++)
             if (!done[j] && shard_of[j] == shard_of[i]) group[m] = &recs[j], group_idx[m++] = j;
         stm_shard *sh = st->shards[shard_of[i]];
-        if (!stm_shard_append(sh, &st->policy, group, m, seqs, NULL, e)) {
+        if (!stm_shard_append(sh, &st->policy, group, m, seqs, arrivals, e)) {
             ok = false;
             break;
         }
@@ -512,7 +515,7 @@ bool stm_put_records(stm_log *log, const char *stream, const stm_put *recs, size
             done[j] = true;
             out[j].shard_index = sh->index;
             out[j].seq = seqs[k];
-            stm_seq_format(st->created_ms, sh->index, seqs[k], out[j].seq_str);
+            stm_seq_format(st->created_ms, sh->index, seqs[k], arrivals[k], out[j].seq_str);
         }
     }
     if (st && shard_of) {
@@ -531,6 +534,7 @@ out_free:
     free(group);
     free(group_idx);
     free(seqs);
+    free(arrivals);
     free(done);
     return ok;
 }
@@ -590,6 +594,18 @@ uint64_t stm_shard_end(stm_log *log, const char *stream, int shard_index)
     return end;
 }
 
+bool stm_shard_parents(stm_log *log, const char *stream, int shard_index, int parents[2])
+{
+    sp_err ignore = {0};
+    pthread_rwlock_rdlock(&log->lock);
+    stm_stream *st = stm_stream_find(log, stream, &ignore);
+    bool ok = st && shard_index >= 0 && (size_t)shard_index < st->n_shards;
+    parents[0] = ok ? st->shards[shard_index]->parent : -1;
+    parents[1] = ok ? st->shards[shard_index]->adjacent_parent : -1;
+    pthread_rwlock_unlock(&log->lock);
+    return ok;
+}
+
 /* ---- consumers -------------------------------------------------------------------------- */
 
 typedef struct read_ctx {
@@ -605,7 +621,7 @@ static bool read_adapter(void *arg, const stm_frame *f)
     char pk[STM_PARTITION_KEY_MAX + 1], seq[STM_SEQ_STR_MAX];
     memcpy(pk, f->pk, f->pk_len);
     pk[f->pk_len] = '\0';
-    stm_seq_format(c->created_ms, c->shard_index, f->seq, seq);
+    stm_seq_format(c->created_ms, c->shard_index, f->seq, f->arrival_ms, seq);
     stm_record r = {c->shard_index, f->seq, seq, f->arrival_ms, pk, f->data, f->data_len};
     return c->fn(c->arg, &r);
 }

@@ -46,6 +46,8 @@ bool stm_meta_save(stm_log *log, sp_err *e)
             (json_int_t)st->retention_hours, "fsync", policy_name(st->policy.fsync),
             "fsync_interval_ms", (json_int_t)st->fsync_interval_ms, "segment_bytes",
             (json_int_t)st->policy.segment_bytes, "shards", shards));
+        json_object_set(json_array_get(streams, json_array_size(streams) - 1), "tags",
+                        st->tags);
     }
     json_t *doc = json_pack("{s:i, s:o}", "version", 1, "streams", streams);
     bool ok = write_atomic(log->dir, ".streams.json", doc, e);
@@ -68,6 +70,7 @@ static void stream_free_partial(stm_stream *st)
     free(st->dir);
     pthread_mutex_destroy(&st->ckpt_mu);
     json_decref(st->checkpoints);
+    json_decref(st->tags);
     free(st);
 }
 
@@ -100,6 +103,8 @@ bool stm_meta_load(stm_log *log, sp_err *e)
         snprintf(dir, sizeof dir, "%s/%s", log->dir, name);
         st->dir = strdup(dir);
         pthread_mutex_init(&st->ckpt_mu, NULL);
+        json_t *tags = json_object_get(js, "tags");
+        st->tags = json_is_object(tags) ? json_deep_copy(tags) : json_object();
         st->created_ms = json_integer_value(json_object_get(js, "created_ms"));
         st->on_demand = json_is_true(json_object_get(js, "on_demand"));
         st->retention_hours = json_integer_value(json_object_get(js, "retention_hours"));

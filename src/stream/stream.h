@@ -80,6 +80,10 @@ int stm_shard_list(stm_log *log, const char *stream, stm_shard_info *out, int ma
 /* The highest record position in shard shard_index (0 if empty, or if the stream or shard
  * does not exist). O(1): for consumers that check many shards. */
 uint64_t stm_shard_end(stm_log *log, const char *stream, int shard_index);
+/* The shard's parents after a split or merge (parents[0] the parent, parents[1] the adjacent
+ * parent of a merge), -1 where there is none; false if the stream or shard does not exist.
+ * A reader that keeps order per key reads a child only once its parents are drained. */
+bool stm_shard_parents(stm_log *log, const char *stream, int shard_index, int parents[2]);
 
 /* ---- producers -------------------------------------------------------------------------- */
 

@@ -254,14 +254,35 @@ def test_invalid_base64_is_a_serialization_error(server):
     assert json.loads(ei.value.read())["__type"] == "SerializationException"
 
 
-def test_expired_iterator(server):
-    k = server.client("kinesis")
+def test_iterators_are_opaque_and_expire_with_aws_message(make_server):
+    # Iterators are Kinesis-shaped (8 bytes 00..01 then whole cipher blocks, >= 152 bytes) and
+    # a forged or edited one is refused; with the TTL shortened to 1 s an old one expires with
+    # AWS's message naming both times as Java dates.
+    import re
+    import time
+    srv = make_server()
+    srv.env = {"SALESPIPE_TEST_ITERATOR_TTL_MS": "1000"}
+    srv.start()
+    k = srv.client("kinesis")
     it = k.get_shard_iterator(StreamName=SEED_STREAM, ShardId="shardId-000000000000",
                               ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    raw = base64.b64decode(it).decode().split("/")
-    raw[4] = str(int(raw[4]) - 6 * 60 * 1000)  # issued six minutes ago
-    old = base64.b64encode("/".join(raw).encode()).decode()
-    assert error_code(k.get_records, ShardIterator=old) == "ExpiredIteratorException"
+    raw = base64.b64decode(it)
+    assert raw[:8] == bytes(7) + b"\x01" and len(raw) >= 152 and (len(raw) - 8) % 16 == 0
+    assert SEED_STREAM.encode() not in raw
+    assert k.get_records(ShardIterator=it)["Records"] is not None
+    forged = base64.b64encode(raw[:-16] + bytes(16)).decode()
+    assert error_code(k.get_records, ShardIterator=forged) == "InvalidArgumentException"
+    plain = base64.b64encode(b"1/0/0/0/0/" + SEED_STREAM.encode()).decode()
+    assert error_code(k.get_records, ShardIterator=plain) == "InvalidArgumentException"
+    time.sleep(1.5)
+    with pytest.raises(ClientError) as ei:
+        k.get_records(ShardIterator=it)
+    err = ei.value.response["Error"]
+    assert err["Code"] == "ExpiredIteratorException"
+    date = r"\w{3} \w{3} \d{2} \d{2}:\d{2}:\d{2} UTC \d{4}"
+    assert re.fullmatch(r"Iterator expired\. The iterator was created at time " + date +
+                        r" while right now it is " + date + r" which is further in the future "
+                        r"than the tolerated delay of 300000 milliseconds\.", err["Message"])
 
 
 def raw_put_records(server, records):

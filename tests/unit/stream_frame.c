@@ -84,9 +84,10 @@ static void sequence_numbers_decode_and_order_as_strings(void **state)
 {
     (void)state;
     char a[STM_SEQ_STR_MAX], b[STM_SEQ_STR_MAX];
-    stm_seq_format(1700000000123, 3, 9, a);
-    stm_seq_format(1700000000123, 3, 10, b);
+    stm_seq_format(1700000000123, 3, 9, 1700000005000, a);
+    stm_seq_format(1700000000123, 3, 10, 1700000001000, b); /* later position, earlier clock */
     assert_int_equal(strlen(a), STM_SEQ_DIGITS);
+    assert_int_equal(strlen(b), STM_SEQ_DIGITS);
     assert_true(strcmp(a, b) < 0);
     int64_t epoch;
     int shard;
@@ -95,9 +96,12 @@ static void sequence_numbers_decode_and_order_as_strings(void **state)
     assert_int_equal(epoch, 1700000000);
     assert_int_equal(shard, 3);
     assert_int_equal(seq, 10);
-    assert_string_equal(b, "4917000000000000000300000000000000000010");
-    stm_seq_format(1700000000123, 12, UINT64_MAX, a); /* every digit of the widest values */
-    assert_string_equal(a, "4917000000000000001218446744073709551615");
+    /* hex 2 06553f100 3 000000000000000a 00 06553f101 00000003 2: Kinesis's version-2 shape */
+    assert_string_equal(b, "49646437577175378652512468275262625838599521121259749426");
+    stm_seq_format(1700000000123, 12, UINT64_MAX, 1700000000123, a); /* the widest position */
+    assert_true(stm_seq_parse(a, &epoch, &shard, &seq));
+    assert_true(seq == UINT64_MAX);
+    assert_int_equal(shard, 12);
     char id[STM_SHARD_ID_MAX];
     stm_shard_id_format(7, id);
     assert_string_equal(id, "shardId-000000000007");
@@ -105,6 +109,11 @@ static void sequence_numbers_decode_and_order_as_strings(void **state)
     assert_string_equal(id, "shardId-002147483647");
     assert_false(stm_seq_parse("12345", &epoch, &shard, &seq));
     assert_false(stm_seq_parse("4917000000000000000300000000000000000a09", &epoch, &shard, &seq));
+    /* 56 digits but not our shape (last hex digit not 2), and too wide */
+    assert_false(stm_seq_parse("49646437577175378652512468275262625838599521121259749427", &epoch,
+                               &shard, &seq));
+    assert_false(stm_seq_parse("99999999999999999999999999999999999999999999999999999999", &epoch,
+                               &shard, &seq));
 }
 
 static void hash_keys_are_md5_as_big_endian_integers(void **state)
