@@ -742,6 +742,7 @@ static bool decode_levels(const uint8_t *p, size_t len, int max, uint8_t *out, s
 static bool decode_values(const rnode *n, int enc, const uint8_t *p, size_t len,
                           const dictionary *dict, ldata *d, size_t count, sp_err *e)
 {
+    if (!count) return true;
     ld_reserve_vals(d, count);
     rv *out = d->vals + d->nvals;
     if (enc == PQ_ENC_PLAIN) {
@@ -920,6 +921,7 @@ static bool read_chunk_data(pq_file *f, const rnode *n, const rchunk *c, ldata *
             break;
         }
         f->values_left -= nv;
+        if (!nv) continue;
         ld_reserve(d, nv);
         const uint8_t *p = data, *end = data + dlen;
         int max_def = n->def_here, max_rep = n->rep_here;

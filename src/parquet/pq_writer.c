@@ -880,7 +880,7 @@ static void write_chunk(pq_writer *w, leaf *l, chunk_meta *cm)
             pq_rle_encode(&body, idx + val, val_end - val, bw);
         } else if (l->physical == PQ_BOOLEAN) {
             size_t nb = (val_end - val + 7) / 8;
-            pq_buf_reserve(&body, nb);
+            pq_buf_reserve(&body, nb + 1);
             memset(body.p + body.len, 0, nb);
             for (size_t k = val; k < val_end; k++)
                 if (l->vals[k].i) body.p[body.len + (k - val) / 8] |= (uint8_t)(1u << ((k - val) % 8));
