@@ -238,6 +238,27 @@ static bool cache_start(worker *w, const char *path, const struct stat *st)
     return true;
 }
 
+static bool add_parquet_row(void *arg, json_t *row) { return add_row(arg, row); }
+
+/* A whole Parquet object into one batch, decoding only the columns the query uses. */
+static void produce_parquet(const qry_scan *s, qry_batch *b, cat_parquet *pq)
+{
+    pq_file *f = cat_parquet_file(pq);
+    size_t nc = pq_file_num_columns(f);
+    bool *want = calloc(nc ? nc : 1, sizeof *want);
+    if (!want) abort();
+    for (size_t i = 0; i < nc; i++)
+        for (size_t k = 0; k < s->n_cols && !want[i]; k++)
+            want[i] = !strcasecmp(pq_file_column_name(f, i), s->cols[k].name);
+    row_arg a = {.s = s, .b = b};
+    sp_err e = {0};
+    if (!pq_file_read(f, want, add_parquet_row, &a, &e)) {
+        b->error = strdup(e.msg);
+        if (!b->error) abort();
+    }
+    free(want);
+}
+
 static qry_batch *produce(worker *w)
 {
     qry_scan *s = w->s;
@@ -266,6 +287,22 @@ static qry_batch *produce(worker *w)
                 return b;
             }
             return produce_cached(w, b);
+        }
+        cat_parquet *pq = path ? cat_parquet_open(path, &e) : NULL;
+        if (pq || sp_err_failed(&e)) {
+            if (pq) {
+                produce_parquet(s, b, pq);
+                cat_parquet_close(pq);
+                if (b->error) w->next_obj = s->n_paths; /* the statement ends here */
+            } else {
+                b->error = strdup(e.msg);
+                if (!b->error) abort();
+                w->next_obj = s->n_paths;
+            }
+            b->opened = true;
+            if (stat(path, &st) == 0) b->bytes = (uint64_t)st.st_size;
+            b->object_end = true;
+            return b;
         }
         w->reader = path ? cat_reader_open(path, &e) : NULL;
         if (!w->reader) { /* an object deleted since the listing is simply gone */
