@@ -738,8 +738,159 @@ static bool decode_levels(const uint8_t *p, size_t len, int max, uint8_t *out, s
     return ok;
 }
 
+static const uint8_t *own(ldata *d, uint8_t *p);
+
+/* ---- DELTA_* and BYTE_STREAM_SPLIT (what writers of v2 pages use) ---------------------------- */
+
+typedef struct {
+    const uint8_t *p, *end;
+} cursor;
+
+static bool cur_varint(cursor *c, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (c->p >= c->end) return false;
+        uint8_t b = *c->p++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) return true;
+    }
+    return false;
+}
+
+/* DELTA_BINARY_PACKED: count values into out (as uint64, two's complement); *used receives
+ * the bytes consumed. */
+static bool delta_decode(const uint8_t *p, size_t len, uint64_t *out, size_t count, size_t *used)
+{
+    cursor c = {p, p + len};
+    uint64_t block, minis, total, first;
+    if (!cur_varint(&c, &block) || !cur_varint(&c, &minis) || !cur_varint(&c, &total) ||
+        !cur_varint(&c, &first))
+        return false;
+    if (!block || block % 128 || !minis || block % minis || (block / minis) % 32 ||
+        block > (1u << 20) || total < count)
+        return false;
+    uint64_t per_mini = block / minis;
+    uint64_t prev = (first >> 1) ^ (0 - (first & 1));
+    size_t got = 0;
+    if (count) out[got++] = prev;
+    while (got < count) {
+        uint64_t zz;
+        if (!cur_varint(&c, &zz)) return false;
+        uint64_t min_delta = (zz >> 1) ^ (0 - (zz & 1));
+        if ((uint64_t)(c.end - c.p) < minis) return false;
+        const uint8_t *widths = c.p;
+        c.p += minis;
+        for (uint64_t m = 0; m < minis && got < count; m++) {
+            unsigned bw = widths[m];
+            if (bw > 64) return false;
+            uint64_t bytes = per_mini * bw / 8;
+            if ((uint64_t)(c.end - c.p) < bytes) return false;
+            for (uint64_t k = 0; k < per_mini && got < count; k++) {
+                uint64_t v = 0;
+                uint64_t bit = k * bw;
+                for (unsigned b = 0; b < bw; b++, bit++)
+                    v |= (uint64_t)(c.p[bit / 8] >> (bit % 8) & 1) << b;
+                prev = prev + min_delta + v;
+                out[got++] = prev;
+            }
+            c.p += bytes;
+        }
+    }
+    *used = (size_t)(c.p - p);
+    return true;
+}
+
+static bool decode_delta_values(pq_file *f, const rnode *n, int enc, const uint8_t *p,
+                                size_t len, rv *out, size_t count, ldata *d)
+{
+    size_t used;
+    if (enc == PQ_ENC_DELTA_BINARY_PACKED) {
+        if (n->physical != PQ_INT32 && n->physical != PQ_INT64) return false;
+        uint64_t *tmp = pq_xmalloc(count * sizeof *tmp);
+        bool ok = delta_decode(p, len, tmp, count, &used);
+        for (size_t i = 0; ok && i < count; i++)
+            out[i].i = n->physical == PQ_INT32 ? (int32_t)(uint32_t)tmp[i] : (int64_t)tmp[i];
+        free(tmp);
+        return ok;
+    }
+    if (enc == PQ_ENC_BYTE_STREAM_SPLIT) {
+        size_t width = n->physical == PQ_FLOAT || n->physical == PQ_INT32 ? 4
+                       : n->physical == PQ_DOUBLE || n->physical == PQ_INT64 ? 8 : 0;
+        if (!width || len / width < count) return false;
+        for (size_t i = 0; i < count; i++) {
+            uint8_t v[8];
+            for (size_t b = 0; b < width; b++) v[b] = p[b * count + i];
+            if (n->physical == PQ_FLOAT) {
+                float fl;
+                memcpy(&fl, v, 4);
+                out[i].d = fl;
+            } else if (n->physical == PQ_DOUBLE) {
+                memcpy(&out[i].d, v, 8);
+            } else {
+                out[i].i = width == 4 ? (int32_t)le32(v) : (int64_t)le64(v);
+            }
+        }
+        return true;
+    }
+    if (n->physical != PQ_BYTE_ARRAY) return false;
+    uint64_t *lens = pq_xmalloc(count * sizeof *lens);
+    bool ok = false;
+    if (enc == PQ_ENC_DELTA_LENGTH_BYTE_ARRAY) {
+        if (delta_decode(p, len, lens, count, &used)) {
+            const uint8_t *data = p + used, *end = p + len;
+            ok = true;
+            for (size_t i = 0; ok && i < count; i++) {
+                if (lens[i] > (uint64_t)(end - data)) ok = false;
+                else {
+                    out[i].b.p = data;
+                    out[i].b.len = (uint32_t)lens[i];
+                    data += lens[i];
+                }
+            }
+        }
+    } else if (enc == PQ_ENC_DELTA_BYTE_ARRAY) {
+        uint64_t *pre = pq_xmalloc(count * sizeof *pre);
+        size_t used2;
+        if (delta_decode(p, len, pre, count, &used) &&
+            delta_decode(p + used, len - used, lens, count, &used2)) {
+            const uint8_t *data = p + used + used2, *end = p + len;
+            uint64_t total = 0;
+            ok = true;
+            for (size_t i = 0; ok && i < count; i++) {
+                uint64_t prev_len = i ? pre[i - 1] + lens[i - 1] : 0;
+                if (pre[i] > prev_len || lens[i] > (uint64_t)(end - data)) ok = false;
+                else {
+                    data += lens[i];
+                    total += pre[i] + lens[i];
+                }
+            }
+            /* Rebuilt values may be far larger than the page: the file's inflate budget. */
+            if (ok && total > f->bytes_left) ok = false;
+            if (ok) {
+                f->bytes_left -= total;
+                uint8_t *buf = pq_xmalloc((size_t)total + 1);
+                own(d, buf);
+                data = p + used + used2;
+                size_t at = 0;
+                for (size_t i = 0; i < count; i++) {
+                    if (pre[i]) memcpy(buf + at, out[i - 1].b.p, (size_t)pre[i]);
+                    if (lens[i]) memcpy(buf + at + pre[i], data, (size_t)lens[i]);
+                    data += lens[i];
+                    out[i].b.p = buf + at;
+                    out[i].b.len = (uint32_t)(pre[i] + lens[i]);
+                    at += (size_t)(pre[i] + lens[i]);
+                }
+            }
+        }
+        free(pre);
+    }
+    free(lens);
+    return ok;
+}
+
 /* Decodes the values part of a data page: count non-null values into d. */
-static bool decode_values(const rnode *n, int enc, const uint8_t *p, size_t len,
+static bool decode_values(pq_file *f, const rnode *n, int enc, const uint8_t *p, size_t len,
                           const dictionary *dict, ldata *d, size_t count, sp_err *e)
 {
     if (!count) return true;
@@ -768,9 +919,14 @@ static bool decode_values(const rnode *n, int enc, const uint8_t *p, size_t len,
         for (size_t i = 0; ok && i < count; i++) out[i].i = tmp[i];
         free(tmp);
         if (!ok) return page_fail(e, n, "bad RLE boolean run");
+    } else if (enc == PQ_ENC_DELTA_BINARY_PACKED || enc == PQ_ENC_DELTA_LENGTH_BYTE_ARRAY ||
+               enc == PQ_ENC_DELTA_BYTE_ARRAY || enc == PQ_ENC_BYTE_STREAM_SPLIT) {
+        if (!decode_delta_values(f, n, enc, p, len, out, count, d))
+            return page_fail(e, n, "bad DELTA or BYTE_STREAM_SPLIT values");
     } else {
         sp_err_invalid(e, "Parquet column '%s': encoding %d is not supported (PLAIN, "
-                          "RLE_DICTIONARY and RLE booleans are)", n->name, enc);
+                          "dictionary, RLE booleans, DELTA_* and BYTE_STREAM_SPLIT are)",
+                       n->name, enc);
         return false;
     }
     d->nvals += count;
@@ -956,7 +1112,7 @@ static bool read_chunk_data(pq_file *f, const rnode *n, const rchunk *c, ldata *
         if (!ok) break;
         size_t present = 0;
         for (size_t i = 0; i < nv; i++) present += d->def[d->n + i] == max_def;
-        if (!decode_values(n, h.encoding, p, (size_t)(end - p), &dict, d, present, e)) {
+        if (!decode_values(f, n, h.encoding, p, (size_t)(end - p), &dict, d, present, e)) {
             ok = false;
             break;
         }

@@ -318,7 +318,9 @@ DUCK_QUERY = (
 
 @pytest.mark.parametrize("options", ["COMPRESSION uncompressed", "COMPRESSION snappy",
                                      "COMPRESSION gzip", "COMPRESSION zstd",
-                                     "COMPRESSION snappy, ROW_GROUP_SIZE 1000"])
+                                     "COMPRESSION snappy, ROW_GROUP_SIZE 1000",
+                                     "COMPRESSION zstd, PARQUET_VERSION v2",
+                                     "COMPRESSION uncompressed, PARQUET_VERSION v2"])
 def test_files_duckdb_writes_read_the_same_in_ours(tmp_path, options):
     need_oracle("@duckdb/node-api")
     out = tmp_path / "duck.parquet"
