@@ -306,8 +306,10 @@ static int list_objects(lake_cursor *c, lake_vtab *vt)
 
 static qry_col_kind col_kind(const char *type)
 {
-    if (!strcmp(type, "bigint") || !strcmp(type, "int")) return QRY_COL_BIGINT;
-    if (!strcmp(type, "double")) return QRY_COL_DOUBLE;
+    if (!strcmp(type, "bigint") || !strcmp(type, "int") || !strcmp(type, "smallint") ||
+        !strcmp(type, "tinyint"))
+        return QRY_COL_BIGINT;
+    if (!strcmp(type, "double") || !strcmp(type, "float")) return QRY_COL_DOUBLE;
     if (!strcmp(type, "boolean")) return QRY_COL_BOOLEAN;
     return QRY_COL_TEXT;
 }

@@ -19,7 +19,8 @@ TABLE = "sales_db.kinesis_firehose_destination_yb"
 SCHEMA = [["orderid", "string"], ["product_name", "string"], ["quantity", "bigint"],
           ["price", "double"], ["cdc_event_type", "string"], ["creation_datetime", "string"],
           ["sequence_number", "string"], ["ordered_at", "timestamp"],
-          ["amount", "decimal(10,2)"], ["meta", "struct<src:string,tags:array<string>>"]]
+          ["amount", "decimal(10,2)"], ["meta", "struct<src:string,tags:array<string>>"],
+          ["small", "smallint"], ["ratio", "float"]]
 
 
 def run(data_dir, *args, check=True):
@@ -54,7 +55,8 @@ def write_lake(data_dir, tmp_path):
                              "sequence_number": f"{seq:021d}",
                              "ordered_at": f"2026-11-26 {hour:02d}:{i:02d}:05.125",
                              "amount": f"{rng.randint(0, 99999)}.{rng.randint(0, 99):02d}",
-                             "meta": {"src": "gen", "tags": ["a", str(hour)]}})
+                             "meta": {"src": "gen", "tags": ["a", str(hour)]},
+                             "small": rng.randint(-300, 300), "ratio": 0.5})
             records += rows
             d = os.path.join(root, "2026", "11", "26", f"{hour:02d}")
             os.makedirs(d, exist_ok=True)
@@ -91,6 +93,9 @@ def test_parquet_objects_are_crawled_from_footers_and_queried(data_dir, tmp_path
                            f" WHERE sequence_number = '{1:021d}'")
     assert rows == [{"sequence_number": f"{1:021d}", "ordered_at": records[0]["ordered_at"],
                      "amount": records[0]["amount"]}]
+    # Parquet's smaller numbers are numbers in SQL, not text
+    rows = query(data_dir, f"SELECT sum(small) AS s, sum(ratio) AS r FROM {TABLE}")
+    assert rows == [{"s": sum(r["small"] for r in records), "r": 0.5 * len(records)}]
     # partitions pruned as for JSON: only hour 11 is read
     rows = query(data_dir, f"SELECT count(*) AS n FROM {TABLE} WHERE partition_3 = '11'")
     assert rows == [{"n": 80}]
