@@ -111,7 +111,8 @@ const char *pq_file_column_name(const pq_file *f, size_t i);
 const char *pq_file_column_type(const pq_file *f, size_t i);
 
 /* Statistics of top-level column col in row group rg as JSON values (new references, NULL
- * when the file has none or the column is nested); null_count -1 when unknown. */
+ * when the file has none, the column is nested, or it is a byte-array column of a file
+ * another writer made, whose bounds may be truncated); null_count -1 when unknown. */
 void pq_file_column_stats(const pq_file *f, size_t rg, size_t col, json_t **min, json_t **max,
                           int64_t *null_count);
 int64_t pq_file_row_group_rows(const pq_file *f, size_t rg);

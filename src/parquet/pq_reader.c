@@ -46,6 +46,7 @@ struct pq_file {
     rgroup *rgs;
     size_t nrg;
     uint64_t values_left, bytes_left;
+    bool ours;                  /* created_by is salespipe's writer: byte-array stats exact */
 };
 
 typedef union {
@@ -404,6 +405,10 @@ static bool parse_footer(pq_file *f, sp_err *e)
             els = pq_xcalloc(n, sizeof *els);
             nel = n;
             for (size_t i = 0; i < n && !r.bad; i++) read_selem(&r, &els[i]);
+        } else if (id == 6 && t == TC_BINARY) {
+            size_t n;
+            const uint8_t *cb = tc_r_binary(&r, &n);
+            f->ours = cb && n == strlen(PQ_CREATED_BY) && !memcmp(cb, PQ_CREATED_BY, n);
         } else if (id == 3) {
             f->num_rows = tc_r_int(&r, t);
         } else if (id == 4 && t == TC_LIST) {
@@ -1278,6 +1283,9 @@ void pq_file_column_stats(const pq_file *f, size_t rg, size_t col, json_t **min,
     if (top->nchildren || top->nleaves != 1 || top->repetition == PQ_REPEATED) return;
     const rchunk *c = &f->rgs[rg].cols[top->leaf_first];
     *null_count = c->nulls;
+    /* Other writers may truncate byte-array bounds (hyparquet-writer: to 16 bytes) without
+     * saying so; such a max is no bound at all, so only ours are trusted. */
+    if ((top->physical == PQ_BYTE_ARRAY || top->physical == PQ_FIXED) && !f->ours) return;
     rv v;
     size_t used;
     if (c->min) {

@@ -65,7 +65,7 @@ def write_lake(data_dir, tmp_path):
             out = os.path.join(d, f"sales-delivery-stream-1-2026-11-26-{hour:02d}-0{i}-00-"
                                   f"00000000-0000-4000-8000-00000000000{i}.parquet")
             subprocess.run([TOOL, "write", str(tmp_path / "s.json"), str(tmp_path / "r.jsonl"),
-                            out, "SNAPPY", "dict"], check=True, timeout=60)
+                            out, "SNAPPY", "dict", "block=3000"], check=True, timeout=60)
     return records
 
 
@@ -93,6 +93,18 @@ def test_parquet_objects_are_crawled_from_footers_and_queried(data_dir, tmp_path
                            f" WHERE sequence_number = '{1:021d}'")
     assert rows == [{"sequence_number": f"{1:021d}", "ordered_at": records[0]["ordered_at"],
                      "amount": records[0]["amount"]}]
+    # row groups whose statistics exclude the filter are skipped (and the answer is the same)
+    out = run(data_dir, "query", f"SELECT orderid FROM {TABLE} WHERE sequence_number = "
+                                 f"'{77:021d}'", "--format", "json", "--stats")
+    assert json.loads(out.stdout) == [{"orderid": records[76]["orderid"]}]
+    stats = out.stderr.decode()
+    read = int(stats.split("row groups read: ")[1].split(",")[0])
+    skipped = int(stats.split("row groups skipped: ")[1].split()[0])
+    assert read == 1 and skipped >= 3, stats
+    out = run(data_dir, "query", f"SELECT count(*) AS n FROM {TABLE} WHERE quantity >= 1 AND"
+                                 f" sequence_number > '{150:021d}'", "--format", "json", "--stats")
+    assert json.loads(out.stdout) == [{"n": 10}]
+    assert int(out.stderr.decode().split("row groups skipped: ")[1].split()[0]) > 0
     # Parquet's smaller numbers are numbers in SQL, not text
     rows = query(data_dir, f"SELECT sum(small) AS s, sum(ratio) AS r FROM {TABLE}")
     assert rows == [{"s": sum(r["small"] for r in records), "r": 0.5 * len(records)}]

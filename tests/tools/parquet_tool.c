@@ -1,6 +1,6 @@
 /* Test driver for the Parquet module, used by the oracle comparisons (tests/e2e/
  * test_parquet_oracles.py):
- *   parquet_tool write SCHEMA.json ROWS.jsonl OUT.parquet [CODEC] [dict] [v2] [PAGE_SIZE]
+ *   parquet_tool write SCHEMA.json ROWS.jsonl OUT.parquet [CODEC] [dict] [v2] [block=N] [PAGE_SIZE]
  *       SCHEMA.json is [[name, glue type], ...]; each line of ROWS.jsonl is one record object.
  *   parquet_tool read FILE [COLUMN...]
  *       prints {"columns":[[name,type],...]} and then one JSON object per row.
@@ -55,6 +55,7 @@ int main(int argc, char **argv)
         for (int i = 6; i < argc; i++) {
             if (!strcmp(argv[i], "dict")) o.dictionary = true;
             else if (!strcmp(argv[i], "v2")) o.page_v2 = true;
+            else if (!strncmp(argv[i], "block=", 6)) o.block_size = (size_t)atol(argv[i] + 6);
             else o.page_size = (size_t)atol(argv[i]);
         }
         pq_writer *w = pq_writer_new(n, names, types, &o, &e);
