@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "parquet/pq_value.h"
 
@@ -460,6 +461,17 @@ static size_t value_bytes(const leaf *l, const wval *v)
     }
 }
 
+/* A struct field's member: by its exact name, else by any case (Hive's struct field names,
+ * like its columns, ignore case; Glue keeps them in lower case). */
+static json_t *struct_member(const json_t *obj, const char *name)
+{
+    json_t *v = json_object_get(obj, name);
+    if (v) return v;
+    const char *k;
+    json_object_foreach((json_t *)obj, k, v) if (!strcasecmp(k, name)) return v;
+    return NULL;
+}
+
 /* Shreds value v of type t into leaves[0..) (the leaves under t, in order). def is the
  * definition level of t's parent, rep the repetition level for the first entry, depth_rep the
  * repetition level of the innermost repeated ancestor. required: t is a map key. */
@@ -480,7 +492,7 @@ static bool shred(pq_writer *w, leaf *leaves, const pq_type *t, const json_t *v,
         if (!json_is_object(v)) break;
         leaf *l = leaves;
         for (size_t i = 0; i < t->nchildren; i++) {
-            if (!shred(w, l, t->children[i], json_object_get(v, t->names[i]), d, rep, depth_rep,
+            if (!shred(w, l, t->children[i], struct_member(v, t->names[i]), d, rep, depth_rep,
                        false, column, e))
                 return false;
             l += leaf_count(t->children[i]);

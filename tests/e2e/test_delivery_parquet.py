@@ -122,7 +122,7 @@ def test_boto3_stream_converts_to_parquet_and_fails_misfits_alone(make_server, d
         dfcc["OutputFormatConfiguration"]
     good = [{"OrderId": str(i), "QTY": i, "price": "12.5", "ok": i % 2 == 0,
              "day": "2024-05-01", "at": "2024-05-01T10:00:00.250Z", "a.b": "dots",
-             "timestamp": 1700000000 + i, "tags": ["x", str(i)], "dims": {"w": 1.5, "h": i}}
+             "timestamp": 1700000000 + i, "tags": ["x", str(i)], "dims": {"W": 1.5, "h": i}}
             for i in range(40)]
     bad = [b'{"OrderId": "bad", "QTY": "not a number"}', b"not json at all",
            b'[1, 2, 3]']
