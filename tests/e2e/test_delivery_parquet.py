@@ -346,3 +346,31 @@ def test_sigkill_during_parquet_delivery_keeps_every_record_exactly_once(make_se
     dup = [i for i, c in counts.items() if c > 1]
     assert not dup, f"duplicates: {dup[:10]}"
     assert set(counts) <= acked | unsure
+
+
+def test_update_destination_switches_a_json_stream_to_parquet(make_server, data_dir):
+    server = make_server(CONFIG).start()
+    make_schema_table(server, "shop", "kv", [("k", "string"), ("v", "bigint")])
+    fh = firehose(server)
+    fh.create_delivery_stream(
+        DeliveryStreamName="sw", DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": ROLE, "BucketARN": BUCKET_ARN, "Prefix": "sw/",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 1}})
+    desc = fh.describe_delivery_stream(DeliveryStreamName="sw")["DeliveryStreamDescription"]
+    dest_id, version = desc["Destinations"][0]["DestinationId"], desc["VersionId"]
+    with pytest.raises(botocore.exceptions.ClientError) as ex:
+        fh.update_destination(
+            DeliveryStreamName="sw", CurrentDeliveryStreamVersionId=version,
+            DestinationId=dest_id, ExtendedS3DestinationUpdate={
+                "DataFormatConversionConfiguration": {
+                    **conversion("shop", "kv"),
+                    "OutputFormatConfiguration": {"Serializer": {"OrcSerDe": {}}}}})
+    assert "OrcSerDe" in ex.value.response["Error"]["Message"]
+    fh.update_destination(
+        DeliveryStreamName="sw", CurrentDeliveryStreamVersionId=version, DestinationId=dest_id,
+        ExtendedS3DestinationUpdate={"DataFormatConversionConfiguration":
+                                     conversion("shop", "kv", Compression="GZIP")})
+    fh.put_record(DeliveryStreamName="sw", Record={"Data": b'{"k": "a", "v": 1}'})
+    keys, rows = wait_objects(data_dir, "sw/", ".parquet", 1)
+    assert rows == [{"k": "a", "v": 1}]
