@@ -27,6 +27,7 @@ typedef struct crawl_group {
     char folder[1024];    /* first folder under the crawl prefix, "" for objects at its root */
     cat_type *schema;
     size_t n_objects;
+    size_t n_parquet;     /* of them Parquet (classified from their footers) */
     char table[CAT_NAME_MAX + 1];
 } crawl_group;
 
@@ -149,6 +150,30 @@ static bool read_object(crawl *c, crawl_obj *o)
     sp_err e = {0};
     struct stat before, after;
     bool stat_ok = stat(path, &before) == 0;
+    cat_parquet *pq = cat_parquet_open(path, &e);
+    if (pq || sp_err_failed(&e)) {
+        /* Parquet: the schema is the footer's; no data page is read. */
+        o->group = group_of(c, o->key + strlen(c->prefix));
+        crawl_group *g = &c->groups[o->group];
+        g->n_objects++;
+        if (pq) {
+            g->n_parquet++;
+            char *schema = cat_parquet_schema(cat_parquet_file(pq));
+            cat_type *t = schema ? cat_type_parse(schema) : NULL;
+            if (t) cat_type_merge(&g->schema, t);
+            else c->rep->records_malformed++;
+            cat_type_destroy(t);
+            free(schema);
+            o->records = (size_t)pq_file_num_rows(cat_parquet_file(pq));
+            c->rep->records_read += o->records;
+            cat_parquet_close(pq);
+        } else {
+            c->rep->records_malformed++;  /* a damaged footer: nothing to classify */
+        }
+        c->rep->objects_read++;
+        free(path);
+        return true;
+    }
     cat_reader *r = cat_reader_open(path, &e);
     if (!r) { /* vanished between listing and reading: nothing to crawl */
         free(path);
@@ -271,9 +296,22 @@ static const char *table_prefix(crawl *c, const crawl_group *g, char *buf, size_
     return buf;
 }
 
+/* Parquet when most of the table's objects in this crawl are. */
+static bool table_is_parquet(const crawl *c, const char *name)
+{
+    size_t pq = 0, all = 0;
+    for (size_t g = 0; g < c->n_groups; g++)
+        if (!strcmp(c->groups[g].table, name)) {
+            pq += c->groups[g].n_parquet;
+            all += c->groups[g].n_objects;
+        }
+    return all && pq * 2 > all;
+}
+
 static bool write_table(crawl *c, const char *name, const char *prefix, const cat_type *schema,
                         char **pkeys, size_t n_pkeys)
 {
+    bool parquet = table_is_parquet(c, name);
     json_t *cols = json_array();
     for (size_t i = 0; schema && i < schema->n_fields; i++) {
         char *type = cat_type_name(schema->fields[i]);
@@ -290,9 +328,9 @@ static bool write_table(crawl *c, const char *name, const char *prefix, const ca
         c->cat,
         "INSERT INTO tables(database, name, bucket, prefix, classification, json_path, serde,"
         " columns, partition_keys, parameters, crawler, created_ms, updated_ms)"
-        " VALUES (?1, ?2, ?3, ?4, 'json', ?5, ?6, ?7, ?8, '{}', ?9, ?10, ?10)"
+        " VALUES (?1, ?2, ?3, ?4, ?11, ?5, ?6, ?7, ?8, '{}', ?9, ?10, ?10)"
         " ON CONFLICT(database, name) DO UPDATE SET columns = ?7, json_path = ?5,"
-        " updated_ms = ?10",
+        " classification = ?11, serde = ?6, updated_ms = ?10",
         c->e);
     bool ok = st != NULL;
     if (ok) {
@@ -301,7 +339,8 @@ static bool write_table(crawl *c, const char *name, const char *prefix, const ca
         sqlite3_bind_text(st, 3, c->cfg->bucket, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, prefix, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, c->json_path, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, SERDE_JSON, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, parquet ? CAT_PARQUET_SERDE : SERDE_JSON, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 11, parquet ? "parquet" : "json", -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 7, cols_s, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 8, pk_s, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 9, c->cfg->name, -1, SQLITE_STATIC);
@@ -469,8 +508,14 @@ static bool update_parameters(crawl *c, const char *table)
     snprintf(n_rec, sizeof n_rec, "%lld", records);
     snprintf(n_bytes, sizeof n_bytes, "%lld", bytes);
     snprintf(avg, sizeof avg, "%lld", records ? bytes / records : 0);
+    sp_err te = {0};
+    cat_table *stored = cat_table_get(c->cat, c->cfg->database, table, &te);
+    bool parquet = stored && stored->classification &&
+                   !strcmp(stored->classification, "parquet");
+    cat_table_destroy(stored);
     json_t *p = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "classification", "json",
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "classification",
+        parquet ? "parquet" : "json",
         "compressionType", c->compression ? c->compression : "none", "typeOfData", "file",
         "recordCount", n_rec, "objectCount", n_obj, "sizeKey", n_bytes, "averageRecordSize", avg,
         "CrawlerSchemaSerializerVersion", SCHEMA_SERIALIZER_VERSION,

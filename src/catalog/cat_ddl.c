@@ -53,14 +53,18 @@ static bool table_ddl(cat_catalog *cat, sp_str *s, const char *db, const char *n
                            t->partition_keys[i].type, i + 1 < t->n_partition_keys ? "," : "");
         sp_str_puts(s, ")\n");
     }
-    sp_str_puts(s, "ROW FORMAT SERDE ");
-    quoted(s, t->serde);
-    sp_str_puts(s, "\nWITH SERDEPROPERTIES ('paths'='");
-    for (size_t i = 0; i < t->n_columns; i++)
-        sp_str_appendf(s, "%s%s", i ? "," : "", t->columns[i].name);
-    sp_str_puts(s, "')\nSTORED AS INPUTFORMAT 'org.apache.hadoop.mapred.TextInputFormat'\n"
-                   "OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'\n"
-                   "LOCATION ");
+    if (t->classification && !strcmp(t->classification, "parquet")) {
+        sp_str_puts(s, "STORED AS PARQUET\nLOCATION ");
+    } else {
+        sp_str_puts(s, "ROW FORMAT SERDE ");
+        quoted(s, t->serde);
+        sp_str_puts(s, "\nWITH SERDEPROPERTIES ('paths'='");
+        for (size_t i = 0; i < t->n_columns; i++)
+            sp_str_appendf(s, "%s%s", i ? "," : "", t->columns[i].name);
+        sp_str_puts(s, "')\nSTORED AS INPUTFORMAT 'org.apache.hadoop.mapred.TextInputFormat'\n"
+                       "OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'\n"
+                       "LOCATION ");
+    }
     quoted(s, t->location);
     sp_str_puts(s, "\nTBLPROPERTIES (");
     const char *k;

@@ -20,6 +20,8 @@ typedef enum {
     CAT_T_STRING,
     CAT_T_ARRAY,
     CAT_T_STRUCT,
+    CAT_T_NAMED,            /* any other Glue type, kept by name (Parquet's timestamp, date,
+                             * decimal(p,s), float, tinyint, smallint, binary, map<..>) */
 } cat_kind;
 
 typedef struct cat_type cat_type;
@@ -29,6 +31,7 @@ struct cat_type {
     size_t n_fields;        /* STRUCT, fields in order of first appearance */
     char **names;
     cat_type **fields;
+    char *other;            /* NAMED: the Glue type name */
 };
 
 /* Type of a JSON value (integers are bigint, like Glue's JSON classifier). Caller destroys. */

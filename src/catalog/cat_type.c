@@ -31,6 +31,7 @@ void cat_type_destroy(cat_type *t)
     }
     free(t->names);
     free(t->fields);
+    free(t->other);
     free(t);
 }
 
@@ -106,6 +107,7 @@ cat_type *cat_type_copy(const cat_type *t)
     if (!t) return NULL;
     cat_type *c = type_new(t->kind);
     c->elem = cat_type_copy(t->elem);
+    if (t->other && !(c->other = strdup(t->other))) abort();
     for (size_t i = 0; i < t->n_fields; i++) struct_add(c, t->names[i], cat_type_copy(t->fields[i]));
     return c;
 }
@@ -134,6 +136,11 @@ void cat_type_merge(cat_type **ap, const cat_type *b)
                 cat_type_merge(&a->fields[j], b->fields[i]);
             else
                 struct_add(a, b->names[i], cat_type_copy(b->fields[i]));
+        }
+    } else if (a->kind == b->kind && a->kind == CAT_T_NAMED) {
+        if (strcmp(a->other, b->other)) {
+            cat_type_destroy(a);
+            *ap = type_new(CAT_T_STRING);
         }
     } else if (is_number(a->kind) && is_number(b->kind)) {
         if (b->kind > a->kind) a->kind = b->kind;
@@ -180,6 +187,7 @@ static void render(const cat_type *t, sp_str *s)
     case CAT_T_INT: sp_str_puts(s, "int"); break;
     case CAT_T_BIGINT: sp_str_puts(s, "bigint"); break;
     case CAT_T_DOUBLE: sp_str_puts(s, "double"); break;
+    case CAT_T_NAMED: sp_str_puts(s, t->other); break;
     case CAT_T_ARRAY:
         sp_str_puts(s, "array<");
         render(t->elem, s);
@@ -293,7 +301,26 @@ static cat_type *parse_type(parser *ps)
     } else if (word(ps, "double")) {
         t = type_new(CAT_T_DOUBLE);
     } else {
-        return NULL;
+        /* Types JSON never produces but Parquet does: kept whole by name, up to the ',' or
+         * '>' that ends them at their own nesting level. */
+        static const char *const named[] = {"timestamp", "date", "float", "tinyint",
+                                            "smallint", "binary", "decimal", "map<",
+                                            "varchar", "char"};
+        bool known = false;
+        for (size_t i = 0; i < sizeof named / sizeof *named && !known; i++)
+            known = !strncmp(ps->p, named[i], strlen(named[i]));
+        if (!known) return NULL;
+        const char *start = ps->p;
+        int depth = 0;
+        while (*ps->p && !(depth == 0 && (*ps->p == ',' || *ps->p == '>'))) {
+            if (*ps->p == '<' || *ps->p == '(') depth++;
+            if (*ps->p == '>' || *ps->p == ')') depth--;
+            ps->p++;
+        }
+        if (depth != 0) return NULL;
+        t = type_new(CAT_T_NAMED);
+        t->other = strndup(start, (size_t)(ps->p - start));
+        if (!t->other) abort();
     }
 done:
     ps->depth--;

@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/core.h"
 #include "lake/lake.h"
+#include "parquet/parquet.h"
 
 #include <stdio.h>
 
@@ -197,6 +198,24 @@ cat_pexpr *cat_pexpr_parse(const char *text, const cat_column *keys, size_t n_ke
 /* Whether a partition with these values (one per key, in key order) is selected. */
 bool cat_pexpr_match(const cat_pexpr *x, const char *const *values, size_t n_values);
 void cat_pexpr_destroy(cat_pexpr *x);
+
+/* ---- Parquet objects (cat_parquet.c) ------------------------------------------------------ */
+
+/* The Parquet table classification, and the SerDe and formats a Glue crawler records. */
+#define CAT_PARQUET_SERDE "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+#define CAT_PARQUET_INPUT "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+#define CAT_PARQUET_OUTPUT "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+
+typedef struct cat_parquet cat_parquet;
+/* Opens path as Parquet when its magic bytes say so: NULL with e untouched when it is not
+ * Parquet, NULL with e set when it is but its footer is damaged. Only the footer is read.
+ * Caller closes. */
+cat_parquet *cat_parquet_open(const char *path, sp_err *e);
+pq_file *cat_parquet_file(cat_parquet *p);   /* borrowed from p */
+void cat_parquet_close(cat_parquet *p);
+/* "struct<name:type,...>" of the file's top-level columns (names in lower case); caller
+ * frees. */
+char *cat_parquet_schema(const pq_file *f);
 
 /* ---- Glue API definitions (cat_glue_store.c) --------------------------------------------- */
 

@@ -203,8 +203,11 @@ static json_t *serde_json(const cat_table *t)
     char buf[512];
     sp_str_init(&paths, buf, sizeof buf, SP_STR_NO_MAX);
     for (size_t i = 0; i < t->n_columns; i++) sp_str_appendf(&paths, "%s%s", i ? "," : "", names[i]);
-    json_t *s = json_pack("{s:s, s:{s:s}}", "SerializationLibrary", t->serde, "Parameters",
-                          "paths", paths.buf);
+    json_t *s = t->classification && !strcmp(t->classification, "parquet")
+                    ? json_pack("{s:s, s:{s:s}}", "SerializationLibrary", t->serde,
+                                "Parameters", "serialization.format", "1")
+                    : json_pack("{s:s, s:{s:s}}", "SerializationLibrary", t->serde,
+                                "Parameters", "paths", paths.buf);
     sp_str_release(&paths);
     free(names);
     return s;
@@ -218,9 +221,11 @@ static bool compressed(const cat_table *t)
 
 static json_t *storage_json(const cat_table *t, const char *location, bool with_columns)
 {
+    bool parquet = t->classification && !strcmp(t->classification, "parquet");
     json_t *sd = json_pack(
         "{s:s, s:s, s:s, s:b, s:i, s:o, s:[], s:[], s:O, s:b}", "Location", location,
-        "InputFormat", INPUT_FORMAT, "OutputFormat", OUTPUT_FORMAT, "Compressed", compressed(t),
+        "InputFormat", parquet ? CAT_PARQUET_INPUT : INPUT_FORMAT, "OutputFormat",
+        parquet ? CAT_PARQUET_OUTPUT : OUTPUT_FORMAT, "Compressed", compressed(t),
         "NumberOfBuckets", GLUE_NO_BUCKETS, "SerdeInfo", serde_json(t), "BucketColumns",
         "SortColumns", "Parameters", t->parameters, "StoredAsSubDirectories", 0);
     if (with_columns) json_object_set_new(sd, "Columns", columns_json(t->columns, t->n_columns));

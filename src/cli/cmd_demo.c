@@ -187,6 +187,7 @@ int cli_cmd_demo(const cli_common *common, int argc, char **argv)
                        .mix_insert = 7, .mix_update = 2, .mix_delete = 1,
                        .seed = (uint64_t)sp_clock_wall_ms()};
     const char *durability = NULL;
+    const char *format = "json";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = v != NULL;
@@ -198,10 +199,13 @@ int cli_cmd_demo(const cli_common *common, int argc, char **argv)
             sp_durability d;
             ok = sp_durability_parse(v, &d);
             durability = v;
-        } else ok = false;
+        } else if (!strcmp(a, "--format") && v)
+            ok = !strcmp(format = v, "json") || !strcmp(v, "parquet");
+        else ok = false;
         if (!ok) {
             fprintf(stderr, "usage: salespipe demo [--events N] [--rate R] [--mix I:U:D] "
-                            "[--seed S] [--durability fsync|relaxed] [--data-dir D]\n");
+                            "[--seed S] [--durability fsync|relaxed] [--format json|parquet] "
+                            "[--data-dir D]\n");
             return CLI_EXIT_USAGE;
         }
         i++;
@@ -209,14 +213,24 @@ int cli_cmd_demo(const cli_common *common, int argc, char **argv)
     sp_config *cfg = cli_config_load(common);
     if (!cfg) return CLI_EXIT_USAGE;
     if (durability) cli_durability_override(cfg, durability);
+    if (!strcmp(format, "parquet")) {
+        /* The seed's delivery stream converts to Parquet (the config's `format: parquet`);
+         * its schema table is made from the dynamodb-cdc columns (engine.c). */
+        for (size_t i = 0; i < cfg->n_deliveries; i++)
+            if (!strcmp(cfg->deliveries[i].name, "sales-delivery-stream")) {
+                free(cfg->deliveries[i].format);
+                cfg->deliveries[i].format = strdup("parquet");
+                if (!cfg->deliveries[i].format) abort();
+            }
+    }
     demo d = {.tty = isatty(STDOUT_FILENO), .started_ns = sp_clock_mono_ns()};
     sp_err e = {0};
     int rc = CLI_EXIT_FAILED;
     printf("salespipe demo: the seed pipeline on one machine, data dir %s\n"
            "  OrdersRawTable -> stream -> orders-cdc-pipe -> kinesis-for-sales-data -> "
-           "sales-delivery-stream (dynamodb-cdc) -> s3://kinesis-firehose-destination-yb -> "
+           "sales-delivery-stream (dynamodb-cdc%s) -> s3://kinesis-firehose-destination-yb -> "
            "sales-crawler -> sales_db\n\n",
-           common->data_dir);
+           common->data_dir, strcmp(format, "parquet") ? "" : ", Parquet");
     d.en = cli_engine_open(cfg, common->data_dir, &e);
     if (!d.en) goto out;
     cli_engine_progress(d.en, &d.base);

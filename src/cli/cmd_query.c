@@ -65,8 +65,10 @@ int cli_cmd_query(const cli_common *common, int argc, char **argv)
             qry_result_print(r, format, stdout);
             if (stats)
                 fprintf(stderr,
-                        "partitions scanned: %zu, objects opened: %zu, objects from cache: %zu\n",
-                        r->partitions_scanned, r->objects_opened, r->objects_from_cache);
+                        "partitions scanned: %zu, objects opened: %zu, objects from cache: %zu, "
+                        "row groups read: %zu, row groups skipped: %zu\n",
+                        r->partitions_scanned, r->objects_opened, r->objects_from_cache,
+                        r->row_groups_read, r->row_groups_skipped);
             qry_result_destroy(r);
         }
     }

@@ -7,6 +7,7 @@
 #include "engine.h"
 
 #include <ftw.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,87 @@ static const char *sub_dir(const cli_engine *en, const char *name, char *buf, si
     return buf;
 }
 
+/* The schema of record format conversion: the Glue table's columns (delivery's schema
+ * source). A connection of its own per call, since it runs on a delivery worker's thread. */
+static json_t *engine_schema(void *ctx, const char *database, const char *table, sp_err *e)
+{
+    cli_engine *en = ctx;
+    cat_catalog *cat = cat_catalog_reopen(en->catalog, e);
+    if (!cat) return NULL;
+    cat_table *t = cat_table_get(cat, database, table, e);
+    json_t *cols = NULL;
+    if (t) {
+        cols = json_array();
+        for (size_t i = 0; i < t->n_columns; i++)
+            json_array_append_new(cols, json_pack("[ss]", t->columns[i].name,
+                                                  t->columns[i].type));
+        cat_table_destroy(t);
+    }
+    cat_catalog_close(cat);
+    return cols;
+}
+
+/* The columns the builtin dynamodb-cdc processor writes for the seed's table (DESIGN.md). */
+static const char *const CDC_COLUMNS[][2] = {
+    {"orderid", "string"}, {"product_name", "string"}, {"quantity", "bigint"},
+    {"price", "double"}, {"cdc_event_type", "string"}, {"creation_datetime", "string"},
+    {"sequence_number", "string"}};
+
+/* A configured `format: parquet` delivery stream with no schema_table names
+ * <stream>_schema; when that table is missing and the stream runs the dynamodb-cdc processor,
+ * it is made from the processor's columns, so one configuration key switches the seed's
+ * pipeline to Parquet. */
+static bool engine_ensure_schema_tables(cli_engine *en, sp_err *e)
+{
+    for (size_t i = 0; i < en->cfg->n_deliveries; i++) {
+        const sp_cfg_delivery *d = &en->cfg->deliveries[i];
+        if (!d->format || strcmp(d->format, "parquet") || (d->schema_table && *d->schema_table))
+            continue;
+        const char *first = json_string_value(
+            json_object_get(json_array_get(d->processors, 0), "type"));
+        if (!first || strcmp(first, "dynamodb-cdc")) continue;
+        char name[128];
+        snprintf(name, sizeof name, "%s_schema", d->name);
+        for (char *p = name; *p; p++)
+            if (*p == '-' || *p == '.') *p = '_';
+        const char *db = d->schema_database ? d->schema_database : "sales_db";
+        sp_err ge = {0};
+        cat_table *have = cat_table_get(en->catalog, db, name, &ge);
+        if (have) {
+            cat_table_destroy(have);
+            continue;
+        }
+        json_t *dbj = cat_database_get(en->catalog, db, &ge);
+        if (dbj) json_decref(dbj);
+        else if (!cat_database_create(en->catalog, db, NULL, e)) return false;
+        cat_column cols[SP_ARRAY_LEN(CDC_COLUMNS)];
+        json_t *jcols = json_array();
+        for (size_t c = 0; c < SP_ARRAY_LEN(CDC_COLUMNS); c++) {
+            cols[c].name = (char *)CDC_COLUMNS[c][0];
+            cols[c].type = (char *)CDC_COLUMNS[c][1];
+            json_array_append_new(jcols, json_pack("{s:s, s:s}", "Name", CDC_COLUMNS[c][0],
+                                                   "Type", CDC_COLUMNS[c][1]));
+        }
+        cat_table t = {.database = (char *)db, .name = name, .bucket = "", .prefix = "",
+                       .location = "", .classification = "parquet", .json_path = "$",
+                       .serde = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+                       .columns = cols, .n_columns = SP_ARRAY_LEN(CDC_COLUMNS)};
+        t.parameters = json_pack("{s:s}", "classification", "parquet");
+        json_t *input = json_pack(
+            "{s:s, s:s, s:{s:s}, s:{s:o, s:s, s:s, s:{s:s}}}", "Name", name, "TableType",
+            "EXTERNAL_TABLE", "Parameters", "classification", "parquet", "StorageDescriptor",
+            "Columns", jcols, "InputFormat",
+            "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat", "OutputFormat",
+            "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat", "SerdeInfo",
+            "SerializationLibrary", t.serde);
+        bool ok = cat_table_put(en->catalog, &t, input, true, e);
+        json_decref(input);
+        json_decref(t.parameters);
+        if (!ok) return false;
+    }
+    return true;
+}
+
 static bool engine_open_stages(cli_engine *en, sp_err *e)
 {
     char dir[4096];
@@ -111,6 +193,8 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     /* [catalog/query] */
     en->catalog = cat_catalog_open(sub_dir(en, "catalog", dir, sizeof dir), e);
     if (!en->catalog) return false;
+    if (!engine_ensure_schema_tables(en, e)) return false;
+    dlv_service_set_schema_source(en->delivery, engine_schema, en);
 
     return true;
 }

@@ -11,7 +11,7 @@
 #include <string.h>
 
 static const cli_command commands[] = {
-    {"demo", "demo [--events N] [--rate R] [--mix I:U:D] [--seed S] [--durability fsync|relaxed]",
+    {"demo", "demo [--events N] [--rate R] [--mix I:U:D] [--seed S] [--durability fsync|relaxed] [--format json|parquet]",
      "the main job: the whole pipeline on sample orders, crawl, queries, summary", cli_cmd_demo},
     {"serve", "serve [--bind A] [--port N] [--durability fsync|relaxed] [--allow-unauthenticated-remote]",
      "run every stage and the AWS-compatible HTTP endpoint until SIGINT/SIGTERM", cli_cmd_serve},

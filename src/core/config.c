@@ -137,6 +137,15 @@ static const cfg_entry delivery_map[] = {
          "ARN} runs <data>/delivery/lambda/NAME.py"),
     JSON_MAP("dynamic_partitioning", sp_cfg_delivery, dynamic_partitioning,
          "{queries: {name: jq expression}} for !{partitionKeyFromQuery:name}"),
+    STR("format", "json", sp_cfg_delivery, format, false, "json|parquet",
+        "object format: parquet converts records (Firehose record format conversion)"),
+    STR("schema_database", "sales_db", sp_cfg_delivery, schema_database, false, NULL,
+        "parquet: Glue database of the schema table"),
+    STR("schema_table", "", sp_cfg_delivery, schema_table, false, NULL,
+        "parquet: Glue table whose columns are the output schema; empty: <name>_schema "
+        "(made from the dynamodb-cdc columns when missing)"),
+    STR("parquet_compression", "SNAPPY", sp_cfg_delivery, parquet_compression, false,
+        "SNAPPY|GZIP|UNCOMPRESSED|ZSTD", "parquet: page compression"),
     {0},
 };
 

@@ -80,6 +80,10 @@ typedef struct sp_cfg_delivery {
     bool append_delimiter;
     json_t *processors;       /* array of {type: dynamodb-cdc|jq|lambda, ...params} */
     json_t *dynamic_partitioning; /* {queries: {name: jq}} or NULL */
+    char *format;             /* json | parquet (record format conversion) */
+    char *schema_database;    /* parquet: Glue database of the schema table */
+    char *schema_table;       /* parquet: Glue table whose columns are the schema; "" = default */
+    char *parquet_compression;/* parquet: SNAPPY | GZIP | UNCOMPRESSED | ZSTD */
 } sp_cfg_delivery;
 
 typedef struct sp_cfg_bucket {

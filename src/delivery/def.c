@@ -11,6 +11,7 @@
 #include "core/lambda_fn.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +64,7 @@ void dlv_def_free(dlv_def *d)
     free(d->error_prefix);
     json_decref(d->processors);
     json_decref(d->destination);
+    dlv_conversion_free(d->conversion);
     free(d);
 }
 
@@ -108,6 +110,16 @@ static bool def_check(dlv_def *d, bool strict_prefixes, sp_err *e)
                 d->interval_s, DLV_INTERVAL_S_MIN, DLV_INTERVAL_S_MAX);
         return false;
     }
+    dlv_conversion_free(d->conversion);
+    d->conversion = NULL;
+    if (!dlv_conversion_parse(json_object_get(d->destination, "DataFormatConversionConfiguration"),
+                              &d->conversion, e))
+        return false;
+    if (d->conversion && d->compression != DLV_COMP_NONE) {
+        dlv_invalid(e, "CompressionFormat must be UNCOMPRESSED when DataFormatConversion is "
+                       "enabled (Parquet compresses its pages: ParquetSerDe.Compression)");
+        return false;
+    }
     const char *field;
     if (strict_prefixes ? !dlv_prefixes_validate(d->prefix, d->error_prefix,
                                                  dynamic_partitioning_on(d), d->name, &field, e)
@@ -135,6 +147,14 @@ static bool def_check(dlv_def *d, bool strict_prefixes, sp_err *e)
         return false;
     }
     return true;
+}
+
+void dlv_default_schema_table(const char *stream, char *out, size_t size)
+{
+    snprintf(out, size, "%s_schema", stream);
+    for (char *p = out; *p; p++)
+        if (*p == '-' || *p == '.') *p = '_';
+        else *p = (char)tolower((unsigned char)*p);
 }
 
 bool dlv_def_validate(dlv_def *d, sp_err *e)
@@ -189,6 +209,27 @@ dlv_def *dlv_def_from_config(const sp_cfg_delivery *c, sp_err *e)
                                                        "queries", q ? q : json_null()));
     }
     d->destination = synth_destination(d);
+    if (c->format && !strcmp(c->format, "parquet")) {
+        /* The configuration's parquet switch is the API's DataFormatConversionConfiguration. */
+        char table[DLV_NAME_MAX + 16];
+        const char *t = c->schema_table;
+        if (!t || !*t) {
+            dlv_default_schema_table(d->name, table, sizeof table);
+            t = table;
+        }
+        json_object_set_new(d->destination, "DataFormatConversionConfiguration",
+                            json_pack("{s:b, s:{s:s, s:s, s:s}, s:{s:{s:{}}},"
+                                      " s:{s:{s:{s:s}}}}",
+                                      "Enabled", true, "SchemaConfiguration", "DatabaseName",
+                                      c->schema_database ? c->schema_database : "sales_db",
+                                      "TableName", t, "RoleARN",
+                                      "arn:aws:iam::" DLV_ACCOUNT ":role/salespipe",
+                                      "InputFormatConfiguration", "Deserializer",
+                                      "OpenXJsonSerDe", "OutputFormatConfiguration",
+                                      "Serializer", "ParquetSerDe", "Compression",
+                                      c->parquet_compression ? c->parquet_compression
+                                                             : "SNAPPY"));
+    }
     if (!def_check(d, true, e)) {
         sp_err_wrap(e, d->name);
         dlv_def_free(d);

@@ -2,7 +2,8 @@
  * S3DestinationUpdate) applied over a copy of the current definition, then checked with every
  * rule CreateDeliveryStream applies (prefixes included), so an update can never make a
  * definition that a create would have refused. What salespipe can change on a running stream:
- * Prefix, ErrorOutputPrefix, BufferingHints and CompressionFormat (RoleARN, the same BucketARN,
+ * Prefix, ErrorOutputPrefix, BufferingHints, CompressionFormat and
+ * DataFormatConversionConfiguration (RoleARN, the same BucketARN,
  * EncryptionConfiguration and CloudWatchLoggingOptions are accepted and kept, as on create). */
 #include "dlv_int.h"
 
@@ -10,7 +11,8 @@
 
 static const char *const KEPT[] = {"RoleARN", "BucketARN", "Prefix", "ErrorOutputPrefix",
                                    "BufferingHints", "CompressionFormat",
-                                   "EncryptionConfiguration", "CloudWatchLoggingOptions"};
+                                   "EncryptionConfiguration", "CloudWatchLoggingOptions",
+                                   "DataFormatConversionConfiguration"};
 static const char BUCKET_ARN[] = "arn:aws:s3:::";
 
 static bool kept(const char *key)
@@ -42,8 +44,8 @@ dlv_def *dlv_def_update(const dlv_def *cur, const json_t *upd, sp_err *e)
                            "stream; create a new one");
         else
             dlv_invalid(e, "UpdateDestination: %s cannot be changed on a running delivery "
-                           "stream in salespipe (Prefix, ErrorOutputPrefix, BufferingHints and "
-                           "CompressionFormat can)", key);
+                           "stream in salespipe (Prefix, ErrorOutputPrefix, BufferingHints, "
+                           "CompressionFormat and DataFormatConversionConfiguration can)", key);
         return NULL;
     }
     const char *bucket = sp_json_str(upd, "BucketARN", false, e);

@@ -25,6 +25,19 @@ typedef struct dlv_service dlv_service;
  * wait for none and stay idle). Workers are not started yet. Caller closes the result. */
 dlv_service *dlv_service_open(const char *dir, const sp_config *cfg, lake *lk, stm_log *log,
                               sp_err *e);
+/* Where record format conversion finds its output schema: the columns of the Glue table
+ * SchemaConfiguration names, as a new JSON array [[name, glue type], ...], or NULL with e set
+ * (EntityNotFoundException when the table is missing). The catalog sits downstream of
+ * delivery, so the engine supplies this. Called from the workers' threads. */
+typedef json_t *(*dlv_schema_fn)(void *ctx, const char *database, const char *table,
+                                 sp_err *e);
+typedef struct dlv_schema_source {
+    dlv_schema_fn fn;
+    void *ctx;
+} dlv_schema_source;
+/* Sets it (before dlv_service_start); fn NULL: conversion fails every record. */
+void dlv_service_set_schema_source(dlv_service *svc, dlv_schema_fn fn, void *ctx);
+
 /* Starts one worker per delivery stream (an open intent left by a crash is redone first). */
 bool dlv_service_start(dlv_service *svc, sp_err *e);
 /* Stops every worker (each flushes its buffer to the lake) and frees the service. */

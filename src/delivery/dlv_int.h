@@ -33,6 +33,10 @@ enum {
 
 typedef enum { DLV_COMP_NONE, DLV_COMP_GZIP, DLV_COMP_ZSTD } dlv_compression;
 
+/* Record format conversion settings (convert.c), parsed from the destination's
+ * DataFormatConversionConfiguration; NULL on a definition when it is absent or disabled. */
+typedef struct dlv_conversion dlv_conversion;
+
 /* A delivery stream as configured or created through the API. Everything owned. */
 typedef struct dlv_def {
     char *name;
@@ -48,6 +52,7 @@ typedef struct dlv_def {
     int64_t created_ms;
     bool from_api;              /* persisted under <dir>/streams/ */
     json_t *destination;        /* ExtendedS3DestinationConfiguration as described (never NULL) */
+    dlv_conversion *conversion; /* from destination.DataFormatConversionConfiguration, or NULL */
 } dlv_def;
 
 /* From the configuration (processors copied, dynamic_partitioning appended as a metadata
@@ -71,6 +76,40 @@ const char *dlv_compression_name(dlv_compression c);
 /* Object-name extension of a compression: "", ".gz", ".zst". */
 const char *dlv_compression_ext(dlv_compression c);
 bool dlv_name_valid(const char *name);
+
+/* ---- record format conversion (convert.c) ------------------------------------------------ */
+
+/* Firehose: with record format conversion the buffer size is at least 64 MiB. */
+enum { DLV_CONVERSION_BUFFER_MB_MIN = 64 };
+#define DLV_ERROR_TYPE_CONVERSION "format-conversion-failed"
+#define DLV_ERR_CONVERSION "DataFormatConversion.MalformedData"
+#define DLV_ERR_SCHEMA "DataFormatConversion.InvalidSchema"
+#define DLV_PARQUET_EXT ".parquet"
+
+/* Validates a DataFormatConversionConfiguration (borrowed; NULL or Enabled false: *out NULL)
+ * with 400 InvalidArgumentException naming the member; OrcSerDe is refused naming what is
+ * supported. Caller frees *out. */
+bool dlv_conversion_parse(const json_t *dfcc, dlv_conversion **out, sp_err *e);
+void dlv_conversion_free(dlv_conversion *c);
+const char *dlv_conversion_database(const dlv_conversion *c);
+const char *dlv_conversion_table(const dlv_conversion *c);
+/* The schema table a configuration's `format: parquet` uses when schema_table is empty:
+ * "<stream>_schema", lower case, '-' and '.' as '_'. */
+void dlv_default_schema_table(const char *stream, char *out, size_t size);
+/* The warning about Firehose's 64 MiB minimum buffer for conversion, or NULL. Static text. */
+const char *dlv_conversion_buffer_warning(const dlv_def *d);
+
+/* One Parquet object being made from records. */
+typedef struct dlv_converter dlv_converter;
+/* For schema columns [[name, glue type], ...] (borrowed); c borrowed for the converter's life.
+ * NULL with e set when a column type cannot be written. */
+dlv_converter *dlv_converter_new(const dlv_conversion *c, const json_t *columns, sp_err *e);
+/* Adds one record (JSON text); false with e naming the problem (the record is not added). */
+bool dlv_converter_add(dlv_converter *v, const char *data, size_t len, sp_err *e);
+size_t dlv_converter_rows(const dlv_converter *v);
+/* The object's bytes (caller frees); the converter is spent. */
+char *dlv_converter_finish(dlv_converter *v, size_t *len, sp_err *e);
+void dlv_converter_destroy(dlv_converter *v);
 
 /* ---- records -------------------------------------------------------------------------------- */
 
@@ -322,6 +361,8 @@ typedef struct dlv_runner dlv_runner;
  * also on failure), writing into lk under state files in dir. Does not start a thread. */
 dlv_runner *dlv_runner_new(const dlv_def *def, dlv_source src, lake *lk, const char *dir,
                            sp_err *e);
+/* Where format conversion finds its schema (borrowed; the service's, set before start). */
+void dlv_runner_set_schema_source(dlv_runner *r, const dlv_schema_source *src);
 /* Redoes an open intent, then runs the loop in a new thread. */
 bool dlv_runner_start(dlv_runner *r, sp_err *e);
 /* Asks the thread to flush and stop, joins it, frees. */

@@ -25,6 +25,7 @@ struct dlv_service {
     pthread_mutex_t update_mu;  /* one UpdateDestination at a time */
     dlv_entry *head;
     bool started;
+    dlv_schema_source schema;   /* record format conversion's schema lookup */
 };
 
 /* Looks a stream up and takes a reference (NULL if absent); give it back with release. */

@@ -228,7 +228,11 @@ bool dlv_error_prefix_render(const char *error_prefix, const dlv_key_ctx *kc, sp
 {
     bool had_expr;
     if (!error_prefix || !*error_prefix) {
-        sp_str_puts(out, DEFAULT_ERROR_PREFIX);
+        /* Records that failed format conversion keep their own folder, as on Firehose. */
+        if (kc->error_type && !strcmp(kc->error_type, DLV_ERROR_TYPE_CONVERSION))
+            sp_str_puts(out, DLV_ERROR_TYPE_CONVERSION "/");
+        else
+            sp_str_puts(out, DEFAULT_ERROR_PREFIX);
         error_prefix = "";
     }
     if (!walk(error_prefix, true, kc, out, &had_expr, e)) return false;

@@ -46,6 +46,7 @@ struct dlv_runner {
     dlv_proc_env env;
     dlv_chain *chain;
     dlv_state st;
+    const dlv_schema_source *schema; /* record format conversion's table lookup, or NULL */
 
     dlv_rec *recs;
     size_t n, cap;
@@ -270,6 +271,64 @@ static bool key_known(const json_t *keys, const char *k)
     return false;
 }
 
+void dlv_runner_set_schema_source(dlv_runner *r, const dlv_schema_source *src)
+{
+    r->schema = src;
+}
+
+/* The conversion schema of this batch, or NULL after failing every OK record into the
+ * error output (a missing or unwritable table is a property of the batch as Firehose sees
+ * it; a redo looks again). */
+static json_t *conversion_schema(dlv_runner *r)
+{
+    const dlv_conversion *c = r->def->conversion;
+    sp_err e = {0};
+    json_t *cols = NULL;
+    if (r->schema && r->schema->fn)
+        cols = r->schema->fn(r->schema->ctx, dlv_conversion_database(c),
+                             dlv_conversion_table(c), &e);
+    else
+        sp_err_invalid(&e, "no Glue catalog to read the schema from");
+    if (cols && !json_array_size(cols)) {
+        json_decref(cols);
+        cols = NULL;
+        sp_err_invalid(&e, "the table has no columns");
+    }
+    if (cols) return cols;
+    for (size_t i = 0; i < r->n; i++) {
+        dlv_rec *x = &r->recs[i];
+        if (x->result != DLV_REC_OK) continue;
+        dlv_rec_fail(x, DLV_ERR_SCHEMA, "SchemaConfiguration %s.%s: %s",
+                     dlv_conversion_database(c), dlv_conversion_table(c), e.msg);
+        x->error_type = DLV_ERROR_TYPE_CONVERSION;
+    }
+    return NULL;
+}
+
+/* The Parquet object of a group: the records that fit the schema; each one that does not
+ * fails alone into the error output. NULL (no object) when none fits. */
+static char *convert_group(dlv_runner *r, const group *g, const json_t *cols, size_t *len)
+{
+    sp_err e = {0};
+    dlv_converter *v = dlv_converter_new(r->def->conversion, cols, &e);
+    for (size_t m = 0; m < g->n; m++) {
+        dlv_rec *x = &r->recs[g->members[m]];
+        sp_err_clear(&e);
+        if (!v || !dlv_converter_add(v, x->data, x->len, &e)) {
+            dlv_rec_fail(x, v ? DLV_ERR_CONVERSION : DLV_ERR_SCHEMA, "%s", e.msg);
+            x->error_type = DLV_ERROR_TYPE_CONVERSION;
+        }
+    }
+    char *body = NULL;
+    if (v && dlv_converter_rows(v)) {
+        sp_err_clear(&e);
+        body = dlv_converter_finish(v, len, &e);
+        if (!body) sp_warn("delivery stream '%s': %s", r->def->name, e.msg);
+    }
+    dlv_converter_destroy(v);
+    return body;
+}
+
 /* Processes the buffered records (which must be exactly the intent's range) and writes their
  * objects, then closes the intent. Steps 2-4 of the argument at the top. */
 static bool deliver(dlv_runner *r, sp_err *e)
@@ -281,6 +340,8 @@ static bool deliver(dlv_runner *r, sp_err *e)
         x->result = DLV_REC_OK;
     }
     dlv_chain_run(r->chain, r->recs, r->n);
+    /* Conversion runs after the processors, as on Firehose. */
+    json_t *schema_cols = d->conversion ? conversion_schema(r) : NULL;
 
     group *gs = NULL;
     size_t ng = 0;
@@ -297,6 +358,7 @@ static bool deliver(dlv_runner *r, sp_err *e)
     object *objs = NULL;
     size_t nobj = 0;
     const char *ext = dlv_compression_ext(d->compression);
+    const char *data_ext = d->conversion ? DLV_PARQUET_EXT : ext;
     int64_t now = sp_clock_wall_ms();
     bool ok = true;
     for (size_t gi = 0; gi < ng; gi++) {
@@ -317,7 +379,7 @@ static bool deliver(dlv_runner *r, sp_err *e)
         const char *code = DLV_ERR_INVALID_PREFIX;
         bool key_ok = dlv_prefix_render(d->prefix, &kc, &key, &ke);
         if (key_ok) {
-            dlv_key_suffix(&key, d->name, g->oldest_ms, uuid, ext);
+            dlv_key_suffix(&key, d->name, g->oldest_ms, uuid, data_ext);
             /* The lake's one key check, before anything is written: a key it refuses is a
              * property of these records (deterministic, so a redo decides the same), not a
              * failure of the write, which is retried. */
@@ -336,16 +398,31 @@ static bool deliver(dlv_runner *r, sp_err *e)
             sp_str_release(&key);
             continue;
         }
+        char *converted = NULL;
+        size_t converted_len = 0;
+        if (d->conversion) {
+            converted = convert_group(r, g, schema_cols, &converted_len);
+            if (!converted) {
+                sp_str_release(&key);
+                continue;
+            }
+        }
         sp_str body;
         sp_str_init(&body, NULL, 0, SP_STR_NO_MAX);
-        for (size_t m = 0; m < g->n; m++) {
+        for (size_t m = 0; m < g->n && !converted; m++) {
             dlv_rec *x = &r->recs[g->members[m]];
             sp_str_append(&body, x->data, x->len);
             if (d->append_delimiter) sp_str_putc(&body, '\n');
         }
         objs = realloc(objs, (nobj + 1) * sizeof *objs);
         objs[nobj].key = sp_str_finish(&key, NULL);
-        objs[nobj].body = sp_str_finish(&body, &objs[nobj].len);
+        if (converted) {
+            sp_str_release(&body);
+            objs[nobj].body = converted;
+            objs[nobj].len = converted_len;
+        } else {
+            objs[nobj].body = sp_str_finish(&body, &objs[nobj].len);
+        }
         assert(objs[nobj].key);
         nobj++;
     }
@@ -440,6 +517,7 @@ static bool deliver(dlv_runner *r, sp_err *e)
     r->c.bytes_out += bytes;
     pthread_mutex_unlock(&r->mu);
 out:
+    json_decref(schema_cols);
     for (size_t o = 0; o < nobj; o++) {
         free(objs[o].key);
         free(objs[o].body);

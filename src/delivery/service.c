@@ -107,6 +107,7 @@ static dlv_entry *entry_new(dlv_service *s, dlv_def *def, sp_err *e)
     }
     en->runner = dlv_runner_new(def, src, s->lake, en->dir, e);
     if (!en->runner) goto fail;
+    dlv_runner_set_schema_source(en->runner, &s->schema);
     return en;
 fail:
     sp_err_wrap(e, def->name);
@@ -288,6 +289,7 @@ bool dlv_service_update(dlv_service *s, dlv_entry *en, dlv_def *def, sp_err *e)
     dlv_source src;
     if (entry_source(s, en, &src)) {
         dlv_runner *r = dlv_runner_new(def, src, s->lake, en->dir, e);
+        if (r) dlv_runner_set_schema_source(r, &s->schema);
         ok = r && (!started || dlv_runner_start(r, e));
         if (!ok) {
             dlv_runner_destroy(r);
@@ -354,6 +356,14 @@ json_t *dlv_service_names(dlv_service *s)
     return names;
 }
 
+void dlv_service_set_schema_source(dlv_service *s, dlv_schema_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&s->mu);
+    s->schema.fn = fn;
+    s->schema.ctx = ctx;
+    pthread_mutex_unlock(&s->mu);
+}
+
 json_t *dlv_service_health(dlv_service *s)
 {
     json_t *streams = json_object();
@@ -373,6 +383,9 @@ json_t *dlv_service_health(dlv_service *s)
                       "bytes_out", (json_int_t)c.bytes_out, "redos", (json_int_t)c.redos,
                       "last_error", c.last_error));
         json_t *h = json_object_get(streams, en->def->name);
+        const char *warn = dlv_conversion_buffer_warning(en->def);
+        if (en->def->conversion) json_object_set_new(h, "format", json_string("parquet"));
+        if (warn) json_object_set_new(h, "warning", json_string(warn));
         json_object_set_new(h, "freshness_p50_ms", json_real(sp_hist_quantile(&c.freshness, 0.5)));
         json_object_set_new(h, "freshness_p99_ms", json_real(sp_hist_quantile(&c.freshness, 0.99)));
     }

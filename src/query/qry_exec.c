@@ -295,6 +295,8 @@ qry_result *qry_run(cat_catalog *cat, lake *lk, const char *database, const char
     o.r->objects_opened = ctx.objects_opened;
     o.r->objects_from_cache = ctx.objects_from_cache;
     o.r->partitions_scanned = ctx.partitions_scanned;
+    o.r->row_groups_read = ctx.row_groups_read;
+    o.r->row_groups_skipped = ctx.row_groups_skipped;
     o.r->bytes_scanned = ctx.bytes_scanned;
     ok = true;
 out:

@@ -16,6 +16,7 @@ typedef struct qry_ctx {
     size_t objects_from_cache;
     size_t partitions_scanned;
     uint64_t bytes_scanned;
+    size_t row_groups_read, row_groups_skipped;
 } qry_ctx;
 
 /* Registers the "lake" module on db; ctx must outlive db. */
@@ -149,8 +150,24 @@ typedef struct qry_batch {
     uint64_t bytes;           /* its stored size, with opened */
     bool object_end;          /* last batch of the object */
     char *error;              /* reading failed here: the scan ends with this message */
+    size_t rg_read, rg_skipped; /* Parquet row groups of the object decoded / skipped */
     struct qry_batch *next;
 } qry_batch;
+
+/* A WHERE constraint on a data column that Parquet row-group statistics can decide: the
+ * group is skipped when no value in [min, max] can satisfy it. SQLite checks every row
+ * again, so skipping only saves work. */
+typedef enum { QRY_SF_EQ, QRY_SF_LT, QRY_SF_LE, QRY_SF_GT, QRY_SF_GE } qry_sf_op;
+typedef struct qry_stat_filter {
+    const char *column;       /* borrowed */
+    qry_sf_op op;
+    bool numeric;             /* num holds the value; else text */
+    double num;
+    char *text;               /* owned by whoever made the filter */
+} qry_stat_filter;
+/* True when a row group with these statistics (JSON values, NULL: unknown) cannot hold a
+ * row satisfying f. */
+bool qry_stat_filter_excludes(const qry_stat_filter *f, const json_t *min, const json_t *max);
 
 typedef struct qry_scan qry_scan;
 
@@ -163,6 +180,12 @@ qry_scan *qry_scan_start(char *const *paths, size_t n_paths, const cat_jsonpath 
 qry_scan *qry_scan_start_cached(char *const *paths, size_t n_paths, const cat_jsonpath *path,
                                 const qry_col *cols, size_t n_cols, size_t n_workers,
                                 const char *cache_path, const char *json_path);
+/* The same, skipping the Parquet row groups whose statistics exclude one of filters
+ * (borrowed until qry_scan_stop). */
+qry_scan *qry_scan_start_filtered(char *const *paths, size_t n_paths, const cat_jsonpath *path,
+                                  const qry_col *cols, size_t n_cols, size_t n_workers,
+                                  const char *cache_path, const char *json_path,
+                                  const qry_stat_filter *filters, size_t n_filters);
 /* The next batch of object `object`; objects must be asked for in order, each until a
  * batch with object_end. Blocks until the batch is ready. Caller frees with qry_batch_free. */
 qry_batch *qry_scan_next(qry_scan *s, size_t object);

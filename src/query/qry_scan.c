@@ -45,6 +45,8 @@ struct qry_scan {
     size_t n_cols;
     const char *cache_path;   /* borrowed; NULL: no cache */
     const char *json_path;    /* borrowed */
+    const qry_stat_filter *filters; /* borrowed */
+    size_t n_filters;
     size_t n_workers;         /* threads; 0: the consumer produces inline */
     worker *w;                /* max(n_workers, 1) */
     pthread_mutex_t mu;
@@ -238,6 +240,45 @@ static bool cache_start(worker *w, const char *path, const struct stat *st)
     return true;
 }
 
+static bool add_parquet_row(void *arg, json_t *row) { return add_row(arg, row); }
+
+/* A whole Parquet object into one batch, decoding only the columns the query uses. */
+static void produce_parquet(const qry_scan *s, qry_batch *b, cat_parquet *pq)
+{
+    pq_file *f = cat_parquet_file(pq);
+    size_t nc = pq_file_num_columns(f);
+    bool *want = calloc(nc ? nc : 1, sizeof *want);
+    if (!want) abort();
+    for (size_t i = 0; i < nc; i++)
+        for (size_t k = 0; k < s->n_cols && !want[i]; k++)
+            want[i] = !strcasecmp(pq_file_column_name(f, i), s->cols[k].name);
+    row_arg a = {.s = s, .b = b};
+    sp_err e = {0};
+    for (size_t rg = 0; rg < pq_file_num_row_groups(f) && !b->error; rg++) {
+        bool skip = false;
+        for (size_t k = 0; k < s->n_filters && !skip; k++)
+            for (size_t i = 0; i < nc && !skip; i++) {
+                if (strcasecmp(pq_file_column_name(f, i), s->filters[k].column)) continue;
+                json_t *min, *max;
+                int64_t nulls;
+                pq_file_column_stats(f, rg, i, &min, &max, &nulls);
+                skip = qry_stat_filter_excludes(&s->filters[k], min, max);
+                json_decref(min);
+                json_decref(max);
+            }
+        if (skip) {
+            b->rg_skipped++;
+            continue;
+        }
+        b->rg_read++;
+        if (!pq_file_read_row_group(f, rg, want, add_parquet_row, &a, &e)) {
+            b->error = strdup(e.msg);
+            if (!b->error) abort();
+        }
+    }
+    free(want);
+}
+
 static qry_batch *produce(worker *w)
 {
     qry_scan *s = w->s;
@@ -266,6 +307,22 @@ static qry_batch *produce(worker *w)
                 return b;
             }
             return produce_cached(w, b);
+        }
+        cat_parquet *pq = path ? cat_parquet_open(path, &e) : NULL;
+        if (pq || sp_err_failed(&e)) {
+            if (pq) {
+                produce_parquet(s, b, pq);
+                cat_parquet_close(pq);
+                if (b->error) w->next_obj = s->n_paths; /* the statement ends here */
+            } else {
+                b->error = strdup(e.msg);
+                if (!b->error) abort();
+                w->next_obj = s->n_paths;
+            }
+            b->opened = true;
+            if (stat(path, &st) == 0) b->bytes = (uint64_t)st.st_size;
+            b->object_end = true;
+            return b;
         }
         w->reader = path ? cat_reader_open(path, &e) : NULL;
         if (!w->reader) { /* an object deleted since the listing is simply gone */
@@ -351,15 +408,51 @@ qry_scan *qry_scan_start(char *const *paths, size_t n_paths, const cat_jsonpath 
     return qry_scan_start_cached(paths, n_paths, path, cols, n_cols, n_workers, NULL, NULL);
 }
 
+bool qry_stat_filter_excludes(const qry_stat_filter *f, const json_t *min, const json_t *max)
+{
+    if (!min || !max) return false;
+    int lo, hi;  /* sign of (value - min), (value - max) */
+    if (f->numeric) {
+        if (!json_is_number(min) || !json_is_number(max)) return false;
+        double a = json_number_value(min), b = json_number_value(max);
+        lo = f->num < a ? -1 : f->num > a;
+        hi = f->num < b ? -1 : f->num > b;
+    } else {
+        if (!json_is_string(min) || !json_is_string(max) || !f->text) return false;
+        int x = strcmp(f->text, json_string_value(min)), y = strcmp(f->text, json_string_value(max));
+        lo = x < 0 ? -1 : x > 0;
+        hi = y < 0 ? -1 : y > 0;
+    }
+    switch (f->op) {
+    case QRY_SF_EQ: return lo < 0 || hi > 0;   /* value outside [min, max] */
+    case QRY_SF_LT: return lo <= 0;            /* col < v, but min >= v */
+    case QRY_SF_LE: return lo < 0;             /* col <= v, but min > v */
+    case QRY_SF_GT: return hi >= 0;            /* col > v, but max <= v */
+    case QRY_SF_GE: return hi > 0;             /* col >= v, but max < v */
+    }
+    return false;
+}
+
 qry_scan *qry_scan_start_cached(char *const *paths, size_t n_paths, const cat_jsonpath *path,
                                 const qry_col *cols, size_t n_cols, size_t n_workers,
                                 const char *cache_path, const char *json_path)
+{
+    return qry_scan_start_filtered(paths, n_paths, path, cols, n_cols, n_workers, cache_path,
+                                   json_path, NULL, 0);
+}
+
+qry_scan *qry_scan_start_filtered(char *const *paths, size_t n_paths, const cat_jsonpath *path,
+                                  const qry_col *cols, size_t n_cols, size_t n_workers,
+                                  const char *cache_path, const char *json_path,
+                                  const qry_stat_filter *filters, size_t n_filters)
 {
     qry_arena_install();
     qry_scan *s = calloc(1, sizeof *s);
     if (!s) abort();
     s->cache_path = json_path ? cache_path : NULL;
     s->json_path = json_path;
+    s->filters = filters;
+    s->n_filters = n_filters;
     s->paths = paths;
     s->n_paths = n_paths;
     s->path = path;

@@ -43,6 +43,8 @@ typedef struct lake_cursor {
     size_t row;
     sqlite3_int64 rowid;
     bool eof;
+    qry_stat_filter *filters; /* data-column constraints for Parquet row-group skipping */
+    size_t n_filters;
 } lake_cursor;
 
 /* ---- connect ---------------------------------------------------------------------------- */
@@ -50,8 +52,9 @@ typedef struct lake_cursor {
 static const char *sql_type(const char *glue)
 {
     if (!strcmp(glue, "bigint")) return "bigint";
-    if (!strcmp(glue, "int")) return "integer";
-    if (!strcmp(glue, "double")) return "double";
+    if (!strcmp(glue, "int") || !strcmp(glue, "smallint") || !strcmp(glue, "tinyint"))
+        return "integer";
+    if (!strcmp(glue, "double") || !strcmp(glue, "float")) return "double";
     if (!strcmp(glue, "boolean")) return "boolean";
     return "varchar"; /* string, and nested values as JSON text */
 }
@@ -147,7 +150,20 @@ static int lake_best_index(sqlite3_vtab *base, sqlite3_index_info *info)
     double cost = 1e9;
     for (int i = 0; i < info->nConstraint; i++) {
         const struct sqlite3_index_constraint *c = &info->aConstraint[i];
-        if (!c->usable || c->iColumn < (int)vt->n_data) continue;
+        if (!c->usable || c->iColumn < 0) continue;
+        if (c->iColumn < (int)vt->n_data) {
+            /* A data column: Parquet row-group statistics may exclude it (not for IN). */
+            char dop = c->op == SQLITE_INDEX_CONSTRAINT_EQ ? '=' :
+                       c->op == SQLITE_INDEX_CONSTRAINT_LT ? '<' :
+                       c->op == SQLITE_INDEX_CONSTRAINT_LE ? 'l' :
+                       c->op == SQLITE_INDEX_CONSTRAINT_GT ? '>' :
+                       c->op == SQLITE_INDEX_CONSTRAINT_GE ? 'g' : 0;
+            if (!dop || sqlite3_vtab_in(info, i, -1)) continue;
+            info->aConstraintUsage[i].argvIndex = ++argv_i;
+            info->aConstraintUsage[i].omit = 0;
+            sp_str_appendf(&s, ";d%d,%c", c->iColumn, dop);
+            continue;
+        }
         char op;
         switch (c->op) {
         case SQLITE_INDEX_CONSTRAINT_EQ: op = '='; break;
@@ -211,6 +227,10 @@ static void cursor_reset(lake_cursor *c)
     free(c->col_cell);
     c->col_cell = NULL;
     c->n_cols = 0;
+    for (size_t i = 0; i < c->n_filters; i++) free(c->filters[i].text);
+    free(c->filters);
+    c->filters = NULL;
+    c->n_filters = 0;
     c->row = 0;
     c->rowid = 0;
     c->eof = false;
@@ -306,8 +326,10 @@ static int list_objects(lake_cursor *c, lake_vtab *vt)
 
 static qry_col_kind col_kind(const char *type)
 {
-    if (!strcmp(type, "bigint") || !strcmp(type, "int")) return QRY_COL_BIGINT;
-    if (!strcmp(type, "double")) return QRY_COL_DOUBLE;
+    if (!strcmp(type, "bigint") || !strcmp(type, "int") || !strcmp(type, "smallint") ||
+        !strcmp(type, "tinyint"))
+        return QRY_COL_BIGINT;
+    if (!strcmp(type, "double") || !strcmp(type, "float")) return QRY_COL_DOUBLE;
     if (!strcmp(type, "boolean")) return QRY_COL_BOOLEAN;
     return QRY_COL_TEXT;
 }
@@ -380,6 +402,8 @@ static int advance(lake_cursor *c)
             vt->ctx->objects_opened++;
             vt->ctx->objects_from_cache += c->batch->from_cache;
             vt->ctx->bytes_scanned += c->batch->bytes;
+            vt->ctx->row_groups_read += c->batch->rg_read;
+            vt->ctx->row_groups_skipped += c->batch->rg_skipped;
         }
         if (c->batch->error) {
             set_error(vt, "%s%s", c->batch->error, "");
@@ -426,8 +450,35 @@ static int lake_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_st
     char ***vals = calloc((size_t)argc + 1, sizeof *vals);
     if (!cons || !vals) abort();
     const char *p = idx_str ? strchr(idx_str, ';') : NULL;
-    int n = 0;
-    for (; p && n < argc; p = strchr(p + 1, ';'), n++) {
+    int n = 0, arg = 0;
+    c->filters = calloc((size_t)argc + 1, sizeof *c->filters);
+    if (!c->filters) abort();
+    for (; p && arg < argc; p = strchr(p + 1, ';'), arg++) {
+        if (p[1] == 'd') {
+            size_t col = (size_t)atoi(p + 2);
+            const char *comma = strchr(p, ',');
+            char op = comma ? comma[1] : '=';
+            sqlite3_value *v = argv[arg];
+            const char *type = col < vt->n_data ? vt->t->columns[col].type : "";
+            /* (sqlite3_value_numeric_type would turn a numeric-looking text into a number) */
+            int vtype = sqlite3_value_type(v);
+            bool num_col = col_kind(type) == QRY_COL_BIGINT || col_kind(type) == QRY_COL_DOUBLE;
+            bool text_col = !strcmp(type, "string") || !strncmp(type, "varchar", 7) ||
+                            !strncmp(type, "char", 4);
+            qry_stat_filter *f = &c->filters[c->n_filters];
+            f->column = col < vt->n_data ? vt->t->columns[col].name : NULL;
+            f->op = op == '<' ? QRY_SF_LT : op == 'l' ? QRY_SF_LE : op == '>' ? QRY_SF_GT
+                    : op == 'g' ? QRY_SF_GE : QRY_SF_EQ;
+            if (f->column && num_col && (vtype == SQLITE_INTEGER || vtype == SQLITE_FLOAT)) {
+                f->numeric = true;
+                f->num = sqlite3_value_double(v);
+                c->n_filters++;
+            } else if (f->column && text_col && sqlite3_value_type(v) == SQLITE_TEXT) {
+                f->text = value_text(v);
+                c->n_filters++;
+            }
+            continue;
+        }
         int key = atoi(p + 1);
         const char *comma = strchr(p, ',');
         cons[n].key = (size_t)key;
@@ -436,9 +487,9 @@ static int lake_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_st
         size_t cap = 1;
         vals[n] = calloc(cap, sizeof **vals);
         if (!vals[n]) abort();
-        if (cons[n].op == QRY_OP_IN && sqlite3_vtab_in_first(argv[n], &item) == SQLITE_OK) {
+        if (cons[n].op == QRY_OP_IN && sqlite3_vtab_in_first(argv[arg], &item) == SQLITE_OK) {
             cons[n].op = QRY_OP_EQ;
-            for (int rc = SQLITE_OK; rc == SQLITE_OK && item; rc = sqlite3_vtab_in_next(argv[n], &item)) {
+            for (int rc = SQLITE_OK; rc == SQLITE_OK && item; rc = sqlite3_vtab_in_next(argv[arg], &item)) {
                 if (cons[n].n_vals == cap) {
                     cap *= 2;
                     vals[n] = realloc(vals[n], cap * sizeof **vals);
@@ -448,9 +499,10 @@ static int lake_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_st
             }
         } else {
             if (cons[n].op == QRY_OP_IN) cons[n].op = QRY_OP_EQ;
-            vals[n][cons[n].n_vals++] = value_text(argv[n]);
+            vals[n][cons[n].n_vals++] = value_text(argv[arg]);
         }
         cons[n].vals = (const char *const *)vals[n];
+        n++;
     }
     int rc = SQLITE_OK;
     if (vt->t->n_partition_keys) {
@@ -472,9 +524,10 @@ static int lake_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_st
     free(cons);
     if (rc == SQLITE_OK) rc = list_objects(c, vt);
     if (rc != SQLITE_OK) return rc;
-    c->scan = qry_scan_start_cached(c->paths, c->n_paths, vt->path, c->cols, c->n_cols,
-                                    scan_workers(), vt->ctx->cache_path,
-                                    vt->t->json_path[0] ? vt->t->json_path : "$");
+    c->scan = qry_scan_start_filtered(c->paths, c->n_paths, vt->path, c->cols, c->n_cols,
+                                      scan_workers(), vt->ctx->cache_path,
+                                      vt->t->json_path[0] ? vt->t->json_path : "$",
+                                      c->filters, c->n_filters);
     return advance(c);
 }
 

@@ -60,6 +60,8 @@ typedef struct qry_result {
     size_t objects_from_cache; /* of those, served from the crawl's query cache (no parsing) */
     size_t partitions_scanned;
     uint64_t bytes_scanned;  /* stored bytes of the objects opened (Athena's DataScanned) */
+    size_t row_groups_read;    /* Parquet row groups decoded */
+    size_t row_groups_skipped; /* Parquet row groups whose statistics exclude the filter */
 } qry_result;
 
 /* Where qry_run sends the rows as SQLite produces them. */

@@ -83,7 +83,10 @@ static void type_names_parse_back(void **state)
 {
     (void)state;
     const char *names[] = {"string", "bigint", "int", "double", "boolean", "array<string>",
-                           "struct<a:bigint,b:array<struct<c:double>>>", "struct<>"};
+                           "struct<a:bigint,b:array<struct<c:double>>>", "struct<>",
+                           /* Parquet's types, kept by name (crawled from footers) */
+                           "map<string,string>", "timestamp", "decimal(10,2)",
+                           "struct<a:date,m:map<string,array<int>>,f:float>"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         cat_type *t = cat_type_parse(names[i]);
         assert_non_null(t);
@@ -93,7 +96,8 @@ static void type_names_parse_back(void **state)
         cat_type_destroy(t);
     }
     assert_null(cat_type_parse("struct<a:bigint"));
-    assert_null(cat_type_parse("map<string,string>"));
+    assert_null(cat_type_parse("map<string,string"));
+    assert_null(cat_type_parse("uuid"));
     assert_null(cat_type_parse("bigint "));
 }
 
