@@ -22,6 +22,9 @@ typedef struct api_service {
      * checked against its operation's input shape before the op runs, and the op's own
      * validation/serialization errors take the model dialect's __type. Borrowed. */
     const struct api_model *model;
+    /* Also takes application/x-amz-cbor-1.1 bodies (Kinesis: what the AWS Java SDK and the
+     * KCL send by default); the guard refuses CBOR for every other service. */
+    bool accepts_cbor;
 } api_service;
 
 typedef struct api_route {

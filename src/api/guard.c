@@ -16,6 +16,7 @@
  *
  * Everything here is a pure function of the request line and headers, so it is fuzzed
  * directly (tests/fuzz/fuzz_api_request.c). */
+#include "api_cbor.h"
 #include "api_int.h"
 
 #include <arpa/inet.h>
@@ -180,6 +181,8 @@ static bool content_type_ok(const api_guard_request *r, sp_err *e)
         const char *want = r->svc ? r->svc->content_type : NULL;
         bool ok = ct && (want ? media_type_is(ct, want)
                               : media_type_is(ct, JSON_1_0) || media_type_is(ct, JSON_1_1));
+        if (!ok && ct && r->svc && r->svc->accepts_cbor)
+            ok = media_type_is(ct, API_CBOR_CONTENT_TYPE);
         if (ok) return true;
         char why[160];
         snprintf(why, sizeof why, "is not accepted: %s requests take %s",

@@ -247,7 +247,7 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
 
     /* [stream] */
     en->kinesis = (api_service){"kinesis", "Kinesis_20131202", "", "application/x-amz-json-1.1",
-                                stm_kinesis_ops, en->stream, &api_model_kinesis};
+                                stm_kinesis_ops, en->stream, &api_model_kinesis, true};
     api_server_add_service(en->server, &en->kinesis);
 
     /* [pipe] */

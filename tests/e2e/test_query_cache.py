@@ -30,7 +30,7 @@ def query(data_dir, sql, cache=True):
     assert out.returncode == 0, out.stderr.decode()
     stats = out.stderr.decode()
     opened = int(stats.split("objects opened: ")[1].split(",")[0])
-    cached = int(stats.split("objects from cache: ")[1].split()[0])
+    cached = int(stats.split("objects from cache: ")[1].split(",")[0])
     return json.loads(out.stdout), opened, cached
 
 

@@ -15,7 +15,7 @@ import time
 import botocore.exceptions
 import pytest
 
-from conftest import BIN
+from conftest import Server, BIN
 
 RESULTS_BUCKET = "athena-results-salespipe"
 OUTPUT = f"s3://{RESULTS_BUCKET}/containment/"
@@ -165,6 +165,9 @@ def run_cli(data_dir, *args, config=None, timeout=60):
 
 
 def test_salespipe_query_refuses_and_times_out(data_dir):
+    # `salespipe query` wants a data dir that holds salespipe data: let a server make one
+    made = Server(data_dir).start()
+    assert made.stop() == 0
     with tempfile.TemporaryDirectory(prefix="salespipe-evil-") as d:
         for sql in refused_statements(d):
             out = run_cli(data_dir, sql)

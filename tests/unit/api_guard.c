@@ -113,6 +113,13 @@ static void content_types_per_api(void **state)
     /* S3: any body type. */
     h[1].value = "text/plain";
     assert_int_equal(check(API_PROTO_S3, NULL, "PUT", h, 2, &allow, &e), API_GUARD_PASS);
+    /* CBOR: only for a service that takes it (Kinesis). */
+    api_service kinesis = {.name = "kinesis", .target_prefix = "Kinesis_20131202",
+                           .error_namespace = "", .content_type = "application/x-amz-json-1.1",
+                           .ops = no_ops, .accepts_cbor = true};
+    h[1].value = "application/x-amz-cbor-1.1";
+    assert_int_equal(check(API_PROTO_JSON, &kinesis, "POST", h, 2, &allow, &e), API_GUARD_PASS);
+    assert_int_equal(check(API_PROTO_JSON, &ddb, "POST", h, 2, &allow, &e), API_GUARD_REFUSE);
 }
 
 static void host_then_origin_then_preflight(void **state)
