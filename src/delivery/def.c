@@ -352,6 +352,8 @@ json_t *dlv_def_to_json(const dlv_def *d)
                           dlv_compression_name(d->compression), "append_delimiter",
                           d->append_delimiter, "processors", d->processors, "created_ms",
                           (json_int_t)d->created_ms, "destination", d->destination);
+    json_object_set_new(j, "version", json_integer(dlv_def_version(d)));
+    if (d->updated_ms) json_object_set_new(j, "updated_ms", json_integer(d->updated_ms));
     if (d->source_stream) json_object_set_new(j, "source_stream", json_string(d->source_stream));
     return j;
 }
@@ -369,6 +371,8 @@ dlv_def *dlv_def_from_json(const json_t *j, sp_err *e)
     d->interval_s = sp_json_int(j, "interval_s", true, 0, e);
     d->append_delimiter = sp_json_bool(j, "append_delimiter", false, e);
     d->created_ms = sp_json_int(j, "created_ms", false, 0, e);
+    d->updated_ms = sp_json_int(j, "updated_ms", false, 0, e);
+    d->version = sp_json_int(j, "version", false, 1, e);
     json_t *procs = sp_json_array(j, "processors", false, e);
     d->processors = procs ? json_deep_copy(procs) : json_array();
     json_t *dst = sp_json_object(j, "destination", false, e);
@@ -384,8 +388,12 @@ dlv_def *dlv_def_from_json(const json_t *j, sp_err *e)
     return d;
 }
 
+long long dlv_def_version(const dlv_def *d) { return d->version > 0 ? d->version : 1; }
+
 json_t *dlv_def_describe(const dlv_def *d)
 {
+    char version[32];
+    snprintf(version, sizeof version, "%lld", dlv_def_version(d));
     json_t *ext = json_deep_copy(d->destination);
     json_t *synth = synth_destination(d);
     /* What the stream really does, over whatever the request said. */
@@ -407,9 +415,15 @@ json_t *dlv_def_describe(const dlv_def *d)
                              "arn:aws:firehose:" DLV_REGION ":" DLV_ACCOUNT ":deliverystream/",
                              d->name, "DeliveryStreamStatus", "ACTIVE", "DeliveryStreamType",
                              d->source_stream ? "KinesisStreamAsSource" : "DirectPut",
-                             "VersionId", DLV_VERSION, "CreateTimestamp",
+                             "VersionId", version, "CreateTimestamp",
                              (double)d->created_ms / 1000.0, "Destinations", dest,
                              "HasMoreDestinations", false);
+    /* server-side encryption of the stream is not offered (StartDeliveryStreamEncryption
+     * is refused), which Firehose describes as DISABLED */
+    json_object_set_new(desc, "DeliveryStreamEncryptionConfiguration",
+                        json_pack("{s:s}", "Status", "DISABLED"));
+    if (d->updated_ms)
+        json_object_set_new(desc, "LastUpdateTimestamp", json_real((double)d->updated_ms / 1000.0));
     if (d->source_stream) {
         json_t *src = json_pack("{s:{s:s+, s:s, s:f}}", "KinesisStreamSourceDescription",
                                 "KinesisStreamARN",
