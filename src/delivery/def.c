@@ -130,6 +130,14 @@ static bool def_check(dlv_def *d, bool strict_prefixes, sp_err *e)
                    "(dynamic partitioning) is configured");
         return false;
     }
+    bool has_lambda = false;
+    json_array_foreach(d->processors, i, p)
+        has_lambda |= !strcmp(json_string_value(json_object_get(p, "type")) ?: "", "lambda");
+    if (strstr(d->prefix, "!{partitionKeyFromLambda:") && !has_lambda) {
+        dlv_invalid(e, "Prefix uses partitionKeyFromLambda but no Lambda processor returns "
+                       "partition keys");
+        return false;
+    }
     if (strstr(d->prefix, "!{") && !*d->error_prefix) {
         dlv_invalid(e, "ErrorOutputPrefix is required when Prefix contains expressions");
         return false;

@@ -103,6 +103,10 @@ enum { DLV_ERR_CODE_MAX = 64, DLV_SEQ_MAX = 64 };
 /* !{firehose:error-output-type} of a record whose object key could not be made (dynamic
  * partitioning failures), and the errorCode of its error record. */
 #define DLV_ERROR_TYPE_PARTITIONING "partitioning-failed"
+/* The record's partition object holds a Lambda's metadata.partitionKeys under this prefix
+ * (the MetadataExtraction keys under their plain names), so the two namespaces of a prefix
+ * (!{partitionKeyFromLambda:k} / !{partitionKeyFromQuery:k}) never read each other's keys. */
+#define DLV_LAMBDA_KEY_PREFIX "partitionKeyFromLambda:"
 #define DLV_ERR_INVALID_PREFIX "DynamicPartitioning.InvalidPrefix"
 #define DLV_ERR_INVALID_KEY "DynamicPartitioning.InvalidObjectKey"
 
