@@ -13,7 +13,7 @@ enum {
     PIP_DESCRIPTION_MAX = 512,
     PIP_ARN_MAX = 1600,
     PIP_BATCH_SIZE_MIN = 1,
-    PIP_BATCH_SIZE_MAX = 1000,             /* DynamoDB stream sources: LimitMax1000 */
+    PIP_BATCH_SIZE_MAX = 10000,            /* the Pipes API reference (older botocore models: 1000) */
     PIP_RETRIES_MAX = 10000,               /* MaximumRetryAttempts -1 (forever) .. 10000 */
     PIP_RECORD_AGE_MAX_S = 604800,         /* MaximumRecordAgeInSeconds -1 (forever) .. 7 days */
     PIP_SQS_QUEUE_NAME_MAX = 80,

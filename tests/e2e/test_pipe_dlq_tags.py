@@ -7,8 +7,9 @@
   every record ends exactly once in the target or the DLQ, never both.
 - MaximumRetryAttempts / MaximumRecordAgeInSeconds / OnPartialBatchItemFailure are shown by
   DescribePipe and changed by UpdatePipe; an s3 or malformed DLQ ARN, StartingPosition
-  AT_TIMESTAMP (DynamoDB stream sources allow TRIM_HORIZON and LATEST only) and BatchSize over
-  1000 are refused with ValidationException.
+  AT_TIMESTAMP (DynamoDB stream sources allow TRIM_HORIZON and LATEST only) are refused with
+  ValidationException.
+- MaximumRecordAgeInSeconds sends records older than it to the DLQ.
 - TagResource / UntagResource / ListTagsForResource, tags kept across a restart; hostile keys.
 - CreatePipe/UpdatePipe/StartPipe/StopPipe answer CREATING/UPDATING/STARTING/STOPPING and
   DescribePipe then shows RUNNING/STOPPED."""
@@ -138,7 +139,6 @@ def test_refused_records_go_to_the_dlq_with_their_reason(make_server, data_dir):
     ({"DeadLetterConfig": {"Arn": "arn:aws:sqs:us-east-1:000000000000:../../etc"}}, "SQS"),
     ({"DeadLetterConfig": {"Arn": "arn:aws:sqs:us-east-1:000000000000:" + "q" * 81}}, "SQS"),
     ({"StartingPosition": "AT_TIMESTAMP"}, "TRIM_HORIZON or LATEST"),
-    ({"BatchSize": 1001}, "BatchSize"),
     ({"MaximumRetryAttempts": 10001}, "MaximumRetryAttempts"),
     ({"MaximumRecordAgeInSeconds": -5}, "MaximumRecordAgeInSeconds"),
     ({"OnPartialBatchItemFailure": "SPLIT"}, "AUTOMATIC_BISECT"),
@@ -228,3 +228,19 @@ def test_tags_and_states(make_server):
     assert s.stop() == 0
     s.start()
     assert s.client("pipes").list_tags_for_resource(resourceArn=arn)["tags"] == {"team": "sales"}
+
+
+def test_records_older_than_the_maximum_age_go_to_the_dlq(make_server, data_dir):
+    s = make_server().start()
+    s.client("kinesis").create_stream(StreamName="regions", ShardCount=1)
+    put_orders(s, range(1, 6))
+    time.sleep(2.2)
+    create(s, "aged", "arn:aws:kinesis:us-east-1:000000000000:stream/regions",
+           MaximumRecordAgeInSeconds=2, DeadLetterConfig={"Arn": DLQ})
+    wait_for(lambda: pipe_health(s, "aged")["lag_records"] == 0, what="catch up")
+    put_orders(s, range(6, 9))  # young: delivered
+    wait_for(lambda: pipe_health(s, "aged")["lag_records"] == 0, what="catch up")
+    msgs = dlq_messages(data_dir, "aged")
+    assert len(msgs) == 5
+    assert all("MaximumRecordAgeInSeconds" in m["errorMessage"] for m in msgs.values())
+    wait_for(lambda: len(read_stream(s, "regions")) == 3, what="young records")

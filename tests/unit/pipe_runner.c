@@ -468,7 +468,6 @@ static void test_dlq_and_retry_settings_validated(void **state)
         "{\"MaximumRecordAgeInSeconds\":604801}",
         "{\"OnPartialBatchItemFailure\":\"SPLIT\"}",
         "{\"StartingPosition\":\"AT_TIMESTAMP\"}",
-        "{\"BatchSize\":1001}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char body[512];
