@@ -142,6 +142,14 @@ static bool def_check(dlv_def *d, bool strict_prefixes, sp_err *e)
                    "(dynamic partitioning) is configured");
         return false;
     }
+    bool has_lambda = false;
+    json_array_foreach(d->processors, i, p)
+        has_lambda |= !strcmp(json_string_value(json_object_get(p, "type")) ?: "", "lambda");
+    if (strstr(d->prefix, "!{partitionKeyFromLambda:") && !has_lambda) {
+        dlv_invalid(e, "Prefix uses partitionKeyFromLambda but no Lambda processor returns "
+                       "partition keys");
+        return false;
+    }
     if (strstr(d->prefix, "!{") && !*d->error_prefix) {
         dlv_invalid(e, "ErrorOutputPrefix is required when Prefix contains expressions");
         return false;
@@ -393,6 +401,8 @@ json_t *dlv_def_to_json(const dlv_def *d)
                           dlv_compression_name(d->compression), "append_delimiter",
                           d->append_delimiter, "processors", d->processors, "created_ms",
                           (json_int_t)d->created_ms, "destination", d->destination);
+    json_object_set_new(j, "version", json_integer(dlv_def_version(d)));
+    if (d->updated_ms) json_object_set_new(j, "updated_ms", json_integer(d->updated_ms));
     if (d->source_stream) json_object_set_new(j, "source_stream", json_string(d->source_stream));
     return j;
 }
@@ -410,6 +420,8 @@ dlv_def *dlv_def_from_json(const json_t *j, sp_err *e)
     d->interval_s = sp_json_int(j, "interval_s", true, 0, e);
     d->append_delimiter = sp_json_bool(j, "append_delimiter", false, e);
     d->created_ms = sp_json_int(j, "created_ms", false, 0, e);
+    d->updated_ms = sp_json_int(j, "updated_ms", false, 0, e);
+    d->version = sp_json_int(j, "version", false, 1, e);
     json_t *procs = sp_json_array(j, "processors", false, e);
     d->processors = procs ? json_deep_copy(procs) : json_array();
     json_t *dst = sp_json_object(j, "destination", false, e);
@@ -425,8 +437,12 @@ dlv_def *dlv_def_from_json(const json_t *j, sp_err *e)
     return d;
 }
 
+long long dlv_def_version(const dlv_def *d) { return d->version > 0 ? d->version : 1; }
+
 json_t *dlv_def_describe(const dlv_def *d)
 {
+    char version[32];
+    snprintf(version, sizeof version, "%lld", dlv_def_version(d));
     json_t *ext = json_deep_copy(d->destination);
     json_t *synth = synth_destination(d);
     /* What the stream really does, over whatever the request said. */
@@ -448,9 +464,15 @@ json_t *dlv_def_describe(const dlv_def *d)
                              "arn:aws:firehose:" DLV_REGION ":" DLV_ACCOUNT ":deliverystream/",
                              d->name, "DeliveryStreamStatus", "ACTIVE", "DeliveryStreamType",
                              d->source_stream ? "KinesisStreamAsSource" : "DirectPut",
-                             "VersionId", DLV_VERSION, "CreateTimestamp",
+                             "VersionId", version, "CreateTimestamp",
                              (double)d->created_ms / 1000.0, "Destinations", dest,
                              "HasMoreDestinations", false);
+    /* server-side encryption of the stream is not offered (StartDeliveryStreamEncryption
+     * is refused), which Firehose describes as DISABLED */
+    json_object_set_new(desc, "DeliveryStreamEncryptionConfiguration",
+                        json_pack("{s:s}", "Status", "DISABLED"));
+    if (d->updated_ms)
+        json_object_set_new(desc, "LastUpdateTimestamp", json_real((double)d->updated_ms / 1000.0));
     if (d->source_stream) {
         json_t *src = json_pack("{s:{s:s+, s:s, s:f}}", "KinesisStreamSourceDescription",
                                 "KinesisStreamARN",

@@ -26,6 +26,10 @@ enum {
     DLV_KEY_MAX = 1024,                          /* S3 object key */
 };
 #define DLV_VERSION "1"                          /* <stream name>-<version>- in object keys */
+enum {
+    DLV_TAGS_MAX = 50,                           /* tags per delivery stream */
+    DLV_TAG_KEY_MAX = 128, DLV_TAG_VALUE_MAX = 256,
+};
 #define DLV_REGION "us-east-1"
 #define DLV_ACCOUNT "000000000000"
 
@@ -50,6 +54,8 @@ typedef struct dlv_def {
     bool append_delimiter;
     json_t *processors;         /* normalised chain [{type:..., ...}] (never NULL) */
     int64_t created_ms;
+    int64_t updated_ms;         /* last UpdateDestination; 0: never */
+    long long version;          /* VersionId: 1 at creation, +1 per UpdateDestination */
     bool from_api;              /* persisted under <dir>/streams/ */
     json_t *destination;        /* ExtendedS3DestinationConfiguration as described (never NULL) */
     dlv_conversion *conversion; /* from destination.DataFormatConversionConfiguration, or NULL */
@@ -76,6 +82,22 @@ const char *dlv_compression_name(dlv_compression c);
 /* Object-name extension of a compression: "", ".gz", ".zst". */
 const char *dlv_compression_ext(dlv_compression c);
 bool dlv_name_valid(const char *name);
+/* VersionId of d (1 for a definition that never had one). */
+long long dlv_def_version(const dlv_def *d);
+
+/* ---- tags (tags.c) -------------------------------------------------------------------------- */
+
+/* A stream's tags, {"key": "value"}, kept in <stream dir>/tags.json. load: a new object ({}
+ * when there is none). save: atomic. The caller serialises changes (the service's
+ * update_mu). */
+json_t *dlv_tags_load(const char *dir);
+bool dlv_tags_save(const char *dir, const json_t *tags, sp_err *e);
+/* Checks a Firehose Tag list ([{"Key","Value"}], borrowed; 1..DLV_TAGS_MAX) and merges it
+ * into tags (changed). 400 InvalidArgumentException naming the bad tag. */
+bool dlv_tags_merge(json_t *tags, const json_t *list, sp_err *e);
+/* Checks a TagKey (1..128 characters of letters, digits, white space and _.:/=+-@%, not
+ * starting with aws:). */
+bool dlv_tag_key_valid(const char *key);
 
 /* ---- record format conversion (convert.c) ------------------------------------------------ */
 
@@ -120,6 +142,10 @@ enum { DLV_ERR_CODE_MAX = 64, DLV_SEQ_MAX = 64 };
 /* !{firehose:error-output-type} of a record whose object key could not be made (dynamic
  * partitioning failures), and the errorCode of its error record. */
 #define DLV_ERROR_TYPE_PARTITIONING "partitioning-failed"
+/* The record's partition object holds a Lambda's metadata.partitionKeys under this prefix
+ * (the MetadataExtraction keys under their plain names), so the two namespaces of a prefix
+ * (!{partitionKeyFromLambda:k} / !{partitionKeyFromQuery:k}) never read each other's keys. */
+#define DLV_LAMBDA_KEY_PREFIX "partitionKeyFromLambda:"
 #define DLV_ERR_INVALID_PREFIX "DynamicPartitioning.InvalidPrefix"
 #define DLV_ERR_INVALID_KEY "DynamicPartitioning.InvalidObjectKey"
 

@@ -18,6 +18,10 @@
 #define DLV_LAMBDA_ERR_MISSING_ID "Lambda.MissingRecordId"
 #define DLV_LAMBDA_ERR_DUP_ID "Lambda.DuplicatedRecordId"
 #define DLV_LAMBDA_ERR_FAILED_STATUS "Lambda.ProcessingFailedStatus"
+/* An Ok record whose metadata.partitionKeys is not an object of named scalars. */
+#define DLV_LAMBDA_ERR_PARTITION_KEYS "DynamicPartitioning.LambdaPartitionKeysInvalid"
+/* Dynamic partitioning keys a Lambda returns may number at most this many per record. */
+enum { DLV_LAMBDA_KEYS_MAX = 50 };
 
 /* A function's configuration (<data>/delivery/lambda/<name>.json, Lambda's CreateFunction
  * fields), AWS's defaults when absent. */

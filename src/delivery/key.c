@@ -1,7 +1,7 @@
 /* Object keys as Firehose writes them: <evaluated prefix><stream>-<version>-YYYY-MM-DD-HH-MM-SS-
  * <uuid><ext>. A prefix may use !{timestamp:<Java DateTimeFormatter pattern>},
  * !{firehose:random-string}, !{firehose:error-output-type} (error prefixes only) and
- * !{partitionKeyFromQuery:<name>}; a prefix without any expression gets the default hour
+ * !{partitionKeyFromQuery:<name>} and !{partitionKeyFromLambda:<name>}; a prefix without any expression gets the default hour
  * folders "YYYY/MM/dd/HH/" appended, which is also what the empty prefix renders to. Every time
  * is UTC and comes from the oldest record of the object (the caller's time_ms). */
 #include "dlv_int.h"
@@ -92,8 +92,11 @@ static bool render_time(const char *pat, size_t n, int64_t ms, sp_str *out, sp_e
 static bool put_partition(const dlv_key_ctx *kc, const char *ns, const char *name, size_t n,
                           sp_str *out, sp_err *e)
 {
-    char key[DLV_PARTITION_KEY_MAX];
-    snprintf(key, sizeof key, "%.*s", (int)n, name);
+    /* a Lambda's keys live under DLV_LAMBDA_KEY_PREFIX in the record's partition object */
+    char key[DLV_PARTITION_KEY_MAX + sizeof DLV_LAMBDA_KEY_PREFIX];
+    snprintf(key, sizeof key, "%s%.*s", ns == NS_LAMBDA ? DLV_LAMBDA_KEY_PREFIX : "", (int)n,
+             name);
+    const char *shown = key + (ns == NS_LAMBDA ? strlen(DLV_LAMBDA_KEY_PREFIX) : 0);
     if (kc->sample) {
         sp_str_puts(out, SAMPLE_PARTITION_VALUE);
         return true;
@@ -101,7 +104,7 @@ static bool put_partition(const dlv_key_ctx *kc, const char *ns, const char *nam
     const json_t *v = kc->partition ? json_object_get(kc->partition, key) : NULL;
     if (!v || json_is_null(v)) {
         sp_err_set(e, 400, "InvalidArgumentException", "%s:%s has no value for this record", ns,
-                   key);
+                   shown);
         return false;
     }
     char buf[64];
@@ -111,12 +114,12 @@ static bool put_partition(const dlv_key_ctx *kc, const char *ns, const char *nam
     else if (json_is_real(v)) snprintf(buf, sizeof buf, "%.17g", json_real_value(v));
     else if (json_is_boolean(v)) s = json_is_true(v) ? "true" : "false";
     else {
-        sp_err_set(e, 400, "InvalidArgumentException", "%s:%s is not a scalar", ns, key);
+        sp_err_set(e, 400, "InvalidArgumentException", "%s:%s is not a scalar", ns, shown);
         return false;
     }
     if (!*s || strlen(s) >= DLV_PARTITION_KEY_MAX) {
         sp_err_set(e, 400, "InvalidArgumentException",
-                   "%s:%s value '%.64s' is empty or longer than %d characters", ns, key, s,
+                   "%s:%s value '%.64s' is empty or longer than %d characters", ns, shown, s,
                    DLV_PARTITION_KEY_MAX - 1);
         return false;
     }
@@ -175,15 +178,6 @@ static bool walk(const char *prefix, bool error_output, const dlv_key_ctx *kc, s
             if (out) sp_str_puts(out, kc && kc->error_type ? kc->error_type : "processing-failed");
         } else if (NS_IS(NS_QUERY) || NS_IS(NS_LAMBDA)) {
             const char *ns = NS_IS(NS_QUERY) ? NS_QUERY : NS_LAMBDA;
-            if (ns == NS_LAMBDA) {
-                /* Firehose's namespace, but salespipe's lambda processor does not return
-                 * metadata.partitionKeys yet: every record would fail, so refuse it now. */
-                sp_err_set(e, 400, "InvalidArgumentException",
-                           "prefix '%s': !{%s:...} is not supported (the lambda processor "
-                           "does not return partition keys); use %s", prefix, NS_LAMBDA,
-                           NS_QUERY);
-                return false;
-            }
             if (error_output) {
                 sp_err_set(e, 400, "InvalidArgumentException",
                            "prefix '%s': %s is not allowed in ErrorOutputPrefix", prefix, ns);

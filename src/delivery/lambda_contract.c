@@ -3,7 +3,12 @@
  * approximateArrivalTimestamp, data (base64), kinesisRecordMetadata}]; the response must
  * answer every recordId exactly once with result Ok (and base64 data), Dropped or
  * ProcessingFailed. A response that breaks the contract fails the whole invocation (it is
- * retried, then its records go to the error output), as in Firehose. */
+ * retried, then its records go to the error output), as in Firehose. An Ok record may carry
+ * metadata.partitionKeys ({"name": "value"}, dynamic partitioning's
+ * !{partitionKeyFromLambda:name}); they are kept in the record's partition object under
+ * DLV_LAMBDA_KEY_PREFIX "name", beside the MetadataExtraction keys. A record whose
+ * partitionKeys are not an object of scalars fails into the error output as
+ * partitioning-failed. */
 #include "dlv_lambda.h"
 
 #include <stdlib.h>
@@ -47,6 +52,30 @@ static void contract(sp_err *e, const char *code, const char *fmt, ...)
     va_start(ap, fmt);
     sp_err_setv(e, 500, code, fmt, ap);
     va_end(ap);
+}
+
+/* Merges an Ok record's metadata.partitionKeys (borrowed) into its partition object. */
+static void lambda_keys_apply(dlv_rec *x, const json_t *keys)
+{
+    const char *k;
+    json_t *v;
+    bool ok = json_is_object(keys) && json_object_size(keys) <= DLV_LAMBDA_KEYS_MAX;
+    if (ok) json_object_foreach((json_t *)keys, k, v)
+        ok = ok && *k && strlen(k) < DLV_PARTITION_KEY_MAX &&
+             (json_is_string(v) || json_is_number(v) || json_is_boolean(v));
+    if (!ok) {
+        dlv_rec_fail(x, DLV_LAMBDA_ERR_PARTITION_KEYS,
+                     "metadata.partitionKeys must be an object of at most %d named scalar values",
+                     DLV_LAMBDA_KEYS_MAX);
+        x->error_type = DLV_ERROR_TYPE_PARTITIONING;
+        return;
+    }
+    if (!x->partition) x->partition = json_object();
+    json_object_foreach((json_t *)keys, k, v) {
+        char name[DLV_PARTITION_KEY_MAX + sizeof DLV_LAMBDA_KEY_PREFIX];
+        snprintf(name, sizeof name, "%s%s", DLV_LAMBDA_KEY_PREFIX, k);
+        json_object_set(x->partition, name, v);
+    }
 }
 
 /* Position of id among the sent indexes, or -1. */
@@ -133,6 +162,8 @@ bool dlv_lambda_apply(const char *body, size_t len, dlv_rec *recs, const size_t 
             long got = sp_base64_decode(data, dl, buf);
             dlv_rec_set_data(x, buf, (size_t)got);
             free(buf);
+            json_t *keys = json_object_get(json_object_get(r, "metadata"), "partitionKeys");
+            if (keys && !json_is_null(keys)) lambda_keys_apply(x, keys);
         } else if (!strcmp(result, "Dropped")) {
             x->result = DLV_REC_DROPPED;
         } else {

@@ -69,8 +69,13 @@ static void meta_process(void *self, dlv_rec *recs, size_t n)
             r->error_type = META_ERROR_TYPE;
             continue;
         }
-        json_decref(r->partition);
-        r->partition = obj;
+        /* merged: a Lambda earlier in the chain may have set its keys already */
+        if (r->partition) {
+            json_object_update(r->partition, obj);
+            json_decref(obj);
+        } else {
+            r->partition = obj;
+        }
     }
 }
 

@@ -338,6 +338,8 @@ static bool deliver(dlv_runner *r, sp_err *e)
         dlv_rec *x = &r->recs[i];
         dlv_rec_set_data(x, x->raw, x->raw_len);
         x->result = DLV_REC_OK;
+        json_decref(x->partition); /* the processors (metadata, lambda) set it afresh */
+        x->partition = NULL;
     }
     dlv_chain_run(r->chain, r->recs, r->n);
     /* Conversion runs after the processors, as on Firehose. */

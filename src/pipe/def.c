@@ -117,11 +117,74 @@ static bool parse_filters(pip_def *d, const json_t *fc, sp_err *e)
     return true;
 }
 
+/* "arn:aws:sqs:<region>:<account>:<queue>", queue 1-80 of [A-Za-z0-9_-] (+ ".fifo"). */
+static bool sqs_arn_valid(const char *arn)
+{
+    const char *q = arn_resource(arn, "sqs");
+    if (!q) return false;
+    size_t n = strlen(q);
+    if (n > 5 && !strcmp(q + n - 5, ".fifo")) n -= 5;
+    if (n < 1 || n > PIP_SQS_QUEUE_NAME_MAX) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("_-", q[i]) && !(q[i] >= 'A' && q[i] <= 'Z') && !(q[i] >= 'a' && q[i] <= 'z') &&
+            !(q[i] >= '0' && q[i] <= '9'))
+            return false;
+    return true;
+}
+
+/* DeadLetterConfig, MaximumRetryAttempts, MaximumRecordAgeInSeconds and
+ * OnPartialBatchItemFailure of DynamoDBStreamParameters (create and update alike). */
+static bool parse_failure_handling(pip_def *d, const json_t *ddb, sp_err *e)
+{
+    json_t *dlc = sp_json_object(ddb, "DeadLetterConfig", false, e);
+    long long retries = sp_json_int(ddb, "MaximumRetryAttempts", false, d->max_retries, e);
+    long long age = sp_json_int(ddb, "MaximumRecordAgeInSeconds", false, d->max_age_s, e);
+    const char *bisect = sp_json_str(ddb, "OnPartialBatchItemFailure", false, e);
+    if (sp_err_failed(e)) return false;
+    if (retries < -1 || retries > PIP_RETRIES_MAX) {
+        sp_err_invalid(e, "MaximumRetryAttempts %lld is not between -1 and %d", retries,
+                       PIP_RETRIES_MAX);
+        return false;
+    }
+    if (age < -1 || age > PIP_RECORD_AGE_MAX_S) {
+        sp_err_invalid(e, "MaximumRecordAgeInSeconds %lld is not between -1 and %d", age,
+                       PIP_RECORD_AGE_MAX_S);
+        return false;
+    }
+    if (bisect && *bisect && strcmp(bisect, "AUTOMATIC_BISECT")) {
+        sp_err_invalid(e, "OnPartialBatchItemFailure '%.40s' is not AUTOMATIC_BISECT", bisect);
+        return false;
+    }
+    if (dlc) {
+        static const char *const dlc_members[] = {"Arn", NULL};
+        if (!only_members(dlc, "DynamoDBStreamParameters.DeadLetterConfig", dlc_members, e))
+            return false;
+        const char *arn = sp_json_str(dlc, "Arn", false, e);
+        if (sp_err_failed(e)) return false;
+        if (arn && *arn && (strlen(arn) > PIP_ARN_MAX || !sqs_arn_valid(arn))) {
+            sp_err_invalid(e, "DeadLetterConfig.Arn '%.200s' is not an SQS queue ARN "
+                              "(arn:aws:sqs:<region>:<account>:<queue>); salespipe keeps a "
+                              "pipe's dead-letter queue as local files in its data directory",
+                           arn);
+            return false;
+        }
+        free(d->dlq_arn);
+        d->dlq_arn = arn && *arn ? strdup(arn) : NULL; /* {} or "" removes it */
+    }
+    d->max_retries = (long)retries;
+    d->max_age_s = (long)age;
+    if (bisect) d->bisect = *bisect != '\0';
+    return true;
+}
+
 static bool parse_source_params(pip_def *d, const json_t *sp, bool create, sp_err *e)
 {
     static const char *const sp_members[] = {"FilterCriteria", "DynamoDBStreamParameters", NULL};
     static const char *const ddb_members[] = {"StartingPosition", "BatchSize",
-                                              "MaximumBatchingWindowInSeconds", NULL};
+                                              "MaximumBatchingWindowInSeconds",
+                                              "DeadLetterConfig", "MaximumRetryAttempts",
+                                              "MaximumRecordAgeInSeconds",
+                                              "OnPartialBatchItemFailure", NULL};
     if (!only_members(sp, "SourceParameters", sp_members, e)) return false;
     json_t *fc = sp_json_object(sp, "FilterCriteria", false, e);
     if (sp_err_failed(e) || (fc && !parse_filters(d, fc, e))) return false;
@@ -137,7 +200,10 @@ static bool parse_source_params(pip_def *d, const json_t *sp, bool create, sp_er
             return false;
         }
         if (strcmp(pos, "TRIM_HORIZON") && strcmp(pos, "LATEST")) {
-            sp_err_invalid(e, "StartingPosition '%s' is not TRIM_HORIZON or LATEST", pos);
+            /* EventBridge Pipes' DynamoDBStreamStartPosition has no AT_TIMESTAMP (that is
+             * Kinesis sources' only), so it is refused here as Pipes refuses it */
+            sp_err_invalid(e, "StartingPosition '%.40s' is not TRIM_HORIZON or LATEST, the "
+                              "positions of a DynamoDB stream source", pos);
             return false;
         }
         d->latest = !strcmp(pos, "LATEST");
@@ -157,7 +223,7 @@ static bool parse_source_params(pip_def *d, const json_t *sp, bool create, sp_er
     }
     d->batch_size = (long)batch;
     d->window_s = (long)window;
-    return true;
+    return parse_failure_handling(d, ddb, e);
 }
 
 static bool set_partition_key(pip_def *d, const char *key, sp_err *e)
@@ -226,6 +292,8 @@ pip_def *pip_def_parse(const char *name, const json_t *req, const pip_def *base,
         d->name = strdup(name);
         d->running = true;
         d->batch_size = PIP_BATCH_SIZE_DEFAULT;
+        d->max_retries = -1;
+        d->max_age_s = -1;
     }
     const char *desc = sp_json_str(req, "Description", false, e);
     const char *state = sp_json_str(req, "DesiredState", false, e);
@@ -291,6 +359,8 @@ pip_def *pip_def_from_config(const sp_cfg_pipe *cfg, sp_err *e)
     d->latest = cfg->starting_position && !strcmp(cfg->starting_position, "LATEST");
     d->batch_size = (long)cfg->batch_size;
     d->window_s = (long)cfg->batching_window_seconds;
+    d->max_retries = -1;
+    d->max_age_s = -1;
     d->created_ms = d->modified_ms = sp_clock_wall_ms();
     if (!pip_name_valid(d->name)) {
         sp_err_invalid(e, "pipe name '%s' must be 1-%d characters of A-Z a-z 0-9 . - _", d->name,
@@ -328,6 +398,12 @@ json_t *pip_def_to_json(const pip_def *d)
     json_t *ddb = json_pack("{s:s, s:i, s:i}", "StartingPosition",
                             d->latest ? "LATEST" : "TRIM_HORIZON", "BatchSize", (json_int_t)d->batch_size,
                             "MaximumBatchingWindowInSeconds", (json_int_t)d->window_s);
+    if (d->dlq_arn)
+        json_object_set_new(ddb, "DeadLetterConfig", json_pack("{s:s}", "Arn", d->dlq_arn));
+    json_object_set_new(ddb, "MaximumRetryAttempts", json_integer(d->max_retries));
+    json_object_set_new(ddb, "MaximumRecordAgeInSeconds", json_integer(d->max_age_s));
+    if (d->bisect)
+        json_object_set_new(ddb, "OnPartialBatchItemFailure", json_string("AUTOMATIC_BISECT"));
     json_t *sp = json_pack("{s:o}", "DynamoDBStreamParameters", ddb);
     if (d->filters) {
         json_t *filters = json_array();
@@ -361,6 +437,7 @@ pip_def *pip_def_clone(const pip_def *s)
     d->target_stream = dup_or_null(s->target_stream);
     d->role_arn = dup_or_null(s->role_arn);
     d->partition_key = dup_or_null(s->partition_key);
+    d->dlq_arn = dup_or_null(s->dlq_arn);
     d->filters = s->filters ? json_deep_copy(s->filters) : NULL;
     d->tags = s->tags ? json_deep_copy(s->tags) : NULL;
     return d;
@@ -377,6 +454,7 @@ void pip_def_free(pip_def *d)
     free(d->target_stream);
     free(d->role_arn);
     free(d->partition_key);
+    free(d->dlq_arn);
     json_decref(d->filters);
     json_decref(d->tags);
     free(d);

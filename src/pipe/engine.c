@@ -266,11 +266,16 @@ json_t *pip_engine_create(pip_engine *en, const char *name, const json_t *req, s
         free(hash_key);
         d->created_ms = d->modified_ms = sp_clock_wall_ms();
         pip_checkpoint_remove(en->dir, name); /* a new pipe starts at its StartingPosition */
+        pip_dlq_high_remove(en->dir, name);
         deleted_forget(en, name);
         pip_entry *x = entry_add(en, d, true);
         d = NULL;
         if (!x->runner) sp_err_internal(e, "%s", x->reason);
-        if (!sp_err_failed(e) && entry_run(en, x, e) && save(en, e)) resp = state_response(x, NULL, NULL);
+        /* As Pipes answers: the transition under way (CREATING); DescribePipe shows where it
+         * ended (RUNNING, or STOPPED for a pipe created STOPPED). Here the transition is over
+         * before the answer, so the next DescribePipe already shows the end state. */
+        if (!sp_err_failed(e) && entry_run(en, x, e) && save(en, e))
+            resp = state_response(x, NULL, "CREATING");
         if (!resp) {
             pip_checkpoint_remove(en->dir, name);
             entry_free(en->entries[--en->n]);
@@ -324,7 +329,7 @@ json_t *pip_engine_update(pip_engine *en, const char *name, const json_t *req, s
     if (d && resolve(en, d, NULL, &hash_key, e)) {
         free(hash_key);
         d->modified_ms = sp_clock_wall_ms();
-        if (entry_replace(en, x, d, e)) resp = state_response(x, NULL, NULL);
+        if (entry_replace(en, x, d, e)) resp = state_response(x, NULL, "UPDATING");
         d = NULL;
     }
     pip_def_free(d);
@@ -345,7 +350,8 @@ json_t *pip_engine_set_desired(pip_engine *en, const char *name, bool running, s
         x->def->modified_ms = sp_clock_wall_ms();
         x->persisted = true;
         if (!running) pip_runner_stop(x->runner);
-        if (entry_run(en, x, e) && save(en, e)) resp = state_response(x, NULL, NULL);
+        if (entry_run(en, x, e) && save(en, e))
+            resp = state_response(x, NULL, running ? "STARTING" : "STOPPING");
     }
     pthread_mutex_unlock(&en->mu);
     return resp;
@@ -365,10 +371,87 @@ json_t *pip_engine_delete(pip_engine *en, const char *name, sp_err *e)
         json_array_append_new(en->deleted, json_string(name));
         entry_free(x);
         pip_checkpoint_remove(en->dir, name);
+        pip_dlq_high_remove(en->dir, name);
         if (!save(en, e)) {
             json_decref(resp);
             resp = NULL;
         }
+    }
+    pthread_mutex_unlock(&en->mu);
+    return resp;
+}
+
+bool pip_tag_key_valid(const char *key)
+{
+    size_t n = key ? strlen(key) : 0;
+    if (n < 1 || n > PIP_TAG_KEY_MAX || !strncmp(key, "aws:", 4)) return false;
+    for (const unsigned char *c = (const unsigned char *)key; *c; c++)
+        if (*c < 0x20 || *c == 0x7f) return false;
+    return true;
+}
+
+json_t *pip_engine_tag(pip_engine *en, const char *name, const json_t *tags, sp_err *e)
+{
+    if (!json_is_object(tags) || json_object_size(tags) < 1 ||
+        json_object_size(tags) > PIP_TAGS_MAX) {
+        sp_err_invalid(e, "tags must be a map of 1 to %d tags", PIP_TAGS_MAX);
+        return NULL;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)tags, k, v) {
+        if (!pip_tag_key_valid(k)) {
+            sp_err_invalid(e, "tag key '%.128s' must be 1-%d characters, no control characters, "
+                              "not starting with aws:", k, PIP_TAG_KEY_MAX);
+            return NULL;
+        }
+        if (!json_is_string(v) || strlen(json_string_value(v)) > PIP_TAG_VALUE_MAX) {
+            sp_err_invalid(e, "the value of tag '%.128s' must be a string of at most %d "
+                              "characters", k, PIP_TAG_VALUE_MAX);
+            return NULL;
+        }
+    }
+    pthread_mutex_lock(&en->mu);
+    json_t *resp = NULL;
+    pip_entry *x = find_or_404(en, name, NULL, e);
+    if (x) {
+        json_t *merged = x->def->tags ? json_deep_copy(x->def->tags) : json_object();
+        json_object_update(merged, (json_t *)tags);
+        if (json_object_size(merged) > PIP_TAGS_MAX) {
+            sp_err_invalid(e, "a pipe may have at most %d tags; this would make %zu",
+                           PIP_TAGS_MAX, json_object_size(merged));
+            json_decref(merged);
+        } else {
+            json_decref(x->def->tags);
+            x->def->tags = merged;
+            x->persisted = true;
+            if (save(en, e)) resp = json_object();
+        }
+    }
+    pthread_mutex_unlock(&en->mu);
+    return resp;
+}
+
+json_t *pip_engine_untag(pip_engine *en, const char *name, const json_t *keys, sp_err *e)
+{
+    size_t i;
+    json_t *k;
+    if (json_array_size(keys) > PIP_TAGS_MAX) {
+        sp_err_invalid(e, "tagKeys may name at most %d keys", PIP_TAGS_MAX);
+        return NULL;
+    }
+    json_array_foreach(keys, i, k)
+        if (!json_is_string(k) || !pip_tag_key_valid(json_string_value(k))) {
+            sp_err_invalid(e, "tagKeys[%zu] is not a valid tag key", i);
+            return NULL;
+        }
+    pthread_mutex_lock(&en->mu);
+    json_t *resp = NULL;
+    pip_entry *x = find_or_404(en, name, NULL, e);
+    if (x) {
+        json_array_foreach(keys, i, k) if (x->def->tags) json_object_del(x->def->tags, json_string_value(k));
+        x->persisted = true;
+        if (save(en, e)) resp = json_object();
     }
     pthread_mutex_unlock(&en->mu);
     return resp;
@@ -450,6 +533,7 @@ json_t *pip_engine_health(pip_engine *en)
                               (json_int_t)c, "lag_records", (json_int_t)(last > c ? last - c : 0),
                               "lag_seconds", lag_s < 0 ? 0.0 : lag_s);
         if (x->reason[0]) json_object_set_new(p, "reason", json_string(x->reason));
+        json_object_set_new(p, "dead_lettered", json_integer((json_int_t)x->counters.dead_lettered));
         json_object_set_new(pipes, x->def->name, p);
     }
     pthread_mutex_unlock(&en->mu);

@@ -4,7 +4,9 @@
  * FilterCriteria (EventBridge patterns), computes each record's partition key from a JSON
  * path, and appends the record, as EventBridge Pipes delivers a DynamoDB stream record, to
  * its target stream, tagged with (pipe name, table stream seq) so a restart after a crash
- * neither loses nor repeats a record (the argument is in runner.c).
+ * neither loses nor repeats a record (the argument is in runner.c). A record the target
+ * cannot take, or keeps refusing past MaximumRetryAttempts, goes to the pipe's dead-letter
+ * queue (dlq.c: one file per record under the pipe directory) instead, exactly once too.
  *
  * Pipes come from the configuration (sp_cfg_pipe) and from the Pipes REST API
  * (pip_rest_handle, the route the aws cli's `aws pipes ...` talks to); API changes are

@@ -13,11 +13,15 @@ enum {
     PIP_DESCRIPTION_MAX = 512,
     PIP_ARN_MAX = 1600,
     PIP_BATCH_SIZE_MIN = 1,
-    PIP_BATCH_SIZE_MAX = 10000,
+    PIP_BATCH_SIZE_MAX = 10000,            /* the Pipes API reference (older botocore models: 1000) */
+    PIP_RETRIES_MAX = 10000,               /* MaximumRetryAttempts -1 (forever) .. 10000 */
+    PIP_RECORD_AGE_MAX_S = 604800,         /* MaximumRecordAgeInSeconds -1 (forever) .. 7 days */
+    PIP_SQS_QUEUE_NAME_MAX = 80,
     PIP_BATCH_SIZE_DEFAULT = 100,
     PIP_WINDOW_MAX_S = 300,
     PIP_PARTITION_KEY_MAX = 256,
     PIP_LIST_LIMIT_MAX = 100,
+    PIP_TAGS_MAX = 50, PIP_TAG_KEY_MAX = 128, PIP_TAG_VALUE_MAX = 256,
 };
 
 /* The one region and account salespipe plays. */
@@ -41,6 +45,10 @@ typedef struct pip_def {
     char *partition_key;      /* "$.json.path" or a static key; NULL: the item's key */
     json_t *filters;          /* array of pattern strings; NULL: none */
     json_t *tags;             /* object; NULL: none */
+    char *dlq_arn;            /* DeadLetterConfig.Arn (arn:aws:sqs:...); NULL: none */
+    long max_retries;         /* MaximumRetryAttempts; -1: retry until it works */
+    long max_age_s;           /* MaximumRecordAgeInSeconds; -1: no limit */
+    bool bisect;              /* OnPartialBatchItemFailure AUTOMATIC_BISECT */
     int64_t created_ms, modified_ms;
 } pip_def;
 
@@ -65,6 +73,19 @@ bool pip_path_check(const char *path, sp_err *e);
 /* The value at path in doc (borrowed), or NULL if absent. path must have passed the check. */
 const json_t *pip_path_eval(const char *path, const json_t *doc);
 
+/* ---- the dead-letter queue (dlq.c) ------------------------------------------------------ */
+
+/* The pipe's DLQ high mark: no message exists above it (0 when there is none; UINT64_MAX
+ * when it cannot be read, so everything is checked). save is durable. */
+uint64_t pip_dlq_high_load(const char *dir, const char *pipe);
+bool pip_dlq_high_save(const char *dir, const char *pipe, uint64_t seq, sp_err *e);
+void pip_dlq_high_remove(const char *dir, const char *pipe);
+/* Whether record seq of the pipe has a message. */
+bool pip_dlq_has(const char *dir, const char *pipe, uint64_t seq);
+/* Writes the message of record seq (record: its JSON text, borrowed) with reason, durably. */
+bool pip_dlq_write(const char *dir, const pip_def *d, uint64_t seq, const char *record,
+                   size_t len, const char *reason, sp_err *e);
+
 /* ---- persistence (store.c) -------------------------------------------------------------- */
 
 /* <dir>/pipes.json: {"pipes":[<pip_def_to_json>...],"deleted":["name"...]}. Load returns a
@@ -81,7 +102,7 @@ void pip_checkpoint_remove(const char *dir, const char *pipe);
 /* ---- runner (runner.c) ------------------------------------------------------------------ */
 
 typedef struct pip_counters {
-    _Atomic uint64_t read, filtered, written, failed, duplicates_skipped;
+    _Atomic uint64_t read, filtered, written, failed, duplicates_skipped, dead_lettered;
 } pip_counters;
 
 /* What a runner reads from and writes to: the table stream and the stream log by default
@@ -130,6 +151,12 @@ json_t *pip_engine_describe(pip_engine *en, const char *name, sp_err *e);
 json_t *pip_engine_update(pip_engine *en, const char *name, const json_t *req, sp_err *e);
 json_t *pip_engine_delete(pip_engine *en, const char *name, sp_err *e);
 json_t *pip_engine_set_desired(pip_engine *en, const char *name, bool running, sp_err *e);
+/* TagResource: merges tags (an object of strings, validated here: 1-50 in all, keys 1-128,
+ * values 0-256 characters, no aws: keys) into the pipe's, persisted. UntagResource: removes
+ * the keys (array of strings). Both answer {}. */
+json_t *pip_engine_tag(pip_engine *en, const char *name, const json_t *tags, sp_err *e);
+json_t *pip_engine_untag(pip_engine *en, const char *name, const json_t *keys, sp_err *e);
+bool pip_tag_key_valid(const char *key);
 
 typedef struct pip_list_query {
     const char *name_prefix, *source_prefix, *target_prefix; /* NULL: any */

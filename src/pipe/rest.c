@@ -5,6 +5,7 @@
  *   GET  /v1/pipes/{Name}        DescribePipe      POST   /v1/pipes/{Name}/start  StartPipe
  *   PUT  /v1/pipes/{Name}        UpdatePipe        POST   /v1/pipes/{Name}/stop   StopPipe
  *   DELETE /v1/pipes/{Name}      DeletePipe        GET    /tags/{arn}        ListTagsForResource
+ *   POST /tags/{arn}             TagResource       DELETE /tags/{arn}?tagKeys=k  UntagResource
  *
  * Errors leave as rest-json clients expect them: the status of the exception, its name in
  * the x-amzn-ErrorType header and {"message": ...} as the body.
@@ -92,15 +93,69 @@ static json_t *list_pipes(pip_engine *en, const sp_http_req *req, sp_err *e)
     return pip_engine_list(en, &q, e);
 }
 
+/* The pipe name of "arn:aws:pipes:<region>:<account>:pipe/<name>" (borrowed), or NULL with
+ * 404 NotFoundException (as Pipes answers an ARN it does not hold). */
+static const char *arn_pipe(const char *arn, sp_err *e)
+{
+    const char *slash = strstr(arn, ":pipe/");
+    if (strlen(arn) > PIP_ARN_MAX || !slash || strncmp(arn, "arn:aws:pipes:", 14) ||
+        !pip_name_valid(slash + 6)) {
+        sp_err_set(e, 404, "NotFoundException", "Resource %.200s does not exist.", arn);
+        return NULL;
+    }
+    return slash + 6;
+}
+
+/* POST /tags/<pipe arn> {"tags": {...}} */
+static json_t *tag(pip_engine *en, const sp_http_req *req, const char *arn, sp_err *e)
+{
+    const char *name = arn_pipe(arn, e);
+    json_t *body = name ? parse_body(req, e) : NULL;
+    if (!body) return NULL;
+    json_t *tags = json_object_get(body, "tags");
+    json_t *out = tags ? pip_engine_tag(en, name, tags, e) : NULL;
+    if (!tags) sp_err_invalid(e, "tags is required");
+    json_decref(body);
+    return out;
+}
+
+/* DELETE /tags/<pipe arn>?tagKeys=a&tagKeys=b */
+static json_t *untag(pip_engine *en, const sp_http_req *req, const char *arn, sp_err *e)
+{
+    const char *name = arn_pipe(arn, e);
+    if (!name) return NULL;
+    json_t *keys = json_array();
+    char seg[PIP_QUERY_VALUE_MAX], value[PIP_QUERY_VALUE_MAX];
+    for (const char *p = req->query; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len >= sizeof seg) {
+            sp_err_invalid(e, "a query parameter is longer than %zu characters", sizeof seg - 1);
+            json_decref(keys);
+            return NULL;
+        }
+        memcpy(seg, p, len);
+        seg[len] = '\0';
+        if (sp_http_query_param(seg, "tagKeys", value, sizeof value))
+            json_array_append_new(keys, json_string(value));
+        else if (!strncmp(seg, "tagKeys=", 8)) {
+            sp_err_invalid(e, "tagKeys has a value that is not valid percent-encoded text");
+            json_decref(keys);
+            return NULL;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    json_t *out = pip_engine_untag(en, name, keys, e);
+    json_decref(keys);
+    return out;
+}
+
 /* GET /tags/<pipe arn>: the pipe's tags. */
 static json_t *list_tags(pip_engine *en, const char *arn, sp_err *e)
 {
-    const char *slash = strstr(arn, ":pipe/");
-    if (!slash || strncmp(arn, "arn:aws:pipes:", 14)) {
-        sp_err_set(e, 404, "NotFoundException", "Resource %s does not exist.", arn);
-        return NULL;
-    }
-    json_t *d = pip_engine_describe(en, slash + 6, e);
+    const char *name = arn_pipe(arn, e);
+    if (!name) return NULL;
+    json_t *d = pip_engine_describe(en, name, e);
     if (!d) return NULL;
     json_t *tags = json_object_get(d, "Tags");
     json_t *resp = json_pack("{s:o}", "tags", tags ? json_incref(tags) : json_object());
@@ -113,8 +168,17 @@ bool pip_rest_handle(void *ctx, const sp_http_req *req, sp_http_resp *resp)
     pip_engine *en = ctx;
     const char *path = req->path;
     sp_err e = {0};
-    if (!strncmp(path, PIP_TAGS_PREFIX, strlen(PIP_TAGS_PREFIX)) && !strcmp(req->method, "GET")) {
-        send_result(resp, list_tags(en, path + strlen(PIP_TAGS_PREFIX), &e), &e, NULL);
+    /* POST/DELETE /tags/... are the Pipes' only when they name an ARN: an S3 bucket called
+     * "tags" keeps its other keys */
+    if (!strncmp(path, PIP_TAGS_PREFIX, strlen(PIP_TAGS_PREFIX)) &&
+        (!strcmp(req->method, "GET") || !strncmp(path + strlen(PIP_TAGS_PREFIX), "arn:", 4))) {
+        const char *arn = path + strlen(PIP_TAGS_PREFIX);
+        json_t *r = NULL;
+        if (!strcmp(req->method, "GET")) r = list_tags(en, arn, &e);
+        else if (!strcmp(req->method, "POST")) r = tag(en, req, arn, &e);
+        else if (!strcmp(req->method, "DELETE")) r = untag(en, req, arn, &e);
+        else sp_err_invalid(&e, "%s %s is not an operation", req->method, path);
+        send_result(resp, r, &e, NULL);
         return true;
     }
     if (strncmp(path, PIP_API_PREFIX, strlen(PIP_API_PREFIX))) return false;

@@ -25,6 +25,29 @@
  *   which saves an exact C, so the new definition only ever applies to records > C. Routing
  *   changes by resharding are outside the argument (salespipe does not reshard under a
  *   running pipe).
+ *
+ * Dead letters (DeadLetterConfig). A record is refused when it cannot be a Kinesis record
+ *   (no usable partition key, over 1 MiB, not JSON), when it is older than
+ *   MaximumRecordAgeInSeconds, or when its batch failed more than MaximumRetryAttempts
+ *   times; a refused record goes to the DLQ (dlq.c) with the reason, or, with no DLQ, is
+ *   dropped as Pipes drops it. D is the set of records with a DLQ message, M the DLQ high
+ *   mark (durable, saved before any message above it is written, so every r in D has
+ *   r.seq <= M).
+ *
+ *   (I3) A record is refused only if it is not in its shard: after a failure the runner
+ *        reloads H from the log first, and a refused record r with a route is refused only
+ *        when r.seq > H[route(r)].
+ *   (I4) Within a batch, the DLQ messages are written (M first, then the messages) before
+ *        any of the batch's appends, and a record gets a message only if r.seq > C and it is
+ *        not in D.
+ *
+ *   On resume a record r > C is skipped when r.seq <= H[route(r)] (in its shard, or, by (I4)
+ *   and (I1), refused with a message written before that shard's later appends), skipped
+ *   when r.seq <= M and r is in D (one stat), and decided afresh otherwise; so whatever the
+ *   moment of a crash, each record ends in exactly one of: the target, the DLQ, filtered out.
+ *   A decision that depends on time (age, retries) is taken once: once its message exists the
+ *   record is never appended, and a message torn by a crash does not exist (atomic rename),
+ *   so the record is decided again.
  */
 #include "core/failpoint.h"
 #include "pipe_int.h"
@@ -42,6 +65,7 @@ enum {
     PIP_BATCH_BYTES_MAX = 6 * 1024 * 1024,/* EventBridge Pipes: 6 MB batch payload */
     PIP_KINESIS_RECORD_MAX = 1024 * 1024, /* Kinesis: 1 MiB per record */
     PIP_WINDOW_POLL_MS = 50,
+    PIP_REASON_MAX = 512,
 };
 
 struct pip_runner {
@@ -62,12 +86,14 @@ struct pip_runner {
     uint64_t *high;                /* H[s]; valid where high_known[s] */
     bool *high_known;
     size_t n_high;
+    uint64_t dlq_high;             /* M, as saved */
 };
 
 /* ---- one batch -------------------------------------------------------------------------- */
 
 typedef struct pip_item {
     uint64_t seq;
+    int64_t created_ms;
     char *json;
     size_t len;
 } pip_item;
@@ -85,7 +111,8 @@ static bool batch_collect(void *arg, const tbl_stream_record *rec)
         b->cap = b->cap ? b->cap * 2 : 64;
         b->items = realloc(b->items, b->cap * sizeof *b->items);
     }
-    b->items[b->n++] = (pip_item){rec->seq, strndup(rec->json, rec->json_len), rec->json_len};
+    b->items[b->n++] = (pip_item){rec->seq, rec->created_ms, strndup(rec->json, rec->json_len),
+                                  rec->json_len};
     b->bytes += rec->json_len;
     return true;
 }
@@ -204,24 +231,65 @@ static bool append_all(pip_runner *r, const stm_put *puts, size_t n, sp_err *e)
     return true;
 }
 
-/* Filters, routes, de-duplicates and appends one batch. false (e set) on a failure worth
- * retrying: nothing about the batch is then assumed, C is not advanced. */
-static bool batch_move(pip_runner *r, pip_batch *b, sp_err *e)
+/* A refused record: its item and why. */
+typedef struct pip_refusal {
+    const pip_item *it;
+    char reason[PIP_REASON_MAX];
+} pip_refusal;
+
+/* Writes the batch's refused records to the DLQ (M first; a message written before a crash
+ * is written again, the same); with no DLQ, drops them with a warning. false (e set) if a
+ * write failed. */
+static bool dead_letter(pip_runner *r, const pip_refusal *refused, size_t n, sp_err *e)
+{
+    if (n == 0) return true;
+    if (!r->def->dlq_arn) {
+        sp_warn("pipe %s: %zu record(s) dropped (no DeadLetterConfig), first %" PRIu64 ": %s",
+                r->def->name, n, refused[0].it->seq, refused[0].reason);
+        return true;
+    }
+    uint64_t top = refused[n - 1].it->seq;
+    if (top > r->dlq_high || r->dlq_high == UINT64_MAX) {
+        if (!pip_dlq_high_save(r->dir, r->def->name, top, e)) return false;
+        r->dlq_high = top;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const pip_item *it = refused[i].it;
+        if (!pip_dlq_write(r->dir, r->def, it->seq, it->json, it->len, refused[i].reason, e))
+            return false;
+    }
+    sp_failpoint("pipe.dead_lettered");
+    return true;
+}
+
+/* Filters, routes, de-duplicates and appends one batch; refused records go to the DLQ first
+ * (see the argument above). give_up: the batch failed more than MaximumRetryAttempts times,
+ * so every record not yet in its shard is refused with last_error. false (e set) on a
+ * failure worth retrying: nothing about the batch is then assumed, C is not advanced. */
+static bool batch_move(pip_runner *r, pip_batch *b, bool give_up, const char *last_error,
+                       sp_err *e)
 {
     stm_put *puts = calloc(b->n ? b->n : 1, sizeof *puts);
     char **owned = calloc(b->n ? b->n * 2 : 1, sizeof *owned);
-    size_t n_puts = 0, n_owned = 0;
-    uint64_t read = 0, filtered = 0, failed = 0, dups = 0;
+    pip_refusal *refused = calloc(b->n ? b->n : 1, sizeof *refused);
+    size_t n_puts = 0, n_owned = 0, n_refused = 0;
+    uint64_t read = 0, filtered = 0, dups = 0;
+    int64_t now_ms = sp_clock_wall_ms();
     bool ok = true;
     for (size_t i = 0; i < b->n && ok; i++) {
         pip_item *it = &b->items[i];
         read++;
+        /* a record with a DLQ message (decided before a crash) is done */
+        if (it->seq <= r->dlq_high && pip_dlq_has(r->dir, r->def->name, it->seq)) {
+            dups++;
+            continue;
+        }
         json_error_t je;
         json_t *rec = json_loadb(it->json, it->len, 0, &je);
         if (!rec) {
-            sp_warn("pipe %s: stream record %" PRIu64 " is not JSON (%s); skipped", r->def->name,
-                    it->seq, je.text);
-            failed++;
+            refused[n_refused].it = it;
+            snprintf(refused[n_refused++].reason, PIP_REASON_MAX, "stream record is not JSON (%s)",
+                     je.text);
             continue;
         }
         if (!pip_filter_pass(r->filter, rec)) {
@@ -243,34 +311,52 @@ static bool batch_move(pip_runner *r, pip_batch *b, sp_err *e)
         if (key && len > PIP_KINESIS_RECORD_MAX)
             sp_err_invalid(&ke, "record is %zu bytes, over Kinesis' %d", len, PIP_KINESIS_RECORD_MAX);
         if (sp_err_failed(&ke)) {
-            sp_warn("pipe %s: stream record %" PRIu64 " skipped: %s", r->def->name, it->seq, ke.msg);
-            failed++;
             free(key);
+            refused[n_refused].it = it;
+            snprintf(refused[n_refused++].reason, PIP_REASON_MAX, "%s", ke.msg);
             continue;
         }
         owned[n_owned++] = key;
-        int shard = r->io.dst_shard_for_key(r->io.dst, r->def->target_stream, key, e);
-        if (shard < 0) {
+        sp_err se = {0};
+        int shard = r->io.dst_shard_for_key(r->io.dst, r->def->target_stream, key,
+                                            give_up ? &se : e);
+        if (shard < 0 && !give_up) {
             ok = false;
             break;
         }
-        if (it->seq <= *high_slot(r, shard)) { /* already in its shard: see the argument above */
+        if (shard >= 0 && it->seq <= *high_slot(r, shard)) { /* already in its shard: see above */
             dups++;
+            continue;
+        }
+        if (give_up || (r->def->max_age_s >= 0 &&
+                        now_ms - it->created_ms > (int64_t)r->def->max_age_s * 1000)) {
+            refused[n_refused].it = it;
+            if (give_up)
+                snprintf(refused[n_refused++].reason, PIP_REASON_MAX,
+                         "the target refused the record %ld time(s) (MaximumRetryAttempts %ld): %s",
+                         r->def->max_retries + 1, r->def->max_retries, last_error);
+            else
+                snprintf(refused[n_refused++].reason, PIP_REASON_MAX,
+                         "the record is older than MaximumRecordAgeInSeconds (%ld)",
+                         r->def->max_age_s);
             continue;
         }
         puts[n_puts++] = (stm_put){.partition_key = key, .data = data, .len = len,
                                    .origin = r->def->name, .origin_pos = it->seq};
     }
+    if (ok) ok = dead_letter(r, refused, n_refused, e); /* (I4): before the appends */
     if (ok) ok = append_all(r, puts, n_puts, e);
     if (ok) {
         counter_add(&r->counters->read, read);
         counter_add(&r->counters->filtered, filtered);
-        counter_add(&r->counters->failed, failed);
         counter_add(&r->counters->duplicates_skipped, dups);
+        counter_add(r->def->dlq_arn ? &r->counters->dead_lettered : &r->counters->failed,
+                    n_refused);
     }
     for (size_t i = 0; i < n_owned; i++) free(owned[i]);
     free(owned);
     free(puts);
+    free(refused);
     return ok;
 }
 
@@ -304,6 +390,9 @@ static void *runner_main(void *arg)
 {
     pip_runner *r = arg;
     bool failing = false;
+    long attempts = 0;                      /* failed tries of the current batch */
+    size_t limit = (size_t)r->def->batch_size;
+    char last_error[SP_ERR_MSG_MAX] = "";
     high_forget(r);
     while (!atomic_load(&r->stop)) {
         uint64_t c = atomic_load(&r->checkpoint);
@@ -314,18 +403,25 @@ static void *runner_main(void *arg)
         if (r->def->window_s > 0) batching_window(r, c);
         pip_batch b = {0};
         sp_err e = {0};
-        long got = r->io.src_read(r->io.src, r->def->source_table, c, (size_t)r->def->batch_size,
-                                  batch_collect, &b, &e);
-        bool ok = got >= 0 && batch_move(r, &b, &e);
+        long got = r->io.src_read(r->io.src, r->def->source_table, c, limit, batch_collect, &b,
+                                  &e);
+        bool give_up = r->def->max_retries >= 0 && attempts > r->def->max_retries;
+        bool ok = got >= 0 && batch_move(r, &b, give_up, last_error, &e);
         if (ok && b.n > 0) atomic_store(&r->checkpoint, b.items[b.n - 1].seq);
         batch_clear(&b);
         if (!ok) {
             if (!failing) sp_warn("pipe %s: %s; retrying", r->def->name, e.msg);
             failing = true;
+            if (got >= 0) attempts++; /* a failed read is the source's, not the batch's */
+            snprintf(last_error, sizeof last_error, "%s", e.msg);
+            /* AUTOMATIC_BISECT: retry the first half, down to one record */
+            if (r->def->bisect && limit > 1) limit = (limit + 1) / 2;
             high_forget(r); /* the log is the truth about what landed */
             sleep_unless_stopped(r, PIP_RETRY_MS);
             continue;
         }
+        attempts = 0;
+        limit = (size_t)r->def->batch_size;
         if (failing) sp_info("pipe %s: recovered", r->def->name);
         failing = false;
         checkpoint_flush(r, false);
@@ -361,6 +457,7 @@ pip_runner *pip_runner_new(const pip_def *def, const char *dir, const char *hash
     atomic_init(&r->stop, false);
     atomic_init(&r->checkpoint, c);
     r->saved_checkpoint = c;
+    r->dlq_high = pip_dlq_high_load(dir, def->name);
     return r;
 }
 

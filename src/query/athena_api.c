@@ -6,7 +6,9 @@
  * GetQueryResults pages are read back from that object (header row first, as Athena does
  * for SELECT) with typed ColumnInfo, the NextToken holding the row number and byte offset
  * where the next page starts, so a page costs one page of memory whatever the result size;
- * StopQueryExecution interrupts a running query; ListQueryExecutions completes the set.
+ * StopQueryExecution interrupts a running query; ListQueryExecutions (per workgroup),
+ * BatchGetQueryExecution and GetQueryRuntimeStatistics complete the set. Workgroups, named
+ * queries and the catalog view are athena_meta.c's, on a catalog connection of the API's own.
  *
  * Executions' metadata (no rows) lives in memory, newest first, at most QRY_EXECUTIONS_MAX
  * (finished ones beyond that are forgotten; their CSVs stay in the lake). Shapes follow
@@ -44,6 +46,7 @@ typedef struct qry_execution {
     uint64_t seq;
     char id[QRY_UUID_LEN + 1];
     char *sql, *database;         /* database may be NULL */
+    char *workgroup;
     char *bucket, *key;           /* where the CSV goes */
     char *output;                 /* s3://bucket/key */
     qry_state state;
@@ -60,6 +63,7 @@ typedef struct qry_execution {
 
 struct qry_athena {
     cat_catalog *cat;             /* only reopened by the thread */
+    cat_catalog *meta;            /* the API's own connection: workgroups, named queries, metadata */
     lake *lk;
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -146,6 +150,7 @@ static void execution_free(qry_execution *x)
 {
     free(x->sql);
     free(x->database);
+    free(x->workgroup);
     free(x->bucket);
     free(x->key);
     free(x->output);
@@ -188,7 +193,7 @@ static void trim(qry_athena *a)
     }
 }
 
-static void uuid_v4(char out[QRY_UUID_LEN + 1])
+void qry_uuid_v4(char out[QRY_UUID_LEN + 1])
 {
     unsigned char b[16];
     size_t got = 0;
@@ -337,7 +342,7 @@ static json_t *execution_json(const qry_execution *x)
                      "QueryExecutionId", x->id, "Query", x->sql, "StatementType",
                      statement_type(x->sql), "ResultConfiguration", "OutputLocation", x->output,
                      "QueryExecutionContext", ctx, "Status", status, "Statistics", stats,
-                     "WorkGroup", WORKGROUP_PRIMARY, "EngineVersion", "SelectedEngineVersion",
+                     "WorkGroup", x->workgroup, "EngineVersion", "SelectedEngineVersion",
                      "AUTO", "EffectiveEngineVersion", ENGINE_VERSION, "SubstatementType");
 }
 
@@ -422,22 +427,32 @@ static json_t *op_start(qry_athena *a, json_t *req, sp_err *e)
         invalid(e, "QueryString must be 1 to %d bytes", QRY_SQL_MAX);
         return NULL;
     }
-    if (wg && strcmp(wg, WORKGROUP_PRIMARY)) {
-        invalid(e, "WorkGroup %s is not found.", wg);
+    if (!wg) wg = WORKGROUP_PRIMARY;
+    if (!qry_workgroup_name_valid(wg)) {
+        invalid(e, "WorkGroup '%.128s' must be 1 to 128 characters of [a-zA-Z0-9._-]", wg);
         return NULL;
     }
+    /* The workgroup's OutputLocation is used when the request gives none, and over the
+     * request's when the workgroup enforces its configuration (as Athena does). */
+    char *wg_loc = NULL;
+    bool enforce = false;
+    if (!qry_workgroup_resolve(a->meta, wg, &wg_loc, &enforce, e)) return NULL;
+    if (wg_loc && (enforce || !loc || !*loc)) loc = wg_loc;
     if (!loc || !*loc) {
+        free(wg_loc);
         invalid(e, "No output location provided. An output location is required either "
                    "through the Workgroup result configuration setting or as an API input.");
         return NULL;
     }
     if (db && (!*db || strlen(db) > CAT_NAME_MAX)) {
+        free(wg_loc);
         invalid(e, "QueryExecutionContext.Database must be 1 to %d characters", CAT_NAME_MAX);
         return NULL;
     }
     size_t active = 0;
     for (qry_execution *y = a->execs; y; y = y->next) active += y->state < ST_SUCCEEDED;
     if (active >= QRY_ACTIVE_MAX) {
+        free(wg_loc);
         sp_err_set(e, 400, "TooManyRequestsException",
                    "%zu queries are queued or running; the limit is %d", active, QRY_ACTIVE_MAX);
         json_t *extra = json_pack("{s:s}", "Reason", "CONCURRENT_QUERY_LIMIT_EXCEEDED");
@@ -447,12 +462,15 @@ static json_t *op_start(qry_athena *a, json_t *req, sp_err *e)
     }
     qry_execution *x = calloc(1, sizeof *x);
     if (!x) abort();
-    uuid_v4(x->id);
-    if (!output_place(a, loc, x->id, &x->bucket, &x->key, e)) {
+    qry_uuid_v4(x->id);
+    bool placed = output_place(a, loc, x->id, &x->bucket, &x->key, e);
+    free(wg_loc);
+    if (!placed) {
         free(x);
         return NULL;
     }
     x->sql = strdup(sql);
+    x->workgroup = strdup(wg);
     x->database = db ? strdup(db) : NULL;
     sp_str o;
     sp_str_init(&o, NULL, 0, SP_STR_NO_MAX);
@@ -577,10 +595,20 @@ static json_t *op_list(qry_athena *a, json_t *req, sp_err *e)
         return NULL;
     }
     if (max == 0) max = QRY_LIST_PAGE_MAX;
-    if (wg && strcmp(wg, WORKGROUP_PRIMARY)) {
-        invalid(e, "WorkGroup %s is not found.", wg);
+    if (!wg) wg = WORKGROUP_PRIMARY;
+    char *wg_loc = NULL;
+    bool enforce;
+    if (!qry_workgroup_name_valid(wg)) {
+        invalid(e, "WorkGroup '%.128s' must be 1 to 128 characters of [a-zA-Z0-9._-]", wg);
         return NULL;
     }
+    sp_err we = {0};
+    if (!qry_workgroup_resolve(a->meta, wg, &wg_loc, &enforce, &we) &&
+        !strstr(we.msg, "disabled")) {
+        *e = we;
+        return NULL;
+    }
+    free(wg_loc);
     /* the token holds the sequence number of the last id handed out */
     unsigned long long before = UINT64_MAX;
     if (token && *token) {
@@ -594,11 +622,11 @@ static json_t *op_list(qry_athena *a, json_t *req, sp_err *e)
     json_t *ids = json_array();
     qry_execution *x = a->execs, *last = NULL;
     for (; x && (long long)json_array_size(ids) < max; x = x->next) {
-        if (x->seq >= before) continue;
+        if (x->seq >= before || strcmp(x->workgroup, wg)) continue;
         json_array_append_new(ids, json_string(x->id));
         last = x;
     }
-    while (x && x->seq >= before) x = x->next;
+    while (x && (x->seq >= before || strcmp(x->workgroup, wg))) x = x->next;
     json_t *out = json_pack("{s:o}", "QueryExecutionIds", ids);
     if (x && last) {
         char pos[32];
@@ -627,6 +655,65 @@ static json_t *op_stop(qry_athena *a, json_t *req, sp_err *e)
     return json_object();
 }
 
+static json_t *op_batch_get(qry_athena *a, json_t *req, sp_err *e)
+{
+    json_t *ids = sp_json_array(req, "QueryExecutionIds", true, e);
+    if (!ids) return NULL;
+    if (json_array_size(ids) < 1 || json_array_size(ids) > QRY_LIST_PAGE_MAX) {
+        invalid(e, "QueryExecutionIds must have 1 to %d ids", QRY_LIST_PAGE_MAX);
+        return NULL;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(ids, i, v) {
+        const char *id = json_string_value(v);
+        if (!id || !*id || strlen(id) > QRY_ID_MAX) {
+            invalid(e, "QueryExecutionIds[%zu] must be 1 to %d characters", i, QRY_ID_MAX);
+            return NULL;
+        }
+    }
+    json_t *found = json_array(), *missing = json_array();
+    json_array_foreach(ids, i, v) {
+        qry_execution *x = find(a, json_string_value(v));
+        if (x)
+            json_array_append_new(found, execution_json(x));
+        else
+            json_array_append_new(missing, json_pack("{s:O, s:s, s:s}", "QueryExecutionId", v,
+                                                     "ErrorCode", "INVALID_INPUT",
+                                                     "ErrorMessage", "QueryExecution not found"));
+    }
+    return json_pack("{s:o, s:o}", "QueryExecutions", found, "UnprocessedQueryExecutionIds",
+                     missing);
+}
+
+/* GetQueryRuntimeStatistics: the timeline of GetQueryExecution's statistics and the rows and
+ * bytes the query read and wrote (no per-stage plan: one SQLite statement has none). */
+static json_t *op_runtime_stats(qry_athena *a, json_t *req, sp_err *e)
+{
+    const char *id = execution_id(req, e);
+    if (!id) return NULL;
+    qry_execution *x = find(a, id);
+    if (!x) {
+        not_found(id, e);
+        return NULL;
+    }
+    json_t *ex = execution_json(x);
+    json_t *st = json_object_get(ex, "Statistics");
+    json_t *timeline = json_object();
+    static const char *const keys[] = {"QueryQueueTimeInMillis", "QueryPlanningTimeInMillis",
+                                       "EngineExecutionTimeInMillis",
+                                       "ServiceProcessingTimeInMillis",
+                                       "TotalExecutionTimeInMillis"};
+    for (size_t k = 0; k < SP_ARRAY_LEN(keys); k++)
+        json_object_set(timeline, keys[k], json_object_get(st, keys[k]));
+    json_decref(ex);
+    json_t *rows = json_pack("{s:I}", "InputBytes", (json_int_t)x->bytes_scanned);
+    if (x->state == ST_SUCCEEDED)
+        json_object_set_new(rows, "OutputRows", json_integer((json_int_t)x->n_rows));
+    return json_pack("{s:{s:o, s:o}}", "QueryRuntimeStatistics", "Timeline", timeline, "Rows",
+                     rows);
+}
+
 typedef json_t *(*athena_fn)(qry_athena *a, json_t *req, sp_err *e);
 
 static json_t *athena_call(athena_fn fn, void *ctx, json_t *req, sp_err *e)
@@ -649,11 +736,34 @@ static json_t *athena_call(athena_fn fn, void *ctx, json_t *req, sp_err *e)
 #define ATHENA_OP(op, fn)                                                                        \
     static json_t *op_##op(void *ctx, json_t *req, sp_err *e) { return athena_call(fn, ctx, req, e); }
 
+/* The metadata operations of athena_meta.c, on the API's catalog connection. */
+#define ATHENA_META_OP(op, fn)                                                                   \
+    static json_t *meta_##op(qry_athena *a, json_t *req, sp_err *e) { return fn(a->meta, req, e); } \
+    ATHENA_OP(op, meta_##op)
+
 ATHENA_OP(StartQueryExecution, op_start)
 ATHENA_OP(GetQueryExecution, op_get)
 ATHENA_OP(GetQueryResults, op_results)
 ATHENA_OP(ListQueryExecutions, op_list)
 ATHENA_OP(StopQueryExecution, op_stop)
+ATHENA_OP(BatchGetQueryExecution, op_batch_get)
+ATHENA_OP(GetQueryRuntimeStatistics, op_runtime_stats)
+ATHENA_META_OP(CreateWorkGroup, qry_op_create_workgroup)
+ATHENA_META_OP(GetWorkGroup, qry_op_get_workgroup)
+ATHENA_META_OP(ListWorkGroups, qry_op_list_workgroups)
+ATHENA_META_OP(UpdateWorkGroup, qry_op_update_workgroup)
+ATHENA_META_OP(DeleteWorkGroup, qry_op_delete_workgroup)
+ATHENA_META_OP(CreateNamedQuery, qry_op_create_named_query)
+ATHENA_META_OP(GetNamedQuery, qry_op_get_named_query)
+ATHENA_META_OP(DeleteNamedQuery, qry_op_delete_named_query)
+ATHENA_META_OP(ListNamedQueries, qry_op_list_named_queries)
+ATHENA_META_OP(BatchGetNamedQuery, qry_op_batch_get_named_query)
+ATHENA_META_OP(ListDataCatalogs, qry_op_list_data_catalogs)
+ATHENA_META_OP(GetDataCatalog, qry_op_get_data_catalog)
+ATHENA_META_OP(ListDatabases, qry_op_list_databases)
+ATHENA_META_OP(GetDatabase, qry_op_get_database)
+ATHENA_META_OP(ListTableMetadata, qry_op_list_table_metadata)
+ATHENA_META_OP(GetTableMetadata, qry_op_get_table_metadata)
 
 const sp_op qry_athena_ops[] = {
     {"StartQueryExecution", op_StartQueryExecution},
@@ -661,6 +771,24 @@ const sp_op qry_athena_ops[] = {
     {"GetQueryResults", op_GetQueryResults},
     {"ListQueryExecutions", op_ListQueryExecutions},
     {"StopQueryExecution", op_StopQueryExecution},
+    {"BatchGetQueryExecution", op_BatchGetQueryExecution},
+    {"GetQueryRuntimeStatistics", op_GetQueryRuntimeStatistics},
+    {"CreateWorkGroup", op_CreateWorkGroup},
+    {"GetWorkGroup", op_GetWorkGroup},
+    {"ListWorkGroups", op_ListWorkGroups},
+    {"UpdateWorkGroup", op_UpdateWorkGroup},
+    {"DeleteWorkGroup", op_DeleteWorkGroup},
+    {"CreateNamedQuery", op_CreateNamedQuery},
+    {"GetNamedQuery", op_GetNamedQuery},
+    {"DeleteNamedQuery", op_DeleteNamedQuery},
+    {"ListNamedQueries", op_ListNamedQueries},
+    {"BatchGetNamedQuery", op_BatchGetNamedQuery},
+    {"ListDataCatalogs", op_ListDataCatalogs},
+    {"GetDataCatalog", op_GetDataCatalog},
+    {"ListDatabases", op_ListDatabases},
+    {"GetDatabase", op_GetDatabase},
+    {"ListTableMetadata", op_ListTableMetadata},
+    {"GetTableMetadata", op_GetTableMetadata},
     {NULL, NULL},
 };
 
@@ -676,6 +804,11 @@ qry_athena *qry_athena_new(cat_catalog *cat, lake *lk, long long timeout_seconds
     a->stop = qry_stop_new();
     pthread_mutex_init(&a->lock, NULL);
     pthread_cond_init(&a->wake, NULL);
+    a->meta = cat_catalog_reopen(cat, e);
+    if (!a->meta || !qry_workgroup_ensure_primary(a->meta, e)) {
+        qry_athena_destroy(a);
+        return NULL;
+    }
     if (pthread_create(&a->thread, NULL, query_thread, a) != 0) {
         sp_err_internal(e, "cannot start the query thread");
         qry_athena_destroy(a);
@@ -716,6 +849,7 @@ void qry_athena_destroy(qry_athena *a)
         execution_free(x);
     }
     qry_stop_destroy(a->stop);
+    cat_catalog_close(a->meta);
     pthread_cond_destroy(&a->wake);
     pthread_mutex_destroy(&a->lock);
     free(a);

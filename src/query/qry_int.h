@@ -213,4 +213,38 @@ void qry_arena_begin(void);
 void qry_arena_end(void);
 bool qry_arena_thread_release(void);
 
+/* ---- Athena metadata (athena_meta.c) --------------------------------------------------- */
+
+/* A random (v4) UUID, as Athena's QueryExecutionId and NamedQueryId. */
+void qry_uuid_v4(char out[37]);
+/* WorkGroupName: 1-128 of [a-zA-Z0-9._-]. */
+bool qry_workgroup_name_valid(const char *name);
+/* Makes the `primary` workgroup if the catalog has none yet. */
+bool qry_workgroup_ensure_primary(cat_catalog *c, sp_err *e);
+/* The workgroup's ResultConfiguration.OutputLocation (heap, NULL if it has none) and
+ * EnforceWorkGroupConfiguration; 400 InvalidRequestException if it does not exist or is
+ * DISABLED. */
+bool qry_workgroup_resolve(cat_catalog *c, const char *name, char **location, bool *enforce,
+                           sp_err *e);
+
+/* The metadata operations, each as an Athena operation body over catalog connection c (not
+ * shared with another thread while the call runs): a new response or NULL with e set. */
+typedef json_t *(*qry_meta_fn)(cat_catalog *c, json_t *req, sp_err *e);
+json_t *qry_op_create_workgroup(cat_catalog *c, json_t *req, sp_err *e);
+json_t *qry_op_get_workgroup(cat_catalog *c, json_t *req, sp_err *e);
+json_t *qry_op_list_workgroups(cat_catalog *c, json_t *req, sp_err *e);
+json_t *qry_op_update_workgroup(cat_catalog *c, json_t *req, sp_err *e);
+json_t *qry_op_delete_workgroup(cat_catalog *c, json_t *req, sp_err *e);
+json_t *qry_op_create_named_query(cat_catalog *c, json_t *req, sp_err *e);
+json_t *qry_op_get_named_query(cat_catalog *c, json_t *req, sp_err *e);
+json_t *qry_op_delete_named_query(cat_catalog *c, json_t *req, sp_err *e);
+json_t *qry_op_list_named_queries(cat_catalog *c, json_t *req, sp_err *e);
+json_t *qry_op_batch_get_named_query(cat_catalog *c, json_t *req, sp_err *e);
+json_t *qry_op_list_data_catalogs(cat_catalog *c, json_t *req, sp_err *e);
+json_t *qry_op_get_data_catalog(cat_catalog *c, json_t *req, sp_err *e);
+json_t *qry_op_list_databases(cat_catalog *c, json_t *req, sp_err *e);
+json_t *qry_op_get_database(cat_catalog *c, json_t *req, sp_err *e);
+json_t *qry_op_list_table_metadata(cat_catalog *c, json_t *req, sp_err *e);
+json_t *qry_op_get_table_metadata(cat_catalog *c, json_t *req, sp_err *e);
+
 #endif

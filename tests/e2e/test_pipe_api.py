@@ -41,7 +41,9 @@ def test_cli_pipe_with_filter_lifecycle_errors_and_restart(make_server):
     created = server.aws("pipes", "create-pipe", "--name", "ins", "--source", source, "--target",
                          TARGET, "--role-arn", ROLE, "--source-parameters", params,
                          "--target-parameters", target_params)
-    assert created["Name"] == "ins" and created["CurrentState"] == "RUNNING"
+    # as Pipes answers: the transition under way, then DescribePipe shows where it ended
+    assert created["Name"] == "ins" and created["CurrentState"] == "CREATING"
+    assert server.aws("pipes", "describe-pipe", "--name", "ins")["CurrentState"] == "RUNNING"
 
     products = ["Laptop", "Phone", "Tablet"]
     for i in range(30):
@@ -78,7 +80,8 @@ def test_cli_pipe_with_filter_lifecycle_errors_and_restart(make_server):
     assert len(server.aws("pipes", "list-pipes")["Pipes"]) == 2
 
     # stop: changes wait; start: they flow
-    assert server.aws("pipes", "stop-pipe", "--name", "ins")["CurrentState"] == "STOPPED"
+    assert server.aws("pipes", "stop-pipe", "--name", "ins")["CurrentState"] == "STOPPING"
+    assert server.aws("pipes", "describe-pipe", "--name", "ins")["CurrentState"] == "STOPPED"
     assert "ConflictException" in cli_error(server, "pipes", "stop-pipe", "--name", "ins")
     ddb.put_item(TableName="OrdersRawTable", Item={"orderid": {"S": "new-1"}, "product_name": {"S": "Laptop"}})
     assert pipe_health(server, "ins")["lag_records"] >= 1

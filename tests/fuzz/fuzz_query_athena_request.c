@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include "fuzz_op_input.h"
 #include "query/query.h"
 
@@ -58,6 +61,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!cat || !lake_bucket_create(lk, "results", &e)) fuzz_fail("setup", e.msg);
     athena = qry_athena_new(cat, lk, FUZZ_QUERY_TIMEOUT_SECONDS, &e);
     if (!athena) fuzz_fail("qry_athena_new", e.msg);
+    /* OpenSSL registers its own exit-time cleanup when first used; used first by the query
+     * thread (the result writer's random names), that cleanup would run before teardown and
+     * pull the library from under a query still running: leaks, a hang in its locks or a
+     * crash. So it is set up here, random generator included, before teardown is registered. */
+    unsigned char byte;
+    if (!OPENSSL_init_crypto(0, NULL) || RAND_bytes(&byte, 1) != 1) fuzz_fail("OpenSSL", NULL);
     atexit(teardown);
     return 0;
 }

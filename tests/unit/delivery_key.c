@@ -118,13 +118,28 @@ static void partition_key_from_query(void **state)
     json_decref(p);
 }
 
+/* A Lambda's keys (DLV_LAMBDA_KEY_PREFIX) and inline parsing's live side by side; each
+ * namespace reads only its own. */
+static void partition_key_from_lambda(void **state)
+{
+    (void)state;
+    json_t *p = json_pack("{s:s, s:s}", DLV_LAMBDA_KEY_PREFIX "region", "eu", "product", "Laptop");
+    dlv_key_ctx kc = {.time_ms = T, .partition = p};
+    expect_render("r=!{partitionKeyFromLambda:region}/p=!{partitionKeyFromQuery:product}/", &kc,
+                  false, "r=eu/p=Laptop/");
+    expect_error("!{partitionKeyFromLambda:product}/", &kc, false, "partitionKeyFromLambda:product");
+    expect_error("!{partitionKeyFromQuery:region}/", &kc, false, "no value");
+    expect_error("!{partitionKeyFromLambda:region}/", &kc, true, "not allowed in ErrorOutputPrefix");
+    json_decref(p);
+}
+
 static void bad_expressions_are_rejected(void **state)
 {
     (void)state;
     dlv_key_ctx kc = {.time_ms = T};
     expect_error("a/!{timestamp", &kc, false, "not !{namespace:value}");
     expect_error("a/!{nonsense:x}/", &kc, false, "unsupported expression");
-    expect_error("a/!{partitionKeyFromLambda:x}/", &kc, false, "not supported");
+    expect_error("a/!{partitionKeyFromLambda:x}/", &kc, false, "no value");
     sp_err e = {0};
     assert_true(dlv_prefix_check("p=!{partitionKeyFromQuery:p}/", false, &e));
     assert_false(dlv_prefix_check("p=!{partitionKeyFromQuery:p}/", true, &e));
@@ -176,6 +191,7 @@ int main(void)
         cmocka_unit_test(timestamp_namespace_follows_java_patterns),
         cmocka_unit_test(firehose_namespace_random_string_and_error_type),
         cmocka_unit_test(partition_key_from_query),
+        cmocka_unit_test(partition_key_from_lambda),
         cmocka_unit_test(bad_expressions_are_rejected),
         cmocka_unit_test(default_error_prefix_is_processing_failed),
         cmocka_unit_test(object_name_suffix_is_firehose_layout),

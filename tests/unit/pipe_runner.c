@@ -376,6 +376,130 @@ static void test_definition_validation(void **state)
     pip_def_free(d);
 }
 
+/* ---- dead letters ----------------------------------------------------------------------- */
+
+static const char *const DLQ_PARAMS =
+    ",\"SourceParameters\":{\"DynamoDBStreamParameters\":{\"BatchSize\":64,"
+    "\"MaximumRetryAttempts\":1,\"DeadLetterConfig\":{\"Arn\":"
+    "\"arn:aws:sqs:us-east-1:000000000000:dlq\"}},"
+    "\"FilterCriteria\":{\"Filters\":[{\"Pattern\":\"{\\\"eventName\\\":[\\\"INSERT\\\",\\\"MODIFY\\\"]}\"}]}}";
+
+static void remove_dlq(fixture *f)
+{
+    char path[256];
+    for (size_t seq = 1; seq <= f->src.n; seq++) {
+        snprintf(path, sizeof path, "%s/dlq/p1/%021zu.json", f->dir, seq);
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/dlq/p1", f->dir);
+    rmdir(path);
+    snprintf(path, sizeof path, "%s/dlq", f->dir);
+    rmdir(path);
+    pip_dlq_high_remove(f->dir, "p1");
+}
+
+/* Each passing record is in the log or in the DLQ, exactly once over both. */
+static size_t assert_once_in_log_or_dlq(fixture *f)
+{
+    int seen[MAX_RECS + 1] = {0};
+    for (int s = 0; s < N_SHARDS; s++)
+        for (size_t i = 0; i < f->dst.n[s]; i++) seen[f->dst.recs[s][i].origin_pos]++;
+    size_t in_dlq = 0;
+    for (size_t seq = 1; seq <= f->src.n; seq++) {
+        bool dl = pip_dlq_has(f->dir, "p1", seq);
+        in_dlq += dl;
+        int want = strcmp(event_name(seq), "REMOVE") ? 1 : 0;
+        if (seen[seq] + dl != want)
+            fail_msg("record %zu: %d in the log, %d in the DLQ, want %d in all", seq, seen[seq],
+                     (int)dl, want);
+    }
+    return in_dlq;
+}
+
+static void test_refused_records_go_to_the_dlq_once_across_a_crash(void **state)
+{
+    fixture *f = *state;
+    add_records(f, 200, true);
+    f->dst.budget = 37; /* the target takes 37 records, then refuses everything */
+    pip_def *d = make_def(DLQ_PARAMS);
+    pip_runner *r = runner_for(f, d);
+    wait_for(r, 200); /* retries run out: the rest goes to the DLQ, the pipe is not blocked */
+    pip_runner_destroy(r);
+    size_t in_dlq = assert_once_in_log_or_dlq(f);
+    assert_true(in_dlq > 0);
+    assert_int_equal(f->counters.dead_lettered, in_dlq);
+    /* a crash that loses the checkpoint: the resumed pipe, with a target that works again,
+     * must not append what went to the DLQ, nor repeat what is in the log */
+    sp_err e = {0};
+    assert_true(pip_checkpoint_save(f->dir, "p1", 0, &e));
+    f->dst.budget = -1;
+    add_records(f, 20, true);
+    r = runner_for(f, d);
+    wait_for(r, 220);
+    pip_runner_destroy(r);
+    assert_int_equal(assert_once_in_log_or_dlq(f), in_dlq);
+    /* a message says why */
+    char path[256];
+    size_t seq = 0;
+    for (size_t i = 1; i <= f->src.n && !seq; i++)
+        if (pip_dlq_has(f->dir, "p1", i)) seq = i;
+    snprintf(path, sizeof path, "%s/dlq/p1/%021zu.json", f->dir, seq);
+    json_t *m = json_load_file(path, 0, NULL);
+    assert_non_null(m);
+    assert_non_null(strstr(json_string_value(json_object_get(m, "errorMessage")), "fake log crashed"));
+    assert_string_equal(json_string_value(json_object_get(m, "queueArn")),
+                        "arn:aws:sqs:us-east-1:000000000000:dlq");
+    assert_true(json_is_object(json_object_get(m, "record")));
+    json_decref(m);
+    remove_dlq(f);
+    pip_def_free(d);
+}
+
+static void test_dlq_and_retry_settings_validated(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "{\"DeadLetterConfig\":{\"Arn\":\"arn:aws:s3:::bucket\"}}",
+        "{\"DeadLetterConfig\":{\"Arn\":\"arn:aws:sqs:us-east-1:1:../../etc\"}}",
+        "{\"DeadLetterConfig\":{\"Arn\":\"arn:aws:sqs:us-east-1:1:q\",\"Extra\":1}}",
+        "{\"DeadLetterConfig\":{\"Arn\":\"arn:aws:sqs:us-east-1:1:\"}}",
+        "{\"MaximumRetryAttempts\":-2}",
+        "{\"MaximumRetryAttempts\":10001}",
+        "{\"MaximumRecordAgeInSeconds\":604801}",
+        "{\"OnPartialBatchItemFailure\":\"SPLIT\"}",
+        "{\"StartingPosition\":\"AT_TIMESTAMP\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char body[512];
+        snprintf(body, sizeof body,
+                 "{\"Source\":\"arn:aws:dynamodb:us-east-1:000000000000:table/T/stream/2024\","
+                 "\"Target\":\"arn:aws:kinesis:us-east-1:000000000000:stream/S\",\"RoleArn\":\"r\","
+                 "\"SourceParameters\":{\"DynamoDBStreamParameters\":%s}}", bad[i]);
+        json_t *req = json_loads(body, 0, NULL);
+        assert_non_null(req);
+        sp_err e = {0};
+        pip_def *d = pip_def_parse("p1", req, NULL, &e);
+        if (d) fail_msg("accepted %s", bad[i]);
+        assert_int_equal(e.status, 400);
+        json_decref(req);
+    }
+    pip_def *d = make_def(",\"SourceParameters\":{\"DynamoDBStreamParameters\":{"
+                          "\"MaximumRetryAttempts\":3,\"MaximumRecordAgeInSeconds\":60,"
+                          "\"OnPartialBatchItemFailure\":\"AUTOMATIC_BISECT\","
+                          "\"DeadLetterConfig\":{\"Arn\":\"arn:aws:sqs:us-east-1:1:q.fifo\"}}}");
+    json_t *j = pip_def_to_json(d);
+    sp_err e = {0};
+    pip_def *back = pip_def_parse("p1", j, NULL, &e);
+    assert_non_null(back);
+    assert_int_equal(back->max_retries, 3);
+    assert_int_equal(back->max_age_s, 60);
+    assert_true(back->bisect);
+    assert_string_equal(back->dlq_arn, "arn:aws:sqs:us-east-1:1:q.fifo");
+    json_decref(j);
+    pip_def_free(back);
+    pip_def_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -386,6 +510,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_record_without_key_is_counted_failed_not_retried, setup,
                                         teardown),
         cmocka_unit_test(test_definition_validation),
+        cmocka_unit_test_setup_teardown(test_refused_records_go_to_the_dlq_once_across_a_crash,
+                                        setup, teardown),
+        cmocka_unit_test(test_dlq_and_retry_settings_validated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
