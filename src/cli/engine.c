@@ -257,7 +257,7 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     /* [delivery] */
     en->firehose_api = (api_service){"firehose", "Firehose_20150804", "",
                                      "application/x-amz-json-1.1", dlv_firehose_ops,
-                                     en->delivery, NULL};
+                                     en->delivery, NULL, false};
     api_server_add_service(en->server, &en->firehose_api);
 
     /* [lake] */
