@@ -7,14 +7,12 @@ Two Direct PUT delivery streams; each gets the same DynamoDB Streams records thr
 PutRecordBatch (500 per call) and is timed from its first put until health reports every
 record out. The streams run one after the other, so neither competes with the other."""
 import base64
-import http.client
 import json
 import os
 import sys
 import tempfile
-import time
 
-from benchlib import ROOT, SERVE_ARGS, Server, emit
+from benchlib import ROOT, SERVE_ARGS, Server, emit, firehose_timed
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 from test_delivery_kinesis import stream_record  # noqa: E402
@@ -36,28 +34,7 @@ def config():
 
 
 def timed(server, name, batches):
-    """Puts the pre-encoded PutRecordBatch bodies over one keep-alive connection, then waits
-    for every record to be out; records/s over the whole span."""
-    conn = http.client.HTTPConnection("127.0.0.1", server.port)
-    headers = {"Content-Type": "application/x-amz-json-1.1",
-               "X-Amz-Target": "Firehose_20150804.PutRecordBatch"}
-    bodies = [json.dumps({"DeliveryStreamName": name, "Records": b}) for b in batches]
-    t0 = time.monotonic()
-    for body in bodies:
-        conn.request("POST", "/", body, headers)
-        resp = conn.getresponse()
-        r = json.loads(resp.read())
-        assert resp.status == 200 and r["FailedPutCount"] == 0, r
-    conn.close()
-    deadline = t0 + 300
-    while time.monotonic() < deadline:
-        h = server.health()["services"]["firehose"]["delivery_streams"][name]
-        if h["records_out"] + h.get("records_failed", 0) >= RECORDS:
-            secs = time.monotonic() - t0
-            assert h["records_out"] == RECORDS, h
-            return RECORDS / secs
-        time.sleep(0.01)
-    raise SystemExit(f"{name} did not deliver {RECORDS} records in time")
+    return firehose_timed(server, name, batches, RECORDS)
 
 
 def main():
@@ -75,7 +52,7 @@ def main():
         cfg = os.path.join(d, "salespipe.yaml")
         with open(cfg, "w") as f:
             f.write(config())
-        os.makedirs(os.path.join(d, "data"))
+        os.makedirs(os.path.join(d, "data"), exist_ok=True)
         srv = Server(os.path.join(d, "data"), config=cfg, extra_args=SERVE_ARGS).start()
         try:
             builtin = timed(srv, "via-builtin", batches)

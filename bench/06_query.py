@@ -54,9 +54,10 @@ def ours(data, sql):
     return (time.perf_counter() - t0) * 1000, out.stdout.strip().splitlines()[1:]
 
 
-def duck(root, sqls):
-    out = subprocess.run(["node", os.path.join(ROOT, "bench", "duckdb_query.mjs"), root, "2"],
-                         input=json.dumps(sqls), capture_output=True, text=True, check=True)
+def duck(root, sqls, fmt="json"):
+    """fmt: json (newline-delimited JSON objects) or parquet (the .parquet objects)."""
+    out = subprocess.run(["node", os.path.join(ROOT, "bench", "duckdb_query.mjs"), root, "2",
+                          fmt], input=json.dumps(sqls), capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
 

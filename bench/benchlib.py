@@ -1,5 +1,6 @@
 """Shared plumbing of the benchmark scenarios: start salespipe and a peer side by side on
 loopback, drive both with the same load, print one JSON line per result."""
+import http.client
 import json
 import os
 import random
@@ -86,6 +87,32 @@ def loadgen(port, target, bodies, seconds=5, connections=8, content_type="applic
         return json.loads(out.stdout)
     finally:
         os.unlink(path)
+
+
+def firehose_timed(server, name, batches, records):
+    """Puts the pre-encoded PutRecordBatch record lists to delivery stream `name` over one
+    keep-alive connection, then waits until health reports all `records` out; records/s over
+    the whole span (bench/05_transform.py, bench/09_parquet_convert.py)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port)
+    headers = {"Content-Type": "application/x-amz-json-1.1",
+               "X-Amz-Target": "Firehose_20150804.PutRecordBatch"}
+    bodies = [json.dumps({"DeliveryStreamName": name, "Records": b}) for b in batches]
+    t0 = time.monotonic()
+    for body in bodies:
+        conn.request("POST", "/", body, headers)
+        resp = conn.getresponse()
+        r = json.loads(resp.read())
+        assert resp.status == 200 and r["FailedPutCount"] == 0, r
+    conn.close()
+    deadline = t0 + 300
+    while time.monotonic() < deadline:
+        h = server.health()["services"]["firehose"]["delivery_streams"][name]
+        if h["records_out"] + h.get("records_failed", 0) >= records:
+            secs = time.monotonic() - t0
+            assert h["records_out"] == records, h
+            return records / secs
+        time.sleep(0.01)
+    raise SystemExit(f"{name} did not deliver {records} records in time")
 
 
 def emit(bench, unit, ours, peer, peer_value, **extra):

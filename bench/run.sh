@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make bench: every scenario bench/NN_*.py, one JSON line each, peers in the same run.
+# make bench: every scenario bench/NN_*.py (01..10), one JSON line per result (09 and 10 print
+# two each), peers in the same run. 10 needs build/sp_parquet_tool (the SP_TESTS build).
 # Results are also appended to bench/results.jsonl with the machine and date.
 set -uo pipefail
 cd "$(dirname "$0")"
