@@ -710,10 +710,9 @@ static void p_check_overlap(parser *P, const x_path *paths, size_t n, const x_pa
     }
 }
 
-static x_node *p_set_value(parser *P)
+/* The rest of a SET value after its first operand a: "+ operand", "- operand" or nothing. */
+static x_node *p_set_arith_rest(parser *P, x_node *a)
 {
-    x_node *a = p_operand(P);
-    if (!a) return NULL;
     t_type t = p_type(P);
     if (t != T_PLUS && t != T_MINUS) return a;
     P->pos++;
@@ -724,6 +723,26 @@ static x_node *p_set_value(parser *P)
     p_operand_type(P, t == T_PLUS ? "+" : "-", a, "N");
     p_operand_type(P, t == T_PLUS ? "+" : "-", b, "N");
     return n;
+}
+
+static x_node *p_set_arith(parser *P)
+{
+    x_node *a = p_operand(P);
+    return a ? p_set_arith_rest(P, a) : NULL;
+}
+
+/* A SET value: an operand, or operand + operand, operand - operand, each operand in
+ * parentheses or not, and the sum itself once in parentheses ("SET b = ((c[1]) + (b.a))"). */
+static x_node *p_set_value(parser *P)
+{
+    if (p_type(P) != T_LP) return p_set_arith(P);
+    P->pos++;
+    x_node *n = p_set_arith(P);
+    if (!n || !p_expect(P, T_RP)) return NULL;
+    if (n->kind == X_PLUS || n->kind == X_MINUS) return n;
+    if (++n->parens > 1) p_semantic(P, true, "The expression has redundant parentheses;");
+    /* "(a)" was an operand in parentheses: it may begin a sum. */
+    return p_set_arith_rest(P, n);
 }
 
 static const char *type_long_name(const char *t)

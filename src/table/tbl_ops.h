@@ -65,6 +65,7 @@ typedef struct tbl_write {
     json_t *item;          /* PUT: the canonical item; UPDATE: the Key (for a new item) */
     tbl_req_exprs x;
     tbl_rv rv;
+    bool old_on_fail;      /* ReturnValuesOnConditionCheckFailure ALL_OLD */
     json_t *old_item;      /* after check: the current item or NULL */
     json_t *new_item;      /* after check: the item to write or NULL (delete) */
 } tbl_write;
