@@ -890,6 +890,7 @@ static bool gsi_create(json_t *nx, const json_t *req, const json_t *cr, const tb
                        bool ppr, sp_err *e)
 {
     const char *name = json_string_value(json_object_get(cr, "IndexName"));
+    if (!name) name = "";   /* check_index names the problem */
     if (index_by_name(json_object_get(nx, "GlobalSecondaryIndexes"), name, NULL) ||
         index_by_name(json_object_get(nx, "LocalSecondaryIndexes"), name, NULL)) {
         sp_err_invalid(e, "One or more parameter values were invalid: Attempting to create an "
