@@ -53,6 +53,13 @@ static bool update_schema_check(const tbl_meta *m, const tbl_expr *x, sp_err *e)
             }
         }
     }
+    return tbl_key_paths_check(m, x, e);
+}
+
+bool tbl_key_paths_check(const tbl_meta *m, const tbl_expr *x, sp_err *e)
+{
+    if (!x) return true;
+    const char *keys[2] = {m->hash_key, m->range_key};
     for (int i = 0; i < 2; i++)
         if (keys[i][0] && tbl_expr_nested_under(x, keys[i])) {
             sp_err_invalid(e, "Key attributes must be scalars; list random access '[]' and map "
@@ -270,6 +277,7 @@ json_t *tbl_op_get_item(void *ctx, json_t *req, sp_err *e)
     if (!tbl_av_map_check(json_object_get(req, "Key"), e)) goto out;
     if (!tbl_req_table(db, req, &m, e)) goto out;
     if (!tbl_key_prepare(&m, json_object_get(req, "Key"), &k, e)) goto out;
+    if (!tbl_key_paths_check(&m, x.projection, e)) goto out;
     tbl_conn *c = tbl_conn_get(db, e);
     if (!c) goto out;
     bool ok = tbl_item_read(c, &m, &k, &item, e);

@@ -308,6 +308,10 @@ static bool read_req_parse(tbl_db *db, const json_t *req, bool query, read_req *
         }
         r->has_start = true;
     }
+    /* Scan's; Query checks these after its key conditions (tbl_op_query). */
+    if (!query && (!tbl_key_paths_check(&r->m, r->x.projection, e) ||
+                   !tbl_key_paths_check(&r->m, r->x.filter, e)))
+        return false;
     return true;
 }
 
@@ -608,6 +612,7 @@ json_t *tbl_op_query(void *ctx, json_t *req, sp_err *e)
             }
         }
     }
+    if (!tbl_key_paths_check(&r.m, r.x.projection, e)) goto out_bounds;
     for (int i = 0; i < 2 && r.x.filter; i++) {
         const char *k = i ? r.range_key : r.hash_key;
         if (k[0] && tbl_expr_refers_top(r.x.filter, k)) {
@@ -617,7 +622,7 @@ json_t *tbl_op_query(void *ctx, json_t *req, sp_err *e)
             goto out_bounds;
         }
     }
-    if (!gsi_select_check(&r, e)) goto out_bounds;
+    if (!gsi_select_check(&r, e) || !tbl_key_paths_check(&r.m, r.x.filter, e)) goto out_bounds;
     if (r.ix) {
         tbl_conn *c = tbl_conn_get(db, e);
         sqlite3_stmt *ist = c ? index_stmt(c, &r, &hk, lo, hi, forward, e) : NULL;

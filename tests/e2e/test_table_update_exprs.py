@@ -162,3 +162,20 @@ def test_return_values_on_condition_check_failure(server, ddb):
     reasons = ex.value.response["CancellationReasons"]
     assert reasons[0]["Code"] == "ConditionalCheckFailed"
     assert reasons[0]["Item"] == {"a": s("k"), "v": n("1")}
+
+
+@pytest.mark.parametrize("op, kw, message", [
+    ("get_item", dict(Key={"a": s("x"), "b": s("y")}, ProjectionExpression="#a.b",
+                      ExpressionAttributeNames={"#a": "a"}), "Key: a"),
+    ("get_item", dict(Key={"a": s("x"), "b": s("y")}, ProjectionExpression="d[0]"), "IndexKey: d"),
+    ("query", dict(KeyConditionExpression="a = :a", ExpressionAttributeValues={":a": s("x")},
+                   ProjectionExpression="c.x"), "IndexKey: c"),
+    ("query", dict(KeyConditionExpression="a = :a", ExpressionAttributeValues={":a": s("x")},
+                   FilterExpression="d[1] = :a"), "IndexKey: d"),
+    ("scan", dict(ProjectionExpression="b.c"), "Key: b"),
+    ("scan", dict(FilterExpression="attribute_exists(c.z)"), "IndexKey: c"),
+])
+def test_reads_may_not_go_inside_key_attributes(ddb, op, kw, message):
+    code, msg = err(getattr(ddb, op), TableName=RANGE, **kw)
+    assert msg == ("Key attributes must be scalars; list random access '[]' and map lookup '.' "
+                   "are not allowed: " + message)
