@@ -179,3 +179,28 @@ def test_reads_may_not_go_inside_key_attributes(ddb, op, kw, message):
     code, msg = err(getattr(ddb, op), TableName=RANGE, **kw)
     assert msg == ("Key attributes must be scalars; list random access '[]' and map lookup '.' "
                    "are not allowed: " + message)
+
+
+@pytest.mark.parametrize("op, kw, message", [
+    # Conditions: a reserved word before an undefined value or name, whatever comes first.
+    ("scan", dict(FilterExpression=":a < abOrT"),
+     "Invalid FilterExpression: Attribute name is a reserved keyword; reserved keyword: abOrT"),
+    ("scan", dict(FilterExpression="attribute_exists(views, #a)"),
+     "Invalid FilterExpression: Attribute name is a reserved keyword; reserved keyword: views"),
+    # ... and redundant parentheses before a condition's own problems.
+    ("scan", dict(FilterExpression="a=a and a > ((views))"),
+     "Invalid FilterExpression: The expression has redundant parentheses;"),
+    # The first condition with a problem names it: here its operands are not distinct.
+    ("scan", dict(FilterExpression="a = a AND #a = b AND :views > a"),
+     "Invalid FilterExpression: The first operand must be distinct from the remaining operands "
+     "for this operator or function; operator: =, first operand: [a]"),
+    # Updates: a reserved word before an undefined name.
+    ("update_item", dict(Key={"a": s("k")}, UpdateExpression="SET #c = :a, abOrt = :a"),
+     "Invalid UpdateExpression: Attribute name is a reserved keyword; reserved keyword: abOrt"),
+    # Projections: a reserved word before an undefined name.
+    ("get_item", dict(Key={"a": s("k")}, ProjectionExpression="#c, abOrt"),
+     "Invalid ProjectionExpression: Attribute name is a reserved keyword; reserved keyword: abOrt"),
+])
+def test_expression_problems_are_reported_in_dynamodbs_order(ddb, op, kw, message):
+    code, msg = err(getattr(ddb, op), TableName=HASH, **kw)
+    assert (code, msg) == ("ValidationException", message)
