@@ -23,13 +23,15 @@ typedef struct dialect_info {
     const char *validation_type;
     /* DynamoDB's Java package of its model classes, named in some type messages. */
     const char *java_package;
+    const char *access_denied_type;   /* NULL: the service's own namespace */
 } dialect_info;
 
 static const dialect_info DIALECTS[] = {
     [API_MODEL_DIALECT_DYNAMODB] = {"com.amazon.coral.service#SerializationException",
                                     "com.amazon.coral.validate#ValidationException",
-                                    "com.amazonaws.dynamodb.v20120810"},
-    [API_MODEL_DIALECT_KINESIS] = {"SerializationException", "ValidationException", ""},
+                                    "com.amazonaws.dynamodb.v20120810",
+                                    "com.amazon.coral.service#AccessDeniedException"},
+    [API_MODEL_DIALECT_KINESIS] = {"SerializationException", "ValidationException", "", NULL},
 };
 
 /* DynamoDB's control-plane operations check TableName before the model constraints, with
@@ -43,6 +45,15 @@ enum { DDB_TABLE_NAME_MIN = 3, DDB_TABLE_NAME_MAX = 255 };
  * Kinesis accepts StreamARN instead of StreamName (the Debian model predates it). */
 static const struct { api_model_dialect d; const char *member, *alternative; } ALTERNATIVES[] = {
     {API_MODEL_DIALECT_KINESIS, "StreamName", "StreamARN"},
+};
+
+/* DynamoDB's tagging operations check their ARN before the model's required members (an
+ * absent ARN is "Invalid TableArn", a malformed one access denied, then a missing Tags or
+ * TagKeys), so the operation checks these itself (src/table/ops_meta.c). */
+static const struct { const char *op, *member; } DDB_SELF_CHECKED[] = {
+    {"TagResource", "ResourceArn"}, {"TagResource", "Tags"},
+    {"UntagResource", "ResourceArn"}, {"UntagResource", "TagKeys"},
+    {"ListTagsOfResource", "ResourceArn"},
 };
 
 /* ---- regexes, compiled once per model ---------------------------------------------------- */
@@ -108,10 +119,21 @@ typedef struct walk {
     const dialect_info *d;
     const model_regexes *rx;
     const json_t *request;
+    const char *op_name;
     sp_str msg;          /* stage 1: the message; stage 2: the joined violations */
     int violations;
     const char *skip_length_of; /* a top-level member whose length was checked already */
 } walk;
+
+static bool ddb_self_checked(const walk *w, const char *member)
+{
+    for (size_t a = 0; a < SP_ARRAY_LEN(DDB_SELF_CHECKED); a++)
+        if (w->m->dialect == API_MODEL_DIALECT_DYNAMODB && w->op_name &&
+            !strcmp(DDB_SELF_CHECKED[a].op, w->op_name) &&
+            !strcmp(DDB_SELF_CHECKED[a].member, member))
+            return true;
+    return false;
+}
 
 static const api_model_shape *shape_at(const walk *w, uint16_t i)
 {
@@ -644,11 +666,15 @@ static void check_children(walk *w, const api_model_shape *s, const json_t *v, c
                         !strcmp(ALTERNATIVES[a].member, mem->name) &&
                         json_object_get(w->request, ALTERNATIVES[a].alternative))
                         excused = true;
+                if (depth == 0 && ddb_self_checked(w, mem->name)) excused = true;
                 if (mem->required && !excused)
                     violation(w, shape_at(w, mem->shape), NULL, child,
                               "Member must not be null");
                 continue;
             }
+            if (depth == 0 && ddb_self_checked(w, mem->name) &&
+                !strcmp(mem->name, "ResourceArn"))
+                continue;   /* even its length: an empty ARN is access denied */
             check_value(w, shape_at(w, mem->shape), c, child, own_length, depth + 1);
         }
     } else if (s->type == API_MT_LIST) {
@@ -733,7 +759,7 @@ char *api_model_check(const api_model *m, const char *op_name, const json_t *req
 {
     const api_model_op *op = api_model_op_find(m, op_name);
     if (!op || !json_is_object(request)) return NULL;
-    walk w = {.m = m, .d = &DIALECTS[m->dialect], .request = request};
+    walk w = {.m = m, .d = &DIALECTS[m->dialect], .request = request, .op_name = op_name};
     char buf[1024];
     sp_str_init(&w.msg, buf, sizeof buf, 1 << 20);
     const api_model_shape *input = shape_at(&w, op->input);
@@ -788,6 +814,11 @@ bool api_model_error_type(const api_model *m, const char *code, const char **typ
     if (!strcmp(code, "ValidationException")) {
         *type = d->validation_type;
         *message_key = "message";
+        return true;
+    }
+    if (d->access_denied_type && !strcmp(code, "AccessDeniedException")) {
+        *type = d->access_denied_type;
+        *message_key = "Message";
         return true;
     }
     return false;

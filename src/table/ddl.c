@@ -15,6 +15,9 @@ static const long long TBL_CAPACITY_MIN = 1;
 static const long long TBL_CAPACITY_MAX = 40000;
 /* Beyond this DynamoDB does not weigh a capacity against quotas at all: "out of bounds". */
 static const long long TBL_CAPACITY_BOUND = 1000000000000LL;
+/* GlobalSecondaryIndexUpdates entries in one UpdateTable request, of which at most one
+ * Create or Delete ("Only 1 online index can be created or deleted simultaneously"). */
+#define TBL_GSI_UPDATES_MAX 5
 
 bool tbl_check_table_name(const char *name, const char *member, sp_err *e)
 {
@@ -110,9 +113,12 @@ static bool parse_billing(const json_t *req, bool create, json_t **billing, json
         return false;
     }
     if (!ppr && !tp && (create || (mode && !strcmp(mode, "PROVISIONED")))) {
-        sp_err_invalid(e, "One or more parameter values were invalid: ReadCapacityUnits and "
-                          "WriteCapacityUnits must both be specified when BillingMode is "
-                          "PROVISIONED");
+        sp_err_invalid(e, create ? "One or more parameter values were invalid: "
+                                   "ReadCapacityUnits and WriteCapacityUnits must both be "
+                                   "specified when BillingMode is PROVISIONED"
+                                 : "One or more parameter values were invalid: "
+                                   "ProvisionedThroughput must be specified when BillingMode "
+                                   "is PROVISIONED");
         return false;
     }
     long long rcu = 0, wcu = 0;
@@ -129,11 +135,16 @@ static bool parse_billing(const json_t *req, bool create, json_t **billing, json
                 return false;
             }
             *vals[i] = json_integer_value(v);
+        }
+        /* DynamoDB names an out-of-bounds read capacity before the write capacity, and both
+         * before the per-table maximum. */
+        for (int i = 0; i < 2; i++)
             if (*vals[i] > TBL_CAPACITY_BOUND) {
                 sp_err_invalid(e, "Given value %lld for %s is out of bounds", *vals[i],
                                members[i]);
                 return false;
             }
+        for (int i = 0; i < 2; i++)
             if (*vals[i] < TBL_CAPACITY_MIN || *vals[i] > TBL_CAPACITY_MAX) {
                 sp_err_invalid(e, "1 validation error detected: Value '%lld' at "
                                   "'provisionedThroughput.%c%s' failed to satisfy constraint: "
@@ -142,7 +153,6 @@ static bool parse_billing(const json_t *req, bool create, json_t **billing, json
                                members[i] + 1);
                 return false;
             }
-        }
     }
     *billing = mode || create ? json_pack("{s:s}", "BillingMode", ppr ? "PAY_PER_REQUEST"
                                                                       : "PROVISIONED")
@@ -766,31 +776,342 @@ json_t *tbl_op_list_tables(void *ctx, json_t *req, sp_err *e)
     return resp;
 }
 
+/* ---- UpdateTable ------------------------------------------------------------------------- */
+
+/* The checks of GlobalSecondaryIndexUpdates that need no table, in DynamoDB's order: every
+ * entry names an action, and an index at most once. */
+static bool gsi_updates_check(const json_t *ups, sp_err *e)
+{
+    static const char *const kinds[] = {"Update", "Create", "Delete"};
+    json_t *seen = json_object();
+    bool ok = true;
+    size_t i;
+    json_t *u;
+    json_array_foreach(ups, i, u) {
+        const json_t *act = NULL;
+        for (int k = 0; k < 3 && !act; k++)
+            if (json_is_object(json_object_get(u, kinds[k]))) act = json_object_get(u, kinds[k]);
+        if (!act) {
+            sp_err_invalid(e, "One or more parameter values were invalid: One of "
+                              "GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate."
+                              "Create, GlobalSecondaryIndexUpdate.Delete must not be null");
+            ok = false;
+            break;
+        }
+        const char *n = json_string_value(json_object_get(act, "IndexName"));
+        if (!n) n = "";
+        if (json_object_get(seen, n)) {
+            sp_err_invalid(e, "One or more parameter values were invalid: Only one global "
+                              "secondary index update per index is allowed simultaneously. "
+                              "Index: %s", n);
+            ok = false;
+            break;
+        }
+        json_object_set_new(seen, n, json_true());
+    }
+    json_decref(seen);
+    return ok;
+}
+
+/* Applies a throughput change to stored (the table's or an index's ProvisionedThroughput
+ * object, changed in place to the new values, dated at the change's completion) and returns
+ * what the UpdateTable response shows while the change is under way (the old values, dated
+ * at the request), as DynamoDB does. New reference, or NULL with e set when nothing changes. */
+static json_t *throughput_change(json_t *stored, const json_t *req_pt, int64_t now_ms, sp_err *e)
+{
+    json_int_t cr = json_integer_value(json_object_get(stored, "ReadCapacityUnits"));
+    json_int_t cw = json_integer_value(json_object_get(stored, "WriteCapacityUnits"));
+    json_int_t nr = json_integer_value(json_object_get(req_pt, "ReadCapacityUnits"));
+    json_int_t nw = json_integer_value(json_object_get(req_pt, "WriteCapacityUnits"));
+    if (cr == nr && cw == nw) {
+        sp_err_invalid(e, "The provisioned throughput for the table will not change. The "
+                          "requested value equals the current value. Current ReadCapacityUnits "
+                          "provisioned for the table: %lld. Requested ReadCapacityUnits: %lld. "
+                          "Current WriteCapacityUnits provisioned for the table: %lld. "
+                          "Requested WriteCapacityUnits: %lld. Refer to the Amazon DynamoDB "
+                          "Developer Guide for current limits and how to request higher limits.",
+                       (long long)cr, (long long)nr, (long long)cw, (long long)nw);
+        return NULL;
+    }
+    json_t *shown = json_deep_copy(stored);
+    double requested = (double)now_ms / 1000.0;
+    /* The change completes after it was asked for: a later date than the response shows. */
+    double done = (double)(now_ms + 1) / 1000.0;
+    if (nr > cr || nw > cw) {
+        json_object_set_new(shown, "LastIncreaseDateTime", json_real(requested));
+        json_object_set_new(stored, "LastIncreaseDateTime", json_real(done));
+    }
+    if (nr < cr || nw < cw) {
+        json_object_set_new(shown, "LastDecreaseDateTime", json_real(requested));
+        json_object_set_new(stored, "LastDecreaseDateTime", json_real(done));
+        json_object_set_new(stored, "NumberOfDecreasesToday",
+                            json_integer(json_integer_value(json_object_get(
+                                             stored, "NumberOfDecreasesToday")) + 1));
+    }
+    json_object_set_new(stored, "ReadCapacityUnits", json_integer(nr));
+    json_object_set_new(stored, "WriteCapacityUnits", json_integer(nw));
+    return shown;
+}
+
+static json_t *index_by_name(json_t *list, const char *name, size_t *at)
+{
+    size_t i;
+    json_t *ix;
+    json_array_foreach(list, i, ix) {
+        const char *n = json_string_value(json_object_get(ix, "IndexName"));
+        if (n && !strcmp(n, name)) {
+            if (at) *at = i;
+            return ix;
+        }
+    }
+    return NULL;
+}
+
+/* Keeps only the attribute definitions that are a key of the table or of an index (a deleted
+ * index takes its definitions with it, as in DynamoDB). */
+static void attr_defs_prune(json_t *desc, const tbl_meta *m)
+{
+    json_t *defs = json_object_get(desc, "AttributeDefinitions");
+    for (size_t i = json_array_size(defs); i-- > 0;) {
+        const char *n = json_string_value(json_object_get(json_array_get(defs, i),
+                                                          "AttributeName"));
+        if (!n || !strcmp(n, m->hash_key) || !strcmp(n, m->range_key) ||
+            index_key_of(json_object_get(desc, "LocalSecondaryIndexes"), n) ||
+            index_key_of(json_object_get(desc, "GlobalSecondaryIndexes"), n))
+            continue;
+        json_array_remove(defs, i);
+    }
+}
+
+/* One Create of GlobalSecondaryIndexUpdates against the table's description nx (changed in
+ * place): the index is checked as CreateTable checks one, with the request's attribute
+ * definitions merged into the table's. */
+static bool gsi_create(json_t *nx, const json_t *req, const json_t *cr, const tbl_meta *m,
+                       bool ppr, sp_err *e)
+{
+    const char *name = json_string_value(json_object_get(cr, "IndexName"));
+    if (!name) name = "";   /* check_index names the problem */
+    if (index_by_name(json_object_get(nx, "GlobalSecondaryIndexes"), name, NULL) ||
+        index_by_name(json_object_get(nx, "LocalSecondaryIndexes"), name, NULL)) {
+        sp_err_invalid(e, "One or more parameter values were invalid: Attempting to create an "
+                          "index which already exists");
+        return false;
+    }
+    json_t *defs = json_object_get(nx, "AttributeDefinitions");
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(req, "AttributeDefinitions"), i, d) {
+        const char *n = json_string_value(json_object_get(d, "AttributeName"));
+        const char *t = json_string_value(json_object_get(d, "AttributeType"));
+        if (!n || !t) continue;
+        char have = attr_type(defs, n);
+        if (have && have != t[0]) {
+            sp_err_invalid(e, "One or more parameter values were invalid: Attribute %s is "
+                              "already defined with type %c, cannot redefine it as %s", n, have,
+                           t);
+            return false;
+        }
+        if (!have) json_array_append_new(defs, json_pack("{s:s, s:s}", "AttributeName", n,
+                                                         "AttributeType", t));
+    }
+    if (!check_index(cr, defs, m->hash_key, true, ppr, e)) return false;
+    json_t *gsis = json_object_get(nx, "GlobalSecondaryIndexes");
+    if (json_array_size(gsis) + 1 > TBL_GSI_MAX) {
+        sp_err_set(e, 400, "LimitExceededException", "GlobalSecondaryIndex count exceeds the "
+                   "per-table limit of %zu", (size_t)TBL_GSI_MAX);
+        return false;
+    }
+    json_t *one = json_pack("{s:[O]}", "GlobalSecondaryIndexes", cr);
+    json_t *desc = index_descriptions(one, "GlobalSecondaryIndexes", m->name, true,
+                                      json_object_get(nx, "ProvisionedThroughput"));
+    json_decref(one);
+    if (!gsis) json_object_set_new(nx, "GlobalSecondaryIndexes", gsis = json_array());
+    json_array_extend(gsis, desc);
+    json_decref(desc);
+    return true;
+}
+
+static json_t *extra_load(tbl_conn *c, int64_t tid, sp_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *out = NULL;
+    if (sqlite3_prepare_v2(c->sql, "SELECT extra FROM tables WHERE tid=?1", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, tid);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            out = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+    }
+    if (!out) tbl_sql_err(c, "reading the table's definition", e);
+    sqlite3_finalize(st);
+    return out;
+}
+
+/* Applies the table-level changes of an UpdateTable request (throughput, billing mode,
+ * GlobalSecondaryIndexUpdates) to nx, the stored description, in DynamoDB's check order.
+ * shown collects what the response shows instead of the stored values (throughputs under
+ * way, index statuses); *created and *deleted name the index created or deleted (borrowed
+ * from req). */
+static bool table_changes(json_t *nx, const json_t *req, const tbl_meta *m, json_t *billing,
+                          json_t *pt, int64_t now_ms, json_t *shown, const char **created,
+                          const char **deleted, sp_err *e)
+{
+    const char *tmode = json_string_value(json_object_get(json_object_get(nx,
+                                                          "BillingModeSummary"), "BillingMode"));
+    const char *rmode = billing ? json_string_value(json_object_get(billing, "BillingMode"))
+                                : tmode;
+    bool ppr = rmode && !strcmp(rmode, "PAY_PER_REQUEST");
+    const json_t *req_pt = json_object_get(req, "ProvisionedThroughput");
+    if (req_pt && ppr) {
+        sp_err_invalid(e, "One or more parameter values were invalid: Neither "
+                          "ReadCapacityUnits nor WriteCapacityUnits can be specified when "
+                          "BillingMode is PAY_PER_REQUEST");
+        return false;
+    }
+    const json_t *ups = json_object_get(req, "GlobalSecondaryIndexUpdates");
+    const char *missing = "";
+    if (json_array_size(ups) > TBL_GSI_UPDATES_MAX) goto limit;
+    size_t i, online = 0;
+    json_t *u;
+    json_array_foreach(ups, i, u)
+        online += json_object_get(u, "Create") || json_object_get(u, "Delete");
+    if (online > 1) goto limit;
+    json_array_foreach(ups, i, u) {
+        const json_t *up_pt = json_object_get(json_object_get(u, "Update"),
+                                              "ProvisionedThroughput");
+        if (json_integer_value(json_object_get(up_pt, "ReadCapacityUnits")) >
+                TBL_CAPACITY_BOUND ||
+            json_integer_value(json_object_get(up_pt, "WriteCapacityUnits")) >
+                TBL_CAPACITY_BOUND) {
+            sp_err_invalid(e, "This operation cannot be performed with given input values. "
+                              "Please contact DynamoDB service team for more info: Action "
+                              "Blocked: IndexUpdate");
+            return false;
+        }
+    }
+    if (billing) json_object_set(nx, "BillingModeSummary", billing);
+    if (req_pt) {
+        json_t *stored = json_object_get(nx, "ProvisionedThroughput");
+        if (!stored) json_object_set_new(nx, "ProvisionedThroughput", stored = json_object());
+        json_t *was = throughput_change(stored, req_pt, now_ms, e);
+        if (!was) return false;
+        json_object_set_new(shown, "ProvisionedThroughput", was);
+    } else if (pt) {
+        json_object_set(nx, "ProvisionedThroughput", pt); /* now PAY_PER_REQUEST */
+    }
+    json_t *gsis = json_object_get(nx, "GlobalSecondaryIndexes");
+    json_t *shown_ix = json_object();
+    json_object_set_new(shown, "indexes", shown_ix);
+    json_array_foreach(ups, i, u) {
+        const json_t *up = json_object_get(u, "Update");
+        const json_t *cr = json_object_get(u, "Create");
+        const json_t *del = json_object_get(u, "Delete");
+        const json_t *act = up ? up : cr ? cr : del;
+        const char *name = json_string_value(json_object_get(act, "IndexName"));
+        if (!name) name = "";
+        if (cr || del) {
+            if (cr) {
+                if (!gsi_create(nx, req, cr, m, ppr, e)) return false;
+                gsis = json_object_get(nx, "GlobalSecondaryIndexes");
+                *created = name;
+                json_object_set_new(shown_ix, name, json_pack("{s:s, s:b}", "IndexStatus",
+                                                              "CREATING", "Backfilling", 0));
+                continue;
+            }
+            size_t at;
+            json_t *ix = index_by_name(gsis, name, &at);
+            if (!ix) {
+                missing = name;
+                goto not_found;
+            }
+            json_t *gone = json_deep_copy(ix);
+            json_object_set_new(gone, "IndexStatus", json_string("DELETING"));
+            json_object_set_new(shown_ix, name, gone);
+            json_array_remove(gsis, at);
+            *deleted = name;
+            continue;
+        }
+        json_t *ix = index_by_name(gsis, name, NULL);
+        if (!ix) {
+            missing = name;
+            goto not_found;
+        }
+        if (ppr) {
+            sp_err_invalid(e, "One or more parameter values were invalid: ProvisionedThroughput "
+                              "should not be specified for index: %s when BillingMode is "
+                              "PAY_PER_REQUEST", name);
+            return false;
+        }
+        json_t *stored = json_object_get(ix, "ProvisionedThroughput");
+        if (!stored) json_object_set_new(ix, "ProvisionedThroughput", stored = json_object());
+        json_t *was = throughput_change(stored, json_object_get(up, "ProvisionedThroughput"),
+                                        now_ms, e);
+        if (!was) return false;
+        json_object_set_new(shown_ix, name, json_pack("{s:s, s:o}", "IndexStatus", "UPDATING",
+                                                      "ProvisionedThroughput", was));
+    }
+    if (gsis && !json_array_size(gsis)) json_object_del(nx, "GlobalSecondaryIndexes");
+    attr_defs_prune(nx, m);
+    return true;
+limit:
+    sp_err_set(e, 400, "LimitExceededException", "Subscriber limit exceeded: Only 1 online "
+               "index can be created or deleted simultaneously per table");
+    return false;
+not_found:
+    sp_err_set(e, 400, "ResourceNotFoundException",
+               "Requested resource not found: Index: %s not found", missing);
+    return false;
+}
+
+/* The response's TableDescription: the stored one with what is still under way shown. */
+static void shown_apply(json_t *desc, json_t *shown)
+{
+    json_t *pt = json_object_get(shown, "ProvisionedThroughput");
+    if (pt) json_object_set(desc, "ProvisionedThroughput", pt);
+    json_t *ixs = json_object_get(shown, "indexes");
+    json_t *gsis = json_object_get(desc, "GlobalSecondaryIndexes");
+    const char *name;
+    json_t *v;
+    json_object_foreach(ixs, name, v) {
+        json_t *ix = index_by_name(gsis, name, NULL);
+        if (!ix) {
+            if (!gsis) json_object_set_new(desc, "GlobalSecondaryIndexes", gsis = json_array());
+            json_array_append(gsis, v);  /* being deleted */
+            continue;
+        }
+        json_object_update(ix, v);
+    }
+}
+
 json_t *tbl_op_update_table(void *ctx, json_t *req, sp_err *e)
 {
     tbl_db *db = ctx;
-    tbl_meta m;
+    tbl_meta m, before;
     const char *name = sp_json_str(req, "TableName", false, e);
     if (sp_err_failed(e) || !tbl_check_table_name(name, "tableName", e)) return NULL;
     json_t *spec = sp_json_object(req, "StreamSpecification", false, e);
-    json_t *billing = NULL, *pt = NULL;
+    json_t *billing = NULL, *pt = NULL, *nx = NULL, *shown = NULL;
+    const json_t *ups = json_object_get(req, "GlobalSecondaryIndexUpdates");
     if (sp_err_failed(e) || !parse_billing(req, false, &billing, &pt, e)) return NULL;
     tbl_view view;
     bool given;
     if (!parse_stream_spec(spec, &view, &given, e)) goto fail;
-    if (!given && !billing && !pt) {
-        if (json_object_get(req, "GlobalSecondaryIndexUpdates"))
-            sp_err_invalid(e, "One or more parameter values were invalid: "
-                              "GlobalSecondaryIndexUpdates are not supported yet by salespipe");
-        else
-            sp_err_invalid(e, "At least one of ProvisionedThroughput, BillingMode, "
-                              "UpdateStreamEnabled, GlobalSecondaryIndexUpdates or "
-                              "SSESpecification or ReplicaUpdates is required");
+    if (!given && !billing && !pt && !json_array_size(ups)) {
+        sp_err_invalid(e, "At least one of ProvisionedThroughput, BillingMode, "
+                          "UpdateStreamEnabled, GlobalSecondaryIndexUpdates or "
+                          "SSESpecification or ReplicaUpdates is required");
         goto fail;
     }
+    if (!gsi_updates_check(ups, e)) goto fail;
     tbl_txn t;
     if (!tbl_txn_begin(db, &t, e)) goto fail;
     if (!tbl_meta_get(db, name, &m, true, e)) goto fail_txn;
+    before = m;
+    if (!(nx = extra_load(t.c, m.tid, e))) goto fail_txn;
+    shown = json_object();
+    const char *created = NULL, *deleted = NULL;
+    if ((billing || pt || json_array_size(ups)) &&
+        !table_changes(nx, req, &m, billing, pt, t.now_ms, shown, &created, &deleted, e))
+        goto fail_txn;
     if (given) {
         if (view != TBL_VIEW_NONE && m.view != TBL_VIEW_NONE) {
             sp_err_invalid(e, "Table already has an enabled stream: TableName: %s", m.name);
@@ -806,37 +1127,44 @@ json_t *tbl_op_update_table(void *ctx, json_t *req, sp_err *e)
             m.stream_start = m.last_seq;
         }
     }
-    if (!exec_bound(t.c, "UPDATE tables SET view=?1, stream_start=?2 WHERE tid=?3",
-                    tbl_view_name(m.view), (int64_t)m.stream_start, m.tid, e) ||
-        !exec_bound(t.c, "UPDATE tables SET label=?1 WHERE tid=?3", m.label, 0,
-                    m.tid, e))
-        goto fail_txn;
-    if (billing) {
-        char *text = tbl_item_dump(billing, NULL);
-        bool ok = exec_bound(t.c, "UPDATE tables SET extra=json_set(extra,"
-                                  " '$.BillingModeSummary', json(?1)) WHERE tid=?3",
-                             text, 0, m.tid, e);
-        free(text);
-        if (!ok) goto fail_txn;
+    char *text = tbl_item_dump(nx, NULL);
+    bool ok = exec_bound(t.c, "UPDATE tables SET view=?1, stream_start=?2 WHERE tid=?3",
+                         tbl_view_name(m.view), (int64_t)m.stream_start, m.tid, e) &&
+              exec_bound(t.c, "UPDATE tables SET label=?1 WHERE tid=?3", m.label, 0, m.tid, e) &&
+              exec_bound(t.c, "UPDATE tables SET extra=?1 WHERE tid=?3", text, 0, m.tid, e);
+    free(text);
+    if (!ok) goto fail_txn;
+    if (created || deleted) {
+        /* A new, immutable index set for the table's new version; the entries of a created
+         * index are filled from the items in this same transaction. */
+        m.indexes = tbl_indexes_build(db, nx);
+        if (deleted && !tbl_index_drop(t.c, m.tid, deleted, e)) goto fail_txn;
+        if (created && !tbl_index_backfill(t.c, &m, tbl_index_find(&m, created), e))
+            goto fail_txn;
     }
-    if (pt) {
-        char *text = tbl_item_dump(pt, NULL);
-        bool ok = exec_bound(t.c, "UPDATE tables SET extra=json_set(extra,"
-                                  " '$.ProvisionedThroughput', json(?1)) WHERE tid=?3",
-                             text, 0, m.tid, e);
-        free(text);
-        if (!ok) goto fail_txn;
-    }
-    if (!tbl_txn_commit(&t, e)) goto fail;
+    /* Published before the commit: writers that run while this group commits must already
+     * maintain the new index. */
     tbl_meta_set(db, &m, false);
+    if (!tbl_txn_commit(&t, e)) {
+        tbl_meta_set(db, &before, false);
+        goto fail;
+    }
+    bool changing = json_object_size(json_object_get(shown, "indexes")) ||
+                    json_object_get(shown, "ProvisionedThroughput");
+    json_t *desc = tbl_table_describe(db, &m, changing ? "UPDATING" : "ACTIVE");
+    shown_apply(desc, shown);
     json_decref(billing);
     json_decref(pt);
-    return json_pack("{s:o}", "TableDescription", tbl_table_describe(db, &m, "ACTIVE"));
+    json_decref(nx);
+    json_decref(shown);
+    return json_pack("{s:o}", "TableDescription", desc);
 fail_txn:
     tbl_txn_rollback(&t);
 fail:
     json_decref(billing);
     json_decref(pt);
+    json_decref(nx);
+    json_decref(shown);
     return NULL;
 }
 

@@ -184,6 +184,42 @@ bool tbl_expr_refers_top(const tbl_expr *x, const char *name)
     return false;
 }
 
+bool tbl_expr_update_writes_top(const tbl_expr *x, const char *name)
+{
+    for (size_t i = 0; i < x->nactions; i++)
+        if (!strcmp(x->actions[i].path.steps[0].name, name)) return true;
+    return false;
+}
+
+bool tbl_expr_nested_under(const tbl_expr *x, const char *name)
+{
+    for (size_t i = 0; i < x->npaths; i++)
+        if (x->paths[i].n > 1 && !strcmp(x->paths[i].steps[0].name, name)) return true;
+    return false;
+}
+
+/* The type an operand has whatever the item holds, or NULL when it depends on the item. */
+static const char *static_type(const x_node *n)
+{
+    switch (n->kind) {
+    case X_VALUE: return tbl_av_type(n->value);
+    case X_PLUS:
+    case X_MINUS: return "N";
+    case X_LIST_APPEND: return "L";
+    default: return NULL;
+    }
+}
+
+const char *tbl_expr_update_static_type(const tbl_expr *x, const char *name)
+{
+    for (size_t i = 0; i < x->nactions; i++) {
+        const x_action *a = &x->actions[i];
+        if (a->path.n == 1 && !strcmp(a->path.steps[0].name, name))
+            return a->value ? static_type(a->value) : NULL;
+    }
+    return NULL;
+}
+
 json_t *tbl_expr_top_names(const tbl_expr *x)
 {
     json_t *seen = json_object(), *out = json_array();

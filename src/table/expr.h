@@ -166,6 +166,13 @@ json_t *tbl_expr_project(const tbl_expr *x, const json_t *item);
  * "Cannot update attribute k. This attribute is part of the key" and for rejecting key
  * attributes in a Query FilterExpression). name borrowed. */
 bool tbl_expr_refers_top(const tbl_expr *x, const char *name);
+/* Does an action of update expression x write top-level attribute name, or inside it? */
+bool tbl_expr_update_writes_top(const tbl_expr *x, const char *name);
+/* Does x use a nested path ("name.b", "name[1]") under top-level attribute name? */
+bool tbl_expr_nested_under(const tbl_expr *x, const char *name);
+/* The type ("S", "N", ...) the first action writing the whole attribute name gives it when
+ * that does not depend on the item (a value, arithmetic, list_append), else NULL. Borrowed. */
+const char *tbl_expr_update_static_type(const tbl_expr *x, const char *name);
 /* Top-level attribute names of the expression's paths, for SELECT/ProjectionExpression of
  * index attributes and the like. Returns a new JSON array of distinct strings. */
 json_t *tbl_expr_top_names(const tbl_expr *x);

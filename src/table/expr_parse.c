@@ -32,6 +32,17 @@ enum {
     FN_MAX_ARGS = 8,         /* more than any function takes; the count is still reported */
 };
 
+typedef enum {
+    SEM_PRE,            /* a value that is not an attribute value at all */
+    SEM_PARENS, SEM_UNKNOWN_FN, SEM_MISUSED_FN, SEM_RESERVED, SEM_SECTION,
+    SEM_ATTR_NAME, SEM_ATTR_VAL, SEM_OVERLAP, SEM_CONFLICT, SEM_OPERAND, SEM_DISTINCT,
+    SEM_FUNCTION,       /* operand types, document paths, BETWEEN bounds, type names */
+    SEM_CONDITION,      /* the first condition with a problem: its name/value, operand,
+                         * distinct or function problem, in that order (p_condition_done) */
+    SEM_COUNT,
+    SEM_NAME_OR_VAL     /* pseudo: whichever of ATTR_NAME / ATTR_VAL came first */
+} sem_kind;
+
 typedef struct parser {
     tbl_expr *x;
     const char *text;
@@ -44,6 +55,12 @@ typedef struct parser {
     bool hard;             /* any error stopped the parse */
     bool prefix;           /* message gets "Invalid <Kind>: " */
     char msg[SP_ERR_MSG_MAX];
+    /* Semantic problems, the first of each kind; DynamoDB reports the kind that comes first
+     * in its order for the expression's kind (p_semantic_pick), not the first found. */
+    char sem[SEM_COUNT][SP_ERR_MSG_MAX];
+    bool sem_prefix[SEM_COUNT];
+    int sem_seq[SEM_COUNT];
+    int nsem;
 } parser;
 
 /* ---- lexer -------------------------------------------------------------------------- */
@@ -138,16 +155,107 @@ static void *p_fail_syntax(parser *P)
     return NULL;
 }
 
-/* Records a semantic error unless one is already recorded (the first one wins). */
+static sem_kind sem_classify(const char *msg, bool prefix)
+{
+    static const struct { const char *start; sem_kind k; } KINDS[] = {
+        {"The expression has redundant parentheses", SEM_PARENS},
+        {"Invalid function name", SEM_UNKNOWN_FN},
+        {"The function is not allowed to be used this way", SEM_MISUSED_FN},
+        {"Attribute name is a reserved keyword", SEM_RESERVED},
+        {"An expression attribute name used", SEM_ATTR_NAME},
+        {"An expression attribute value used", SEM_ATTR_VAL},
+        {"Two document paths overlap", SEM_OVERLAP},
+        {"Two document paths conflict", SEM_CONFLICT},
+        {"Incorrect number of operands", SEM_OPERAND},
+        {"The first operand must be distinct", SEM_DISTINCT},
+    };
+    if (!prefix) return SEM_PRE;
+    if (!strncmp(msg, "The \"", 5) && strstr(msg, "section can only be used once"))
+        return SEM_SECTION;
+    for (size_t i = 0; i < SP_ARRAY_LEN(KINDS); i++)
+        if (!strncmp(msg, KINDS[i].start, strlen(KINDS[i].start))) return KINDS[i].k;
+    return SEM_FUNCTION;
+}
+
+/* Records a semantic problem: the first of its kind is kept (after a hard error, none). */
 static void p_semantic(parser *P, bool prefix, const char *fmt, ...) SP_PRINTF(3, 4);
 static void p_semantic(parser *P, bool prefix, const char *fmt, ...)
 {
-    if (P->msg[0]) return;
+    if (P->hard) return;
+    char buf[SP_ERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(P->msg, sizeof P->msg, fmt, ap);
+    vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    P->prefix = prefix;
+    sem_kind k = sem_classify(buf, prefix);
+    if (P->sem[k][0]) return;
+    memcpy(P->sem[k], buf, sizeof buf);
+    P->sem_prefix[k] = prefix;
+    P->sem_seq[k] = ++P->nsem;
+    if (!P->msg[0]) {     /* something is wrong: callers test P->msg */
+        memcpy(P->msg, buf, sizeof buf);
+        P->prefix = prefix;
+    }
+}
+
+/* At the end of one condition (a comparison, BETWEEN, IN or function): if no condition has
+ * claimed a problem yet, this one claims the most important of those found so far. */
+static void p_condition_done(parser *P)
+{
+    static const sem_kind ORDER[] = {SEM_NAME_OR_VAL, SEM_OPERAND, SEM_DISTINCT, SEM_FUNCTION};
+    if (P->hard || P->sem[SEM_CONDITION][0]) return;
+    for (size_t i = 0; i < SP_ARRAY_LEN(ORDER); i++) {
+        int k = ORDER[i];
+        if (k == SEM_NAME_OR_VAL) {
+            bool nm = P->sem[SEM_ATTR_NAME][0], vl = P->sem[SEM_ATTR_VAL][0];
+            k = nm && (!vl || P->sem_seq[SEM_ATTR_NAME] < P->sem_seq[SEM_ATTR_VAL])
+                    ? SEM_ATTR_NAME : vl ? SEM_ATTR_VAL : -1;
+        } else if (!P->sem[k][0]) {
+            k = -1;
+        }
+        if (k < 0) continue;
+        memcpy(P->sem[SEM_CONDITION], P->sem[k], sizeof P->sem[k]);
+        P->sem_prefix[SEM_CONDITION] = P->sem_prefix[k];
+        P->sem_seq[SEM_CONDITION] = P->sem_seq[k];
+        return;
+    }
+}
+
+/* The semantic problem DynamoDB reports (dynalite's parsers, written against it, keep these
+ * orders per expression kind); kinds missing from an order come after it. */
+static void p_semantic_pick(parser *P, tbl_expr_kind kind)
+{
+    static const sem_kind CONDITION[] = {SEM_PRE, SEM_PARENS, SEM_UNKNOWN_FN, SEM_MISUSED_FN,
+                                         SEM_RESERVED, SEM_CONDITION, SEM_NAME_OR_VAL,
+                                         SEM_OPERAND, SEM_DISTINCT, SEM_FUNCTION};
+    static const sem_kind UPDATE[] = {SEM_PRE, SEM_RESERVED, SEM_UNKNOWN_FN, SEM_SECTION,
+                                      SEM_ATTR_NAME, SEM_ATTR_VAL, SEM_OVERLAP, SEM_CONFLICT,
+                                      SEM_OPERAND, SEM_FUNCTION};
+    static const sem_kind PROJECTION[] = {SEM_PRE, SEM_RESERVED, SEM_NAME_OR_VAL, SEM_OVERLAP,
+                                          SEM_CONFLICT};
+    if (P->hard || !P->nsem) return;
+    const sem_kind *order = kind == TBL_EXPR_UPDATE ? UPDATE
+                            : kind == TBL_EXPR_PROJECTION ? PROJECTION : CONDITION;
+    size_t n = kind == TBL_EXPR_UPDATE ? SP_ARRAY_LEN(UPDATE)
+               : kind == TBL_EXPR_PROJECTION ? SP_ARRAY_LEN(PROJECTION) : SP_ARRAY_LEN(CONDITION);
+    int pick = -1;
+    for (size_t i = 0; i < n && pick < 0; i++) {
+        sem_kind k = order[i];
+        if (k == SEM_NAME_OR_VAL) {
+            bool nm = P->sem[SEM_ATTR_NAME][0], vl = P->sem[SEM_ATTR_VAL][0];
+            if (nm && (!vl || P->sem_seq[SEM_ATTR_NAME] < P->sem_seq[SEM_ATTR_VAL]))
+                pick = SEM_ATTR_NAME;
+            else if (vl)
+                pick = SEM_ATTR_VAL;
+        } else if (P->sem[k][0]) {
+            pick = k;
+        }
+    }
+    if (pick < 0)   /* none of the ordered kinds: the first found */
+        for (int k = 0; k < SEM_COUNT; k++)
+            if (P->sem[k][0] && (pick < 0 || P->sem_seq[k] < P->sem_seq[pick])) pick = k;
+    memcpy(P->msg, P->sem[pick], sizeof P->msg);
+    P->prefix = P->sem_prefix[pick];
 }
 
 static void *p_fail_hard(parser *P, const char *what)
@@ -649,7 +757,9 @@ static x_node *p_primary(parser *P)
             return n;
         }
     }
-    return p_comparison(P);
+    x_node *n = p_comparison(P);
+    p_condition_done(P);
+    return n;
 }
 
 static x_node *p_not(parser *P)
@@ -710,10 +820,9 @@ static void p_check_overlap(parser *P, const x_path *paths, size_t n, const x_pa
     }
 }
 
-static x_node *p_set_value(parser *P)
+/* The rest of a SET value after its first operand a: "+ operand", "- operand" or nothing. */
+static x_node *p_set_arith_rest(parser *P, x_node *a)
 {
-    x_node *a = p_operand(P);
-    if (!a) return NULL;
     t_type t = p_type(P);
     if (t != T_PLUS && t != T_MINUS) return a;
     P->pos++;
@@ -724,6 +833,26 @@ static x_node *p_set_value(parser *P)
     p_operand_type(P, t == T_PLUS ? "+" : "-", a, "N");
     p_operand_type(P, t == T_PLUS ? "+" : "-", b, "N");
     return n;
+}
+
+static x_node *p_set_arith(parser *P)
+{
+    x_node *a = p_operand(P);
+    return a ? p_set_arith_rest(P, a) : NULL;
+}
+
+/* A SET value: an operand, or operand + operand, operand - operand, each operand in
+ * parentheses or not, and the sum itself once in parentheses ("SET b = ((c[1]) + (b.a))"). */
+static x_node *p_set_value(parser *P)
+{
+    if (p_type(P) != T_LP) return p_set_arith(P);
+    P->pos++;
+    x_node *n = p_set_arith(P);
+    if (!n || !p_expect(P, T_RP)) return NULL;
+    if (n->kind == X_PLUS || n->kind == X_MINUS) return n;
+    if (++n->parens > 1) p_semantic(P, true, "The expression has redundant parentheses;");
+    /* "(a)" was an operand in parentheses: it may begin a sum. */
+    return p_set_arith_rest(P, n);
 }
 
 static const char *type_long_name(const char *t)
@@ -843,6 +972,7 @@ bool x_parse(tbl_expr *x, const char *text, const json_t *names, const json_t *v
                                  "expression; function: size");
     }
     free(P.toks);
+    p_semantic_pick(&P, x->kind);
     if (!P.msg[0]) return true;
     if (P.prefix)
         sp_err_invalid(e, "Invalid %s: %s", kind, P.msg);

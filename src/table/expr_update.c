@@ -193,6 +193,13 @@ static int remove_order(const void *pa, const void *pb)
     return (sa->index < sb->index) - (sa->index > sb->index);
 }
 
+/* The list position an action writes (its path's last step), or -1 for a map member. */
+static long action_index(const x_action *a)
+{
+    const x_step *last = &a->path.steps[a->path.n - 1];
+    return last->name ? -1 : last->index;
+}
+
 json_t *tbl_expr_update(const tbl_expr *x, const json_t *old_item, sp_err *e)
 {
     if (x->kind != TBL_EXPR_UPDATE) {
@@ -207,7 +214,23 @@ json_t *tbl_expr_update(const tbl_expr *x, const json_t *old_item, sp_err *e)
     for (size_t i = 0; ok && i < x->nactions; i++)
         if (x->actions[i].kind == X_SET)
             ok = (vals[i] = set_value(x->actions[i].value, old_item, e)) != NULL;
+    /* Every list position names the list as it was: writes to list elements go in
+     * ascending index order, so ones past the end are appended in that order and an earlier
+     * append is not overwritten by a later, lower position (paths never overlap, so only
+     * the order within one list matters). */
+    size_t *order = calloc(x->nactions + 1, sizeof *order);
+    ok = ok && order;
     for (size_t i = 0; ok && i < x->nactions; i++) {
+        size_t j = i;
+        long key = action_index(&x->actions[i]);
+        while (j > 0 && action_index(&x->actions[order[j - 1]]) > key) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+    for (size_t oi = 0; ok && oi < x->nactions; oi++) {
+        size_t i = order[oi];
         const x_action *a = &x->actions[i];
         json_t *c = parent_container(&a->path, item, e);
         if (!c) { ok = false; break; }
@@ -227,6 +250,7 @@ json_t *tbl_expr_update(const tbl_expr *x, const json_t *old_item, sp_err *e)
     for (size_t i = 0; vals && i < x->nactions; i++) json_decref(vals[i]);
     free(vals);
     free(removes);
+    free(order);
     if (!ok) {
         if (!sp_err_failed(e)) sp_err_internal(e, "out of memory applying UpdateExpression");
         json_decref(item);

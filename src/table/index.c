@@ -10,6 +10,7 @@
  */
 #include "tbl_ops.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,6 +147,35 @@ static bool exec(tbl_conn *c, sqlite3_stmt *st, const char *what, sp_err *e)
     return ok;
 }
 
+/* Inserts the entry of one item in one index; nothing for an item without the index's key
+ * attributes (or with them of another type: such an item is not in the index). */
+static bool entry_insert(tbl_conn *c, const tbl_meta *m, const tbl_index *ix, const tbl_key *k,
+                         const json_t *item, sp_err *e)
+{
+    unsigned char ihk[TBL_HASH_KEY_MAX_BYTES + 64], irk[TBL_RANGE_KEY_MAX_BYTES + 64];
+    size_t ihk_len, irk_len = 0;
+    if (!tbl_index_key_encode(item, ix->hash_key, ix->hash_type, ihk, sizeof ihk, &ihk_len))
+        return true; /* sparse: no entry */
+    if (ix->range_key[0] && !tbl_index_key_encode(item, ix->range_key, ix->range_type, irk,
+                                                  sizeof irk, &irk_len))
+        return true;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->sql, "INSERT INTO index_entries(tid, iname, ihk, irk, hk, rk)"
+                                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6)", -1, &st,
+                           NULL) != SQLITE_OK) {
+        tbl_sql_err(c, "updating indexes", e);
+        return false;
+    }
+    sqlite3_bind_int64(st, 1, m->tid);
+    sqlite3_bind_text(st, 2, ix->name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, ihk, (int)ihk_len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 4, irk_len ? (const void *)irk : "", (int)irk_len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, k->hk, (int)k->hk_len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 6, k->rk_len ? (const void *)k->rk : "", (int)k->rk_len,
+                      SQLITE_STATIC);
+    return exec(c, st, "updating indexes", e);
+}
+
 bool tbl_index_write(tbl_conn *c, const tbl_meta *m, const tbl_key *k, const json_t *new_item,
                      sp_err *e)
 {
@@ -160,32 +190,40 @@ bool tbl_index_write(tbl_conn *c, const tbl_meta *m, const tbl_key *k, const jso
     sqlite3_bind_blob(st, 3, k->rk, (int)k->rk_len, SQLITE_STATIC);
     if (!exec(c, st, "updating indexes", e)) return false;
     if (!new_item) return true;
-    for (size_t i = 0; i < m->indexes->n; i++) {
-        const tbl_index *ix = &m->indexes->ix[i];
-        unsigned char ihk[TBL_HASH_KEY_MAX_BYTES + 64], irk[TBL_RANGE_KEY_MAX_BYTES + 64];
-        size_t ihk_len, irk_len = 0;
-        if (!tbl_index_key_encode(new_item, ix->hash_key, ix->hash_type, ihk, sizeof ihk,
-                                  &ihk_len))
-            continue; /* sparse: no entry */
-        if (ix->range_key[0] && !tbl_index_key_encode(new_item, ix->range_key, ix->range_type,
-                                                      irk, sizeof irk, &irk_len))
-            continue;
-        if (sqlite3_prepare_v2(c->sql, "INSERT INTO index_entries(tid, iname, ihk, irk, hk, rk)"
-                                       " VALUES(?1, ?2, ?3, ?4, ?5, ?6)", -1, &st,
-                               NULL) != SQLITE_OK) {
-            tbl_sql_err(c, "updating indexes", e);
-            return false;
-        }
-        sqlite3_bind_int64(st, 1, m->tid);
-        sqlite3_bind_text(st, 2, ix->name, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 3, ihk, (int)ihk_len, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 4, irk_len ? (const void *)irk : "", (int)irk_len, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 5, k->hk, (int)k->hk_len, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 6, k->rk_len ? (const void *)k->rk : "", (int)k->rk_len,
-                          SQLITE_STATIC);
-        if (!exec(c, st, "updating indexes", e)) return false;
-    }
+    for (size_t i = 0; i < m->indexes->n; i++)
+        if (!entry_insert(c, m, &m->indexes->ix[i], k, new_item, e)) return false;
     return true;
+}
+
+bool tbl_index_backfill(tbl_conn *c, const tbl_meta *m, const tbl_index *ix, sp_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->sql, "SELECT hk, rk, item FROM items WHERE tid=?1", -1, &st,
+                           NULL) != SQLITE_OK) {
+        tbl_sql_err(c, "backfilling index", e);
+        return false;
+    }
+    sqlite3_bind_int64(st, 1, m->tid);
+    bool ok = true;
+    int rc;
+    tbl_key k;
+    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t hl = (size_t)sqlite3_column_bytes(st, 0), rl = (size_t)sqlite3_column_bytes(st, 1);
+        assert(hl <= sizeof k.hk && rl <= sizeof k.rk);
+        k.hk_len = hl;
+        k.rk_len = rl;
+        if (hl) memcpy(k.hk, sqlite3_column_blob(st, 0), hl);
+        if (rl) memcpy(k.rk, sqlite3_column_blob(st, 1), rl);
+        json_t *item = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+        if (item) ok = entry_insert(c, m, ix, &k, item, e);
+        json_decref(item);
+    }
+    if (ok && rc != SQLITE_DONE) {
+        tbl_sql_err(c, "backfilling index", e);
+        ok = false;
+    }
+    sqlite3_finalize(st);
+    return ok;
 }
 
 bool tbl_index_drop(tbl_conn *c, int64_t tid, const char *name, sp_err *e)

@@ -26,6 +26,59 @@ bool tbl_av_map_check(const json_t *raw, sp_err *e)
     return norm != NULL;
 }
 
+/* An update expression against the key schema, before the item is read, in DynamoDB's
+ * order: no action may write a key attribute (reading one is fine); a whole index key
+ * attribute written with a value whose type is known must have the index's type; no path
+ * may go inside a key attribute, the table's first, then the indexes'. */
+static bool update_schema_check(const tbl_meta *m, const tbl_expr *x, sp_err *e)
+{
+    const char *keys[2] = {m->hash_key, m->range_key};
+    for (int i = 0; i < 2; i++)
+        if (keys[i][0] && tbl_expr_update_writes_top(x, keys[i])) {
+            sp_err_invalid(e, "One or more parameter values were invalid: Cannot update "
+                              "attribute %s. This attribute is part of the key", keys[i]);
+            return false;
+        }
+    for (size_t i = 0; m->indexes && i < m->indexes->n; i++) {
+        const tbl_index *ix = &m->indexes->ix[i];
+        for (int r = 0; r < 2; r++) {
+            const char *name = r ? ix->range_key : ix->hash_key;
+            char want[2] = {r ? ix->range_type : ix->hash_type, 0};
+            const char *t = name[0] ? tbl_expr_update_static_type(x, name) : NULL;
+            if (t && strcmp(t, want)) {
+                sp_err_invalid(e, "One or more parameter values were invalid: Type mismatch "
+                                  "for Index Key %s Expected: %s Actual: %s IndexName: %s",
+                               name, want, t, ix->name);
+                return false;
+            }
+        }
+    }
+    return tbl_key_paths_check(m, x, e);
+}
+
+bool tbl_key_paths_check(const tbl_meta *m, const tbl_expr *x, sp_err *e)
+{
+    if (!x) return true;
+    const char *keys[2] = {m->hash_key, m->range_key};
+    for (int i = 0; i < 2; i++)
+        if (keys[i][0] && tbl_expr_nested_under(x, keys[i])) {
+            sp_err_invalid(e, "Key attributes must be scalars; list random access '[]' and map "
+                              "lookup '.' are not allowed: Key: %s", keys[i]);
+            return false;
+        }
+    for (size_t i = 0; m->indexes && i < m->indexes->n; i++) {
+        const tbl_index *ix = &m->indexes->ix[i];
+        const char *names[2] = {ix->hash_key, ix->range_key};
+        for (int r = 0; r < 2; r++)
+            if (names[r][0] && tbl_expr_nested_under(x, names[r])) {
+                sp_err_invalid(e, "Key attributes must be scalars; list random access '[]' "
+                                  "and map lookup '.' are not allowed: IndexKey: %s", names[r]);
+                return false;
+            }
+    }
+    return true;
+}
+
 bool tbl_write_prepare(tbl_db *db, tbl_write_kind kind, const json_t *req, unsigned rv_allowed,
                        tbl_write *w, sp_err *e)
 {
@@ -37,6 +90,15 @@ bool tbl_write_prepare(tbl_db *db, tbl_write_kind kind, const json_t *req, unsig
     /* What needs no table comes first, as DynamoDB orders it: a request wrong in itself is a
      * ValidationException even when the table does not exist. */
     if (!tbl_return_values(req, rv_allowed, &w->rv, e) || !tbl_check_rcc(req, e)) return false;
+    const char *on_fail = sp_json_str(req, "ReturnValuesOnConditionCheckFailure", false, e);
+    if (sp_err_failed(e)) return false;
+    if (on_fail && strcmp(on_fail, "ALL_OLD") && strcmp(on_fail, "NONE")) {
+        sp_err_invalid(e, "1 validation error detected: Value '%s' at "
+                          "'returnValuesOnConditionCheckFailure' failed to satisfy constraint: "
+                          "Member must satisfy enum value set: [ALL_OLD, NONE]", on_fail);
+        return false;
+    }
+    w->old_on_fail = on_fail && !strcmp(on_fail, "ALL_OLD");
     unsigned kinds = TBL_X_CONDITION | (kind == TBL_W_UPDATE ? TBL_X_UPDATE : 0);
     if (!tbl_req_exprs_parse(req, kinds, &w->x, e)) return false;
     if (kind == TBL_W_CHECK && !w->x.condition) {
@@ -67,13 +129,7 @@ bool tbl_write_prepare(tbl_db *db, tbl_write_kind kind, const json_t *req, unsig
     if (kind == TBL_W_UPDATE) {
         w->item = tbl_av_item_normalize(key, e);
         if (!w->item) return false;
-        const char *keys[2] = {w->m.hash_key, w->m.range_key};
-        for (int i = 0; i < 2; i++)
-            if (keys[i][0] && w->x.update && tbl_expr_refers_top(w->x.update, keys[i])) {
-                sp_err_invalid(e, "One or more parameter values were invalid: Cannot update "
-                                  "attribute %s. This attribute is part of the key", keys[i]);
-                return false;
-            }
+        if (w->x.update && !update_schema_check(&w->m, w->x.update, e)) return false;
     }
     return true;
 }
@@ -84,7 +140,16 @@ bool tbl_write_check(tbl_txn *t, tbl_write *w, sp_err *e)
     json_decref(w->new_item);
     w->old_item = w->new_item = NULL;
     if (!tbl_item_read(t->c, &w->m, &w->k, &w->old_item, e)) return false;
-    if (!tbl_condition_check(w->x.condition, w->old_item, e)) return false;
+    if (!tbl_condition_check(w->x.condition, w->old_item, e)) {
+        /* ReturnValuesOnConditionCheckFailure ALL_OLD: the item that failed the condition
+         * goes into the error as its Item member (left out if the error cannot carry it). */
+        if (w->old_on_fail && w->old_item && !strcmp(e->code, "ConditionalCheckFailedException")) {
+            json_t *members = json_pack("{s:O}", "Item", w->old_item);
+            sp_err_set_extra(e, members);
+            json_decref(members);
+        }
+        return false;
+    }
     switch (w->kind) {
     case TBL_W_PUT:
         w->new_item = json_incref(w->item);
@@ -94,10 +159,22 @@ bool tbl_write_check(tbl_txn *t, tbl_write *w, sp_err *e)
         break;
     case TBL_W_UPDATE:
         if (w->x.update) {
-            w->new_item = tbl_expr_update(w->x.update, w->old_item, e);
+            /* A new item starts as its key, which the expression may read (SET b = a). */
+            w->new_item = tbl_expr_update(w->x.update, w->old_item ? w->old_item : w->item, e);
             if (!w->new_item) return false;
             /* The key attributes are never updated; a new item takes them from Key. */
             json_object_update(w->new_item, w->item);
+            /* An index key given a wrong type by the item's own values (SET c = e) is told
+             * apart from a wrong type in the request. */
+            sp_err why = {0};
+            if (w->m.indexes && !tbl_index_check_item(&w->m, w->new_item, &why)) {
+                if (strstr(why.msg, "Type mismatch for Index Key"))
+                    sp_err_invalid(e, "The update expression attempted to update the secondary "
+                                      "index key to unsupported type");
+                else
+                    *e = why;
+                return false;
+            }
         } else {
             w->new_item = w->old_item ? json_incref(w->old_item) : json_incref(w->item);
         }
@@ -200,6 +277,7 @@ json_t *tbl_op_get_item(void *ctx, json_t *req, sp_err *e)
     if (!tbl_av_map_check(json_object_get(req, "Key"), e)) goto out;
     if (!tbl_req_table(db, req, &m, e)) goto out;
     if (!tbl_key_prepare(&m, json_object_get(req, "Key"), &k, e)) goto out;
+    if (!tbl_key_paths_check(&m, x.projection, e)) goto out;
     tbl_conn *c = tbl_conn_get(db, e);
     if (!c) goto out;
     bool ok = tbl_item_read(c, &m, &k, &item, e);

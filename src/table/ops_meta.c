@@ -10,8 +10,9 @@
 
 enum { TBL_TAGS_MAX = 50 };   /* DynamoDB: 50 tags per resource */
 
-/* The table an ARN names, checked in DynamoDB's order: any six-part ARN shape, else access
- * denied; then a DynamoDB table ARN; then the table must exist. */
+/* The table an ARN names, checked in DynamoDB's order: present; any six-part ARN shape, else
+ * access denied; the list to change present (TagResource, UntagResource); a DynamoDB table
+ * ARN; the list not empty; then the table must exist. */
 static bool arn_table(tbl_db *db, const json_t *req, const char *op, tbl_meta *m, sp_err *e)
 {
     const char *arn = json_string_value(json_object_get(req, "ResourceArn"));
@@ -28,6 +29,16 @@ static bool arn_table(tbl_db *db, const json_t *req, const char *op, tbl_meta *m
                    arn[0] ? arn : "*");
         return false;
     }
+    /* The list to change (Tags, TagKeys) is required, but named only after the ARN's
+     * shape, and refused empty before the table is looked up. */
+    bool tag = !strcmp(op, "TagResource"), untag = !strcmp(op, "UntagResource");
+    const json_t *list = tag ? json_object_get(req, "Tags")
+                             : untag ? json_object_get(req, "TagKeys") : NULL;
+    if ((tag || untag) && !json_is_array(list)) {
+        sp_err_invalid(e, "1 validation error detected: Value null at '%s' failed to satisfy "
+                          "constraint: Member must not be null", tag ? "tags" : "tagKeys");
+        return false;
+    }
     size_t prefix = strlen("arn:aws:dynamodb:");
     const char *table = strstr(arn, ":table/");
     if (strncmp(arn, "arn:aws:dynamodb:", prefix) || !table || strchr(table + 7, '/') ||
@@ -35,10 +46,19 @@ static bool arn_table(tbl_db *db, const json_t *req, const char *op, tbl_meta *m
         sp_err_invalid(e, "Invalid TableArn: Invalid ResourceArn provided as input %s", arn);
         return false;
     }
+    if ((tag || untag) && !json_array_size(list)) {
+        sp_err_invalid(e, tag ? "Atleast one Tag needs to be provided as Input."
+                              : "Atleast one Tag Key needs to be provided as Input.");
+        return false;
+    }
     sp_err ignore = {0};
     if (!tbl_meta_get(db, table + 7, m, true, &ignore)) {
-        sp_err_set(e, 400, "ResourceNotFoundException",
-                   "Requested resource not found: ResourcArn: %s not found", arn);
+        /* UntagResource alone does not name the ARN. */
+        if (untag)
+            sp_err_set(e, 400, "ResourceNotFoundException", "Requested resource not found");
+        else
+            sp_err_set(e, 400, "ResourceNotFoundException",
+                       "Requested resource not found: ResourcArn: %s not found", arn);
         return false;
     }
     return true;
@@ -104,15 +124,6 @@ json_t *tbl_op_tag_resource(void *ctx, json_t *req, sp_err *e)
     tbl_meta m;
     if (!arn_table(ctx, req, "TagResource", &m, e)) return NULL;
     json_t *tags = json_object_get(req, "Tags");
-    if (!json_is_array(tags)) {
-        sp_err_invalid(e, "1 validation error detected: Value null at 'tags' failed to satisfy "
-                          "constraint: Member must not be null");
-        return NULL;
-    }
-    if (!json_array_size(tags)) {
-        sp_err_invalid(e, "Atleast one Tag needs to be provided as Input.");
-        return NULL;
-    }
     json_t *d = extra_get(ctx, &m, e);
     if (!d) return NULL;
     json_t *have = json_object_get(d, "Tags");
@@ -146,15 +157,6 @@ json_t *tbl_op_untag_resource(void *ctx, json_t *req, sp_err *e)
     tbl_meta m;
     if (!arn_table(ctx, req, "UntagResource", &m, e)) return NULL;
     json_t *keys = json_object_get(req, "TagKeys");
-    if (!json_is_array(keys)) {
-        sp_err_invalid(e, "1 validation error detected: Value null at 'tagKeys' failed to "
-                          "satisfy constraint: Member must not be null");
-        return NULL;
-    }
-    if (!json_array_size(keys)) {
-        sp_err_invalid(e, "Atleast one Tag Key needs to be provided as Input.");
-        return NULL;
-    }
     json_t *d = extra_get(ctx, &m, e);
     if (!d) return NULL;
     json_t *have = json_object_get(d, "Tags");

@@ -63,35 +63,59 @@ typedef struct read_req {
     size_t start_ihk_len, start_irk_len;
 } read_req;
 
-/* An index's ExclusiveStartKey: the table key and the index key of the last item read. */
-static bool index_start_parse(read_req *r, const json_t *esk, sp_err *e)
+/* An index's ExclusiveStartKey, first its shape: as many attributes as the table's and the
+ * index's keys name, the index's key attributes present and typed as the index has them
+ * (DynamoDB reports a wrong type here without the "starting key" prefix). */
+static bool index_start_shape(const read_req *r, const json_t *esk, sp_err *e)
 {
     size_t want = 1 + (r->m.range_key[0] != 0);
-    json_t *table_key = json_object();
-    const char *names[] = {r->m.hash_key, r->m.range_key};
-    for (size_t i = 0; i < want; i++) {
-        json_t *v = json_object_get(esk, names[i]);
-        if (v) json_object_set(table_key, names[i], v);
-    }
     for (size_t i = 0; i < 2; i++) {
         const char *n = i ? r->ix->range_key : r->ix->hash_key;
         if (n[0] && strcmp(n, r->m.hash_key) && strcmp(n, r->m.range_key)) want++;
     }
-    bool ok = json_object_size(esk) == want && tbl_key_prepare(&r->m, table_key, &r->start, e);
-    json_decref(table_key);
-    if (ok) {
-        json_t *item = json_incref((json_t *)esk);
-        ok = tbl_index_key_encode(item, r->ix->hash_key, r->ix->hash_type, r->start_ihk,
-                                  sizeof r->start_ihk, &r->start_ihk_len) &&
-             (!r->ix->range_key[0] ||
-              tbl_index_key_encode(item, r->ix->range_key, r->ix->range_type, r->start_irk,
-                                   sizeof r->start_irk, &r->start_irk_len));
-        json_decref(item);
-    }
-    if (!ok) {
-        sp_err_clear(e);
+    if (json_object_size(esk) != want) {
         sp_err_invalid(e, "The provided starting key is invalid");
+        return false;
     }
+    for (size_t i = 0; i < 2; i++) {
+        const char *n = i ? r->ix->range_key : r->ix->hash_key;
+        char t[2] = {i ? r->ix->range_type : r->ix->hash_type, 0};
+        if (!n[0]) continue;
+        const json_t *part = json_object_get(esk, n);
+        if (!part) {
+            sp_err_invalid(e, "The provided starting key is invalid");
+            return false;
+        }
+        if (!json_object_get(part, t)) {
+            sp_err_invalid(e, "The provided key element does not match the schema");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* An index's ExclusiveStartKey: the table key and the index key of the last item read.
+ * The table's part is checked as a table key, its problems prefixed as DynamoDB does. */
+static bool index_start_parse(read_req *r, const json_t *esk, sp_err *e)
+{
+    json_t *table_key = json_object();
+    const char *names[] = {r->m.hash_key, r->m.range_key};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *v = names[i][0] ? json_object_get(esk, names[i]) : NULL;
+        if (v) json_object_set(table_key, names[i], v);
+    }
+    bool ok = tbl_key_prepare(&r->m, table_key, &r->start, e);
+    json_decref(table_key);
+    if (!ok) {
+        sp_err_wrap(e, "The provided starting key is invalid");
+        return false;
+    }
+    ok = tbl_index_key_encode(esk, r->ix->hash_key, r->ix->hash_type, r->start_ihk,
+                              sizeof r->start_ihk, &r->start_ihk_len) &&
+         (!r->ix->range_key[0] ||
+          tbl_index_key_encode(esk, r->ix->range_key, r->ix->range_type, r->start_irk,
+                               sizeof r->start_irk, &r->start_irk_len));
+    if (!ok) sp_err_invalid(e, "The provided starting key is invalid");
     return ok;
 }
 
@@ -168,6 +192,18 @@ static bool key_schema_check(const json_t *req, const json_t *kc, const read_req
             sp_err_invalid(e, "Query key condition not supported");
             return false;
         }
+    }
+    return true;
+}
+
+/* A global index that does not project every attribute cannot answer ALL_ATTRIBUTES. */
+static bool gsi_select_check(const read_req *r, sp_err *e)
+{
+    if (r->ix && r->ix->global && r->full_items && r->ix->projection != TBL_PROJ_ALL) {
+        sp_err_invalid(e, "One or more parameter values were invalid: Select type "
+                          "ALL_ATTRIBUTES is not supported for global secondary index "
+                          "%s because its projection type is not ALL", r->ix->name);
+        return false;
     }
     return true;
 }
@@ -258,6 +294,10 @@ static bool read_req_parse(tbl_db *db, const json_t *req, bool query, read_req *
         tbl_req_exprs_clear(&k);
         if (!ok) return false;
     }
+    if (esk && r->ix && !index_start_shape(r, esk, e)) return false;
+    /* Scan reports this before the table's part of the starting key; Query after its
+     * key conditions and filter (tbl_op_query). */
+    if (!query && !gsi_select_check(r, e)) return false;
     if (esk && r->ix) {
         if (!index_start_parse(r, esk, e)) return false;
         r->has_start = true;
@@ -268,13 +308,10 @@ static bool read_req_parse(tbl_db *db, const json_t *req, bool query, read_req *
         }
         r->has_start = true;
     }
-    /* Checked after the starting key, as DynamoDB orders it. */
-    if (r->ix && r->ix->global && r->full_items && r->ix->projection != TBL_PROJ_ALL) {
-        sp_err_invalid(e, "One or more parameter values were invalid: Select type "
-                          "ALL_ATTRIBUTES is not supported for global secondary index "
-                          "%s because its projection type is not ALL", r->ix->name);
+    /* Scan's; Query checks these after its key conditions (tbl_op_query). */
+    if (!query && (!tbl_key_paths_check(&r->m, r->x.projection, e) ||
+                   !tbl_key_paths_check(&r->m, r->x.filter, e)))
         return false;
-    }
     return true;
 }
 
@@ -538,46 +575,63 @@ json_t *tbl_op_query(void *ctx, json_t *req, sp_err *e)
                           "does not match schema type");
         goto out;
     }
-    for (int i = 0; i < 2 && r.x.filter; i++) {
-        const char *k = i ? r.range_key : r.hash_key;
-        if (k[0] && tbl_expr_refers_top(r.x.filter, k)) {
-            sp_err_invalid(e, "Filter Expression can only contain non-primary key attributes: "
-                              "Primary key attribute: %s", k);
-            goto out;
-        }
-    }
     tbl_key hk;
     if (!tbl_key_encode(r.hash_type, json_object_get(kc.hash_value, ht), hk.hk,
                         sizeof hk.hk, &hk.hk_len, e))
         goto out;
     bound *b = malloc(2 * sizeof *b);
+    if (!b) abort();
     bound *lo = &b[0], *hi = &b[1];
-    if (!range_bounds(&r, &kc, lo, hi, e)) {
-        free(b);
-        goto out;
-    }
-    if (r.ix) {
-        if (r.has_start && (r.start_ihk_len != hk.hk_len ||
-                            memcmp(r.start_ihk, hk.hk, hk.hk_len))) {
-            sp_err_invalid(e, "The provided starting key is outside query boundaries based on "
-                              "provided conditions");
+    if (!range_bounds(&r, &kc, lo, hi, e)) goto out_bounds;
+    if (r.has_start) {
+        /* The starting key against the conditions, as DynamoDB words it: with no range
+         * condition the hash key must be the queried one; with one, the range key must
+         * satisfy it, and then a different hash key means the query was an exact match. */
+        const unsigned char *shk = r.ix ? r.start_ihk : r.start.hk;
+        size_t shk_len = r.ix ? r.start_ihk_len : r.start.hk_len;
+        bool same_hash = shk_len == hk.hk_len && !memcmp(shk, hk.hk, hk.hk_len);
+        if (kc.range_op == TBL_KEY_NONE) {
+            if (!same_hash) {
+                sp_err_invalid(e, "The provided starting key is outside query boundaries "
+                                  "based on provided conditions");
+                goto out_bounds;
+            }
         } else {
-            tbl_conn *c = tbl_conn_get(db, e);
-            sqlite3_stmt *ist = c ? index_stmt(c, &r, &hk, lo, hi, forward, e) : NULL;
-            if (ist) resp = read_page(db, req, &r, c, ist, 0, 1, e);
-            sqlite3_finalize(ist);
-            if (c) tbl_conn_put(db, c);
+            bound s;
+            if (r.ix) bound_at(&s, r.start_irk, r.start_irk_len);
+            else bound_at(&s, r.start.rk, r.start.rk_len);
+            if (bound_cmp(&s, lo) < 0 || bound_cmp(&s, hi) >= 0) {
+                sp_err_invalid(e, "The provided starting key does not match the range key "
+                                  "predicate");
+                goto out_bounds;
+            }
+            if (!same_hash) {
+                sp_err_invalid(e, "The query can return at most one row and cannot be "
+                                  "restarted");
+                goto out_bounds;
+            }
         }
-        free(b);
-        goto out;
+    }
+    if (!tbl_key_paths_check(&r.m, r.x.projection, e)) goto out_bounds;
+    for (int i = 0; i < 2 && r.x.filter; i++) {
+        const char *k = i ? r.range_key : r.hash_key;
+        if (k[0] && tbl_expr_refers_top(r.x.filter, k)) {
+            sp_err_invalid(e, "%s can only contain non-primary key attributes: Primary key "
+                              "attribute: %s", json_object_get(req, "QueryFilter")
+                                                   ? "QueryFilter" : "Filter Expression", k);
+            goto out_bounds;
+        }
+    }
+    if (!gsi_select_check(&r, e) || !tbl_key_paths_check(&r.m, r.x.filter, e)) goto out_bounds;
+    if (r.ix) {
+        tbl_conn *c = tbl_conn_get(db, e);
+        sqlite3_stmt *ist = c ? index_stmt(c, &r, &hk, lo, hi, forward, e) : NULL;
+        if (ist) resp = read_page(db, req, &r, c, ist, 0, 1, e);
+        sqlite3_finalize(ist);
+        if (c) tbl_conn_put(db, c);
+        goto out_bounds;
     }
     if (r.has_start) {
-        if (r.start.hk_len != hk.hk_len || memcmp(r.start.hk, hk.hk, hk.hk_len)) {
-            sp_err_invalid(e, "The provided starting key is invalid: The provided key element "
-                              "does not match the schema");
-            free(b);
-            goto out;
-        }
         bound s;
         if (forward) {
             bound_after(&s, r.start.rk, r.start.rk_len);
@@ -599,6 +653,7 @@ json_t *tbl_op_query(void *ctx, json_t *req, sp_err *e)
         resp = read_page(db, req, &r, c, st, 0, 1, e);
         tbl_conn_put(db, c);
     }
+out_bounds:
     free(b);
 out:
     tbl_req_exprs_clear(&r.x);

@@ -60,7 +60,6 @@ json_t *tbl_op_transact_write_items(void *ctx, json_t *req, sp_err *e)
                               "exactly one of Put, Update, Delete or ConditionCheck", i + 1);
             goto out;
         }
-        /* ReturnValuesOnConditionCheckFailure is accepted; Attributes are not returned. */
         bool ok = tbl_write_prepare(db, kind, body, 1, &ws[prepared++], e);
         if (!ok) goto out;
         for (size_t j = 0; j + 1 < prepared; j++)
@@ -92,10 +91,13 @@ json_t *tbl_op_transact_write_items(void *ctx, json_t *req, sp_err *e)
         }
         failed |= !ok;
         sp_str_appendf(&reasons, "%s%s", i ? ", " : "", ok ? "None" : "ConditionalCheckFailed");
-        json_array_append_new(reason_list,
-                              ok ? json_pack("{s:s}", "Code", "None")
-                                 : json_pack("{s:s, s:s}", "Code", "ConditionalCheckFailed",
-                                             "Message", "The conditional request failed"));
+        json_t *reason = ok ? json_pack("{s:s}", "Code", "None")
+                            : json_pack("{s:s, s:s}", "Code", "ConditionalCheckFailed",
+                                        "Message", "The conditional request failed");
+        /* ReturnValuesOnConditionCheckFailure ALL_OLD on this element: its item. */
+        if (!ok && ws[i].old_on_fail && ws[i].old_item)
+            json_object_set(reason, "Item", ws[i].old_item);
+        json_array_append_new(reason_list, reason);
     }
     if (failed) {
         tbl_txn_rollback(&t);
@@ -104,7 +106,13 @@ json_t *tbl_op_transact_write_items(void *ctx, json_t *req, sp_err *e)
                    "reasons [%s]", reasons.buf);
         /* boto3 reads them from the error body (e.response["CancellationReasons"]). */
         json_t *extra = json_pack("{s:o}", "CancellationReasons", reason_list);
-        sp_err_set_extra(e, extra);
+        if (!sp_err_set_extra(e, extra)) {
+            /* Too big with the items: the reasons without them. */
+            size_t j;
+            json_t *r;
+            json_array_foreach(reason_list, j, r) json_object_del(r, "Item");
+            sp_err_set_extra(e, extra);
+        }
         json_decref(extra);
         sp_str_release(&reasons);
         goto out;

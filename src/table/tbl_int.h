@@ -296,6 +296,9 @@ bool tbl_index_check_item(const tbl_meta *m, const json_t *item, sp_err *e);
  * deleted), inside the caller's write transaction on c. */
 bool tbl_index_write(tbl_conn *c, const tbl_meta *m, const tbl_key *k, const json_t *new_item,
                      sp_err *e);
+/* Adds the entries of every item of m's table to index ix (a global secondary index created
+ * on a table that has items), in the caller's write transaction. */
+bool tbl_index_backfill(tbl_conn *c, const tbl_meta *m, const tbl_index *ix, sp_err *e);
 /* Removes every index entry of table tid (DeleteTable), or of one index if name != NULL. */
 bool tbl_index_drop(tbl_conn *c, int64_t tid, const char *name, sp_err *e);
 /* The attributes of item that index ix holds: all of them for ALL, else its keys, the

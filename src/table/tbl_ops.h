@@ -29,6 +29,9 @@ enum { TBL_X_CONDITION = 1, TBL_X_UPDATE = 2, TBL_X_PROJECTION = 4, TBL_X_FILTER
 
 /* Evaluates a condition (NULL = none) against item; false with
  * ConditionalCheckFailedException when it does not hold. */
+/* No path of x (may be NULL) goes inside a key attribute of the table or of an index:
+ * "Key attributes must be scalars; ...: Key: a" (the table's first), "...: IndexKey: c". */
+bool tbl_key_paths_check(const tbl_meta *m, const tbl_expr *x, sp_err *e);
 bool tbl_condition_check(const tbl_expr *cond, const json_t *item, sp_err *e);
 /* The table-free checks DynamoDB makes first, in its order (ops_precheck.c): the mix of
  * expression and legacy parameters, then every AttributeValue of the request, ReturnValues
@@ -65,6 +68,7 @@ typedef struct tbl_write {
     json_t *item;          /* PUT: the canonical item; UPDATE: the Key (for a new item) */
     tbl_req_exprs x;
     tbl_rv rv;
+    bool old_on_fail;      /* ReturnValuesOnConditionCheckFailure ALL_OLD */
     json_t *old_item;      /* after check: the current item or NULL */
     json_t *new_item;      /* after check: the item to write or NULL (delete) */
 } tbl_write;

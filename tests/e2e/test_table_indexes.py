@@ -188,3 +188,83 @@ def test_index_entries_survive_a_restart_and_go_with_the_table(make_server):
     create(ddb)
     r = ddb.scan(TableName=TABLE, IndexName="index3")
     assert r["Items"] == [] and r["Count"] == 0
+
+
+def q(**kw):
+    return dict(TableName=TABLE, **kw)
+
+
+@pytest.mark.parametrize("req, message", [
+    # No range condition: the starting key's hash key must be the queried one.
+    (q(ExclusiveStartKey={"a": s("a"), "b": s("a")}, KeyConditionExpression="a = :a",
+       ExpressionAttributeValues={":a": s("b")}),
+     "The provided starting key is outside query boundaries based on provided conditions"),
+    (q(IndexName="index3", ExclusiveStartKey={"a": s("a"), "b": s("a"), "c": s("a")},
+       KeyConditionExpression="c = :a", ExpressionAttributeValues={":a": s("b")}),
+     "The provided starting key is outside query boundaries based on provided conditions"),
+    # A range condition: the starting key's range key must satisfy it ...
+    (q(ExclusiveStartKey={"a": s("b"), "b": s("a")}, KeyConditionExpression="a = :a and b > :a",
+       ExpressionAttributeValues={":a": s("b")}),
+     "The provided starting key does not match the range key predicate"),
+    (q(IndexName="index1", ExclusiveStartKey={"a": s("a"), "b": s("a"), "c": s("a")},
+       KeyConditionExpression="a = :a and c > :a", ExpressionAttributeValues={":a": s("b")}),
+     "The provided starting key does not match the range key predicate"),
+    # ... and then another hash key means the query matched at most one row.
+    (q(ExclusiveStartKey={"a": s("a"), "b": s("a")}, KeyConditionExpression="a = :a and b < :a",
+       ExpressionAttributeValues={":a": s("b")}),
+     "The query can return at most one row and cannot be restarted"),
+    (q(IndexName="index4", ExclusiveStartKey={"a": s("a"), "b": s("a"), "c": s("c"), "d": s("a")},
+       KeyConditionExpression="c = :c and d = :c", ExpressionAttributeValues={":c": s("a")}),
+     "The query can return at most one row and cannot be restarted"),
+    # The table's part of an index's starting key is checked as a table key.
+    (q(IndexName="index1", ExclusiveStartKey={"a": s("1"), "b": {"N": "1"}, "c": s("a")},
+       KeyConditionExpression="a = :a", ExpressionAttributeValues={":a": s("b")}),
+     "The provided starting key is invalid: The provided key element does not match the schema"),
+    (q(IndexName="index3", ExclusiveStartKey={"x": {"N": "1"}, "y": {"N": "1"}, "c": s("a")},
+       KeyConditionExpression="c = :a", ExpressionAttributeValues={":a": s("b")}),
+     "The provided starting key is invalid: The provided key element does not match the schema"),
+    # The starting key is judged before the filter, the filter before Select.
+    (q(IndexName="index4", KeyConditions={"c": {"ComparisonOperator": "EQ", "AttributeValueList": [s("a")]}},
+       QueryFilter={"d": {"ComparisonOperator": "EQ", "AttributeValueList": [s("a")]}},
+       Select="ALL_ATTRIBUTES"),
+     "QueryFilter can only contain non-primary key attributes: Primary key attribute: d"),
+])
+def test_query_starting_keys_are_judged_against_the_conditions(server, req, message):
+    ddb = server.client("dynamodb")
+    create(ddb)
+    with pytest.raises(ClientError) as ex:
+        ddb.query(**req)
+    assert ex.value.response["Error"]["Code"] == "ValidationException"
+    assert ex.value.response["Error"]["Message"] == message
+
+
+@pytest.mark.parametrize("esk, message", [
+    ({"a": s("a"), "b": s("a"), "c": {"N": "1"}}, "The provided key element does not match the schema"),
+    ({"a": s("1"), "b": {"N": "1"}, "c": s("a")},
+     "The provided starting key is invalid: The provided key element does not match the schema"),
+    ({"a": s("1"), "b": s("1")}, "The provided starting key is invalid"),
+])
+def test_scan_index_starting_keys_index_part_then_table_part(server, esk, message):
+    ddb = server.client("dynamodb")
+    create(ddb)
+    with pytest.raises(ClientError) as ex:
+        ddb.scan(TableName=TABLE, IndexName="index1", ExclusiveStartKey=esk)
+    assert ex.value.response["Error"]["Message"] == message
+
+
+def test_index_query_pages_resume_with_a_starting_key_inside_the_conditions(server):
+    ddb = server.client("dynamodb")
+    create(ddb)
+    put_items(ddb)
+    seen, esk = [], None
+    while True:
+        kw = dict(IndexName="index1", KeyConditionExpression="a = :a and c >= :c",
+                  ExpressionAttributeValues={":a": s("h"), ":c": s("x")}, Limit=1)
+        if esk:
+            kw["ExclusiveStartKey"] = esk
+        r = ddb.query(**q(**kw))
+        seen += [i["b"]["S"] for i in r["Items"]]
+        esk = r.get("LastEvaluatedKey")
+        if not esk:
+            break
+    assert seen == ["1", "2", "3"]

@@ -94,3 +94,56 @@ def test_ttl_expiry_deletes_items_with_a_service_remove_record(server):
         time.sleep(0.2)
     ddb.update_time_to_live(TableName=TABLE, TimeToLiveSpecification={"Enabled": False, "AttributeName": "expires"})
     assert ddb.describe_time_to_live(TableName=TABLE)["TimeToLiveDescription"]["TimeToLiveStatus"] == "DISABLED"
+
+
+def raw(server, target, body):
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(server.endpoint, data=json.dumps(body).encode(), method="POST",
+                                 headers={"X-Amz-Target": f"DynamoDB_20120810.{target}",
+                                          "Content-Type": "application/x-amz-json-1.0"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+GOOD_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/Missing"
+DENIED = "com.amazon.coral.service#AccessDeniedException"
+INVALID = "com.amazon.coral.validate#ValidationException"
+
+
+@pytest.mark.parametrize("op, body, type_, message", [
+    # The ARN first: absent, then any six-part shape (else access denied, coral-namespaced,
+    # with a capitalised Message as DynamoDB sends it), even before a missing tag list.
+    ("TagResource", {}, INVALID, "Invalid TableArn"),
+    ("UntagResource", {}, INVALID, "Invalid TableArn"),
+    ("ListTagsOfResource", {}, INVALID, "Invalid TableArn"),
+    ("TagResource", {"ResourceArn": ""}, DENIED,
+     "User: arn:aws:iam::000000000000:salespipe is not authorized to perform: "
+     "dynamodb:TagResource on resource: *"),
+    ("ListTagsOfResource", {"ResourceArn": "abcd"}, DENIED,
+     "is not authorized to perform: dynamodb:ListTagsOfResource on resource: abcd"),
+    ("UntagResource", {"ResourceArn": "a:b:c:d:e:f/g"}, INVALID,
+     "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: "
+     "Member must not be null"),
+    ("TagResource", {"ResourceArn": "a:b:c:d:e:f/g"}, INVALID,
+     "1 validation error detected: Value null at 'tags' failed to satisfy constraint: "
+     "Member must not be null"),
+    # Empty lists are refused before the table is looked up.
+    ("TagResource", {"ResourceArn": GOOD_ARN, "Tags": []}, INVALID,
+     "Atleast one Tag needs to be provided as Input."),
+    ("UntagResource", {"ResourceArn": GOOD_ARN, "TagKeys": []}, INVALID,
+     "Atleast one Tag Key needs to be provided as Input."),
+    ("UntagResource", {"ResourceArn": GOOD_ARN, "TagKeys": ["k"]},
+     "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException", "Requested resource not found"),
+])
+def test_tagging_checks_in_dynamodbs_order_and_shapes(server, op, body, type_, message):
+    status, r = raw(server, op, body)
+    assert status == 400
+    assert r["__type"] == type_
+    text = r.get("message", r.get("Message"))
+    assert text == message if type_ != DENIED or message.startswith("User") else message in text
+    if type_ == DENIED:
+        assert "Message" in r
