@@ -166,10 +166,10 @@ api_front_service api_front_service_of(const char *method, const char *path, con
                                        const api_header *h, size_t n, bool target_known);
 
 /* AWS's form checks of a sent signature (Authorization header or X-Amz-Algorithm query),
- * before any key is looked at. False with e set (400, Kinesis/DynamoDB code without
+ * before any key is looked at (DynamoDB also refuses a header not starting "AWS4-"). False with e set (400, Kinesis/DynamoDB code without
  * namespace) when the form is wrong; true when no signature is sent or it is well formed. */
 bool api_front_auth_form(const char *authorization, const char *query, const api_header *h,
-                         size_t n, sp_err *e);
+                         size_t n, bool dynamodb, sp_err *e);
 
 /* A request id in svc's shape (DynamoDB: 52 x [0-9A-Z]; otherwise a UUID) from seed. */
 void api_front_request_id(api_front_service svc, uint64_t seed, char out[API_RID_MAX + 1]);

@@ -91,7 +91,7 @@ static const char *query_param(const char *query, const char *name, size_t *len)
 }
 
 bool api_front_auth_form(const char *authorization, const char *query, const api_header *h,
-                         size_t n, sp_err *e)
+                         size_t n, bool dynamodb, sp_err *e)
 {
     size_t len;
     bool by_query = query_param(query, "X-Amz-Algorithm", &len) != NULL;
@@ -106,7 +106,7 @@ bool api_front_auth_form(const char *authorization, const char *query, const api
     if (authorization) {
         const char *a = authorization;
         while (*a == ' ') a++;
-        if (strncmp(a, "AWS4-", 5)) {
+        if (dynamodb && strncmp(a, "AWS4-", 5)) { /* Kinesis goes on to the parameters */
             sp_err_set(e, 400, "MissingAuthenticationTokenException",
                        "Request is missing Authentication Token");
             return false;

@@ -598,7 +598,7 @@ static enum MHD_Result on_headers(api_server *s, struct MHD_Connection *c, const
                                                                          "Origin")))
     if (target_known) {
         const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-        if (!api_front_auth_form(authz, q ? q + 1 : "", h.items, h.n, &fe)) {
+        if (!api_front_auth_form(authz, q ? q + 1 : "", h.items, h.n, ddb, &fe)) {
             free(h.items);
             cr->answered = true;
             size_t len;
