@@ -564,7 +564,11 @@ static enum MHD_Result on_headers(api_server *s, struct MHD_Connection *c, const
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
     bool target_known = cr->act.proto == API_PROTO_JSON && cr->act.svc;
-    if (!builtin && api_guard_host_allowed(&s->guard, host))
+    /* A browser's Origin ("null" or scheme://host) stays with the guard, which grants CORS only
+     * to the configured origins; the front door answers the rest as AWS does. */
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    bool browser = origin && (!strcmp(origin, "null") || strstr(origin, "://"));
+    if (!builtin && !browser && api_guard_host_allowed(&s->guard, host))
         cr->front = api_front_service_of(method, url, q ? q + 1 : "", h.items, h.n,
                                          target_known);
     const api_service *svc = cr->act.svc;
