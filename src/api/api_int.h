@@ -150,4 +150,28 @@ bool api_guard_host_allowed(const api_guard_policy *p, const char *host);
 /* Whether an Origin header value (NULL: none sent) may make requests. */
 bool api_guard_origin_allowed(const api_guard_policy *p, const char *origin);
 
+/* ---- the AWS front door (front.c) ---------------------------------------------------------- */
+
+enum { API_RID_MAX = 52 }; /* DynamoDB's request ids are 52 characters, UUIDs 36 */
+
+/* Which service answers a request no API claims (see front.c). */
+typedef enum api_front_service {
+    API_FRONT_NONE,     /* claimed (a known X-Amz-Target), or a REST path / an S3 client */
+    API_FRONT_DYNAMODB,
+    API_FRONT_KINESIS,
+} api_front_service;
+
+/* The service of a request to path "/" whose target (if any) names no API. */
+api_front_service api_front_service_of(const char *method, const char *path, const char *query,
+                                       const api_header *h, size_t n, bool target_known);
+
+/* AWS's form checks of a sent signature (Authorization header or X-Amz-Algorithm query),
+ * before any key is looked at (DynamoDB also refuses a header not starting "AWS4-"). False with e set (400, Kinesis/DynamoDB code without
+ * namespace) when the form is wrong; true when no signature is sent or it is well formed. */
+bool api_front_auth_form(const char *authorization, const char *query, const api_header *h,
+                         size_t n, bool dynamodb, sp_err *e);
+
+/* A request id in svc's shape (DynamoDB: 52 x [0-9A-Z]; otherwise a UUID) from seed. */
+void api_front_request_id(api_front_service svc, uint64_t seed, char out[API_RID_MAX + 1]);
+
 #endif

@@ -9,6 +9,7 @@
  * "100 Continue" and the upload is discarded. Error responses never carry the data dir:
  * a path under it is replaced (sp_http_redact) and the original logged. */
 #include "api_int.h"
+#include "api_cbor.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <zlib.h>
 
 enum { API_MAX_SERVICES = 16, API_MAX_ROUTES = 8, API_CONNECTION_LIMIT = 1000,
        API_CONNECTION_TIMEOUT_S = 120, API_CORS_MAX_AGE_S = 600 };
@@ -58,8 +60,15 @@ typedef struct api_conn_req {
     const char *allow_origin; /* an allowed Origin to name in the response (MHD's storage) */
     const sp_cfg_credential *who; /* the key whose header checks passed, or NULL */
     api_sigv4_auth auth;          /* its parsed signature */
-    char rid[24];      /* x-amzn-RequestId, also in the log lines about this request */
+    char rid[API_RID_MAX + 1]; /* x-amzn-RequestId, also in the log lines about it */
+    api_front_service front;   /* answered by the front door (front.c), after the body */
+    bool dynamodb;             /* DynamoDB's shape: x-amz-crc32 of the body */
+    bool kinesis;              /* Kinesis's shape: x-amz-id-2 besides the request id */
+    bool cors_any;             /* front door: "Access-Control-Allow-Origin: *", as AWS */
 } api_conn_req;
+
+/* Kinesis's x-amz-id-2: base64 of 72 bytes. */
+enum { API_ID2_BYTES = 72, API_AWS_CORS_MAX_AGE_S = 172800 /* DynamoDB/Kinesis: 2 days */ };
 
 api_server *api_server_new(const api_options *opt)
 {
@@ -149,7 +158,30 @@ static enum MHD_Result send_owned(api_server *s, struct MHD_Connection *c, api_c
     if (cr) memcpy(rid, cr->rid, sizeof rid);
     else snprintf(rid, sizeof rid, "%016llx", (unsigned long long)sp_clock_mono_ns());
     MHD_add_response_header(r, "x-amzn-RequestId", rid);
-    if (cr && cr->allow_origin) {
+    if (cr && cr->dynamodb) {
+        char crc[16];
+        snprintf(crc, sizeof crc, "%lu",
+                 crc32(0L, (const Bytef *)(body ? body : ""), (uInt)len));
+        MHD_add_response_header(r, "x-amz-crc32", crc);
+    }
+    if (cr && cr->kinesis && !(cr->front && status == 200 && !len)) {
+        static const char b64[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        char id2[API_ID2_BYTES / 3 * 4 + 1];
+        uint64_t x = sp_clock_mono_ns() ^ 0x5DEECE66Dull;
+        for (size_t i = 0; i < sizeof id2 - 1; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            id2[i] = b64[(x >> 33) % 64];
+        }
+        id2[sizeof id2 - 1] = '\0';
+        MHD_add_response_header(r, "x-amz-id-2", id2);
+    }
+    if (cr && cr->cors_any) {
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+        MHD_add_response_header(r, "Access-Control-Expose-Headers",
+                                "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,"
+                                "x-amzn-ErrorMessage,Date");
+    } else if (cr && cr->allow_origin) {
         MHD_add_response_header(r, "Access-Control-Allow-Origin", cr->allow_origin);
         MHD_add_response_header(r, "Access-Control-Expose-Headers", API_CORS_EXPOSE_HEADERS);
         MHD_add_response_header(r, "Vary", "Origin");
@@ -299,7 +331,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     if (!cr) return NULL;
     cr->raw_uri = strdup(uri ? uri : "/");
     sp_str_init(&cr->body, NULL, 0, s->opt.max_body);
-    snprintf(cr->rid, sizeof cr->rid, "%016llx", (unsigned long long)sp_clock_mono_ns());
+    api_front_request_id(API_FRONT_NONE, sp_clock_mono_ns() ^ (uintptr_t)cr, cr->rid);
     return cr;
 }
 
@@ -407,6 +439,98 @@ static enum MHD_Result send_preflight(api_server *s, struct MHD_Connection *c, a
     return r;
 }
 
+/* Whether an Access-Control-Request-Method value reads as a method token. */
+static bool method_token_ok(const char *v)
+{
+    if (!*v || strlen(v) > 32) return false;
+    for (; *v; v++)
+        if (!(isalnum((unsigned char)*v) || *v == '-' || *v == '_')) return false;
+    return true;
+}
+
+static enum MHD_Result send_text(api_server *s, struct MHD_Connection *c, api_conn_req *cr,
+                                 int status, const char *ctype, const char *text)
+{
+    return send_owned(s, c, cr, status, ctype, strdup(text), strlen(text), NULL);
+}
+
+/* The request's media type is want (parameters and spaces ignored). */
+static bool ctype_is(const char *v, const char *want)
+{
+    if (!v) return false;
+    while (*v == ' ' || *v == '\t') v++;
+    size_t n = strcspn(v, ";");
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t')) n--;
+    return n == strlen(want) && !strncasecmp(v, want, n);
+}
+
+static bool body_is_json(const api_conn_req *cr)
+{
+    json_t *j = json_loadb(cr->body.buf ? cr->body.buf : "", cr->body.len,
+                           JSON_DECODE_ANY, NULL);
+    json_decref(j);
+    return j != NULL;
+}
+
+/* A request no API claims, answered as the service it was given to answers it (front.c):
+ * nothing in it can reach an operation, so it changes nothing. */
+static enum MHD_Result handle_front(api_server *s, struct MHD_Connection *c, const char *method,
+                                    api_conn_req *cr)
+{
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    cr->cors_any = origin != NULL;
+    if (origin && !strcmp(method, "OPTIONS")) {
+        sp_http_resp resp = {0};
+        const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                    "Access-Control-Request-Headers");
+        const char *m = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                    "Access-Control-Request-Method");
+        if (h && header_names_ok(h)) sp_http_resp_header(&resp, "Access-Control-Allow-Headers", h);
+        if (m && method_token_ok(m)) sp_http_resp_header(&resp, "Access-Control-Allow-Methods", m);
+        char age[16];
+        snprintf(age, sizeof age, "%d", API_AWS_CORS_MAX_AGE_S);
+        sp_http_resp_header(&resp, "Access-Control-Max-Age", age);
+        cr->dynamodb = false;
+        enum MHD_Result r = send_owned(s, c, cr, 200, NULL, NULL, 0, &resp);
+        sp_http_resp_clear(&resp);
+        return r;
+    }
+    bool post = !strcmp(method, "POST");
+    if (cr->front == API_FRONT_DYNAMODB) {
+        if (!strcmp(method, "GET"))
+            return send_text(s, c, cr, 200, NULL, "healthy: dynamodb.us-east-1.amazonaws.com ");
+        if (!post || (cr->body.len && !ctype_is(ct, "application/json") &&
+                      !ctype_is(ct, "application/x-amz-json-1.0")))
+            return send_text(s, c, cr, 404, NULL, "<UnknownOperationException/>\n");
+        const char *rct = ctype_is(ct, "application/x-amz-json-1.0") ? "application/x-amz-json-1.0"
+                                                                    : "application/json";
+        if (cr->body.len && !body_is_json(cr))
+            return send_text(s, c, cr, 400, rct,
+                             "{\"__type\":\"com.amazon.coral.service#SerializationException\"}");
+        return send_text(s, c, cr, 400, rct,
+                         "{\"__type\":\"com.amazon.coral.service#UnknownOperationException\"}");
+    }
+    if (!post)
+        return send_text(s, c, cr, 403, NULL,
+                         "<AccessDeniedException>\n  <Message>Unable to determine "
+                         "service/operation name to be authorized</Message>\n"
+                         "</AccessDeniedException>\n");
+    if (ctype_is(ct, "application/x-amz-json-1.1")) {
+        if (cr->body.len && !body_is_json(cr))
+            return send_text(s, c, cr, 400, "application/x-amz-json-1.1",
+                             "{\"__type\":\"SerializationException\"}");
+        return send_text(s, c, cr, 400, "application/x-amz-json-1.1",
+                         "{\"__type\":\"UnknownOperationException\"}");
+    }
+    json_t *j = json_pack("{s:s}", "__type", "UnknownOperationException");
+    size_t len = 0;
+    unsigned char *cbor = j ? api_cbor_from_json(j, &len) : NULL;
+    json_decref(j);
+    if (!cbor) return MHD_NO;
+    return send_owned(s, c, cr, 400, API_CBOR_CONTENT_TYPE, (char *)cbor, len, NULL);
+}
+
 /* MHD decodes the path before the handler sees it, so "a%00.json" would arrive as "a": a
  * key silently cut short. Such paths are refused, in the shape of the API they meant. */
 static bool nul_in_path(const api_conn_req *cr, sp_err *e)
@@ -437,6 +561,60 @@ static enum MHD_Result on_headers(api_server *s, struct MHD_Connection *c, const
 
     header_list h;
     if (!headers_of(c, &h)) return MHD_NO;
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    bool target_known = cr->act.proto == API_PROTO_JSON && cr->act.svc;
+    /* A browser's Origin ("null" or scheme://host) stays with the guard, which grants CORS only
+     * to the configured origins; the front door answers the rest as AWS does. */
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    bool browser = origin && (!strcmp(origin, "null") || strstr(origin, "://"));
+    if (!builtin && !browser && api_guard_host_allowed(&s->guard, host))
+        cr->front = api_front_service_of(method, url, q ? q + 1 : "", h.items, h.n,
+                                         target_known);
+    const api_service *svc = cr->act.svc;
+    bool ddb = cr->front == API_FRONT_DYNAMODB ||
+               (target_known && !strncmp(svc->target_prefix, "DynamoDB", 8));
+    bool kin = cr->front == API_FRONT_KINESIS ||
+               (target_known && !strncmp(svc->target_prefix, "Kinesis_", 8));
+    if (ddb) api_front_request_id(API_FRONT_DYNAMODB, sp_clock_mono_ns() ^ (uintptr_t)cr, cr->rid);
+    cr->dynamodb = ddb;
+    cr->kinesis = kin;
+    if (cr->front) {
+        free(h.items);
+        if (cl && strtoull(cl, NULL, 10) > s->opt.max_body) {
+            /* As DynamoDB: a bare 413, sent chunked. */
+            cr->answered = true;
+            cr->dynamodb = false;
+            struct MHD_Response *r = MHD_create_response_from_buffer(0, (char *)"",
+                                                                     MHD_RESPMEM_PERSISTENT);
+            if (!r) return MHD_NO;
+            MHD_add_response_header(r, "Transfer-Encoding", "chunked");
+            enum MHD_Result ret = MHD_queue_response(c, 413, r);
+            MHD_destroy_response(r);
+            return ret;
+        }
+        return MHD_YES;
+    }
+    /* AWS's form checks of a sent signature come before the content type's: both refuse. */
+    sp_err fe = {0};
+    if (api_guard_host_allowed(&s->guard, host) &&
+        api_guard_origin_allowed(&s->guard, MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                                         "Origin")))
+    if (target_known) {
+        const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+        if (!api_front_auth_form(authz, q ? q + 1 : "", h.items, h.n, ddb, &fe)) {
+            free(h.items);
+            cr->answered = true;
+            size_t len;
+            char *body = api_error_body(ddb ? "com.amazon.coral.service#" : "", &fe, &len);
+            /* DynamoDB answers in the request's JSON type: application/json unless -1.0. */
+            const char *rct = svc->content_type;
+            if (ddb && !ctype_is(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
+                                 "application/x-amz-json-1.0"))
+                rct = "application/json";
+            return send_owned(s, c, cr, fe.status, rct, body, len, NULL);
+        }
+    }
     api_guard_request gr = {.method = method, .headers = h.items, .n_headers = h.n,
                             .proto = cr->act.proto, .svc = cr->act.svc, .builtin = builtin};
     sp_err e = {0};
@@ -461,7 +639,6 @@ static enum MHD_Result on_headers(api_server *s, struct MHD_Connection *c, const
         }
     }
     free(h.items);
-    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
     if (cl && strtoull(cl, NULL, 10) > s->opt.max_body) {
         cr->answered = true;
         char msg[160];
@@ -527,6 +704,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         }
         return MHD_YES;
     }
+    if (cr->front) return handle_front(s, c, method, cr);
     enum MHD_Result refused;
     if (!authorize(s, c, url, method, cr, &refused)) return refused;
     return handle_request(s, c, url, method, cr);
