@@ -239,7 +239,11 @@ static void fuzz_guard(const uint8_t *data, size_t size)
     } else {
         if (hosts != 1 || !api_guard_host_allowed(&fuzz_policy, host))
             fuzz_fail("passed without one accepted Host", host ? host : "(none)");
-        if (origins && (!api_guard_origin_allowed(&fuzz_policy, origin) || allow != origin))
+        /* the request's own origin ("http://" + its Host) is same-origin: allowed */
+        bool same = origin && host && (!strncasecmp(origin, "http://", 7) ||
+                                       !strncasecmp(origin, "https://", 8));
+        if (origins && ((!api_guard_origin_allowed(&fuzz_policy, origin) && !same) ||
+                        allow != origin))
             fuzz_fail("passed with an Origin not allowed", origin);
         if (!origins && (allow || v == API_GUARD_PREFLIGHT)) fuzz_fail("CORS without Origin", method);
         char mt[64] = "";
@@ -257,6 +261,22 @@ static void fuzz_guard(const uint8_t *data, size_t size)
     if (host && hosts == 1 && api_guard_host_allowed(NULL, host) &&
         !api_guard_host_allowed(&fuzz_policy, host))
         fuzz_fail("a policy took a loopback name away", host);
+    /* The front door (front.c): which service answers a request no API claims, and the form
+     * checks of a sent signature; both read only headers and the query. */
+    api_front_service fs = api_front_service_of(method, "/", q ? q + 1 : "", h, n, false);
+    if (fs != API_FRONT_NONE && fs != API_FRONT_DYNAMODB && fs != API_FRONT_KINESIS)
+        fuzz_fail("front door named no service", method);
+    const char *auth = NULL;
+    header_count(h, n, "Authorization", &auth);
+    for (int ddb = 0; ddb < 2; ddb++) {
+        sp_err fe = {0};
+        if (!api_front_auth_form(auth, q ? q + 1 : "", h, n, ddb, &fe) &&
+            (fe.status < 400 || fe.status > 499 || !fe.code[0]))
+            fuzz_fail("signature form refusal without a 4xx code", fe.msg);
+    }
+    char rid[API_RID_MAX + 1];
+    api_front_request_id(fs, (uint64_t)n * 2654435761u, rid);
+    if (strlen(rid) > API_RID_MAX) fuzz_fail("request id too long", rid);
     free(path);
     free(in);
 }
