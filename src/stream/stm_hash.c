@@ -227,13 +227,13 @@ int stm_shard_id_resolve(const char *id)
     return (int)v;
 }
 
-/* Kinesis's older version-1 shape ('2' created(9) shard(1) byte(2) time(9) random(14)
- * index(2) shard(8) '1') is accepted too: a producer may carry one over from long ago. */
-bool stm_seq_ordering_ok(const char *s, int64_t now_ms)
+/* A sequence number's decimal text (1..STM_SEQ_DIGITS digits) into limbs, least significant
+ * first; false for anything else or a value of 2^188 and above. */
+static bool seq_from_decimal(const char *s, uint32_t v[SEQ_LIMBS])
 {
     size_t n = strlen(s);
     if (n == 0 || n > STM_SEQ_DIGITS) return false;
-    uint32_t v[SEQ_LIMBS] = {0};
+    memset(v, 0, SEQ_LIMBS * sizeof *v);
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9') return false;
         uint64_t carry = (uint64_t)(s[i] - '0');
@@ -245,6 +245,15 @@ bool stm_seq_ordering_ok(const char *s, int64_t now_ms)
         if (carry) return false;
     }
     if (v[SEQ_LIMBS - 1] >> 28) return false;
+    return true;
+}
+
+/* Kinesis's older version-1 shape ('2' created(9) shard(1) byte(2) time(9) random(14)
+ * index(2) shard(8) '1') is accepted too: a producer may carry one over from long ago. */
+bool stm_seq_ordering_ok(const char *s, int64_t now_ms)
+{
+    uint32_t v[SEQ_LIMBS];
+    if (!seq_from_decimal(s, v)) return false;
     char hex[SEQ_HEX_DIGITS + 1];
     seq_get_hex(v, hex);
     hex[SEQ_HEX_DIGITS] = '\0';
@@ -267,20 +276,8 @@ bool stm_seq_ordering_ok(const char *s, int64_t now_ms)
 
 bool stm_seq_inspect(const char *s, int *version, int64_t *created_s, long long *shard_index)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > STM_SEQ_DIGITS) return false;
-    uint32_t v[SEQ_LIMBS] = {0};
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        uint64_t carry = (uint64_t)(s[i] - '0');
-        for (int k = 0; k < SEQ_LIMBS; k++) {
-            uint64_t cur = (uint64_t)v[k] * 10 + carry;
-            v[k] = (uint32_t)cur;
-            carry = cur >> 32;
-        }
-        if (carry) return false;
-    }
-    if (v[SEQ_LIMBS - 1] >> 28) return false;
+    uint32_t v[SEQ_LIMBS];
+    if (!seq_from_decimal(s, v)) return false;
     bool small = !v[5] && !v[4] && v[3] < (1u << 28); /* below 2^124 */
     if (small) v[3] |= 1u << 28;                     /* version 0 counts from 2^124 */
     char hex[SEQ_HEX_DIGITS + 1], buf[17];
