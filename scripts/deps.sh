@@ -19,7 +19,7 @@ case "$purpose" in demo|test) ;; *) echo "deps.sh: unknown purpose '$purpose' (d
 debs=(
   build-essential cmake pkg-config python3 python3-botocore
   libsqlite3-dev libmicrohttpd-dev libjansson-dev libjq-dev libyaml-dev
-  zlib1g-dev libzstd-dev libssl-dev libcurl4-openssl-dev libsnappy-dev libcbor-dev
+  zlib1g-dev libzstd-dev libssl-dev libcurl4-openssl-dev libsnappy-dev libcbor-dev librdkafka-dev
 )
 # What the tests, fuzzers and benchmarks need on top.
 if [ "$purpose" = test ]; then
