@@ -5,6 +5,7 @@
 #include "exp_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* What a crawler does with a table whose objects are gone: salespipe keeps tables, so the
@@ -24,7 +25,7 @@ static void crawler_add(exp_tpl *t, const sp_cfg_crawler *c)
 {
     const char *role_id = exp_id(t, "CrawlerRole", c->name);
     const char *bucket_id = exp_id(t, "Bucket", c->bucket);
-    const char *path = c->path ? c->path : "";
+    char *path = exp_sub_literal(c->path ? c->path : "");
     static const char *const s3_read[] = {"s3:GetObject", NULL};
     static const char *const s3_list[] = {"s3:ListBucket", NULL};
     json_t *statements = json_array();
@@ -43,6 +44,7 @@ static void crawler_add(exp_tpl *t, const sp_cfg_crawler *c)
         json_object_set_new(props, "Classifiers",
                             json_pack("[o]", exp_ref(exp_id(t, "Classifier", c->classifier))));
     exp_resource_add(t, exp_id(t, "Crawler", c->name), "AWS::Glue::Crawler", props);
+    free(path);
 }
 
 bool exp_catalog_add(exp_tpl *t, sp_err *e)

@@ -87,7 +87,7 @@ static json_t *user_function_add(exp_tpl *t, const char *fn)
                         json_pack("{s:s, s:s+}", "Type", "String", "Description",
                                   "S3 bucket holding the zip of Lambda function ", fn));
     json_object_set_new(t->parameters, key_param,
-                        json_pack("{s:s, s:s+s}", "Type", "String", "Description",
+                        json_pack("{s:s, s:s++}", "Type", "String", "Description",
                                   "S3 key of the zip (containing ", fn, ".py) of the function"));
     json_t *code = json_pack("{s:o, s:o}", "S3Bucket", exp_ref(bucket_param), "S3Key",
                              exp_ref(key_param));
@@ -184,19 +184,23 @@ static json_t *processors(exp_tpl *t, const sp_cfg_delivery *d, size_t index, js
 }
 
 /* Glue ARNs of the catalog, a database and a table, for the conversion's schema lookup. */
-static json_t *glue_table_arns(const char *db, const char *table)
+static json_t *glue_table_arns(const char *db_name, const char *table_name)
 {
-    return json_pack("[o, o, o]",
+    char *db = exp_sub_literal(db_name), *table = exp_sub_literal(table_name);
+    json_t *arns = json_pack("[o, o, o]",
                      exp_sub("arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:catalog"),
                      exp_sub("arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:"
                              "database/%s", db),
                      exp_sub("arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:"
                              "table/%s/%s", db, table));
+    free(db);
+    free(table);
+    return arns;
 }
 
 /* The default schema table (<stream>_schema, lowercase) of a parquet stream that runs
  * dynamodb-cdc first: its columns, as salespipe makes it on start. */
-static void schema_table_add(exp_tpl *t, const char *db, const char *table)
+static const char *schema_table_add(exp_tpl *t, const char *db, const char *table)
 {
     json_t *cols = json_array();
     for (size_t c = 0; c < SP_ARRAY_LEN(CDC_COLUMNS); c++)
@@ -210,13 +214,18 @@ static void schema_table_add(exp_tpl *t, const char *db, const char *table)
         "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat", "OutputFormat",
         "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat", "SerdeInfo",
         "SerializationLibrary", "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe");
-    exp_resource_add(t, exp_id(t, "SchemaTable", table), "AWS::Glue::Table", props);
+    const char *id = exp_id(t, "SchemaTable", table);
+    exp_resource_add(t, id, "AWS::Glue::Table", props);
+    return id;
 }
 
-/* Record format conversion to Parquet; NULL with e set when it cannot be expressed. */
+/* Record format conversion to Parquet; NULL with e set when it cannot be expressed.
+ * *schema_id gets the id of the schema table the template makes, NULL when the deployer
+ * provides the table. */
 static json_t *conversion(exp_tpl *t, const sp_cfg_delivery *d, size_t index, const char *role_id,
-                          json_t *statements, sp_err *e)
+                          json_t *statements, const char **schema_id, sp_err *e)
 {
+    *schema_id = NULL;
     const char *pc = d->parquet_compression ? d->parquet_compression : "SNAPPY";
     if (strcmp(pc, "SNAPPY") && strcmp(pc, "GZIP") && strcmp(pc, "UNCOMPRESSED")) {
         exp_fail(e, "delivery_streams", index, "parquet_compression", "'%s' is not one Firehose "
@@ -233,7 +242,7 @@ static json_t *conversion(exp_tpl *t, const sp_cfg_delivery *d, size_t index, co
             *c = *c == '-' || *c == '.' ? '_' : (char)tolower((unsigned char)*c);
         const char *first = json_string_value(json_object_get(json_array_get(d->processors, 0),
                                                               "type"));
-        if (first && !strcmp(first, "dynamodb-cdc")) schema_table_add(t, db, table);
+        if (first && !strcmp(first, "dynamodb-cdc")) *schema_id = schema_table_add(t, db, table);
     }
     static const char *const glue_read[] = {"glue:GetTable", "glue:GetTableVersion",
                                             "glue:GetTableVersions", NULL};
@@ -288,8 +297,9 @@ bool exp_delivery_add(exp_tpl *t, const sp_cfg_delivery *d, size_t index, sp_err
     if (d->dynamic_partitioning)
         json_object_set_new(dest, "DynamicPartitioningConfiguration",
                             json_pack("{s:b}", "Enabled", 1));
+    const char *schema_id = NULL;
     if (parquet) {
-        json_t *conv = conversion(t, d, index, role_id, statements, e);
+        json_t *conv = conversion(t, d, index, role_id, statements, &schema_id, e);
         if (!conv) {
             json_decref(statements);
             json_decref(dest);
@@ -311,7 +321,10 @@ bool exp_delivery_add(exp_tpl *t, const sp_cfg_delivery *d, size_t index, sp_err
     }
     exp_role_add(t, role_id, "firehose.amazonaws.com", "delivery-source-processor-destination",
                  statements, NULL);
-    exp_resource_add(t, exp_id(t, "DeliveryStream", d->name),
-                     "AWS::KinesisFirehose::DeliveryStream", props);
+    const char *id = exp_id(t, "DeliveryStream", d->name);
+    exp_resource_add(t, id, "AWS::KinesisFirehose::DeliveryStream", props);
+    /* The schema table is named, not referenced: order its creation explicitly. */
+    if (schema_id)
+        json_object_set_new(json_object_get(t->resources, id), "DependsOn", json_string(schema_id));
     return true;
 }

@@ -30,6 +30,9 @@ void exp_resource_add(exp_tpl *t, const char *id, const char *type, json_t *prop
 json_t *exp_ref(const char *id);
 json_t *exp_getatt(const char *id, const char *attr);
 json_t *exp_sub(const char *fmt, ...) SP_PRINTF(1, 2);
+/* A config string made safe to put in an Fn::Sub text: "${" becomes "${!" (a literal). Caller
+ * frees. */
+char *exp_sub_literal(const char *s);
 
 /* An IAM role trusted by service principal ("pipes.amazonaws.com") with one inline policy
  * of statements (stolen) and managed policy ARNs (stolen, may be NULL). */

@@ -81,6 +81,21 @@ json_t *exp_sub(const char *fmt, ...)
     return v;
 }
 
+char *exp_sub_literal(const char *s)
+{
+    sp_str out;
+    sp_str_init(&out, NULL, 0, SP_STR_NO_MAX);
+    for (; *s; s++) {
+        sp_str_putc(&out, *s);
+        if (s[0] == '$' && s[1] == '{') {
+            sp_str_puts(&out, "{!");
+            s++;
+        }
+    }
+    char *r = sp_str_finish(&out, NULL);
+    return r ? r : strdup("");
+}
+
 json_t *exp_allow(const char *const *actions, json_t *resources)
 {
     json_t *acts = json_array();
