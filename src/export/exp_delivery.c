@@ -6,8 +6,9 @@
  * Lambda shipped inline (exp_cdc_py.c), a `lambda` processor naming a function becomes a
  * function whose code the deployer points at (two template parameters), one naming an ARN is
  * used as it is, and dynamic_partitioning queries become the MetadataExtraction processor
- * (jq, as Firehose runs it). Firehose runs one Lambda per stream, and has no jq transformation
- * or ZSTD objects: a configuration using those is refused with the key that says so. */
+ * (jq, as Firehose runs it). Firehose runs one Lambda per stream, has no jq transformation or
+ * ZSTD objects, and no zero buffering with dynamic partitioning: a configuration using those
+ * is refused with the key that says so. */
 #include "exp_int.h"
 
 #include <ctype.h>
@@ -262,6 +263,11 @@ bool exp_delivery_add(exp_tpl *t, const sp_cfg_delivery *d, size_t index, sp_err
     if (strcmp(comp, "UNCOMPRESSED") && strcmp(comp, "GZIP")) {
         exp_fail(e, "delivery_streams", index, "compression", "'%s' is not a format Firehose "
                  "writes to S3 (UNCOMPRESSED or GZIP)", comp);
+        return false;
+    }
+    if (d->dynamic_partitioning && d->buffer_interval_seconds == 0) {
+        exp_fail(e, "delivery_streams", index, "buffer_interval_seconds", "0 (zero buffering) "
+                 "is not available on Firehose with dynamic partitioning");
         return false;
     }
     const char *role_id = exp_id(t, "DeliveryRole", d->name);

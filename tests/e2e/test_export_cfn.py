@@ -325,6 +325,10 @@ delivery_streams:
      "delivery_streams[0].processors[1].type: a second Lambda processor"),
     (SEED_TAIL + "    format: parquet\n    parquet_compression: ZSTD\n",
      "delivery_streams[0].parquet_compression: 'ZSTD'"),
+    (SEED_TAIL + "    buffer_interval_seconds: 0\n    prefix: 'k=!{partitionKeyFromQuery:k}/'\n"
+     "    error_output_prefix: 'e/!{firehose:error-output-type}/'\n"
+     "    dynamic_partitioning: {queries: {k: .k}}\n",
+     "delivery_streams[0].buffer_interval_seconds: 0 (zero buffering) is not available"),
 ])
 def test_bad_config_is_refused_with_its_key(tmp_path, yaml, want):
     cfg = tmp_path / "bad.yaml"
