@@ -21,6 +21,8 @@ static const cli_command commands[] = {
      "per-stage counts, lag and freshness of a running serve, or of the data dir",
      cli_cmd_status},
     {"config", "config", "print the effective configuration as YAML", cli_cmd_config},
+    {"export", "export cloudformation [--output FILE]",
+     "the configured pipeline as an AWS CloudFormation template (docs/scale.md)", cli_cmd_export},
     /* [catalog/query] */
     {"crawl", "crawl [--crawler NAME]", "run the crawler(s) over the lake into the catalog",
      cli_cmd_crawl},
