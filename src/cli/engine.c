@@ -296,6 +296,11 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
 
 int cli_engine_port(const cli_engine *en) { return en->server ? api_server_port(en->server) : 0; }
 
+int cli_engine_service_port(const cli_engine *en, const char *service)
+{
+    return en->server ? api_server_service_port(en->server, service) : 0;
+}
+
 static uint64_t du_total;
 
 static int du_add(const char *path, const struct stat *st, int flag, struct FTW *ftw)
