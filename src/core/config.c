@@ -78,6 +78,9 @@ static const cfg_entry server_map[] = {
     INT("status_transition_ms", "0", sp_cfg_server, status_transition_ms, 0, 600000,
         "how long streams made through the API stay CREATING, UPDATING or DELETING; "
         "0: ACTIVE (or gone) at once"),
+    /* = STM_ACCOUNT_SHARDS_DEFAULT (stream/stream.h): AWS's default in us-east-1 */
+    INT("kinesis_account_shard_limit", "500", sp_cfg_server, kinesis_account_shard_limit, 1,
+        1000000, "Kinesis shard quota of the account: open shards of all streams together"),
     {0},
 };
 

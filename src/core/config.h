@@ -34,6 +34,8 @@ typedef struct sp_cfg_server {
     /* How long API-made resources stay in their transient states (CREATING, UPDATING,
      * DELETING) before the next; 0: they are ACTIVE (or gone) at once. */
     long long status_transition_ms;
+    /* Kinesis's per-account shard quota: open shards of all streams together. */
+    long long kinesis_account_shard_limit;
 } sp_cfg_server;
 
 /* What an acknowledged write survives (server.durability). FSYNC: it is on disk before the
