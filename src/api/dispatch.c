@@ -17,7 +17,8 @@ static char *error_body_typed(const char *type, const char *message_key, const s
         j = json_object();
     }
     json_object_set_new(j, "__type", json_string(type));
-    json_object_set_new(j, message_key, json_string(e->msg));
+    /* An error with no message goes out bare, as AWS sends some ({"__type":"InternalFailure"}). */
+    if (e->msg[0]) json_object_set_new(j, message_key, json_string(e->msg));
     char *body = sp_json_dump(j, out_len);
     json_decref(j);
     return body;

@@ -172,6 +172,9 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     /* [stream] */
     en->stream = stm_log_open(sub_dir(en, "stream", dir, sizeof dir), durability, e);
     if (!en->stream) return false;
+    stm_log_set_options(en->stream, &(stm_log_options){
+        .account_shard_limit = cfg->server.kinesis_account_shard_limit,
+        .status_transition_ms = cfg->server.status_transition_ms});
     for (size_t i = 0; i < cfg->n_streams; i++)
         if (!stm_stream_ensure(en->stream, &cfg->streams[i], e)) return false;
 
@@ -295,6 +298,11 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
 }
 
 int cli_engine_port(const cli_engine *en) { return en->server ? api_server_port(en->server) : 0; }
+
+int cli_engine_service_port(const cli_engine *en, const char *service)
+{
+    return en->server ? api_server_service_port(en->server, service) : 0;
+}
 
 static uint64_t du_total;
 

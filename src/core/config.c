@@ -71,6 +71,16 @@ static const cfg_entry server_map[] = {
     STR("durability", "fsync", sp_cfg_server, durability, false, "fsync|relaxed",
         "fsync: an acknowledged write is on disk (survives a power loss); relaxed: it survives "
         "a process crash, not a power loss"),
+    {CFG_JSON_MAP, "service_ports", "{}", offsetof(sp_cfg_server, service_ports), false, 0, 0,
+     NULL, "a port of its own per service, as AWS has one endpoint per service, e.g. "
+     "{kinesis: 4567, dynamodb: 4568}; there a request naming no operation gets that service's "
+     "answer", NULL},
+    INT("status_transition_ms", "0", sp_cfg_server, status_transition_ms, 0, 600000,
+        "how long streams made through the API stay CREATING, UPDATING or DELETING; "
+        "0: ACTIVE (or gone) at once"),
+    /* = STM_ACCOUNT_SHARDS_DEFAULT (stream/stream.h): AWS's default in us-east-1 */
+    INT("kinesis_account_shard_limit", "500", sp_cfg_server, kinesis_account_shard_limit, 1,
+        1000000, "Kinesis shard quota of the account: open shards of all streams together"),
     {0},
 };
 
@@ -672,6 +682,19 @@ static void server_check(cfg_parse *p, const sp_cfg_server *srv)
             cfg_fail(p, server_field(p, "hostnames"), path,
                      "must be a host name or IP address (letters, digits, '-', '.', or an IPv6 "
                      "literal), without scheme or port");
+            return;
+        }
+    }
+    const char *svc;
+    json_object_foreach(srv->service_ports, svc, v) {
+        bool known = !strcmp(svc, "kinesis") || !strcmp(svc, "dynamodb");
+        json_int_t port = json_is_integer(v) ? json_integer_value(v) : -1;
+        if (!known || port < 0 || port > 65535 || (port && port == srv->port)) {
+            snprintf(path, sizeof path, "server.service_ports.%.40s", svc);
+            cfg_fail(p, server_field(p, "service_ports"), path,
+                     !known ? "names no service with a port of its own (kinesis, dynamodb)"
+                     : port < 0 || port > 65535 ? "must be a port number, 0..65535 (0: any free port)"
+                                                : "must differ from server.port");
             return;
         }
     }

@@ -28,6 +28,14 @@ typedef struct sp_cfg_server {
     /* Origins browsers may call the endpoint from (array: "http://host:port", "*"). */
     json_t *cors_allowed_origins;
     char *durability;         /* fsync | relaxed (sp_durability_parse) */
+    /* Listeners of their own for services, as AWS gives each its endpoint: an object
+     * {"kinesis": 4567, "dynamodb": 4568} (integers 0..65535, 0: any free port). */
+    json_t *service_ports;
+    /* How long API-made resources stay in their transient states (CREATING, UPDATING,
+     * DELETING) before the next; 0: they are ACTIVE (or gone) at once. */
+    long long status_transition_ms;
+    /* Kinesis's per-account shard quota: open shards of all streams together. */
+    long long kinesis_account_shard_limit;
 } sp_cfg_server;
 
 /* What an acknowledged write survives (server.durability). FSYNC: it is on disk before the

@@ -389,7 +389,8 @@ json_t *stm_op_get_shard_iterator(void *ctx, json_t *req, sp_err *e)
     json_t *out = NULL;
     stm_stream *st = stm_stream_find(log, name, e);
     stm_shard *sh = NULL;
-    if (!st || idx >= (int)st->n_shards) {
+    if (!st || idx >= (int)st->n_shards ||
+        stm_stream_status(st, sp_clock_wall_ms()) == STM_CREATING) {
         sp_err_clear(e);
         sp_err_set(e, 400, "ResourceNotFoundException",
                    "Shard %s in stream %s under account %s does not exist", resolved, name,
@@ -437,8 +438,9 @@ json_t *stm_op_get_shard_iterator(void *ctx, json_t *req, sp_err *e)
                            "a call to a shard with %s", other, sh->id);
                 ok = false;
             } else if (version == 0) {
-                /* what Kinesis answers for the oldest shape on a current stream */
-                sp_err_set(e, 500, "InternalFailure", "Internal service failure.");
+                /* what Kinesis answers for the oldest shape on a current stream: the bare
+                 * {"__type":"InternalFailure"} (an empty message is left out) */
+                sp_err_set(e, 500, "InternalFailure", "%s", "");
                 ok = false;
             } else if (version != 2 || epoch != st->created_ms / 1000 ||
                        !stm_seq_parse(seq, &epoch, &sidx, &pos)) {
