@@ -94,7 +94,7 @@ def main():
                 "commit; objects fsynced before rename" if DURABILITY == "fsync" else
                 "table WAL synchronous=NORMAL (fsync at checkpoint); log fsync every 200 ms; "
                 "objects fsynced before rename"))
-    emit("sqlite-bulk-insert", "rows/s", sq, None, None,
+    emit("sqlite-bulk-insert", "changes/s (item + stream record rows)", sq, None, None,
          comparison="physical limit: python3 sqlite3, the cdc-e2e row's changes as item + "
                     "stream record rows, one transaction",
          rows=r["changes"], sqlite_journal="WAL", sqlite_synchronous=SQLITE_SYNC,

@@ -193,6 +193,7 @@ int main(int argc, char **argv)
     char *line = NULL;
     size_t lcap = 0;
     ssize_t n;
+    bool bad_line = false;
     while ((n = getline(&line, &lcap, f)) > 0) {
         if (line[n - 1] == '\n') line[--n] = '\0';
         if (!n) continue;
@@ -205,7 +206,8 @@ int main(int argc, char **argv)
             if (!tab) {
                 fprintf(stderr, "%s: line %zu has no TARGET<TAB> (--target -)\n", bodies_path,
                         lg.n_bodies + 1);
-                return 2;
+                bad_line = true;
+                break;
             }
             *tab = '\0';
             lg.targets[lg.n_bodies] = strdup(line);
@@ -216,7 +218,18 @@ int main(int argc, char **argv)
     }
     free(line);
     fclose(f);
+    if (bad_line) {
+        for (size_t i = 0; i < lg.n_bodies; i++) {
+            free(lg.bodies[i]);
+            free(lg.targets[i]);
+        }
+        free(lg.bodies);
+        free(lg.targets);
+        return 2;
+    }
     if (!lg.n_bodies) {
+        free(lg.bodies);
+        free(lg.targets);
         fprintf(stderr, "%s: no bodies\n", bodies_path);
         return 2;
     }
