@@ -44,6 +44,7 @@ def main():
         try:
             r_ours = loadgen_cpu(ours.proc.pid, ours.port, "DynamoDB_20120810.PutItem", body,
                                  SECONDS, CONNECTIONS)
+            ours_threads = ours.health()["services"]["http"]["threads"]
         finally:
             ours.stop()
     r_floor = floor_run("DynamoDB_20120810.PutItem", body, SECONDS, CONNECTIONS)
@@ -56,6 +57,7 @@ def main():
         peer.stop()
     emit("put-item", "requests/s", r_ours["rps"], "dynalite", r_peer["rps"],
          floor_value=r_floor["rps"], connections=CONNECTIONS,
+         ours_threads=ours_threads, floor_threads=r_floor["threads"],
          ours_p99_ms=r_ours["p99_ms"], peer_p99_ms=r_peer["p99_ms"],
          floor_p99_ms=r_floor["p99_ms"], ours_cpu_us_per_req=r_ours["cpu_us_per_req"],
          peer_cpu_us_per_req=r_peer["cpu_us_per_req"],

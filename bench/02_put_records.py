@@ -41,6 +41,7 @@ def main():
         try:
             r_ours = loadgen_cpu(ours.proc.pid, ours.port, "Kinesis_20131202.PutRecords", body,
                                  SECONDS, CONNECTIONS, "application/x-amz-json-1.1")
+            ours_threads = ours.health()["services"]["http"]["threads"]
         finally:
             ours.stop()
     r_floor = floor_run("Kinesis_20131202.PutRecords", body, SECONDS, CONNECTIONS,
@@ -58,6 +59,7 @@ def main():
     ours_rps, peer_rps = r_ours["rps"] * BATCH, r_peer["rps"] * BATCH
     emit("put-records", "records/s", ours_rps, "kinesalite", peer_rps,
          floor_value=r_floor["rps"] * BATCH, connections=CONNECTIONS,
+         ours_threads=ours_threads, floor_threads=r_floor["threads"],
          floor_p99_ms=r_floor["p99_ms"], floor_cpu_us_per_req=r_floor["cpu_us_per_req"],
          floor_errors=r_floor["errors"], ours_mb_s=round(ours_rps * rec_bytes / 1e6, 2), peer_mb_s=round(peer_rps * rec_bytes / 1e6, 2),
          record_bytes=round(rec_bytes), ours_cpu_us_per_req=r_ours["cpu_us_per_req"],

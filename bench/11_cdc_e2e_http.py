@@ -115,7 +115,9 @@ def main():
                 raise SystemExit(f"cdc-e2e-http: {r['errors']} failed, {r['requests']} of "
                                  f"{len(reqs)} answered")
             done, changes = wait_delivered(srv)
-            fh = srv.health()["services"]["firehose"]["delivery_streams"]["sales-delivery-stream"]
+            h = srv.health()["services"]
+            fh = h["firehose"]["delivery_streams"]["sales-delivery-stream"]
+            ours_threads = h["http"]["threads"]
         finally:
             assert srv.stop() == 0
         lines = lake_lines(os.path.join(data, "lake", BUCKET))
@@ -135,7 +137,7 @@ def main():
          connections=CONNECTIONS, total_s=round(secs, 3), send_s=round(r["seconds"], 3),
          drain_after_last_answer_s=round(done - r["end_mono"], 3),
          objects=fh["objects"], ours_p99_ms=r["p99_ms"], floor_p99_ms=fl["p99_ms"],
-         floor_threads=fl["threads"],
+         ours_threads=ours_threads, floor_threads=fl["threads"],
          note="from the first request to every change in a readable lake object")
 
 

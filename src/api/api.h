@@ -69,6 +69,9 @@ void api_server_set_metrics(api_server *s, api_metrics_fn fn, void *ctx);
 /* Starts listening; on failure returns false with e set (e.g. port in use). */
 bool api_server_start(api_server *s, sp_err *e);
 int api_server_port(const api_server *s);
+/* The size of the HTTP worker pool (api_daemon_threads of the configured count), as the
+ * benchmarks' HTTP floor must match it. */
+int api_server_threads(const api_server *s);
 /* Stops listening, waits for in-flight requests, frees everything. */
 void api_server_destroy(api_server *s);
 

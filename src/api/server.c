@@ -761,6 +761,8 @@ bool api_server_start(api_server *s, sp_err *e)
 
 int api_server_port(const api_server *s) { return s->port; }
 
+int api_server_threads(const api_server *s) { return s->opt.threads; }
+
 void api_server_destroy(api_server *s)
 {
     if (!s) return;

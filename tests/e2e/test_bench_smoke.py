@@ -98,6 +98,22 @@ def test_floor_pool_follows_the_durability_rule_and_refuses_bad_arguments():
         assert r.returncode == 2 and "usage" in r.stderr, (bad, r.stderr)
 
 
+@pytest.mark.parametrize("durability", ["fsync", "relaxed"])
+def test_floor_and_server_run_the_same_worker_pool(tmp_path, durability):
+    from conftest import Server
+    (tmp_path / "data").mkdir()
+    srv = Server(str(tmp_path / "data"), extra_args=["--durability", durability]).start()
+    try:
+        server_threads = srv.health()["services"]["http"]["threads"]
+    finally:
+        assert srv.stop() == 0
+    p, _, floor_threads = start_floor("--durability", durability)
+    stop(p)
+    assert server_threads == floor_threads
+    assert floor_threads == (max(16, os.cpu_count()) if durability == "fsync"
+                             else max(2, os.cpu_count()))
+
+
 def test_loadgen_sends_a_target_per_line_paced_and_logs_each_answer(tmp_path):
     p, port, _ = start_floor()
     try:
@@ -135,6 +151,8 @@ def test_cdc_e2e_http_line_has_changes_floor_and_durability():
     assert set(line["requests_by_target"]) == {"PutItem", "UpdateItem", "DeleteItem",
                                                "BatchWriteItem"}
     assert line["comparison"].startswith("physical limit:")
+    # The floor runs the server's worker pool (src/api/api_daemon.h), read from its health.
+    assert line["ours_threads"] == line["floor_threads"] >= 16
 
 
 def test_freshness_line_states_the_rate_achieved_and_no_hard_coded_peer():
@@ -163,6 +181,7 @@ def test_put_item_is_measured_beside_dynalite_and_the_floor():
     for line in lines:
         check_shape(line)
     assert lines[0]["peer"] == "dynalite" and lines[1]["durability"] == "n/a"
+    assert lines[0]["ours_threads"] == lines[0]["floor_threads"] == lines[1]["threads"]
 
 
 def test_bench_cdc_refuses_a_malformed_mix(tmp_path):
