@@ -84,6 +84,9 @@ int api_server_port(const api_server *s);
 int api_server_service_port(const api_server *s, const char *service);
 /* Whether a service may have a listener of its own ("kinesis", "dynamodb"). */
 bool api_server_service_known(const char *service);
+/* The size of the HTTP worker pool (api_daemon_threads of the configured count), as the
+ * benchmarks' HTTP floor must match it. */
+int api_server_threads(const api_server *s);
 /* Stops listening, waits for in-flight requests, frees everything. */
 void api_server_destroy(api_server *s);
 

@@ -10,6 +10,7 @@
  * a path under it is replaced (sp_http_redact) and the original logged. */
 #include "api_int.h"
 #include "api_cbor.h"
+#include "api_daemon.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -24,8 +25,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-enum { API_MAX_SERVICES = 16, API_MAX_ROUTES = 8, API_MAX_LISTENERS = 4, API_CONNECTION_LIMIT = 1000,
-       API_CONNECTION_TIMEOUT_S = 120, API_CORS_MAX_AGE_S = 600 };
+enum { API_MAX_SERVICES = 16, API_MAX_ROUTES = 8, API_MAX_LISTENERS = 4, API_CORS_MAX_AGE_S = 600 };
 
 /* What a CORS preflight allows and a cross-origin response lets the page read: the methods
  * and response headers of the AWS APIs served here (as LocalStack's CORS handler does). */
@@ -91,10 +91,7 @@ api_server *api_server_new(const api_options *opt)
     s->opt = *opt;
     if (!s->opt.bind) s->opt.bind = "127.0.0.1";
     if (!s->opt.max_body) s->opt.max_body = 16u << 20;
-    if (s->opt.threads <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        s->opt.threads = n < 2 ? 2 : (int)n;
-    }
+    s->opt.threads = (int)api_daemon_threads(s->opt.threads, false);
     /* A specific bind address is a name clients legitimately use as Host. */
     s->hostnames = calloc(s->opt.n_hostnames + 1, sizeof *s->hostnames);
     if (!s->hostnames) {
@@ -904,14 +901,13 @@ static bool listener_start(api_server *s, api_listener *l, sp_err *e)
                    s->opt.bind);
         return false;
     }
-    l->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-        on_access, l, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opt.threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)API_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)API_CONNECTION_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_END);
+    /* The options the benchmarks' HTTP floor (bench/floor.c) starts its daemon with too. */
+    struct MHD_OptionItem common[API_DAEMON_OPTIONS];
+    api_daemon_options(common, &addr, (unsigned)s->opt.threads);
+    l->daemon = MHD_start_daemon(API_DAEMON_FLAGS, 0, NULL, NULL, on_access, l,
+                                 MHD_OPTION_ARRAY, common, MHD_OPTION_NOTIFY_COMPLETED,
+                                 on_completed, l, MHD_OPTION_URI_LOG_CALLBACK, on_uri, l,
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (!l->daemon) {
         if (l->service)
             sp_err_set(e, 500, "", "cannot listen on %s:%d for %s: the port is in use or not "
@@ -937,6 +933,8 @@ bool api_server_start(api_server *s, sp_err *e)
 }
 
 int api_server_port(const api_server *s) { return s->port; }
+
+int api_server_threads(const api_server *s) { return s->opt.threads; }
 
 void api_server_destroy(api_server *s)
 {

@@ -2,6 +2,7 @@
  * taken synchronously (sigwait) so shutdown runs on the main thread in a defined order. */
 #include "cli_int.h"
 #include "engine.h"
+#include "api/api_daemon.h"
 
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -61,12 +62,6 @@ static bool service_port_set(api_service_port *ports, size_t *n, const char *nam
     ports[(*n)++] = (api_service_port){.service = canon, .port = (int)port};
     return true;
 }
-
-/* HTTP worker threads when the config says 0 and durability is fsync: a writer's thread
- * waits for the fsync of its commit, and only writers waiting at once can share one (group
- * commit), so a pool of one thread per core would cap a group at the core count. Measured on
- * 2 cores with 16 connections: ~2 PutItems per table fsync with 2 threads, ~12 with 16. */
-enum { CLI_FSYNC_MIN_THREADS = 16 };
 
 int cli_cmd_serve(const cli_common *common, int argc, char **argv)
 {
@@ -145,10 +140,8 @@ int cli_cmd_serve(const cli_common *common, int argc, char **argv)
     }
     sp_durability durability = SP_DURABILITY_FSYNC;
     sp_durability_parse(cfg->server.durability, &durability);
-    if (opt.threads == 0 && durability == SP_DURABILITY_FSYNC) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        opt.threads = cores > CLI_FSYNC_MIN_THREADS ? (int)cores : CLI_FSYNC_MIN_THREADS;
-    }
+    /* With fsync, a pool large enough for writers to share commits (api_daemon.h). */
+    opt.threads = (int)api_daemon_threads(opt.threads, durability == SP_DURABILITY_FSYNC);
     if (!common->log_level) {
         sp_log_level level;
         if (sp_log_level_parse(cfg->server.log_level, &level)) sp_log_set_level(level);

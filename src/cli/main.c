@@ -33,8 +33,8 @@ static const cli_command commands[] = {
 
 /* [perf] Benchmark drivers: runnable, but left out of the usage text. */
 static const cli_command hidden_commands[] = {
-    {"bench-cdc", "bench-cdc [--events N] [--threads T] [--batch B] [--durability D] "
-                  "[--generate-only]",
+    {"bench-cdc", "bench-cdc [--events N] [--threads T] [--batch B] [--mix I:U:D] "
+                  "[--durability D] [--generate-only]",
      "the in-process driver of bench/03_cdc_e2e.py: changes/s through every stage",
      cli_cmd_bench_cdc},
 };
