@@ -25,6 +25,9 @@ typedef struct api_service {
     /* Also takes application/x-amz-cbor-1.1 bodies (Kinesis: what the AWS Java SDK and the
      * KCL send by default); the guard refuses CBOR for every other service. */
     bool accepts_cbor;
+    /* Fast paths for operations' common request shapes (core.h's sp_raw_op), tried before
+     * the body is parsed; NULL: none. Borrowed. */
+    const sp_raw_op *raw_ops;
 } api_service;
 
 typedef struct api_route {

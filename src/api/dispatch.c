@@ -72,6 +72,21 @@ char *api_dispatch_json(const api_service *const *services, size_t n_services, c
         *status = e.status;
         return api_error_body(svc->error_namespace, &e, out_len);
     }
+    /* An operation's fast path answers its common shape without a JSON tree; everything
+     * else (and every error of validation) comes from the ordinary path below. */
+    const sp_raw_op *raw = body_len ? sp_raw_op_find(svc->raw_ops, op_name, strlen(op_name))
+                                    : NULL;
+    if (raw) {
+        char *out = raw->fn(svc->ctx, body, body_len, out_len, &e);
+        if (out) {
+            *status = 200;
+            return out;
+        }
+        if (sp_err_failed(&e)) {
+            *status = e.status;
+            return api_service_error_body(svc, &e, out_len);
+        }
+    }
     json_t *req = sp_json_parse(body_len ? body : "{}", body_len ? body_len : 2, &e);
     if (req && !json_is_object(req)) {
         json_decref(req);

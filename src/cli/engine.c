@@ -250,7 +250,8 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
 
     /* [stream] */
     en->kinesis = (api_service){"kinesis", "Kinesis_20131202", "", "application/x-amz-json-1.1",
-                                stm_kinesis_ops, en->stream, &api_model_kinesis, true};
+                                stm_kinesis_ops, en->stream, &api_model_kinesis, true,
+                                stm_kinesis_raw_ops};
     api_server_add_service(en->server, &en->kinesis);
 
     /* [pipe] */
@@ -260,7 +261,7 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     /* [delivery] */
     en->firehose_api = (api_service){"firehose", "Firehose_20150804", "",
                                      "application/x-amz-json-1.1", dlv_firehose_ops,
-                                     en->delivery, NULL, false};
+                                     en->delivery, NULL, false, NULL};
     api_server_add_service(en->server, &en->firehose_api);
 
     /* [lake] */

@@ -65,6 +65,8 @@ bool stm_config_check(const void *stream_cfg, const char **key, sp_err *e);
 
 /* Kinesis_20131202.* operations; ctx is the stm_log. */
 extern const sp_op stm_kinesis_ops[];
+/* The fast paths of stm_kinesis_ops (PutRecords' common shape, stm_scan_put.c). */
+extern const sp_raw_op stm_kinesis_raw_ops[];
 
 /* ---- shards ----------------------------------------------------------------------------- */
 
