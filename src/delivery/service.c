@@ -396,15 +396,17 @@ json_t *dlv_service_health(dlv_service *s)
                       "bytes_out", (json_int_t)c.bytes_out, "redos", (json_int_t)c.redos,
                       "last_error", c.last_error));
         json_t *h = json_object_get(streams, en->def->name);
-        if (en->kafka && en->runner) {
+        if (en->kafka && en->runner) { /* flat: status prints it, metrics export it */
             conn_kafka_stats ks;
             conn_kafka_source_stats(en->kafka, &ks);
-            json_object_set_new(h, "connector",
-                                json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "kind", "kafka",
-                                          "topic", en->def->source_stream, "records",
-                                          (json_int_t)ks.records, "lag", (json_int_t)ks.lag,
-                                          "errors", (json_int_t)ks.errors, "last_error",
-                                          ks.last_error));
+            json_t *conn = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "connector",
+                                            "kafka", "connector_topic", en->def->source_stream,
+                                            "connector_records", (json_int_t)ks.records,
+                                            "connector_lag", (json_int_t)ks.lag,
+                                            "connector_errors", (json_int_t)ks.errors,
+                                            "connector_last_error", ks.last_error);
+            json_object_update(h, conn);
+            json_decref(conn);
         }
         const char *warn = dlv_conversion_buffer_warning(en->def);
         if (en->def->conversion) json_object_set_new(h, "format", json_string("parquet"));

@@ -567,14 +567,16 @@ json_t *pip_engine_health(pip_engine *en)
                               (json_int_t)c, "lag_records", (json_int_t)(last > c ? last - c : 0),
                               "lag_seconds", lag_s < 0 ? 0.0 : lag_s);
         if (x->reason[0]) json_object_set_new(p, "reason", json_string(x->reason));
-        if (x->kafka) {
+        if (x->kafka) { /* flat, so status prints it and metrics export it per pipe */
             conn_kafka_stats ks;
             conn_kafka_target_stats(x->kafka, &ks);
-            json_object_set_new(p, "connector",
-                                json_pack("{s:s, s:s, s:I, s:I, s:s}", "kind", "kafka", "topic",
-                                          x->def->target_stream, "records", (json_int_t)ks.records,
-                                          "errors", (json_int_t)ks.errors, "last_error",
-                                          ks.last_error));
+            json_t *conn = json_pack("{s:s, s:s, s:I, s:I, s:s}", "connector", "kafka",
+                                            "connector_topic", x->def->target_stream,
+                                            "connector_records", (json_int_t)ks.records,
+                                            "connector_errors", (json_int_t)ks.errors,
+                                            "connector_last_error", ks.last_error);
+            json_object_update(p, conn);
+            json_decref(conn);
         }
         json_object_set_new(p, "dead_lettered", json_integer((json_int_t)x->counters.dead_lettered));
         json_object_set_new(pipes, x->def->name, p);
