@@ -175,6 +175,7 @@ def test_sigkill_during_load_with_kafka_keeps_every_change_exactly_once(make_ser
                                                                        kafka):
     cfg = config(kafka.bootstrap)
     start = 0
+    lag_at_kill = []
     for round_ in range(3):
         server = make_server(cfg).start()
         stop = threading.Event()
@@ -184,6 +185,7 @@ def test_sigkill_during_load_with_kafka_keeps_every_change_exactly_once(make_ser
         while time.time() < deadline and pipe_health(server, PIPE)["written"] < 100 * (round_ + 1):
             time.sleep(0.05)
         time.sleep(0.2 * round_)
+        lag_at_kill.append(pipe_health(server, PIPE)["lag_records"])
         server.kill()
         stop.set()
         t.join()
@@ -193,6 +195,8 @@ def test_sigkill_during_load_with_kafka_keeps_every_change_exactly_once(make_ser
     assert len(history) > 300
     lines = wait_lake(data_dir, len(history))
     assert_exactly_once(lines, history, in_order=False)
+    # the kills landed while the pipe was moving changes
+    assert any(lag > 0 for lag in lag_at_kill), lag_at_kill
 
 
 def test_broker_failures_during_load_lose_and_double_nothing(make_server, data_dir, kafka):
@@ -202,6 +206,7 @@ def test_broker_failures_during_load_lose_and_double_nothing(make_server, data_d
     t.start()
     time.sleep(1)
     kafka.command("errors 0 3 6")    # Produce: NOT_LEADER_FOR_PARTITION, retried by librdkafka
+    kafka.command("errors 0 1 29")   # Produce: TOPIC_AUTHORIZATION_FAILED, fails the transaction
     kafka.command("errors 26 1 15")  # EndTxn: COORDINATOR_NOT_AVAILABLE
     kafka.command("down 1")
     time.sleep(2)
@@ -215,6 +220,8 @@ def test_broker_failures_during_load_lose_and_double_nothing(make_server, data_d
     history = table_history(server)
     lines = wait_lake(data_dir, len(history), timeout=180)
     assert_exactly_once(lines, history)
+    p = pipe_health(server, PIPE)
+    assert p["connector_errors"] >= 1 and "Kafka" in p["connector_last_error"], p
 
 
 def test_a_bad_kafka_target_is_refused_at_load_naming_the_key(tmp_path):
