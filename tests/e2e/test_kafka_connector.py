@@ -158,6 +158,14 @@ def test_seed_pipeline_through_kafka_reaches_the_lake_once_in_key_order(make_ser
     with urllib.request.urlopen(server.endpoint + "/_salespipe/metrics", timeout=10) as r:
         metrics = r.read().decode()
     assert f'salespipe_pipes_connector_errors{{name="{PIPE}"}} 0' in metrics, metrics
+    # the dashboard shows the pipe's target
+    with urllib.request.urlopen(server.endpoint + f"/_salespipe/api/pipe?name={PIPE}",
+                                timeout=10) as r:
+        shown = json.loads(r.read())
+    assert shown["target"]["kind"] == "kafka" and shown["target_stream"] is None, shown
+    # a Kafka target lives in the config file: the Pipes API does not change it
+    result, proc = server.aws("pipes", "stop-pipe", "--name", PIPE, check=False)
+    assert proc.returncode != 0 and b"configuration file" in proc.stderr, proc.stderr
 
 
 def loader(server, first, stop, step=50):
