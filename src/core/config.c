@@ -115,7 +115,11 @@ static const cfg_entry stream_map[] = {
 static const cfg_entry pipe_map[] = {
     STR("name", NULL, sp_cfg_pipe, name, true, NULL, "pipe name"),
     STR("source_table", NULL, sp_cfg_pipe, source_table, true, NULL, "table whose stream is read"),
-    STR("target_stream", NULL, sp_cfg_pipe, target_stream, true, NULL, "Kinesis stream written"),
+    STR("target_stream", NULL, sp_cfg_pipe, target_stream, false, NULL,
+        "Kinesis stream written (or target)"),
+    JSON_MAP("target", sp_cfg_pipe, target,
+             "instead of target_stream, a remote target: {kind: kafka, brokers: \"host:port\", "
+             "topic: T}"),
     STR("starting_position", "TRIM_HORIZON", sp_cfg_pipe, starting_position, false,
         "TRIM_HORIZON|LATEST", "where a new pipe starts reading"),
     INT("batch_size", "100", sp_cfg_pipe, batch_size, 1, 10000, "records per batch"),
@@ -130,7 +134,10 @@ static const cfg_entry pipe_map[] = {
 static const cfg_entry delivery_map[] = {
     STR("name", NULL, sp_cfg_delivery, name, true, NULL, "delivery stream name"),
     STR("source_stream", NULL, sp_cfg_delivery, source_stream, false, NULL,
-        "Kinesis stream read; absent: Direct PUT"),
+        "Kinesis stream read; absent: Direct PUT (or source)"),
+    JSON_MAP("source", sp_cfg_delivery, source,
+             "instead of source_stream, a remote source: {kind: kafka, brokers: \"host:port\", "
+             "topic: T, group: G}"),
     STR("bucket", NULL, sp_cfg_delivery, bucket, true, NULL, "destination bucket"),
     STR("prefix", "", sp_cfg_delivery, prefix, false, NULL, "S3 key prefix (Firehose namespaces)"),
     STR("error_output_prefix", "", sp_cfg_delivery, error_output_prefix, false, NULL,
@@ -733,13 +740,19 @@ static void config_check_refs(cfg_parse *p, sp_config *cfg)
                      pi->source_table);
         else if (!t->stream_view_type)
             REF_FAIL("pipes", i, "source_table", "table '%s' has no stream_view_type", t->name);
-        else if (!sp_config_stream(cfg, pi->target_stream))
+        else if (pi->target_stream && pi->target)
+            REF_FAIL("pipes", i, "target", "give target_stream or target, not both");
+        else if (!pi->target_stream && !pi->target)
+            REF_FAIL("pipes", i, "target_stream", "is required (or a target: {kind: kafka, ...})");
+        else if (pi->target_stream && !sp_config_stream(cfg, pi->target_stream))
             REF_FAIL("pipes", i, "target_stream", "'%s' is not a configured stream",
                      pi->target_stream);
     }
     for (size_t i = 0; i < cfg->n_deliveries && !sp_err_failed(p->e); i++) {
         const sp_cfg_delivery *d = &cfg->deliveries[i];
-        if (d->source_stream && !sp_config_stream(cfg, d->source_stream))
+        if (d->source_stream && d->source)
+            REF_FAIL("delivery_streams", i, "source", "give source_stream or source, not both");
+        else if (d->source_stream && !sp_config_stream(cfg, d->source_stream))
             REF_FAIL("delivery_streams", i, "source_stream", "'%s' is not a configured stream",
                      d->source_stream);
         else if (!bucket_exists(cfg, d->bucket))

@@ -68,7 +68,8 @@ typedef struct sp_cfg_stream {
 typedef struct sp_cfg_pipe {
     char *name;
     char *source_table;
-    char *target_stream;
+    char *target_stream;      /* NULL when target is set */
+    json_t *target;           /* {kind: kafka, brokers, topic} (conn/kafka.h), or NULL */
     char *starting_position;  /* TRIM_HORIZON | LATEST */
     long long batch_size;     /* 1..10000 */
     long long batching_window_seconds; /* 0..300 */
@@ -78,7 +79,8 @@ typedef struct sp_cfg_pipe {
 
 typedef struct sp_cfg_delivery {
     char *name;
-    char *source_stream;      /* NULL: Direct PUT */
+    char *source_stream;      /* NULL: Direct PUT (or source) */
+    json_t *source;           /* {kind: kafka, brokers, topic, group?} (conn/kafka.h), or NULL */
     char *bucket;
     char *prefix;
     char *error_output_prefix;

@@ -24,8 +24,10 @@ void dash_api_pipe(dash *d, const char *query, sp_http_resp *resp)
         dash_error(resp, 404, "no such pipe in the configuration");
         return;
     }
-    json_t *out = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:o, s:o}", "name", p->name,
-                            "source_table", p->source_table, "target_stream", p->target_stream,
+    /* a pipe with a remote target (target: {kind: kafka, ...}) has no target_stream */
+    json_t *out = json_pack("{s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:o, s:o}", "name", p->name,
+                            "source_table", p->source_table, "target_stream",
+                            str_or_null(p->target_stream), "target", json_or_null(p->target),
                             "starting_position", str_or_null(p->starting_position),
                             "batch_size", (json_int_t)p->batch_size,
                             "batching_window_seconds", (json_int_t)p->batching_window_seconds,
@@ -112,6 +114,7 @@ void dash_api_delivery(dash *d, const char *query, sp_http_resp *resp)
                             str_or_null(c->compression), "append_delimiter", c->append_delimiter,
                             "processors", json_or_null(c->processors), "dynamic_partitioning",
                             json_or_null(c->dynamic_partitioning));
+    json_object_set_new(cfg, "source", json_or_null(c->source)); /* remote: {kind: kafka, ...} */
     json_t *out = json_pack("{s:s, s:o, s:o, s:I, s:o, s:I}", "name", c->name, "config", cfg,
                             "objects", objects, "objects_total", (json_int_t)n_objects,
                             "error_objects", errors, "error_objects_total", (json_int_t)n_errors);

@@ -8,6 +8,7 @@
  * and nothing else), which runs <data>/delivery/lambda/<name>.py:lambda_handler. Anything
  * else, a path above all, is refused with InvalidArgumentException. */
 #include "dlv_int.h"
+#include "conn/kafka.h"
 #include "core/lambda_fn.h"
 
 #include <ctype.h>
@@ -64,6 +65,7 @@ void dlv_def_free(dlv_def *d)
     free(d->error_prefix);
     json_decref(d->processors);
     json_decref(d->destination);
+    json_decref(d->kafka_source);
     dlv_conversion_free(d->conversion);
     free(d);
 }
@@ -174,6 +176,15 @@ bool dlv_config_check(const void *delivery_cfg, const char **key, sp_err *e)
 {
     const sp_cfg_delivery *c = delivery_cfg;
     const char *field = NULL;
+    if (c->source) {
+        conn_kafka_config kc;
+        const char *sub;
+        if (!conn_kafka_config_parse(c->source, true, &kc, &sub, e)) {
+            *key = "source";
+            return false;
+        }
+        conn_kafka_config_clear(&kc);
+    }
     if (dlv_prefixes_validate(c->prefix, c->error_output_prefix, c->dynamic_partitioning != NULL,
                               c->name, &field, e))
         return true;
@@ -197,6 +208,21 @@ dlv_def *dlv_def_from_config(const sp_cfg_delivery *c, sp_err *e)
     dlv_def *d = calloc(1, sizeof *d);
     d->name = dup_or(c->name, "");
     d->source_stream = c->source_stream ? strdup(c->source_stream) : NULL;
+    if (c->source) {
+        conn_kafka_config kc;
+        const char *key;
+        if (!conn_kafka_config_parse(c->source, true, &kc, &key, e)) {
+            sp_err_wrap(e, "source");
+            free(d->name);
+            free(d->source_stream);
+            free(d);
+            return NULL;
+        }
+        free(d->source_stream);
+        d->source_stream = strdup(kc.topic);
+        d->kafka_source = json_deep_copy(c->source);
+        conn_kafka_config_clear(&kc);
+    }
     d->bucket = dup_or(c->bucket, "");
     d->prefix = dup_or(c->prefix, "");
     d->error_prefix = dup_or(c->error_output_prefix, "");

@@ -5,6 +5,7 @@
 #ifndef DLV_INT_H
 #define DLV_INT_H
 
+#include "conn/kafka.h"
 #include "core/hist.h"
 #include "delivery.h"
 
@@ -44,7 +45,8 @@ typedef struct dlv_conversion dlv_conversion;
 /* A delivery stream as configured or created through the API. Everything owned. */
 typedef struct dlv_def {
     char *name;
-    char *source_stream;        /* NULL: Direct PUT */
+    char *source_stream;        /* NULL: Direct PUT; the topic for a Kafka source */
+    json_t *kafka_source;       /* {kind: kafka, ...} from the config (conn/kafka.h), or NULL */
     char *bucket;
     char *prefix;               /* "" = Firehose default */
     char *error_prefix;         /* "" = Firehose default */
@@ -321,6 +323,9 @@ typedef struct dlv_source {
      * last positions per shard (n of them): a child waits until its parents are drained, so
      * a key's records keep their order across a split or merge. */
     bool (*ready)(void *ctx, int shard, const uint64_t *read_pos, int n);
+    /* Optional (Kafka): told each shard's checkpoint once it is durable in the state, to show
+     * it in the source's own tools; never read back. */
+    void (*committed)(void *ctx, int shard, uint64_t pos);
 } dlv_source;
 
 /* The Direct PUT log: one append-only file of framed records (length, CRC32C, arrival, data);
@@ -342,6 +347,8 @@ long dlv_direct_read(dlv_direct *d, uint64_t after, size_t max, size_t max_bytes
 
 /* A Kinesis stream of the stream module as a source (log borrowed, the name copied). */
 dlv_source dlv_kinesis_source(stm_log *log, const char *stream);
+/* A Kafka topic as a source (conn/kafka.h; taken: the source's destroy frees it). */
+dlv_source dlv_kafka_source(conn_kafka_source *k);
 
 /* ---- durable state (checkpoints + intent) --------------------------------------------------- */
 

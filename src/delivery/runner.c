@@ -502,6 +502,10 @@ static bool deliver(dlv_runner *r, sp_err *e)
         ok = false;
         goto out;
     }
+    /* the source may show the checkpoint too (Kafka group offsets); the state stays the truth */
+    for (int s = 0; r->src.committed && s < r->st.n_shards; s++)
+        if (r->st.range[s].upto > r->st.range[s].after)
+            r->src.committed(r->src.ctx, s, r->st.checkpoint[s]);
     pthread_mutex_lock(&r->mu);
     r->c.flushes++;
     r->c.records_in += r->n;

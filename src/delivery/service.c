@@ -58,7 +58,20 @@ void dlv_service_release(dlv_service *s, dlv_entry *en)
  * Kinesis log in this process. */
 static bool entry_source(dlv_service *s, dlv_entry *en, dlv_source *src)
 {
-    if (!en->def->source_stream) *src = dlv_direct_source(en->direct);
+    if (en->def->kafka_source) {
+        conn_kafka_config kc;
+        const char *key;
+        sp_err e = {0};
+        en->kafka = conn_kafka_config_parse(en->def->kafka_source, true, &kc, &key, &e)
+                        ? conn_kafka_source_new(&kc, en->def->name, &e)
+                        : NULL;
+        conn_kafka_config_clear(&kc);
+        if (!en->kafka) {
+            sp_warn("delivery stream '%s': %s", en->def->name, e.msg);
+            return false;
+        }
+        *src = dlv_kafka_source(en->kafka);
+    } else if (!en->def->source_stream) *src = dlv_direct_source(en->direct);
     else if (s->log) *src = dlv_kinesis_source(s->log, en->def->source_stream);
     else return false;
     return true;
@@ -209,7 +222,7 @@ bool dlv_service_add(dlv_service *s, dlv_def *def, sp_err *e)
         dlv_def_free(def);
         return false;
     }
-    if (def->source_stream && s->log && stm_shard_list(s->log, def->source_stream, NULL, 0, e) < 0) {
+    if (def->source_stream && !def->kafka_source && s->log && stm_shard_list(s->log, def->source_stream, NULL, 0, e) < 0) {
         sp_err_set(e, 400, "InvalidArgumentException", "Kinesis stream '%s' does not exist",
                    def->source_stream);
         dlv_def_free(def);
@@ -383,6 +396,18 @@ json_t *dlv_service_health(dlv_service *s)
                       "bytes_out", (json_int_t)c.bytes_out, "redos", (json_int_t)c.redos,
                       "last_error", c.last_error));
         json_t *h = json_object_get(streams, en->def->name);
+        if (en->kafka && en->runner) { /* flat: status prints it, metrics export it */
+            conn_kafka_stats ks;
+            conn_kafka_source_stats(en->kafka, &ks);
+            json_t *conn = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "connector",
+                                            "kafka", "connector_topic", en->def->source_stream,
+                                            "connector_records", (json_int_t)ks.records,
+                                            "connector_lag", (json_int_t)ks.lag,
+                                            "connector_errors", (json_int_t)ks.errors,
+                                            "connector_last_error", ks.last_error);
+            json_object_update(h, conn);
+            json_decref(conn);
+        }
         const char *warn = dlv_conversion_buffer_warning(en->def);
         if (en->def->conversion) json_object_set_new(h, "format", json_string("parquet"));
         if (warn) json_object_set_new(h, "warning", json_string(warn));

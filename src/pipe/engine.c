@@ -21,6 +21,8 @@ typedef struct pip_entry {
     pip_runner *runner;        /* NULL when it could not be prepared (see reason) */
     char *hash_key;            /* the source table's hash key attribute, or NULL */
     pip_counters counters;
+    conn_kafka_target *kafka;  /* the pipe's Kafka target, or NULL (the stream log) */
+    pip_io io;                 /* what the runner reads and writes */
     bool persisted;            /* defined by pipes.json rather than the config */
     char reason[PIP_REASON_MAX];
 } pip_entry;
@@ -67,7 +69,7 @@ static bool resolve(pip_engine *en, const pip_def *d, char **stream_arn, char **
             *hash_key = strdup(str_or(json_object_get(ks, "AttributeName")));
     json_decref(resp);
     sp_err se = {0};
-    if (stm_shard_list(en->log, d->target_stream, NULL, 0, &se) < 0) {
+    if (!d->kafka_target && stm_shard_list(en->log, d->target_stream, NULL, 0, &se) < 0) {
         sp_err_invalid(e, "Target: Kinesis stream '%s' does not exist", d->target_stream);
         free(*hash_key);
         *hash_key = NULL;
@@ -92,9 +94,36 @@ static void entry_free(pip_entry *x)
 {
     if (!x) return;
     pip_runner_destroy(x->runner);
+    conn_kafka_target_destroy(x->kafka);
     pip_def_free(x->def);
     free(x->hash_key);
     free(x);
+}
+
+/* The entry's I/O for its current definition: the engine's, or a Kafka target of its own. */
+static bool entry_io(pip_engine *en, pip_entry *x, sp_err *e)
+{
+    conn_kafka_target_destroy(x->kafka);
+    x->kafka = NULL;
+    x->io = en->io;
+    if (!x->def->kafka_target) return true;
+    conn_kafka_config kc;
+    const char *key;
+    if (!conn_kafka_config_parse(x->def->kafka_target, false, &kc, &key, e)) return false;
+    x->kafka = conn_kafka_target_new(&kc, x->def->name, e);
+    conn_kafka_config_clear(&kc);
+    if (!x->kafka) return false;
+    x->io = pip_io_kafka(&en->io, x->kafka);
+    return true;
+}
+
+/* The Pipes API changes only pipes it can persist; a Kafka target lives in the config. */
+static bool entry_api_changeable(const pip_entry *x, sp_err *e)
+{
+    if (!x->def->kafka_target) return true;
+    sp_err_invalid(e, "Pipe %s has a Kafka target, which is defined in the configuration file; "
+                      "change it there", x->def->name);
+    return false;
 }
 
 /* Takes def. Prepares its runner; a pipe whose source or target is missing is still listed
@@ -111,7 +140,8 @@ static pip_entry *entry_add(pip_engine *en, pip_def *def, bool persisted)
             free(def->source_arn);
             def->source_arn = arn;
         }
-        x->runner = pip_runner_new(def, en->dir, x->hash_key, &en->io, &x->counters, &e);
+        if (entry_io(en, x, &e))
+            x->runner = pip_runner_new(def, en->dir, x->hash_key, &x->io, &x->counters, &e);
     }
     if (!x->runner) snprintf(x->reason, sizeof x->reason, "%s", e.msg);
     if (en->n == en->cap) {
@@ -313,8 +343,8 @@ static bool entry_replace(pip_engine *en, pip_entry *x, pip_def *d, sp_err *e)
     free(x->hash_key);
     x->hash_key = NULL;
     sp_err re = {0};
-    if (resolve(en, d, NULL, &x->hash_key, &re))
-        x->runner = pip_runner_new(d, en->dir, x->hash_key, &en->io, &x->counters, &re);
+    if (resolve(en, d, NULL, &x->hash_key, &re) && entry_io(en, x, &re))
+        x->runner = pip_runner_new(d, en->dir, x->hash_key, &x->io, &x->counters, &re);
     if (!x->runner) snprintf(x->reason, sizeof x->reason, "%s", re.msg);
     return entry_run(en, x, e) && save(en, e);
 }
@@ -324,6 +354,7 @@ json_t *pip_engine_update(pip_engine *en, const char *name, const json_t *req, s
     pthread_mutex_lock(&en->mu);
     json_t *resp = NULL;
     pip_entry *x = find_or_404(en, name, NULL, e);
+    if (x && !entry_api_changeable(x, e)) x = NULL;
     pip_def *d = x ? pip_def_parse(name, req, x->def, e) : NULL;
     char *hash_key = NULL;
     if (d && resolve(en, d, NULL, &hash_key, e)) {
@@ -342,6 +373,7 @@ json_t *pip_engine_set_desired(pip_engine *en, const char *name, bool running, s
     pthread_mutex_lock(&en->mu);
     json_t *resp = NULL;
     pip_entry *x = find_or_404(en, name, NULL, e);
+    if (x && !entry_api_changeable(x, e)) x = NULL;
     if (x && x->def->running == running) {
         sp_err_set(e, 409, "ConflictException", "Pipe %s is already %s.", name,
                    running ? "RUNNING" : "STOPPED");
@@ -414,6 +446,7 @@ json_t *pip_engine_tag(pip_engine *en, const char *name, const json_t *tags, sp_
     pthread_mutex_lock(&en->mu);
     json_t *resp = NULL;
     pip_entry *x = find_or_404(en, name, NULL, e);
+    if (x && !entry_api_changeable(x, e)) x = NULL;
     if (x) {
         json_t *merged = x->def->tags ? json_deep_copy(x->def->tags) : json_object();
         json_object_update(merged, (json_t *)tags);
@@ -448,6 +481,7 @@ json_t *pip_engine_untag(pip_engine *en, const char *name, const json_t *keys, s
     pthread_mutex_lock(&en->mu);
     json_t *resp = NULL;
     pip_entry *x = find_or_404(en, name, NULL, e);
+    if (x && !entry_api_changeable(x, e)) x = NULL;
     if (x) {
         json_array_foreach(keys, i, k) if (x->def->tags) json_object_del(x->def->tags, json_string_value(k));
         x->persisted = true;
@@ -533,6 +567,17 @@ json_t *pip_engine_health(pip_engine *en)
                               (json_int_t)c, "lag_records", (json_int_t)(last > c ? last - c : 0),
                               "lag_seconds", lag_s < 0 ? 0.0 : lag_s);
         if (x->reason[0]) json_object_set_new(p, "reason", json_string(x->reason));
+        if (x->kafka) { /* flat, so status prints it and metrics export it per pipe */
+            conn_kafka_stats ks;
+            conn_kafka_target_stats(x->kafka, &ks);
+            json_t *conn = json_pack("{s:s, s:s, s:I, s:I, s:s}", "connector", "kafka",
+                                            "connector_topic", x->def->target_stream,
+                                            "connector_records", (json_int_t)ks.records,
+                                            "connector_errors", (json_int_t)ks.errors,
+                                            "connector_last_error", ks.last_error);
+            json_object_update(p, conn);
+            json_decref(conn);
+        }
         json_object_set_new(p, "dead_lettered", json_integer((json_int_t)x->counters.dead_lettered));
         json_object_set_new(pipes, x->def->name, p);
     }

@@ -1,5 +1,6 @@
-/* The runner's default I/O: the table stream as source, the stream log as target. Kept apart
- * from runner.c so the runner can be tested against a fake log that fails on purpose. */
+/* The runner's I/O: the table stream as source, the stream log (default) or a Kafka topic
+ * (conn/kafka.h) as target. Kept apart from runner.c so the runner can be tested against a
+ * fake log that fails on purpose. */
 #include "pipe_int.h"
 
 static bool src_wait(void *src, const char *table, uint64_t after_seq, int timeout_ms)
@@ -43,4 +44,14 @@ pip_io pip_io_default(tbl_db *tables, stm_log *log)
         .dst_shard_for_key = dst_shard_for_key,
         .dst_origin_position = dst_origin_position,
     };
+}
+
+pip_io pip_io_kafka(const pip_io *base, conn_kafka_target *target)
+{
+    pip_io io = *base;
+    io.dst = target;
+    io.dst_put = conn_kafka_target_put;
+    io.dst_shard_for_key = conn_kafka_target_partition;
+    io.dst_origin_position = conn_kafka_target_origin_position;
+    return io;
 }

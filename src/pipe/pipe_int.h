@@ -5,6 +5,7 @@
 
 #include <stdatomic.h>
 
+#include "conn/kafka.h"
 #include "pipe.h"
 
 /* AWS limits the Pipes API enforces (botocore pipes 2015-10-07). */
@@ -36,7 +37,8 @@ typedef struct pip_def {
     char *source_arn;         /* DynamoDB stream ARN */
     char *source_table;       /* from source_arn */
     char *target_arn;         /* Kinesis stream ARN */
-    char *target_stream;      /* from target_arn */
+    char *target_stream;      /* from target_arn; the topic for a Kafka target */
+    json_t *kafka_target;     /* {kind: kafka, ...} from the config (conn/kafka.h), or NULL */
     char *role_arn;
     bool running;             /* DesiredState RUNNING (else STOPPED) */
     bool latest;              /* StartingPosition LATEST (else TRIM_HORIZON) */
@@ -124,6 +126,8 @@ typedef struct pip_io {
 
 /* io.c */
 pip_io pip_io_default(tbl_db *tables, stm_log *log);
+/* base with its target replaced by a Kafka target (borrowed; conn/kafka.h). */
+pip_io pip_io_kafka(const pip_io *base, conn_kafka_target *target);
 
 typedef struct pip_runner pip_runner;
 
