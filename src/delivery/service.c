@@ -64,6 +64,15 @@ static bool entry_source(dlv_service *s, dlv_entry *en, dlv_source *src)
     return true;
 }
 
+/* The sink the entry's definition names: its remote destination, or the embedded lake. */
+static bool entry_sink(dlv_service *s, const dlv_def *def, dlv_sink *out, sp_err *e)
+{
+    const char *kind = json_string_value(json_object_get(def->sink, "kind"));
+    if (kind && !strcmp(kind, "s3")) return dlv_sink_s3_new(def->sink, out, e);
+    *out = dlv_sink_lake(s->lake);
+    return true;
+}
+
 /* Writes the definition of a stream created through the API to <dir>/streams/<name>.json
  * (tmp + rename). */
 static bool persist(dlv_service *s, const dlv_def *def, sp_err *e)
@@ -105,7 +114,12 @@ static dlv_entry *entry_new(dlv_service *s, dlv_def *def, sp_err *e)
                 def->name);
         return en;
     }
-    en->runner = dlv_runner_new(def, src, s->lake, en->dir, e);
+    dlv_sink sink;
+    if (!entry_sink(s, def, &sink, e)) {
+        if (src.destroy) src.destroy(src.ctx);
+        goto fail;
+    }
+    en->runner = dlv_runner_new(def, src, sink, en->dir, e);
     if (!en->runner) goto fail;
     dlv_runner_set_schema_source(en->runner, &s->schema);
     return en;
@@ -287,8 +301,11 @@ bool dlv_service_update(dlv_service *s, dlv_entry *en, dlv_def *def, sp_err *e)
     pthread_mutex_unlock(&s->mu);
     bool ok = true;
     dlv_source src;
+    dlv_sink sink;
     if (entry_source(s, en, &src)) {
-        dlv_runner *r = dlv_runner_new(def, src, s->lake, en->dir, e);
+        dlv_runner *r = NULL;
+        if (entry_sink(s, def, &sink, e)) r = dlv_runner_new(def, src, sink, en->dir, e);
+        else if (src.destroy) src.destroy(src.ctx);
         if (r) dlv_runner_set_schema_source(r, &s->schema);
         ok = r && (!started || dlv_runner_start(r, e));
         if (!ok) {
