@@ -400,6 +400,14 @@ json_t *dlv_service_health(dlv_service *s)
                       "bytes_out", (json_int_t)c.bytes_out, "redos", (json_int_t)c.redos,
                       "last_error", c.last_error));
         json_t *h = json_object_get(streams, en->def->name);
+        /* Where the objects go and what the remote side last refused (its code and message). */
+        json_object_set_new(h, "sink", json_string(en->runner ? dlv_runner_sink_kind(en->runner)
+                                                              : "none"));
+        if (en->runner)
+            json_object_set_new(h, "sink_target",
+                                json_string(dlv_runner_sink_describe(en->runner)));
+        json_object_set_new(h, "sink_errors", json_integer((json_int_t)c.sink_errors));
+        json_object_set_new(h, "sink_last_error", json_string(c.sink_last_error));
         const char *warn = dlv_conversion_buffer_warning(en->def);
         if (en->def->conversion) json_object_set_new(h, "format", json_string("parquet"));
         if (warn) json_object_set_new(h, "warning", json_string(warn));
