@@ -65,10 +65,15 @@ static bool entry_source(dlv_service *s, dlv_entry *en, dlv_source *src)
 }
 
 /* The sink the entry's definition names: its remote destination, or the embedded lake. */
-static bool entry_sink(dlv_service *s, const dlv_def *def, dlv_sink *out, sp_err *e)
+static bool sink_remote(const dlv_def *def)
 {
     const char *kind = json_string_value(json_object_get(def->sink, "kind"));
-    if (kind && !strcmp(kind, "s3")) return dlv_sink_s3_new(def->sink, out, e);
+    return kind && !strcmp(kind, "s3");
+}
+
+static bool entry_sink(dlv_service *s, const dlv_def *def, dlv_sink *out, sp_err *e)
+{
+    if (sink_remote(def)) return dlv_sink_s3_new(def->sink, out, e);
     *out = dlv_sink_lake(s->lake);
     return true;
 }
@@ -187,7 +192,8 @@ dlv_service *dlv_service_open(const char *dir, const sp_config *cfg, lake *lk, s
     for (size_t i = 0; i < cfg->n_deliveries; i++) {
         dlv_def *def = dlv_def_from_config(&cfg->deliveries[i], e);
         if (!def) goto fail;
-        if (!lake_bucket_create(lk, def->bucket, e)) {
+        /* The lake's bucket, when the objects go there (a remote one is not made here). */
+        if (!sink_remote(def) && !lake_bucket_create(lk, def->bucket, e)) {
             dlv_def_free(def);
             goto fail;
         }
