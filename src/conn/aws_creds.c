@@ -32,10 +32,9 @@ static bool same(const char *s, size_t n, const char *lit)
     return strlen(lit) == n && !memcmp(s, lit, n);
 }
 
-bool conn_aws_creds_parse(const char *name, const char *text, size_t len, const char *profile,
-                          conn_aws_creds *out, sp_err *e)
+static bool parse_text(const char *name, const char *text, size_t len, const char *profile,
+                       conn_aws_creds *out, sp_err *e)
 {
-    memset(out, 0, sizeof *out);
     bool in_profile = false, seen = false;
     const char *p = text, *end = text + len;
     for (int line = 1; p < end; line++) {
@@ -97,11 +96,19 @@ bool conn_aws_creds_parse(const char *name, const char *text, size_t len, const 
                    seen ? "%s: profile '%s' lacks aws_access_key_id or aws_secret_access_key"
                         : "%s: no profile '%s'",
                    name, profile);
-        memset(out, 0, sizeof *out);
         return false;
     }
     snprintf(out->source, sizeof out->source, "shared credentials file");
     return true;
+}
+
+bool conn_aws_creds_parse(const char *name, const char *text, size_t len, const char *profile,
+                          conn_aws_creds *out, sp_err *e)
+{
+    memset(out, 0, sizeof *out);
+    if (parse_text(name, text, len, profile, out, e)) return true;
+    memset(out, 0, sizeof *out);     /* nothing half-read is left for a caller to use */
+    return false;
 }
 
 static bool set_pair(conn_aws_creds *out, const char *id, const char *secret, const char *token,
