@@ -233,3 +233,17 @@ def test_bad_destination_is_refused_at_load(tmp_path):
         assert out.returncode == 2, (dest, out.stdout)
         assert f"bad.yaml:3: delivery_streams[0].destination: " in out.stderr, out.stderr
         assert message in out.stderr, (dest, out.stderr)
+
+
+def test_no_credentials_anywhere_refuses_to_start_naming_where_it_looked(tmp_path):
+    cfg = tmp_path / "sp.yaml"
+    cfg.write_text("delivery_streams:\n  - name: x\n    destination: {kind: s3, endpoint: "
+                   "'http://127.0.0.1:9', region: us-east-1, bucket: bbb}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["HOME"] = str(tmp_path / "nohome")
+    out = subprocess.run([BIN, "serve", "--port", "0", "--data-dir", str(tmp_path / "d"),
+                          "--config", str(cfg)], capture_output=True, text=True, env=env,
+                         timeout=60)
+    assert out.returncode != 0
+    assert "NoCredentials" in out.stderr and "AWS_ACCESS_KEY_ID" in out.stderr, out.stderr
+    assert "~/.aws/credentials" in out.stderr and str(tmp_path) not in out.stderr
