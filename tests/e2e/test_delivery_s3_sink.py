@@ -94,6 +94,13 @@ delivery_streams:
         assert (f'salespipe_firehose_sink_info{{name="sales-delivery-stream",kind="s3",'
                 f'target="s3 {s3rver.endpoint} ({REGION})",last_error=""}} 1') in m
         assert 'salespipe_firehose_sink_errors{name="sales-delivery-stream"} 0' in m
+        # The dashboard's view of the stream names the destination, never its credentials.
+        with urllib.request.urlopen(server.endpoint + "/_salespipe/api/delivery?name="
+                                    "sales-delivery-stream", timeout=5) as r:
+            view = json.loads(r.read())
+        assert view["config"]["destination"] == {"kind": "s3", "endpoint": s3rver.endpoint,
+                                                 "region": REGION, "bucket": "lake-out"}
+        assert view["objects"] == [] and S3RVER_KEYS[1] not in json.dumps(view)
         status = subprocess.run([BIN, "status", "--endpoint", server.endpoint],
                                 capture_output=True, text=True, timeout=30)
         assert status.returncode == 0 and "sink=s3" in status.stdout.replace(": ", "="), \
