@@ -121,6 +121,11 @@ typedef struct conn_aws conn_aws;
  * NULL with e set when there are none or the endpoint is not an http(s) URL. */
 conn_aws *conn_aws_new(const conn_aws_config *cfg, sp_err *e);
 void conn_aws_destroy(conn_aws *c);
+/* Brings every call's end forward to deadline_ns (sp_clock_mono_ns time; 0: no external
+ * deadline): an attempt in flight is cut when it passes, and no retry starts after it. The
+ * one call another thread may make while c is in use (a stopping worker's owner hurries
+ * it). */
+void conn_aws_set_deadline(conn_aws *c, uint64_t deadline_ns);
 /* "s3 http://127.0.0.1:9000 (us-east-1)", for status displays. Borrowed from c. */
 const char *conn_aws_describe(const conn_aws *c);
 

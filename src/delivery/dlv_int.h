@@ -362,6 +362,10 @@ typedef struct dlv_sink {
      * Borrowed from ctx. */
     const char *(*describe)(void *ctx);
     void (*destroy)(void *ctx);  /* frees ctx when the runner goes */
+    /* Optional (remote sinks): calls in flight or to come end by deadline_ns (monotonic), so
+     * a stopping runner is not held by an unresponsive service. Called from another thread
+     * than put/remove. */
+    void (*hurry)(void *ctx, uint64_t deadline_ns);
 } dlv_sink;
 
 /* The embedded lake as a sink (lk borrowed). */

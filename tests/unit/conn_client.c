@@ -223,6 +223,48 @@ static void the_whole_call_stays_within_its_time_budget(void **state)
     MHD_stop_daemon(d);
 }
 
+typedef struct hurry_arg {
+    conn_aws *c;
+} hurry_arg;
+
+static void *hurry_soon(void *arg)
+{
+    hurry_arg *h = arg;
+    usleep(200 * 1000);
+    conn_aws_set_deadline(h->c, sp_clock_mono_ns());
+    return NULL;
+}
+
+static void a_hurried_client_cuts_the_attempt_in_flight(void **state)
+{
+    (void)state;
+    const answer answers[] = {{200, "", 2500}};
+    script s = {.mu = PTHREAD_MUTEX_INITIALIZER, .answers = answers, .n = 1};
+    int port;
+    struct MHD_Daemon *d = serve(&s, &port);
+    conn_aws *c = client_for(port, "s3", 10, 60000);
+    hurry_arg h = {c};
+    pthread_t t;
+    pthread_create(&t, NULL, hurry_soon, &h);
+    conn_aws_request req = {.op = "PutObject", .method = "PUT", .path = "/b/k"};
+    conn_aws_response resp = {0};
+    sp_err e = {0};
+    uint64_t t0 = sp_clock_mono_ns();
+    assert_false(conn_aws_send(c, &req, &resp, &e));
+    uint64_t ms = (sp_clock_mono_ns() - t0) / 1000000;
+    pthread_join(t, NULL);
+    if (ms > 1500) fail_msg("took %llu ms", (unsigned long long)ms);
+    assert_int_equal(resp.attempts, 1);
+    /* Past the deadline no attempt starts at all. */
+    conn_aws_response_clear(&resp);
+    assert_false(conn_aws_send(c, &req, &resp, &e));
+    assert_int_equal(resp.attempts, 0);
+    assert_string_equal(e.code, "RequestTimeout");
+    conn_aws_response_clear(&resp);
+    conn_aws_destroy(c);
+    MHD_stop_daemon(d);
+}
+
 static void endpoints_that_are_not_http_urls_are_refused(void **state)
 {
     (void)state;
@@ -244,6 +286,7 @@ int main(void)
         cmocka_unit_test(json_calls_carry_the_target_and_json_errors_are_decoded),
         cmocka_unit_test(a_missing_server_is_a_networking_error_after_every_attempt),
         cmocka_unit_test(the_whole_call_stays_within_its_time_budget),
+        cmocka_unit_test(a_hurried_client_cuts_the_attempt_in_flight),
         cmocka_unit_test(endpoints_that_are_not_http_urls_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
