@@ -4,7 +4,8 @@
  * and a numeric leaf inside a collection of resources ({"<name>": {...}, ...}), at any
  * depth, becomes
  *   salespipe_<service>_<field>{name="<resource>"} <value>
- * Names are lower-cased with anything outside [a-z0-9_] turned into '_'. */
+ * Names are lower-cased with anything outside [a-z0-9_] turned into '_'. A delivery stream's
+ * sink (kind, target, last remote error) is text, so it is an info sample with labels. */
 #include "engine.h"
 
 #include <ctype.h>
@@ -77,12 +78,39 @@ static void walk(sp_str *out, const char *service, const json_t *obj, const char
     }
 }
 
+/* The text fields of a delivery stream's sink as an info sample (value 1, the text in
+ * labels), since Prometheus samples are numbers:
+ *   salespipe_firehose_sink_info{name="s",kind="s3",target="...",last_error="..."} 1 */
+static void sink_info(sp_str *out, const json_t *firehose)
+{
+    const char *name;
+    json_t *d;
+    json_object_foreach(json_object_get(firehose, "delivery_streams"), name, d) {
+        const char *kind = json_string_value(json_object_get(d, "sink"));
+        if (!kind) continue;
+        const char *labels[][2] = {
+            {"name", name}, {"kind", kind},
+            {"target", json_string_value(json_object_get(d, "sink_target"))},
+            {"last_error", json_string_value(json_object_get(d, "sink_last_error"))},
+        };
+        sp_str_puts(out, "salespipe_firehose_sink_info{");
+        for (size_t i = 0; i < SP_ARRAY_LEN(labels); i++) {
+            sp_str_appendf(out, "%s%s=\"", i ? "," : "", labels[i][0]);
+            label_value(out, labels[i][1] ? labels[i][1] : "");
+            sp_str_putc(out, '"');
+        }
+        sp_str_puts(out, "} 1\n");
+    }
+}
+
 void cli_engine_metrics(void *engine, sp_str *out)
 {
     json_t *health = cli_engine_health(engine);
     const char *service;
     json_t *svc;
-    json_object_foreach(json_object_get(health, "services"), service, svc)
+    json_object_foreach(json_object_get(health, "services"), service, svc) {
         walk(out, service, svc, NULL, 0);
+        if (!strcmp(service, "firehose")) sink_info(out, svc);
+    }
     json_decref(health);
 }

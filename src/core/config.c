@@ -138,7 +138,8 @@ static const cfg_entry delivery_map[] = {
     JSON_MAP("source", sp_cfg_delivery, source,
              "instead of source_stream, a remote source: {kind: kafka, brokers: \"host:port\", "
              "topic: T, group: G}"),
-    STR("bucket", NULL, sp_cfg_delivery, bucket, true, NULL, "destination bucket"),
+    STR("bucket", NULL, sp_cfg_delivery, bucket, false, NULL,
+        "lake bucket the objects go to (required unless destination names a remote one)"),
     STR("prefix", "", sp_cfg_delivery, prefix, false, NULL, "S3 key prefix (Firehose namespaces)"),
     STR("error_output_prefix", "", sp_cfg_delivery, error_output_prefix, false, NULL,
         "S3 key prefix for failed records"),
@@ -163,6 +164,11 @@ static const cfg_entry delivery_map[] = {
         "(made from the dynamodb-cdc columns when missing)"),
     STR("parquet_compression", "SNAPPY", sp_cfg_delivery, parquet_compression, false,
         "SNAPPY|GZIP|UNCOMPRESSED|ZSTD", "parquet: page compression"),
+    JSON_MAP("destination", sp_cfg_delivery, destination,
+             "where objects go: absent or {kind: lake} = the embedded lake; {kind: s3, "
+             "endpoint: URL, region: R, bucket: B} = any S3-compatible service (optional: "
+             "access_key_id/secret_access_key, profile, multipart_threshold_mb, part_size_mb, "
+             "max_attempts, timeout_seconds)"),
     {0},
 };
 
@@ -722,6 +728,14 @@ static void server_check(cfg_parse *p, const sp_cfg_server *srv)
     }
 }
 
+/* A delivery stream whose destination is not the embedded lake (its kind is checked by the
+ * delivery module). */
+static bool remote_destination(const sp_cfg_delivery *d)
+{
+    const char *kind = json_string_value(json_object_get(d->destination, "kind"));
+    return kind && strcmp(kind, "lake");
+}
+
 /* Checks the references between resources (a pipe's table exists, ...); a message names the
  * referring field ("pipes[0].source_table") at its line. */
 static void config_check_refs(cfg_parse *p, sp_config *cfg)
@@ -755,6 +769,12 @@ static void config_check_refs(cfg_parse *p, sp_config *cfg)
         else if (d->source_stream && !sp_config_stream(cfg, d->source_stream))
             REF_FAIL("delivery_streams", i, "source_stream", "'%s' is not a configured stream",
                      d->source_stream);
+        else if (remote_destination(d))
+            lambda_processors_check(p, d, i);
+        else if (!d->bucket)
+            REF_FAIL("delivery_streams", i, "bucket",
+                     "is required (the lake bucket objects go to), unless destination names a "
+                     "remote one");
         else if (!bucket_exists(cfg, d->bucket))
             REF_FAIL("delivery_streams", i, "bucket", "'%s' is not a configured bucket",
                      d->bucket);

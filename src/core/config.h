@@ -94,6 +94,8 @@ typedef struct sp_cfg_delivery {
     char *schema_database;    /* parquet: Glue database of the schema table */
     char *schema_table;       /* parquet: Glue table whose columns are the schema; "" = default */
     char *parquet_compression;/* parquet: SNAPPY | GZIP | UNCOMPRESSED | ZSTD */
+    json_t *destination;      /* {kind: lake|s3, endpoint, region, bucket, ...} or NULL: lake;
+                               * checked by the delivery module (dlv_config_check) */
 } sp_cfg_delivery;
 
 typedef struct sp_cfg_bucket {

@@ -52,6 +52,13 @@ static bool keep_recent(void *arg, const lake_object_info *o)
     return true;
 }
 
+/* Whether the delivery stream writes to a remote service rather than this lake. */
+static bool remote(const sp_cfg_delivery *c)
+{
+    const char *kind = json_string_value(json_object_get(c->destination, "kind"));
+    return kind && strcmp(kind, "lake");
+}
+
 /* The last DASH_OBJECTS_MAX objects under prefix in key order (the keys start with the
  * time), newest first, and how many there are. */
 static json_t *objects_under(dash *d, const char *bucket, const char *prefix, size_t *total)
@@ -89,9 +96,12 @@ void dash_api_delivery(dash *d, const char *query, sp_http_resp *resp)
                                    ? c->error_output_prefix : DASH_DEFAULT_ERROR_PREFIX;
     char *data_head = prefix_head(c->prefix), *error_head = prefix_head(error_prefix);
     size_t n_objects = 0, n_errors = 0;
-    json_t *objects = objects_under(d, c->bucket, data_head, &n_objects);
-    json_t *errors = *error_head ? objects_under(d, c->bucket, error_head, &n_errors)
-                                 : json_array();
+    /* A stream writing to a remote destination has no objects in this lake to list. */
+    json_t *objects = c->bucket && !remote(c) ? objects_under(d, c->bucket, data_head, &n_objects)
+                                              : json_array();
+    json_t *errors = *error_head && c->bucket && !remote(c)
+                         ? objects_under(d, c->bucket, error_head, &n_errors)
+                         : json_array();
     if (!*data_head && *error_head) {
         /* Data and errors share the bucket root: keep error objects out of the data list. */
         json_t *only = json_array();
@@ -105,8 +115,9 @@ void dash_api_delivery(dash *d, const char *query, sp_http_resp *resp)
         objects = only;
         n_objects -= n_errors;
     }
-    json_t *cfg = json_pack("{s:o, s:s, s:o, s:o, s:I, s:I, s:o, s:b, s:o, s:o}",
-                            "source_stream", str_or_null(c->source_stream), "bucket", c->bucket,
+    json_t *cfg = json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:b, s:o, s:o}",
+                            "source_stream", str_or_null(c->source_stream), "bucket",
+                            str_or_null(c->bucket),
                             "prefix", str_or_null(c->prefix), "error_output_prefix",
                             str_or_null(c->error_output_prefix), "buffer_size_mb",
                             (json_int_t)c->buffer_size_mb, "buffer_interval_seconds",
@@ -115,6 +126,16 @@ void dash_api_delivery(dash *d, const char *query, sp_http_resp *resp)
                             "processors", json_or_null(c->processors), "dynamic_partitioning",
                             json_or_null(c->dynamic_partitioning));
     json_object_set_new(cfg, "source", json_or_null(c->source)); /* remote: {kind: kafka, ...} */
+    if (c->destination) {
+        /* Where the objects go, without any credentials the destination carries. */
+        json_t *dest = json_object();
+        const char *keep[] = {"kind", "endpoint", "region", "bucket"};
+        for (size_t i = 0; i < SP_ARRAY_LEN(keep); i++) {
+            json_t *v = json_object_get(c->destination, keep[i]);
+            if (v) json_object_set(dest, keep[i], v);
+        }
+        json_object_set_new(cfg, "destination", dest);
+    }
     json_t *out = json_pack("{s:s, s:o, s:o, s:I, s:o, s:I}", "name", c->name, "config", cfg,
                             "objects", objects, "objects_total", (json_int_t)n_objects,
                             "error_objects", errors, "error_objects_total", (json_int_t)n_errors);

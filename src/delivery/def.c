@@ -66,6 +66,7 @@ void dlv_def_free(dlv_def *d)
     json_decref(d->processors);
     json_decref(d->destination);
     json_decref(d->kafka_source);
+    json_decref(d->sink);
     dlv_conversion_free(d->conversion);
     free(d);
 }
@@ -176,6 +177,10 @@ bool dlv_config_check(const void *delivery_cfg, const char **key, sp_err *e)
 {
     const sp_cfg_delivery *c = delivery_cfg;
     const char *field = NULL;
+    if (!dlv_sink_config_check(c->destination, e)) {
+        *key = "destination";
+        return false;
+    }
     if (c->source) {
         conn_kafka_config kc;
         const char *sub;
@@ -223,7 +228,10 @@ dlv_def *dlv_def_from_config(const sp_cfg_delivery *c, sp_err *e)
         d->kafka_source = json_deep_copy(c->source);
         conn_kafka_config_clear(&kc);
     }
-    d->bucket = dup_or(c->bucket, "");
+    /* A remote destination names its own bucket; the lake's is the stream's bucket. */
+    const char *dest_bucket = json_string_value(json_object_get(c->destination, "bucket"));
+    d->sink = c->destination ? json_deep_copy(c->destination) : NULL;
+    d->bucket = dup_or(dest_bucket ? dest_bucket : c->bucket, "");
     d->prefix = dup_or(c->prefix, "");
     d->error_prefix = dup_or(c->error_output_prefix, "");
     d->size_mb = c->buffer_size_mb;

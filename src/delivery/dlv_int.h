@@ -61,6 +61,8 @@ typedef struct dlv_def {
     bool from_api;              /* persisted under <dir>/streams/ */
     json_t *destination;        /* ExtendedS3DestinationConfiguration as described (never NULL) */
     dlv_conversion *conversion; /* from destination.DataFormatConversionConfiguration, or NULL */
+    json_t *sink;               /* the configuration's destination ({kind: s3, ...}), or NULL:
+                                 * the embedded lake */
 } dlv_def;
 
 /* From the configuration (processors copied, dynamic_partitioning appended as a metadata
@@ -350,6 +352,50 @@ dlv_source dlv_kinesis_source(stm_log *log, const char *stream);
 /* A Kafka topic as a source (conn/kafka.h; taken: the source's destroy frees it). */
 dlv_source dlv_kafka_source(conn_kafka_source *k);
 
+/* ---- sinks -------------------------------------------------------------------------------- */
+
+/* Where a runner writes objects: the embedded lake (sink_lake.c) or a remote S3-compatible
+ * service (sink_s3.c). Both calls must be idempotent under the same key, since the runner's
+ * redo of an intent (runner.c) puts the same keys again after a crash; remove of an absent key
+ * succeeds. Called from the runner's thread only. */
+typedef struct dlv_sink {
+    void *ctx;
+    const char *kind;            /* "lake", "s3" */
+    /* Stores len bytes of data (borrowed) under bucket/key, whole or not at all. */
+    bool (*put)(void *ctx, const char *bucket, const char *key, const void *data, size_t len,
+                sp_err *e);
+    bool (*remove)(void *ctx, const char *bucket, const char *key, sp_err *e);
+    /* Where the objects go, for status ("lake", "s3 http://127.0.0.1:9000 (eu-west-1)").
+     * Borrowed from ctx. */
+    const char *(*describe)(void *ctx);
+    void (*destroy)(void *ctx);  /* frees ctx when the runner goes */
+    /* Optional (remote sinks): calls in flight or to come end by deadline_ns (monotonic), so
+     * a stopping runner is not held by an unresponsive service. Called from another thread
+     * than put/remove. */
+    void (*hurry)(void *ctx, uint64_t deadline_ns);
+} dlv_sink;
+
+/* The embedded lake as a sink (lk borrowed). */
+dlv_sink dlv_sink_lake(lake *lk);
+
+/* Multipart upload above this size; parts of this size (S3: parts 5 MiB..5 GiB except the
+ * last, at most 10 000 of them). */
+enum {
+    DLV_S3_MULTIPART_THRESHOLD_MB_DEFAULT = 8,
+    DLV_S3_PART_MB_DEFAULT = 8,
+    DLV_S3_PART_MB_MIN = 5,
+    DLV_S3_PART_MB_MAX = 5120,
+    DLV_S3_PARTS_MAX = 10000,
+    DLV_S3_BUCKET_MIN = 3, DLV_S3_BUCKET_MAX = 63,
+};
+/* Checks a destination mapping of the configuration ({kind: lake|s3, ...}); on failure e
+ * names the member and what it must be. */
+bool dlv_sink_config_check(const json_t *dest, sp_err *e);
+/* A remote S3-compatible service as a sink, from a checked destination (borrowed): path-style
+ * requests, PutObject below the threshold, multipart upload above it (aborted on failure).
+ * NULL with e when there are no credentials. */
+bool dlv_sink_s3_new(const json_t *dest, dlv_sink *out, sp_err *e);
+
 /* ---- durable state (checkpoints + intent) --------------------------------------------------- */
 
 typedef struct dlv_range {
@@ -382,6 +428,8 @@ void dlv_state_clear(dlv_state *st);
 
 typedef struct dlv_counters {
     uint64_t records_in, records_out, records_dropped, records_failed;
+    uint64_t sink_errors;       /* failed puts/removes of the sink (each retried by a redo) */
+    char sink_last_error[SP_ERR_MSG_MAX]; /* the sink's last error as the remote said it */
     uint64_t objects, error_objects, bytes_out, flushes, redos;
     bool holding;               /* records buffered or an intent open */
     sp_hist freshness;          /* ms from a record's arrival in the source to its object */
@@ -390,10 +438,14 @@ typedef struct dlv_counters {
 } dlv_counters;
 
 typedef struct dlv_runner dlv_runner;
-/* A runner for def (borrowed; must outlive it) over src (taken: the runner calls its destroy,
- * also on failure), writing into lk under state files in dir. Does not start a thread. */
-dlv_runner *dlv_runner_new(const dlv_def *def, dlv_source src, lake *lk, const char *dir,
+/* A runner for def (borrowed; must outlive it) over src, writing into sink (both taken: the
+ * runner calls their destroy, also on failure), with state files in dir. Does not start a
+ * thread. */
+dlv_runner *dlv_runner_new(const dlv_def *def, dlv_source src, dlv_sink sink, const char *dir,
                            sp_err *e);
+/* The sink's kind and description (borrowed from the runner). */
+const char *dlv_runner_sink_kind(const dlv_runner *r);
+const char *dlv_runner_sink_describe(const dlv_runner *r);
 /* Where format conversion finds its schema (borrowed; the service's, set before start). */
 void dlv_runner_set_schema_source(dlv_runner *r, const dlv_schema_source *src);
 /* Redoes an open intent, then runs the loop in a new thread. */

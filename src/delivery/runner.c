@@ -9,8 +9,9 @@
  *      intent's uuid and the records themselves (times are the records' arrival times,
  *      random strings and per-object uuids are hashes of the intent uuid and the group);
  *      the keys are added to the intent (union with any keys a previous attempt recorded);
- *   3. each object is put (tmp + fsync + rename, so an object is whole or absent, and a put
- *      under an existing key replaces it);
+ *   3. each object is put through the sink (dlv_sink: the lake writes tmp + fsync + rename,
+ *      S3 a PutObject or a multipart upload; either way an object is whole or absent, and a
+ *      put under an existing key replaces it);
  *   4. the state is saved with checkpoints advanced to upto and no intent.
  * A crash before 1 leaves the checkpoints where they were: the batch is read again later,
  * nothing of it is in the lake. A crash after 4 is done. A crash between 1 and 4 leaves the
@@ -35,12 +36,14 @@ enum {
     RUNNER_STOP_BUFFERS = 4,         /* buffers flushed at most while stopping */
     RUNNER_RETRY_MS = 1000,          /* after a failed delivery (lake full, source error) */
     RANDOM_STRING_LEN = 11,          /* !{firehose:random-string} */
+    RUNNER_STOP_GRACE_MS = 15000,    /* a remote sink's last flush when stopping; then it is
+                                      * cut and the batch is redone on the next start */
 };
 
 struct dlv_runner {
     const dlv_def *def;
     dlv_source src;
-    lake *lk;
+    dlv_sink sink;
     char *state_path;
     char *stream_arn;
     dlv_proc_env env;
@@ -127,6 +130,14 @@ static void note_error(dlv_runner *r, const sp_err *e)
 {
     pthread_mutex_lock(&r->mu);
     snprintf(r->c.last_error, sizeof r->c.last_error, "%s", e->msg);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void note_sink_error(dlv_runner *r, const sp_err *e)
+{
+    pthread_mutex_lock(&r->mu);
+    r->c.sink_errors++;
+    snprintf(r->c.sink_last_error, sizeof r->c.sink_last_error, "%s", e->msg);
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -472,7 +483,8 @@ static bool deliver(dlv_runner *r, sp_err *e)
     for (size_t i = 0; i < nobj && ok; i++) {
         size_t zlen;
         char *z = dlv_compress(d->compression, objs[i].body, objs[i].len, &zlen, e);
-        ok = z && lake_object_put(r->lk, d->bucket, objs[i].key, z, zlen, e);
+        ok = z && r->sink.put(r->sink.ctx, d->bucket, objs[i].key, z, zlen, e);
+        if (z && !ok) note_sink_error(r, e);
         bytes += zlen;
         free(z);
     }
@@ -483,8 +495,8 @@ static bool deliver(dlv_runner *r, sp_err *e)
         for (size_t o = 0; o < nobj && !produced; o++)
             produced = !strcmp(objs[o].key, json_string_value(k));
         sp_err de = {0};
-        if (ok && !produced &&
-            !lake_object_delete(r->lk, d->bucket, json_string_value(k), &de) && de.status != 404) {
+        if (ok && !produced && !r->sink.remove(r->sink.ctx, d->bucket, json_string_value(k), &de)) {
+            note_sink_error(r, &de);
             *e = de;
             ok = false;
         }
@@ -599,13 +611,13 @@ static bool redo(dlv_runner *r, sp_err *e)
 
 /* ---- lifecycle --------------------------------------------------------------------------- */
 
-dlv_runner *dlv_runner_new(const dlv_def *def, dlv_source src, lake *lk, const char *dir,
+dlv_runner *dlv_runner_new(const dlv_def *def, dlv_source src, dlv_sink sink, const char *dir,
                            sp_err *e)
 {
     dlv_runner *r = calloc(1, sizeof *r);
     r->def = def;
     r->src = src;
-    r->lk = lk;
+    r->sink = sink;
     pthread_mutex_init(&r->mu, NULL);
     sp_str s;
     sp_str_init(&s, NULL, 0, SP_STR_NO_MAX);
@@ -725,6 +737,13 @@ bool dlv_runner_caught_up(dlv_runner *r)
     return caught_up;
 }
 
+const char *dlv_runner_sink_kind(const dlv_runner *r) { return r->sink.kind; }
+
+const char *dlv_runner_sink_describe(const dlv_runner *r)
+{
+    return r->sink.describe ? r->sink.describe(r->sink.ctx) : r->sink.kind;
+}
+
 void dlv_runner_counters(dlv_runner *r, dlv_counters *out)
 {
     pthread_mutex_lock(&r->mu);
@@ -737,6 +756,9 @@ void dlv_runner_destroy(dlv_runner *r)
     if (!r) return;
     if (r->started) {
         atomic_store(&r->stop, true);
+        if (r->sink.hurry)
+            r->sink.hurry(r->sink.ctx,
+                          sp_clock_mono_ns() + (uint64_t)RUNNER_STOP_GRACE_MS * 1000000ull);
         pthread_join(r->thread, NULL);
     }
     buffer_reset(r);
@@ -747,6 +769,7 @@ void dlv_runner_destroy(dlv_runner *r)
     dlv_state_clear(&r->st);
     pthread_mutex_destroy(&r->mu);
     if (r->src.destroy) r->src.destroy(r->src.ctx);
+    if (r->sink.destroy) r->sink.destroy(r->sink.ctx);
     free(r->state_path);
     free(r->stream_arn);
     free(r);

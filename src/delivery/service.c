@@ -77,6 +77,20 @@ static bool entry_source(dlv_service *s, dlv_entry *en, dlv_source *src)
     return true;
 }
 
+/* The sink the entry's definition names: its remote destination, or the embedded lake. */
+static bool sink_remote(const dlv_def *def)
+{
+    const char *kind = json_string_value(json_object_get(def->sink, "kind"));
+    return kind && !strcmp(kind, "s3");
+}
+
+static bool entry_sink(dlv_service *s, const dlv_def *def, dlv_sink *out, sp_err *e)
+{
+    if (sink_remote(def)) return dlv_sink_s3_new(def->sink, out, e);
+    *out = dlv_sink_lake(s->lake);
+    return true;
+}
+
 /* Writes the definition of a stream created through the API to <dir>/streams/<name>.json
  * (tmp + rename). */
 static bool persist(dlv_service *s, const dlv_def *def, sp_err *e)
@@ -118,7 +132,12 @@ static dlv_entry *entry_new(dlv_service *s, dlv_def *def, sp_err *e)
                 def->name);
         return en;
     }
-    en->runner = dlv_runner_new(def, src, s->lake, en->dir, e);
+    dlv_sink sink;
+    if (!entry_sink(s, def, &sink, e)) {
+        if (src.destroy) src.destroy(src.ctx);
+        goto fail;
+    }
+    en->runner = dlv_runner_new(def, src, sink, en->dir, e);
     if (!en->runner) goto fail;
     dlv_runner_set_schema_source(en->runner, &s->schema);
     return en;
@@ -186,7 +205,8 @@ dlv_service *dlv_service_open(const char *dir, const sp_config *cfg, lake *lk, s
     for (size_t i = 0; i < cfg->n_deliveries; i++) {
         dlv_def *def = dlv_def_from_config(&cfg->deliveries[i], e);
         if (!def) goto fail;
-        if (!lake_bucket_create(lk, def->bucket, e)) {
+        /* The lake's bucket, when the objects go there (a remote one is not made here). */
+        if (!sink_remote(def) && !lake_bucket_create(lk, def->bucket, e)) {
             dlv_def_free(def);
             goto fail;
         }
@@ -300,8 +320,11 @@ bool dlv_service_update(dlv_service *s, dlv_entry *en, dlv_def *def, sp_err *e)
     pthread_mutex_unlock(&s->mu);
     bool ok = true;
     dlv_source src;
+    dlv_sink sink;
     if (entry_source(s, en, &src)) {
-        dlv_runner *r = dlv_runner_new(def, src, s->lake, en->dir, e);
+        dlv_runner *r = NULL;
+        if (entry_sink(s, def, &sink, e)) r = dlv_runner_new(def, src, sink, en->dir, e);
+        else if (src.destroy) src.destroy(src.ctx);
         if (r) dlv_runner_set_schema_source(r, &s->schema);
         ok = r && (!started || dlv_runner_start(r, e));
         if (!ok) {
@@ -396,6 +419,14 @@ json_t *dlv_service_health(dlv_service *s)
                       "bytes_out", (json_int_t)c.bytes_out, "redos", (json_int_t)c.redos,
                       "last_error", c.last_error));
         json_t *h = json_object_get(streams, en->def->name);
+        /* Where the objects go and what the remote side last refused (its code and message). */
+        json_object_set_new(h, "sink", json_string(en->runner ? dlv_runner_sink_kind(en->runner)
+                                                              : "none"));
+        if (en->runner)
+            json_object_set_new(h, "sink_target",
+                                json_string(dlv_runner_sink_describe(en->runner)));
+        json_object_set_new(h, "sink_errors", json_integer((json_int_t)c.sink_errors));
+        json_object_set_new(h, "sink_last_error", json_string(c.sink_last_error));
         if (en->kafka && en->runner) { /* flat: status prints it, metrics export it */
             conn_kafka_stats ks;
             conn_kafka_source_stats(en->kafka, &ks);

@@ -122,7 +122,7 @@ static char *get(fixture *f, const char *key)
 static void run_once(fixture *f)
 {
     sp_err e = {0};
-    dlv_runner *r = dlv_runner_new(f->def, dlv_direct_source(f->direct), f->lk, f->path[1], &e);
+    dlv_runner *r = dlv_runner_new(f->def, dlv_direct_source(f->direct), dlv_sink_lake(f->lk), f->path[1], &e);
     assert_non_null(r);
     if (!dlv_runner_flush_all(r, &e)) fail_msg("%s", e.msg);
     dlv_runner_destroy(r);
@@ -213,7 +213,7 @@ static void redo_reads_exactly_its_range(void **state)
     append(f, 0, 6);
     write_intent(f, f->pos[1], f->pos[3], "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", NULL);
     sp_err e = {0};
-    dlv_runner *r = dlv_runner_new(f->def, dlv_direct_source(f->direct), f->lk, f->path[1], &e);
+    dlv_runner *r = dlv_runner_new(f->def, dlv_direct_source(f->direct), dlv_sink_lake(f->lk), f->path[1], &e);
     assert_non_null(r);
     /* Only the redo: state says checkpoint pos[1], intent (pos[1], pos[3]]. */
     assert_true(dlv_runner_flush_all(r, &e));
@@ -385,7 +385,7 @@ static void failed_write_is_retried_not_sent_to_errors(void **state)
     assert_non_null(fp);
     fclose(fp);
     sp_err e = {0};
-    dlv_runner *r = dlv_runner_new(f->def, dlv_direct_source(f->direct), f->lk, f->path[1], &e);
+    dlv_runner *r = dlv_runner_new(f->def, dlv_direct_source(f->direct), dlv_sink_lake(f->lk), f->path[1], &e);
     assert_non_null(r);
     assert_false(dlv_runner_flush_all(r, &e));
     dlv_runner_destroy(r);
