@@ -284,8 +284,9 @@ static int av_cmp_scalar(const char type, const json_t *a, const json_t *b)
     if (!x || !y) return (x != NULL) - (y != NULL);
     if (type == 'N') return av_cmp_number_text(x, y);
     if (type == 'B') return av_cmp_binary_text(x, y);
-    return av_cmp_bytes((const unsigned char *)x, strlen(x), (const unsigned char *)y,
-                        strlen(y));
+    /* By length, not strlen: a string may hold U+0000 ("abd\u0000" sorts after "abd"). */
+    return av_cmp_bytes((const unsigned char *)x, json_string_length(a),
+                        (const unsigned char *)y, json_string_length(b));
 }
 
 int tbl_av_cmp(const json_t *a, const json_t *b)

@@ -314,6 +314,7 @@ bool tbl_item_write(tbl_txn *t, tbl_meta *m, const tbl_key *k, json_t *old_item,
         bind_key(st, m, k);
         sqlite3_bind_int64(st, 4, (sqlite3_int64)tbl_item_size(new_item));
         sqlite3_bind_text(st, 5, text, (int)len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, tbl_key_hp(m, k));
         bool ok = step_done(c, st, "writing item", e);
         free(text);
         if (!ok) return false;

@@ -242,6 +242,21 @@ bool tbl_item_write(tbl_txn *t, tbl_meta *m, const tbl_key *k, json_t *old_item,
 json_t *tbl_item_prepare(const tbl_meta *m, const json_t *raw, tbl_key *k, sp_err *e);
 /* Validates a request's Key (exactly the key attributes) and encodes it. raw borrowed. */
 bool tbl_key_prepare(const tbl_meta *m, const json_t *raw, tbl_key *k, sp_err *e);
+
+/* ---- DynamoDB's key hash (keyhash.c) ------------------------------------------------------ */
+
+enum { TBL_KEYHASH_BUCKETS = 4096 };   /* parallel Scan splits by the hash's first 12 bits */
+
+/* The 24-bit hash of an encoded key (range part only when rtype is not 0). */
+uint32_t tbl_key_hash(char htype, const uint8_t *hk, size_t hk_len, char rtype,
+                      const uint8_t *rk, size_t rk_len);
+/* Of the partition key alone (a Scan's order) / of the whole table key (index tie order). */
+uint32_t tbl_key_hp(const tbl_meta *m, const tbl_key *k);
+uint32_t tbl_key_thp(const tbl_meta *m, const tbl_key *k);
+/* The hashes [*lo, *hi) that Scan segment `segment` of `total` covers. */
+void tbl_segment_range(uint32_t segment, uint32_t total, int64_t *lo, int64_t *hi);
+/* Registers the SQL function sp_key_hash(htype, hk, rtype, rk) on a connection. */
+bool tbl_key_hash_register(sqlite3 *sql);
 /* The attribute values of a request's Item/Key map (borrowed) are well-formed: the checks
  * that need no table, made before it is looked up. True when raw is absent. */
 bool tbl_av_map_check(const json_t *raw, sp_err *e);
