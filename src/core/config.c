@@ -71,6 +71,10 @@ static const cfg_entry server_map[] = {
     STR("durability", "fsync", sp_cfg_server, durability, false, "fsync|relaxed",
         "fsync: an acknowledged write is on disk (survives a power loss); relaxed: it survives "
         "a process crash, not a power loss"),
+    INT("status_transition_ms", "0", sp_cfg_server, status_transition_ms, 0, 3600000,
+        "tables created, updated or deleted through the API stay CREATING / UPDATING / "
+        "DELETING this long, as AWS's do for a while (0: ACTIVE, or gone, at once); tables of "
+        "this file are ACTIVE at once"),
     {0},
 };
 

@@ -28,6 +28,9 @@ typedef struct sp_cfg_server {
     /* Origins browsers may call the endpoint from (array: "http://host:port", "*"). */
     json_t *cors_allowed_origins;
     char *durability;         /* fsync | relaxed (sp_durability_parse) */
+    /* How long a resource created, updated or deleted through an API stays CREATING /
+     * UPDATING / DELETING before it is ACTIVE (or gone); 0: at once. */
+    long long status_transition_ms;
 } sp_cfg_server;
 
 /* What an acknowledged write survives (server.durability). FSYNC: it is on disk before the

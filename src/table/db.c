@@ -19,6 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The text of a DELETING table's description (tbl_meta.ghost), kept until the db closes. */
+struct tbl_ghost_text {
+    struct tbl_ghost_text *next;
+    char text[];
+};
+
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS tables("
     " tid INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE NOT NULL,"
@@ -345,6 +351,10 @@ void tbl_db_close(tbl_db *db)
     pthread_cond_destroy(&db->stop_cv);
     tbl_indexes_free_all(db);
     pthread_mutex_destroy(&db->index_mu);
+    for (struct tbl_ghost_text *g = db->ghost_texts, *next; g; g = next) {
+        next = g->next;
+        free(g);
+    }
     free(db->metas);
     free(db->path);
     free(db->seq_path);
@@ -353,17 +363,80 @@ void tbl_db_close(tbl_db *db)
 
 /* ---- metadata cache --------------------------------------------------------------------- */
 
+void tbl_db_set_status_ms(tbl_db *db, int64_t ms) { db->status_ms = ms > 0 ? ms : 0; }
+
+char tbl_meta_busy(const tbl_meta *m)
+{
+    return m->busy && sp_clock_wall_ms() < m->busy_until_ms ? m->busy : TBL_BUSY_NONE;
+}
+
+const char *tbl_busy_name(char busy)
+{
+    return busy == TBL_BUSY_CREATING ? "CREATING" : busy == TBL_BUSY_UPDATING ? "UPDATING"
+           : busy == TBL_BUSY_DELETING ? "DELETING" : "ACTIVE";
+}
+
+/* Drops the ghosts whose DELETING window is over. Under meta_mu. */
+static void ghosts_purge(tbl_db *db)
+{
+    for (size_t i = 0; i < db->n_metas;) {
+        if (db->metas[i].ghost && !tbl_meta_busy(&db->metas[i]))
+            db->metas[i] = db->metas[--db->n_metas];
+        else
+            i++;
+    }
+}
+
 static tbl_meta *meta_find(tbl_db *db, const char *name)
 {
+    ghosts_purge(db);
     for (size_t i = 0; i < db->n_metas; i++)
         if (!strcmp(db->metas[i].name, name)) return &db->metas[i];
     return NULL;
+}
+
+void tbl_meta_set_ghost(tbl_db *db, const tbl_meta *m, const json_t *desc)
+{
+    if (!db->status_ms) {
+        tbl_meta_set(db, m, true);
+        return;
+    }
+    char *text = json_dumps(desc, JSON_COMPACT);
+    size_t n = text ? strlen(text) + 1 : 1;
+    struct tbl_ghost_text *g = malloc(sizeof *g + n);
+    if (!g) abort();
+    memcpy(g->text, text ? text : "", n);
+    free(text);
+    tbl_meta ghost = *m;
+    ghost.busy = TBL_BUSY_DELETING;
+    ghost.busy_until_ms = sp_clock_wall_ms() + db->status_ms;
+    ghost.ghost = g->text;
+    ghost.indexes = NULL;
+    ghost.ttl_attr[0] = 0;
+    pthread_mutex_lock(&db->meta_mu);
+    g->next = db->ghost_texts;
+    db->ghost_texts = g;
+    pthread_mutex_unlock(&db->meta_mu);
+    tbl_meta_set(db, &ghost, false);
+}
+
+json_t *tbl_meta_ghost_desc(tbl_db *db, const char *name)
+{
+    json_t *d = NULL;
+    pthread_mutex_lock(&db->meta_mu);
+    tbl_meta *m = name ? meta_find(db, name) : NULL;
+    if (m && m->ghost) d = json_loads(m->ghost, 0, NULL);
+    pthread_mutex_unlock(&db->meta_mu);
+    return d;
 }
 
 bool tbl_meta_get(tbl_db *db, const char *name, tbl_meta *out, bool control_plane, sp_err *e)
 {
     pthread_mutex_lock(&db->meta_mu);
     tbl_meta *m = name ? meta_find(db, name) : NULL;
+    /* A table being deleted is gone for everything but DescribeTable, DeleteTable and
+     * ListTables (tbl_meta_ghost_desc); one being created only for the data plane. */
+    if (m && (m->ghost || (!control_plane && tbl_meta_busy(m) == TBL_BUSY_CREATING))) m = NULL;
     if (m) *out = *m;
     pthread_mutex_unlock(&db->meta_mu);
     if (!m) {
@@ -414,6 +487,7 @@ static int name_cmp(const void *a, const void *b) { return strcmp(a, b); }
 size_t tbl_meta_names(tbl_db *db, char (**names)[TBL_NAME_MAX + 1])
 {
     pthread_mutex_lock(&db->meta_mu);
+    ghosts_purge(db);
     size_t n = db->n_metas;
     *names = malloc((n ? n : 1) * sizeof **names);
     for (size_t i = 0; i < n; i++) memcpy((*names)[i], db->metas[i].name, TBL_NAME_MAX + 1);

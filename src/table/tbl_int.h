@@ -91,7 +91,27 @@ typedef struct tbl_meta {
     uint64_t stream_start;              /* the latest stream holds the records > this */
     const tbl_indexes *indexes;         /* NULL when the table has none; owned by the db */
     char ttl_attr[TBL_ATTR_NAME_MAX + 1]; /* Time to Live attribute, "" when disabled */
+    /* A status window (server.status_transition_ms): TBL_BUSY_* until busy_until_ms, then
+     * ACTIVE (a DELETING table is then gone). Kept in memory only: after a restart every
+     * table is ACTIVE. */
+    char busy;
+    int64_t busy_until_ms;
+    char busy_index[TBL_NAME_MAX + 1];  /* UPDATING: the global index being created */
+    const char *ghost;                  /* DELETING: the description as deleted (db-owned) */
 } tbl_meta;
+
+enum { TBL_BUSY_NONE = 0, TBL_BUSY_CREATING = 'C', TBL_BUSY_UPDATING = 'U',
+       TBL_BUSY_DELETING = 'D' };
+
+/* The window status in force now (TBL_BUSY_NONE once it is over). */
+char tbl_meta_busy(const tbl_meta *m);
+/* DynamoDB's status name of a window status ("ACTIVE" for none). */
+const char *tbl_busy_name(char busy);
+/* Replaces the table by a DELETING ghost showing desc (copied) until the window ends; without
+ * a window (status_ms 0) the table is removed at once. */
+void tbl_meta_set_ghost(tbl_db *db, const tbl_meta *m, const json_t *desc);
+/* The description of a table being deleted (a new reference), or NULL. */
+json_t *tbl_meta_ghost_desc(tbl_db *db, const char *name);
 
 /* ---- database --------------------------------------------------------------------------- */
 
@@ -153,6 +173,8 @@ struct tbl_db {
 
     pthread_mutex_t index_mu;           /* guards index_sets */
     tbl_indexes *index_sets;            /* every index set built, freed at close */
+    int64_t status_ms;                  /* server.status_transition_ms; 0: ACTIVE at once */
+    struct tbl_ghost_text *ghost_texts; /* descriptions of ghosts, freed at close (meta_mu) */
 
     pthread_t trimmer;
     bool trimmer_running, stopping;
