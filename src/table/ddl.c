@@ -655,6 +655,12 @@ json_t *tbl_table_describe(tbl_db *db, const tbl_meta *m, const char *status)
     /* Kept with the definition, answered by their own operations, not by DescribeTable. */
     json_object_del(d, "Tags");
     json_object_del(d, "TimeToLiveDescription");
+    /* DynamoDB shows BillingModeSummary only for a table that is, or once was, on demand. */
+    const json_t *bms = json_object_get(d, "BillingModeSummary");
+    const char *bm = json_string_value(json_object_get(bms, "BillingMode"));
+    if (bms && (!bm || !strcmp(bm, "PROVISIONED")) &&
+        !json_object_get(bms, "LastUpdateToPayPerRequestDateTime"))
+        json_object_del(d, "BillingModeSummary");
     describe_index_counts(db, m, d);
     char arn[TBL_ARN_MAX];
     tbl_table_arn(m, arn);
@@ -1022,7 +1028,18 @@ static bool table_changes(json_t *nx, const json_t *req, const tbl_meta *m, json
             return false;
         }
     }
-    if (billing) json_object_set(nx, "BillingModeSummary", billing);
+    if (billing) {
+        /* The time of the latest switch to PAY_PER_REQUEST stays with the summary. */
+        json_t *was = json_object_get(json_object_get(nx, "BillingModeSummary"),
+                                      "LastUpdateToPayPerRequestDateTime");
+        json_t *summary = json_deep_copy(billing);
+        if (ppr && !(tmode && !strcmp(tmode, "PAY_PER_REQUEST")))
+            json_object_set_new(summary, "LastUpdateToPayPerRequestDateTime",
+                                json_real((double)now_ms / 1000.0));
+        else if (was)
+            json_object_set(summary, "LastUpdateToPayPerRequestDateTime", was);
+        json_object_set_new(nx, "BillingModeSummary", summary);
+    }
     if (req_pt) {
         json_t *stored = json_object_get(nx, "ProvisionedThroughput");
         if (!stored) json_object_set_new(nx, "ProvisionedThroughput", stored = json_object());
