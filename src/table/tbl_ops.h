@@ -76,6 +76,7 @@ typedef struct tbl_write {
     tbl_req_exprs x;
     tbl_rv rv;
     bool old_on_fail;      /* ReturnValuesOnConditionCheckFailure ALL_OLD */
+    bool legacy_update;    /* UPDATE given as AttributeUpdates, not UpdateExpression */
     json_t *old_item;      /* after check: the current item or NULL */
     json_t *new_item;      /* after check: the item to write or NULL (delete) */
 } tbl_write;
