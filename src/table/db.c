@@ -77,9 +77,13 @@ static const char *const STATEMENTS[TBL_ST_COUNT] = {
     [TBL_ST_STREAM_READ] = "SELECT seq, created_ms, rec FROM stream WHERE tid=?1 AND seq>?2"
                            " ORDER BY seq LIMIT ?3",
     /* DynamoDB's order: the partition key's hash, then the encoded keys' byte order; [?5, ?6)
-     * is the segment's share of hashes; row values keep the scan on items_by_hash. */
+     * is the segment's share of hashes. After a starting key (which lies in the segment,
+     * ops_read.c checks) the row value alone is the lower bound, so SQLite seeks to it on
+     * items_by_hash instead of walking the segment from its start. */
     [TBL_ST_SCAN] = "SELECT hk, rk, item FROM items WHERE tid=?1 AND hp>=?5 AND hp<?6"
-                    " AND (hp, hk, rk) > (?7, ?2, ?3) ORDER BY hp, hk, rk LIMIT ?4",
+                    " ORDER BY hp, hk, rk LIMIT ?4",
+    [TBL_ST_SCAN_FROM] = "SELECT hk, rk, item FROM items WHERE tid=?1"
+                         " AND (hp, hk, rk) > (?5, ?2, ?3) AND hp<?6 ORDER BY hp, hk, rk LIMIT ?4",
     /* Range bounds are normalised to lo <= rk < hi (see ops_read.c). */
     [TBL_ST_QUERY_ASC] = "SELECT hk, rk, item FROM items WHERE tid=?1 AND hk=?2 AND rk>=?3"
                          " AND rk<?4 ORDER BY rk ASC LIMIT ?5",

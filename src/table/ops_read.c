@@ -410,7 +410,8 @@ static sqlite3_stmt *index_stmt(tbl_conn *c, const read_req *r, const tbl_key *h
              " ON i.tid=x.tid AND i.hk=x.hk AND i.rk=x.rk WHERE x.tid=?1 AND x.iname=?2%s%s"
              " ORDER BY %s",
              query ? " AND x.ihp=?9 AND x.ihk=?3 AND x.irk>=?7 AND x.irk<?8"
-                   : " AND x.ihp>=?11 AND x.ihp<?12",
+             /* After a starting key (in the segment) the row value is the lower bound. */
+             : r->has_start ? " AND x.ihp<?12" : " AND x.ihp>=?11 AND x.ihp<?12",
              !r->has_start ? ""
              : query ? (forward ? " AND (x.irk, x.thp, x.hk, x.rk) > (?4, ?10, ?5, ?6)"
                                 : " AND (x.irk, x.thp, x.hk, x.rk) < (?4, ?10, ?5, ?6)")
@@ -506,16 +507,16 @@ json_t *tbl_op_scan(void *ctx, json_t *req, sp_err *e)
         tbl_conn_put(db, c);
         goto out;
     }
-    sqlite3_stmt *st = c->st[TBL_ST_SCAN];
+    sqlite3_stmt *st = c->st[r.has_start ? TBL_ST_SCAN_FROM : TBL_ST_SCAN];
     sqlite3_bind_int64(st, 1, r.m.tid);
-    sqlite3_bind_blob(st, 2, r.has_start ? (const void *)r.start.hk : "",
-                      r.has_start ? (int)r.start.hk_len : 0, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, r.has_start ? (const void *)r.start.rk : "",
-                      r.has_start ? (int)r.start.rk_len : 0, SQLITE_STATIC);
+    if (r.has_start) {
+        sqlite3_bind_blob(st, 2, r.start.hk, (int)r.start.hk_len, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 3, r.start.rk_len ? (const void *)r.start.rk : "",
+                          (int)r.start.rk_len, SQLITE_STATIC);
+    }
     sqlite3_bind_int64(st, 4, -1);
-    sqlite3_bind_int64(st, 5, seg_lo);
+    sqlite3_bind_int64(st, 5, r.has_start ? (int64_t)tbl_key_hp(&r.m, &r.start) : seg_lo);
     sqlite3_bind_int64(st, 6, seg_hi);
-    sqlite3_bind_int64(st, 7, r.has_start ? (int64_t)tbl_key_hp(&r.m, &r.start) : -1);
     resp = read_page(db, req, &r, c, st, e);
     tbl_conn_put(db, c);
 out:
