@@ -7,7 +7,9 @@ against DynamoDB) is the first 24 bits of md5("Outliers" + key bytes), where a n
 DynamoDB's binary number form; the expected orders are computed here independently of the
 server. Paging returns each item exactly once; data dirs written before the hash was stored are
 migrated. With server.status_transition_ms, tables created, updated and deleted through the API
-stay CREATING / UPDATING / DELETING for that long, as a waiter sees them."""
+stay CREATING / UPDATING / DELETING for that long, as a waiter sees them. Also: a write is
+charged for the larger of the old and new item, and AttributeUpdates' type mismatch has
+DynamoDB's own wording."""
 import decimal
 import hashlib
 import math
@@ -306,3 +308,27 @@ def test_without_a_window_tables_are_active_at_once(server):
     assert "LastUpdateToPayPerRequestDateTime" in t["BillingModeSummary"]
     ddb.delete_table(TableName="Plain")
     assert error_of(ddb.describe_table, TableName="Plain")[0] == "ResourceNotFoundException"
+
+
+def test_write_capacity_and_legacy_update_type_mismatch(server):
+    ddb = server.client("dynamodb")
+    create_hash_table(ddb, "Fidelity")
+    big = {"k": {"S": "a"}, "b": {"S": "x" * 3000}}
+    r = ddb.put_item(TableName="Fidelity", Item=big, ReturnConsumedCapacity="TOTAL")
+    assert r["ConsumedCapacity"]["CapacityUnits"] == 3
+    # Replacing a large item by a small one is charged for the larger of the two.
+    r = ddb.put_item(TableName="Fidelity", Item={"k": {"S": "a"}}, ReturnConsumedCapacity="TOTAL")
+    assert r["ConsumedCapacity"]["CapacityUnits"] == 3
+    r = ddb.put_item(TableName="Fidelity", Item={"k": {"S": "a"}}, ReturnConsumedCapacity="TOTAL")
+    assert r["ConsumedCapacity"]["CapacityUnits"] == 1
+    ddb.put_item(TableName="Fidelity", Item={"k": {"S": "s"}, "ns": {"NS": ["1"]}})
+    for upd in ({"ns": {"Action": "ADD", "Value": {"SS": ["1"]}}},
+                {"ns": {"Action": "DELETE", "Value": {"SS": ["1"]}}},
+                {"ns": {"Action": "ADD", "Value": {"N": "1"}}}):
+        assert error_of(ddb.update_item, TableName="Fidelity", Key={"k": {"S": "s"}},
+                        AttributeUpdates=upd) == ("ValidationException",
+                                                  "Type mismatch for attribute to update")
+    # The expression form keeps its own wording.
+    assert error_of(ddb.update_item, TableName="Fidelity", Key={"k": {"S": "s"}},
+                    UpdateExpression="ADD ns :v", ExpressionAttributeValues={":v": {"SS": ["1"]}}) == (
+        "ValidationException", "An operand in the update expression has an incorrect data type")
