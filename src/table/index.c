@@ -217,7 +217,7 @@ bool tbl_index_backfill(tbl_conn *c, const tbl_meta *m, const tbl_index *ix, sp_
         k.rk_len = rl;
         if (hl) memcpy(k.hk, sqlite3_column_blob(st, 0), hl);
         if (rl) memcpy(k.rk, sqlite3_column_blob(st, 1), rl);
-        json_t *item = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+        json_t *item = json_loads((const char *)sqlite3_column_text(st, 2), JSON_ALLOW_NUL, NULL);
         if (item) ok = entry_insert(c, m, ix, &k, item, e);
         json_decref(item);
     }

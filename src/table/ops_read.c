@@ -329,7 +329,7 @@ static json_t *read_page(tbl_db *db, const json_t *req, read_req *r, tbl_conn *c
             break;
         }
         const char *text = (const char *)sqlite3_column_text(st, 2);
-        json_t *item = json_loadb(text, (size_t)sqlite3_column_bytes(st, 2), 0, NULL);
+        json_t *item = json_loadb(text, (size_t)sqlite3_column_bytes(st, 2), JSON_ALLOW_NUL, NULL);
         if (!item) {
             sp_err_internal(e, "stored item of table %s is not JSON", r->m.name);
             break;

@@ -192,7 +192,7 @@ bool tbl_item_read(tbl_conn *c, const tbl_meta *m, const tbl_key *k, json_t **ou
     if (rc == SQLITE_ROW) {
         const char *text = (const char *)sqlite3_column_text(st, 0);
         size_t len = (size_t)sqlite3_column_bytes(st, 0);
-        *out = json_loadb(text, len, 0, NULL);
+        *out = json_loadb(text, len, JSON_ALLOW_NUL, NULL);
         if (!*out) sp_err_internal(e, "stored item of table %s is not JSON", m->name);
     } else if (rc != SQLITE_DONE) {
         tbl_sql_err(c, "reading item", e);

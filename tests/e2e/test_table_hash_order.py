@@ -332,3 +332,46 @@ def test_write_capacity_and_legacy_update_type_mismatch(server):
     assert error_of(ddb.update_item, TableName="Fidelity", Key={"k": {"S": "s"}},
                     UpdateExpression="ADD ns :v", ExpressionAttributeValues={":v": {"SS": ["1"]}}) == (
         "ValidationException", "An operand in the update expression has an incorrect data type")
+
+
+def test_strings_keep_u0000_in_items_filters_and_stream_records(server):
+    ddb = server.client("dynamodb")
+    ddb.create_table(TableName="Nul", BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    values = {"1": "abd", "2": "abd\x00", "3": "a\x00b", "4": "abc\xff"}
+    for k, v in values.items():
+        ddb.put_item(TableName="Nul", Item={"k": {"S": k}, "b": {"S": v}, "ss": {"SS": [v, "z"]}})
+    for k, v in values.items():
+        item = ddb.get_item(TableName="Nul", Key={"k": {"S": k}}, ConsistentRead=True)["Item"]
+        assert item["b"]["S"] == v and sorted(item["ss"]["SS"]) == sorted([v, "z"])
+    # "abd\0" sorts after "abd" (byte order), so it is not <= "abd".
+    r = ddb.scan(TableName="Nul", FilterExpression="b <= :b", ExpressionAttributeValues={":b": {"S": "abd"}})
+    assert sorted(i["k"]["S"] for i in r["Items"]) == ["1", "3", "4"]
+    r = ddb.scan(TableName="Nul", FilterExpression="b > :b", ExpressionAttributeValues={":b": {"S": "abd"}})
+    assert [i["k"]["S"] for i in r["Items"]] == ["2"]
+    # A key may hold it too, distinct from the key without it.
+    ddb.put_item(TableName="Nul", Item={"k": {"S": "1\x00"}})
+    assert ddb.get_item(TableName="Nul", Key={"k": {"S": "1\x00"}})["Item"] == {"k": {"S": "1\x00"}}
+    assert "b" in ddb.get_item(TableName="Nul", Key={"k": {"S": "1"}})["Item"]
+    streams = server.client("dynamodbstreams")
+    arn = ddb.describe_table(TableName="Nul")["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    recs = streams.get_records(ShardIterator=it)["Records"]
+    images = {r["dynamodb"]["Keys"]["k"]["S"]: r["dynamodb"]["NewImage"] for r in recs}
+    assert images["2"]["b"]["S"] == "abd\x00" and images["3"]["b"]["S"] == "a\x00b"
+
+
+def test_a_u0000_string_flows_through_the_seed_pipe(server):
+    from pipe_helpers import read_stream, wait_caught_up
+    ddb = server.client("dynamodb")
+    ddb.put_item(TableName="OrdersRawTable",
+                 Item={"orderid": {"S": "nul"}, "product_name": {"S": "Lap\x00top"},
+                       "quantity": {"N": "1"}, "price": {"N": "2.5"}})
+    h = wait_caught_up(server, "orders-cdc-pipe")
+    assert h["written"] == 1 and h["failed"] == 0
+    (_, _, data), = read_stream(server, "kinesis-for-sales-data")
+    assert data["dynamodb"]["NewImage"]["product_name"]["S"] == "Lap\x00top"
