@@ -168,6 +168,8 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     if (!en->tables) return false;
     for (size_t i = 0; i < cfg->n_tables; i++)
         if (!tbl_table_ensure(en->tables, &cfg->tables[i], e)) return false;
+    /* After the configured tables, which are ACTIVE at once. */
+    tbl_db_set_status_ms(en->tables, cfg->server.status_transition_ms);
 
     /* [stream] */
     en->stream = stm_log_open(sub_dir(en, "stream", dir, sizeof dir), durability, e);

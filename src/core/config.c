@@ -75,9 +75,10 @@ static const cfg_entry server_map[] = {
      NULL, "a port of its own per service, as AWS has one endpoint per service, e.g. "
      "{kinesis: 4567, dynamodb: 4568}; there a request naming no operation gets that service's "
      "answer", NULL},
-    INT("status_transition_ms", "0", sp_cfg_server, status_transition_ms, 0, 600000,
-        "how long streams made through the API stay CREATING, UPDATING or DELETING; "
-        "0: ACTIVE (or gone) at once"),
+    INT("status_transition_ms", "0", sp_cfg_server, status_transition_ms, 0, 3600000,
+        "how long tables and streams created, updated or deleted through the API stay "
+        "CREATING / UPDATING / DELETING, as AWS's do for a while (0: ACTIVE, or gone, at once); "
+        "those of this file are ACTIVE at once"),
     /* = STM_ACCOUNT_SHARDS_DEFAULT (stream/stream.h): AWS's default in us-east-1 */
     INT("kinesis_account_shard_limit", "500", sp_cfg_server, kinesis_account_shard_limit, 1,
         1000000, "Kinesis shard quota of the account: open shards of all streams together"),
