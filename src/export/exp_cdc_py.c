@@ -2,7 +2,8 @@
  * inline: Firehose's Lambda contract around the same transformation as proc_cdc.c, line for
  * line the same output (key order, number spelling: integers as integers, reals in the
  * shortest %.{1..17}g form with ".0" added when integral; jansson's string escaping; the same
- * failures for what jansson refuses: duplicate keys, NaN, NUL, integers beyond 64 bits).
+ * failures for what jansson refuses: duplicate keys, NaN, NUL in object keys (in values it is
+ * kept, as DynamoDB keeps it), integers beyond 64 bits).
  * tests/e2e/test_export_cfn.py runs it on real stream records against the builtin processor. */
 #include "export.h"
 
@@ -34,11 +35,11 @@ static const char CDC_HANDLER_PY[] =
     "    return d\n"
     "def _check(v):\n"
     "    if isinstance(v, str):\n"
-    "        if '\\0' in v:\n"
-    "            raise Bad('NUL in string')\n"
     "        v.encode('utf-8')\n"
     "    elif isinstance(v, dict):\n"
     "        for k, x in v.items():\n"
+    "            if '\\0' in k:\n"
+    "                raise Bad('NUL in object key')\n"
     "            _check(k)\n"
     "            _check(x)\n"
     "    elif isinstance(v, list):\n"
