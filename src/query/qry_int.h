@@ -108,10 +108,32 @@ typedef struct qry_sql {
     size_t *map_out, *map_in;   /* offset in text -> offset in the original, per token */
 } qry_sql;
 
+/* One token of a query's text; repl and close_after are the rewriter's edits. */
+typedef enum { QRY_TK_SPACE, QRY_TK_WORD, QRY_TK_STRING, QRY_TK_QUOTED, QRY_TK_PUNCT,
+               QRY_TK_OTHER } qry_tk_kind;
+typedef struct qry_token {
+    qry_tk_kind kind;     /* SPACE also covers comments; OTHER is a number */
+    size_t start, len;
+    const char *repl;     /* replacement text, NULL: keep */
+    bool close_after;     /* append ')' after the token */
+} qry_token;
+
+/* Splits sql into tokens (caller frees the array); NULL with a positioned 400 on an
+ * unterminated string, identifier or comment. */
+qry_token *qry_sql_tokenize(const char *sql, size_t *n_out, sp_err *e);
+
 /* Rewrites Athena-only syntax (CAST/TRY_CAST to timestamp/date, TRY_CAST, TIMESTAMP '..'
  * and DATE '..' literals) into SQLite. false with a positioned 400 on an unterminated
  * string, identifier or comment. Caller clears out. */
 bool qry_sql_rewrite(const char *sql, qry_sql *out, sp_err *e);
+/* The columns a table reference (its text in the statement, e.g. `db.t` or `"t"`) has,
+ * in the order `SELECT *` gives them: false if it names no table. *names (each and the
+ * array) is the caller's. */
+typedef bool (*qry_table_columns_fn)(void *arg, const char *ref, char ***names, size_t *n);
+/* Narrows `SELECT *, <window function> ... FROM t` subqueries to the columns of t the
+ * statement names (qry_project.c says when it is safe). Edits q in place, its offset map
+ * with it; false if nothing changed. */
+bool qry_sql_project(qry_sql *q, qry_table_columns_fn columns, void *arg);
 /* Offset in the original SQL of an offset in the rewritten text. */
 size_t qry_sql_original_offset(const qry_sql *q, size_t offset);
 void qry_sql_clear(qry_sql *q);
