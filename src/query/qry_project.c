@@ -197,8 +197,15 @@ static bool window_target(const proj *p, size_t k, size_t *ref_first, size_t *re
     if (*ref_first == *ref_last) { /* unqualified: must not name a CTE of the statement */
         char *name = unquoted(p, *ref_first);
         for (size_t x = 0; x + 1 < p->nv; x++) {
-            if (!is_ident(p, x) || !(is_word(p, x + 1, "as") || is_punct(p, x + 1, '(')))
-                continue;
+            /* `name AS (`, `name AS [NOT] MATERIALIZED`, or `name (` after WITH,
+             * RECURSIVE or a comma: a CTE, or near enough */
+            bool cte = is_word(p, x + 1, "as") &&
+                       (is_punct(p, x + 2, '(') || is_word(p, x + 2, "materialized") ||
+                        is_word(p, x + 2, "not"));
+            cte = cte || (is_punct(p, x + 1, '(') && x > 0 &&
+                          (is_word(p, x - 1, "with") || is_word(p, x - 1, "recursive") ||
+                           is_punct(p, x - 1, ',')));
+            if (!is_ident(p, x) || !cte) continue;
             char *u = unquoted(p, x);
             bool same = !strcasecmp(u, name);
             free(u);

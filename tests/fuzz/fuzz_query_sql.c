@@ -2,7 +2,10 @@
  * inside the input) and execution of the input as a query over an empty catalog, with the
  * Presto functions registered, through the guard (authorizer, time limit): whatever the
  * input, it ends within the limit and no file appears in the working directory (an empty
- * directory the target moves into, where ATTACH 'x' or VACUUM INTO 'x' would create one). */
+ * directory the target moves into, where ATTACH 'x' or VACUUM INTO 'x' would create one).
+ * The projection pass (qry_project.c) runs on every input against a fake table `t`: when
+ * it narrows, the text must differ from the input only where a `*` became a column list,
+ * and every offset must still map inside the input. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +17,42 @@
 
 /* Inputs must end: a recursive CTE is cut off here. */
 enum { FUZZ_QUERY_TIMEOUT_MS = 500 };
+
+static const char *const FUZZ_COLS[] = {"orderid", "price", "sequence_number", "Price"};
+
+static bool fuzz_columns(void *arg, const char *ref, char ***names, size_t *n)
+{
+    (void)arg;
+    if (strcmp(ref, "t") && strcmp(ref, "db.t")) return false;
+    *n = strcmp(ref, "t") ? 4 : 3; /* db.t has two names equal but for case */
+    *names = calloc(*n, sizeof **names);
+    if (!*names) abort();
+    for (size_t i = 0; i < *n; i++) (*names)[i] = strdup(FUZZ_COLS[i]);
+    return true;
+}
+
+/* True if b is a with some `*` replaced by lists of quoted FUZZ_COLS names. */
+static bool only_stars_replaced(const char *a, const char *b)
+{
+    while (*a || *b) {
+        if (*a == *b) {
+            a++;
+            b++;
+            continue;
+        }
+        if (*a != '*' || *b != '"') return false;
+        a++;
+        for (;;) { /* "name"[, "name"]... */
+            if (*b++ != '"') return false;
+            const char *q = strchr(b, '"');
+            if (!q) return false;
+            b = q + 1;
+            if (strncmp(b, ", \"", 3)) break;
+            b += 2;
+        }
+    }
+    return true;
+}
 
 static cat_catalog *cat;
 static lake *lk;
@@ -49,6 +88,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (qry_sql_rewrite(sql, &q, &e)) {
         for (size_t off = 0; off <= strlen(q.text); off++)
             if (qry_sql_original_offset(&q, off) > strlen(sql) + strlen(q.text)) abort();
+        char *before = strdup(q.text);
+        if (!before) abort();
+        if (qry_sql_project(&q, fuzz_columns, NULL)) {
+            if (!only_stars_replaced(before, q.text)) abort();
+            for (size_t off = 0; off <= strlen(q.text); off++)
+                if (qry_sql_original_offset(&q, off) > strlen(sql) + strlen(q.text)) abort();
+        } else if (strcmp(before, q.text)) {
+            abort();
+        }
+        free(before);
         qry_sql_clear(&q);
     }
     qry_opts opts = {.timeout_ms = FUZZ_QUERY_TIMEOUT_MS};
