@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* "line L:C: <what>" at SQLite's error offset mapped back to the caller's SQL (1:1 when
  * SQLite gives none). */
@@ -213,7 +214,7 @@ static bool out_row(run_out *o, sqlite3_stmt *st, sp_err *e)
 /* qry_table_columns_fn over the query's connection: the columns `SELECT * FROM ref` has.
  * Prepared only, never stepped, before the guard is installed (ref is an identifier or
  * two, from the statement). */
-static bool table_columns(void *arg, const char *ref, char ***names, size_t *n)
+static bool table_columns(void *arg, const char *ref, char ***names, size_t *n, bool *latest)
 {
     sqlite3 *db = arg;
     char *sql = sqlite3_mprintf("SELECT * FROM %s", ref);
@@ -231,6 +232,17 @@ static bool table_columns(void *arg, const char *ref, char ***names, size_t *n)
         }
     }
     sqlite3_finalize(st);
+    /* a lake table: it has the hidden latest-row column, which `SELECT *` leaves out */
+    *latest = false;
+    sql = ok ? sqlite3_mprintf("SELECT \"" QRY_LATEST_COLUMN "\" FROM %s", ref) : NULL;
+    st = NULL;
+    if (sql && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && st) {
+        *latest = true;
+        for (size_t i = 0; i < *n; i++)
+            if (!strcasecmp((*names)[i], QRY_LATEST_COLUMN)) *latest = false;
+    }
+    sqlite3_finalize(st);
+    sqlite3_free(sql);
     return ok;
 }
 

@@ -127,12 +127,15 @@ qry_token *qry_sql_tokenize(const char *sql, size_t *n_out, sp_err *e);
  * string, identifier or comment. Caller clears out. */
 bool qry_sql_rewrite(const char *sql, qry_sql *out, sp_err *e);
 /* The columns a table reference (its text in the statement, e.g. `db.t` or `"t"`) has,
- * in the order `SELECT *` gives them: false if it names no table. *names (each and the
- * array) is the caller's. */
-typedef bool (*qry_table_columns_fn)(void *arg, const char *ref, char ***names, size_t *n);
+ * in the order `SELECT *` gives them, and whether it is a lake table with the latest-row
+ * mode (QRY_LATEST_COLUMN): false if it names no table. *names (each and the array) is
+ * the caller's. */
+typedef bool (*qry_table_columns_fn)(void *arg, const char *ref, char ***names, size_t *n,
+                                     bool *latest);
 /* Narrows `SELECT *, <window function> ... FROM t` subqueries to the columns of t the
- * statement names (qry_project.c says when it is safe). Edits q in place, its offset map
- * with it; false if nothing changed. */
+ * statement names, and turns the latest-row idiom (row_number() ... = 1) over a lake table
+ * into its latest-row mode (qry_project.c says when each is safe). Edits q in place, its
+ * offset map with it; false if nothing changed. */
 bool qry_sql_project(qry_sql *q, qry_table_columns_fn columns, void *arg);
 /* Offset in the original SQL of an offset in the rewritten text. */
 size_t qry_sql_original_offset(const qry_sql *q, size_t offset);
@@ -234,6 +237,37 @@ void qry_arena_install(void);
 void qry_arena_begin(void);
 void qry_arena_end(void);
 bool qry_arena_thread_release(void);
+
+/* ---- latest row per key (qry_latest.c) ------------------------------------------------ */
+
+/* The hidden column of every lake table through which the rewrite asks for the latest row
+ * per key (qry_latest.c); not declared when the table has a column of that name. */
+#define QRY_LATEST_COLUMN "__salespipe_latest"
+
+/* One value as SQLite would see it from xColumn (text borrowed). */
+typedef struct qry_value {
+    int type;                 /* SQLITE_NULL, SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT */
+    sqlite3_int64 i;
+    double d;
+    const char *s;
+    size_t len;
+} qry_value;
+
+typedef struct qry_latest_spec {
+    size_t keys[16];          /* PARTITION BY columns, `SELECT *` indices */
+    size_t n_keys;
+    size_t order;             /* the ORDER BY column */
+    bool desc;
+} qry_latest_spec;
+
+/* Parses "p=<i>[,<i>...];o=<i>;d=<0|1>" (indices < n_columns); false if it is not that. */
+bool qry_latest_spec_parse(const char *text, size_t n_columns, qry_latest_spec *out);
+/* <0, 0, >0 as SQLite orders a and b under the BINARY collation. */
+int qry_value_cmp(const qry_value *a, const qry_value *b);
+/* Folds v into h; values equal under qry_value_cmp hash alike. */
+uint64_t qry_value_hash(const qry_value *v, uint64_t h);
+/* The value a batch cell (text in the batch's text) gives SQLite (a NaN is NULL). */
+void qry_value_from_cell(const qry_cell *c, const char *text, qry_value *out);
 
 /* ---- Athena metadata (athena_meta.c) --------------------------------------------------- */
 

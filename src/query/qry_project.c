@@ -25,6 +25,7 @@
  * narrowed statement with the original's and keeps the original on any difference. */
 #include "qry_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -229,6 +230,204 @@ static void append_quoted(sp_str *s, const char *name)
     sp_str_putc(s, '"');
 }
 
+/* ---- the latest-row idiom -------------------------------------------------------------- */
+
+/* Column index of the column reference at *k (`name` or `qual.name`, qual the table's alias
+ * or, without one, its name), moving *k past it; SIZE_MAX if it is not exactly one column. */
+static size_t column_ref(const proj *p, size_t *k, const char *qual, char **names,
+                         size_t n_names)
+{
+    size_t j = *k;
+    if (!is_ident(p, j)) return SIZE_MAX;
+    if (is_punct(p, j + 1, '.')) {
+        char *u = unquoted(p, j);
+        bool ok = !strcasecmp(u, qual);
+        free(u);
+        if (!ok || !is_ident(p, j + 2)) return SIZE_MAX;
+        j += 2;
+    }
+    char *u = unquoted(p, j);
+    size_t found = SIZE_MAX;
+    for (size_t c = 0; c < n_names; c++)
+        if (!strcasecmp(u, names[c])) {
+            if (found != SIZE_MAX) found = SIZE_MAX - 1; /* twice: not one column */
+            else found = c;
+        }
+    free(u);
+    if (found >= SIZE_MAX - 1) return SIZE_MAX;
+    *k = j + 1;
+    return found;
+}
+
+/* Whether tokens [from, to) of the enclosing WHERE have `rn = 1` (or `1 = rn`, rn maybe
+ * qualified by oalias) as a conjunct at depth d, with nothing that makes AND not split
+ * conjuncts there (OR, BETWEEN, CASE). */
+static bool where_has_rn1(const proj *p, size_t from, size_t to, int d, size_t rn,
+                          size_t oalias)
+{
+    for (size_t j = from; j < to; j++)
+        if (p->depth[j] == d && (is_word(p, j, "or") || is_word(p, j, "between") ||
+                                 is_word(p, j, "case")))
+            return false;
+    char *rname = unquoted(p, rn), *oname = oalias < p->nv ? unquoted(p, oalias) : NULL;
+    bool found = false;
+    for (size_t j = from; j < to && !found; j++) {
+        if (p->depth[j] != d || !(j == from || is_word(p, j - 1, "and"))) continue;
+        /* one side is the literal 1, the other rn; then = ; then the other side */
+        size_t x = j;
+        bool one_first = p->t[p->v[x]].kind == QRY_TK_OTHER && p->t[p->v[x]].len == 1 &&
+                         p->sql[p->t[p->v[x]].start] == '1';
+        for (int side = 0; side < 2; side++) {
+            bool want_one = one_first ? side == 0 : side == 1;
+            if (want_one) {
+                if (!(x < to && p->t[p->v[x]].kind == QRY_TK_OTHER && p->t[p->v[x]].len == 1 &&
+                      p->sql[p->t[p->v[x]].start] == '1'))
+                    goto next;
+                x++;
+            } else {
+                if (oname && is_ident(p, x) && is_punct(p, x + 1, '.')) {
+                    char *u = unquoted(p, x);
+                    bool ok = !strcasecmp(u, oname);
+                    free(u);
+                    if (!ok) goto next;
+                    x += 2;
+                }
+                if (!is_ident(p, x)) goto next;
+                char *u = unquoted(p, x);
+                bool ok = !strcasecmp(u, rname);
+                free(u);
+                if (!ok) goto next;
+                x++;
+            }
+            if (side == 0) {
+                if (!is_punct(p, x, '=') || is_punct(p, x + 1, '=')) goto next;
+                x++;
+            }
+        }
+        found = x == to || (x < to && is_word(p, x, "and"));
+    next:;
+    }
+    free(rname);
+    free(oname);
+    return found;
+}
+
+/* If the window subquery whose `*` is at k is
+ *   FROM (SELECT *, row_number() OVER (PARTITION BY c[, c...] ORDER BY s [ASC|DESC])
+ *         [AS] rn FROM t [[AS] a]) [[AS] o] WHERE ... rn = 1 ...
+ * (nothing else in the subquery, rn = 1 a conjunct of the enclosing WHERE), the spec for
+ * the latest-row mode and the tokens to edit: the `,` that starts the window term, rn, and
+ * the subquery's closing `)`. */
+static bool latest_target(const proj *p, size_t k, size_t ref_first, size_t ref_last,
+                          char **names, size_t n_names, char *spec, size_t spec_size,
+                          size_t *comma, size_t *rn, size_t *close)
+{
+    int d = p->depth[k];
+    size_t end = group_end(p, k, d - 1), j = k + 1;
+    if (end >= p->nv || k < 3 || !is_word(p, k - 3, "from")) return false;
+    /* the table's alias or name, for qualified references */
+    size_t after_ref = ref_last + 1, talias = ref_last;
+    if (is_word(p, after_ref, "as")) talias = after_ref + 1;
+    else if (after_ref < end) talias = after_ref;
+    if (!is_ident(p, talias)) return false;
+    if (!(talias + 1 == end)) return false; /* nothing after FROM t [alias] */
+    char *qual = unquoted(p, talias);
+    bool ok = is_punct(p, j, ',') && is_word(p, j + 1, "row_number") && is_punct(p, j + 2, '(') &&
+              is_punct(p, j + 3, ')') && is_word(p, j + 4, "over") && is_punct(p, j + 5, '(') &&
+              is_word(p, j + 6, "partition") && is_word(p, j + 7, "by");
+    *comma = j;
+    j += 8;
+    size_t keys[16], n_keys = 0, order = SIZE_MAX;
+    bool desc = false;
+    while (ok) {
+        size_t c = column_ref(p, &j, qual, names, n_names);
+        if (c == SIZE_MAX || n_keys == 16) {
+            ok = false;
+            break;
+        }
+        keys[n_keys++] = c;
+        if (!is_punct(p, j, ',')) break;
+        j++;
+    }
+    ok = ok && is_word(p, j, "order") && is_word(p, j + 1, "by");
+    if (ok) {
+        j += 2;
+        order = column_ref(p, &j, qual, names, n_names);
+        ok = order != SIZE_MAX;
+    }
+    if (ok && (is_word(p, j, "asc") || is_word(p, j, "desc"))) desc = is_word(p, j++, "desc");
+    ok = ok && is_punct(p, j, ')');
+    free(qual);
+    if (!ok) return false;
+    j++;
+    if (is_word(p, j, "as")) j++;
+    if (!is_ident(p, j) || !is_word(p, j + 1, "from") || j + 2 != ref_first) return false;
+    *rn = j;
+    char *rname = unquoted(p, j);
+    for (size_t c = 0; c < n_names && ok; c++) ok = strcasecmp(rname, names[c]) != 0;
+    free(rname);
+    if (!ok) return false;
+    /* the enclosing select: FROM (this) [[AS] o] WHERE ... */
+    int outer = p->depth[k - 3];
+    size_t e = end + 1, oalias = p->nv;
+    if (is_word(p, e, "as")) {
+        oalias = e + 1;
+        e += 2;
+    } else if (is_ident(p, e) && !is_word(p, e, "where")) {
+        oalias = e++;
+    }
+    if (!is_word(p, e, "where")) return false;
+    size_t to = e + 1;
+    static const char *const ends[] = {"group", "order", "limit", "window", "having"};
+    for (; to < p->nv; to++) {
+        if (p->depth[to] < outer || is_punct(p, to, ';')) break;
+        bool stop = false;
+        for (size_t x = 0; x < sizeof ends / sizeof *ends && !stop; x++)
+            stop = p->depth[to] == outer && is_word(p, to, ends[x]);
+        if (stop) break;
+    }
+    if (!where_has_rn1(p, e + 1, to, outer, *rn, oalias)) return false;
+    *close = end;
+    size_t len = (size_t)snprintf(spec, spec_size, "p=");
+    for (size_t x = 0; x < n_keys; x++)
+        len += (size_t)snprintf(spec + len, spec_size - len, "%s%zu", x ? "," : "", keys[x]);
+    snprintf(spec + len, spec_size - len, ";o=%zu;d=%d", order, desc ? 1 : 0);
+    return true;
+}
+
+/* ---- the pass ------------------------------------------------------------------------- */
+
+typedef struct edit {
+    size_t start, len;        /* the bytes of q->text replaced (len 0: inserted before) */
+    char *text;               /* owned */
+} edit;
+
+static void add_edit(edit **ed, size_t *n, size_t start, size_t len, const char *text,
+                     size_t text_len)
+{
+    *ed = realloc(*ed, (*n + 1) * sizeof **ed);
+    if (!*ed) abort();
+    (*ed)[*n].start = start;
+    (*ed)[*n].len = len;
+    (*ed)[*n].text = strndup(text, text_len);
+    if (!(*ed)[(*n)++].text) abort();
+}
+
+/* Where offset x of the old text is in the new one: shifted by the edits before it; inside
+ * a replaced range, the start of its replacement. */
+static size_t moved(const edit *ed, size_t n, size_t x)
+{
+    long add = 0;
+    for (size_t i = 0; i < n; i++) {
+        long delta = (long)strlen(ed[i].text) - (long)ed[i].len;
+        if (ed[i].len == 0 ? ed[i].start <= x : ed[i].start + ed[i].len <= x)
+            add += delta;
+        else if (ed[i].start < x && x < ed[i].start + ed[i].len)
+            return (size_t)((long)ed[i].start + add);
+    }
+    return (size_t)((long)x + add);
+}
+
 bool qry_sql_project(qry_sql *q, qry_table_columns_fn columns, void *arg)
 {
     proj p = {.sql = q->text};
@@ -246,13 +445,8 @@ bool qry_sql_project(qry_sql *q, qry_table_columns_fn columns, void *arg)
         p.v[p.nv++] = i;
         if (p.t[i].kind == QRY_TK_PUNCT && q->text[p.t[i].start] == '(') depth++;
     }
-    bool changed = false;
-    sp_str out;
-    char buf[1024];
-    sp_str_init(&out, buf, sizeof buf, SP_STR_NO_MAX);
-    size_t copied = 0;                 /* q->text before this offset is in out */
-    size_t *shift_at = NULL, n_shift = 0;
-    long *shift_by = NULL;
+    edit *ed = NULL;
+    size_t n_ed = 0;
     if (depth == 0 && statement_allows(&p)) {
         for (size_t k = 0; k < p.nv; k++) {
             size_t first, last;
@@ -261,8 +455,9 @@ bool qry_sql_project(qry_sql *q, qry_table_columns_fn columns, void *arg)
             char *ref = strndup(q->text + a->start, b->start + b->len - a->start);
             char **names = NULL;
             size_t n_names = 0;
+            bool latest_ok = false;
             if (!ref) abort();
-            bool known = columns(arg, ref, &names, &n_names);
+            bool known = columns(arg, ref, &names, &n_names, &latest_ok);
             free(ref);
             if (!known) continue;
             bool twins = false; /* names equal but for case: a quoted name would pick one */
@@ -279,44 +474,60 @@ bool qry_sql_project(qry_sql *q, qry_table_columns_fn columns, void *arg)
                 append_quoted(&list, names[c]);
             }
             if (!kept && n_names) append_quoted(&list, names[0]); /* nobody names any */
-            if (!twins && n_names && kept < n_names && !sp_str_failed(&list)) {
-                const qry_token *star = &p.t[p.v[k]];
-                sp_str_append(&out, q->text + copied, star->start - copied);
-                sp_str_append(&out, list.buf, list.len);
-                copied = star->start + star->len;
-                shift_at = realloc(shift_at, (n_shift + 1) * sizeof *shift_at);
-                shift_by = realloc(shift_by, (n_shift + 1) * sizeof *shift_by);
-                if (!shift_at || !shift_by) abort();
-                shift_at[n_shift] = star->start;
-                shift_by[n_shift++] = (long)list.len - (long)star->len;
-                changed = true;
-            }
+            const qry_token *star = &p.t[p.v[k]];
+            if (!twins && n_names && kept < n_names && !sp_str_failed(&list))
+                add_edit(&ed, &n_ed, star->start, star->len, list.buf, list.len);
             sp_str_release(&list);
+            char spec[128];
+            size_t comma, rn, close;
+            if (!twins && latest_ok &&
+                latest_target(&p, k, first, last, names, n_names, spec, sizeof spec, &comma,
+                              &rn, &close)) {
+                const qry_token *tc = &p.t[p.v[comma]], *tr = &p.t[p.v[rn]],
+                                *tx = &p.t[p.v[close]];
+                sp_str w;
+                char wbuf[256];
+                sp_str_init(&w, wbuf, sizeof wbuf, SP_STR_NO_MAX);
+                sp_str_puts(&w, ", 1 AS ");
+                sp_str_append(&w, q->text + tr->start, tr->len);
+                add_edit(&ed, &n_ed, tc->start, tr->start + tr->len - tc->start, w.buf, w.len);
+                sp_str_reset(&w);
+                sp_str_appendf(&w, " WHERE \"%s\" = '%s'", QRY_LATEST_COLUMN, spec);
+                add_edit(&ed, &n_ed, tx->start, 0, w.buf, w.len);
+                sp_str_release(&w);
+            }
             for (size_t c = 0; c < n_names; c++) free(names[c]);
             free(names);
         }
     }
+    bool changed = n_ed > 0;
     if (changed) {
+        sp_str out;
+        char buf[1024];
+        sp_str_init(&out, buf, sizeof buf, SP_STR_NO_MAX);
+        size_t copied = 0;
+        for (size_t i = 0; i < n_ed && changed; i++) {
+            if (ed[i].start < copied) { /* overlapping edits: a bug here, keep the text */
+                changed = false;
+                break;
+            }
+            sp_str_append(&out, q->text + copied, ed[i].start - copied);
+            sp_str_puts(&out, ed[i].text);
+            copied = ed[i].start + ed[i].len;
+        }
         sp_str_puts(&out, q->text + copied);
-        char *text = sp_str_finish(&out, NULL);
+        char *text = changed ? sp_str_finish(&out, NULL) : NULL;
+        if (!changed) sp_str_release(&out);
         if (!text) {
             changed = false;
         } else {
-            /* map_out offsets after an edit move by what the edits before them added */
-            for (size_t m = 0; m < q->n_map; m++) {
-                long add = 0;
-                for (size_t s = 0; s < n_shift; s++)
-                    if (shift_at[s] < q->map_out[m]) add += shift_by[s];
-                q->map_out[m] = (size_t)((long)q->map_out[m] + add);
-            }
+            for (size_t m = 0; m < q->n_map; m++) q->map_out[m] = moved(ed, n_ed, q->map_out[m]);
             free(q->text);
             q->text = text;
         }
-    } else {
-        sp_str_release(&out);
     }
-    free(shift_at);
-    free(shift_by);
+    for (size_t i = 0; i < n_ed; i++) free(ed[i].text);
+    free(ed);
     free(p.t);
     free(p.v);
     free(p.depth);

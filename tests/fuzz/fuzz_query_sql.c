@@ -20,9 +20,10 @@ enum { FUZZ_QUERY_TIMEOUT_MS = 500 };
 
 static const char *const FUZZ_COLS[] = {"orderid", "price", "sequence_number", "Price"};
 
-static bool fuzz_columns(void *arg, const char *ref, char ***names, size_t *n)
+static bool fuzz_columns(void *arg, const char *ref, char ***names, size_t *n, bool *latest)
 {
     (void)arg;
+    *latest = true;
     if (strcmp(ref, "t") && strcmp(ref, "db.t")) return false;
     *n = strcmp(ref, "t") ? 4 : 3; /* db.t has two names equal but for case */
     *names = calloc(*n, sizeof **names);

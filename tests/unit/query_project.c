@@ -16,8 +16,9 @@ static const char *const COLS[] = {"orderid", "product_name", "quantity", "price
                                    "partition_0"};
 
 /* Knows t, db.t, "t" and db."t"; arg non-NULL: columns differing only in case. */
-static bool fake_columns(void *arg, const char *ref, char ***names, size_t *n)
+static bool fake_columns(void *arg, const char *ref, char ***names, size_t *n, bool *latest)
 {
+    *latest = false;
     if (strcasecmp(ref, "t") && strcasecmp(ref, "db.t") && strcmp(ref, "\"t\"") &&
         strcmp(ref, "db.\"t\""))
         return false;
