@@ -16,16 +16,17 @@ static const char *const COLS[] = {"orderid", "product_name", "quantity", "price
                                    "partition_0"};
 
 /* Knows t, db.t, "t" and db."t"; arg non-NULL: columns differing only in case. */
+/* arg: NULL plain, (void *)1 case twins, (void *)2 a lake table with the latest-row mode */
 static bool fake_columns(void *arg, const char *ref, char ***names, size_t *n, bool *latest)
 {
-    *latest = false;
+    *latest = arg == (void *)2;
     if (strcasecmp(ref, "t") && strcasecmp(ref, "db.t") && strcmp(ref, "\"t\"") &&
         strcmp(ref, "db.\"t\""))
         return false;
     *n = sizeof COLS / sizeof *COLS;
     *names = calloc(*n, sizeof **names);
     for (size_t i = 0; i < *n; i++) (*names)[i] = strdup(COLS[i]);
-    if (arg) {
+    if (arg == (void *)1) {
         free((*names)[2]);
         (*names)[2] = strdup("ORDERID");
     }
@@ -56,6 +57,24 @@ static void untouched(const char *sql)
 {
     char *got = project(sql, NULL);
     if (got) fail_msg("rewrote %s\ninto %s", sql, got);
+}
+
+/* With the latest-row mode available. */
+static void expect_latest(const char *sql, const char *want)
+{
+    char *got = project(sql, (void *)2);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* Narrowed perhaps, but no latest-row mode. */
+static void no_latest(const char *sql)
+{
+    char *got = project(sql, (void *)2);
+    bool latest = got && strstr(got, QRY_LATEST_COLUMN);
+    free(got);
+    if (latest) fail_msg("latest mode for %s", sql);
 }
 
 #define WIN "row_number() OVER (PARTITION BY orderid ORDER BY sequence_number DESC) AS rn"
@@ -193,6 +212,137 @@ static void hostile_text_never_breaks_it(void **state)
     }
 }
 
+static void latest_row_idiom_becomes_the_latest_mode(void **state)
+{
+    (void)state;
+    expect_latest("WITH current AS (SELECT * FROM (SELECT *, " WIN " FROM db.t) WHERE rn = 1 AND "
+                  "cdc_event_type <> 'REMOVE') SELECT product_name, count(*) FROM current "
+                  "GROUP BY product_name",
+                  "WITH current AS (SELECT * FROM (SELECT \"orderid\", \"product_name\", "
+                  "\"cdc_event_type\", \"sequence_number\", 1 AS rn FROM db.t WHERE "
+                  "\"__salespipe_latest\" = 'p=0;o=6;d=1') WHERE rn = 1 AND "
+                  "cdc_event_type <> 'REMOVE') SELECT product_name, count(*) FROM current "
+                  "GROUP BY product_name");
+    /* several keys, ASC, qualified names, 1 = s.rn, aliases */
+    expect_latest("SELECT s.price FROM (SELECT *, row_number() OVER (PARTITION BY x.orderid, "
+                  "partition_0 ORDER BY x.price) AS n FROM t AS x) AS s WHERE 1 = s.n",
+                  "SELECT s.price FROM (SELECT \"orderid\", \"price\", \"partition_0\", "
+                  "1 AS n FROM t AS x WHERE \"__salespipe_latest\" = 'p=0,7;o=3;d=0') AS s "
+                  "WHERE 1 = s.n");
+}
+
+static void latest_mode_only_where_exactly_rn_equals_one(void **state)
+{
+    (void)state;
+    const char *in = "(SELECT *, " WIN " FROM t)";
+    char sql[512];
+    const char *outer[] = {
+        "SELECT price FROM %s WHERE rn <= 1",
+        "SELECT price FROM %s WHERE rn = 1 OR price > 2",
+        "SELECT price FROM %s WHERE price BETWEEN 1 AND 2 AND rn = 1",
+        "SELECT price FROM %s WHERE CASE WHEN price > 1 AND rn = 1 THEN 1 END",
+        "SELECT price FROM %s WHERE rn = 1.0",
+        "SELECT price FROM %s WHERE rn = 2",
+        "SELECT price FROM %s WHERE rn == 1",
+        "SELECT price FROM %s WHERE NOT rn = 1",
+        "SELECT price FROM %s WHERE rn = 1 + 0",
+        "SELECT price FROM %s",
+        "SELECT price FROM %s s JOIN t u ON 1 WHERE rn = 1",
+        "SELECT price FROM %s s WHERE z.rn = 1",
+    };
+    for (size_t i = 0; i < sizeof outer / sizeof *outer; i++) {
+        snprintf(sql, sizeof sql, outer[i], in);
+        no_latest(sql);
+    }
+    /* the subquery must be the idiom and nothing else */
+    const char *inner[] = {
+        "SELECT price FROM (SELECT *, rank() OVER (PARTITION BY orderid ORDER BY price) AS rn "
+        "FROM t) WHERE rn = 1",
+        "SELECT price FROM (SELECT *, row_number() OVER (ORDER BY price) AS rn FROM t) "
+        "WHERE rn = 1",
+        "SELECT price FROM (SELECT *, row_number() OVER (PARTITION BY orderid ORDER BY price, "
+        "quantity) AS rn FROM t) WHERE rn = 1",
+        "SELECT price FROM (SELECT *, row_number() OVER (PARTITION BY orderid ORDER BY price "
+        "DESC NULLS FIRST) AS rn FROM t) WHERE rn = 1",
+        "SELECT price FROM (SELECT *, row_number() OVER (PARTITION BY orderid ORDER BY price "
+        "COLLATE nocase) AS rn FROM t) WHERE rn = 1",
+        "SELECT price FROM (SELECT *, row_number() OVER (PARTITION BY lower(orderid) ORDER BY "
+        "price) AS rn FROM t) WHERE rn = 1",
+        "SELECT price FROM (SELECT *, row_number() OVER (PARTITION BY orderid ORDER BY price) "
+        "AS rn FROM t WHERE quantity > 1) WHERE rn = 1",
+        "SELECT price FROM (SELECT *, row_number() OVER (PARTITION BY orderid ORDER BY price) "
+        "AS rn, 2 AS two FROM t) WHERE rn = 1",
+        "SELECT price FROM (SELECT *, row_number() OVER (PARTITION BY orderid ORDER BY price) "
+        "AS price FROM t) WHERE price = 1",
+        "SELECT price FROM (SELECT *, row_number() OVER (PARTITION BY o.orderid ORDER BY "
+        "price) AS rn FROM t) WHERE rn = 1",
+        "SELECT price FROM (SELECT *, row_number() OVER (PARTITION BY nosuch ORDER BY "
+        "price) AS rn FROM t) WHERE rn = 1",
+        "SELECT price FROM (SELECT *, row_number() OVER (PARTITION BY orderid ORDER BY price) "
+        "AS rn FROM t LIMIT 10) WHERE rn = 1",
+        "SELECT price FROM (SELECT *, row_number() OVER w AS rn FROM t WINDOW w AS "
+        "(PARTITION BY orderid ORDER BY price)) WHERE rn = 1",
+        "SELECT price FROM (SELECT *, row_number() FILTER (WHERE 1) OVER (PARTITION BY orderid "
+        "ORDER BY price) AS rn FROM t) WHERE rn = 1",
+    };
+    for (size_t i = 0; i < sizeof inner / sizeof *inner; i++) no_latest(inner[i]);
+    /* and never without the table's latest-row mode */
+    char *got = project("SELECT price FROM (SELECT *, " WIN " FROM t) WHERE rn = 1", NULL);
+    assert_non_null(got);
+    assert_null(strstr(got, QRY_LATEST_COLUMN));
+    free(got);
+}
+
+static void latest_specs_parse_strictly(void **state)
+{
+    (void)state;
+    qry_latest_spec s;
+    assert_true(qry_latest_spec_parse("p=0,7;o=6;d=1", 8, &s));
+    assert_int_equal(s.n_keys, 2);
+    assert_int_equal(s.keys[1], 7);
+    assert_int_equal(s.order, 6);
+    assert_true(s.desc);
+    const char *bad[] = {NULL, "", "p=", "p=8;o=0;d=1", "p=0;o=8;d=1", "p=0;o=1;d=2",
+                         "p=0;o=1;d=1x", "p=0,;o=1;d=0", "p=-1;o=1;d=0", "o=1;p=0;d=0",
+                         "p=99999999999999999999999;o=1;d=0",
+                         "p=0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0;o=1;d=0"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_false(qry_latest_spec_parse(bad[i], 8, &s));
+}
+
+static qry_value num_i(sqlite3_int64 i) { return (qry_value){.type = SQLITE_INTEGER, .i = i}; }
+static qry_value num_d(double d) { return (qry_value){.type = SQLITE_FLOAT, .d = d}; }
+static qry_value text(const char *s, size_t n)
+{
+    return (qry_value){.type = SQLITE_TEXT, .s = s, .len = n};
+}
+
+static void values_compare_and_hash_as_sqlite_orders_them(void **state)
+{
+    (void)state;
+    qry_value null = {.type = SQLITE_NULL};
+    qry_value one = num_i(1), one_d = num_d(1.0), big = num_i(9007199254740993LL),
+              big_d = num_d(9007199254740992.0), a = text("a", 1), ab = text("ab", 2),
+              a0 = text("a\0", 2), b = text("b", 1), neg0 = num_d(-0.0), zero = num_i(0);
+    assert_true(qry_value_cmp(&null, &one) < 0);        /* NULL first */
+    assert_true(qry_value_cmp(&one, &a) < 0);           /* numbers before text */
+    assert_int_equal(qry_value_cmp(&one, &one_d), 0);   /* 1 = 1.0 */
+    assert_int_equal(qry_value_hash(&one, 0), qry_value_hash(&one_d, 0));
+    assert_int_equal(qry_value_cmp(&neg0, &zero), 0);
+    assert_int_equal(qry_value_hash(&neg0, 0), qry_value_hash(&zero, 0));
+    assert_true(qry_value_cmp(&big, &big_d) > 0);       /* 2^53 + 1 > 2^53, exactly */
+    assert_true(qry_value_cmp(&big_d, &big) < 0);
+    assert_true(qry_value_cmp(&a, &ab) < 0);            /* bytes, then length */
+    assert_true(qry_value_cmp(&a, &a0) < 0);
+    assert_true(qry_value_cmp(&ab, &b) < 0);
+    assert_int_equal(qry_value_cmp(&null, &null), 0);
+    /* a NaN cell is NULL, as sqlite3_result_double makes it */
+    qry_cell nan_cell = {.type = SQLITE_FLOAT, .v.d = 0.0 / 0.0};
+    qry_value v;
+    qry_value_from_cell(&nan_cell, NULL, &v);
+    assert_int_equal(v.type, SQLITE_NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +357,10 @@ int main(void)
         cmocka_unit_test(columns_equal_but_for_case_are_left_alone),
         cmocka_unit_test(error_offsets_still_point_into_the_original),
         cmocka_unit_test(hostile_text_never_breaks_it),
+        cmocka_unit_test(latest_row_idiom_becomes_the_latest_mode),
+        cmocka_unit_test(latest_mode_only_where_exactly_rn_equals_one),
+        cmocka_unit_test(latest_specs_parse_strictly),
+        cmocka_unit_test(values_compare_and_hash_as_sqlite_orders_them),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
