@@ -309,7 +309,7 @@ qry_result *qry_run(cat_catalog *cat, lake *lk, const char *database, const char
     if (!qry_sql_rewrite(sql, &q, e)) return NULL;
     qry_guard g;
     qry_guard_init(&g, opts);
-    qry_ctx ctx = {.cat = cat, .lk = lk};
+    qry_ctx ctx = {.cat = cat, .lk = lk, .guard = &g};
     /* SALESPIPE_QUERY_CACHE=0 parses every object, as before the cache existed. */
     const char *use_cache = getenv("SALESPIPE_QUERY_CACHE");
     if (!use_cache || strcmp(use_cache, "0")) ctx.cache_path = cat_cache_path(cat);

@@ -7,8 +7,11 @@
 
 #include <sqlite3.h>
 
+struct qry_guard;
+
 /* What every scan of one qry_exec shares. */
 typedef struct qry_ctx {
+    struct qry_guard *guard;  /* the query's; NULL: none (long work outside the VM asks it) */
     cat_catalog *cat;
     lake *lk;
     char *cache_path;     /* the query cache (NULL: parse every object); owned by qry_exec */
@@ -63,6 +66,10 @@ void qry_guard_install(sqlite3 *db, qry_guard *g);
  * sqlite3_close (it takes the switch's lock, see struct qry_stop). */
 bool qry_guard_attach(qry_guard *g, sqlite3 *db);
 void qry_guard_detach(qry_guard *g);
+/* The progress handler's test, for long work SQLite's VM does not see (a virtual table's
+ * xFilter): true if the query is stopped or past its time limit (then qry_guard_error
+ * says which). */
+bool qry_guard_check(qry_guard *g);
 /* If the guard interrupted the query, sets e (499 QueryCancelled or 408 QueryTimeout). */
 bool qry_guard_error(qry_guard *g, sp_err *e);
 

@@ -559,6 +559,11 @@ static int gather_latest(lake_cursor *c, lake_vtab *vt, const qry_latest_spec *s
     for (size_t obj = 0; obj < c->n_paths && rc == SQLITE_OK; obj++) {
         count_partitions(c, vt, c->path_part[obj] + 1);
         for (bool end = false; !end && rc == SQLITE_OK;) {
+            if (vt->ctx->guard && qry_guard_check(vt->ctx->guard)) {
+                set_error(vt, "%s%s", "interrupted", "");
+                rc = SQLITE_INTERRUPT;
+                break;
+            }
             qry_batch *b = qry_scan_next(c->scan, obj);
             end = b->object_end;
             if (b->opened) {

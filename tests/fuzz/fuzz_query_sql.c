@@ -4,8 +4,9 @@
  * input, it ends within the limit and no file appears in the working directory (an empty
  * directory the target moves into, where ATTACH 'x' or VACUUM INTO 'x' would create one).
  * The projection pass (qry_project.c) runs on every input against a fake table `t`: when
- * it narrows, the text must differ from the input only where a `*` became a column list,
- * and every offset must still map inside the input. */
+ * it only narrows (no latest-row mode), the text must differ from the input only where a `*`
+ * became a column list; with the latest-row mode, every spec it writes must parse; either
+ * way every offset must still map inside the input and the text must still tokenize. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,8 +23,7 @@ static const char *const FUZZ_COLS[] = {"orderid", "price", "sequence_number", "
 
 static bool fuzz_columns(void *arg, const char *ref, char ***names, size_t *n, bool *latest)
 {
-    (void)arg;
-    *latest = true;
+    *latest = arg != NULL;
     if (strcmp(ref, "t") && strcmp(ref, "db.t")) return false;
     *n = strcmp(ref, "t") ? 4 : 3; /* db.t has two names equal but for case */
     *names = calloc(*n, sizeof **names);
@@ -91,12 +91,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (qry_sql_original_offset(&q, off) > strlen(sql) + strlen(q.text)) abort();
         char *before = strdup(q.text);
         if (!before) abort();
-        if (qry_sql_project(&q, fuzz_columns, NULL)) {
-            if (!only_stars_replaced(before, q.text)) abort();
-            for (size_t off = 0; off <= strlen(q.text); off++)
-                if (qry_sql_original_offset(&q, off) > strlen(sql) + strlen(q.text)) abort();
-        } else if (strcmp(before, q.text)) {
-            abort();
+        for (int latest = 0; latest < 2; latest++) {
+            qry_sql p = {.text = strdup(before), .n_map = q.n_map};
+            p.map_out = malloc((q.n_map + 1) * sizeof *p.map_out);
+            p.map_in = malloc((q.n_map + 1) * sizeof *p.map_in);
+            if (!p.text || !p.map_out || !p.map_in) abort();
+            memcpy(p.map_out, q.map_out, q.n_map * sizeof *p.map_out);
+            memcpy(p.map_in, q.map_in, q.n_map * sizeof *p.map_in);
+            if (qry_sql_project(&p, fuzz_columns, latest ? &p : NULL)) {
+                if (!latest && !only_stars_replaced(before, p.text)) abort();
+                for (size_t off = 0; off <= strlen(p.text); off++)
+                    if (qry_sql_original_offset(&p, off) > strlen(sql) + strlen(p.text)) abort();
+                size_t n_tok;
+                qry_token *t = qry_sql_tokenize(p.text, &n_tok, &e);
+                if (!t) abort();
+                free(t);
+                for (const char *at = strstr(p.text, "\"" QRY_LATEST_COLUMN "\" = '"); at;
+                     at = strstr(at + 1, "\"" QRY_LATEST_COLUMN "\" = '")) {
+                    const char *v = at + strlen("\"" QRY_LATEST_COLUMN "\" = '");
+                    char *spec = strndup(v, strcspn(v, "'"));
+                    qry_latest_spec ls;
+                    if (!spec || !qry_latest_spec_parse(spec, 4, &ls)) abort();
+                    free(spec);
+                }
+            } else if (strcmp(before, p.text)) {
+                abort();
+            }
+            qry_sql_clear(&p);
         }
         free(before);
         qry_sql_clear(&q);
