@@ -22,7 +22,14 @@
  *     the name of a CTE of the statement.
  * Rows, their order into the window's (stable) sorter, and so ties, are unchanged: only
  * columns nobody names are dropped. qry_exec also compares the result columns of the
- * narrowed statement with the original's and keeps the original on any difference. */
+ * narrowed statement with the original's and keeps the original on any difference.
+ *
+ * Under the same conditions, the latest-row idiom itself,
+ *   FROM (SELECT *, row_number() OVER (PARTITION BY c.. ORDER BY s [ASC|DESC]) [AS] rn
+ *         FROM t [[AS] a]) [[AS] o] WHERE ... rn = 1 ...
+ * over a lake table becomes `SELECT <cols>, 1 AS rn FROM t WHERE "__salespipe_latest" =
+ * '<spec>'`, which the virtual table answers in one pass (qry_latest.c says why the rows
+ * are the same, ties included). latest_target lists exactly what it accepts. */
 #include "qry_int.h"
 
 #include <stdio.h>
