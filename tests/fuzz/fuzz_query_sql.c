@@ -6,7 +6,8 @@
  * The projection pass (qry_project.c) runs on every input against a fake table `t`: when
  * it only narrows (no latest-row mode), the text must differ from the input only where a `*`
  * became a column list; with the latest-row mode, every spec it writes must parse; either
- * way every offset must still map inside the input and the text must still tokenize. */
+ * way every offset must still map inside the input and the text must still tokenize. The
+ * input is also parsed as a latest-row spec (the hidden column's value is user input). */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -84,6 +85,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!mkdtemp(jail) || chdir(jail) != 0) abort();
     }
     char *sql = strndup((const char *)data, size);
+    /* the latest-row spec is outside input too: anyone can write the hidden column */
+    qry_latest_spec raw_spec;
+    if (qry_latest_spec_parse(sql, 8, &raw_spec)) {
+        if (raw_spec.n_keys == 0 || raw_spec.n_keys > 16 || raw_spec.order >= 8) abort();
+        for (size_t k = 0; k < raw_spec.n_keys; k++)
+            if (raw_spec.keys[k] >= 8) abort();
+    }
     qry_sql q;
     sp_err e = {0};
     if (qry_sql_rewrite(sql, &q, &e)) {
