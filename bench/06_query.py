@@ -8,7 +8,10 @@ YYYY/MM/DD/HH/sales-delivery-stream-1-YYYY-MM-DD-HH-MM-SS-<uuid>, 24 hours of ch
 orders 1..10000 (inserts, modifications, removals). The crawl runs once before (timed apart).
 salespipe is timed per query as the whole `salespipe query` process; DuckDB per query inside
 one node process (its start and view creation not counted). Both sides get 2 threads' worth of
-machine; DuckDB is told threads=2. The answers are compared."""
+machine; DuckDB is told threads=2. The answers are compared. Since our times include starting
+a process, opening the catalog and mounting its tables, the line also carries
+`process_floor_ms`: the median of 5 runs of `salespipe query "SELECT 1"` on the same data dir,
+the part of every one of our numbers DuckDB's does not have."""
 import json
 import os
 import subprocess
@@ -54,6 +57,11 @@ def ours(data, sql):
     return (time.perf_counter() - t0) * 1000, out.stdout.strip().splitlines()[1:]
 
 
+def process_floor(data, runs=5):
+    """Median ms of `salespipe query "SELECT 1"`: process start, catalog, mounting."""
+    return sorted(ours(data, "SELECT 1")[0] for _ in range(runs))[runs // 2]
+
+
 def duck(root, sqls, fmt="json"):
     """fmt: json (newline-delimited JSON objects) or parquet (the .parquet objects)."""
     out = subprocess.run(["node", os.path.join(ROOT, "bench", "duckdb_query.mjs"), root, "2",
@@ -87,6 +95,7 @@ def main():
         duck_sql = [QUERIES[n].format(t="lake") for n in QUERIES] + \
                    [HOUR_SQL.format(t="lake", f=HOUR_DUCK)]
         mine = [ours(data, q) for q in our_sql]
+        floor_ms = process_floor(data)
         theirs = duck(root, duck_sql)
     per = {}
     for n, (ms, rows), dk in zip(names, mine, theirs):
@@ -94,10 +103,12 @@ def main():
                   "same_answer": same(rows, dk["rows"])}
     ours_total = sum(ms for ms, _ in mine[:-1])
     duck_total = sum(dk["ms"] for dk in theirs[:-1])
-    # Lower is better here: ratio = our time / DuckDB's (target <= 1.5).
+    # Lower is better here: ratio = our time / DuckDB's (issue 15's target: <= 1.0, and the
+    # one-hour filter below 1.0).
     emit("query", "ms (4 sample queries)", ours_total, "duckdb", duck_total, rows=ROWS,
          objects=HOURS * OBJECTS_PER_HOUR, crawl_ms=round(crawl_ms), queries=per,
          hour_filter_ratio=round(mine[-1][0] / theirs[-1]["ms"], 2),
+         process_floor_ms=round(floor_ms, 1),
          durability="n/a")  # reads the lake and the catalog only
 
 

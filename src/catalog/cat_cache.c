@@ -13,6 +13,11 @@
 
 enum { CAT_CACHE_BUSY_MS = 10000, CAT_CACHE_NAMES_MAX = 4096 };
 
+/* Readers map the cache file rather than pread it page by page: a chunk is a ~100 KB blob,
+ * two dozen overflow pages, and a one-hour query reads a thousand of them. Address space
+ * only; SQLite maps at most this much and falls back to reads past it. */
+#define CAT_CACHE_MMAP_BYTES "1073741824"
+
 static const char CACHE_SCHEMA[] =
     "PRAGMA journal_mode=WAL;"
     "CREATE TABLE IF NOT EXISTS cache_objects("
@@ -105,6 +110,8 @@ cat_cache *cat_cache_open(const char *path, bool write, sp_err *e)
         return NULL;
     }
     sqlite3_busy_timeout(c->db, CAT_CACHE_BUSY_MS);
+    if (!write)
+        sqlite3_exec(c->db, "PRAGMA mmap_size=" CAT_CACHE_MMAP_BYTES, NULL, NULL, NULL);
     if (write && !cache_exec(c, CACHE_SCHEMA, e)) {
         cat_cache_close(c);
         return NULL;

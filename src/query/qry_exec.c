@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* "line L:C: <what>" at SQLite's error offset mapped back to the caller's SQL (1:1 when
  * SQLite gives none). */
@@ -210,6 +211,83 @@ static bool out_row(run_out *o, sqlite3_stmt *st, sp_err *e)
     return ok;
 }
 
+/* qry_table_columns_fn over the query's connection: the columns `SELECT * FROM ref` has.
+ * Prepared only, never stepped, before the guard is installed (ref is an identifier or
+ * two, from the statement). */
+static bool table_columns(void *arg, const char *ref, char ***names, size_t *n, bool *latest)
+{
+    sqlite3 *db = arg;
+    char *sql = sqlite3_mprintf("SELECT * FROM %s", ref);
+    sqlite3_stmt *st = NULL;
+    bool ok = sql && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && st;
+    sqlite3_free(sql);
+    if (ok) {
+        *n = (size_t)sqlite3_column_count(st);
+        *names = calloc(*n + 1, sizeof **names);
+        if (!*names) abort();
+        for (size_t i = 0; i < *n; i++) {
+            const char *name = sqlite3_column_name(st, (int)i);
+            (*names)[i] = strdup(name ? name : "");
+            if (!(*names)[i]) abort();
+        }
+    }
+    sqlite3_finalize(st);
+    /* a lake table: it has the hidden latest-row column, which `SELECT *` leaves out */
+    *latest = false;
+    sql = ok ? sqlite3_mprintf("SELECT \"" QRY_LATEST_COLUMN "\" FROM %s", ref) : NULL;
+    st = NULL;
+    if (sql && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && st) {
+        *latest = true;
+        for (size_t i = 0; i < *n; i++)
+            if (!strcasecmp((*names)[i], QRY_LATEST_COLUMN)) *latest = false;
+    }
+    sqlite3_finalize(st);
+    sqlite3_free(sql);
+    return ok;
+}
+
+static void sql_copy(qry_sql *dst, const qry_sql *src)
+{
+    dst->text = strdup(src->text);
+    dst->n_map = src->n_map;
+    dst->map_out = malloc((src->n_map + 1) * sizeof *dst->map_out);
+    dst->map_in = malloc((src->n_map + 1) * sizeof *dst->map_in);
+    if (!dst->text || !dst->map_out || !dst->map_in) abort();
+    memcpy(dst->map_out, src->map_out, src->n_map * sizeof *dst->map_out);
+    memcpy(dst->map_in, src->map_in, src->n_map * sizeof *dst->map_in);
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* The narrowed statement, prepared under the guard, if it is one read-only statement with
+ * the original's result columns (count, names, declared types); else NULL. A failure
+ * leaves no trace in the guard. */
+static sqlite3_stmt *prepare_narrowed(sqlite3 *db, qry_guard *g, const qry_sql *n,
+                                      sqlite3_stmt *orig)
+{
+    char refused[sizeof g->refused];
+    memcpy(refused, g->refused, sizeof refused);
+    sqlite3_stmt *st = NULL;
+    const char *tail = NULL;
+    bool ok = sqlite3_prepare_v2(db, n->text, -1, &st, &tail) == SQLITE_OK && st &&
+              sqlite3_stmt_readonly(st) &&
+              sqlite3_column_count(st) == sqlite3_column_count(orig);
+    for (const char *p = tail; ok && p && *p; p++)
+        ok = *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ';';
+    for (int i = 0; ok && i < sqlite3_column_count(st); i++)
+        ok = same_text(sqlite3_column_name(st, i), sqlite3_column_name(orig, i)) &&
+             same_text(sqlite3_column_decltype(st, i), sqlite3_column_decltype(orig, i));
+    if (!ok) {
+        sqlite3_finalize(st);
+        st = NULL;
+        memcpy(g->refused, refused, sizeof refused);
+    }
+    return st;
+}
+
 /* A refusal or interruption by the guard, else SQLite's own error, positioned. */
 static void fail_query(sqlite3 *db, qry_guard *g, const qry_sql *q, const char *sql, sp_err *e)
 {
@@ -231,14 +309,15 @@ qry_result *qry_run(cat_catalog *cat, lake *lk, const char *database, const char
     if (!qry_sql_rewrite(sql, &q, e)) return NULL;
     qry_guard g;
     qry_guard_init(&g, opts);
-    qry_ctx ctx = {.cat = cat, .lk = lk};
+    qry_ctx ctx = {.cat = cat, .lk = lk, .guard = &g};
     /* SALESPIPE_QUERY_CACHE=0 parses every object, as before the cache existed. */
     const char *use_cache = getenv("SALESPIPE_QUERY_CACHE");
     if (!use_cache || strcmp(use_cache, "0")) ctx.cache_path = cat_cache_path(cat);
     sqlite3 *db = NULL;
     run_out o = {.sink = sink};
     sqlite3_stmt *st = NULL;
-    bool ok = false, attached = false;
+    bool ok = false, attached = false, have_narrowed = false;
+    qry_sql narrowed = {0};
     if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         sp_err_internal(e, "cannot open the query engine");
@@ -254,6 +333,12 @@ qry_result *qry_run(cat_catalog *cat, lake *lk, const char *database, const char
         sp_err tmp = {0};
         if (qry_guard_error(&g, &tmp)) *e = tmp; /* stopped or timed out during setup */
         goto out;
+    }
+    /* SALESPIPE_QUERY_PROJECT=0 runs the statement as written (no narrowing). */
+    const char *use_project = getenv("SALESPIPE_QUERY_PROJECT");
+    if (!use_project || strcmp(use_project, "0")) {
+        sql_copy(&narrowed, &q);
+        have_narrowed = qry_sql_project(&narrowed, table_columns, db);
     }
     qry_guard_install(db, &g);
     const char *tail = NULL;
@@ -280,6 +365,14 @@ qry_result *qry_run(cat_catalog *cat, lake *lk, const char *database, const char
                    "line 1:1: only queries (SELECT, WITH, VALUES) run here");
         goto out;
     }
+    sqlite3_stmt *nst = have_narrowed ? prepare_narrowed(db, &g, &narrowed, st) : NULL;
+    if (nst) { /* from here on errors are positioned through the narrowed text's map */
+        sqlite3_finalize(st);
+        st = nst;
+        qry_sql tmp = q;
+        q = narrowed;
+        narrowed = tmp;
+    }
     o.r = calloc(1, sizeof *o.r);
     if (!o.r) abort();
     if (!out_begin(&o, st, e)) goto out;
@@ -305,6 +398,7 @@ out:
     sqlite3_close(db);
     qry_guard_clear(&g);
     qry_sql_clear(&q);
+    qry_sql_clear(&narrowed);
     free(ctx.cache_path);
     free(o.row);
     if (!ok) {

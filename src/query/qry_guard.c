@@ -241,6 +241,8 @@ static int progress(void *arg)
     return 0;
 }
 
+bool qry_guard_check(qry_guard *g) { return progress(g) != 0; }
+
 bool qry_guard_harden(sqlite3 *db, sp_err *e)
 {
     /* No extension loading, neither through the C API nor load_extension(); defensive mode

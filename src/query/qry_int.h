@@ -7,8 +7,11 @@
 
 #include <sqlite3.h>
 
+struct qry_guard;
+
 /* What every scan of one qry_exec shares. */
 typedef struct qry_ctx {
+    struct qry_guard *guard;  /* the query's; NULL: none (long work outside the VM asks it) */
     cat_catalog *cat;
     lake *lk;
     char *cache_path;     /* the query cache (NULL: parse every object); owned by qry_exec */
@@ -63,6 +66,10 @@ void qry_guard_install(sqlite3 *db, qry_guard *g);
  * sqlite3_close (it takes the switch's lock, see struct qry_stop). */
 bool qry_guard_attach(qry_guard *g, sqlite3 *db);
 void qry_guard_detach(qry_guard *g);
+/* The progress handler's test, for long work SQLite's VM does not see (a virtual table's
+ * xFilter): true if the query is stopped or past its time limit (then qry_guard_error
+ * says which). */
+bool qry_guard_check(qry_guard *g);
 /* If the guard interrupted the query, sets e (499 QueryCancelled or 408 QueryTimeout). */
 bool qry_guard_error(qry_guard *g, sp_err *e);
 
@@ -108,10 +115,35 @@ typedef struct qry_sql {
     size_t *map_out, *map_in;   /* offset in text -> offset in the original, per token */
 } qry_sql;
 
+/* One token of a query's text; repl and close_after are the rewriter's edits. */
+typedef enum { QRY_TK_SPACE, QRY_TK_WORD, QRY_TK_STRING, QRY_TK_QUOTED, QRY_TK_PUNCT,
+               QRY_TK_OTHER } qry_tk_kind;
+typedef struct qry_token {
+    qry_tk_kind kind;     /* SPACE also covers comments; OTHER is a number */
+    size_t start, len;
+    const char *repl;     /* replacement text, NULL: keep */
+    bool close_after;     /* append ')' after the token */
+} qry_token;
+
+/* Splits sql into tokens (caller frees the array); NULL with a positioned 400 on an
+ * unterminated string, identifier or comment. */
+qry_token *qry_sql_tokenize(const char *sql, size_t *n_out, sp_err *e);
+
 /* Rewrites Athena-only syntax (CAST/TRY_CAST to timestamp/date, TRY_CAST, TIMESTAMP '..'
  * and DATE '..' literals) into SQLite. false with a positioned 400 on an unterminated
  * string, identifier or comment. Caller clears out. */
 bool qry_sql_rewrite(const char *sql, qry_sql *out, sp_err *e);
+/* The columns a table reference (its text in the statement, e.g. `db.t` or `"t"`) has,
+ * in the order `SELECT *` gives them, and whether it is a lake table with the latest-row
+ * mode (QRY_LATEST_COLUMN): false if it names no table. *names (each and the array) is
+ * the caller's. */
+typedef bool (*qry_table_columns_fn)(void *arg, const char *ref, char ***names, size_t *n,
+                                     bool *latest);
+/* Narrows `SELECT *, <window function> ... FROM t` subqueries to the columns of t the
+ * statement names, and turns the latest-row idiom (row_number() ... = 1) over a lake table
+ * into its latest-row mode (qry_project.c says when each is safe). Edits q in place, its
+ * offset map with it; false if nothing changed. */
+bool qry_sql_project(qry_sql *q, qry_table_columns_fn columns, void *arg);
 /* Offset in the original SQL of an offset in the rewritten text. */
 size_t qry_sql_original_offset(const qry_sql *q, size_t offset);
 void qry_sql_clear(qry_sql *q);
@@ -212,6 +244,37 @@ void qry_arena_install(void);
 void qry_arena_begin(void);
 void qry_arena_end(void);
 bool qry_arena_thread_release(void);
+
+/* ---- latest row per key (qry_latest.c) ------------------------------------------------ */
+
+/* The hidden column of every lake table through which the rewrite asks for the latest row
+ * per key (qry_latest.c); not declared when the table has a column of that name. */
+#define QRY_LATEST_COLUMN "__salespipe_latest"
+
+/* One value as SQLite would see it from xColumn (text borrowed). */
+typedef struct qry_value {
+    int type;                 /* SQLITE_NULL, SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT */
+    sqlite3_int64 i;
+    double d;
+    const char *s;
+    size_t len;
+} qry_value;
+
+typedef struct qry_latest_spec {
+    size_t keys[16];          /* PARTITION BY columns, `SELECT *` indices */
+    size_t n_keys;
+    size_t order;             /* the ORDER BY column */
+    bool desc;
+} qry_latest_spec;
+
+/* Parses "p=<i>[,<i>...];o=<i>;d=<0|1>" (indices < n_columns); false if it is not that. */
+bool qry_latest_spec_parse(const char *text, size_t n_columns, qry_latest_spec *out);
+/* <0, 0, >0 as SQLite orders a and b under the BINARY collation. */
+int qry_value_cmp(const qry_value *a, const qry_value *b);
+/* Folds v into h; values equal under qry_value_cmp hash alike. */
+uint64_t qry_value_hash(const qry_value *v, uint64_t h);
+/* The value a batch cell (text in the batch's text) gives SQLite (a NaN is NULL). */
+void qry_value_from_cell(const qry_cell *c, const char *text, qry_value *out);
 
 /* ---- Athena metadata (athena_meta.c) --------------------------------------------------- */
 

@@ -15,18 +15,9 @@
 /* Nesting of CAST( ... ) kept track of; deeper casts pass through unchanged. */
 enum { CAST_DEPTH_MAX = 64 };
 
-typedef enum { TK_SPACE, TK_WORD, TK_STRING, TK_QUOTED, TK_PUNCT, TK_OTHER } tk_kind;
-
-typedef struct token {
-    tk_kind kind;
-    size_t start, len;
-    const char *repl;   /* replacement text, NULL: keep */
-    bool close_after;   /* append ')' after the token */
-} token;
-
-static bool word_is(const char *sql, const token *t, const char *w)
+static bool word_is(const char *sql, const qry_token *t, const char *w)
 {
-    return t->kind == TK_WORD && strlen(w) == t->len && !strncasecmp(sql + t->start, w, t->len);
+    return t->kind == QRY_TK_WORD && strlen(w) == t->len && !strncasecmp(sql + t->start, w, t->len);
 }
 
 static bool fail_at(const char *sql, size_t pos, const char *what, sp_err *e)
@@ -44,10 +35,10 @@ static bool fail_at(const char *sql, size_t pos, const char *what, sp_err *e)
     return false;
 }
 
-static token *tokenize(const char *sql, size_t *n_out, sp_err *e)
+qry_token *qry_sql_tokenize(const char *sql, size_t *n_out, sp_err *e)
 {
     size_t cap = 64, n = 0, i = 0, len = strlen(sql);
-    token *t = malloc(cap * sizeof *t);
+    qry_token *t = malloc(cap * sizeof *t);
     if (!t) abort();
     while (i < len) {
         if (n == cap) {
@@ -56,14 +47,14 @@ static token *tokenize(const char *sql, size_t *n_out, sp_err *e)
             if (!t) abort();
         }
         size_t s = i;
-        tk_kind k;
+        qry_tk_kind k;
         char c = sql[i];
         if (isspace((unsigned char)c)) {
             while (i < len && isspace((unsigned char)sql[i])) i++;
-            k = TK_SPACE;
+            k = QRY_TK_SPACE;
         } else if (c == '-' && sql[i + 1] == '-') {
             while (i < len && sql[i] != '\n') i++;
-            k = TK_SPACE;
+            k = QRY_TK_SPACE;
         } else if (c == '/' && sql[i + 1] == '*') {
             const char *end = strstr(sql + i + 2, "*/");
             if (!end) {
@@ -72,7 +63,7 @@ static token *tokenize(const char *sql, size_t *n_out, sp_err *e)
                 return NULL;
             }
             i = (size_t)(end - sql) + 2;
-            k = TK_SPACE;
+            k = QRY_TK_SPACE;
         } else if (c == '\'' || c == '"' || c == '`') {
             char q = c;
             i++;
@@ -93,38 +84,38 @@ static token *tokenize(const char *sql, size_t *n_out, sp_err *e)
                 }
                 i++;
             }
-            k = q == '\'' ? TK_STRING : TK_QUOTED;
+            k = q == '\'' ? QRY_TK_STRING : QRY_TK_QUOTED;
         } else if (isalpha((unsigned char)c) || c == '_' || (unsigned char)c >= 0x80) {
             while (i < len && (isalnum((unsigned char)sql[i]) || sql[i] == '_' || sql[i] == '$' ||
                                (unsigned char)sql[i] >= 0x80))
                 i++;
-            k = TK_WORD;
+            k = QRY_TK_WORD;
         } else if (isdigit((unsigned char)c)) {
             while (i < len && (isalnum((unsigned char)sql[i]) || sql[i] == '.')) i++;
-            k = TK_OTHER;
+            k = QRY_TK_OTHER;
         } else {
             i++;
-            k = TK_PUNCT;
+            k = QRY_TK_PUNCT;
         }
-        t[n++] = (token){.kind = k, .start = s, .len = i - s};
+        t[n++] = (qry_token){.kind = k, .start = s, .len = i - s};
     }
     *n_out = n;
     return t;
 }
 
 /* Index of the next non-space token after i, or n. */
-static size_t next_tok(const token *t, size_t n, size_t i)
+static size_t next_tok(const qry_token *t, size_t n, size_t i)
 {
-    for (i++; i < n && t[i].kind == TK_SPACE; i++) {}
+    for (i++; i < n && t[i].kind == QRY_TK_SPACE; i++) {}
     return i;
 }
 
-static bool punct_is(const char *sql, const token *t, char c)
+static bool punct_is(const char *sql, const qry_token *t, char c)
 {
-    return t->kind == TK_PUNCT && sql[t->start] == c;
+    return t->kind == QRY_TK_PUNCT && sql[t->start] == c;
 }
 
-static void rewrite_casts(const char *sql, token *t, size_t n)
+static void rewrite_casts(const char *sql, qry_token *t, size_t n)
 {
     struct {
         size_t cast_tok;   /* the CAST / TRY_CAST word */
@@ -133,7 +124,7 @@ static void rewrite_casts(const char *sql, token *t, size_t n)
     size_t top = 0;
     int depth = 0;
     for (size_t i = 0; i < n; i++) {
-        if (t[i].kind == TK_SPACE) continue;
+        if (t[i].kind == QRY_TK_SPACE) continue;
         if ((word_is(sql, &t[i], "cast") || word_is(sql, &t[i], "try_cast"))) {
             size_t j = next_tok(t, n, i);
             if (j < n && punct_is(sql, &t[j], '(') && top < CAST_DEPTH_MAX) {
@@ -158,14 +149,14 @@ static void rewrite_casts(const char *sql, token *t, size_t n)
                 if (fn) {
                     t[stack[top - 1].cast_tok].repl = fn;
                     for (size_t k = i; k < close; k++) t[k].repl = "";
-                    for (size_t k = i; k > 0 && t[k - 1].kind == TK_SPACE; k--) t[k - 1].repl = "";
+                    for (size_t k = i; k > 0 && t[k - 1].kind == QRY_TK_SPACE; k--) t[k - 1].repl = "";
                 }
             }
         }
     }
 }
 
-static void rewrite_literals(const char *sql, token *t, size_t n)
+static void rewrite_literals(const char *sql, qry_token *t, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const char *fn = word_is(sql, &t[i], "timestamp") ? "qry_cast_timestamp("
@@ -173,7 +164,7 @@ static void rewrite_literals(const char *sql, token *t, size_t n)
                                                           : NULL;
         if (!fn || t[i].repl) continue;
         size_t j = next_tok(t, n, i);
-        if (j < n && t[j].kind == TK_STRING) {
+        if (j < n && t[j].kind == QRY_TK_STRING) {
             t[i].repl = fn;
             for (size_t k = i + 1; k < j; k++) t[k].repl = "";
             t[j].close_after = true;
@@ -185,7 +176,7 @@ bool qry_sql_rewrite(const char *sql, qry_sql *out, sp_err *e)
 {
     memset(out, 0, sizeof *out);
     size_t n;
-    token *t = tokenize(sql, &n, e);
+    qry_token *t = qry_sql_tokenize(sql, &n, e);
     if (!t) return false;
     rewrite_casts(sql, t, n);
     rewrite_literals(sql, t, n);

@@ -9,6 +9,7 @@
  */
 #include "qry_int.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,7 +21,17 @@ typedef struct lake_vtab {
     cat_table *t;
     cat_jsonpath *path;
     size_t n_data;        /* data columns come first, then the partition keys */
+    size_t n_all;         /* data columns and partition keys: what `SELECT *` gives */
+    int latest_col;       /* the hidden QRY_LATEST_COLUMN (= n_all), -1 if not declared */
 } lake_vtab;
+
+/* One key's latest row so far (latest mode): the data cells, their text its own. */
+typedef struct latest_row {
+    char *text;
+    size_t text_len, text_cap;
+    size_t object;        /* the object the row came from (its partition values) */
+    uint64_t hash;
+} latest_row;
 
 typedef struct scan_part {
     char *prefix;
@@ -45,6 +56,11 @@ typedef struct lake_cursor {
     bool eof;
     qry_stat_filter *filters; /* data-column constraints for Parquet row-group skipping */
     size_t n_filters;
+    bool latest;          /* latest mode: rows are win[order[pos]] */
+    latest_row *win;
+    qry_cell *win_cells;  /* n_win * n_cols */
+    size_t n_win, cap_win, pos;
+    size_t *order;
 } lake_cursor;
 
 /* ---- connect ---------------------------------------------------------------------------- */
@@ -101,6 +117,8 @@ static int lake_connect(sqlite3 *db, void *aux, int argc, const char *const *arg
         return SQLITE_ERROR;
     }
     vt->n_data = vt->t->n_columns;
+    vt->n_all = vt->t->n_columns + vt->t->n_partition_keys;
+    vt->latest_col = (int)vt->n_all;
     sp_str s;
     char buf[512];
     sp_str_init(&s, buf, sizeof buf, SP_STR_NO_MAX);
@@ -111,7 +129,9 @@ static int lake_connect(sqlite3 *db, void *aux, int argc, const char *const *arg
         if (i) sp_str_puts(&s, ", ");
         quote_ident(&s, c->name);
         sp_str_appendf(&s, " %s", sql_type(c->type));
+        if (!strcasecmp(c->name, QRY_LATEST_COLUMN)) vt->latest_col = -1;
     }
+    if (vt->latest_col >= 0) sp_str_puts(&s, ", \"" QRY_LATEST_COLUMN "\" HIDDEN");
     sp_str_putc(&s, ')');
     int rc = sqlite3_declare_vtab(db, s.buf);
     sp_str_release(&s);
@@ -151,6 +171,16 @@ static int lake_best_index(sqlite3_vtab *base, sqlite3_index_info *info)
     for (int i = 0; i < info->nConstraint; i++) {
         const struct sqlite3_index_constraint *c = &info->aConstraint[i];
         if (!c->usable || c->iColumn < 0) continue;
+        if (c->iColumn == vt->latest_col) {
+            /* the latest-row spec: handed over, never checked by SQLite (the column reads
+             * NULL) */
+            if (c->op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
+            info->aConstraintUsage[i].argvIndex = ++argv_i;
+            info->aConstraintUsage[i].omit = 1;
+            sp_str_puts(&s, ";L");
+            cost /= 2;
+            continue;
+        }
         if (c->iColumn < (int)vt->n_data) {
             /* A data column: Parquet row-group statistics may exclude it (not for IN). */
             char dop = c->op == SQLITE_INDEX_CONSTRAINT_EQ ? '=' :
@@ -231,6 +261,15 @@ static void cursor_reset(lake_cursor *c)
     free(c->filters);
     c->filters = NULL;
     c->n_filters = 0;
+    for (size_t i = 0; i < c->n_win; i++) free(c->win[i].text);
+    free(c->win);
+    free(c->win_cells);
+    free(c->order);
+    c->win = NULL;
+    c->win_cells = NULL;
+    c->order = NULL;
+    c->n_win = c->cap_win = c->pos = 0;
+    c->latest = false;
     c->row = 0;
     c->rowid = 0;
     c->eof = false;
@@ -438,6 +477,173 @@ static char *value_text(sqlite3_value *v)
     return t ? strdup((const char *)t) : NULL;
 }
 
+/* Value of column col (a `SELECT *` index) of row r of batch b, from object obj. */
+static void row_value(const lake_cursor *c, const lake_vtab *vt, const qry_batch *b, size_t r,
+                      size_t obj, size_t col, qry_value *out)
+{
+    memset(out, 0, sizeof *out);
+    out->type = SQLITE_NULL;
+    if (col < vt->n_data) {
+        int k = c->col_cell[col];
+        assert(k >= 0); /* lake_filter converts every spec column */
+        qry_value_from_cell(&b->cells[r * b->n_cols + (size_t)k], b->text, out);
+        return;
+    }
+    const scan_part *p = &c->parts[c->path_part[obj]];
+    size_t k = col - vt->n_data;
+    if (k < p->n_values) {
+        out->type = SQLITE_TEXT;
+        out->s = p->values[k];
+        out->len = strlen(p->values[k]);
+    }
+}
+
+/* The same of winner w. */
+static void win_value(const lake_cursor *c, const lake_vtab *vt, size_t w, size_t col,
+                      qry_value *out)
+{
+    qry_batch view = {.n_cols = c->n_cols, .cells = c->win_cells + w * c->n_cols,
+                      .text = c->win[w].text, .n_rows = 1};
+    row_value(c, vt, &view, 0, c->win[w].object, col, out);
+}
+
+/* Makes winner w a copy of row r of b (from object obj). */
+static void win_set(lake_cursor *c, size_t w, const qry_batch *b, size_t r, size_t obj)
+{
+    latest_row *x = &c->win[w];
+    x->text_len = 0;
+    x->object = obj;
+    const qry_cell *src = &b->cells[r * b->n_cols];
+    qry_cell *dst = &c->win_cells[w * c->n_cols];
+    for (size_t k = 0; k < c->n_cols; k++) {
+        dst[k] = src[k];
+        if (src[k].type != SQLITE_TEXT) continue;
+        if (x->text_cap - x->text_len < src[k].len) {
+            while (x->text_cap - x->text_len < src[k].len) x->text_cap = x->text_cap * 2 + 64;
+            x->text = realloc(x->text, x->text_cap);
+            if (!x->text) abort();
+        }
+        if (src[k].len) memcpy(x->text + x->text_len, b->text + src[k].v.off, src[k].len);
+        dst[k].v.off = x->text_len;
+        x->text_len += src[k].len;
+    }
+}
+
+typedef struct latest_sort {
+    const lake_cursor *c;
+    const lake_vtab *vt;
+    const qry_latest_spec *spec;
+} latest_sort;
+
+static int by_key(const void *a, const void *b, void *arg)
+{
+    const latest_sort *s = arg;
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    for (size_t k = 0; k < s->spec->n_keys; k++) {
+        qry_value u, v;
+        win_value(s->c, s->vt, x, s->spec->keys[k], &u);
+        win_value(s->c, s->vt, y, s->spec->keys[k], &v);
+        int cmp = qry_value_cmp(&u, &v);
+        if (cmp) return cmp;
+    }
+    return x < y ? -1 : x > y; /* keys are distinct; never reached */
+}
+
+/* Latest mode: reads the whole scan, keeping per key the first row in scan order whose
+ * order column sorts first (qry_latest.c), then orders the winners by key. */
+static int gather_latest(lake_cursor *c, lake_vtab *vt, const qry_latest_spec *spec)
+{
+    size_t n_slots = 1024, *slots = calloc(n_slots, sizeof *slots); /* winner + 1, 0: free */
+    if (!slots) abort();
+    int rc = SQLITE_OK;
+    for (size_t obj = 0; obj < c->n_paths && rc == SQLITE_OK; obj++) {
+        count_partitions(c, vt, c->path_part[obj] + 1);
+        for (bool end = false; !end && rc == SQLITE_OK;) {
+            if (vt->ctx->guard && qry_guard_check(vt->ctx->guard)) {
+                set_error(vt, "%s%s", "interrupted", "");
+                rc = SQLITE_INTERRUPT;
+                break;
+            }
+            qry_batch *b = qry_scan_next(c->scan, obj);
+            end = b->object_end;
+            if (b->opened) {
+                vt->ctx->objects_opened++;
+                vt->ctx->objects_from_cache += b->from_cache;
+                vt->ctx->bytes_scanned += b->bytes;
+                vt->ctx->row_groups_read += b->rg_read;
+                vt->ctx->row_groups_skipped += b->rg_skipped;
+            }
+            if (b->error) {
+                set_error(vt, "%s%s", b->error, "");
+                rc = SQLITE_ERROR;
+            }
+            for (size_t r = 0; rc == SQLITE_OK && r < b->n_rows; r++) {
+                uint64_t h = 0;
+                qry_value key[16];
+                for (size_t k = 0; k < spec->n_keys; k++) {
+                    row_value(c, vt, b, r, obj, spec->keys[k], &key[k]);
+                    h = qry_value_hash(&key[k], h);
+                }
+                size_t i = (size_t)h & (n_slots - 1), w = SIZE_MAX;
+                for (; slots[i]; i = (i + 1) & (n_slots - 1)) {
+                    size_t cand = slots[i] - 1;
+                    if (c->win[cand].hash != h) continue;
+                    bool same = true;
+                    for (size_t k = 0; k < spec->n_keys && same; k++) {
+                        qry_value v;
+                        win_value(c, vt, cand, spec->keys[k], &v);
+                        same = qry_value_cmp(&key[k], &v) == 0;
+                    }
+                    if (same) {
+                        w = cand;
+                        break;
+                    }
+                }
+                if (w == SIZE_MAX) {
+                    if (c->n_win == c->cap_win) {
+                        c->cap_win = c->cap_win ? c->cap_win * 2 : 256;
+                        c->win = realloc(c->win, c->cap_win * sizeof *c->win);
+                        c->win_cells = realloc(c->win_cells, c->cap_win *
+                                               (c->n_cols ? c->n_cols : 1) * sizeof *c->win_cells);
+                        if (!c->win || !c->win_cells) abort();
+                    }
+                    w = c->n_win++;
+                    memset(&c->win[w], 0, sizeof c->win[w]);
+                    c->win[w].hash = h;
+                    win_set(c, w, b, r, obj);
+                    slots[i] = w + 1;
+                    if (c->n_win * 2 > n_slots) { /* grow and rehash */
+                        free(slots);
+                        n_slots *= 2;
+                        slots = calloc(n_slots, sizeof *slots);
+                        if (!slots) abort();
+                        for (size_t x = 0; x < c->n_win; x++) {
+                            size_t j = (size_t)c->win[x].hash & (n_slots - 1);
+                            while (slots[j]) j = (j + 1) & (n_slots - 1);
+                            slots[j] = x + 1;
+                        }
+                    }
+                    continue;
+                }
+                qry_value now, best;
+                row_value(c, vt, b, r, obj, spec->order, &now);
+                win_value(c, vt, w, spec->order, &best);
+                int cmp = qry_value_cmp(&now, &best);
+                if (spec->desc ? cmp > 0 : cmp < 0) win_set(c, w, b, r, obj);
+            }
+            qry_batch_free(b);
+        }
+    }
+    free(slots);
+    count_partitions(c, vt, c->n_parts);
+    c->order = malloc((c->n_win + 1) * sizeof *c->order);
+    if (!c->order) abort();
+    for (size_t i = 0; i < c->n_win; i++) c->order[i] = i;
+    latest_sort ls = {.c = c, .vt = vt, .spec = spec};
+    qsort_r(c->order, c->n_win, sizeof *c->order, by_key, &ls);
+    return rc;
+}
+
 static int lake_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str, int argc,
                        sqlite3_value **argv)
 {
@@ -445,7 +651,28 @@ static int lake_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_st
     lake_cursor *c = (lake_cursor *)cur;
     lake_vtab *vt = (lake_vtab *)cur->pVtab;
     cursor_reset(c);
-    pick_columns(c, vt, strtoull(idx_str ? idx_str : "0", NULL, 16));
+    uint64_t col_used = strtoull(idx_str ? idx_str : "0", NULL, 16);
+    qry_latest_spec spec;
+    bool latest = false;
+    {
+        int a = 0;
+        for (const char *q = idx_str ? strchr(idx_str, ';') : NULL; q && a < argc;
+             q = strchr(q + 1, ';'), a++) {
+            if (q[1] != 'L') continue;
+            const unsigned char *text = sqlite3_value_text(argv[a]);
+            if (latest || !qry_latest_spec_parse((const char *)text, vt->n_all, &spec)) {
+                set_error(vt, "lake: %s: not a latest-row spec", QRY_LATEST_COLUMN, "");
+                return SQLITE_ERROR;
+            }
+            latest = true;
+            /* the key and order columns are converted whatever the query reads */
+            for (size_t k = 0; k <= spec.n_keys; k++) {
+                size_t col = k < spec.n_keys ? spec.keys[k] : spec.order;
+                if (col < vt->n_data) col_used |= 1ull << (col < 63 ? col : 63);
+            }
+        }
+    }
+    pick_columns(c, vt, col_used);
     qry_constraint *cons = calloc((size_t)argc + 1, sizeof *cons);
     char ***vals = calloc((size_t)argc + 1, sizeof *vals);
     if (!cons || !vals) abort();
@@ -454,6 +681,7 @@ static int lake_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_st
     c->filters = calloc((size_t)argc + 1, sizeof *c->filters);
     if (!c->filters) abort();
     for (; p && arg < argc; p = strchr(p + 1, ';'), arg++) {
+        if (p[1] == 'L') continue;
         if (p[1] == 'd') {
             size_t col = (size_t)atoi(p + 2);
             const char *comma = strchr(p, ',');
@@ -528,10 +756,26 @@ static int lake_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_st
                                       scan_workers(), vt->ctx->cache_path,
                                       vt->t->json_path[0] ? vt->t->json_path : "$",
                                       c->filters, c->n_filters);
+    if (latest) {
+        rc = gather_latest(c, vt, &spec);
+        c->latest = true;
+        c->eof = c->n_win == 0;
+        c->rowid = 1;
+        return rc;
+    }
     return advance(c);
 }
 
-static int lake_next(sqlite3_vtab_cursor *cur) { return advance((lake_cursor *)cur); }
+static int lake_next(sqlite3_vtab_cursor *cur)
+{
+    lake_cursor *c = (lake_cursor *)cur;
+    if (c->latest) {
+        c->eof = ++c->pos >= c->n_win;
+        c->rowid++;
+        return SQLITE_OK;
+    }
+    return advance(c);
+}
 
 static int lake_eof(sqlite3_vtab_cursor *cur) { return ((lake_cursor *)cur)->eof; }
 
@@ -539,21 +783,36 @@ static int lake_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i)
 {
     lake_cursor *c = (lake_cursor *)cur;
     lake_vtab *vt = (lake_vtab *)cur->pVtab;
+    const qry_cell *cell = NULL;
+    const char *text = NULL;
+    size_t object = 0;
+    if (c->latest) {
+        if (c->pos >= c->n_win) return SQLITE_OK;
+        const latest_row *w = &c->win[c->order[c->pos]];
+        object = w->object;
+        text = w->text;
+        if ((size_t)i < vt->n_data && c->col_cell[i] >= 0)
+            cell = &c->win_cells[c->order[c->pos] * c->n_cols + (size_t)c->col_cell[i]];
+    } else if (c->batch) {
+        object = c->batch->object;
+        text = c->batch->text;
+        if ((size_t)i < vt->n_data && c->col_cell[i] >= 0 && c->row < c->batch->n_rows)
+            cell = &c->batch->cells[c->row * c->batch->n_cols + (size_t)c->col_cell[i]];
+    } else {
+        return SQLITE_OK;
+    }
     if ((size_t)i >= vt->n_data) {
-        if (!c->batch) return SQLITE_OK;
-        const scan_part *p = &c->parts[c->path_part[c->batch->object]];
+        const scan_part *p = &c->parts[c->path_part[object]];
         size_t k = (size_t)i - vt->n_data;
         if (k < p->n_values) sqlite3_result_text(ctx, p->values[k], -1, SQLITE_TRANSIENT);
         return SQLITE_OK;
     }
-    int k = c->col_cell[i];
-    if (k < 0 || !c->batch || c->row >= c->batch->n_rows) return SQLITE_OK;
-    const qry_cell *cell = &c->batch->cells[c->row * c->batch->n_cols + (size_t)k];
+    if (!cell) return SQLITE_OK;
     switch (cell->type) {
     case SQLITE_INTEGER: sqlite3_result_int64(ctx, cell->v.i); break;
     case SQLITE_FLOAT: sqlite3_result_double(ctx, cell->v.d); break;
     case SQLITE_TEXT:
-        sqlite3_result_text(ctx, c->batch->text + cell->v.off, (int)cell->len, SQLITE_TRANSIENT);
+        sqlite3_result_text(ctx, text + cell->v.off, (int)cell->len, SQLITE_TRANSIENT);
         break;
     default: break;
     }

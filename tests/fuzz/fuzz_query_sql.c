@@ -2,7 +2,12 @@
  * inside the input) and execution of the input as a query over an empty catalog, with the
  * Presto functions registered, through the guard (authorizer, time limit): whatever the
  * input, it ends within the limit and no file appears in the working directory (an empty
- * directory the target moves into, where ATTACH 'x' or VACUUM INTO 'x' would create one). */
+ * directory the target moves into, where ATTACH 'x' or VACUUM INTO 'x' would create one).
+ * The projection pass (qry_project.c) runs on every input against a fake table `t`: when
+ * it only narrows (no latest-row mode), the text must differ from the input only where a `*`
+ * became a column list; with the latest-row mode, every spec it writes must parse; either
+ * way every offset must still map inside the input and the text must still tokenize. The
+ * input is also parsed as a latest-row spec (the hidden column's value is user input). */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +19,42 @@
 
 /* Inputs must end: a recursive CTE is cut off here. */
 enum { FUZZ_QUERY_TIMEOUT_MS = 500 };
+
+static const char *const FUZZ_COLS[] = {"orderid", "price", "sequence_number", "Price"};
+
+static bool fuzz_columns(void *arg, const char *ref, char ***names, size_t *n, bool *latest)
+{
+    *latest = arg != NULL;
+    if (strcmp(ref, "t") && strcmp(ref, "db.t")) return false;
+    *n = strcmp(ref, "t") ? 4 : 3; /* db.t has two names equal but for case */
+    *names = calloc(*n, sizeof **names);
+    if (!*names) abort();
+    for (size_t i = 0; i < *n; i++) (*names)[i] = strdup(FUZZ_COLS[i]);
+    return true;
+}
+
+/* True if b is a with some `*` replaced by lists of quoted FUZZ_COLS names. */
+static bool only_stars_replaced(const char *a, const char *b)
+{
+    while (*a || *b) {
+        if (*a == *b) {
+            a++;
+            b++;
+            continue;
+        }
+        if (*a != '*' || *b != '"') return false;
+        a++;
+        for (;;) { /* "name"[, "name"]... */
+            if (*b++ != '"') return false;
+            const char *q = strchr(b, '"');
+            if (!q) return false;
+            b = q + 1;
+            if (strncmp(b, ", \"", 3)) break;
+            b += 2;
+        }
+    }
+    return true;
+}
 
 static cat_catalog *cat;
 static lake *lk;
@@ -44,11 +85,49 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!mkdtemp(jail) || chdir(jail) != 0) abort();
     }
     char *sql = strndup((const char *)data, size);
+    /* the latest-row spec is outside input too: anyone can write the hidden column */
+    qry_latest_spec raw_spec;
+    if (qry_latest_spec_parse(sql, 8, &raw_spec)) {
+        if (raw_spec.n_keys == 0 || raw_spec.n_keys > 16 || raw_spec.order >= 8) abort();
+        for (size_t k = 0; k < raw_spec.n_keys; k++)
+            if (raw_spec.keys[k] >= 8) abort();
+    }
     qry_sql q;
     sp_err e = {0};
     if (qry_sql_rewrite(sql, &q, &e)) {
         for (size_t off = 0; off <= strlen(q.text); off++)
             if (qry_sql_original_offset(&q, off) > strlen(sql) + strlen(q.text)) abort();
+        char *before = strdup(q.text);
+        if (!before) abort();
+        for (int latest = 0; latest < 2; latest++) {
+            qry_sql p = {.text = strdup(before), .n_map = q.n_map};
+            p.map_out = malloc((q.n_map + 1) * sizeof *p.map_out);
+            p.map_in = malloc((q.n_map + 1) * sizeof *p.map_in);
+            if (!p.text || !p.map_out || !p.map_in) abort();
+            memcpy(p.map_out, q.map_out, q.n_map * sizeof *p.map_out);
+            memcpy(p.map_in, q.map_in, q.n_map * sizeof *p.map_in);
+            if (qry_sql_project(&p, fuzz_columns, latest ? &p : NULL)) {
+                if (!latest && !only_stars_replaced(before, p.text)) abort();
+                for (size_t off = 0; off <= strlen(p.text); off++)
+                    if (qry_sql_original_offset(&p, off) > strlen(sql) + strlen(p.text)) abort();
+                size_t n_tok;
+                qry_token *t = qry_sql_tokenize(p.text, &n_tok, &e);
+                if (!t) abort();
+                free(t);
+                for (const char *at = strstr(p.text, "\"" QRY_LATEST_COLUMN "\" = '"); at;
+                     at = strstr(at + 1, "\"" QRY_LATEST_COLUMN "\" = '")) {
+                    const char *v = at + strlen("\"" QRY_LATEST_COLUMN "\" = '");
+                    char *spec = strndup(v, strcspn(v, "'"));
+                    qry_latest_spec ls;
+                    if (!spec || !qry_latest_spec_parse(spec, 4, &ls)) abort();
+                    free(spec);
+                }
+            } else if (strcmp(before, p.text)) {
+                abort();
+            }
+            qry_sql_clear(&p);
+        }
+        free(before);
         qry_sql_clear(&q);
     }
     qry_opts opts = {.timeout_ms = FUZZ_QUERY_TIMEOUT_MS};
