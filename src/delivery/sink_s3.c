@@ -126,8 +126,8 @@ static bool s3_call(s3_sink *s, const char *op, const char *method, const char *
                     const char *query, const char *content_type, const void *body, size_t len,
                     conn_aws_response *resp, sp_err *e)
 {
-    char ct[96];
-    snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
+    char ct[96] = "";
+    if (content_type) snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
     const char *headers[] = {ct};
     conn_aws_request req = {.op = op, .method = method, .path = path, .query = query,
                             .headers = headers, .n_headers = content_type ? 1 : 0,
