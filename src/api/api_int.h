@@ -6,13 +6,14 @@
 
 #include "api.h"
 #include "core/config.h"
+#include "core/sigv4.h"
 
 enum {
     API_SIGV4_MAX_SKEW_S = 15 * 60,     /* AWS refuses a request dated more than 15 min off */
     API_SIGV4_KEY_MAX = 128,            /* IAM access key ids are at most 128 characters */
     API_SIGV4_SCOPE_PART_MAX = 64,      /* region / service in the credential scope */
     API_SIGV4_SIGNED_HEADERS_MAX = 2048,
-    API_SIGV4_HEX_LEN = 64,             /* hex SHA-256 / HMAC-SHA256 */
+    API_SIGV4_HEX_LEN = SP_SIGV4_HEX_LEN, /* hex SHA-256 / HMAC-SHA256 */
     API_SIGV4_PRESIGN_MAX_EXPIRES_S = 7 * 24 * 3600, /* S3 presigned URLs: at most a week */
     API_ACTION_MAX = 160,
     API_GUARD_HOST_MAX = 253,           /* a DNS name is at most 253 characters */
@@ -26,10 +27,8 @@ typedef enum api_proto {
     API_PROTO_REST_JSON, /* Pipes: x-amzn-ErrorType header + {"message"} */
 } api_proto;
 
-typedef struct api_header {
-    const char *name;    /* any case; a name may repeat */
-    const char *value;
-} api_header;
+/* A request header: the shared SigV4 computation's type, so a request reaches it uncopied. */
+typedef sp_sigv4_header api_header;
 
 /* One request as the verifier sees it. All pointers borrowed. */
 typedef struct api_sigv4_request {

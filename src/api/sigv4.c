@@ -1,137 +1,17 @@
 /* AWS Signature Version 4, the verifying side: parse the Authorization header (or an S3
- * presigned URL's X-Amz-* query), rebuild the canonical request exactly as the AWS
- * documentation specifies it, derive the signing key from the configured secret and compare
- * signatures in constant time.
- *
- * Two flavours of canonical URI exist. Every service but S3 normalises the path (dot
- * segments and empty segments removed) and URI-encodes the path as it was sent, so a
- * client's already-encoded "%E1" is signed as "%25E1". S3 signs the path encoded exactly
- * once and unnormalised: the path is decoded and re-encoded with AWS's rules. Which flavour a
- * client used follows from the service in its credential scope ("s3"). */
+ * presigned URL's X-Amz-* query), check what the headers alone decide (key, date, scope,
+ * which headers are signed), pick the rules the client signed under (S3's path and payload
+ * rules follow the "s3" service in its scope), and compare the signature the shared
+ * computation (core/sigv4.c) gives with the configured secret, in constant time. */
 #include "api_int.h"
 
 #include <ctype.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-
-#define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
-#define SIGV4_TERMINATOR "aws4_request"
-#define SIGV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
-#define SIGV4_STREAMING_PREFIX "STREAMING-"
-
-/* A canonical request never needs more than the request line and headers MHD accepts. */
-enum { SIGV4_CANONICAL_MAX = 1 << 20, SIGV4_QUERY_PARAMS_MAX = 1000 };
-
-/* ---- small helpers ---------------------------------------------------------------------- */
-
-static void hex_encode(const unsigned char *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static void sha256_hex(const void *data, size_t len, char out[API_SIGV4_HEX_LEN + 1])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-    hex_encode(md, n, out);
-}
-
-/* out = HMAC-SHA256(key, data); returns the length (32). */
-static unsigned hmac(const void *key, size_t key_len, const char *data, unsigned char *out)
-{
-    unsigned int n = 0;
-    HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)data, strlen(data), out, &n);
-    return n;
-}
-
-static bool is_unreserved(unsigned char c)
-{
-    return isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
-}
-
-/* AWS's URI encoding: everything but unreserved characters as %XX (upper-case hex); '/'
- * kept when keep_slash. */
-static void uri_encode(sp_str *out, const char *s, size_t len, bool keep_slash)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (is_unreserved(c) || (keep_slash && c == '/')) sp_str_putc(out, (char)c);
-        else sp_str_appendf(out, "%%%02X", c);
-    }
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes s[0..len) into out (same bytes where an escape is malformed, as AWS
- * does: "%zz" stays "%zz"). Returns the decoded length; out needs len bytes. */
-static size_t uri_decode(const char *s, size_t len, char *out)
-{
-    size_t w = 0;
-    for (size_t i = 0; i < len; i++) {
-        int hi, lo;
-        if (s[i] == '%' && i + 2 < len && (hi = hex_value(s[i + 1])) >= 0 && (lo = hex_value(s[i + 2])) >= 0) {
-            out[w++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            out[w++] = s[i];
-        }
-    }
-    return w;
-}
-
-/* Appends s[0..len) with the segments "", "." and ".." resolved (RFC 3986 5.2.4, plus AWS's
- * collapsing of repeated slashes), as every service but S3 signs it. */
-static void path_normalize(sp_str *out, const char *s, size_t len)
-{
-    /* Segment starts of the output, to pop on "..". */
-    size_t stack_cap = len / 2 + 2, depth = 0;
-    size_t *starts = malloc(stack_cap * sizeof *starts);
-    sp_str segs;
-    sp_str_init(&segs, NULL, 0, SP_STR_NO_MAX);
-    for (size_t i = 0; i <= len;) {
-        size_t j = i;
-        while (j < len && s[j] != '/') j++;
-        size_t n = j - i;
-        if (n == 0 || (n == 1 && s[i] == '.')) {
-            /* skip */
-        } else if (n == 2 && s[i] == '.' && s[i + 1] == '.') {
-            if (depth) segs.len = starts[--depth], segs.buf[segs.len] = '\0';
-        } else if (starts) {
-            starts[depth++] = segs.len;
-            sp_str_putc(&segs, '/');
-            sp_str_append(&segs, s + i, n);
-        }
-        i = j + 1;
-    }
-    /* Every segment is written as "/seg", so the result is absolute like every HTTP path;
-     * a trailing slash survives, and nothing left at all is "/". */
-    if (depth) {
-        sp_str_append(out, segs.buf, segs.len);
-        if (s[len - 1] == '/') sp_str_putc(out, '/');
-    } else {
-        sp_str_putc(out, '/');
-    }
-    sp_str_release(&segs);
-    free(starts);
-}
 
 /* ---- parsing the signature's description ------------------------------------------------ */
 
@@ -160,8 +40,8 @@ static bool parse_credential(const char *s, size_t len, api_sigv4_auth *out, sp_
         n++;
         p = stop + 1;
     }
-    if (n != 5 || lens[4] != strlen(SIGV4_TERMINATOR) ||
-        memcmp(parts[4], SIGV4_TERMINATOR, lens[4]) != 0) {
+    if (n != 5 || lens[4] != strlen(SP_SIGV4_TERMINATOR) ||
+        memcmp(parts[4], SP_SIGV4_TERMINATOR, lens[4]) != 0) {
         sp_err_set(e, 400, "", "Credential should be scoped to a valid region and terminated "
                                "by 'aws4_request', as <key>/<YYYYMMDD>/<region>/<service>/aws4_request");
         return false;
@@ -249,10 +129,10 @@ static bool parse_signature(const char *s, size_t len, api_sigv4_auth *out, sp_e
 bool api_sigv4_parse(const char *authorization, api_sigv4_auth *out, sp_err *e)
 {
     memset(out, 0, sizeof *out);
-    size_t alen = strlen(SIGV4_ALGORITHM);
-    if (strncmp(authorization, SIGV4_ALGORITHM, alen) != 0 || authorization[alen] != ' ') {
+    size_t alen = strlen(SP_SIGV4_ALGORITHM);
+    if (strncmp(authorization, SP_SIGV4_ALGORITHM, alen) != 0 || authorization[alen] != ' ') {
         sp_err_set(e, 400, "", "Authorization header must start with '%s ' (only Signature "
-                               "Version 4 is accepted)", SIGV4_ALGORITHM);
+                               "Version 4 is accepted)", SP_SIGV4_ALGORITHM);
         return false;
     }
     bool seen[3] = {false, false, false};
@@ -299,7 +179,7 @@ static bool query_value(const char *query, const char *name, char *out, size_t c
         if (len > nlen && !strncmp(p, name, nlen) && p[nlen] == '=') {
             size_t vlen = len - nlen - 1;
             if (vlen >= cap) return false;
-            size_t n = uri_decode(p + nlen + 1, vlen, out);
+            size_t n = sp_sigv4_uri_decode(p + nlen + 1, vlen, out);
             out[n] = '\0';
             return true;
         }
@@ -313,8 +193,8 @@ bool api_sigv4_parse_query(const char *query, api_sigv4_auth *out, sp_err *e)
     memset(out, 0, sizeof *out);
     char alg[32], cred[API_SIGV4_KEY_MAX + 128], sh[API_SIGV4_SIGNED_HEADERS_MAX + 1],
          sig[API_SIGV4_HEX_LEN + 2], date[20], expires[16];
-    if (!query_value(query, "X-Amz-Algorithm", alg, sizeof alg) || strcmp(alg, SIGV4_ALGORITHM)) {
-        sp_err_set(e, 400, "", "X-Amz-Algorithm must be %s", SIGV4_ALGORITHM);
+    if (!query_value(query, "X-Amz-Algorithm", alg, sizeof alg) || strcmp(alg, SP_SIGV4_ALGORITHM)) {
+        sp_err_set(e, 400, "", "X-Amz-Algorithm must be %s", SP_SIGV4_ALGORITHM);
         return false;
     }
     if (!query_value(query, "X-Amz-Credential", cred, sizeof cred) ||
@@ -348,97 +228,6 @@ bool api_sigv4_parse_query(const char *query, api_sigv4_auth *out, sp_err *e)
 
 /* ---- the canonical request -------------------------------------------------------------- */
 
-typedef struct query_pair {
-    char *key;   /* encoded, as signed */
-    char *value;
-} query_pair;
-
-static int pair_cmp(const void *a, const void *b)
-{
-    const query_pair *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
-    return c ? c : strcmp(x->value, y->value);
-}
-
-/* Re-encodes one decoded-then-encoded component into a new string. */
-static char *component_canonical(const char *s, size_t len)
-{
-    char *dec = malloc(len + 1);
-    if (!dec) return NULL;
-    size_t n = uri_decode(s, len, dec);
-    sp_str out;
-    sp_str_init(&out, NULL, 0, SIGV4_CANONICAL_MAX);
-    uri_encode(&out, dec, n, false);
-    free(dec);
-    return sp_str_finish(&out, NULL);
-}
-
-static bool canonical_query(sp_str *out, const char *query, bool presigned, sp_err *e)
-{
-    size_t cap = 0;
-    for (const char *p = query; *p; p++) cap += *p == '&';
-    cap += 1;
-    if (cap > SIGV4_QUERY_PARAMS_MAX) {
-        sp_err_set(e, 400, "", "the query string has more than %d parameters", SIGV4_QUERY_PARAMS_MAX);
-        return false;
-    }
-    query_pair *pairs = calloc(cap, sizeof *pairs);
-    size_t n = 0;
-    bool ok = pairs != NULL;
-    for (const char *p = query; ok && *p;) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
-        size_t klen = eq ? (size_t)(eq - p) : len;
-        if (len && !(presigned && klen == strlen("X-Amz-Signature") &&
-                     !memcmp(p, "X-Amz-Signature", klen))) {
-            pairs[n].key = component_canonical(p, klen);
-            pairs[n].value = eq ? component_canonical(eq + 1, len - klen - 1) : strdup("");
-            ok = pairs[n].key && pairs[n].value;
-            n++;
-        }
-        p = amp ? amp + 1 : p + len;
-    }
-    if (ok) {
-        qsort(pairs, n, sizeof *pairs, pair_cmp);
-        for (size_t i = 0; i < n; i++)
-            sp_str_appendf(out, "%s%s=%s", i ? "&" : "", pairs[i].key, pairs[i].value);
-    } else {
-        sp_err_internal(e, "out of memory canonicalising the query string");
-    }
-    for (size_t i = 0; pairs && i < n; i++) {
-        free(pairs[i].key);
-        free(pairs[i].value);
-    }
-    free(pairs);
-    return ok;
-}
-
-/* Appends the value a signed header contributes: every occurrence, in order, trimmed, runs
- * of spaces folded to one, joined with ','. False when the request lacks it. */
-static bool canonical_header_value(sp_str *out, const api_sigv4_request *req, const char *name,
-                                   size_t nlen)
-{
-    bool found = false;
-    for (size_t i = 0; i < req->n_headers; i++) {
-        const char *hn = req->headers[i].name;
-        if (strlen(hn) != nlen || strncasecmp(hn, name, nlen)) continue;
-        if (found) sp_str_putc(out, ',');
-        found = true;
-        const char *v = req->headers[i].value ? req->headers[i].value : "";
-        while (*v == ' ' || *v == '\t') v++;
-        const char *end = v + strlen(v);
-        while (end > v && (end[-1] == ' ' || end[-1] == '\t')) end--;
-        for (bool space = false; v < end; v++) {
-            bool is_space = *v == ' ' || *v == '\t';
-            if (is_space && space) continue;
-            sp_str_putc(out, is_space ? ' ' : *v);
-            space = is_space;
-        }
-    }
-    return found;
-}
-
 static const char *header_value(const api_sigv4_request *req, const char *name)
 {
     for (size_t i = 0; i < req->n_headers; i++)
@@ -452,24 +241,24 @@ static bool payload_hash(const api_sigv4_request *req, const api_sigv4_auth *aut
 {
     char actual[API_SIGV4_HEX_LEN + 1];
     if (!s3) {
-        sha256_hex(req->body ? req->body : "", req->body_len, out);
+        sp_sigv4_sha256_hex(req->body ? req->body : "", req->body_len, out);
         return true;
     }
     if (auth->presigned) {
-        snprintf(out, API_SIGV4_HEX_LEN + 1, "%s", SIGV4_UNSIGNED_PAYLOAD);
+        snprintf(out, API_SIGV4_HEX_LEN + 1, "%s", SP_SIGV4_UNSIGNED_PAYLOAD);
         return true;
     }
     const char *claimed = header_value(req, "x-amz-content-sha256");
-    sha256_hex(req->body ? req->body : "", req->body_len, actual);
+    sp_sigv4_sha256_hex(req->body ? req->body : "", req->body_len, actual);
     if (!claimed) {
         memcpy(out, actual, sizeof actual);
         return true;
     }
-    if (!strcmp(claimed, SIGV4_UNSIGNED_PAYLOAD)) {
-        snprintf(out, API_SIGV4_HEX_LEN + 1, "%s", SIGV4_UNSIGNED_PAYLOAD);
+    if (!strcmp(claimed, SP_SIGV4_UNSIGNED_PAYLOAD)) {
+        snprintf(out, API_SIGV4_HEX_LEN + 1, "%s", SP_SIGV4_UNSIGNED_PAYLOAD);
         return true;
     }
-    if (!strncmp(claimed, SIGV4_STREAMING_PREFIX, strlen(SIGV4_STREAMING_PREFIX))) {
+    if (!strncmp(claimed, SP_SIGV4_STREAMING_PREFIX, strlen(SP_SIGV4_STREAMING_PREFIX))) {
         sp_err_set(e, 501, "NotImplemented", "x-amz-content-sha256 '%.60s' (aws-chunked "
                    "streaming uploads) is not supported; send the payload's SHA-256", claimed);
         return false;
@@ -483,95 +272,33 @@ static bool payload_hash(const api_sigv4_request *req, const api_sigv4_auth *aut
     return true;
 }
 
+/* req as the shared computation sees it, signed under auth with the payload hash hash. */
+static sp_sigv4_request shared_request(const api_sigv4_request *req, const api_sigv4_auth *auth,
+                                       bool s3, const char *hash)
+{
+    return (sp_sigv4_request){.method = req->method, .target = req->target,
+                              .headers = req->headers, .n_headers = req->n_headers,
+                              .signed_headers = auth->signed_headers, .payload_hash = hash,
+                              .s3 = s3, .presigned = auth->presigned};
+}
+
 char *api_sigv4_canonical_request(const api_sigv4_request *req, const api_sigv4_auth *auth,
                                   bool s3, sp_err *e)
 {
     char hash[API_SIGV4_HEX_LEN + 1];
     if (!payload_hash(req, auth, s3, hash, e)) return NULL;
-    sp_str c;
-    sp_str_init(&c, NULL, 0, SIGV4_CANONICAL_MAX);
-    sp_str_puts(&c, req->method);
-    sp_str_putc(&c, '\n');
-
-    const char *target = req->target && *req->target ? req->target : "/";
-    const char *q = strchr(target, '?');
-    size_t plen = q ? (size_t)(q - target) : strlen(target);
-    if (plen == 0) {
-        sp_str_putc(&c, '/');
-    } else if (s3) {
-        char *dec = malloc(plen + 1);
-        size_t n = dec ? uri_decode(target, plen, dec) : 0;
-        uri_encode(&c, dec ? dec : "", n, true);
-        free(dec);
-    } else {
-        sp_str norm;
-        sp_str_init(&norm, NULL, 0, SIGV4_CANONICAL_MAX);
-        path_normalize(&norm, target, plen);
-        if (!norm.len) sp_str_putc(&norm, '/');
-        uri_encode(&c, norm.buf, norm.len, true);
-        sp_str_release(&norm);
-    }
-    sp_str_putc(&c, '\n');
-    if (!canonical_query(&c, q ? q + 1 : "", auth->presigned, e)) {
-        sp_str_release(&c);
-        return NULL;
-    }
-    sp_str_putc(&c, '\n');
-    for (const char *p = auth->signed_headers; *p;) {
-        const char *semi = strchr(p, ';');
-        size_t n = semi ? (size_t)(semi - p) : strlen(p);
-        sp_str_append(&c, p, n);
-        sp_str_putc(&c, ':');
-        if (!canonical_header_value(&c, req, p, n)) {
-            sp_err_set(e, 403, "", "the signed header '%.*s' is not in the request", (int)n, p);
-            sp_str_release(&c);
-            return NULL;
-        }
-        sp_str_putc(&c, '\n');
-        p = semi ? semi + 1 : p + n;
-    }
-    sp_str_appendf(&c, "\n%s\n%s", auth->signed_headers, hash);
-    if (sp_str_failed(&c)) {
-        sp_str_release(&c);
-        sp_err_set(e, 400, "", "the request is too large to canonicalise");
-        return NULL;
-    }
-    return sp_str_finish(&c, NULL);
+    sp_sigv4_request r = shared_request(req, auth, s3, hash);
+    return sp_sigv4_canonical_request(&r, e);
 }
 
 bool api_sigv4_sign(const api_sigv4_request *req, const api_sigv4_auth *auth, bool s3,
                     const char *secret, char out[API_SIGV4_HEX_LEN + 1], sp_err *e)
 {
-    char *creq = api_sigv4_canonical_request(req, auth, s3, e);
-    if (!creq) return false;
-    char creq_hash[API_SIGV4_HEX_LEN + 1];
-    sha256_hex(creq, strlen(creq), creq_hash);
-    free(creq);
-
-    char sts[512];
-    snprintf(sts, sizeof sts, "%s\n%s\n%s/%s/%s/%s\n%s", SIGV4_ALGORITHM, auth->amz_date,
-             auth->date, auth->region, auth->service, SIGV4_TERMINATOR, creq_hash);
-
-    size_t slen = strlen(secret);
-    char *k0 = malloc(slen + 5);
-    if (!k0) {
-        sp_err_internal(e, "out of memory");
-        return false;
-    }
-    memcpy(k0, "AWS4", 4);
-    memcpy(k0 + 4, secret, slen + 1);
-    unsigned char k1[EVP_MAX_MD_SIZE], k2[EVP_MAX_MD_SIZE], k3[EVP_MAX_MD_SIZE],
-        k4[EVP_MAX_MD_SIZE], sig[EVP_MAX_MD_SIZE];
-    unsigned n = hmac(k0, slen + 4, auth->date, k1);
-    n = hmac(k1, n, auth->region, k2);
-    n = hmac(k2, n, auth->service, k3);
-    n = hmac(k3, n, SIGV4_TERMINATOR, k4);
-    n = hmac(k4, n, sts, sig);
-    OPENSSL_cleanse(k0, slen + 4);
-    OPENSSL_cleanse(k4, sizeof k4);
-    free(k0);
-    hex_encode(sig, n, out);
-    return true;
+    char hash[API_SIGV4_HEX_LEN + 1];
+    if (!payload_hash(req, auth, s3, hash, e)) return false;
+    sp_sigv4_request r = shared_request(req, auth, s3, hash);
+    sp_sigv4_scope scope = {.date = auth->date, .region = auth->region, .service = auth->service};
+    return sp_sigv4_sign(&r, secret, auth->amz_date, &scope, out, e);
 }
 
 /* ---- verification ----------------------------------------------------------------------- */
@@ -753,7 +480,7 @@ const sp_cfg_credential *api_sigv4_check_headers(const sp_cfg_credential *creds,
                        claimed);
             return NULL;
         }
-    } else if (claimed && !strncmp(claimed, SIGV4_STREAMING_PREFIX, strlen(SIGV4_STREAMING_PREFIX))) {
+    } else if (claimed && !strncmp(claimed, SP_SIGV4_STREAMING_PREFIX, strlen(SP_SIGV4_STREAMING_PREFIX))) {
         sp_err_set(e, 501, "NotImplemented", "x-amz-content-sha256 '%.60s' (aws-chunked "
                    "streaming uploads) is not supported; send the payload's SHA-256", claimed);
         return NULL;

@@ -4,6 +4,8 @@
  * client's total time budget; the remote's error code and message end up in sp_err. */
 #include "conn.h"
 
+#include "core/sigv4.h"
+
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -206,11 +208,8 @@ static void remote_error(const conn_aws_response *r, char *code, size_t code_cap
 static bool attempt_once(conn_aws *c, const conn_aws_request *req, const char *payload_hash,
                          long budget_ms, conn_aws_response *resp, char *err, size_t err_cap)
 {
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    char amz_date[17];
-    strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
+    char amz_date[SP_SIGV4_AMZ_DATE_LEN + 1];
+    sp_sigv4_amz_date((int64_t)time(NULL), amz_date);
 
     char h_host[HOST_MAX + 8], h_date[40], h_hash[96];
     snprintf(h_host, sizeof h_host, "Host: %s", c->host);
@@ -233,6 +232,12 @@ static bool attempt_once(conn_aws *c, const conn_aws_request *req, const char *p
                            .headers = signed_h, .n_headers = ns, .payload_sha256 = payload_hash,
                            .amz_date = amz_date, .region = c->region, .service = c->service};
     char *auth = conn_sigv4_authorization(&in, &c->creds);
+    if (!auth) {
+        snprintf(err, err_cap, "cannot sign the request (out of memory, or more than %d query "
+                 "parameters)", SP_SIGV4_QUERY_PARAMS_MAX);
+        free(h_token);
+        return false;
+    }
 
     struct curl_slist *hl = NULL;
     for (size_t i = 0; i < ns; i++) hl = curl_slist_append(hl, signed_h[i]);

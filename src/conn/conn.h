@@ -56,9 +56,9 @@ bool conn_aws_creds_resolve(const char *access_key_id, const char *secret_access
 
 /* ---- SigV4 (aws_sign.c) ------------------------------------------------------------------- */
 
-/* One request as it is signed. path is URI-encoded once (S3 rules: used as is); query is
- * "a=1&b=2" with names and values already URI-encoded (any order, sorted here); headers are
- * "Name: value" lines (every one is signed; Host must be among them). */
+/* One request as it is signed. path is URI-encoded once (what S3 signs); query is
+ * "a=1&b=2" with names and values already URI-encoded (any order, sorted by name and value
+ * here); headers are "Name: value" lines (every one is signed; Host must be among them). */
 typedef struct conn_sigv4_input {
     const char *method;
     const char *path;
@@ -71,11 +71,15 @@ typedef struct conn_sigv4_input {
     const char *service;
 } conn_sigv4_input;
 
-/* The Authorization header value for in, signed with creds. Caller frees. */
+/* The Authorization header value for in, signed with creds (by core/sigv4.c, the code the
+ * server's verifier uses; path and query are canonicalised by its rules, S3's when service is
+ * "s3"). Caller frees; NULL when out of memory or the query has more than
+ * SP_SIGV4_QUERY_PARAMS_MAX parameters. */
 char *conn_sigv4_authorization(const conn_sigv4_input *in, const conn_aws_creds *creds);
-/* SHA-256 of data as lowercase hex into out. */
+/* SHA-256 of data as lowercase hex into out (sp_sigv4_sha256_hex). */
 void conn_sha256_hex(const void *data, size_t len, char out[65]);
-/* Appends s URI-encoded (RFC 3986 unreserved kept; '/' kept when keep_slash). */
+/* Appends s URI-encoded (RFC 3986 unreserved kept; '/' kept when keep_slash;
+ * sp_sigv4_uri_encode). */
 void conn_uri_encode(sp_str *out, const char *s, bool keep_slash);
 
 /* ---- retries (aws_retry.c) ---------------------------------------------------------------- */
