@@ -6,7 +6,8 @@
  * fuzzed signature itself passes only if it equals that one. The header-phase rules hold
  * for that signed request too: an unsigned X-Amz-Target, an UNSIGNED-PAYLOAD claim on a
  * non-S3 request or an "s3" scope on one are refused, and whatever passes the header phase
- * without a body is what passes the whole verification with it. */
+ * without a body is what passes the whole verification with it. What our own client side
+ * (core/sigv4.c, as conn and the generator sign) signs for the same request verifies. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,33 @@ static void check_parsed(const api_sigv4_auth *a, const char *input)
     if (strlen(a->date) != 8) fuzz_fail("bad scope date", input);
     if (!all_hex(a->signature, API_SIGV4_HEX_LEN)) fuzz_fail("bad signature", input);
     if (!strstr(a->signed_headers, "host")) fuzz_fail("host not signed", input);
+}
+
+/* Our client side (core/sigv4.c as conn and the generator call it) signs the same request
+ * with every one of its headers: the verifier must accept that too. */
+static void client_signature_verifies(const sp_cfg_credential *cred, const api_header *signed_h,
+                                      size_t n, const char *target, const char *body,
+                                      size_t body_len, const char *body_sha,
+                                      const api_sigv4_auth *auth, const char *amz_date,
+                                      api_proto proto, int64_t now)
+{
+    /* The derived list may gain x-amz-date; it must still fit what the verifier parses. */
+    if (strlen(auth->signed_headers) + sizeof ";x-amz-date" > API_SIGV4_SIGNED_HEADERS_MAX) return;
+    api_header h[80];
+    if (n + 1 > SP_ARRAY_LEN(h)) return;
+    memcpy(h, signed_h, n * sizeof *h);
+    sp_sigv4_scope scope = {.date = auth->date, .region = auth->region, .service = auth->service};
+    sp_sigv4_request r = {.method = "POST", .target = target, .headers = h, .n_headers = n,
+                          .payload_hash = body_sha, .s3 = proto == API_PROTO_S3};
+    sp_err e = {0};
+    char *a = sp_sigv4_authorization(&r, FUZZ_KEY, FUZZ_SECRET, amz_date, &scope, &e);
+    if (!a) return; /* more query parameters than anyone signs */
+    h[n] = (api_header){"Authorization", a};
+    api_sigv4_request req = {.method = "POST", .target = target, .headers = h,
+                             .n_headers = n + 1, .body = body, .body_len = body_len};
+    if (!api_sigv4_verify(cred, 1, &req, proto, now, &e))
+        fuzz_fail("what our client signed was refused", e.msg);
+    free(a);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -118,10 +146,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                              auth.service, auth.signed_headers, sig) < 0)
                     fuzz_fail("asprintf", NULL);
                 if (!has_date) headers[n++] = (api_header){"X-Amz-Date", amz_date};
+                api_proto proto = s3 ? API_PROTO_S3 : API_PROTO_JSON;
+                client_signature_verifies(&cred, headers, n, target, body, body_len, body_sha,
+                                          &auth, amz_date, proto, now);
                 headers[n++] = (api_header){"Authorization", h};
                 req.n_headers = n;
                 sp_err_clear(&e);
-                api_proto proto = s3 ? API_PROTO_S3 : API_PROTO_JSON;
                 if (!api_sigv4_verify(&cred, 1, &req, proto, now, &e))
                     fuzz_fail("a correctly signed request was refused", e.msg);
                 /* The header phase alone, without the body, passes it too. */
