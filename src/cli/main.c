@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "cli_int.h"
 #include "delivery/delivery.h"
+#include "pipe/pipe.h"
 #include "query/query.h"
 #include "stream/stream.h"
 
@@ -51,6 +52,7 @@ static void usage(FILE *out)
 static const sp_cfg_check config_checks[] = {
     {"streams", stm_config_check},
     {"delivery_streams", dlv_config_check},
+    {"pipes", pip_config_check},
     {0},
 };
 

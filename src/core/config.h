@@ -66,6 +66,10 @@ typedef struct sp_cfg_pipe {
     long long batching_window_seconds; /* 0..300 */
     char *partition_key_path; /* JSON path into the record; NULL: the table's hash key */
     json_t *filters;          /* array of EventBridge patterns (objects), or NULL */
+    json_t *source;           /* {kind: dynamodb-streams, endpoint, region, table|stream_arn, ...}
+                               * or NULL: source_table's embedded stream (conn_remote_config_check) */
+    json_t *target;           /* {kind: kinesis, endpoint, region, stream, ...} or NULL: the
+                               * embedded target_stream */
 } sp_cfg_pipe;
 
 typedef struct sp_cfg_delivery {
@@ -86,6 +90,8 @@ typedef struct sp_cfg_delivery {
     char *parquet_compression;/* parquet: SNAPPY | GZIP | UNCOMPRESSED | ZSTD */
     json_t *destination;      /* {kind: lake|s3, endpoint, region, bucket, ...} or NULL: lake;
                                * checked by the delivery module (dlv_config_check) */
+    json_t *source;           /* {kind: kinesis, endpoint, region, stream, ...} or NULL: the
+                               * embedded source_stream (or Direct PUT) */
 } sp_cfg_delivery;
 
 typedef struct sp_cfg_bucket {

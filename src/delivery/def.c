@@ -7,6 +7,7 @@
  * arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>], checked by core/lambda_fn.h
  * and nothing else), which runs <data>/delivery/lambda/<name>.py:lambda_handler. Anything
  * else, a path above all, is refused with InvalidArgumentException. */
+#include "conn/conn.h"
 #include "dlv_int.h"
 #include "core/lambda_fn.h"
 
@@ -65,6 +66,7 @@ void dlv_def_free(dlv_def *d)
     json_decref(d->processors);
     json_decref(d->destination);
     json_decref(d->sink);
+    json_decref(d->remote_source);
     dlv_conversion_free(d->conversion);
     free(d);
 }
@@ -179,6 +181,10 @@ bool dlv_config_check(const void *delivery_cfg, const char **key, sp_err *e)
         *key = "destination";
         return false;
     }
+    if (!dlv_source_config_check(c->source, e)) {
+        *key = "source";
+        return false;
+    }
     if (dlv_prefixes_validate(c->prefix, c->error_output_prefix, c->dynamic_partitioning != NULL,
                               c->name, &field, e))
         return true;
@@ -205,6 +211,7 @@ dlv_def *dlv_def_from_config(const sp_cfg_delivery *c, sp_err *e)
     /* A remote destination names its own bucket; the lake's is the stream's bucket. */
     const char *dest_bucket = json_string_value(json_object_get(c->destination, "bucket"));
     d->sink = c->destination ? json_deep_copy(c->destination) : NULL;
+    d->remote_source = conn_remote_kind(c->source) ? json_deep_copy(c->source) : NULL;
     d->bucket = dup_or(dest_bucket ? dest_bucket : c->bucket, "");
     d->prefix = dup_or(c->prefix, "");
     d->error_prefix = dup_or(c->error_output_prefix, "");

@@ -61,6 +61,7 @@ typedef struct dlv_def {
     dlv_conversion *conversion; /* from destination.DataFormatConversionConfiguration, or NULL */
     json_t *sink;               /* the configuration's destination ({kind: s3, ...}), or NULL:
                                  * the embedded lake */
+    json_t *remote_source;      /* the configuration's source ({kind: kinesis, ...}), or NULL */
 } dlv_def;
 
 /* From the configuration (processors copied, dynamic_partitioning appended as a metadata
@@ -323,6 +324,10 @@ typedef struct dlv_source {
      * last positions per shard (n of them): a child waits until its parents are drained, so
      * a key's records keep their order across a split or merge. */
     bool (*ready)(void *ctx, int shard, const uint64_t *read_pos, int n);
+    /* Optional (remote sources): the runner made checkpoint[0..n) durable, so positions
+     * below are never asked for again; and the connector's health for status (new ref). */
+    void (*checkpointed)(void *ctx, const uint64_t *checkpoint, int n);
+    json_t *(*health)(void *ctx);
 } dlv_source;
 
 /* The Direct PUT log: one append-only file of framed records (length, CRC32C, arrival, data);
@@ -344,6 +349,12 @@ long dlv_direct_read(dlv_direct *d, uint64_t after, size_t max, size_t max_bytes
 
 /* A Kinesis stream of the stream module as a source (log borrowed, the name copied). */
 dlv_source dlv_kinesis_source(stm_log *log, const char *stream);
+/* A remote stream named by the configuration's source ({kind: kinesis, ...}, borrowed), with
+ * its shard table and anchors in dir (source_remote.c). false with e when there are no
+ * credentials or its state is unreadable. */
+bool dlv_remote_source(const json_t *cfg, const char *dir, dlv_source *out, sp_err *e);
+/* Checks a delivery stream's source mapping of the configuration. */
+bool dlv_source_config_check(const json_t *cfg, sp_err *e);
 
 /* ---- sinks -------------------------------------------------------------------------------- */
 
@@ -435,6 +446,8 @@ dlv_runner *dlv_runner_new(const dlv_def *def, dlv_source src, dlv_sink sink, co
 /* The sink's kind and description (borrowed from the runner). */
 const char *dlv_runner_sink_kind(const dlv_runner *r);
 const char *dlv_runner_sink_describe(const dlv_runner *r);
+/* The source connector's health (new ref), or NULL for an embedded source. Any thread. */
+json_t *dlv_runner_source_health(const dlv_runner *r);
 /* Where format conversion finds its schema (borrowed; the service's, set before start). */
 void dlv_runner_set_schema_source(dlv_runner *r, const dlv_schema_source *src);
 /* Redoes an open intent, then runs the loop in a new thread. */

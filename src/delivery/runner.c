@@ -512,6 +512,7 @@ static bool deliver(dlv_runner *r, sp_err *e)
         ok = false;
         goto out;
     }
+    if (r->src.checkpointed) r->src.checkpointed(r->src.ctx, r->st.checkpoint, r->st.n_shards);
     pthread_mutex_lock(&r->mu);
     r->c.flushes++;
     r->c.records_in += r->n;
@@ -736,6 +737,11 @@ const char *dlv_runner_sink_kind(const dlv_runner *r) { return r->sink.kind; }
 const char *dlv_runner_sink_describe(const dlv_runner *r)
 {
     return r->sink.describe ? r->sink.describe(r->sink.ctx) : r->sink.kind;
+}
+
+json_t *dlv_runner_source_health(const dlv_runner *r)
+{
+    return r->src.health ? r->src.health(r->src.ctx) : NULL;
 }
 
 void dlv_runner_counters(dlv_runner *r, dlv_counters *out)

@@ -58,6 +58,12 @@ void dlv_service_release(dlv_service *s, dlv_entry *en)
  * Kinesis log in this process. */
 static bool entry_source(dlv_service *s, dlv_entry *en, dlv_source *src)
 {
+    if (en->def->remote_source) {
+        sp_err e = {0};
+        if (dlv_remote_source(en->def->remote_source, en->dir, src, &e)) return true;
+        sp_warn("delivery stream '%s': %s", en->def->name, e.msg);
+        return false;
+    }
     if (!en->def->source_stream) *src = dlv_direct_source(en->direct);
     else if (s->log) *src = dlv_kinesis_source(s->log, en->def->source_stream);
     else return false;
@@ -108,7 +114,7 @@ static dlv_entry *entry_new(dlv_service *s, dlv_def *def, sp_err *e)
     en->dir = path_of(s, def->name, NULL);
     if (!sp_fs_mkdirs(en->dir, e)) goto fail;
     dlv_source src;
-    if (!def->source_stream) {
+    if (!def->source_stream && !def->remote_source) {
         char *log_path = path_of(s, def->name, "direct.log");
         en->direct = dlv_direct_open(log_path, e);
         free(log_path);
@@ -398,7 +404,9 @@ json_t *dlv_service_health(dlv_service *s)
             streams, en->def->name,
             json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "running",
                       en->runner != NULL, "source",
-                      en->def->source_stream ? en->def->source_stream : "DirectPut",
+                      en->def->remote_source
+                          ? json_string_value(json_object_get(en->def->remote_source, "stream"))
+                          : en->def->source_stream ? en->def->source_stream : "DirectPut",
                       "records_in", (json_int_t)c.records_in, "records_out",
                       (json_int_t)c.records_out, "records_dropped", (json_int_t)c.records_dropped,
                       "records_failed", (json_int_t)c.records_failed, "objects",
@@ -414,6 +422,8 @@ json_t *dlv_service_health(dlv_service *s)
                                 json_string(dlv_runner_sink_describe(en->runner)));
         json_object_set_new(h, "sink_errors", json_integer((json_int_t)c.sink_errors));
         json_object_set_new(h, "sink_last_error", json_string(c.sink_last_error));
+        json_t *src_health = en->runner ? dlv_runner_source_health(en->runner) : NULL;
+        if (src_health) json_object_set_new(h, "source_connector", src_health);
         const char *warn = dlv_conversion_buffer_warning(en->def);
         if (en->def->conversion) json_object_set_new(h, "format", json_string("parquet"));
         if (warn) json_object_set_new(h, "warning", json_string(warn));

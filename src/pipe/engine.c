@@ -21,6 +21,8 @@ typedef struct pip_entry {
     pip_runner *runner;        /* NULL when it could not be prepared (see reason) */
     char *hash_key;            /* the source table's hash key attribute, or NULL */
     pip_counters counters;
+    pip_io io;                 /* en->io, or with connectors in place (remote.c) */
+    pip_remote *remote;        /* the connectors, or NULL */
     bool persisted;            /* defined by pipes.json rather than the config */
     char reason[PIP_REASON_MAX];
 } pip_entry;
@@ -45,6 +47,7 @@ static const char *str_or(const json_t *v) { return json_is_string(v) ? json_str
  * stream ARN (if asked) and its hash key (heap, may stay NULL). */
 static bool resolve(pip_engine *en, const pip_def *d, char **stream_arn, char **hash_key, sp_err *e)
 {
+    if (d->remote_source) return true; /* the remote checks it on the first read */
     const sp_op *op = sp_op_find(tbl_ddb_ops, "DescribeTable", strlen("DescribeTable"));
     json_t *req = json_pack("{s:s}", "TableName", d->source_table);
     sp_err te = {0};
@@ -67,7 +70,7 @@ static bool resolve(pip_engine *en, const pip_def *d, char **stream_arn, char **
             *hash_key = strdup(str_or(json_object_get(ks, "AttributeName")));
     json_decref(resp);
     sp_err se = {0};
-    if (stm_shard_list(en->log, d->target_stream, NULL, 0, &se) < 0) {
+    if (!d->remote_target && stm_shard_list(en->log, d->target_stream, NULL, 0, &se) < 0) {
         sp_err_invalid(e, "Target: Kinesis stream '%s' does not exist", d->target_stream);
         free(*hash_key);
         *hash_key = NULL;
@@ -92,6 +95,7 @@ static void entry_free(pip_entry *x)
 {
     if (!x) return;
     pip_runner_destroy(x->runner);
+    pip_remote_free(x->remote);
     pip_def_free(x->def);
     free(x->hash_key);
     free(x);
@@ -111,7 +115,8 @@ static pip_entry *entry_add(pip_engine *en, pip_def *def, bool persisted)
             free(def->source_arn);
             def->source_arn = arn;
         }
-        x->runner = pip_runner_new(def, en->dir, x->hash_key, &en->io, &x->counters, &e);
+        if (pip_remote_io(def, en->dir, &en->io, &x->io, &x->remote, &e))
+            x->runner = pip_runner_new(def, en->dir, x->hash_key, &x->io, &x->counters, &e);
     }
     if (!x->runner) snprintf(x->reason, sizeof x->reason, "%s", e.msg);
     if (en->n == en->cap) {
@@ -313,8 +318,11 @@ static bool entry_replace(pip_engine *en, pip_entry *x, pip_def *d, sp_err *e)
     free(x->hash_key);
     x->hash_key = NULL;
     sp_err re = {0};
-    if (resolve(en, d, NULL, &x->hash_key, &re))
-        x->runner = pip_runner_new(d, en->dir, x->hash_key, &en->io, &x->counters, &re);
+    pip_remote_free(x->remote);
+    x->remote = NULL;
+    if (resolve(en, d, NULL, &x->hash_key, &re) &&
+        pip_remote_io(d, en->dir, &en->io, &x->io, &x->remote, &re))
+        x->runner = pip_runner_new(d, en->dir, x->hash_key, &x->io, &x->counters, &re);
     if (!x->runner) snprintf(x->reason, sizeof x->reason, "%s", re.msg);
     return entry_run(en, x, e) && save(en, e);
 }
@@ -534,6 +542,8 @@ json_t *pip_engine_health(pip_engine *en)
                               "lag_seconds", lag_s < 0 ? 0.0 : lag_s);
         if (x->reason[0]) json_object_set_new(p, "reason", json_string(x->reason));
         json_object_set_new(p, "dead_lettered", json_integer((json_int_t)x->counters.dead_lettered));
+        json_t *conn = pip_remote_health(x->remote);
+        if (conn) json_object_set_new(p, "connectors", conn);
         json_object_set_new(pipes, x->def->name, p);
     }
     pthread_mutex_unlock(&en->mu);

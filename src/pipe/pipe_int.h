@@ -50,6 +50,8 @@ typedef struct pip_def {
     long max_age_s;           /* MaximumRecordAgeInSeconds; -1: no limit */
     bool bisect;              /* OnPartialBatchItemFailure AUTOMATIC_BISECT */
     int64_t created_ms, modified_ms;
+    json_t *remote_source;    /* the configuration's {kind: dynamodb-streams, ...} or NULL */
+    json_t *remote_target;    /* the configuration's {kind: kinesis, ...} or NULL */
 } pip_def;
 
 /* Builds a definition from a CreatePipe body (base NULL; name from the path) or applies an
@@ -124,6 +126,23 @@ typedef struct pip_io {
 
 /* io.c */
 pip_io pip_io_default(tbl_db *tables, stm_log *log);
+
+/* ---- remote sources and targets (remote.c) --------------------------------------------- */
+
+/* Copies cfg's remote source/target into d and fills the names and ARNs they imply (target:
+ * target_stream and target_arn; source: source_table and source_arn). Returns whether the
+ * source is remote (the caller fills the embedded one otherwise). */
+bool pip_remote_apply(pip_def *d, const sp_cfg_pipe *cfg);
+/* The runner's I/O for d: base with the source and/or target replaced by connectors when d
+ * names remote ones; *conn receives what must be freed with pip_remote_free after the
+ * runner. dir is the pipe stage's directory (the connectors' journals live there). */
+typedef struct pip_remote pip_remote;
+bool pip_remote_io(const pip_def *d, const char *dir, const pip_io *base, pip_io *out,
+                   pip_remote **conn, sp_err *e);
+void pip_remote_free(pip_remote *c);
+/* {target: {...}, source: {...}} of the connectors' health, or NULL when there are none. */
+json_t *pip_remote_health(pip_remote *c);
+
 
 typedef struct pip_runner pip_runner;
 
