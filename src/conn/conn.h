@@ -209,6 +209,9 @@ typedef struct conn_kin_batch {
     int64_t millis_behind;           /* MillisBehindLatest, -1 when absent */
 } conn_kin_batch;
 
+/* Whether s is a sequence number: 1..CONN_KIN_SEQ_MAX decimal digits (Kinesis' are 56
+ * digits, beyond any integer type). */
+bool conn_kin_seq_valid(const char *s);
 /* Compares two decimal sequence numbers as numbers (-1, 0, 1); "" is below everything. */
 int conn_kin_seq_cmp(const char *a, const char *b);
 /* A decimal 128-bit hash key; false when it is not one. */

@@ -59,10 +59,9 @@ bool conn_seq_map_from_json(conn_seq_map *m, const json_t *j, sp_err *e)
     const json_t *x;
     json_array_foreach(j, i, x) {
         const json_t *p = json_array_get(x, 0), *s = json_array_get(x, 1);
-        unsigned __int128 v;
         if (!json_is_array(x) || json_array_size(x) != 2 || !json_is_integer(p) ||
             json_integer_value(p) <= 0 || !json_is_string(s) ||
-            json_string_length(s) > CONN_KIN_SEQ_MAX || !conn_kin_u128_parse(json_string_value(s), &v))
+            json_string_length(s) > CONN_KIN_SEQ_MAX || !conn_kin_seq_valid(json_string_value(s)))
             goto bad;
         conn_seq_map_add(m, (uint64_t)json_integer_value(p), json_string_value(s));
     }

@@ -12,6 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+bool conn_kin_seq_valid(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (s[n] < '0' || s[n] > '9') return false;
+    return n > 0 && n <= CONN_KIN_SEQ_MAX;
+}
+
 int conn_kin_seq_cmp(const char *a, const char *b)
 {
     while (*a == '0' && a[1]) a++;
@@ -167,7 +175,7 @@ bool conn_kin_records_parse(const json_t *resp, conn_kin_batch *out, sp_err *e)
         char pk[CONN_KIN_PARTITION_KEY_MAX + 1];
         const json_t *data = json_object_get(r, "Data");
         if (!json_is_object(r) || !str_member(r, "SequenceNumber", x->seq, sizeof x->seq, false) ||
-            !conn_kin_u128_parse(x->seq, &(unsigned __int128){0}) ||
+            !conn_kin_seq_valid(x->seq) ||
             !str_member(r, "PartitionKey", pk, sizeof pk, false) || !*pk ||
             !json_is_string(data) ||
             json_string_length(data) > sp_base64_encoded_len(CONN_KIN_RECORD_MAX)) {
@@ -204,7 +212,7 @@ bool conn_ddb_records_parse(const json_t *resp, conn_kin_batch *out, sp_err *e)
         const json_t *ddb = json_object_get(r, "dynamodb");
         if (!json_is_object(r) || !json_is_object(ddb) ||
             !str_member(ddb, "SequenceNumber", x->seq, sizeof x->seq, false) ||
-            !conn_kin_u128_parse(x->seq, &(unsigned __int128){0}) ||
+            !conn_kin_seq_valid(x->seq) ||
             !json_is_string(json_object_get(r, "eventName"))) {
             bad(e, "a stream record lacks eventName or a decimal dynamodb.SequenceNumber");
             conn_kin_batch_clear(out);

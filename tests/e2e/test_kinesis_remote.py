@@ -1,0 +1,145 @@
+"""The seed pipeline with its log on a remote Kinesis endpoint (kinesalite, or a second
+salespipe): the pipe puts into the remote stream, the delivery stream of the same salespipe
+reads it back, and every change of the table reaches the lake exactly once; also across kill -9
+during load, and with the remote down, or the stream missing, for a while."""
+import os
+import time
+
+from conftest import Server
+from kinesis_remote import (BUCKET, STREAM, Kinesalite, assert_lake_exactly_once, burst,
+                            create_stream, free_port, kinesis_client, lake_rows,
+                            read_remote_stream, seed_config, wait_lake)
+from pipe_helpers import assert_once_in_order, pipe_health, table_history
+
+
+def delivery_health(server):
+    return server.health()["services"]["firehose"]["delivery_streams"]["sales-delivery-stream"]
+
+
+def test_seed_pipeline_with_its_log_in_kinesalite_delivers_every_change_once(make_server,
+                                                                              data_dir):
+    k = Kinesalite().start()
+    try:
+        create_stream(k.client(), shards=2)
+        server = make_server(seed_config(k.endpoint)).start()
+        burst(server, 0, 600)
+        wanted = [r["dynamodb"]["SequenceNumber"] for r in table_history(server)]
+        assert len(wanted) == 600
+        rows = wait_lake(data_dir, wanted, on_timeout=lambda: str(server.health()))
+        assert_lake_exactly_once(rows, wanted)
+        # the log really is in kinesalite, routed by the orderid, in order per key and shard
+        assert_once_in_order(read_remote_stream(k.client()), wanted)
+        # and status shows both connectors, with the source's lag
+        p = pipe_health(server, "orders-cdc-pipe")["connectors"]["target"]
+        assert p["kind"] == "kinesis" and p["records"] == 600 and p["errors"] == 0, p
+        d = delivery_health(server)["source_connector"]
+        assert d["kind"] == "kinesis" and d["records"] == 600 and d["millis_behind"] >= 0, d
+        assert STREAM in d["endpoint"] and k.endpoint in d["endpoint"]
+    finally:
+        k.stop()
+
+
+def test_a_second_salespipe_is_the_kinesis_endpoint(make_server, data_dir, tmp_path):
+    other_dir = str(tmp_path / "other")
+    os.makedirs(other_dir)
+    other = Server(other_dir).start()     # the seed defaults: it has kinesis-for-sales-data
+    try:
+        server = make_server(seed_config(other.endpoint)).start()
+        burst(server, 0, 300)
+        wanted = [r["dynamodb"]["SequenceNumber"] for r in table_history(server)]
+        rows = wait_lake(data_dir, wanted, on_timeout=lambda: str(server.health()))
+        assert_lake_exactly_once(rows, wanted)
+        assert_once_in_order(read_remote_stream(other.client("kinesis")), wanted)
+    finally:
+        assert other.stop() == 0, other.read_log()[-3000:]
+
+
+def test_sigkill_during_load_with_kinesalite_keeps_every_change_exactly_once(make_server,
+                                                                             data_dir):
+    k = Kinesalite().start()
+    try:
+        create_stream(k.client(), shards=2)
+        cfg = seed_config(k.endpoint, batch_size=7)
+        server = make_server(cfg).start()
+        kills_while_moving = 0
+        for round_ in range(3):
+            server.aws("pipes", "stop-pipe", "--name", "orders-cdc-pipe")
+            burst(server, round_ * 700, 700)
+            server.aws("pipes", "start-pipe", "--name", "orders-cdc-pipe")
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                h = pipe_health(server, "orders-cdc-pipe")
+                if h["written"] > 50 + round_ * 30:
+                    break
+                time.sleep(0.01)
+            kills_while_moving += h["lag_records"] > 0
+            server.kill()
+            server = make_server(cfg).start()
+        wanted = [r["dynamodb"]["SequenceNumber"] for r in table_history(server)]
+        assert len(wanted) == 2100
+        rows = wait_lake(data_dir, wanted, timeout=120, on_timeout=lambda: str(server.health()))
+        time.sleep(1)          # anything doubled would arrive now
+        assert_lake_exactly_once(lake_rows(data_dir), wanted)
+        assert_once_in_order(read_remote_stream(k.client()), wanted)
+        assert kills_while_moving > 0
+    finally:
+        k.stop()
+
+
+def test_remote_down_then_up_and_a_missing_stream_show_in_status_and_lose_nothing(make_server,
+                                                                                  data_dir):
+    k = Kinesalite(port=free_port())          # not started yet: the endpoint is down
+    server = make_server(seed_config(k.endpoint, stream="not-yet")).start()
+    try:
+        burst(server, 0, 200)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            t = pipe_health(server, "orders-cdc-pipe")["connectors"]["target"]
+            if t["errors"] > 0:
+                break
+            time.sleep(0.1)
+        assert t["errors"] > 0 and k.endpoint in t["last_error"], t
+        out = server.aws("pipes", "describe-pipe", "--name", "orders-cdc-pipe")
+        assert out["CurrentState"] == "RUNNING"
+        k.start()                                  # up, but the stream does not exist
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            t = pipe_health(server, "orders-cdc-pipe")["connectors"]["target"]
+            if "ResourceNotFoundException" in t["last_error"]:
+                break
+            time.sleep(0.1)
+        assert "ResourceNotFoundException" in t["last_error"] and "not-yet" in t["last_error"], t
+        d = delivery_health(server)["source_connector"]
+        assert d["errors"] > 0 and d["last_error"], d
+        create_stream(k.client(), name="not-yet", shards=1)
+        wanted = [r["dynamodb"]["SequenceNumber"] for r in table_history(server)]
+        rows = wait_lake(data_dir, wanted, on_timeout=lambda: str(server.health()))
+        assert_lake_exactly_once(rows, wanted)
+        assert_once_in_order(read_remote_stream(k.client(), "not-yet"), wanted)
+    finally:
+        k.stop()
+
+
+def test_pipe_reads_the_dynamodb_stream_of_a_second_salespipe(make_server, data_dir, tmp_path):
+    """The table lives in the other salespipe; this one's pipe reads its stream remotely and
+    writes its own log (here: kinesalite), and its delivery stream fills its lake."""
+    other_dir = str(tmp_path / "other")
+    os.makedirs(other_dir)
+    other = Server(other_dir).start()
+    k = Kinesalite().start()
+    try:
+        create_stream(k.client(), shards=2)
+        server = make_server(seed_config(k.endpoint, source=other.endpoint)).start()
+        burst(other, 0, 400)
+        other.client("dynamodb").delete_item(TableName="OrdersRawTable",
+                                             Key={"orderid": {"S": "5"}})
+        wanted = [r["dynamodb"]["SequenceNumber"] for r in table_history(other)]
+        assert len(wanted) == 401
+        rows = wait_lake(data_dir, wanted, on_timeout=lambda: str(server.health()))
+        assert_lake_exactly_once(rows, wanted)
+        assert {r["cdc_event_type"] for _, _, r in rows} == {"INSERT", "MODIFY", "REMOVE"}
+        s = pipe_health(server, "orders-cdc-pipe")["connectors"]["source"]
+        assert s["kind"] == "dynamodb-streams" and s["records"] == 401 and s["errors"] == 0, s
+    finally:
+        k.stop()
+        assert other.stop() == 0, other.read_log()[-3000:]
