@@ -168,7 +168,7 @@ static bool deleted_has(pip_engine *en, const char *name)
 
 /* ---- open / start / close --------------------------------------------------------------- */
 
-static bool load_persisted(pip_engine *en, sp_err *e)
+static bool load_persisted(pip_engine *en, const sp_config *cfg, sp_err *e)
 {
     json_t *doc = pip_store_load(en->dir, e);
     if (!doc) return false;
@@ -186,6 +186,7 @@ static bool load_persisted(pip_engine *en, sp_err *e)
         }
         d->created_ms = (int64_t)(json_number_value(json_object_get(p, "CreationTime")) * 1000);
         d->modified_ms = (int64_t)(json_number_value(json_object_get(p, "LastModifiedTime")) * 1000);
+        pip_remote_inherit(d, cfg);
         entry_add(en, d, true);
     }
     json_decref(doc);
@@ -202,7 +203,7 @@ pip_engine *pip_engine_open(const char *dir, const sp_config *cfg, tbl_db *table
     en->tables = tables;
     en->log = log;
     en->io = pip_io_default(tables, log);
-    if (!load_persisted(en, e)) goto bad;
+    if (!load_persisted(en, cfg, e)) goto bad;
     for (size_t i = 0; cfg && i < cfg->n_pipes; i++) {
         if (entry_find(en, cfg->pipes[i].name, NULL) || deleted_has(en, cfg->pipes[i].name)) continue;
         pip_def *d = pip_def_from_config(&cfg->pipes[i], e);

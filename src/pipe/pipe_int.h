@@ -133,6 +133,10 @@ pip_io pip_io_default(tbl_db *tables, stm_log *log);
  * target_stream and target_arn; source: source_table and source_arn). Returns whether the
  * source is remote (the caller fills the embedded one otherwise). */
 bool pip_remote_apply(pip_def *d, const sp_cfg_pipe *cfg);
+/* A pipe saved through the API (pipes.json keeps the Pipes API shape, which has no place for
+ * an endpoint) takes the remote source/target of the configured pipe of the same name when
+ * they name the same table and stream. */
+void pip_remote_inherit(pip_def *d, const sp_config *cfg);
 /* The runner's I/O for d: base with the source and/or target replaced by connectors when d
  * names remote ones; *conn receives what must be freed with pip_remote_free after the
  * runner. dir is the pipe stage's directory (the connectors' journals live there). */

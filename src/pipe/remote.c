@@ -87,6 +87,21 @@ bool pip_remote_apply(pip_def *d, const sp_cfg_pipe *cfg)
     return true;
 }
 
+void pip_remote_inherit(pip_def *d, const sp_config *cfg)
+{
+    for (size_t i = 0; cfg && i < cfg->n_pipes; i++) {
+        const sp_cfg_pipe *c = &cfg->pipes[i];
+        if (strcmp(c->name, d->name)) continue;
+        const char *stream = member(c->target, "stream"), *table = member(c->source, "table");
+        if (conn_remote_kind(c->target) && !d->remote_target && stream &&
+            !strcmp(stream, d->target_stream))
+            d->remote_target = json_deep_copy(c->target);
+        if (conn_remote_kind(c->source) && !d->remote_source &&
+            (!table || !strcmp(table, d->source_table)))
+            d->remote_source = json_deep_copy(c->source);
+    }
+}
+
 bool pip_remote_io(const pip_def *d, const char *dir, const pip_io *base, pip_io *out,
                    pip_remote **conn, sp_err *e)
 {

@@ -73,6 +73,7 @@ def test_sigkill_during_load_with_kinesalite_keeps_every_change_exactly_once(mak
                     break
                 time.sleep(0.01)
             kills_while_moving += h["lag_records"] > 0
+            assert "connectors" in h, h        # a pipe saved through the API keeps its target
             server.kill()
             server = make_server(cfg).start()
         wanted = [r["dynamodb"]["SequenceNumber"] for r in table_history(server)]
@@ -80,6 +81,7 @@ def test_sigkill_during_load_with_kinesalite_keeps_every_change_exactly_once(mak
         rows = wait_lake(data_dir, wanted, timeout=120, on_timeout=lambda: str(server.health()))
         time.sleep(1)          # anything doubled would arrive now
         assert_lake_exactly_once(lake_rows(data_dir), wanted)
+        assert len(table_history(server)) == 2100
         assert_once_in_order(read_remote_stream(k.client()), wanted)
         assert kills_while_moving > 0
     finally:
