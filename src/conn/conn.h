@@ -244,11 +244,13 @@ typedef struct conn_health {
     uint64_t calls;                  /* remote calls made */
     uint64_t records;                /* records put (targets) or read (sources) */
     uint64_t retried_records;        /* PutRecords entries sent again */
+    uint64_t recovered_records;      /* found already in the target after a crash or a failed
+                                      * put (read back), so not sent again */
 } conn_health;
 void conn_health_init(conn_health *h);
 void conn_health_error(conn_health *h, const sp_err *e);
 /* A JSON object {kind, endpoint, errors, last_error, millis_behind, calls, records,
- * retried_records} (new reference). */
+ * retried_records, recovered_records} (new reference). */
 json_t *conn_health_json(conn_health *h, const char *kind, const char *describe);
 
 /* ---- remote stages of the configuration (kin_config.c) ------------------------------------ */

@@ -37,6 +37,7 @@
  * costs reading).
  */
 #include "conn.h"
+#include "core/failpoint.h"
 #include "core/fs.h"
 
 #include <stdlib.h>
@@ -415,6 +416,9 @@ bool conn_kin_target_put(void *ctx, const char *stream, const stm_put *recs, siz
                                  &shard, seq)) {
             out[i].shard_index = shard;
             out[i].seq = recs[i].origin_pos;
+            pthread_mutex_lock(&t->h.mu);
+            t->h.recovered_records++;
+            pthread_mutex_unlock(&t->h.mu);
             snprintf(out[i].seq_str, sizeof out[i].seq_str, "%.*s", (int)sizeof out[i].seq_str - 1, seq);
             (*written)++;
             continue;
@@ -425,6 +429,7 @@ bool conn_kin_target_put(void *ctx, const char *stream, const stm_put *recs, siz
     if (n_send > 0 && top > t->sent) {          /* the journal first: see above */
         if (!journal_save(t, top, e)) ok = false;
         else t->sent = top;
+        sp_failpoint("kinesis-target.journal-written");
     }
     stm_put *chunk = malloc((n_send ? n_send : 1) * sizeof *chunk);
     for (size_t off = 0; ok && off < n_send;) {
@@ -432,6 +437,7 @@ bool conn_kin_target_put(void *ctx, const char *stream, const stm_put *recs, siz
         size_t m = conn_kin_put_chunk(chunk, n_send - off);
         ok = put_request(t, recs, send + off, m, out, written, e);
         off += m;
+        if (ok) sp_failpoint("kinesis-target.request-put");
     }
     free(chunk);
     free(send);

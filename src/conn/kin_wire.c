@@ -245,11 +245,12 @@ void conn_health_error(conn_health *h, const sp_err *e)
 json_t *conn_health_json(conn_health *h, const char *kind, const char *describe)
 {
     pthread_mutex_lock(&h->mu);
-    json_t *j = json_pack("{s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:I}", "kind", kind, "endpoint",
-                          describe, "errors", (json_int_t)h->errors, "last_error", h->last_error,
-                          "millis_behind", (json_int_t)h->millis_behind, "calls",
+    json_t *j = json_pack("{s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I}", "kind", kind,
+                          "endpoint", describe, "errors", (json_int_t)h->errors, "last_error",
+                          h->last_error, "millis_behind", (json_int_t)h->millis_behind, "calls",
                           (json_int_t)h->calls, "records", (json_int_t)h->records,
-                          "retried_records", (json_int_t)h->retried_records);
+                          "retried_records", (json_int_t)h->retried_records,
+                          "recovered_records", (json_int_t)h->recovered_records);
     pthread_mutex_unlock(&h->mu);
     return j;
 }

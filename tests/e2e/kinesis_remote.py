@@ -105,11 +105,12 @@ def seed_config(kinesis_endpoint, stream=STREAM, pipe=True, delivery=True, batch
 def burst(server, first, count, keys=97):
     """count changes (inserts, then modifications as keys repeat) through BatchWriteItem."""
     ddb = server.client("dynamodb")
-    for start in range(first, first + count, 25):
+    step = min(25, keys)   # one BatchWriteItem may not name a key twice
+    for start in range(first, first + count, step):
         ddb.batch_write_item(RequestItems={"OrdersRawTable": [
             {"PutRequest": {"Item": {"orderid": {"S": str(i % keys)}, "quantity": {"N": str(i)},
                                      "product_name": {"S": "Laptop"}, "price": {"N": "10"}}}}
-            for i in range(start, min(start + 25, first + count))]})
+            for i in range(start, min(start + step, first + count))]})
 
 
 def lake_rows(data_dir):

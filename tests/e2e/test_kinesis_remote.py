@@ -5,6 +5,8 @@ during load, and with the remote down, or the stream missing, for a while."""
 import os
 import time
 
+import pytest
+
 from conftest import Server
 from kinesis_remote import (BUCKET, STREAM, Kinesalite, assert_lake_exactly_once, burst,
                             create_stream, free_port, kinesis_client, lake_rows,
@@ -145,3 +147,55 @@ def test_pipe_reads_the_dynamodb_stream_of_a_second_salespipe(make_server, data_
     finally:
         k.stop()
         assert other.stop() == 0, other.read_log()[-3000:]
+
+
+# (failpoint, pass at which it fires): the moments of the Kinesis target's argument
+# (conn/kin_target.c) and of the delivery's over the Kinesis source.
+POINTS = [
+    ("kinesis-target.journal-written", 3),
+    ("kinesis-target.request-put", 2),
+    ("pipe.appended", 3),
+    ("delivery.intent-written", 2),
+    ("delivery.objects-written", 2),
+]
+
+
+@pytest.mark.parametrize("point,n", POINTS, ids=[p[0] for p in POINTS])
+def test_kill_at_a_connector_failpoint_loses_and_repeats_nothing(tmp_path, point, n):
+    k = Kinesalite().start()
+    data = str(tmp_path / "data")
+    os.makedirs(data)
+    cfg = tmp_path / "sp.yaml"
+    cfg.write_text(seed_config(k.endpoint, batch_size=100))
+    server = None
+    try:
+        create_stream(k.client(), shards=2)
+        # the changes are in the table before the pipe runs: every batch repeats keys, so a
+        # put takes several requests and the failpoints inside one put are reached
+        server = Server(data, str(cfg)).start()
+        server.aws("pipes", "stop-pipe", "--name", "orders-cdc-pipe")
+        burst(server, 0, 500, keys=13)
+        assert server.stop() == 0
+        server = Server(data, str(cfg), env={"SALESPIPE_FAILPOINT": f"{point}:{n}"}).start()
+        server.aws("pipes", "start-pipe", "--name", "orders-cdc-pipe")
+        assert server.proc.wait(timeout=60) != 0, "the failpoint was never reached"
+        server.proc.stdout.close()
+        server.log.close()
+        server.proc = None
+        assert "failpoint reached" in server.read_log()
+        server = Server(data, str(cfg)).start()
+        wanted = [r["dynamodb"]["SequenceNumber"] for r in table_history(server)]
+        assert len(wanted) == 500
+        rows = wait_lake(data, wanted, on_timeout=lambda: str(server.health()))
+        time.sleep(1)
+        assert_lake_exactly_once(lake_rows(data), wanted)
+        assert_once_in_order(read_remote_stream(k.client()), wanted)
+        t = pipe_health(server, "orders-cdc-pipe")["connectors"]["target"]
+        if point == "kinesis-target.request-put":
+            assert t["recovered_records"] > 0, t       # found by reading the stream back
+        assert server.stop() == 0, server.read_log()[-3000:]
+        server = None
+    finally:
+        if server and server.proc:
+            server.stop()
+        k.stop()
