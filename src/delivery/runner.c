@@ -721,6 +721,9 @@ bool dlv_runner_caught_up(dlv_runner *r)
     dlv_counters c;
     dlv_runner_counters(r, &c);
     if (c.holding) return false;
+    /* Without an end there is nothing to compare with; and a remote source's shard_count
+     * is a remote call on the runner's own connection, which this thread must not make. */
+    if (!r->src.end) return true;
     sp_err e = {0};
     int n = r->src.shard_count(r->src.ctx, &e);
     if (n < 0) return false;

@@ -423,7 +423,7 @@ json_t *dlv_service_health(dlv_service *s)
         json_object_set_new(h, "sink_errors", json_integer((json_int_t)c.sink_errors));
         json_object_set_new(h, "sink_last_error", json_string(c.sink_last_error));
         json_t *src_health = en->runner ? dlv_runner_source_health(en->runner) : NULL;
-        if (src_health) json_object_set_new(h, "source_connector", src_health);
+        if (src_health) json_object_set_new(h, "connectors", json_pack("{s:o}", "source", src_health));
         const char *warn = dlv_conversion_buffer_warning(en->def);
         if (en->def->conversion) json_object_set_new(h, "format", json_string("parquet"));
         if (warn) json_object_set_new(h, "warning", json_string(warn));
