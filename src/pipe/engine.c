@@ -527,7 +527,9 @@ json_t *pip_engine_health(pip_engine *en)
     for (size_t i = 0; i < en->n; i++) {
         pip_entry *x = en->entries[i];
         uint64_t c = x->runner ? pip_runner_checkpoint(x->runner) : 0;
-        uint64_t last = tbl_stream_last_seq(en->tables, x->def->source_table);
+        /* a remote source's lag is its connector's millis_behind (the local table of the
+         * same name, if any, is another table) */
+        uint64_t last = x->def->remote_source ? c : tbl_stream_last_seq(en->tables, x->def->source_table);
         int64_t oldest_ms = 0;
         sp_err e = {0};
         if (x->runner && last > c)
@@ -561,7 +563,9 @@ bool pip_engine_drain(pip_engine *en, const char *name, int timeout_ms)
         pip_entry *x = entry_find(en, name, NULL);
         bool done = false, gone = !x || !x->runner;
         if (!gone) {
-            if (!have_target) target = tbl_stream_last_seq(en->tables, x->def->source_table);
+            if (!have_target)
+                target = x->def->remote_source ? 0 /* what the remote holds is unknown here */
+                                               : tbl_stream_last_seq(en->tables, x->def->source_table);
             have_target = true;
             done = pip_runner_checkpoint(x->runner) >= target;
         }

@@ -217,3 +217,77 @@ def test_kill_at_a_connector_failpoint_loses_and_repeats_nothing(tmp_path, point
         if server and server.proc:
             server.stop()
         k.stop()
+
+
+BAD_CONFIGS = [
+    ("pipes:\n  - name: p\n    source_table: OrdersRawTable\n"
+     "    target: {kind: kafkaesque, endpoint: \"http://127.0.0.1:1\", region: r, stream: s}\n",
+     "pipes[0].target", "target.kind must be one of kinesis"),
+    ("pipes:\n  - name: p\n    source_table: OrdersRawTable\n"
+     "    target: {kind: kinesis, region: r, stream: s}\n",
+     "pipes[0].target", "target.endpoint must be an http:// or https:// URL"),
+    ("pipes:\n  - name: p\n    source_table: OrdersRawTable\n"
+     "    target: {kind: kinesis, endpoint: \"http://127.0.0.1:1\", region: r, stream: \"a/b\"}\n",
+     "pipes[0].target", "target.stream must be a Kinesis stream name"),
+    ("pipes:\n  - name: p\n    source_table: OrdersRawTable\n    target_stream: kinesis-for-sales-data\n"
+     "    target: {kind: kinesis, endpoint: \"http://127.0.0.1:1\", region: r, stream: s}\n",
+     "pipes[0].target_stream", "keep one of them"),
+    ("pipes:\n  - name: p\n    target_stream: kinesis-for-sales-data\n"
+     "    source: {kind: dynamodb-streams, endpoint: \"http://127.0.0.1:1\", region: r}\n",
+     "pipes[0].source", "exactly one of table"),
+    ("pipes:\n  - name: p\n    target_stream: kinesis-for-sales-data\n",
+     "pipes[0].source_table", "is required"),
+    ("delivery_streams:\n  - name: d\n    bucket: kinesis-firehose-destination-yb\n"
+     "    source: {kind: kinesis, endpoint: \"http://127.0.0.1:1\", region: r, stream: s, "
+     "access_key_id: only-one}\n",
+     "delivery_streams[0].source", "go together"),
+]
+
+
+@pytest.mark.parametrize("text,field,message", BAD_CONFIGS)
+def test_serve_refuses_a_bad_remote_stage_naming_the_member(tmp_path, text, field, message):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("defaults: seed\n" + text)
+    out = subprocess.run([BIN, "serve", "--port", "0", "--data-dir", str(tmp_path / "d"),
+                          "--config", str(cfg)], capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0
+    assert field in out.stderr and message in out.stderr, out.stderr
+    assert "bad.yaml:" in out.stderr, out.stderr          # with the line
+
+
+def test_sigkill_with_a_remote_dynamodb_stream_source_keeps_every_change_once(tmp_path):
+    """The pipe reads the other salespipe's table stream and is killed right after an append:
+    the restart reads the same positions again from its journal and the target skips what it
+    holds."""
+    other_dir = str(tmp_path / "other")
+    os.makedirs(other_dir)
+    other = Server(other_dir).start()
+    k = Kinesalite().start()
+    data = str(tmp_path / "data")
+    os.makedirs(data)
+    cfg = tmp_path / "sp.yaml"
+    cfg.write_text(seed_config(k.endpoint, batch_size=50, source=other.endpoint))
+    server = None
+    try:
+        create_stream(k.client(), shards=2)
+        burst(other, 0, 400, keys=13)
+        server = Server(data, str(cfg), env={"SALESPIPE_FAILPOINT": "pipe.appended:3"}).start()
+        assert server.proc.wait(timeout=60) != 0, "the failpoint was never reached"
+        server.proc.stdout.close()
+        server.log.close()
+        server.proc = None
+        server = Server(data, str(cfg)).start()
+        burst(other, 400, 100, keys=13)
+        wanted = [r["dynamodb"]["SequenceNumber"] for r in table_history(other)]
+        assert len(wanted) == 500
+        wait_lake(data, wanted, on_timeout=lambda: str(server.health()))
+        time.sleep(1)
+        assert_lake_exactly_once(lake_rows(data), wanted)
+        assert_once_in_order(read_remote_stream(k.client()), wanted)
+        assert server.stop() == 0, server.read_log()[-3000:]
+        server = None
+    finally:
+        if server and server.proc:
+            server.stop()
+        k.stop()
+        assert other.stop() == 0, other.read_log()[-3000:]
