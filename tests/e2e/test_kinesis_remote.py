@@ -2,6 +2,8 @@
 salespipe): the pipe puts into the remote stream, the delivery stream of the same salespipe
 reads it back, and every change of the table reaches the lake exactly once; also across kill -9
 during load, and with the remote down, or the stream missing, for a while."""
+import base64
+import json
 import os
 import re
 import subprocess
@@ -291,3 +293,80 @@ def test_sigkill_with_a_remote_dynamodb_stream_source_keeps_every_change_once(tm
             server.stop()
         k.stop()
         assert other.stop() == 0, other.read_log()[-3000:]
+
+
+class RefusingKinesis:
+    """A Kinesis endpoint that refuses every third PutRecords entry with
+    ProvisionedThroughputExceededException (FailedRecordCount > 0), as a throttled shard does,
+    and keeps what it accepted in order."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        self.stored = []
+        self.refused = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                op = self.headers["X-Amz-Target"].split(".")[1]
+                if op == "ListShards":
+                    out = {"Shards": [{"ShardId": "shardId-000000000000", "HashKeyRange": {
+                        "StartingHashKey": "0",
+                        "EndingHashKey": "340282366920938463463374607431768211455"},
+                        "SequenceNumberRange": {"StartingSequenceNumber": "1"}}]}
+                elif op == "PutRecords":
+                    results, failed = [], 0
+                    for r in body["Records"]:
+                        outer.calls = getattr(outer, "calls", 0) + 1
+                        if outer.calls % 3 == 0:
+                            failed += 1
+                            outer.refused += 1
+                            results.append({"ErrorCode": "ProvisionedThroughputExceededException",
+                                            "ErrorMessage": "Rate exceeded for shard"})
+                            continue
+                        outer.stored.append((r["PartitionKey"],
+                                             json.loads(base64.b64decode(r["Data"]))))
+                        results.append({"ShardId": "shardId-000000000000",
+                                        "SequenceNumber": str(len(outer.stored))})
+                    out = {"FailedRecordCount": failed, "Records": results}
+                else:
+                    self.send_response(400)
+                    self.end_headers()
+                    return
+                data = json.dumps(out).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+
+
+def test_entries_the_target_refuses_are_sent_again_in_key_order(make_server):
+    fake = RefusingKinesis()
+    try:
+        server = make_server(seed_config(fake.endpoint, delivery=False)).start()
+        burst(server, 0, 300, keys=7)
+        wanted = [r["dynamodb"]["SequenceNumber"] for r in table_history(server)]
+        deadline = time.time() + 30
+        while len(fake.stored) < 300 and time.time() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        assert fake.refused > 50
+        # per key, not per shard: a refused entry lands after later entries of other keys
+        assert_once_in_order([(k, k, d) for k, d in fake.stored], wanted)
+        t = pipe_health(server, "orders-cdc-pipe")["connectors"]["target"]
+        assert t["retried_records"] >= fake.refused and t["records"] == 300, t
+    finally:
+        fake.stop()
