@@ -370,3 +370,30 @@ def test_entries_the_target_refuses_are_sent_again_in_key_order(make_server):
         assert t["retried_records"] >= fake.refused and t["records"] == 300, t
     finally:
         fake.stop()
+
+
+def test_a_split_shard_is_read_to_its_end_before_its_children(make_server, data_dir):
+    k = Kinesalite().start()
+    try:
+        kin = k.client()
+        create_stream(kin, shards=1)
+        server = make_server(seed_config(k.endpoint)).start()
+        burst(server, 0, 200, keys=31)
+        first = [r["dynamodb"]["SequenceNumber"] for r in table_history(server)]
+        wait_lake(data_dir, first, on_timeout=lambda: str(server.health()))
+        kin.split_shard(StreamName=STREAM, ShardToSplit="shardId-000000000000",
+                        NewStartingHashKey=str(2 ** 127))
+        deadline = time.time() + 10
+        while kin.describe_stream(StreamName=STREAM)["StreamDescription"]["StreamStatus"] != "ACTIVE":
+            assert time.time() < deadline
+            time.sleep(0.05)
+        burst(server, 200, 300, keys=31)
+        wanted = [r["dynamodb"]["SequenceNumber"] for r in table_history(server)]
+        rows = wait_lake(data_dir, wanted, on_timeout=lambda: str(server.health()))
+        time.sleep(1)
+        assert_lake_exactly_once(lake_rows(data_dir), wanted)
+        shards = {s["ShardId"] for s in kin.list_shards(StreamName=STREAM)["Shards"]}
+        assert len(shards) == 3
+        assert {sh for sh, _, _ in read_remote_stream(kin)} == shards   # children were written
+    finally:
+        k.stop()
