@@ -5,9 +5,12 @@
  * jitter inside a bounded total time, and carries the remote's error code and message up in
  * sp_err (nothing is printed here).
  *
- * The connectors (the S3 sink of delivery/, later Kinesis and DynamoDB Streams) are built on
- * it: REST-XML services (S3) call conn_aws_send with a method, path and query; JSON services
- * (Kinesis, DynamoDB, DynamoDB Streams) call conn_aws_json with a target and a JSON body.
+ * The connectors are built on it: REST-XML services (the S3 sink of delivery/) call
+ * conn_aws_send with a method, path and query; JSON services call conn_aws_json with a target
+ * and a JSON body. The Kinesis and DynamoDB Streams connectors live here too (kin_*.c,
+ * ddb_source.c), with the operations of the pipe's and the delivery runner's I/O as plain
+ * functions, so the stages plug them in without knowing the wire (pipe/remote.c,
+ * delivery/source_remote.c).
  *
  * Thread contract: a conn_aws may be used by one thread at a time (each call takes its own
  * curl handle, so separate clients in separate threads never interfere).
@@ -16,6 +19,8 @@
 #define CONN_H
 
 #include "core/core.h"
+#include "stream/stream.h"
+#include "table/table.h"
 
 #include <pthread.h>
 
@@ -275,8 +280,6 @@ conn_aws *conn_remote_client(const json_t *cfg, const char *service, sp_err *e);
 
 /* ---- Kinesis as a pipe's target (kin_target.c) -------------------------------------------- */
 
-#include "stream/stream.h"
-
 typedef struct conn_kin_target conn_kin_target;
 /* A target for a checked {kind: kinesis} configuration (borrowed) whose journal lives in
  * state_path (copied; created on the first put). NULL with e when there are no credentials
@@ -368,8 +371,6 @@ json_t *conn_kin_source_health(void *ctx);
 const char *conn_kin_source_arn(void *ctx);
 
 /* ---- DynamoDB Streams as a pipe's source (ddb_source.c) ----------------------------------- */
-
-#include "table/table.h"
 
 typedef struct conn_ddb_source conn_ddb_source;
 /* A source for a checked {kind: dynamodb-streams} configuration (borrowed); its journal of
