@@ -397,3 +397,94 @@ def test_a_split_shard_is_read_to_its_end_before_its_children(make_server, data_
         assert {sh for sh, _, _ in read_remote_stream(kin)} == shards   # children were written
     finally:
         k.stop()
+
+
+class ExpiringKinesis:
+    """A one-shard Kinesis endpoint holding fixed records whose shard iterators expire: every
+    third GetRecords with an iterator GetRecords handed out answers ExpiredIteratorException,
+    and every fifth call is throttled (ProvisionedThroughputExceededException, 400)."""
+
+    def __init__(self, records):
+        import http.server
+        import threading
+        self.records = records          # [(seq, partition key, data bytes)]
+        self.expired = self.throttled = self.calls = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def answer(self, status, out):
+                data = json.dumps(out).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                op = self.headers["X-Amz-Target"].split(".")[1]
+                outer.calls += 1
+                seqs = [r[0] for r in outer.records]
+                if op == "ListShards":
+                    return self.answer(200, {"Shards": [{"ShardId": "shardId-000000000000",
+                        "HashKeyRange": {"StartingHashKey": "0", "EndingHashKey": "1"},
+                        "SequenceNumberRange": {"StartingSequenceNumber": seqs[0]}}]})
+                if outer.calls % 5 == 0:
+                    outer.throttled += 1
+                    return self.answer(400, {"__type": "ProvisionedThroughputExceededException",
+                                             "message": "Rate exceeded for shard"})
+                if op == "GetShardIterator":
+                    t = body["ShardIteratorType"]
+                    i = 0 if t == "TRIM_HORIZON" else seqs.index(body["StartingSequenceNumber"]) + (
+                        1 if t == "AFTER_SEQUENCE_NUMBER" else 0)
+                    return self.answer(200, {"ShardIterator": f"g:{i}"})
+                if op == "GetRecords":
+                    kind, i = body["ShardIterator"].split(":")
+                    if kind == "n" and outer.calls % 3 == 0:
+                        outer.expired += 1
+                        return self.answer(400, {"__type": "ExpiredIteratorException",
+                                                 "message": "Iterator expired"})
+                    i = int(i)
+                    batch = outer.records[i:i + min(body.get("Limit", 10000), 7)]
+                    return self.answer(200, {"Records": [
+                        {"SequenceNumber": s, "PartitionKey": k, "ApproximateArrivalTimestamp":
+                         time.time(), "Data": base64.b64encode(d).decode()} for s, k, d in batch],
+                        "NextShardIterator": f"n:{i + len(batch)}",
+                        "MillisBehindLatest": 0 if i + len(batch) >= len(seqs) else 1000})
+                self.answer(400, {"__type": "InvalidArgumentException", "message": op})
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+
+
+def test_expired_iterators_and_throttling_cost_the_delivery_nothing(make_server, data_dir):
+    recs = []
+    for i in range(120):
+        seq = f"{i + 1:021d}"
+        rec = {"eventID": seq, "eventName": "INSERT", "eventVersion": "1.1",
+               "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+               "dynamodb": {"Keys": {"orderid": {"S": str(i % 9)}}, "SequenceNumber": seq,
+                            "NewImage": {"orderid": {"S": str(i % 9)}, "quantity": {"N": "1"}},
+                            "ApproximateCreationDateTime": 1700000000,
+                            "StreamViewType": "NEW_AND_OLD_IMAGES", "SizeBytes": 10}}
+        remote_seq = "4959033827149025660855969253836157109592157598913658%04d" % i
+        recs.append((remote_seq, str(i % 9), json.dumps(rec).encode()))
+    fake = ExpiringKinesis(recs)
+    try:
+        server = make_server(seed_config(fake.endpoint, pipe=False)).start()
+        wanted = [f"{i + 1:021d}" for i in range(120)]
+        rows = wait_lake(data_dir, wanted, on_timeout=lambda: str(server.health()))
+        time.sleep(1)
+        assert_lake_exactly_once(lake_rows(data_dir), wanted)
+        assert fake.expired > 0 and fake.throttled > 0
+        d = delivery_health(server)["connectors"]["source"]
+        assert d["records"] == 120 and d["millis_behind"] == 0, d
+    finally:
+        fake.stop()
