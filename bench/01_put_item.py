@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
-"""put-item: PutItem/s with seed-shaped orders, salespipe vs dynalite, same load generator
-(8 keep-alive connections, the same request bodies), same machine, same run."""
+"""put-item: PutItem/s with seed-shaped orders, salespipe vs dynalite and vs the HTTP floor
+(build/sp_floor: libmicrohttpd with salespipe's daemon options answering `{}`), same load
+generator (8 keep-alive connections, the same request bodies), same machine, same run.
+
+Prints two lines: put-item (peer dynalite, floor_value/ratio_to_floor the floor) and
+http-floor, the floor's own row (requests/s with these bodies; a physical limit, no peer)."""
+import os
 import random
 import tempfile
 
 import boto3
 
-from benchlib import SERVE_ARGS, NodePeer, Server, emit, loadgen_cpu
+from benchlib import SERVE_ARGS, NodePeer, Server, emit, floor_run, loadgen_cpu
 
-SECONDS = 5
+SECONDS = float(os.environ.get("BENCH_PUT_SECONDS", "5"))
+CONNECTIONS = 8
 
 
 def bodies(n=20000):
@@ -37,20 +43,32 @@ def main():
         ours = Server(d, extra_args=SERVE_ARGS).start()  # OrdersRawTable exists from the seed config
         try:
             r_ours = loadgen_cpu(ours.proc.pid, ours.port, "DynamoDB_20120810.PutItem", body,
-                                 SECONDS)
+                                 SECONDS, CONNECTIONS)
+            ours_threads = ours.health()["services"]["http"]["threads"]
         finally:
             ours.stop()
+    r_floor = floor_run("DynamoDB_20120810.PutItem", body, SECONDS, CONNECTIONS)
     peer = NodePeer("dynalite", ["--createTableMs", "0"])
     try:
         create_seed_table(peer.endpoint)
         r_peer = loadgen_cpu(peer.proc.pid, peer.port, "DynamoDB_20120810.PutItem", body,
-                             SECONDS)
+                             SECONDS, CONNECTIONS)
     finally:
         peer.stop()
     emit("put-item", "requests/s", r_ours["rps"], "dynalite", r_peer["rps"],
+         floor_value=r_floor["rps"], connections=CONNECTIONS,
+         ours_threads=ours_threads, floor_threads=r_floor["threads"],
          ours_p99_ms=r_ours["p99_ms"], peer_p99_ms=r_peer["p99_ms"],
-         ours_cpu_us_per_req=r_ours["cpu_us_per_req"],
-         peer_cpu_us_per_req=r_peer["cpu_us_per_req"], ours_errors=r_ours["errors"], peer_errors=r_peer["errors"])
+         floor_p99_ms=r_floor["p99_ms"], ours_cpu_us_per_req=r_ours["cpu_us_per_req"],
+         peer_cpu_us_per_req=r_peer["cpu_us_per_req"],
+         floor_cpu_us_per_req=r_floor["cpu_us_per_req"], ours_errors=r_ours["errors"],
+         peer_errors=r_peer["errors"], floor_errors=r_floor["errors"])
+    emit("http-floor", "requests/s", r_floor["rps"], None, None,
+         comparison="physical limit: libmicrohttpd with salespipe's daemon options and "
+                    "worker pool answering {} (bench/floor.c), put-item's bodies and connections",
+         threads=r_floor["threads"], connections=CONNECTIONS, p99_ms=r_floor["p99_ms"],
+         cpu_us_per_req=r_floor["cpu_us_per_req"], errors=r_floor["errors"],
+         durability="n/a")  # the floor stores nothing
 
 
 if __name__ == "__main__":

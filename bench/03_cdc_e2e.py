@@ -2,8 +2,10 @@
 """cdc-e2e: changes/s from an in-process generator (salespipe bench-cdc: generator threads
 calling the DynamoDB operations without HTTP) through table + stream capture, pipe, Kinesis
 log, delivery (dynamodb-cdc) to lake objects, on the seed configuration. Beside it, in the same
-run, the physical anchors: SQLite inserting the same rows in one transaction (python3 sqlite3,
-WAL, synchronous=NORMAL like the table in relaxed mode) and sequential disk write speed (dd conv=fdatasync).
+run, the physical anchors, each also printed as a row of its own: SQLite inserting the same rows
+in one transaction (python3 sqlite3, WAL; synchronous=FULL under durability fsync, NORMAL
+under relaxed, as the table uses; row "sqlite-bulk-insert") and the disk's sequential write
+speed (dd bs=1M conv=fdatasync: one fdatasync at the end; row "disk-seq-write").
 
 The generator is the seed's (7:2:1 PutItem/UpdateItem/DeleteItem, one request per change,
 THREADS threads); `batched_changes_per_s` is the same run with puts and deletes sent as
@@ -26,7 +28,9 @@ from benchlib import BIN, DURABILITY, SERVE_ARGS, emit
 
 EVENTS = int(os.environ.get("BENCH_CDC_EVENTS", "100000"))
 THREADS = int(os.environ.get("BENCH_CDC_THREADS", "4"))
-DD_MB = 256
+DD_MB = int(os.environ.get("BENCH_DD_MB", "256"))
+# The table's synchronous setting for the durability measured (src/table: FULL with fsync).
+SQLITE_SYNC = "FULL" if DURABILITY == "fsync" else "NORMAL"
 
 
 def salespipe(d, batch=1):
@@ -48,7 +52,7 @@ def sqlite_anchor(d, n):
         rows.append((str(i), item))
     db = sqlite3.connect(os.path.join(d, "anchor.db"), isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA synchronous=%s" % SQLITE_SYNC)
     db.execute("CREATE TABLE items(hk TEXT PRIMARY KEY, item TEXT) WITHOUT ROWID")
     db.execute("CREATE TABLE stream(seq INTEGER PRIMARY KEY, rec TEXT)")
     t0 = time.perf_counter()
@@ -81,6 +85,8 @@ def main():
         sq = sqlite_anchor(d, r["changes"])
         dd = dd_anchor(d)
     emit("cdc-e2e", "changes/s", r["changes_per_s"], "sqlite-one-transaction", sq,
+         comparison="physical limit: SQLite inserting the same rows (item + stream record) "
+                    "in one transaction, same run",
          changes=r["changes"], threads=THREADS, objects=r["objects"],
          generate_s=r["generate_s"], total_s=r["total_s"],
          batched_changes_per_s=rb["changes_per_s"], disk_seq_write_mb_s=round(dd, 1),
@@ -88,6 +94,15 @@ def main():
                 "commit; objects fsynced before rename" if DURABILITY == "fsync" else
                 "table WAL synchronous=NORMAL (fsync at checkpoint); log fsync every 200 ms; "
                 "objects fsynced before rename"))
+    emit("sqlite-bulk-insert", "changes/s (item + stream record rows)", sq, None, None,
+         comparison="physical limit: python3 sqlite3, the cdc-e2e row's changes as item + "
+                    "stream record rows, one transaction",
+         rows=r["changes"], sqlite_journal="WAL", sqlite_synchronous=SQLITE_SYNC,
+         durability=f"one commit, WAL synchronous={SQLITE_SYNC}")
+    emit("disk-seq-write", "MB/s", dd, None, None,
+         comparison="physical limit: dd if=/dev/zero bs=1M conv=fdatasync in the data's "
+                    "temporary directory",
+         megabytes=DD_MB, durability="fdatasync at the end")
 
 
 if __name__ == "__main__":

@@ -60,6 +60,9 @@ def main():
         finally:
             assert srv.stop() == 0
     emit("transform", "records/s", builtin, "python-lambda-handler", lam, records=RECORDS,
+         comparison="peer: the same transform as a Python Lambda handler "
+                    "(Firehose's record contract) behind salespipe's lambda processor, "
+                    "same server, same records",
          note="from the first PutRecordBatch (500 per call, one keep-alive connection) to the last record out")
 
 

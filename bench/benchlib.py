@@ -1,5 +1,10 @@
-"""Shared plumbing of the benchmark scenarios: start salespipe and a peer side by side on
-loopback, drive both with the same load, print one JSON line per result."""
+"""Shared plumbing of the benchmark scenarios: start salespipe, a peer and the HTTP floor side
+by side on loopback, drive them with the same load, print one JSON line per result.
+
+Every line names what it is compared with, measured in the same invocation: a peer (another
+program doing the same work: dynalite, kinesalite, DuckDB, a Python handler), a physical limit
+(the HTTP floor, SQLite's bulk insert, the disk's sequential write) or, where neither exists,
+salespipe itself (`comparison` says "self: ...") or nothing (`comparison` says "none: ...")."""
 import http.client
 import json
 import os
@@ -15,6 +20,7 @@ import uuid
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BIN = os.environ.get("SALESPIPE_BIN", os.path.join(ROOT, "build", "salespipe"))
 LOADGEN = os.environ.get("SALESPIPE_LOADGEN", os.path.join(ROOT, "build", "sp_loadgen"))
+FLOOR = os.environ.get("SALESPIPE_FLOOR", os.path.join(ROOT, "build", "sp_floor"))
 NODE_MODULES = os.path.join(ROOT, "tools", "node_modules")
 # The durability mode salespipe runs with in every scenario (server.durability; fsync is the
 # default: an answered write is on disk). Every result line says which one it was measured with.
@@ -58,6 +64,27 @@ class NodePeer:
         self.proc.wait()
 
 
+class Floor:
+    """The HTTP floor (bench/floor.c, build/sp_floor): libmicrohttpd started with salespipe's
+    own daemon options and the worker pool `salespipe serve` uses for DURABILITY, answering a
+    fixed `{}` to every POST. Used as a context manager."""
+
+    def __enter__(self):
+        self.proc = subprocess.Popen([FLOOR, "--port", "0", "--durability", DURABILITY],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        line = self.proc.stdout.readline().decode()
+        if not line.startswith("ready port="):
+            self.proc.kill()
+            raise SystemExit(f"sp_floor did not start: {line!r}")
+        fields = dict(f.split("=") for f in line.split()[1:])
+        self.port, self.threads = int(fields["port"]), int(fields["threads"])
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait()
+
+
 def cpu_seconds(pid):
     """User + system CPU seconds a process has used so far (all its threads)."""
     with open(f"/proc/{pid}/stat") as f:
@@ -74,16 +101,40 @@ def loadgen_cpu(pid, *args, **kw):
     return r
 
 
-def loadgen(port, target, bodies, seconds=5, connections=8, content_type="application/x-amz-json-1.0"):
+def floor_run(target, bodies, seconds=5, connections=8, content_type="application/x-amz-json-1.0",
+              **kw):
+    """loadgen_cpu() against a fresh HTTP floor; adds the floor's worker pool as "threads"."""
+    with Floor() as f:
+        r = loadgen_cpu(f.proc.pid, f.port, target, bodies, seconds, connections, content_type,
+                        **kw)
+        r["threads"] = f.threads
+        return r
+
+
+def loadgen(port, target, bodies, seconds=5, connections=8, content_type="application/x-amz-json-1.0",
+            max_requests=None, rate=None, ack_log=None):
+    """Runs sp_loadgen and returns its JSON result. bodies: dicts (sent as JSON), or with
+    target "-" (target, dict) pairs, one operation per request. max_requests: stop after that
+    many (each body once when it is len(bodies)); rate: requests/s over all connections;
+    ack_log: a path where sp_loadgen writes "i ack_mono status" per request."""
     with tempfile.NamedTemporaryFile("w", suffix=".bodies", delete=False) as f:
         for b in bodies:
+            if target == "-":
+                f.write(b[0] + "\t")
+                b = b[1]
             f.write(json.dumps(b, separators=(",", ":")) + "\n")
         path = f.name
+    args = [LOADGEN, "--port", str(port), "--target", target, "--bodies", path,
+            "--seconds", str(seconds), "--connections", str(connections),
+            "--content-type", content_type]
+    if max_requests:
+        args += ["--max-requests", str(max_requests)]
+    if rate:
+        args += ["--rate", str(rate)]
+    if ack_log:
+        args += ["--ack-log", ack_log]
     try:
-        out = subprocess.run([LOADGEN, "--port", str(port), "--target", target, "--bodies", path,
-                              "--seconds", str(seconds), "--connections", str(connections),
-                              "--content-type", content_type],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(args, capture_output=True, text=True, check=True)
         return json.loads(out.stdout)
     finally:
         os.unlink(path)
@@ -115,15 +166,49 @@ def firehose_timed(server, name, batches, records):
     raise SystemExit(f"{name} did not deliver {records} records in time")
 
 
-def emit(bench, unit, ours, peer, peer_value, **extra):
+def emit(bench, unit, ours, peer, peer_value, floor_value=None, comparison=None, **extra):
     """One result line; `durability` is DURABILITY unless the scenario says otherwise ("n/a"
-    where salespipe acknowledges no writes while measured)."""
+    where salespipe acknowledges no writes while measured). floor_value: the HTTP floor in the
+    same unit, measured in the same run (adds floor_value and ratio_to_floor). comparison says
+    what the peer is when it is not another program: "physical limit: ...", "self: ..." (a
+    scenario comparing salespipe with itself) or "none: ..." (no peer)."""
     line = {"bench": bench, "unit": unit, "ours": round(ours, 2), "peer": peer,
             "peer_value": round(peer_value, 2) if peer_value is not None else None,
             "ratio": round(ours / peer_value, 2) if peer_value else None,
             "durability": DURABILITY}
+    if floor_value is not None:
+        line["floor_value"] = round(floor_value, 2)
+        line["ratio_to_floor"] = round(ours / floor_value, 3) if floor_value else None
+    if comparison:
+        line["comparison"] = comparison
     line.update(extra)
     print(json.dumps(line), flush=True)
+
+
+def wait_delivered(server, changes_at_least=0, timeout=600, tick=0.01):
+    """Polls health until the seed table's stream changes are all out of the seed delivery
+    stream into lake objects (records_out >= changes, and >= changes_at_least). Returns
+    (time.monotonic() when seen, changes)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        h = server.health()["services"]
+        changes = h["dynamodb"]["tables"]["OrdersRawTable"]["changes"]
+        fh = h["firehose"]["delivery_streams"]["sales-delivery-stream"]
+        if changes >= changes_at_least and fh["records_out"] + fh["records_failed"] >= changes:
+            return time.monotonic(), changes
+        time.sleep(tick)
+    raise SystemExit("the pipeline did not deliver every change in time")
+
+
+def lake_lines(root):
+    """Non-empty lines in the readable objects under root (temporary files skipped)."""
+    n = 0
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            if not f.startswith(".tmp-"):
+                with open(os.path.join(dirpath, f), "rb") as fh:
+                    n += sum(1 for line in fh if line.strip())
+    return n
 
 
 def write_cdc_lake(root, rows, day, hours, objects_per_hour, seed=6, first_hour=0, first_seq=0):

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# make bench: every scenario bench/NN_*.py (01..10), one JSON line per result (09 and 10 print
-# two each), peers in the same run. 10 needs build/sp_parquet_tool (the SP_TESTS build).
+# make bench: every scenario bench/NN_*.py (01..11), one JSON line per result (01 also prints
+# the http-floor row, 03 the sqlite-bulk-insert and disk-seq-write rows, 09 and 10 two each),
+# each compared with a peer, a physical limit, itself or nothing (it says which), all in the
+# same run. Needs build/sp_loadgen, build/sp_floor and build/sp_parquet_tool (the SP_TESTS build).
 # Results are also appended to bench/results.jsonl with the machine and date.
 set -uo pipefail
 cd "$(dirname "$0")"

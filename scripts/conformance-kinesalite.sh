@@ -13,6 +13,12 @@
 # dependencies: `npm install` in the checkout, or tools/node_modules (the oracles) next to it.
 # Results: <work dir>/results/<target>-<file>.json (mocha's JSON reporter), and one line per file
 # plus a total on stdout. SALESPIPE_BIN picks the binary (default build/salespipe).
+#
+# salespipe runs as the suite's Kinesis would be: on Kinesis's own port (server.service_ports,
+# so requests naming no operation get Kinesis's answers, not DynamoDB's), with kinesalite's
+# defaults for what a real account has: streams CREATING / UPDATING / DELETING for 500 ms
+# (server.status_transition_ms) and an account shard quota of 50 (kinesalite's; AWS's default
+# is 500), and none of the seed's resources (a config with only a server section).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 src=$(cd "$1" && pwd); work=$(mkdir -p "$2" && cd "$2" && pwd); target=$3; shift 3
@@ -33,7 +39,10 @@ data=$(mktemp -d)
 if [ "$target" = kinesalite ]; then
     node "$src/cli.js" --port "$port" >"$work/server.log" 2>&1 &
 else
-    "$bin" serve --port "$port" --data-dir "$data" >"$work/server.log" 2>&1 &
+    printf 'server:\n  status_transition_ms: 500\n  kinesis_account_shard_limit: 50\n' \
+        >"$work/salespipe.yaml"
+    "$bin" serve --port "$((port + 1))" --service-port "kinesis=$port" \
+        --config "$work/salespipe.yaml" --data-dir "$data" >"$work/server.log" 2>&1 &
 fi
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT

@@ -25,6 +25,9 @@ typedef struct api_service {
     /* Also takes application/x-amz-cbor-1.1 bodies (Kinesis: what the AWS Java SDK and the
      * KCL send by default); the guard refuses CBOR for every other service. */
     bool accepts_cbor;
+    /* Fast paths for operations' common request shapes (core.h's sp_raw_op), tried before
+     * the body is parsed; NULL: none. Borrowed. */
+    const sp_raw_op *raw_ops;
 } api_service;
 
 typedef struct api_route {
@@ -38,6 +41,14 @@ typedef json_t *(*api_health_fn)(void *ctx);
 typedef void (*api_metrics_fn)(void *ctx, sp_str *out);
 
 struct sp_cfg_credential;
+
+/* A listener of its own for one service, as AWS gives each service its own endpoint: on it a
+ * request that names no operation of that service is answered as that service's endpoint
+ * answers it (front.c), and only that service's operations are served. */
+typedef struct api_service_port {
+    const char *service;         /* "kinesis" or "dynamodb" (api_server_service_known) */
+    int port;                    /* 0: any free port (see api_server_service_port) */
+} api_service_port;
 
 typedef struct api_options {
     const char *bind;            /* "127.0.0.1" */
@@ -56,6 +67,9 @@ typedef struct api_options {
     size_t n_cors_origins;
     /* Never named in an error response (replaced, original logged). Borrowed; may be NULL. */
     const char *data_dir;
+    /* Per-service listeners besides the main port, on the same bind address. Borrowed. */
+    const api_service_port *service_ports;
+    size_t n_service_ports;
 } api_options;
 
 typedef struct api_server api_server;
@@ -69,6 +83,13 @@ void api_server_set_metrics(api_server *s, api_metrics_fn fn, void *ctx);
 /* Starts listening; on failure returns false with e set (e.g. port in use). */
 bool api_server_start(api_server *s, sp_err *e);
 int api_server_port(const api_server *s);
+/* The port a service's own listener is bound to, or 0 when it has none. */
+int api_server_service_port(const api_server *s, const char *service);
+/* Whether a service may have a listener of its own ("kinesis", "dynamodb"). */
+bool api_server_service_known(const char *service);
+/* The size of the HTTP worker pool (api_daemon_threads of the configured count), as the
+ * benchmarks' HTTP floor must match it. */
+int api_server_threads(const api_server *s);
 /* Stops listening, waits for in-flight requests, frees everything. */
 void api_server_destroy(api_server *s);
 

@@ -174,4 +174,35 @@ bool api_front_auth_form(const char *authorization, const char *query, const api
 /* A request id in svc's shape (DynamoDB: 52 x [0-9A-Z]; otherwise a UUID) from seed. */
 void api_front_request_id(api_front_service svc, uint64_t seed, char out[API_RID_MAX + 1]);
 
+/* A request to Kinesis's own endpoint (a server.service_ports listener), as the front end
+ * sees it before an operation runs. All borrowed. */
+typedef struct api_front_kinesis_req {
+    const char *method;
+    const char *content_type;    /* the header as sent, or NULL */
+    const char *target;          /* X-Amz-Target, or NULL */
+    const char *authorization;   /* or NULL */
+    const char *query;           /* raw query string ("" for none) */
+    const api_header *headers;
+    size_t n_headers;
+    const api_service *svc;      /* Kinesis: the target prefix and operations */
+    bool headers_only;           /* the body is not read yet: its checks are skipped */
+    const char *body;
+    size_t body_len;
+} api_front_kinesis_req;
+
+/* What a front door answers. status 0: nothing, the request goes on to its operation. */
+typedef struct api_front_reply {
+    int status;
+    const char *content_type;    /* static; NULL: no Content-Type header */
+    char *body;                  /* malloc'd, owned by the caller; NULL with len 0 */
+    size_t len;
+} api_front_reply;
+
+/* Kinesis's checks, in Kinesis's order, of a request to its endpoint (kinesalite index.js
+ * records them): method (403 AccessDeniedException XML), empty body, content type (JSON 1.1,
+ * CBOR or the deprecated application/json with its Output envelope), body parse, target,
+ * then the presence and form of a signature (Kinesis answers unsigned requests with
+ * MissingAuthenticationTokenException). Returns false when out of memory. Pure. */
+bool api_front_kinesis_reply(const api_front_kinesis_req *r, api_front_reply *out);
+
 #endif

@@ -462,9 +462,103 @@ static size_t utf16_length(const char *s, size_t n)
     return units;
 }
 
+/* Java's String.hashCode() over the string's UTF-16 code units (s is valid UTF-8). */
+static uint32_t java_string_hash(const char *s, size_t n)
+{
+    uint32_t h = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        uint32_t cp;
+        size_t len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+        if (i + len > n) len = n - i;
+        cp = len == 1 ? c : c & (0xff >> (len + 1));
+        for (size_t k = 1; k < len; k++) cp = cp << 6 | ((unsigned char)s[i + k] & 0x3f);
+        i += len;
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            h = 31 * h + (0xd800 + (cp >> 10));
+            h = 31 * h + (0xdc00 + (cp & 0x3ff));
+        } else {
+            h = 31 * h + cp;
+        }
+    }
+    return h;
+}
+
+/* hashCode() of a value as the Kinesis front end's generated Java classes compute it: a
+ * structure is Arrays.hashCode({hash of its class name, each member's hash in model order}),
+ * a blob a ByteBuffer's hash of its bytes, absent members 0. Used for the "Class@hash" text
+ * Java's toString() gives a structure inside a list. */
+static uint32_t java_hash(const walk *w, const api_model_shape *s, const json_t *v, int depth)
+{
+    if (!v || json_is_null(v) || depth > 16) return 0;
+    switch (s->type) {
+    case API_MT_STRING:
+        return json_is_string(v) ? java_string_hash(json_string_value(v), json_string_length(v))
+                                 : 0;
+    case API_MT_BLOB: {
+        if (!json_is_string(v)) return 0;
+        size_t n = json_string_length(v);
+        unsigned char *buf = malloc(sp_base64_decoded_max(n) + 1);
+        long got = buf ? sp_base64_decode(json_string_value(v), n, buf) : -1;
+        uint32_t h = 1;
+        for (long i = got - 1; i >= 0; i--) h = 31 * h + (uint32_t)(int32_t)(signed char)buf[i];
+        free(buf);
+        return h;
+    }
+    case API_MT_INTEGER:
+        return (uint32_t)(int32_t)json_integer_value(v);
+    case API_MT_LONG: {
+        uint64_t x = (uint64_t)json_integer_value(v);
+        return (uint32_t)(x ^ (x >> 32));
+    }
+    case API_MT_BOOLEAN:
+        return json_is_true(v) ? 1231 : 1237;
+    case API_MT_LIST: {
+        uint32_t h = 1;
+        size_t i;
+        const json_t *c;
+        json_array_foreach(v, i, c) h = 31 * h + java_hash(w, shape_at(w, s->element), c, depth + 1);
+        return h;
+    }
+    case API_MT_STRUCT: {
+        char cls[160];
+        snprintf(cls, sizeof cls, "com.amazonaws.%s.v20131202.%s", w->m->service, s->name);
+        uint32_t h = 31 * 1 + (31 + java_string_hash(cls, strlen(cls)));
+        for (size_t i = 0; i < s->n_members; i++)
+            h = 31 * h + java_hash(w, shape_at(w, s->members[i].shape),
+                                   json_object_get(v, s->members[i].name), depth + 1);
+        return h;
+    }
+    default:
+        return 0;
+    }
+}
+
 /* A value as the services print it in "Value '...'" (the caller adds the quotes). */
 static void value_text(const walk *w, const api_model_shape *s, const json_t *v, sp_str *out)
 {
+    bool kinesis = w->m->dialect == API_MODEL_DIALECT_KINESIS;
+    if (kinesis && json_is_object(v) && s->type == API_MT_STRUCT) {
+        /* Java's Object.toString() of the generated class */
+        sp_str_appendf(out, "com.amazonaws.%s.v20131202.%s@%x", w->m->service, s->name,
+                       java_hash(w, s, v, 0));
+        return;
+    }
+    if (kinesis && json_is_object(v) && s->type == API_MT_MAP) {
+        /* Java's Map.toString(): {k=v, k=v} */
+        const char *k;
+        const json_t *c;
+        bool first = true;
+        sp_str_puts(out, "{");
+        json_object_foreach((json_t *)v, k, c) {
+            sp_str_appendf(out, "%s%s=", first ? "" : ", ", k);
+            value_text(w, shape_at(w, s->element), c, out);
+            first = false;
+        }
+        sp_str_puts(out, "}");
+        return;
+    }
     if (json_is_string(v)) {
         if (s->type == API_MT_BLOB && w->m->dialect == API_MODEL_DIALECT_KINESIS) {
             char bad;

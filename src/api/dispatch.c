@@ -17,7 +17,8 @@ static char *error_body_typed(const char *type, const char *message_key, const s
         j = json_object();
     }
     json_object_set_new(j, "__type", json_string(type));
-    json_object_set_new(j, message_key, json_string(e->msg));
+    /* An error with no message goes out bare, as AWS sends some ({"__type":"InternalFailure"}). */
+    if (e->msg[0]) json_object_set_new(j, message_key, json_string(e->msg));
     char *body = sp_json_dump(j, out_len);
     json_decref(j);
     return body;
@@ -70,6 +71,21 @@ char *api_dispatch_json(const api_service *const *services, size_t n_services, c
                    svc->target_prefix, op_name);
         *status = e.status;
         return api_error_body(svc->error_namespace, &e, out_len);
+    }
+    /* An operation's fast path answers its common shape without a JSON tree; everything
+     * else (and every error of validation) comes from the ordinary path below. */
+    const sp_raw_op *raw = body_len ? sp_raw_op_find(svc->raw_ops, op_name, strlen(op_name))
+                                    : NULL;
+    if (raw) {
+        char *out = raw->fn(svc->ctx, body, body_len, out_len, &e);
+        if (out) {
+            *status = 200;
+            return out;
+        }
+        if (sp_err_failed(&e)) {
+            *status = e.status;
+            return api_service_error_body(svc, &e, out_len);
+        }
     }
     json_t *req = sp_json_parse(body_len ? body : "{}", body_len ? body_len : 2, &e);
     if (req && !json_is_object(req)) {

@@ -179,3 +179,111 @@ void api_front_request_id(api_front_service svc, uint64_t seed, char out[API_RID
              (unsigned)(0x8000 | (words[1] >> 32 & 0x3fff)),
              (unsigned long long)(words[2] & 0xffffffffffffull));
 }
+
+/* ---- Kinesis's own endpoint ---------------------------------------------------------------- */
+
+#define KIN_JSON "application/x-amz-json-1.1"
+#define KIN_DEPRECATED_JSON "application/json"
+
+static bool reply_text(api_front_reply *out, int status, const char *ctype, const char *text)
+{
+    out->status = status;
+    out->content_type = ctype;
+    out->len = strlen(text);
+    out->body = strdup(text);
+    return out->body != NULL;
+}
+
+/* An XML error as Kinesis's front end writes it: "<Code>\n  <Message>…</Message>\n</Code>\n". */
+static bool reply_xml(api_front_reply *out, int status, const char *code, const char *msg)
+{
+    char buf[SP_ERR_MSG_MAX + 128];
+    snprintf(buf, sizeof buf, "<%s>\n  <Message>%s</Message>\n</%s>\n", code, msg, code);
+    return reply_text(out, status, NULL, buf);
+}
+
+/* {"__type": code[, "message": msg]} in the request's protocol: CBOR unless JSON 1.1. */
+static bool reply_typed(api_front_reply *out, bool json, const char *code, const char *msg)
+{
+    json_t *j = json_pack("{s:s}", "__type", code);
+    if (!j) return false;
+    if (msg) json_object_set_new(j, "message", json_string(msg));
+    out->status = 400;
+    out->content_type = json ? KIN_JSON : API_CBOR_CONTENT_TYPE;
+    if (json) out->body = sp_json_dump(j, &out->len);
+    else out->body = (char *)api_cbor_from_json(j, &out->len);
+    json_decref(j);
+    return out->body != NULL;
+}
+
+/* The deprecated application/json answer: the error inside an "Output" envelope. */
+static bool reply_deprecated(api_front_reply *out, int status, const char *code)
+{
+    char buf[160];
+    snprintf(buf, sizeof buf, "{\"Output\":{\"__type\":\"com.amazon.coral.service#%s\"},"
+             "\"Version\":\"1.0\"}", code);
+    return reply_text(out, status, KIN_DEPRECATED_JSON, buf);
+}
+
+bool api_front_kinesis_reply(const api_front_kinesis_req *r, api_front_reply *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!r->method || strcmp(r->method, "POST"))
+        return reply_xml(out, 403, "AccessDeniedException",
+                         "Unable to determine service/operation name to be authorized");
+    bool is_json = media_is(r->content_type, KIN_JSON);
+    bool is_cbor = media_is(r->content_type, API_CBOR_CONTENT_TYPE);
+    bool is_deprecated = media_is(r->content_type, KIN_DEPRECATED_JSON);
+    bool content_valid = is_json || is_cbor || is_deprecated;
+
+    /* "Service.Operation": both parts present, the service Kinesis's, the operation one of its. */
+    const char *t = r->target ? r->target : "";
+    const char *dot = strchr(t, '.');
+    size_t svc_len = dot ? (size_t)(dot - t) : strlen(t);
+    bool has_service = svc_len > 0, has_operation = dot && dot[1];
+    const char *prefix = r->svc ? r->svc->target_prefix : "";
+    bool service_valid = has_service && svc_len == strlen(prefix) && !strncmp(t, prefix, svc_len);
+    bool operation_valid = service_valid && has_operation && r->svc->ops &&
+                           !strchr(dot + 1, '.') &&
+                           sp_op_find(r->svc->ops, dot + 1, strlen(dot + 1)) != NULL;
+
+    if (!r->headers_only && r->body_len == 0)
+        return reply_typed(out, is_json, service_valid && operation_valid
+                                             ? "SerializationException"
+                                             : "UnknownOperationException", NULL);
+    if (!content_valid) {
+        if (!has_service || !has_operation)
+            return reply_xml(out, 403, "AccessDeniedException",
+                             "Unable to determine service/operation name to be authorized");
+        return reply_text(out, 404, NULL, "<UnknownOperationException/>\n");
+    }
+    if (!r->headers_only) {
+        bool object = false;
+        if (is_cbor) {
+            sp_err e = {0};
+            json_t *j = api_cbor_to_json(r->body, r->body_len, &e);
+            object = json_is_object(j);
+            json_decref(j);
+        } else {
+            json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
+            object = json_is_object(j);
+            json_decref(j);
+        }
+        if (!object)
+            return is_deprecated ? reply_deprecated(out, 400, "SerializationException")
+                                 : reply_typed(out, is_json, "SerializationException", NULL);
+    }
+    if (is_deprecated) return reply_deprecated(out, 404, "UnknownOperationException");
+    if (!service_valid || !operation_valid)
+        return reply_typed(out, is_json, "UnknownOperationException", NULL);
+
+    size_t len;
+    bool by_query = query_param(r->query, "X-Amz-Algorithm", &len) != NULL;
+    if (!r->authorization && !by_query)
+        return reply_typed(out, is_json, "MissingAuthenticationTokenException",
+                           "Missing Authentication Token");
+    sp_err e = {0};
+    if (!api_front_auth_form(r->authorization, r->query, r->headers, r->n_headers, false, &e))
+        return reply_typed(out, is_json, e.code, e.msg);
+    return true; /* status 0: on to the operation */
+}

@@ -10,6 +10,7 @@
  * a path under it is replaced (sp_http_redact) and the original logged. */
 #include "api_int.h"
 #include "api_cbor.h"
+#include "api_daemon.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -24,8 +25,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-enum { API_MAX_SERVICES = 16, API_MAX_ROUTES = 8, API_CONNECTION_LIMIT = 1000,
-       API_CONNECTION_TIMEOUT_S = 120, API_CORS_MAX_AGE_S = 600 };
+enum { API_MAX_SERVICES = 16, API_MAX_ROUTES = 8, API_MAX_LISTENERS = 4, API_CORS_MAX_AGE_S = 600 };
 
 /* What a CORS preflight allows and a cross-origin response lets the page read: the methods
  * and response headers of the AWS APIs served here (as LocalStack's CORS handler does). */
@@ -33,12 +33,23 @@ enum { API_MAX_SERVICES = 16, API_MAX_ROUTES = 8, API_CONNECTION_LIMIT = 1000,
 #define API_CORS_EXPOSE_HEADERS "x-amzn-RequestId, x-amzn-ErrorType, x-amz-request-id, " \
                                 "x-amz-id-2, ETag, Content-Length, Last-Modified, x-amz-crc32"
 
+/* One listening socket: the main port (every service) or a service's own (server.service_ports). */
+typedef struct api_listener {
+    struct api_server *s;
+    api_front_service front;  /* API_FRONT_NONE on the main port */
+    const char *service;      /* the api_service name served here; NULL: all */
+    int port_wanted;
+    int port;
+    struct MHD_Daemon *daemon;
+} api_listener;
+
 struct api_server {
     api_options opt;
+    api_listener listeners[API_MAX_LISTENERS];
+    size_t n_listeners;
     api_guard_policy guard;
     const char **hostnames;   /* the configured ones plus the bind address; owned array */
     char *data_dir_real;      /* realpath of opt.data_dir, or NULL */
-    struct MHD_Daemon *daemon;
     const api_service *services[API_MAX_SERVICES];
     size_t n_services;
     const api_route *routes[API_MAX_ROUTES];
@@ -65,6 +76,9 @@ typedef struct api_conn_req {
     bool dynamodb;             /* DynamoDB's shape: x-amz-crc32 of the body */
     bool kinesis;              /* Kinesis's shape: x-amz-id-2 besides the request id */
     bool cors_any;             /* front door: "Access-Control-Allow-Origin: *", as AWS */
+    api_front_service port_svc; /* the service whose own port took the request, or NONE */
+    bool port_checked;         /* on it, the headers passed the service's front end; the
+                                  body's checks remain (api_front_kinesis_reply) */
 } api_conn_req;
 
 /* Kinesis's x-amz-id-2: base64 of 72 bytes. */
@@ -77,10 +91,7 @@ api_server *api_server_new(const api_options *opt)
     s->opt = *opt;
     if (!s->opt.bind) s->opt.bind = "127.0.0.1";
     if (!s->opt.max_body) s->opt.max_body = 16u << 20;
-    if (s->opt.threads <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        s->opt.threads = n < 2 ? 2 : (int)n;
-    }
+    s->opt.threads = (int)api_daemon_threads(s->opt.threads, false);
     /* A specific bind address is a name clients legitimately use as Host. */
     s->hostnames = calloc(s->opt.n_hostnames + 1, sizeof *s->hostnames);
     if (!s->hostnames) {
@@ -94,7 +105,37 @@ api_server *api_server_new(const api_options *opt)
                                   .origins = s->opt.cors_origins,
                                   .n_origins = s->opt.n_cors_origins};
     if (s->opt.data_dir) s->data_dir_real = realpath(s->opt.data_dir, NULL);
+    s->listeners[s->n_listeners++] = (api_listener){.s = s, .port_wanted = s->opt.port};
+    for (size_t i = 0; i < s->opt.n_service_ports && s->n_listeners < API_MAX_LISTENERS; i++) {
+        const api_service_port *sp = &s->opt.service_ports[i];
+        api_front_service f = !strcmp(sp->service, "kinesis")    ? API_FRONT_KINESIS
+                              : !strcmp(sp->service, "dynamodb") ? API_FRONT_DYNAMODB
+                                                                 : API_FRONT_NONE;
+        if (f != API_FRONT_NONE)
+            s->listeners[s->n_listeners++] = (api_listener){
+                .s = s, .front = f, .service = sp->service, .port_wanted = sp->port};
+    }
     return s;
+}
+
+bool api_server_service_known(const char *service)
+{
+    return service && (!strcmp(service, "kinesis") || !strcmp(service, "dynamodb"));
+}
+
+int api_server_service_port(const api_server *s, const char *service)
+{
+    for (size_t i = 1; s && service && i < s->n_listeners; i++)
+        if (!strcmp(s->listeners[i].service, service)) return s->listeners[i].port;
+    return 0;
+}
+
+/* The registered service of that name (the operations a service port serves), or NULL. */
+static const api_service *service_named(const api_server *s, const char *name)
+{
+    for (size_t i = 0; name && i < s->n_services; i++)
+        if (!strcmp(s->services[i]->name, name)) return s->services[i];
+    return NULL;
 }
 
 void api_server_add_service(api_server *s, const api_service *svc)
@@ -326,9 +367,11 @@ static enum MHD_Result handle_request(api_server *s, struct MHD_Connection *c, c
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
     (void)c;
-    api_server *s = cls;
+    api_listener *l = cls;
+    api_server *s = l->s;
     api_conn_req *cr = calloc(1, sizeof *cr);
     if (!cr) return NULL;
+    cr->port_svc = l->front;
     cr->raw_uri = strdup(uri ? uri : "/");
     sp_str_init(&cr->body, NULL, 0, s->opt.max_body);
     api_front_request_id(API_FRONT_NONE, sp_clock_mono_ns() ^ (uintptr_t)cr, cr->rid);
@@ -472,6 +515,10 @@ static bool body_is_json(const api_conn_req *cr)
     return j != NULL;
 }
 
+static bool kinesis_port_reply(api_server *s, struct MHD_Connection *c, const char *method,
+                               const char *query, const header_list *h, const api_conn_req *cr,
+                               bool with_body, api_front_reply *out);
+
 /* A request no API claims, answered as the service it was given to answers it (front.c):
  * nothing in it can reach an operation, so it changes nothing. */
 static enum MHD_Result handle_front(api_server *s, struct MHD_Connection *c, const char *method,
@@ -495,6 +542,20 @@ static enum MHD_Result handle_front(api_server *s, struct MHD_Connection *c, con
         enum MHD_Result r = send_owned(s, c, cr, 200, NULL, NULL, 0, &resp);
         sp_http_resp_clear(&resp);
         return r;
+    }
+    if (cr->port_svc == API_FRONT_KINESIS) {
+        header_list h;
+        if (!headers_of(c, &h)) return MHD_NO;
+        const char *raw = cr->raw_uri ? cr->raw_uri : "";
+        const char *q = strchr(raw, '?');
+        api_front_reply rep;
+        bool ok = kinesis_port_reply(s, c, method, q ? q + 1 : "", &h, cr, true, &rep);
+        free(h.items);
+        if (!ok) return MHD_NO;
+        if (!rep.status) /* cannot be: its headers were refused, the body only adds checks */
+            return send_text(s, c, cr, 400, "application/x-amz-json-1.1",
+                             "{\"__type\":\"UnknownOperationException\"}");
+        return send_owned(s, c, cr, rep.status, rep.content_type, rep.body, rep.len, NULL);
     }
     bool post = !strcmp(method, "POST");
     if (cr->front == API_FRONT_DYNAMODB) {
@@ -529,6 +590,90 @@ static enum MHD_Result handle_front(api_server *s, struct MHD_Connection *c, con
     json_decref(j);
     if (!cbor) return MHD_NO;
     return send_owned(s, c, cr, 400, API_CBOR_CONTENT_TYPE, (char *)cbor, len, NULL);
+}
+
+/* The Kinesis front end's answer to a request on its own port, from its headers only or
+ * (body) with the body read. */
+static bool kinesis_port_reply(api_server *s, struct MHD_Connection *c, const char *method,
+                               const char *query, const header_list *h, const api_conn_req *cr,
+                               bool with_body, api_front_reply *out)
+{
+    api_front_kinesis_req kr = {
+        .method = method,
+        .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
+        .target = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target"),
+        .authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
+        .query = query,
+        .headers = h ? h->items : NULL,
+        .n_headers = h ? h->n : 0,
+        .svc = service_named(s, "kinesis"),
+        .headers_only = !with_body,
+        .body = cr->body.buf ? cr->body.buf : "",
+        .body_len = cr->body.len,
+    };
+    return api_front_kinesis_reply(&kr, out);
+}
+
+/* A request on a service's own port (not a browser's, Host accepted): what its headers say.
+ * A request the service's front end refuses goes to the front door (cr->front), answered
+ * once the body is in; one it accepts goes on like any, with the body's checks left
+ * (cr->port_checked). Only that service's operations count as known here. False when out
+ * of memory. */
+static bool port_front(api_server *s, struct MHD_Connection *c, const char *method,
+                       const char *query, header_list *h, api_conn_req *cr, bool *target_known)
+{
+    const char *name = cr->port_svc == API_FRONT_KINESIS ? "kinesis" : "dynamodb";
+    bool own = *target_known && !strcmp(cr->act.svc->name, name);
+    if (cr->port_svc == API_FRONT_DYNAMODB) {
+        if (!own) cr->front = API_FRONT_DYNAMODB;
+        return true;
+    }
+    api_front_reply rep;
+    if (!kinesis_port_reply(s, c, method, query, h, cr, false, &rep)) return false;
+    free(rep.body);
+    if (rep.status || !own) {
+        cr->front = API_FRONT_KINESIS;
+        *target_known = false;
+        return true;
+    }
+    cr->port_checked = true;
+    /* An Origin no browser sends ("whatever") gets Kinesis's CORS answer, as in the front
+     * door; browsers' origins stay with the guard's allow list. */
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if (origin) {
+        cr->cors_any = true;
+        size_t k = 0;
+        for (size_t i = 0; i < h->n; i++)
+            if (strcasecmp(h->items[i].name, "Origin")) h->items[k++] = h->items[i];
+        h->n = k;
+    }
+    return true;
+}
+
+/* Kinesis's port, after the body of a request whose headers passed: an empty or unreadable
+ * body is Kinesis's SerializationException, before any operation sees it. */
+static enum MHD_Result port_body_check(api_server *s, struct MHD_Connection *c,
+                                       const char *method, api_conn_req *cr, bool *handled)
+{
+    *handled = false;
+    if (cr->port_svc != API_FRONT_KINESIS) return MHD_YES;
+    const char *raw = cr->raw_uri ? cr->raw_uri : "";
+    const char *q = strchr(raw, '?');
+    api_front_reply rep;
+    header_list h;
+    if (!headers_of(c, &h)) {
+        *handled = true;
+        return MHD_NO;
+    }
+    bool ok = kinesis_port_reply(s, c, method, q ? q + 1 : "", &h, cr, true, &rep);
+    free(h.items);
+    if (!ok) {
+        *handled = true;
+        return MHD_NO;
+    }
+    if (!rep.status) return MHD_YES;
+    *handled = true;
+    return send_owned(s, c, cr, rep.status, rep.content_type, rep.body, rep.len, NULL);
 }
 
 /* MHD decodes the path before the handler sees it, so "a%00.json" would arrive as "a": a
@@ -568,9 +713,15 @@ static enum MHD_Result on_headers(api_server *s, struct MHD_Connection *c, const
      * to the configured origins; the front door answers the rest as AWS does. */
     const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
     bool browser = origin && (!strcmp(origin, "null") || strstr(origin, "://"));
-    if (!builtin && !browser && api_guard_host_allowed(&s->guard, host))
+    if (cr->port_svc && !builtin && !browser && api_guard_host_allowed(&s->guard, host)) {
+        if (!port_front(s, c, method, q ? q + 1 : "", &h, cr, &target_known)) {
+            free(h.items);
+            return MHD_NO;
+        }
+    } else if (!builtin && !browser && api_guard_host_allowed(&s->guard, host)) {
         cr->front = api_front_service_of(method, url, q ? q + 1 : "", h.items, h.n,
                                          target_known);
+    }
     const api_service *svc = cr->act.svc;
     bool ddb = cr->front == API_FRONT_DYNAMODB ||
                (target_known && !strncmp(svc->target_prefix, "DynamoDB", 8));
@@ -683,7 +834,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
                                  size_t *upload_size, void **con_cls)
 {
     (void)version;
-    api_server *s = cls;
+    api_server *s = ((api_listener *)cls)->s;
     api_conn_req *cr = *con_cls;
     if (!cr) return MHD_NO; /* on_uri could not allocate */
     if (!cr->started) {
@@ -705,6 +856,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         return MHD_YES;
     }
     if (cr->front) return handle_front(s, c, method, cr);
+    if (cr->port_checked) {
+        bool handled;
+        enum MHD_Result r = port_body_check(s, c, method, cr, &handled);
+        if (handled) return r;
+    }
     enum MHD_Result refused;
     if (!authorize(s, c, url, method, cr, &refused)) return refused;
     return handle_request(s, c, url, method, cr);
@@ -736,39 +892,55 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     sp_debug("libmicrohttpd: %s", msg);
 }
 
-bool api_server_start(api_server *s, sp_err *e)
+/* Starts one listener on the server's bind address. */
+static bool listener_start(api_server *s, api_listener *l, sp_err *e)
 {
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->opt.port)};
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)l->port_wanted)};
     if (inet_pton(AF_INET, s->opt.bind, &addr.sin_addr) != 1) {
         sp_err_set(e, 400, "InvalidConfiguration", "bind address '%s' is not an IPv4 address",
                    s->opt.bind);
         return false;
     }
-    s->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-        on_access, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opt.threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)API_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)API_CONNECTION_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_END);
-    if (!s->daemon) {
-        sp_err_set(e, 500, "", "cannot listen on %s:%d: the port is in use or not "
-                   "available (another salespipe serve? choose one with --port)",
-                   s->opt.bind, s->opt.port);
+    /* The options the benchmarks' HTTP floor (bench/floor.c) starts its daemon with too. */
+    struct MHD_OptionItem common[API_DAEMON_OPTIONS];
+    api_daemon_options(common, &addr, (unsigned)s->opt.threads);
+    l->daemon = MHD_start_daemon(API_DAEMON_FLAGS, 0, NULL, NULL, on_access, l,
+                                 MHD_OPTION_ARRAY, common, MHD_OPTION_NOTIFY_COMPLETED,
+                                 on_completed, l, MHD_OPTION_URI_LOG_CALLBACK, on_uri, l,
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+    if (!l->daemon) {
+        if (l->service)
+            sp_err_set(e, 500, "", "cannot listen on %s:%d for %s: the port is in use or not "
+                       "available (choose another in server.service_ports or --service-port)",
+                       s->opt.bind, l->port_wanted, l->service);
+        else
+            sp_err_set(e, 500, "", "cannot listen on %s:%d: the port is in use or not "
+                       "available (another salespipe serve? choose one with --port)",
+                       s->opt.bind, l->port_wanted);
         return false;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = info ? info->port : s->opt.port;
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    l->port = info ? info->port : l->port_wanted;
+    return true;
+}
+
+bool api_server_start(api_server *s, sp_err *e)
+{
+    for (size_t i = 0; i < s->n_listeners; i++)
+        if (!listener_start(s, &s->listeners[i], e)) return false;
+    s->port = s->listeners[0].port;
     return true;
 }
 
 int api_server_port(const api_server *s) { return s->port; }
 
+int api_server_threads(const api_server *s) { return s->opt.threads; }
+
 void api_server_destroy(api_server *s)
 {
     if (!s) return;
-    if (s->daemon) MHD_stop_daemon(s->daemon);
+    for (size_t i = 0; i < s->n_listeners; i++)
+        if (s->listeners[i].daemon) MHD_stop_daemon(s->listeners[i].daemon);
     free(s->hostnames);
     free(s->data_dir_real);
     free(s);

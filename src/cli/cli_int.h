@@ -52,6 +52,8 @@ int cli_cmd_config(const cli_common *common, int argc, char **argv);
 int cli_cmd_demo(const cli_common *common, int argc, char **argv);
 int cli_cmd_generate(const cli_common *common, int argc, char **argv);
 int cli_cmd_status(const cli_common *common, int argc, char **argv);
+/* export cloudformation (cmd_export.c) */
+int cli_cmd_export(const cli_common *common, int argc, char **argv);
 /* The in-process benchmark driver of bench/ (cmd_bench.c). */
 int cli_cmd_bench_cdc(const cli_common *common, int argc, char **argv);
 

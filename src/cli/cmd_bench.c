@@ -6,6 +6,8 @@
  * --generate-only skips the wait (to build a backlog with a configuration without pipes).
  * --batch B sends the generator's puts and deletes as BatchWriteItem calls of up to B, so
  * one table transaction carries up to B changes (updates still go one by one, in order).
+ * --mix I:U:D changes the seed's 7:2:1 puts:updates:deletes (bench/08_memory.py builds its
+ * backlog with 9:0:1, so every BatchWriteItem is full).
  * Hidden: not in the usage text, it exists for the benchmarks. */
 #include "cli_int.h"
 #include "engine.h"
@@ -134,6 +136,7 @@ int cli_cmd_bench_cdc(const cli_common *common, int argc, char **argv)
     bool generate_only = false;
     uint64_t seed = 1;
     const char *durability = NULL;
+    gen_options mix = {.mix_insert = 7, .mix_update = 2, .mix_delete = 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = true;
@@ -145,6 +148,7 @@ int cli_cmd_bench_cdc(const cli_common *common, int argc, char **argv)
         else if (!strcmp(a, "--threads") && v)
             ok = (threads = atol(v)) > 0 && threads <= BENCH_THREADS_MAX;
         else if (!strcmp(a, "--seed") && v) seed = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--mix") && v) ok = gen_mix_parse(v, &mix);
         else if (!strcmp(a, "--batch") && v)
             ok = (batch = atol(v)) > 0 && batch <= BENCH_BATCH_MAX;
         else if (!strcmp(a, "--durability") && v) {
@@ -154,7 +158,8 @@ int cli_cmd_bench_cdc(const cli_common *common, int argc, char **argv)
         } else ok = false;
         if (!ok) {
             fprintf(stderr, "usage: salespipe bench-cdc [--events N] [--threads T] [--batch B] "
-                            "[--seed S] [--durability fsync|relaxed] [--generate-only] "
+                            "[--mix I:U:D] [--seed S] [--durability fsync|relaxed] "
+                            "[--generate-only] "
                             "[--config F] [--data-dir D]\n");
             return CLI_EXIT_USAGE;
         }
@@ -177,8 +182,9 @@ int cli_cmd_bench_cdc(const cli_common *common, int argc, char **argv)
         w[t].en = en;
         w[t].batch_max = batch;
         w[t].opt = (gen_options){.table = "OrdersRawTable", .events = events / threads +
-                                 (t < events % threads), .mix_insert = 7, .mix_update = 2,
-                                 .mix_delete = 1, .seed = seed + (uint64_t)t};
+                                 (t < events % threads), .mix_insert = mix.mix_insert,
+                                 .mix_update = mix.mix_update, .mix_delete = mix.mix_delete,
+                                 .seed = seed + (uint64_t)t};
         if (pthread_create(&w[t].thread, NULL, bench_worker_run, &w[t]) != 0) break;
         started++;
     }

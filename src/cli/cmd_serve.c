@@ -2,6 +2,7 @@
  * taken synchronously (sigwait) so shutdown runs on the main thread in a defined order. */
 #include "cli_int.h"
 #include "engine.h"
+#include "api/api_daemon.h"
 
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -30,14 +31,37 @@ static const char **string_list(const json_t *j, size_t *n)
     return out;
 }
 
-#define SERVE_USAGE "usage: salespipe serve [--bind ADDR] [--port N] [--durability fsync|relaxed] " \
-                    "[--allow-unauthenticated-remote] [--config F] [--data-dir D]\n"
+#define SERVE_USAGE "usage: salespipe serve [--bind ADDR] [--port N] [--service-port SERVICE=N]... " \
+                    "[--durability fsync|relaxed] [--allow-unauthenticated-remote] [--config F] " \
+                    "[--data-dir D]\n" \
+                    "  --service-port kinesis=4567: a port of its own for a service (kinesis, " \
+                    "dynamodb), as AWS has one endpoint per service; repeatable\n"
 
-/* HTTP worker threads when the config says 0 and durability is fsync: a writer's thread
- * waits for the fsync of its commit, and only writers waiting at once can share one (group
- * commit), so a pool of one thread per core would cap a group at the core count. Measured on
- * 2 cores with 16 connections: ~2 PutItems per table fsync with 2 threads, ~12 with 16. */
-enum { CLI_FSYNC_MIN_THREADS = 16 };
+enum { SERVE_MAX_SERVICE_PORTS = 2 }; /* kinesis, dynamodb */
+
+/* Sets (or replaces) a service's port in ports[*n]; false when the service has no own port
+ * or the port is not a number 0..65535. name is borrowed. */
+static bool service_port_set(api_service_port *ports, size_t *n, const char *name, size_t name_len,
+                             const char *port_text)
+{
+    char *end = NULL;
+    long port = strtol(port_text, &end, 10);
+    if (!*port_text || *end || port < 0 || port > 65535) return false;
+    char svc[16];
+    if (name_len == 0 || name_len >= sizeof svc) return false;
+    memcpy(svc, name, name_len);
+    svc[name_len] = '\0';
+    if (!api_server_service_known(svc)) return false;
+    const char *canon = !strcmp(svc, "kinesis") ? "kinesis" : "dynamodb"; /* static storage */
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp(ports[i].service, canon)) {
+            ports[i].port = (int)port;
+            return true;
+        }
+    if (*n >= SERVE_MAX_SERVICE_PORTS) return false;
+    ports[(*n)++] = (api_service_port){.service = canon, .port = (int)port};
+    return true;
+}
 
 int cli_cmd_serve(const cli_common *common, int argc, char **argv)
 {
@@ -59,6 +83,15 @@ int cli_cmd_serve(const cli_common *common, int argc, char **argv)
         .n_cors_origins = n_origins,
         .data_dir = common->data_dir,
     };
+    api_service_port ports[SERVE_MAX_SERVICE_PORTS];
+    size_t n_ports = 0;
+    const char *svc_name;
+    json_t *svc_port;
+    json_object_foreach(cfg->server.service_ports, svc_name, svc_port) {
+        char text[24];
+        snprintf(text, sizeof text, "%lld", (long long)json_integer_value(svc_port));
+        service_port_set(ports, &n_ports, svc_name, strlen(svc_name), text); /* checked */
+    }
     bool allow_open_remote = false;
     int rc = CLI_EXIT_OK;
     for (int i = 1; i < argc && rc == CLI_EXIT_OK; i++) {
@@ -66,6 +99,10 @@ int cli_cmd_serve(const cli_common *common, int argc, char **argv)
         if (!strcmp(argv[i], "--bind") && has_value) opt.bind = argv[++i];
         else if (!strcmp(argv[i], "--port") && has_value) opt.port = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--allow-unauthenticated-remote")) allow_open_remote = true;
+        else if (!strcmp(argv[i], "--service-port") && has_value && strchr(argv[i + 1], '=') &&
+                 service_port_set(ports, &n_ports, argv[i + 1], strcspn(argv[i + 1], "="),
+                                  strchr(argv[i + 1], '=') + 1))
+            i++;
         else if (!strcmp(argv[i], "--durability") && has_value &&
                  cli_durability_override(cfg, argv[i + 1]))
             i++;
@@ -87,6 +124,14 @@ int cli_cmd_serve(const cli_common *common, int argc, char **argv)
                         "network is trusted.\n", opt.bind);
         rc = CLI_EXIT_USAGE;
     }
+    for (size_t i = 0; i < n_ports && rc == CLI_EXIT_OK; i++)
+        if (ports[i].port && ports[i].port == opt.port) {
+            fprintf(stderr, "salespipe serve: the %s port %d is the main port; give it a port "
+                            "of its own\n", ports[i].service, ports[i].port);
+            rc = CLI_EXIT_USAGE;
+        }
+    opt.service_ports = ports;
+    opt.n_service_ports = n_ports;
     if (rc != CLI_EXIT_OK) {
         free(hosts);
         free(origins);
@@ -95,10 +140,8 @@ int cli_cmd_serve(const cli_common *common, int argc, char **argv)
     }
     sp_durability durability = SP_DURABILITY_FSYNC;
     sp_durability_parse(cfg->server.durability, &durability);
-    if (opt.threads == 0 && durability == SP_DURABILITY_FSYNC) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        opt.threads = cores > CLI_FSYNC_MIN_THREADS ? (int)cores : CLI_FSYNC_MIN_THREADS;
-    }
+    /* With fsync, a pool large enough for writers to share commits (api_daemon.h). */
+    opt.threads = (int)api_daemon_threads(opt.threads, durability == SP_DURABILITY_FSYNC);
     if (!common->log_level) {
         sp_log_level level;
         if (sp_log_level_parse(cfg->server.log_level, &level)) sp_log_set_level(level);
@@ -136,6 +179,11 @@ int cli_cmd_serve(const cli_common *common, int argc, char **argv)
             opt.n_credentials ? "requests must be signed (SigV4)" : "requests are not authenticated");
     /* A line on stdout that scripts can wait for. */
     printf("ready port=%d\n", cli_engine_port(en));
+    for (size_t i = 0; i < n_ports; i++) {
+        int port = cli_engine_service_port(en, ports[i].service);
+        sp_info("%s's own endpoint on http://%s:%d", ports[i].service, opt.bind, port);
+        printf("service-port %s=%d\n", ports[i].service, port);
+    }
     fflush(stdout);
 
     int sig = 0;

@@ -168,10 +168,15 @@ static bool engine_open_stages(cli_engine *en, sp_err *e)
     if (!en->tables) return false;
     for (size_t i = 0; i < cfg->n_tables; i++)
         if (!tbl_table_ensure(en->tables, &cfg->tables[i], e)) return false;
+    /* After the configured tables, which are ACTIVE at once. */
+    tbl_db_set_status_ms(en->tables, cfg->server.status_transition_ms);
 
     /* [stream] */
     en->stream = stm_log_open(sub_dir(en, "stream", dir, sizeof dir), durability, e);
     if (!en->stream) return false;
+    stm_log_set_options(en->stream, &(stm_log_options){
+        .account_shard_limit = cfg->server.kinesis_account_shard_limit,
+        .status_transition_ms = cfg->server.status_transition_ms});
     for (size_t i = 0; i < cfg->n_streams; i++)
         if (!stm_stream_ensure(en->stream, &cfg->streams[i], e)) return false;
 
@@ -247,7 +252,8 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
 
     /* [stream] */
     en->kinesis = (api_service){"kinesis", "Kinesis_20131202", "", "application/x-amz-json-1.1",
-                                stm_kinesis_ops, en->stream, &api_model_kinesis, true};
+                                stm_kinesis_ops, en->stream, &api_model_kinesis, true,
+                                stm_kinesis_raw_ops};
     api_server_add_service(en->server, &en->kinesis);
 
     /* [pipe] */
@@ -257,7 +263,7 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
     /* [delivery] */
     en->firehose_api = (api_service){"firehose", "Firehose_20150804", "",
                                      "application/x-amz-json-1.1", dlv_firehose_ops,
-                                     en->delivery, NULL, false};
+                                     en->delivery, NULL, false, NULL};
     api_server_add_service(en->server, &en->firehose_api);
 
     /* [lake] */
@@ -295,6 +301,11 @@ bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e)
 }
 
 int cli_engine_port(const cli_engine *en) { return en->server ? api_server_port(en->server) : 0; }
+
+int cli_engine_service_port(const cli_engine *en, const char *service)
+{
+    return en->server ? api_server_service_port(en->server, service) : 0;
+}
 
 static uint64_t du_total;
 
@@ -347,7 +358,11 @@ json_t *cli_engine_health(void *engine)
 {
     cli_engine *en = engine;
     json_t *services = json_object();
-    json_object_set_new(services, "http", json_pack("{s:b}", "running", en->server != NULL));
+    json_t *http = json_pack("{s:b}", "running", en->server != NULL);
+    /* The worker pool, so a benchmark can check the HTTP floor runs the same (bench/floor.c). */
+    if (en->server)
+        json_object_set_new(http, "threads", json_integer(api_server_threads(en->server)));
+    json_object_set_new(services, "http", http);
 
     /* [table] */
     json_object_set_new(services, "dynamodb", json_pack("{s:b}", "running", en->tables != NULL));

@@ -18,6 +18,8 @@ bool cli_engine_start_workers(cli_engine *en, sp_err *e);
 /* Starts the HTTP endpoint with every stage's API. */
 bool cli_engine_listen(cli_engine *en, const api_options *opt, sp_err *e);
 int cli_engine_port(const cli_engine *en);
+/* The port of a service's own listener (server.service_ports), 0 when it has none. */
+int cli_engine_service_port(const cli_engine *en, const char *service);
 /* The health document: {"status":"ok","services":{name:{"running":true,...}}}. New ref. */
 json_t *cli_engine_health(void *engine);
 /* The health document as Prometheus text (metrics.c), appended to out. */

@@ -22,6 +22,8 @@ static const cli_command commands[] = {
      "per-stage counts, lag and freshness of a running serve, or of the data dir",
      cli_cmd_status},
     {"config", "config", "print the effective configuration as YAML", cli_cmd_config},
+    {"export", "export cloudformation [--output FILE]",
+     "the configured pipeline as an AWS CloudFormation template (docs/scale.md)", cli_cmd_export},
     /* [catalog/query] */
     {"crawl", "crawl [--crawler NAME]", "run the crawler(s) over the lake into the catalog",
      cli_cmd_crawl},
@@ -32,8 +34,8 @@ static const cli_command commands[] = {
 
 /* [perf] Benchmark drivers: runnable, but left out of the usage text. */
 static const cli_command hidden_commands[] = {
-    {"bench-cdc", "bench-cdc [--events N] [--threads T] [--batch B] [--durability D] "
-                  "[--generate-only]",
+    {"bench-cdc", "bench-cdc [--events N] [--threads T] [--batch B] [--mix I:U:D] "
+                  "[--durability D] [--generate-only]",
      "the in-process driver of bench/03_cdc_e2e.py: changes/s through every stage",
      cli_cmd_bench_cdc},
 };
@@ -51,6 +53,7 @@ static void usage(FILE *out)
  * bad file is refused with its line before anything starts. */
 static const sp_cfg_check config_checks[] = {
     {"streams", stm_config_check},
+    {"pipes", pip_config_check},
     {"delivery_streams", dlv_config_check},
     {"pipes", pip_config_check},
     {0},

@@ -6,9 +6,11 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 enum {
@@ -29,6 +31,7 @@ struct conn_aws {
     int timeout_ms;
     uint64_t rnd;                /* xorshift state for the jitter */
     CURL *curl;
+    _Atomic uint64_t external_deadline_ns;  /* conn_aws_set_deadline; 0: none */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -82,6 +85,28 @@ void conn_aws_destroy(conn_aws *c)
 }
 
 const char *conn_aws_describe(const conn_aws *c) { return c->describe; }
+
+void conn_aws_set_deadline(conn_aws *c, uint64_t deadline_ns)
+{
+    atomic_store(&c->external_deadline_ns, deadline_ns);
+}
+
+/* The end of a call that started now: its own budget, or earlier if hurried. */
+static uint64_t call_deadline(conn_aws *c, uint64_t own)
+{
+    uint64_t ext = atomic_load(&c->external_deadline_ns);
+    return ext && ext < own ? ext : own;
+}
+
+/* libcurl's progress callback: non-zero cuts the transfer once the client is hurried past its
+ * deadline. */
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)dt, (void)dn, (void)ut, (void)un;
+    conn_aws *c = arg;
+    uint64_t ext = atomic_load(&c->external_deadline_ns);
+    return ext && sp_clock_mono_ns() >= ext;
+}
 
 void conn_aws_response_clear(conn_aws_response *r)
 {
@@ -244,6 +269,9 @@ static bool attempt_once(conn_aws *c, const conn_aws_request *req, const char *p
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, budget_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                      budget_ms < CONN_CONNECT_TIMEOUT_MS ? budget_ms : CONN_CONNECT_TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     char errbuf[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     if (!strcmp(req->method, "HEAD")) {
@@ -279,12 +307,13 @@ bool conn_aws_send(conn_aws *c, const conn_aws_request *req, conn_aws_response *
 {
     char payload_hash[65];
     conn_sha256_hex(req->body ? req->body : "", req->body_len, payload_hash);
-    uint64_t deadline = sp_clock_mono_ns() + (uint64_t)c->timeout_ms * 1000000ull;
+    uint64_t own = sp_clock_mono_ns() + (uint64_t)c->timeout_ms * 1000000ull;
     char code[SP_ERR_CODE_MAX] = "", msg[REMOTE_MSG_MAX] = "";
     bool retriable = false;
     int attempt = 0;
     long status = 0;
     while (attempt < c->max_attempts) {
+        uint64_t deadline = call_deadline(c, own);
         uint64_t now = sp_clock_mono_ns();
         if (now >= deadline) break;
         long budget = (long)((deadline - now) / 1000000ull);
@@ -307,7 +336,7 @@ bool conn_aws_send(conn_aws *c, const conn_aws_request *req, conn_aws_response *
         unsigned wait = conn_retry_backoff_ms(attempt, CONN_BACKOFF_BASE_MS, CONN_BACKOFF_CAP_MS,
                                               next_rnd(c));
         now = sp_clock_mono_ns();
-        if (now + (uint64_t)wait * 1000000ull >= deadline) break;
+        if (now + (uint64_t)wait * 1000000ull >= call_deadline(c, own)) break;
         sp_sleep_ms(wait);
     }
     if (!attempt) {

@@ -8,9 +8,9 @@
  * The connectors are built on it: REST-XML services (the S3 sink of delivery/) call
  * conn_aws_send with a method, path and query; JSON services call conn_aws_json with a target
  * and a JSON body. The Kinesis and DynamoDB Streams connectors live here too (kin_*.c,
- * ddb_source.c), with the operations of the pipe's and the delivery runner's I/O as plain
- * functions, so the stages plug them in without knowing the wire (pipe/remote.c,
- * delivery/source_remote.c).
+ * ddb_source.c), and Kafka's (kafka_*.c, conn/kafka.h), with the operations of the pipe's
+ * and the delivery runner's I/O as plain functions, so the stages plug them in without
+ * knowing the wire (pipe/remote.c, delivery/source_remote.c), whatever the kind.
  *
  * Thread contract: a conn_aws may be used by one thread at a time (each call takes its own
  * curl handle, so separate clients in separate threads never interfere).
@@ -128,6 +128,11 @@ typedef struct conn_aws conn_aws;
  * NULL with e set when there are none or the endpoint is not an http(s) URL. */
 conn_aws *conn_aws_new(const conn_aws_config *cfg, sp_err *e);
 void conn_aws_destroy(conn_aws *c);
+/* Brings every call's end forward to deadline_ns (sp_clock_mono_ns time; 0: no external
+ * deadline): an attempt in flight is cut when it passes, and no retry starts after it. The
+ * one call another thread may make while c is in use (a stopping worker's owner hurries
+ * it). */
+void conn_aws_set_deadline(conn_aws *c, uint64_t deadline_ns);
 /* "s3 http://127.0.0.1:9000 (us-east-1)", for status displays. Borrowed from c. */
 const char *conn_aws_describe(const conn_aws *c);
 
@@ -264,14 +269,18 @@ json_t *conn_health_json(conn_health *h, const char *kind, const char *describe)
  *   {kind: kinesis, endpoint, region, stream, access_key_id?, secret_access_key?,
  *    session_token?, profile?, max_attempts?, timeout_seconds?}
  *   {kind: dynamodb-streams, endpoint, region, table | stream_arn, (same optional members)}
+ *   {kind: kafka, brokers, topic, group? (sources only)}   (conn/kafka.h)
  * kinds lists the kinds the caller accepts ("kinesis", NULL-terminated); member names the
- * config field in messages ("target"). false with e (400 ValidationException) naming the bad
- * member and what it must be. */
+ * config field in messages and is the stage's role ("target" or "source"). false with e
+ * (400 ValidationException) naming the bad member and what it must be. */
 bool conn_remote_config_check(const json_t *cfg, const char *member, const char *const *kinds,
                               sp_err *e);
 /* The kind of a remote stage ("kinesis", "dynamodb-streams") or NULL when cfg is NULL or
  * names the embedded one ({kind: embedded}). Borrowed from cfg. */
 const char *conn_remote_kind(const json_t *cfg);
+/* The name of a remote stage's stream: a Kinesis stream, a Kafka topic, a DynamoDB table (or
+ * its stream_arn); NULL for the embedded one. Borrowed from cfg. */
+const char *conn_remote_name(const json_t *cfg);
 /* A client for a checked remote stage (service: SigV4 name, "kinesis" / "dynamodb").
  * Defaults suited to a stage that retries on its own: CONN_REMOTE_ATTEMPTS attempts within
  * CONN_REMOTE_TIMEOUT_MS, unless the configuration says otherwise. */

@@ -1,7 +1,10 @@
-/* The configuration of a remote stage (a pipe's Kinesis target or DynamoDB Streams source, a
- * delivery stream's Kinesis source): one table of members per kind, one check that names the
- * bad member, and one way to turn a checked mapping into a client of conn_aws. */
+/* The configuration of a remote stage (a pipe's Kinesis or Kafka target or DynamoDB Streams
+ * source, a delivery stream's Kinesis or Kafka source): one check for every kind that names
+ * the bad member (the AWS kinds by the table of members below, kafka by conn/kafka.h's own
+ * parser), the name each kind gives its stream, and one way to turn a checked AWS mapping
+ * into a client of conn_aws. */
 #include "conn.h"
+#include "kafka.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -38,6 +41,19 @@ static bool name_valid(const char *s, size_t lo, size_t hi)
     return true;
 }
 
+const char *conn_remote_name(const json_t *cfg)
+{
+    static const char *const NAME_MEMBER[][2] = {
+        {"kinesis", "stream"}, {"kafka", "topic"}, {"dynamodb-streams", "table"}};
+    const char *kind = conn_remote_kind(cfg);
+    for (size_t i = 0; kind && i < SP_ARRAY_LEN(NAME_MEMBER); i++)
+        if (!strcmp(kind, NAME_MEMBER[i][0])) {
+            const char *n = json_string_value(json_object_get(cfg, NAME_MEMBER[i][1]));
+            return n ? n : json_string_value(json_object_get(cfg, "stream_arn"));
+        }
+    return NULL;
+}
+
 const char *conn_remote_kind(const json_t *cfg)
 {
     const char *k = json_string_value(json_object_get(cfg, "kind"));
@@ -55,9 +71,23 @@ bool conn_remote_config_check(const json_t *cfg, const char *m, const char *cons
         sp_str s;
         sp_str_init(&s, NULL, 0, SP_STR_NO_MAX);
         for (size_t i = 0; kinds[i]; i++) sp_str_appendf(&s, "%s, ", kinds[i]);
-        sp_err_invalid(e, "%s.kind must be one of %sembedded", m, s.buf);
+        sp_err_invalid(e, "%s.kind must be one of %sembedded (not '%s')", m, s.buf,
+                       kind ? kind : "absent");
         sp_str_release(&s);
         return false;
+    }
+    if (!strcmp(kind, "kafka")) {
+        conn_kafka_config kc;
+        const char *key;
+        if (!conn_kafka_config_parse(cfg, !strcmp(m, "source"), &kc, &key, e)) {
+            char msg[SP_ERR_MSG_MAX + 32];
+            snprintf(msg, sizeof msg, "%s%s%s", m, key ? "." : ": ", e->msg);
+            sp_err_clear(e);
+            sp_err_invalid(e, "%s", msg);
+            return false;
+        }
+        conn_kafka_config_clear(&kc);
+        return true;
     }
     char padded[48];
     snprintf(padded, sizeof padded, " %s ", kind);

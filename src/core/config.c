@@ -71,6 +71,17 @@ static const cfg_entry server_map[] = {
     STR("durability", "fsync", sp_cfg_server, durability, false, "fsync|relaxed",
         "fsync: an acknowledged write is on disk (survives a power loss); relaxed: it survives "
         "a process crash, not a power loss"),
+    {CFG_JSON_MAP, "service_ports", "{}", offsetof(sp_cfg_server, service_ports), false, 0, 0,
+     NULL, "a port of its own per service, as AWS has one endpoint per service, e.g. "
+     "{kinesis: 4567, dynamodb: 4568}; there a request naming no operation gets that service's "
+     "answer", NULL},
+    INT("status_transition_ms", "0", sp_cfg_server, status_transition_ms, 0, 3600000,
+        "how long tables and streams created, updated or deleted through the API stay "
+        "CREATING / UPDATING / DELETING, as AWS's do for a while (0: ACTIVE, or gone, at once); "
+        "those of this file are ACTIVE at once"),
+    /* = STM_ACCOUNT_SHARDS_DEFAULT (stream/stream.h): AWS's default in us-east-1 */
+    INT("kinesis_account_shard_limit", "500", sp_cfg_server, kinesis_account_shard_limit, 1,
+        1000000, "Kinesis shard quota of the account: open shards of all streams together"),
     {0},
 };
 
@@ -121,15 +132,15 @@ static const cfg_entry pipe_map[] = {
              "stream_arn: ARN)}; absent: source_table's stream"),
     JSON_MAP("target", sp_cfg_pipe, target,
              "a remote target: {kind: kinesis, endpoint: URL, region: R, stream: S} (optional: "
-             "access_key_id/secret_access_key, profile, max_attempts, timeout_seconds); absent: "
-             "target_stream"),
+             "access_key_id/secret_access_key, profile, max_attempts, timeout_seconds) or "
+             "{kind: kafka, brokers: \"host:port,...\", topic: T}; absent: target_stream"),
     {0},
 };
 
 static const cfg_entry delivery_map[] = {
     STR("name", NULL, sp_cfg_delivery, name, true, NULL, "delivery stream name"),
     STR("source_stream", NULL, sp_cfg_delivery, source_stream, false, NULL,
-        "Kinesis stream read; absent: Direct PUT"),
+        "Kinesis stream read; absent: Direct PUT (or source)"),
     STR("bucket", NULL, sp_cfg_delivery, bucket, false, NULL,
         "lake bucket the objects go to (required unless destination names a remote one)"),
     STR("prefix", "", sp_cfg_delivery, prefix, false, NULL, "S3 key prefix (Firehose namespaces)"),
@@ -163,7 +174,8 @@ static const cfg_entry delivery_map[] = {
              "max_attempts, timeout_seconds)"),
     JSON_MAP("source", sp_cfg_delivery, source,
              "a remote source: {kind: kinesis, endpoint: URL, region: R, stream: S} (optional "
-             "as for destination); absent: source_stream"),
+             "as for destination) or {kind: kafka, brokers: \"host:port,...\", topic: T, "
+             "group: G}; absent: source_stream"),
     {0},
 };
 
@@ -690,6 +702,19 @@ static void server_check(cfg_parse *p, const sp_cfg_server *srv)
             cfg_fail(p, server_field(p, "hostnames"), path,
                      "must be a host name or IP address (letters, digits, '-', '.', or an IPv6 "
                      "literal), without scheme or port");
+            return;
+        }
+    }
+    const char *svc;
+    json_object_foreach(srv->service_ports, svc, v) {
+        bool known = !strcmp(svc, "kinesis") || !strcmp(svc, "dynamodb");
+        json_int_t port = json_is_integer(v) ? json_integer_value(v) : -1;
+        if (!known || port < 0 || port > 65535 || (port && port == srv->port)) {
+            snprintf(path, sizeof path, "server.service_ports.%.40s", svc);
+            cfg_fail(p, server_field(p, "service_ports"), path,
+                     !known ? "names no service with a port of its own (kinesis, dynamodb)"
+                     : port < 0 || port > 65535 ? "must be a port number, 0..65535 (0: any free port)"
+                                                : "must differ from server.port");
             return;
         }
     }

@@ -28,6 +28,14 @@ typedef struct sp_cfg_server {
     /* Origins browsers may call the endpoint from (array: "http://host:port", "*"). */
     json_t *cors_allowed_origins;
     char *durability;         /* fsync | relaxed (sp_durability_parse) */
+    /* Listeners of their own for services, as AWS gives each its endpoint: an object
+     * {"kinesis": 4567, "dynamodb": 4568} (integers 0..65535, 0: any free port). */
+    json_t *service_ports;
+    /* How long API-made resources stay in their transient states (CREATING, UPDATING,
+     * DELETING) before the next; 0: they are ACTIVE (or gone) at once. */
+    long long status_transition_ms;
+    /* Kinesis's per-account shard quota: open shards of all streams together. */
+    long long kinesis_account_shard_limit;
 } sp_cfg_server;
 
 /* What an acknowledged write survives (server.durability). FSYNC: it is on disk before the
@@ -60,7 +68,7 @@ typedef struct sp_cfg_stream {
 typedef struct sp_cfg_pipe {
     char *name;
     char *source_table;
-    char *target_stream;
+    char *target_stream;      /* NULL when target is set */
     char *starting_position;  /* TRIM_HORIZON | LATEST */
     long long batch_size;     /* 1..10000 */
     long long batching_window_seconds; /* 0..300 */
@@ -68,13 +76,13 @@ typedef struct sp_cfg_pipe {
     json_t *filters;          /* array of EventBridge patterns (objects), or NULL */
     json_t *source;           /* {kind: dynamodb-streams, endpoint, region, table|stream_arn, ...}
                                * or NULL: source_table's embedded stream (conn_remote_config_check) */
-    json_t *target;           /* {kind: kinesis, endpoint, region, stream, ...} or NULL: the
-                               * embedded target_stream */
+    json_t *target;           /* {kind: kinesis, endpoint, region, stream, ...}, {kind: kafka,
+                               * brokers, topic} or NULL: the embedded target_stream */
 } sp_cfg_pipe;
 
 typedef struct sp_cfg_delivery {
     char *name;
-    char *source_stream;      /* NULL: Direct PUT */
+    char *source_stream;      /* NULL: Direct PUT (or source) */
     char *bucket;
     char *prefix;
     char *error_output_prefix;
@@ -90,8 +98,9 @@ typedef struct sp_cfg_delivery {
     char *parquet_compression;/* parquet: SNAPPY | GZIP | UNCOMPRESSED | ZSTD */
     json_t *destination;      /* {kind: lake|s3, endpoint, region, bucket, ...} or NULL: lake;
                                * checked by the delivery module (dlv_config_check) */
-    json_t *source;           /* {kind: kinesis, endpoint, region, stream, ...} or NULL: the
-                               * embedded source_stream (or Direct PUT) */
+    json_t *source;           /* {kind: kinesis, endpoint, region, stream, ...}, {kind: kafka,
+                               * brokers, topic, group?} or NULL: the embedded source_stream
+                               * (or Direct PUT); checked by conn_remote_config_check */
 } sp_cfg_delivery;
 
 typedef struct sp_cfg_bucket {

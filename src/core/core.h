@@ -155,4 +155,20 @@ typedef struct sp_op {
 /* Ops tables end with {NULL, NULL}. */
 const sp_op *sp_op_find(const sp_op *ops, const char *name, size_t name_len);
 
+/* A fast path for one operation's common request shape (DESIGN.md, "hot-path scanner"): it
+ * answers from the body text without building a JSON tree. Returns the 200 response body
+ * (caller frees; *out_len its length); or NULL with e set, the operation's own error, which
+ * the ordinary path would give for the same body; or NULL with e clear: not the shape it
+ * handles, so the body takes the ordinary path (parse, model check, the op) and every error
+ * reads as it always did. It may only answer bodies that the ordinary path parses, that pass
+ * its model check and its op's validation. body is borrowed. */
+typedef char *(*sp_raw_op_fn)(void *ctx, const char *body, size_t len, size_t *out_len,
+                              sp_err *e);
+typedef struct sp_raw_op {
+    const char *name;  /* the operation it stands in for, e.g. "PutRecords" */
+    sp_raw_op_fn fn;
+} sp_raw_op;
+/* Raw ops tables end with {NULL, NULL}; NULL tables have none. */
+const sp_raw_op *sp_raw_op_find(const sp_raw_op *ops, const char *name, size_t name_len);
+
 #endif

@@ -122,6 +122,13 @@ const sp_op *sp_op_find(const sp_op *ops, const char *name, size_t name_len)
     return NULL;
 }
 
+const sp_raw_op *sp_raw_op_find(const sp_raw_op *ops, const char *name, size_t name_len)
+{
+    for (; ops && ops->name; ops++)
+        if (strlen(ops->name) == name_len && memcmp(ops->name, name, name_len) == 0) return ops;
+    return NULL;
+}
+
 size_t sp_json_real_format(double d, char *buf)
 {
     assert(isfinite(d));

@@ -24,8 +24,12 @@ void dash_api_pipe(dash *d, const char *query, sp_http_resp *resp)
         dash_error(resp, 404, "no such pipe in the configuration");
         return;
     }
-    json_t *out = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:o, s:o}", "name", p->name,
-                            "source_table", p->source_table, "target_stream", p->target_stream,
+    /* a pipe with a remote target (target: {kind: kinesis|kafka, ...}) has no target_stream,
+     * one with a remote source (source: {kind: dynamodb-streams, ...}) no source_table */
+    json_t *out = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:o}", "name", p->name,
+                            "source_table", str_or_null(p->source_table), "source",
+                            json_or_null(p->source), "target_stream",
+                            str_or_null(p->target_stream), "target", json_or_null(p->target),
                             "starting_position", str_or_null(p->starting_position),
                             "batch_size", (json_int_t)p->batch_size,
                             "batching_window_seconds", (json_int_t)p->batching_window_seconds,
@@ -48,6 +52,13 @@ static bool keep_recent(void *arg, const lake_object_info *o)
     *slot = json_pack("{s:s, s:I, s:I}", "key", o->key, "size", (json_int_t)o->size, "mtime_ms",
                       (json_int_t)o->mtime_ms);
     return true;
+}
+
+/* Whether the delivery stream writes to a remote service rather than this lake. */
+static bool remote(const sp_cfg_delivery *c)
+{
+    const char *kind = json_string_value(json_object_get(c->destination, "kind"));
+    return kind && strcmp(kind, "lake");
 }
 
 /* The last DASH_OBJECTS_MAX objects under prefix in key order (the keys start with the
@@ -87,9 +98,12 @@ void dash_api_delivery(dash *d, const char *query, sp_http_resp *resp)
                                    ? c->error_output_prefix : DASH_DEFAULT_ERROR_PREFIX;
     char *data_head = prefix_head(c->prefix), *error_head = prefix_head(error_prefix);
     size_t n_objects = 0, n_errors = 0;
-    json_t *objects = objects_under(d, c->bucket, data_head, &n_objects);
-    json_t *errors = *error_head ? objects_under(d, c->bucket, error_head, &n_errors)
-                                 : json_array();
+    /* A stream writing to a remote destination has no objects in this lake to list. */
+    json_t *objects = c->bucket && !remote(c) ? objects_under(d, c->bucket, data_head, &n_objects)
+                                              : json_array();
+    json_t *errors = *error_head && c->bucket && !remote(c)
+                         ? objects_under(d, c->bucket, error_head, &n_errors)
+                         : json_array();
     if (!*data_head && *error_head) {
         /* Data and errors share the bucket root: keep error objects out of the data list. */
         json_t *only = json_array();
@@ -103,8 +117,9 @@ void dash_api_delivery(dash *d, const char *query, sp_http_resp *resp)
         objects = only;
         n_objects -= n_errors;
     }
-    json_t *cfg = json_pack("{s:o, s:s, s:o, s:o, s:I, s:I, s:o, s:b, s:o, s:o}",
-                            "source_stream", str_or_null(c->source_stream), "bucket", c->bucket,
+    json_t *cfg = json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:b, s:o, s:o}",
+                            "source_stream", str_or_null(c->source_stream), "bucket",
+                            str_or_null(c->bucket),
                             "prefix", str_or_null(c->prefix), "error_output_prefix",
                             str_or_null(c->error_output_prefix), "buffer_size_mb",
                             (json_int_t)c->buffer_size_mb, "buffer_interval_seconds",
@@ -112,6 +127,17 @@ void dash_api_delivery(dash *d, const char *query, sp_http_resp *resp)
                             str_or_null(c->compression), "append_delimiter", c->append_delimiter,
                             "processors", json_or_null(c->processors), "dynamic_partitioning",
                             json_or_null(c->dynamic_partitioning));
+    json_object_set_new(cfg, "source", json_or_null(c->source)); /* remote: {kind: kafka, ...} */
+    if (c->destination) {
+        /* Where the objects go, without any credentials the destination carries. */
+        json_t *dest = json_object();
+        const char *keep[] = {"kind", "endpoint", "region", "bucket"};
+        for (size_t i = 0; i < SP_ARRAY_LEN(keep); i++) {
+            json_t *v = json_object_get(c->destination, keep[i]);
+            if (v) json_object_set(dest, keep[i], v);
+        }
+        json_object_set_new(cfg, "destination", dest);
+    }
     json_t *out = json_pack("{s:s, s:o, s:o, s:I, s:o, s:I}", "name", c->name, "config", cfg,
                             "objects", objects, "objects_total", (json_int_t)n_objects,
                             "error_objects", errors, "error_objects_total", (json_int_t)n_errors);

@@ -389,7 +389,7 @@ bool dlv_converter_add(dlv_converter *v, const char *data, size_t len, sp_err *e
 {
     const dlv_conversion *c = v->c;
     json_error_t je;
-    json_t *doc = json_loadb(data, len, JSON_DECODE_ANY, &je);
+    json_t *doc = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
     if (!json_is_object(doc)) {
         json_decref(doc);
         sp_err_invalid(e, doc ? "the record is not a JSON object" : "the record is not JSON: %s",

@@ -478,7 +478,8 @@ json_t *dlv_def_describe(const dlv_def *d)
                              d->name, "DeliveryStreamARN",
                              "arn:aws:firehose:" DLV_REGION ":" DLV_ACCOUNT ":deliverystream/",
                              d->name, "DeliveryStreamStatus", "ACTIVE", "DeliveryStreamType",
-                             d->source_stream ? "KinesisStreamAsSource" : "DirectPut",
+                             d->source_stream || d->remote_source ? "KinesisStreamAsSource"
+                                                                  : "DirectPut",
                              "VersionId", version, "CreateTimestamp",
                              (double)d->created_ms / 1000.0, "Destinations", dest,
                              "HasMoreDestinations", false);

@@ -57,8 +57,8 @@ typedef struct dlv_progress {
 void dlv_service_progress(dlv_service *svc, dlv_progress *out);
 
 /* The configuration check of one delivery_streams[] entry (an sp_cfg_check_fn over
- * sp_cfg_delivery): Firehose's prefix rules (see dlv_prefixes_validate in dlv_int.h); *key is
- * "prefix" or "error_output_prefix". */
+ * sp_cfg_delivery): a remote source (kinesis or kafka, conn_remote_config_check) and Firehose's prefix rules (see
+ * dlv_prefixes_validate in dlv_int.h); *key is "source", "prefix" or "error_output_prefix". */
 bool dlv_config_check(const void *delivery_cfg, const char **key, sp_err *e);
 
 /* Firehose_20150804.* operations; ctx is the dlv_service. */

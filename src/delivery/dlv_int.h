@@ -44,7 +44,7 @@ typedef struct dlv_conversion dlv_conversion;
 /* A delivery stream as configured or created through the API. Everything owned. */
 typedef struct dlv_def {
     char *name;
-    char *source_stream;        /* NULL: Direct PUT */
+    char *source_stream;        /* the embedded Kinesis stream read; NULL: Direct PUT or remote */
     char *bucket;
     char *prefix;               /* "" = Firehose default */
     char *error_prefix;         /* "" = Firehose default */
@@ -61,7 +61,8 @@ typedef struct dlv_def {
     dlv_conversion *conversion; /* from destination.DataFormatConversionConfiguration, or NULL */
     json_t *sink;               /* the configuration's destination ({kind: s3, ...}), or NULL:
                                  * the embedded lake */
-    json_t *remote_source;      /* the configuration's source ({kind: kinesis, ...}), or NULL */
+    json_t *remote_source;      /* the configuration's source ({kind: kinesis|kafka, ...}), or
+                                 * NULL */
 } dlv_def;
 
 /* From the configuration (processors copied, dynamic_partitioning appended as a metadata
@@ -324,8 +325,13 @@ typedef struct dlv_source {
      * last positions per shard (n of them): a child waits until its parents are drained, so
      * a key's records keep their order across a split or merge. */
     bool (*ready)(void *ctx, int shard, const uint64_t *read_pos, int n);
-    /* Optional (remote sources): the runner made checkpoint[0..n) durable, so positions
-     * below are never asked for again; and the connector's health for status (new ref). */
+    /* Optional (remote sources): the runner made checkpoint[0..n) durable in its state
+     * (state.c stays the truth, nothing here is read back by the runner). One hook for what
+     * every remote source does with that news: positions below are never asked for again
+     * (Kinesis prunes and writes its anchors), and the source's own tools may show it (Kafka
+     * commits the moved partitions to the consumer group). Both are the same event, so there
+     * is one hook (Kafka's former per-shard `committed` is this one). And the connector's
+     * health for status (new ref), the same shape for every kind (conn_health_json's). */
     void (*checkpointed)(void *ctx, const uint64_t *checkpoint, int n);
     json_t *(*health)(void *ctx);
 } dlv_source;
@@ -349,10 +355,12 @@ long dlv_direct_read(dlv_direct *d, uint64_t after, size_t max, size_t max_bytes
 
 /* A Kinesis stream of the stream module as a source (log borrowed, the name copied). */
 dlv_source dlv_kinesis_source(stm_log *log, const char *stream);
-/* A remote stream named by the configuration's source ({kind: kinesis, ...}, borrowed), with
- * its shard table and anchors in dir (source_remote.c). false with e when there are no
- * credentials or its state is unreadable. */
-bool dlv_remote_source(const json_t *cfg, const char *dir, dlv_source *out, sp_err *e);
+/* A remote source named by the configuration's source ({kind: kinesis|kafka, ...},
+ * borrowed), with its state (Kinesis: shard table and anchors) in dir, for delivery stream
+ * name (source_remote.c). false with e when there are no credentials or its state is
+ * unreadable. */
+bool dlv_remote_source(const json_t *cfg, const char *dir, const char *name, dlv_source *out,
+                       sp_err *e);
 /* Checks a delivery stream's source mapping of the configuration. */
 bool dlv_source_config_check(const json_t *cfg, sp_err *e);
 
@@ -373,6 +381,10 @@ typedef struct dlv_sink {
      * Borrowed from ctx. */
     const char *(*describe)(void *ctx);
     void (*destroy)(void *ctx);  /* frees ctx when the runner goes */
+    /* Optional (remote sinks): calls in flight or to come end by deadline_ns (monotonic), so
+     * a stopping runner is not held by an unresponsive service. Called from another thread
+     * than put/remove. */
+    void (*hurry)(void *ctx, uint64_t deadline_ns);
 } dlv_sink;
 
 /* The embedded lake as a sink (lk borrowed). */

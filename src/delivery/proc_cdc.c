@@ -126,7 +126,7 @@ bad:
 char *dlv_cdc_transform(const char *data, size_t len, size_t *out_len, sp_err *e)
 {
     json_error_t je;
-    json_t *rec = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *rec = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     if (!json_is_object(rec)) {
         sp_err_invalid(e, "record is not a JSON object%s%s", rec ? "" : ": ", rec ? "" : je.text);
         json_decref(rec);

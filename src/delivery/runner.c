@@ -36,6 +36,8 @@ enum {
     RUNNER_STOP_BUFFERS = 4,         /* buffers flushed at most while stopping */
     RUNNER_RETRY_MS = 1000,          /* after a failed delivery (lake full, source error) */
     RANDOM_STRING_LEN = 11,          /* !{firehose:random-string} */
+    RUNNER_STOP_GRACE_MS = 15000,    /* a remote sink's last flush when stopping; then it is
+                                      * cut and the batch is redone on the next start */
 };
 
 struct dlv_runner {
@@ -759,6 +761,9 @@ void dlv_runner_destroy(dlv_runner *r)
     if (!r) return;
     if (r->started) {
         atomic_store(&r->stop, true);
+        if (r->sink.hurry)
+            r->sink.hurry(r->sink.ctx,
+                          sp_clock_mono_ns() + (uint64_t)RUNNER_STOP_GRACE_MS * 1000000ull);
         pthread_join(r->thread, NULL);
     }
     buffer_reset(r);

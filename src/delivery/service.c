@@ -3,6 +3,7 @@
  * and a reference count so an API call that found a stream can finish with it while
  * DeleteDeliveryStream removes it. Streams created through the API are persisted as
  * <dir>/streams/<name>.json and reloaded on open. */
+#include "conn/conn.h"
 #include "core/fs.h"
 #include "dlv_svc.h"
 
@@ -60,7 +61,7 @@ static bool entry_source(dlv_service *s, dlv_entry *en, dlv_source *src)
 {
     if (en->def->remote_source) {
         sp_err e = {0};
-        if (dlv_remote_source(en->def->remote_source, en->dir, src, &e)) return true;
+        if (dlv_remote_source(en->def->remote_source, en->dir, en->def->name, src, &e)) return true;
         sp_warn("delivery stream '%s': %s", en->def->name, e.msg);
         return false;
     }
@@ -405,7 +406,7 @@ json_t *dlv_service_health(dlv_service *s)
             json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "running",
                       en->runner != NULL, "source",
                       en->def->remote_source
-                          ? json_string_value(json_object_get(en->def->remote_source, "stream"))
+                          ? conn_remote_name(en->def->remote_source)
                           : en->def->source_stream ? en->def->source_stream : "DirectPut",
                       "records_in", (json_int_t)c.records_in, "records_out",
                       (json_int_t)c.records_out, "records_dropped", (json_int_t)c.records_dropped,

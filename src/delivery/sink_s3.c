@@ -246,6 +246,11 @@ static const char *s3_describe(void *ctx)
     return conn_aws_describe(((s3_sink *)ctx)->c);
 }
 
+static void s3_hurry(void *ctx, uint64_t deadline_ns)
+{
+    conn_aws_set_deadline(((s3_sink *)ctx)->c, deadline_ns);
+}
+
 static void s3_destroy(void *ctx)
 {
     s3_sink *s = ctx;
@@ -278,6 +283,7 @@ bool dlv_sink_s3_new(const json_t *d, dlv_sink *out, sp_err *e)
     s->threshold = (size_t)int_or(d, "multipart_threshold_mb", DLV_S3_MULTIPART_THRESHOLD_MB_DEFAULT) * MIB;
     s->part = (size_t)int_or(d, "part_size_mb", DLV_S3_PART_MB_DEFAULT) * MIB;
     *out = (dlv_sink){.ctx = s, .kind = "s3", .put = s3_put, .remove = s3_remove,
-                      .describe = s3_describe, .destroy = s3_destroy};
+                      .describe = s3_describe, .destroy = s3_destroy,
+                      .hurry = s3_hurry};
     return true;
 }

@@ -85,7 +85,7 @@ bool pip_dlq_write(const char *dir, const pip_def *d, uint64_t seq, const char *
     gmtime_r(&now, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
     json_error_t je;
-    json_t *rec = json_loadb(record, len, 0, &je);
+    json_t *rec = json_loadb(record, len, JSON_ALLOW_NUL, &je);
     char seqtext[32];
     snprintf(seqtext, sizeof seqtext, "%021" PRIu64, seq);
     json_t *msg = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "version", "1.0",

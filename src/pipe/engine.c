@@ -5,6 +5,7 @@
  * through the API) wins over the configuration; a configured pipe deleted through the API
  * stays deleted (its name is remembered) until it is created again.
  */
+#include "conn/conn.h"
 #include "core/fs.h"
 #include "pipe_int.h"
 
@@ -99,6 +100,18 @@ static void entry_free(pip_entry *x)
     pip_def_free(x->def);
     free(x->hash_key);
     free(x);
+}
+
+/* The Pipes API changes only pipes it can persist: pipes.json keeps the API's shape, so a
+ * remote stage the API can name by an AWS ARN (a Kinesis stream) is saved and taken back
+ * from the configuration on load (pip_remote_inherit), while one it cannot (a Kafka topic,
+ * kafka://...) lives in the configuration file only. */
+static bool entry_api_changeable(const pip_entry *x, sp_err *e)
+{
+    if (!strncmp(x->def->target_arn, "arn:", 4)) return true;
+    sp_err_invalid(e, "Pipe %s has a %s target, which is defined in the configuration file; "
+                      "change it there", x->def->name, conn_remote_kind(x->def->remote_target));
+    return false;
 }
 
 /* Takes def. Prepares its runner; a pipe whose source or target is missing is still listed
@@ -333,6 +346,7 @@ json_t *pip_engine_update(pip_engine *en, const char *name, const json_t *req, s
     pthread_mutex_lock(&en->mu);
     json_t *resp = NULL;
     pip_entry *x = find_or_404(en, name, NULL, e);
+    if (x && !entry_api_changeable(x, e)) x = NULL;
     pip_def *d = x ? pip_def_parse(name, req, x->def, e) : NULL;
     char *hash_key = NULL;
     if (d && resolve(en, d, NULL, &hash_key, e)) {
@@ -351,6 +365,7 @@ json_t *pip_engine_set_desired(pip_engine *en, const char *name, bool running, s
     pthread_mutex_lock(&en->mu);
     json_t *resp = NULL;
     pip_entry *x = find_or_404(en, name, NULL, e);
+    if (x && !entry_api_changeable(x, e)) x = NULL;
     if (x && x->def->running == running) {
         sp_err_set(e, 409, "ConflictException", "Pipe %s is already %s.", name,
                    running ? "RUNNING" : "STOPPED");
@@ -423,6 +438,7 @@ json_t *pip_engine_tag(pip_engine *en, const char *name, const json_t *tags, sp_
     pthread_mutex_lock(&en->mu);
     json_t *resp = NULL;
     pip_entry *x = find_or_404(en, name, NULL, e);
+    if (x && !entry_api_changeable(x, e)) x = NULL;
     if (x) {
         json_t *merged = x->def->tags ? json_deep_copy(x->def->tags) : json_object();
         json_object_update(merged, (json_t *)tags);
@@ -457,6 +473,7 @@ json_t *pip_engine_untag(pip_engine *en, const char *name, const json_t *keys, s
     pthread_mutex_lock(&en->mu);
     json_t *resp = NULL;
     pip_entry *x = find_or_404(en, name, NULL, e);
+    if (x && !entry_api_changeable(x, e)) x = NULL;
     if (x) {
         json_array_foreach(keys, i, k) if (x->def->tags) json_object_del(x->def->tags, json_string_value(k));
         x->persisted = true;

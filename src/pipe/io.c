@@ -1,5 +1,6 @@
-/* The runner's default I/O: the table stream as source, the stream log as target. Kept apart
- * from runner.c so the runner can be tested against a fake log that fails on purpose. */
+/* The runner's default I/O: the table stream as source, the stream log as target (remote.c
+ * puts connectors in their place). Kept apart from runner.c so the runner can be tested against a
+ * fake log that fails on purpose. */
 #include "pipe_int.h"
 
 static bool src_wait(void *src, const char *table, uint64_t after_seq, int timeout_ms)

@@ -55,6 +55,10 @@ pip_filter *pip_filter_new(const json_t *patterns, sp_err *e);
 bool pip_filter_pass(const pip_filter *f, const json_t *event);
 void pip_filter_destroy(pip_filter *f);
 
+/* The configuration check of one pipes[] entry (an sp_cfg_check_fn over sp_cfg_pipe): a
+ * remote target (conn/kafka.h) is well formed; *key is "target". */
+bool pip_config_check(const void *pipe_cfg, const char **key, sp_err *e);
+
 /* ---- the engine ------------------------------------------------------------------------- */
 
 typedef struct pip_engine pip_engine;

@@ -35,8 +35,8 @@ typedef struct pip_def {
     char *description;        /* may be NULL */
     char *source_arn;         /* DynamoDB stream ARN */
     char *source_table;       /* from source_arn */
-    char *target_arn;         /* Kinesis stream ARN */
-    char *target_stream;      /* from target_arn */
+    char *target_arn;         /* Kinesis stream ARN; kafka://<brokers>/<topic> for Kafka */
+    char *target_stream;      /* from target_arn; the topic for a Kafka target */
     char *role_arn;
     bool running;             /* DesiredState RUNNING (else STOPPED) */
     bool latest;              /* StartingPosition LATEST (else TRIM_HORIZON) */
@@ -51,7 +51,7 @@ typedef struct pip_def {
     bool bisect;              /* OnPartialBatchItemFailure AUTOMATIC_BISECT */
     int64_t created_ms, modified_ms;
     json_t *remote_source;    /* the configuration's {kind: dynamodb-streams, ...} or NULL */
-    json_t *remote_target;    /* the configuration's {kind: kinesis, ...} or NULL */
+    json_t *remote_target;    /* the configuration's {kind: kinesis|kafka, ...} or NULL */
 } pip_def;
 
 /* Builds a definition from a CreatePipe body (base NULL; name from the path) or applies an

@@ -285,7 +285,7 @@ static bool batch_move(pip_runner *r, pip_batch *b, bool give_up, const char *la
             continue;
         }
         json_error_t je;
-        json_t *rec = json_loadb(it->json, it->len, 0, &je);
+        json_t *rec = json_loadb(it->json, it->len, JSON_ALLOW_NUL, &je); /* "a\u0000b" */
         if (!rec) {
             refused[n_refused].it = it;
             snprintf(refused[n_refused++].reason, PIP_REASON_MAX, "stream record is not JSON (%s)",

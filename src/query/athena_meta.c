@@ -122,6 +122,50 @@ static void page_next(json_t *out, const char *scope, const char *last)
     free(t);
 }
 
+/* The page entry for one element of a name-ordered list (a new reference), or NULL with e unset
+ * to leave the element out (a filter), or NULL with e set to stop. */
+typedef json_t *page_entry_fn(cat_catalog *c, const json_t *elem, void *ctx, sp_err *e);
+
+/* A list element's name: the element itself (a name list) or its "Name" (definitions). */
+static const char *page_name(const json_t *elem)
+{
+    return json_is_string(elem) ? json_string_value(elem)
+                                : json_string_value(json_object_get(elem, "Name"));
+}
+
+/* The page of all (name-ordered, borrowed) that starts after `after`: at most max entries in a
+ * new array under member of a new object, and a NextToken for scope when another entry
+ * follows. NULL (and e) when an entry fails. */
+static json_t *page_fill(cat_catalog *c, const json_t *all, const char *member, const char *after,
+                         long max, const char *scope, page_entry_fn *entry, void *ctx, sp_err *e)
+{
+    json_t *list = json_array(), *out = json_pack("{s:o}", member, list);
+    size_t i;
+    json_t *elem;
+    const char *last = NULL;
+    json_array_foreach(all, i, elem) {
+        const char *name = page_name(elem);
+        if (!name || (after[0] && strcmp(name, after) <= 0)) continue;
+        json_t *shown = entry(c, elem, ctx, e);
+        if (!shown) {
+            if (sp_err_failed(e)) break;
+            continue;
+        }
+        if ((long)json_array_size(list) == max) {
+            json_decref(shown);
+            page_next(out, scope, last);
+            break;
+        }
+        json_array_append_new(list, shown);
+        last = name;
+    }
+    if (sp_err_failed(e)) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
 /* ---- tags ------------------------------------------------------------------------------- */
 
 /* Tags: [{"Key","Value"}] as Athena's TagList (borrowed); NULL is fine. */
@@ -351,6 +395,15 @@ json_t *qry_op_get_workgroup(cat_catalog *c, json_t *req, sp_err *e)
     return out;
 }
 
+static json_t *workgroup_summary(cat_catalog *c, const json_t *d, void *ctx, sp_err *e)
+{
+    (void)c, (void)ctx, (void)e;
+    json_t *wg = workgroup_json(d);
+    json_object_del(wg, "Configuration");
+    json_object_set_new(wg, "EngineVersion", engine_version());
+    return wg;
+}
+
 json_t *qry_op_list_workgroups(cat_catalog *c, json_t *req, sp_err *e)
 {
     char after[WG_NAME_MAX + 1];
@@ -359,23 +412,8 @@ json_t *qry_op_list_workgroups(cat_catalog *c, json_t *req, sp_err *e)
     if (!qry_workgroup_ensure_primary(c, e)) return NULL;
     json_t *all = cat_definition_list(c, KIND_WORKGROUP, e);
     if (!all) return NULL;
-    json_t *list = json_array(), *out = json_pack("{s:o}", "WorkGroups", list);
-    size_t i;
-    json_t *d;
-    const char *last = NULL;
-    json_array_foreach(all, i, d) {
-        const char *name = json_string_value(json_object_get(d, "Name"));
-        if (after[0] && strcmp(name, after) <= 0) continue;
-        if ((long)json_array_size(list) == max) {
-            page_next(out, "ListWorkGroups", last);
-            break;
-        }
-        json_t *wg = workgroup_json(d);
-        json_object_del(wg, "Configuration");
-        json_object_set_new(wg, "EngineVersion", engine_version());
-        json_array_append_new(list, wg);
-        last = name;
-    }
+    json_t *out = page_fill(c, all, "WorkGroups", after, max, "ListWorkGroups",
+                            workgroup_summary, NULL, e);
     json_decref(all);
     return out;
 }
@@ -626,6 +664,14 @@ json_t *qry_op_delete_named_query(cat_catalog *c, json_t *req, sp_err *e)
     return json_object();
 }
 
+/* A named query's id when it belongs to the workgroup ctx, else left out. */
+static json_t *named_query_id_in(cat_catalog *c, const json_t *d, void *ctx, sp_err *e)
+{
+    (void)c, (void)e;
+    const char *wg = json_string_value(json_object_get(json_object_get(d, "Body"), "WorkGroup"));
+    return strcmp(wg ? wg : "", ctx) ? NULL : json_string(page_name(d));
+}
+
 json_t *qry_op_list_named_queries(cat_catalog *c, json_t *req, sp_err *e)
 {
     char after[NQ_ID_MAX + 1];
@@ -642,23 +688,8 @@ json_t *qry_op_list_named_queries(cat_catalog *c, json_t *req, sp_err *e)
     json_decref(w);
     json_t *all = cat_definition_list(c, KIND_NAMED_QUERY, e);
     if (!all) return NULL;
-    json_t *ids = json_array(), *out = json_pack("{s:o}", "NamedQueryIds", ids);
-    size_t i;
-    json_t *d;
-    const char *last = NULL;
-    json_array_foreach(all, i, d) {
-        const char *id = json_string_value(json_object_get(d, "Name"));
-        if (after[0] && strcmp(id, after) <= 0) continue;
-        if (strcmp(json_string_value(json_object_get(json_object_get(d, "Body"), "WorkGroup")) ?: "",
-                   wg))
-            continue;
-        if ((long)json_array_size(ids) == max) {
-            page_next(out, scope, last);
-            break;
-        }
-        json_array_append_new(ids, json_string(id));
-        last = id;
-    }
+    json_t *out = page_fill(c, all, "NamedQueryIds", after, max, scope, named_query_id_in,
+                            (void *)wg, e);
     json_decref(all);
     return out;
 }
@@ -774,6 +805,12 @@ static bool name_arg(const json_t *req, const char *key, char *out, size_t size,
     return true;
 }
 
+static json_t *database_entry(cat_catalog *c, const json_t *name, void *ctx, sp_err *e)
+{
+    (void)ctx;
+    return database_json(c, json_string_value(name), e);
+}
+
 json_t *qry_op_list_databases(cat_catalog *c, json_t *req, sp_err *e)
 {
     char after[NQ_NAME_MAX + 1];
@@ -782,27 +819,9 @@ json_t *qry_op_list_databases(cat_catalog *c, json_t *req, sp_err *e)
     if (max < 0 || !page_after(req, "ListDatabases", after, sizeof after, e)) return NULL;
     json_t *names = cat_database_list(c, e);
     if (!names) return NULL;
-    json_t *list = json_array(), *out = json_pack("{s:o}", "DatabaseList", list);
-    size_t i;
-    json_t *n;
-    const char *last = NULL;
-    json_array_foreach(names, i, n) {
-        const char *name = json_string_value(n);
-        if (after[0] && strcmp(name, after) <= 0) continue;
-        if ((long)json_array_size(list) == max) {
-            page_next(out, "ListDatabases", last);
-            break;
-        }
-        json_t *db = database_json(c, name, e);
-        if (!db) break;
-        json_array_append_new(list, db);
-        last = name;
-    }
+    json_t *out = page_fill(c, names, "DatabaseList", after, max, "ListDatabases", database_entry,
+                            NULL, e);
     json_decref(names);
-    if (sp_err_failed(e)) {
-        json_decref(out);
-        return NULL;
-    }
     return out;
 }
 
@@ -852,6 +871,24 @@ static bool existing_database(cat_catalog *c, const json_t *req, char *db, size_
     return d != NULL;
 }
 
+/* What ListTableMetadata shows: the tables of one database whose names the Expression matches. */
+typedef struct table_filter {
+    const char *db;
+    regex_t *re;   /* NULL: every table */
+} table_filter;
+
+static json_t *table_entry(cat_catalog *c, const json_t *name, void *ctx, sp_err *e)
+{
+    const table_filter *f = ctx;
+    const char *n = json_string_value(name);
+    if (f->re && regexec(f->re, n, 0, NULL, 0) != 0) return NULL;
+    cat_table *t = cat_table_get(c, f->db, n, e);
+    if (!t) return NULL;
+    json_t *m = table_metadata(t);
+    cat_table_destroy(t);
+    return m;
+}
+
 json_t *qry_op_list_table_metadata(cat_catalog *c, json_t *req, sp_err *e)
 {
     char db[NQ_NAME_MAX + 1], after[NQ_NAME_MAX + 1], scope[NQ_NAME_MAX + EXPRESSION_MAX + 32];
@@ -883,30 +920,12 @@ json_t *qry_op_list_table_metadata(cat_catalog *c, json_t *req, sp_err *e)
         }
     }
     json_t *names = cat_table_list(c, db, e);
-    json_t *list = json_array(), *out = json_pack("{s:o}", "TableMetadataList", list);
-    size_t i;
-    json_t *n;
-    const char *last = NULL;
-    json_array_foreach(names, i, n) {
-        const char *name = json_string_value(n);
-        if (after[0] && strcmp(name, after) <= 0) continue;
-        if (filter && regexec(&re, name, 0, NULL, 0) != 0) continue;
-        if ((long)json_array_size(list) == max) {
-            page_next(out, scope, last);
-            break;
-        }
-        cat_table *t = cat_table_get(c, db, name, e);
-        if (!t) break;
-        json_array_append_new(list, table_metadata(t));
-        cat_table_destroy(t);
-        last = name;
-    }
+    table_filter f = {.db = db, .re = filter ? &re : NULL};
+    json_t *out = names ? page_fill(c, names, "TableMetadataList", after, max, scope,
+                                    table_entry, &f, e)
+                        : NULL;
     json_decref(names);
     if (filter) regfree(&re);
-    if (sp_err_failed(e)) {
-        json_decref(out);
-        return NULL;
-    }
     return out;
 }
 

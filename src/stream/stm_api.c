@@ -144,6 +144,20 @@ static json_t *stream_mode(const stm_stream *st)
     return json_pack("{s:s}", "StreamMode", st->on_demand ? "ON_DEMAND" : "PROVISIONED");
 }
 
+bool stm_account_shards_allow(const stm_log *log, long long more, sp_err *e)
+{
+    long long now = stm_account_open_shards(log);
+    if (more <= 0 || now + more <= log->opt.account_shard_limit) return true;
+    sp_err_set(e, 400, "LimitExceededException",
+               "This request would exceed the shard limit for the account %s in %s. Current "
+               "shard count for the account: %lld. Limit: %lld. Number of additional shards "
+               "that would have resulted from this request: %lld. Refer to the AWS Service "
+               "Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) "
+               "for current limits and how to request higher limits.", STM_ACCOUNT, STM_REGION,
+               now, log->opt.account_shard_limit, more);
+    return false;
+}
+
 /* ---- CreateStream / DeleteStream -------------------------------------------------------- */
 
 static json_t *op_create_stream(void *ctx, json_t *req, sp_err *e)
@@ -167,6 +181,12 @@ static json_t *op_create_stream(void *ctx, json_t *req, sp_err *e)
     long long shards = stm_api_int(req, "ShardCount", "shardCount", !on_demand, 1, 100000,
                                    STM_ON_DEMAND_SHARDS, e);
     if (sp_err_failed(e)) return NULL;
+    pthread_rwlock_rdlock(&log->lock);
+    sp_err exists = {0};
+    bool allowed = stm_stream_find(log, name, &exists) || stm_ghost_find(log, name) ||
+                   stm_account_shards_allow(log, shards, e);
+    pthread_rwlock_unlock(&log->lock);
+    if (!allowed) return NULL;
     if (shards > STM_SHARDS_PER_STREAM_MAX) {
         sp_err_set(e, 400, "LimitExceededException",
                    "This request would exceed the shard limit for the account %s in %s. "
@@ -180,12 +200,13 @@ static json_t *op_create_stream(void *ctx, json_t *req, sp_err *e)
     pthread_rwlock_wrlock(&log->lock);
     sp_err ignore = {0};
     stm_stream *st = NULL;
-    if (stm_stream_find(log, name, &ignore))
+    if (stm_stream_find(log, name, &ignore) || stm_ghost_find(log, name))
         sp_err_set(e, 400, "ResourceInUseException",
                    "Stream %s under account %s already exists.", name, STM_ACCOUNT);
-    else
+    else if (stm_account_shards_allow(log, shards, e))
         st = stm_stream_create_locked(log, name, (int)shards, on_demand,
                                       STM_RETENTION_MIN_HOURS, &pol, interval, e);
+    if (st) stm_stream_begin(log, st, STM_CREATING);
     pthread_rwlock_unlock(&log->lock);
     return st ? json_object() : NULL;
 }
@@ -196,7 +217,12 @@ static json_t *op_delete_stream(void *ctx, json_t *req, sp_err *e)
     const char *name = stm_api_stream_name(req, e);
     if (!name) return NULL;
     pthread_rwlock_wrlock(&log->lock);
-    bool ok = stm_stream_delete_locked(log, name, e);
+    stm_stream *st = stm_stream_find(log, name, e);
+    int64_t created = st ? st->created_ms : 0;
+    long long retention = st ? st->retention_hours : 0;
+    bool on_demand = st && st->on_demand;
+    bool ok = st && stm_stream_delete_locked(log, name, e);
+    if (ok) stm_ghost_add(log, name, created, retention, on_demand);
     pthread_rwlock_unlock(&log->lock);
     return ok ? json_object() : NULL;
 }
@@ -217,10 +243,26 @@ static json_t *op_describe_stream(void *ctx, json_t *req, sp_err *e)
     pthread_rwlock_rdlock(&log->lock);
     stm_stream *st = stm_stream_find(log, name, e);
     json_t *out = NULL;
+    const stm_ghost *g = st ? NULL : stm_ghost_find(log, name);
+    if (g) {
+        /* DELETING: the description without shards, as Kinesis shows it */
+        sp_err_clear(e);
+        char arn[256];
+        stm_api_arn(g->name, arn, sizeof arn);
+        out = json_pack("{s:{s:s, s:s, s:s, s:{s:s}, s:[], s:b, s:I, s:f, s:[{s:[]}], s:s}}",
+                        "StreamDescription", "StreamName", g->name, "StreamARN", arn,
+                        "StreamStatus", "DELETING", "StreamModeDetails", "StreamMode",
+                        g->on_demand ? "ON_DEMAND" : "PROVISIONED", "Shards", "HasMoreShards",
+                        false, "RetentionPeriodHours", (json_int_t)g->retention_hours,
+                        "StreamCreationTimestamp", (double)(g->created_ms / 1000),
+                        "EnhancedMonitoring", "ShardLevelMetrics", "EncryptionType", "NONE");
+    }
     if (st) {
         json_t *shards = json_array();
         bool more = false;
-        for (size_t i = 0; i < st->n_shards; i++) {
+        stm_status status = stm_stream_status(st, sp_clock_wall_ms());
+        /* CREATING: no shards yet, as Kinesis shows it */
+        for (size_t i = 0; status != STM_CREATING && i < st->n_shards; i++) {
             if ((int)i <= after) continue;
             if ((long long)json_array_size(shards) >= limit) {
                 more = true;
@@ -232,8 +274,8 @@ static json_t *op_describe_stream(void *ctx, json_t *req, sp_err *e)
         stm_api_arn(st->name, arn, sizeof arn);
         out = json_pack("{s:{s:s, s:s, s:s, s:o, s:o, s:b, s:I, s:f, s:[{s:[]}], s:s}}",
                         "StreamDescription", "StreamName", st->name, "StreamARN", arn,
-                        "StreamStatus", "ACTIVE", "StreamModeDetails", stream_mode(st),
-                        "Shards", shards, "HasMoreShards", more, "RetentionPeriodHours",
+                        "StreamStatus", stm_status_name(status), "StreamModeDetails",
+                        stream_mode(st), "Shards", shards, "HasMoreShards", more, "RetentionPeriodHours",
                         (json_int_t)st->retention_hours, "StreamCreationTimestamp",
                         (double)(st->created_ms / 1000), "EnhancedMonitoring",
                         "ShardLevelMetrics", "EncryptionType", "NONE");
@@ -250,14 +292,31 @@ static json_t *op_describe_stream_summary(void *ctx, json_t *req, sp_err *e)
     pthread_rwlock_rdlock(&log->lock);
     stm_stream *st = stm_stream_find(log, name, e);
     json_t *out = NULL;
+    const stm_ghost *g = st ? NULL : stm_ghost_find(log, name);
+    if (g) {
+        sp_err_clear(e);
+        char arn[256];
+        stm_api_arn(g->name, arn, sizeof arn);
+        out = json_pack("{s:{s:s, s:s, s:s, s:{s:s}, s:I, s:f, s:[{s:[]}], s:s, s:i, s:i}}",
+                        "StreamDescriptionSummary", "StreamName", g->name, "StreamARN", arn,
+                        "StreamStatus", "DELETING", "StreamModeDetails", "StreamMode",
+                        g->on_demand ? "ON_DEMAND" : "PROVISIONED",
+                        "RetentionPeriodHours", (json_int_t)g->retention_hours,
+                        "StreamCreationTimestamp", (double)(g->created_ms / 1000),
+                        "EnhancedMonitoring", "ShardLevelMetrics", "EncryptionType", "NONE",
+                        "OpenShardCount", 0, "ConsumerCount", 0);
+    }
     if (st) {
         int open = 0;
-        for (size_t i = 0; i < st->n_shards; i++) open += st->shards[i]->open;
+        stm_status status = stm_stream_status(st, sp_clock_wall_ms());
+        for (size_t i = 0; status != STM_CREATING && i < st->n_shards; i++)
+            open += st->shards[i]->open;
         char arn[256];
         stm_api_arn(st->name, arn, sizeof arn);
         out = json_pack("{s:{s:s, s:s, s:s, s:o, s:I, s:f, s:[{s:[]}], s:s, s:i, s:i}}",
                         "StreamDescriptionSummary", "StreamName", st->name, "StreamARN", arn,
-                        "StreamStatus", "ACTIVE", "StreamModeDetails", stream_mode(st),
+                        "StreamStatus", stm_status_name(status), "StreamModeDetails",
+                        stream_mode(st),
                         "RetentionPeriodHours", (json_int_t)st->retention_hours,
                         "StreamCreationTimestamp", (double)(st->created_ms / 1000),
                         "EnhancedMonitoring", "ShardLevelMetrics", "EncryptionType", "NONE",
@@ -301,7 +360,8 @@ static json_t *op_list_streams(void *ctx, json_t *req, sp_err *e)
         json_array_append_new(names, json_string(st->name));
         json_array_append_new(summaries, json_pack(
             "{s:s, s:s, s:s, s:o, s:f}", "StreamName", st->name, "StreamARN", arn,
-            "StreamStatus", "ACTIVE", "StreamModeDetails", stream_mode(st),
+            "StreamStatus", stm_status_name(stm_stream_status(st, sp_clock_wall_ms())),
+            "StreamModeDetails", stream_mode(st),
             "StreamCreationTimestamp", (double)(st->created_ms / 1000)));
     }
     pthread_rwlock_unlock(&log->lock);
@@ -401,7 +461,7 @@ static json_t *change_retention(stm_log *log, json_t *req, bool increase, sp_err
     if (sp_err_failed(e)) return NULL;
     pthread_rwlock_wrlock(&log->lock);
     stm_stream *st = stm_stream_find(log, name, e);
-    bool ok = st != NULL;
+    bool ok = st != NULL && stm_stream_require_active(st, e);
     if (ok && hours < STM_RETENTION_MIN_HOURS) {
         sp_err_set(e, 400, "InvalidArgumentException",
                    "Minimum allowed retention period is %d hours. Requested retention period "
@@ -466,6 +526,7 @@ static stm_stream *reshard_stream(stm_log *log, const char *name, const int *idx
                                   sp_err *e)
 {
     stm_stream *st = stm_stream_find(log, name, e);
+    if (st && !stm_stream_require_active(st, e)) st = NULL;
     for (int i = 0; st && i < n; i++)
         if (idx[i] >= (int)st->n_shards) {
             char id[STM_SHARD_ID_MAX];
@@ -517,7 +578,8 @@ static json_t *op_split_shard(void *ctx, json_t *req, sp_err *e)
             ok = false;
         }
     }
-    ok = ok && stm_shard_split_locked(log, st, idx, h, e);
+    ok = ok && stm_account_shards_allow(log, 1, e) && stm_shard_split_locked(log, st, idx, h, e);
+    if (ok) stm_stream_begin(log, st, STM_UPDATING);
     pthread_rwlock_unlock(&log->lock);
     return ok ? json_object() : NULL;
 }
@@ -549,6 +611,7 @@ static json_t *op_merge_shards(void *ctx, json_t *req, sp_err *e)
         }
     }
     ok = ok && stm_shard_merge_locked(log, st, idx[0], idx[1], e);
+    if (ok) stm_stream_begin(log, st, STM_UPDATING);
     pthread_rwlock_unlock(&log->lock);
     return ok ? json_object() : NULL;
 }
@@ -612,9 +675,12 @@ static json_t *op_update_shard_count(void *ctx, json_t *req, sp_err *e)
     }
     pthread_rwlock_wrlock(&log->lock);
     stm_stream *st = stm_stream_find(log, name, e);
+    if (st && !stm_stream_require_active(st, e)) st = NULL;
     json_t *out = NULL;
     int current = st ? open_shards(st) : 0;
-    if (st && (target > 2LL * current || 2 * target < current ||
+    if (st && !stm_account_shards_allow(log, target - current, e)) {
+        /* e set */
+    } else if (st && (target > 2LL * current || 2 * target < current ||
                target > STM_SHARDS_PER_STREAM_MAX)) {
         sp_err_set(e, 400, "LimitExceededException",
                    "UpdateShardCount on stream %s under account %s failed: the target shard "
@@ -624,6 +690,7 @@ static json_t *op_update_shard_count(void *ctx, json_t *req, sp_err *e)
     } else if (st) {
         bool ok = true;
         while (ok && open_shards(st) != target) ok = reshape_step(log, st, target > current, e);
+        if (ok) stm_stream_begin(log, st, STM_UPDATING);
         if (ok) {
             char arn[256];
             stm_api_arn(st->name, arn, sizeof arn);

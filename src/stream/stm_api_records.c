@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "stm_api_int.h"
+#include "stm_scan_put.h"
 
 /* ---- iterators -------------------------------------------------------------------------- */
 
@@ -206,45 +207,38 @@ static bool req_record_fast(json_t *rec, stm_put *p, char *out)
     return true;
 }
 
+/* Puts n records. On success (or a partial failure Kinesis reports per record: a server
+ * error after some were written) fills res and clears e; false with e set otherwise. */
+static bool put_common(stm_log *log, const char *name, const stm_put *recs, size_t n,
+                       stm_put_result *res, sp_err *e)
+{
+    size_t written = 0;
+    bool ok = stm_put_records(log, name, recs, n, res, &written, e);
+    if (ok) return true;
+    if (e->status < 500 || written >= n) return false;
+    for (size_t i = 0; i < n; i++)
+        if (res[i].seq_str[0]) {
+            sp_err_clear(e);
+            return true;
+        }
+    return false;
+}
+
 static json_t *op_put_common(stm_log *log, const char *name, stm_put *recs, size_t n,
                              bool single, sp_err *e)
 {
     stm_put_result *res = calloc(n, sizeof *res);
-    size_t written = 0;
-    bool ok = stm_put_records(log, name, recs, n, res, &written, e);
+    if (!res) abort();
     json_t *out = NULL;
     if (single) {
-        if (ok) {
+        size_t written = 0;
+        if (stm_put_records(log, name, recs, n, res, &written, e)) {
             char id[STM_SHARD_ID_MAX];
             stm_shard_id_format(res[0].shard_index, id);
             out = json_pack("{s:s, s:s}", "ShardId", id, "SequenceNumber", res[0].seq_str);
         }
-    } else if (ok || (e->status >= 500 && written < n)) {
-        /* Partial success is reported per record, as Kinesis does. */
-        json_t *arr = json_array();
-        int failed = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (res[i].seq_str[0]) {
-                /* Built directly rather than with json_pack: this runs 500 times a call. */
-                char id[STM_SHARD_ID_MAX];
-                stm_shard_id_format(res[i].shard_index, id);
-                json_t *r = json_object();
-                json_object_set_new_nocheck(r, "SequenceNumber",
-                                            json_stringn_nocheck(res[i].seq_str, STM_SEQ_DIGITS));
-                json_object_set_new_nocheck(r, "ShardId", json_string_nocheck(id));
-                json_array_append_new(arr, r);
-            } else {
-                failed++;
-                json_array_append_new(arr, json_pack("{s:s, s:s}", "ErrorCode", "InternalFailure",
-                                                     "ErrorMessage", "Internal service failure."));
-            }
-        }
-        if (!ok && failed == (int)n) {
-            json_decref(arr);
-        } else {
-            out = json_pack("{s:i, s:o}", "FailedRecordCount", failed, "Records", arr);
-            sp_err_clear(e);
-        }
+    } else if (put_common(log, name, recs, n, res, e)) {
+        out = stm_put_reply_json(res, n);
     }
     free(res);
     return out;
@@ -275,18 +269,19 @@ json_t *stm_op_put_record(void *ctx, json_t *req, sp_err *e)
     return out;
 }
 
-json_t *stm_op_put_records(void *ctx, json_t *req, sp_err *e)
+bool stm_put_batch_from_json(json_t *req, stm_put_batch *b, sp_err *e)
 {
+    memset(b, 0, sizeof *b);
     const char *name = stm_api_stream_name(req, e);
-    if (!name) return NULL;
+    if (!name) return false;
     json_t *arr = json_object_get(req, "Records");
     if (!arr || json_is_null(arr)) {
         stm_api_invalid(e, NULL, "records", "Member must not be null");
-        return NULL;
+        return false;
     }
     if (!json_is_array(arr)) {
         sp_err_set(e, 400, "SerializationException", "Records must be a list");
-        return NULL;
+        return false;
     }
     size_t n = json_array_size(arr);
     if (n < 1 || n > STM_PUT_RECORDS_MAX) {
@@ -295,7 +290,7 @@ json_t *stm_op_put_records(void *ctx, json_t *req, sp_err *e)
                                     : "Member must have length less than or equal to %d",
                  STM_PUT_RECORDS_MAX);
         stm_api_invalid(e, "[...]", "records", c);
-        return NULL;
+        return false;
     }
     /* One buffer for every record's decoded data, sized by the base64 lengths. */
     size_t blob_max = 0;
@@ -303,40 +298,80 @@ json_t *stm_op_put_records(void *ctx, json_t *req, sp_err *e)
         json_t *d = json_object_get(json_array_get(arr, i), "Data");
         if (json_is_string(d)) blob_max += sp_base64_decoded_max(json_string_length(d));
     }
-    char *blob = malloc(blob_max + 1);
-    stm_put *recs = calloc(n, sizeof *recs);
-    void **bufs = calloc(n, sizeof *bufs);
-    if (!blob || !recs || !bufs) abort();
-    size_t total = 0, blob_used = 0;
-    bool ok = true;
-    for (size_t i = 0; i < n && ok; i++) {
+    b->stream = name;
+    b->blob = malloc(blob_max + 1);
+    b->recs = calloc(n, sizeof *b->recs);
+    b->bufs = calloc(n, sizeof *b->bufs);
+    if (!b->blob || !b->recs || !b->bufs) abort();
+    b->n = n;
+    size_t blob_used = 0;
+    for (size_t i = 0; i < n; i++) {
         json_t *r = json_array_get(arr, i);
-        if (json_is_object(r) && req_record_fast(r, &recs[i], blob + blob_used)) {
-            blob_used += recs[i].len;
-            total += recs[i].len + strlen(recs[i].partition_key);
+        stm_put *p = &b->recs[i];
+        if (json_is_object(r) && req_record_fast(r, p, b->blob + blob_used)) {
+            blob_used += p->len;
+            b->bytes += p->len + strlen(p->partition_key);
             continue;
         }
         char prefix[48];
         snprintf(prefix, sizeof prefix, "records.%zu.member.", i + 1);
         if (!json_is_object(r)) {
             sp_err_set(e, 400, "SerializationException", "Records[%zu] must be a structure", i);
-            ok = false;
-            break;
+            stm_put_batch_clear(b);
+            return false;
         }
-        ok = req_record(r, prefix, &recs[i], &bufs[i], e);
-        if (ok) total += recs[i].len + strlen(recs[i].partition_key);
+        if (!req_record(r, prefix, p, &b->bufs[i], e)) {
+            stm_put_batch_clear(b);
+            return false;
+        }
+        b->bytes += p->len + strlen(p->partition_key);
     }
-    json_t *out = NULL;
-    if (ok && total > STM_PUT_RECORDS_BYTES_MAX)
+    return true;
+}
+
+/* Puts a validated batch: the 5 MB limit, then the records. */
+static stm_put_result *put_batch(stm_log *log, const stm_put_batch *b, sp_err *e)
+{
+    if (b->bytes > STM_PUT_RECORDS_BYTES_MAX) {
         sp_err_set(e, 400, "InvalidArgumentException", "Records size exceeds 5 MB limit");
-    else if (ok)
-        out = op_put_common(ctx, name, recs, n, false, e);
-    for (size_t i = 0; i < n; i++) free(bufs[i]);
-    free(bufs);
-    free(recs);
-    free(blob);
+        return NULL;
+    }
+    stm_put_result *res = calloc(b->n, sizeof *res);
+    if (!res) abort();
+    if (put_common(log, b->stream, b->recs, b->n, res, e)) return res;
+    free(res);
+    return NULL;
+}
+
+json_t *stm_op_put_records(void *ctx, json_t *req, sp_err *e)
+{
+    stm_put_batch b;
+    if (!stm_put_batch_from_json(req, &b, e)) return NULL;
+    stm_put_result *res = put_batch(ctx, &b, e);
+    json_t *out = res ? stm_put_reply_json(res, b.n) : NULL;
+    free(res);
+    stm_put_batch_clear(&b);
     return out;
 }
+
+/* PutRecords' fast path (sp_raw_op): the scanner's batch, put the same way, answered as
+ * text. Anything the scanner does not take goes the ordinary way. */
+static char *op_put_records_raw(void *ctx, const char *body, size_t len, size_t *out_len,
+                                sp_err *e)
+{
+    stm_put_batch b;
+    if (!stm_scan_put(body, len, &b)) return NULL;
+    stm_put_result *res = put_batch(ctx, &b, e);
+    char *out = res ? stm_put_reply_text(res, b.n, out_len) : NULL;
+    free(res);
+    stm_put_batch_clear(&b);
+    return out;
+}
+
+const sp_raw_op stm_kinesis_raw_ops[] = {
+    {"PutRecords", op_put_records_raw},
+    {NULL, NULL},
+};
 
 /* ---- GetShardIterator ------------------------------------------------------------------- */
 
@@ -389,7 +424,8 @@ json_t *stm_op_get_shard_iterator(void *ctx, json_t *req, sp_err *e)
     json_t *out = NULL;
     stm_stream *st = stm_stream_find(log, name, e);
     stm_shard *sh = NULL;
-    if (!st || idx >= (int)st->n_shards) {
+    if (!st || idx >= (int)st->n_shards ||
+        stm_stream_status(st, sp_clock_wall_ms()) == STM_CREATING) {
         sp_err_clear(e);
         sp_err_set(e, 400, "ResourceNotFoundException",
                    "Shard %s in stream %s under account %s does not exist", resolved, name,
@@ -437,8 +473,9 @@ json_t *stm_op_get_shard_iterator(void *ctx, json_t *req, sp_err *e)
                            "a call to a shard with %s", other, sh->id);
                 ok = false;
             } else if (version == 0) {
-                /* what Kinesis answers for the oldest shape on a current stream */
-                sp_err_set(e, 500, "InternalFailure", "Internal service failure.");
+                /* what Kinesis answers for the oldest shape on a current stream: the bare
+                 * {"__type":"InternalFailure"} (an empty message is left out) */
+                sp_err_set(e, 500, "InternalFailure", "%s", "");
                 ok = false;
             } else if (version != 2 || epoch != st->created_ms / 1000 ||
                        !stm_seq_parse(seq, &epoch, &sidx, &pos)) {

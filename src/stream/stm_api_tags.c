@@ -10,8 +10,9 @@
 
 #include "stm_api_int.h"
 
-/* AWS: a stream has at most 50 tags. */
-enum { STM_TAGS_PER_STREAM_MAX = 50, STM_LIST_TAGS_DEFAULT = 100 };
+/* AWS: a stream has at most 50 tags; one AddTagsToStream adds "a set of up to 10 key-value
+ * pairs" (its API reference; the model's TagMap allows 200 because CreateStream shares it). */
+enum { STM_TAGS_PER_STREAM_MAX = 50, STM_TAGS_PER_ADD_MAX = 10, STM_LIST_TAGS_DEFAULT = 100 };
 
 /* Decodes one UTF-8 sequence at s (n bytes left); 0 on a malformed one. */
 static size_t utf8_next(const unsigned char *s, size_t n, unsigned *cp)
@@ -87,6 +88,24 @@ json_t *stm_op_add_tags(void *ctx, json_t *req, sp_err *e)
         return NULL;
     }
     size_t n = json_object_size(tags), k = 0;
+    if (n > STM_TAGS_PER_ADD_MAX) {
+        /* The map as Java prints it, {k=v, k=v}, as the validator quotes values. */
+        sp_str m;
+        sp_str_init(&m, NULL, 0, SP_ERR_MSG_MAX);
+        const char *tk;
+        json_t *tv;
+        sp_str_putc(&m, '{');
+        json_object_foreach(tags, tk, tv)
+            sp_str_appendf(&m, "%s%s=%s", m.len > 1 ? ", " : "", tk,
+                           json_is_string(tv) ? json_string_value(tv) : "null");
+        sp_str_putc(&m, '}');
+        char limit[64];
+        snprintf(limit, sizeof limit, "Member must have length less than or equal to %d",
+                 STM_TAGS_PER_ADD_MAX);
+        stm_api_invalid(e, m.buf ? m.buf : "{}", "tags", limit);
+        sp_str_release(&m);
+        return NULL;
+    }
     const char **texts = calloc(2 * n + 1, sizeof *texts);
     const char *key;
     json_t *v;

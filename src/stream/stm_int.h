@@ -271,6 +271,8 @@ uint64_t stm_shard_origin(stm_shard *sh, const char *origin);
 
 /* ---- streams and the log (stm_log.c, stm_meta.c) ---------------------------------------- */
 
+typedef enum stm_status { STM_ACTIVE, STM_CREATING, STM_UPDATING } stm_status;
+
 typedef struct stm_stream {
     char *name;
     char *dir;
@@ -286,7 +288,21 @@ typedef struct stm_stream {
     pthread_mutex_t ckpt_mu;
     json_t *checkpoints;          /* {consumer: {shard_index: seq}} */
     json_t *tags;                 /* {key: value}, owned; under log->lock */
+    /* CREATING or UPDATING until status_until_ms (wall clock), then ACTIVE; under log->lock.
+     * In memory only: after a restart every stream is ACTIVE. */
+    stm_status status;
+    int64_t status_until_ms;
 } stm_stream;
+
+/* A stream DeleteStream removed while its DELETING window lasts: what DescribeStream still
+ * shows of it. Its data are already gone. */
+typedef struct stm_ghost {
+    char *name;
+    int64_t created_ms;
+    long long retention_hours;
+    bool on_demand;
+    int64_t until_ms;
+} stm_ghost;
 
 struct stm_log {
     char *dir;
@@ -304,7 +320,30 @@ struct stm_log {
     pthread_cond_t bg_cv;
     int64_t last_trim_ms;
     sp_durability durability;       /* picks the fsync policy of streams that name none */
+    stm_log_options opt;            /* set before serving, then read-only */
+    stm_ghost *ghosts;              /* DELETING streams; under log->lock */
+    size_t n_ghosts;
 };
+
+/* A stream's status now (ACTIVE once its window has passed). Under log->lock. */
+stm_status stm_stream_status(const stm_stream *st, int64_t now_ms);
+const char *stm_status_name(stm_status s);
+/* False with ResourceInUseException "... not ACTIVE, instead in state X" unless st is ACTIVE. */
+bool stm_stream_require_active(const stm_stream *st, sp_err *e);
+/* Starts st's window in status s (no-op with status_transition_ms 0). Under log->lock held
+ * exclusively. */
+void stm_stream_begin(stm_log *log, stm_stream *st, stm_status s);
+/* The DELETING stream of that name whose window is not over, or NULL. Under log->lock. */
+const stm_ghost *stm_ghost_find(const stm_log *log, const char *name);
+/* Remembers a deleted stream for its DELETING window (and drops expired ones). Under
+ * log->lock held exclusively. */
+void stm_ghost_add(stm_log *log, const char *name, int64_t created_ms, long long retention_hours,
+                   bool on_demand);
+/* Open shards of every stream, the count the account shard quota applies to. Under log->lock. */
+long long stm_account_open_shards(const stm_log *log);
+/* False with Kinesis's LimitExceededException when `more` shards would pass the account's
+ * quota. Under log->lock. */
+bool stm_account_shards_allow(const stm_log *log, long long more, sp_err *e);
 
 /* Under log->lock (shared or exclusive). NULL with 404 ResourceNotFoundException. */
 stm_stream *stm_stream_find(stm_log *log, const char *name, sp_err *e);

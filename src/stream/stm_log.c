@@ -118,6 +118,8 @@ void stm_log_close(stm_log *log)
     }
     for (size_t i = 0; i < log->n_streams; i++) stream_free(log->streams[i], true);
     free(log->streams);
+    for (size_t i = 0; i < log->n_ghosts; i++) free(log->ghosts[i].name);
+    free(log->ghosts);
     free(log->dir);
     pthread_rwlock_destroy(&log->lock);
     pthread_mutex_destroy(&log->gen_mu);
@@ -125,6 +127,81 @@ void stm_log_close(stm_log *log)
     pthread_mutex_destroy(&log->bg_mu);
     pthread_cond_destroy(&log->bg_cv);
     free(log);
+}
+
+void stm_log_set_options(stm_log *log, const stm_log_options *o)
+{
+    log->opt = *o;
+    if (log->opt.account_shard_limit <= 0) log->opt.account_shard_limit = STM_ACCOUNT_SHARDS_DEFAULT;
+    if (log->opt.status_transition_ms < 0) log->opt.status_transition_ms = 0;
+}
+
+/* ---- status windows ---------------------------------------------------------------------- */
+
+stm_status stm_stream_status(const stm_stream *st, int64_t now_ms)
+{
+    return st->status != STM_ACTIVE && now_ms < st->status_until_ms ? st->status : STM_ACTIVE;
+}
+
+const char *stm_status_name(stm_status s)
+{
+    return s == STM_CREATING ? "CREATING" : s == STM_UPDATING ? "UPDATING" : "ACTIVE";
+}
+
+bool stm_stream_require_active(const stm_stream *st, sp_err *e)
+{
+    stm_status s = stm_stream_status(st, sp_clock_wall_ms());
+    if (s == STM_ACTIVE) return true;
+    sp_err_set(e, 400, "ResourceInUseException",
+               "Stream %s under account 000000000000 not ACTIVE, instead in state %s", st->name,
+               stm_status_name(s));
+    return false;
+}
+
+void stm_stream_begin(stm_log *log, stm_stream *st, stm_status s)
+{
+    if (log->opt.status_transition_ms <= 0) return;
+    st->status = s;
+    st->status_until_ms = sp_clock_wall_ms() + log->opt.status_transition_ms;
+}
+
+const stm_ghost *stm_ghost_find(const stm_log *log, const char *name)
+{
+    int64_t now = sp_clock_wall_ms();
+    for (size_t i = 0; i < log->n_ghosts; i++)
+        if (now < log->ghosts[i].until_ms && !strcmp(log->ghosts[i].name, name))
+            return &log->ghosts[i];
+    return NULL;
+}
+
+void stm_ghost_add(stm_log *log, const char *name, int64_t created_ms, long long retention_hours,
+                   bool on_demand)
+{
+    int64_t now = sp_clock_wall_ms();
+    size_t k = 0;
+    for (size_t i = 0; i < log->n_ghosts; i++) {
+        if (now >= log->ghosts[i].until_ms || !strcmp(log->ghosts[i].name, name))
+            free(log->ghosts[i].name);
+        else
+            log->ghosts[k++] = log->ghosts[i];
+    }
+    log->n_ghosts = k;
+    if (log->opt.status_transition_ms <= 0) return;
+    stm_ghost *g = realloc(log->ghosts, (k + 1) * sizeof *g);
+    if (!g) return; /* the stream is gone at once instead */
+    log->ghosts = g;
+    g[k] = (stm_ghost){.name = strdup(name), .created_ms = created_ms,
+                       .retention_hours = retention_hours, .on_demand = on_demand,
+                       .until_ms = now + log->opt.status_transition_ms};
+    if (g[k].name) log->n_ghosts++;
+}
+
+long long stm_account_open_shards(const stm_log *log)
+{
+    long long n = 0;
+    for (size_t i = 0; i < log->n_streams; i++)
+        for (size_t k = 0; k < log->streams[i]->n_shards; k++) n += log->streams[i]->shards[k]->open;
+    return n;
 }
 
 /* ---- background: interval fsync and retention ------------------------------------------- */
@@ -488,6 +565,12 @@ bool stm_put_records(stm_log *log, const char *stream, const stm_put *recs, size
     }
     pthread_rwlock_rdlock(&log->lock);
     stm_stream *st = stm_stream_find(log, stream, e);
+    if (st && stm_stream_status(st, sp_clock_wall_ms()) == STM_CREATING) {
+        /* Kinesis: no writes before the stream is ACTIVE (UPDATING takes them) */
+        sp_err_set(e, 400, "ResourceNotFoundException",
+                   "Stream %s under account 000000000000 not found.", stream);
+        st = NULL;
+    }
     if (!st) ok = false;
     for (size_t i = 0; ok && i < n; i++) {
         stm_u128 h;

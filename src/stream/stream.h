@@ -40,6 +40,19 @@ typedef struct stm_log stm_log;
 stm_log *stm_log_open(const char *dir, sp_durability durability, sp_err *e);
 void stm_log_close(stm_log *log);
 
+/* Account-level behaviour of the Kinesis API, set once after stm_log_open (before serving). */
+typedef struct stm_log_options {
+    /* Open shards across all streams (Kinesis's per-account shard quota); 0: the default,
+     * STM_ACCOUNT_SHARDS_DEFAULT. CreateStream, SplitShard and UpdateShardCount refuse to
+     * go beyond it with LimitExceededException. */
+    long long account_shard_limit;
+    /* How long a stream made through the API is CREATING, a resharded one UPDATING, a
+     * deleted one DELETING (server.status_transition_ms); 0: ACTIVE / gone at once. */
+    long long status_transition_ms;
+} stm_log_options;
+
+void stm_log_set_options(stm_log *log, const stm_log_options *o);
+
 /* Creates the configured stream if it does not exist. An existing one keeps its shards and
  * retention (those belong to the API: SplitShard, IncreaseStreamRetentionPeriod, ...); its
  * storage settings (fsync, fsync_interval_ms, segment_mb) follow the configuration. cfg is
@@ -52,6 +65,8 @@ bool stm_config_check(const void *stream_cfg, const char **key, sp_err *e);
 
 /* Kinesis_20131202.* operations; ctx is the stm_log. */
 extern const sp_op stm_kinesis_ops[];
+/* The fast paths of stm_kinesis_ops (PutRecords' common shape, stm_scan_put.c). */
+extern const sp_raw_op stm_kinesis_raw_ops[];
 
 /* ---- shards ----------------------------------------------------------------------------- */
 
@@ -65,6 +80,9 @@ enum {
     STM_SHARDS_WITH_LINEAGE_MAX = STM_SHARDS_PER_STREAM_MAX * 8,
     STM_SHARD_ID_MAX = 32,
     STM_SEQ_STR_MAX = 64,
+    /* Kinesis's default shard quota per account in us-east-1 (also us-west-2, eu-west-1;
+     * 200 in the other regions): stm_log_options.account_shard_limit's default. */
+    STM_ACCOUNT_SHARDS_DEFAULT = 500,
 };
 
 typedef struct stm_shard_info {

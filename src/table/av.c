@@ -92,12 +92,12 @@ static json_t *av_norm_set(const char *type, const json_t *arr, sp_err *e)
                 av_invalid(e, "Invalid Binary value in a binary set: not base64");
                 goto fail;
             }
-            json_array_append_new(out, json_string(s));
+            json_array_append_new(out, type[0] == 'S' ? json_stringn(s, json_string_length(m))
+                                                      : json_string(s));
         }
         /* Duplicates by value: "1" and "1.0" are the same number. */
         for (size_t j = 0; j < i; j++) {
-            if (strcmp(json_string_value(json_array_get(out, j)),
-                       json_string_value(json_array_get(out, i))) == 0) {
+            if (json_equal(json_array_get(out, j), json_array_get(out, i))) {
                 if (type[0] == 'N')
                     sp_err_invalid(e, "Input collection contains duplicates");
                 else
@@ -124,7 +124,9 @@ static json_t *av_norm_inner(const char *type, const json_t *v, int depth, sp_er
             av_invalid(e, "Invalid Binary value: not base64");
             return NULL;
         }
-        return json_string(json_string_value(v));
+        /* A string may hold U+0000, which DynamoDB keeps (a binary's base64 text cannot). */
+        return type[0] == 'S' ? json_stringn(json_string_value(v), json_string_length(v))
+                              : json_string(json_string_value(v));
     }
     if (!strcmp(type, "N")) {
         char num[TBL_NUM_STR_MAX];
@@ -284,8 +286,9 @@ static int av_cmp_scalar(const char type, const json_t *a, const json_t *b)
     if (!x || !y) return (x != NULL) - (y != NULL);
     if (type == 'N') return av_cmp_number_text(x, y);
     if (type == 'B') return av_cmp_binary_text(x, y);
-    return av_cmp_bytes((const unsigned char *)x, strlen(x), (const unsigned char *)y,
-                        strlen(y));
+    /* By length, not strlen: a string may hold U+0000 ("abd\u0000" sorts after "abd"). */
+    return av_cmp_bytes((const unsigned char *)x, json_string_length(a),
+                        (const unsigned char *)y, json_string_length(b));
 }
 
 int tbl_av_cmp(const json_t *a, const json_t *b)

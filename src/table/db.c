@@ -19,6 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The text of a DELETING table's description (tbl_meta.ghost), kept until the db closes. */
+struct tbl_ghost_text {
+    struct tbl_ghost_text *next;
+    char text[];
+};
+
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS tables("
     " tid INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE NOT NULL,"
@@ -27,13 +33,34 @@ static const char SCHEMA[] =
     " label TEXT NOT NULL, retention_hours INTEGER NOT NULL, trim_seq INTEGER NOT NULL,"
     " stream_start INTEGER NOT NULL, extra TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS items(tid INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,"
-    " size INTEGER NOT NULL, item TEXT NOT NULL, PRIMARY KEY(tid, hk, rk)) WITHOUT ROWID;"
+    " size INTEGER NOT NULL, item TEXT NOT NULL, hp INTEGER NOT NULL DEFAULT -1,"
+    " PRIMARY KEY(tid, hk, rk)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS stream(tid INTEGER NOT NULL, seq INTEGER NOT NULL,"
     " created_ms INTEGER NOT NULL, rec TEXT NOT NULL, PRIMARY KEY(tid, seq)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS index_entries(tid INTEGER NOT NULL, iname TEXT NOT NULL,"
     " ihk BLOB NOT NULL, irk BLOB NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,"
+    " ihp INTEGER NOT NULL DEFAULT -1, thp INTEGER NOT NULL DEFAULT -1,"
     " PRIMARY KEY(tid, iname, ihk, irk, hk, rk)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS index_entries_by_item ON index_entries(tid, hk, rk);";
+
+/* Data directories written before the key hash was stored (keyhash.c) gain its columns,
+ * filled from the stored keys; the index key's hash (ihp) needs the index definitions and is
+ * filled by tbl_db_open (index_hash_backfill). */
+static const char MIGRATE_KEY_HASH[] =
+    "ALTER TABLE items ADD COLUMN hp INTEGER NOT NULL DEFAULT -1;"
+    "ALTER TABLE index_entries ADD COLUMN ihp INTEGER NOT NULL DEFAULT -1;"
+    "ALTER TABLE index_entries ADD COLUMN thp INTEGER NOT NULL DEFAULT -1;";
+static const char BACKFILL_KEY_HASH[] =
+    "UPDATE items SET hp = sp_key_hash((SELECT hash_type FROM tables t WHERE t.tid = items.tid),"
+    " hk, '', x'') WHERE hp < 0;"
+    "UPDATE index_entries SET thp = sp_key_hash("
+    " (SELECT hash_type FROM tables t WHERE t.tid = index_entries.tid), hk,"
+    " (SELECT range_type FROM tables t WHERE t.tid = index_entries.tid), rk) WHERE thp < 0;";
+/* Scan order and index order by the hash (keyhash.c). */
+static const char SCHEMA_KEY_HASH[] =
+    "CREATE INDEX IF NOT EXISTS items_by_hash ON items(tid, hp, hk, rk);"
+    "CREATE INDEX IF NOT EXISTS index_entries_by_hash"
+    " ON index_entries(tid, iname, ihp, ihk, irk, thp, hk, rk);";
 
 static const char *const STATEMENTS[TBL_ST_COUNT] = {
     [TBL_ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -43,15 +70,20 @@ static const char *const STATEMENTS[TBL_ST_COUNT] = {
     [TBL_ST_RELEASE] = "RELEASE tbl_w",
     [TBL_ST_ROLLBACK_TO] = "ROLLBACK TO tbl_w",
     [TBL_ST_ITEM_GET] = "SELECT item FROM items WHERE tid=?1 AND hk=?2 AND rk=?3",
-    [TBL_ST_ITEM_PUT] = "INSERT OR REPLACE INTO items(tid, hk, rk, size, item)"
-                        " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [TBL_ST_ITEM_PUT] = "INSERT OR REPLACE INTO items(tid, hk, rk, size, item, hp)"
+                        " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [TBL_ST_ITEM_DEL] = "DELETE FROM items WHERE tid=?1 AND hk=?2 AND rk=?3",
     [TBL_ST_STREAM_ADD] = "INSERT INTO stream(tid, seq, created_ms, rec) VALUES(?1, ?2, ?3, ?4)",
     [TBL_ST_STREAM_READ] = "SELECT seq, created_ms, rec FROM stream WHERE tid=?1 AND seq>?2"
                            " ORDER BY seq LIMIT ?3",
-    /* Key order is byte order of the encoded keys; row values keep the scan on the index. */
-    [TBL_ST_SCAN] = "SELECT hk, rk, item FROM items WHERE tid=?1 AND (hk, rk) > (?2, ?3)"
-                    " ORDER BY hk, rk LIMIT ?4",
+    /* DynamoDB's order: the partition key's hash, then the encoded keys' byte order; [?5, ?6)
+     * is the segment's share of hashes. After a starting key (which lies in the segment,
+     * ops_read.c checks) the row value alone is the lower bound, so SQLite seeks to it on
+     * items_by_hash instead of walking the segment from its start. */
+    [TBL_ST_SCAN] = "SELECT hk, rk, item FROM items WHERE tid=?1 AND hp>=?5 AND hp<?6"
+                    " ORDER BY hp, hk, rk LIMIT ?4",
+    [TBL_ST_SCAN_FROM] = "SELECT hk, rk, item FROM items WHERE tid=?1"
+                         " AND (hp, hk, rk) > (?5, ?2, ?3) AND hp<?6 ORDER BY hp, hk, rk LIMIT ?4",
     /* Range bounds are normalised to lo <= rk < hi (see ops_read.c). */
     [TBL_ST_QUERY_ASC] = "SELECT hk, rk, item FROM items WHERE tid=?1 AND hk=?2 AND rk>=?3"
                          " AND rk<?4 ORDER BY rk ASC LIMIT ?5",
@@ -80,6 +112,28 @@ static void conn_free(tbl_conn *c)
     free(c);
 }
 
+/* Adds and fills the key hash columns if the database predates them, in one transaction,
+ * then makes sure their indexes exist. */
+static bool schema_migrate(sqlite3 *sql, char **msg)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(sql, "SELECT 1 FROM pragma_table_info('items') WHERE name='hp'", -1,
+                           &st, NULL) != SQLITE_OK)
+        return false;
+    bool has = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (!has) {
+        if (sqlite3_exec(sql, "BEGIN IMMEDIATE", NULL, NULL, msg) != SQLITE_OK) return false;
+        if (sqlite3_exec(sql, MIGRATE_KEY_HASH, NULL, NULL, msg) != SQLITE_OK ||
+            sqlite3_exec(sql, BACKFILL_KEY_HASH, NULL, NULL, msg) != SQLITE_OK ||
+            sqlite3_exec(sql, "COMMIT", NULL, NULL, msg) != SQLITE_OK) {
+            sqlite3_exec(sql, "ROLLBACK", NULL, NULL, NULL);
+            return false;
+        }
+    }
+    return sqlite3_exec(sql, SCHEMA_KEY_HASH, NULL, NULL, msg) == SQLITE_OK;
+}
+
 /* Opens a connection with the pragmas and statements. Caller owns it (conn_free). */
 static tbl_conn *conn_open(const char *path, sp_durability durability, sp_err *e)
 {
@@ -99,8 +153,10 @@ static tbl_conn *conn_open(const char *path, sp_durability durability, sp_err *e
     const char *pragmas = durability == SP_DURABILITY_RELAXED
         ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;"
         : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;";
-    if (sqlite3_exec(c->sql, pragmas, NULL, NULL, &msg) != SQLITE_OK ||
-        sqlite3_exec(c->sql, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
+    if (!tbl_key_hash_register(c->sql) ||
+        sqlite3_exec(c->sql, pragmas, NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(c->sql, SCHEMA, NULL, NULL, &msg) != SQLITE_OK ||
+        !schema_migrate(c->sql, &msg)) {
         sp_err_internal(e, "%s: %s", path, msg ? msg : "cannot set up");
         sqlite3_free(msg);
         conn_free(c);
@@ -206,6 +262,37 @@ static bool metas_load(tbl_db *db, tbl_conn *c, sp_err *e)
     return true;
 }
 
+/* Fills the index key hash of index entries written before it was stored (schema_migrate).
+ * Each index's entries without it are found through index_entries_by_hash. */
+static bool index_hash_backfill(tbl_db *db, tbl_conn *c, sp_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->sql, "UPDATE index_entries SET ihp = sp_key_hash(?1, ihk, '', x'')"
+                                   " WHERE tid=?2 AND iname=?3 AND ihp<0", -1, &st,
+                           NULL) != SQLITE_OK) {
+        tbl_sql_err(c, "migrating index entries", e);
+        return false;
+    }
+    bool ok = true;
+    pthread_mutex_lock(&db->meta_mu);
+    for (size_t i = 0; ok && i < db->n_metas; i++) {
+        const tbl_meta *m = &db->metas[i];
+        for (size_t j = 0; ok && m->indexes && j < m->indexes->n; j++) {
+            const tbl_index *ix = &m->indexes->ix[j];
+            char t[2] = {ix->hash_type, 0};
+            sqlite3_bind_text(st, 1, t, 1, SQLITE_TRANSIENT);
+            sqlite3_bind_int64(st, 2, m->tid);
+            sqlite3_bind_text(st, 3, ix->name, -1, SQLITE_STATIC);
+            ok = sqlite3_step(st) == SQLITE_DONE;
+            sqlite3_reset(st);
+        }
+    }
+    pthread_mutex_unlock(&db->meta_mu);
+    if (!ok) tbl_sql_err(c, "migrating index entries", e);
+    sqlite3_finalize(st);
+    return ok;
+}
+
 tbl_db *tbl_db_open(const char *dir, sp_durability durability, sp_err *e)
 {
     tbl_db *db = calloc(1, sizeof *db);
@@ -239,7 +326,7 @@ tbl_db *tbl_db_open(const char *dir, sp_durability durability, sp_err *e)
         tbl_db_close(db);
         return NULL;
     }
-    bool ok = metas_load(db, c, e);
+    bool ok = metas_load(db, c, e) && index_hash_backfill(db, c, e);
     tbl_conn_put(db, c);
     if (!ok) {
         tbl_db_close(db);
@@ -268,6 +355,10 @@ void tbl_db_close(tbl_db *db)
     pthread_cond_destroy(&db->stop_cv);
     tbl_indexes_free_all(db);
     pthread_mutex_destroy(&db->index_mu);
+    for (struct tbl_ghost_text *g = db->ghost_texts, *next; g; g = next) {
+        next = g->next;
+        free(g);
+    }
     free(db->metas);
     free(db->path);
     free(db->seq_path);
@@ -276,17 +367,80 @@ void tbl_db_close(tbl_db *db)
 
 /* ---- metadata cache --------------------------------------------------------------------- */
 
+void tbl_db_set_status_ms(tbl_db *db, int64_t ms) { db->status_ms = ms > 0 ? ms : 0; }
+
+char tbl_meta_busy(const tbl_meta *m)
+{
+    return m->busy && sp_clock_wall_ms() < m->busy_until_ms ? m->busy : TBL_BUSY_NONE;
+}
+
+const char *tbl_busy_name(char busy)
+{
+    return busy == TBL_BUSY_CREATING ? "CREATING" : busy == TBL_BUSY_UPDATING ? "UPDATING"
+           : busy == TBL_BUSY_DELETING ? "DELETING" : "ACTIVE";
+}
+
+/* Drops the ghosts whose DELETING window is over. Under meta_mu. */
+static void ghosts_purge(tbl_db *db)
+{
+    for (size_t i = 0; i < db->n_metas;) {
+        if (db->metas[i].ghost && !tbl_meta_busy(&db->metas[i]))
+            db->metas[i] = db->metas[--db->n_metas];
+        else
+            i++;
+    }
+}
+
 static tbl_meta *meta_find(tbl_db *db, const char *name)
 {
+    ghosts_purge(db);
     for (size_t i = 0; i < db->n_metas; i++)
         if (!strcmp(db->metas[i].name, name)) return &db->metas[i];
     return NULL;
+}
+
+void tbl_meta_set_ghost(tbl_db *db, const tbl_meta *m, const json_t *desc)
+{
+    if (!db->status_ms) {
+        tbl_meta_set(db, m, true);
+        return;
+    }
+    char *text = json_dumps(desc, JSON_COMPACT);
+    size_t n = text ? strlen(text) + 1 : 1;
+    struct tbl_ghost_text *g = malloc(sizeof *g + n);
+    if (!g) abort();
+    memcpy(g->text, text ? text : "", n);
+    free(text);
+    tbl_meta ghost = *m;
+    ghost.busy = TBL_BUSY_DELETING;
+    ghost.busy_until_ms = sp_clock_wall_ms() + db->status_ms;
+    ghost.ghost = g->text;
+    ghost.indexes = NULL;
+    ghost.ttl_attr[0] = 0;
+    pthread_mutex_lock(&db->meta_mu);
+    g->next = db->ghost_texts;
+    db->ghost_texts = g;
+    pthread_mutex_unlock(&db->meta_mu);
+    tbl_meta_set(db, &ghost, false);
+}
+
+json_t *tbl_meta_ghost_desc(tbl_db *db, const char *name)
+{
+    json_t *d = NULL;
+    pthread_mutex_lock(&db->meta_mu);
+    tbl_meta *m = name ? meta_find(db, name) : NULL;
+    if (m && m->ghost) d = json_loads(m->ghost, 0, NULL);
+    pthread_mutex_unlock(&db->meta_mu);
+    return d;
 }
 
 bool tbl_meta_get(tbl_db *db, const char *name, tbl_meta *out, bool control_plane, sp_err *e)
 {
     pthread_mutex_lock(&db->meta_mu);
     tbl_meta *m = name ? meta_find(db, name) : NULL;
+    /* A table being deleted is gone for everything but DescribeTable, DeleteTable and
+     * ListTables (tbl_meta_ghost_desc); one being created only for the data plane. */
+    if (m && (m->ghost || (!control_plane && tbl_meta_busy(m) == TBL_BUSY_CREATING))) m = NULL;
     if (m) *out = *m;
     pthread_mutex_unlock(&db->meta_mu);
     if (!m) {
@@ -337,6 +491,7 @@ static int name_cmp(const void *a, const void *b) { return strcmp(a, b); }
 size_t tbl_meta_names(tbl_db *db, char (**names)[TBL_NAME_MAX + 1])
 {
     pthread_mutex_lock(&db->meta_mu);
+    ghosts_purge(db);
     size_t n = db->n_metas;
     *names = malloc((n ? n : 1) * sizeof **names);
     for (size_t i = 0; i < n; i++) memcpy((*names)[i], db->metas[i].name, TBL_NAME_MAX + 1);

@@ -539,7 +539,9 @@ bool tbl_table_create(tbl_db *db, tbl_meta *m, json_t *extra, sp_err *e)
     if (!tbl_txn_begin(db, &t, e)) return false;
     tbl_meta existing;
     sp_err ignore = {0};
-    if (tbl_meta_get(db, m->name, &existing, true, &ignore)) {
+    json_t *ghost = tbl_meta_ghost_desc(db, m->name);
+    json_decref(ghost);
+    if (ghost || tbl_meta_get(db, m->name, &existing, true, &ignore)) {
         tbl_txn_rollback(&t);
         sp_err_set(e, 400, "ResourceInUseException", "Table already exists: %s", m->name);
         return false;
@@ -653,6 +655,12 @@ json_t *tbl_table_describe(tbl_db *db, const tbl_meta *m, const char *status)
     /* Kept with the definition, answered by their own operations, not by DescribeTable. */
     json_object_del(d, "Tags");
     json_object_del(d, "TimeToLiveDescription");
+    /* DynamoDB shows BillingModeSummary only for a table that is, or once was, on demand. */
+    const json_t *bms = json_object_get(d, "BillingModeSummary");
+    const char *bm = json_string_value(json_object_get(bms, "BillingMode"));
+    if (bms && (!bm || !strcmp(bm, "PROVISIONED")) &&
+        !json_object_get(bms, "LastUpdateToPayPerRequestDateTime"))
+        json_object_del(d, "BillingModeSummary");
     describe_index_counts(db, m, d);
     char arn[TBL_ARN_MAX];
     tbl_table_arn(m, arn);
@@ -729,11 +737,15 @@ json_t *tbl_op_create_table(void *ctx, json_t *req, sp_err *e)
     if (lsi) json_object_set_new(extra, "LocalSecondaryIndexes", lsi);
     if (gsi) json_object_set_new(extra, "GlobalSecondaryIndexes", gsi);
     m.indexes = tbl_indexes_build(db, extra);
+    if (db->status_ms) {
+        m.busy = TBL_BUSY_CREATING;
+        m.busy_until_ms = m.created_ms + db->status_ms;
+    }
     bool ok = tbl_table_create(db, &m, extra, e);
     json_decref(extra);
     if (!ok) return NULL;
-    /* As DynamoDB answers: CREATING in the response, ACTIVE from the first DescribeTable on
-     * (the table is usable at once, so a waiter's first poll sees it ready). */
+    /* As DynamoDB answers: CREATING in the response, then CREATING for the status window
+     * (server.status_transition_ms; none by default: ACTIVE from the first DescribeTable on). */
     json_t *desc = tbl_table_describe(db, &m, "CREATING");
     size_t i;
     json_t *ix;
@@ -747,8 +759,36 @@ json_t *tbl_op_describe_table(void *ctx, json_t *req, sp_err *e)
     tbl_meta m;
     const char *name = sp_json_str(req, "TableName", false, e);
     if (sp_err_failed(e) || !tbl_check_table_name(name, "tableName", e)) return NULL;
+    json_t *ghost = tbl_meta_ghost_desc(ctx, name);
+    if (ghost) return json_pack("{s:o}", "Table", ghost);
     if (!tbl_meta_get(ctx, name, &m, true, e)) return NULL;
-    return json_pack("{s:o}", "Table", tbl_table_describe(ctx, &m, "ACTIVE"));
+    char busy = tbl_meta_busy(&m);
+    json_t *d = tbl_table_describe(ctx, &m, tbl_busy_name(busy));
+    /* Indexes of a table being created are CREATING; an index being added is CREATING and
+     * not yet backfilling during its table's UPDATING window. */
+    size_t i;
+    json_t *ix;
+    json_array_foreach(json_object_get(d, "GlobalSecondaryIndexes"), i, ix) {
+        const char *n = json_string_value(json_object_get(ix, "IndexName"));
+        if (busy == TBL_BUSY_CREATING) {
+            json_object_set_new(ix, "IndexStatus", json_string("CREATING"));
+        } else if (busy == TBL_BUSY_UPDATING && n && !strcmp(n, m.busy_index)) {
+            json_object_set_new(ix, "IndexStatus", json_string("CREATING"));
+            json_object_set_new(ix, "Backfilling", json_false());
+        }
+    }
+    return json_pack("{s:o}", "Table", d);
+}
+
+/* DynamoDB refuses to change a table inside its CREATING or UPDATING window. */
+static bool busy_refused(const tbl_meta *m, sp_err *e)
+{
+    char busy = tbl_meta_busy(m);
+    if (busy != TBL_BUSY_CREATING && busy != TBL_BUSY_UPDATING) return false;
+    sp_err_set(e, 400, "ResourceInUseException", "Attempt to change a resource which is still "
+               "in use: Table is being %s: %s", busy == TBL_BUSY_CREATING ? "created" : "updated",
+               m->name);
+    return true;
 }
 
 json_t *tbl_op_list_tables(void *ctx, json_t *req, sp_err *e)
@@ -988,7 +1028,18 @@ static bool table_changes(json_t *nx, const json_t *req, const tbl_meta *m, json
             return false;
         }
     }
-    if (billing) json_object_set(nx, "BillingModeSummary", billing);
+    if (billing) {
+        /* The time of the latest switch to PAY_PER_REQUEST stays with the summary. */
+        json_t *was = json_object_get(json_object_get(nx, "BillingModeSummary"),
+                                      "LastUpdateToPayPerRequestDateTime");
+        json_t *summary = json_deep_copy(billing);
+        if (ppr && !(tmode && !strcmp(tmode, "PAY_PER_REQUEST")))
+            json_object_set_new(summary, "LastUpdateToPayPerRequestDateTime",
+                                json_real((double)now_ms / 1000.0));
+        else if (was)
+            json_object_set(summary, "LastUpdateToPayPerRequestDateTime", was);
+        json_object_set_new(nx, "BillingModeSummary", summary);
+    }
     if (req_pt) {
         json_t *stored = json_object_get(nx, "ProvisionedThroughput");
         if (!stored) json_object_set_new(nx, "ProvisionedThroughput", stored = json_object());
@@ -1104,7 +1155,7 @@ json_t *tbl_op_update_table(void *ctx, json_t *req, sp_err *e)
     if (!gsi_updates_check(ups, e)) goto fail;
     tbl_txn t;
     if (!tbl_txn_begin(db, &t, e)) goto fail;
-    if (!tbl_meta_get(db, name, &m, true, e)) goto fail_txn;
+    if (!tbl_meta_get(db, name, &m, true, e) || busy_refused(&m, e)) goto fail_txn;
     before = m;
     if (!(nx = extra_load(t.c, m.tid, e))) goto fail_txn;
     shown = json_object();
@@ -1142,6 +1193,13 @@ json_t *tbl_op_update_table(void *ctx, json_t *req, sp_err *e)
         if (created && !tbl_index_backfill(t.c, &m, tbl_index_find(&m, created), e))
             goto fail_txn;
     }
+    bool changing = json_object_size(json_object_get(shown, "indexes")) ||
+                    json_object_get(shown, "ProvisionedThroughput");
+    if (changing && db->status_ms) {
+        m.busy = TBL_BUSY_UPDATING;
+        m.busy_until_ms = t.now_ms + db->status_ms;
+        snprintf(m.busy_index, sizeof m.busy_index, "%s", created ? created : "");
+    }
     /* Published before the commit: writers that run while this group commits must already
      * maintain the new index. */
     tbl_meta_set(db, &m, false);
@@ -1149,8 +1207,6 @@ json_t *tbl_op_update_table(void *ctx, json_t *req, sp_err *e)
         tbl_meta_set(db, &before, false);
         goto fail;
     }
-    bool changing = json_object_size(json_object_get(shown, "indexes")) ||
-                    json_object_get(shown, "ProvisionedThroughput");
     json_t *desc = tbl_table_describe(db, &m, changing ? "UPDATING" : "ACTIVE");
     shown_apply(desc, shown);
     json_decref(billing);
@@ -1174,18 +1230,22 @@ json_t *tbl_op_delete_table(void *ctx, json_t *req, sp_err *e)
     tbl_meta m;
     const char *name = sp_json_str(req, "TableName", false, e);
     if (sp_err_failed(e) || !tbl_check_table_name(name, "tableName", e)) return NULL;
-    if (!tbl_meta_get(db, name, &m, true, e)) return NULL;
+    json_t *ghost = tbl_meta_ghost_desc(db, name);
+    if (ghost) return json_pack("{s:o}", "TableDescription", ghost); /* already DELETING */
+    if (!tbl_meta_get(db, name, &m, true, e) || busy_refused(&m, e)) return NULL;
     json_t *desc = tbl_table_describe(db, &m, "DELETING");
+    /* DynamoDB's description of a table being deleted leaves out its global indexes. */
+    json_object_del(desc, "GlobalSecondaryIndexes");
     tbl_txn t;
     if (!tbl_txn_begin(db, &t, e)) goto fail;
-    if (!tbl_meta_get(db, name, &m, true, e)) goto fail_txn;
+    if (!tbl_meta_get(db, name, &m, true, e) || busy_refused(&m, e)) goto fail_txn;
     if (!exec_bound(t.c, "DELETE FROM items WHERE tid=?3", NULL, 0, m.tid, e) ||
         !tbl_index_drop(t.c, m.tid, NULL, e) ||
         !exec_bound(t.c, "DELETE FROM stream WHERE tid=?3", NULL, 0, m.tid, e) ||
         !exec_bound(t.c, "DELETE FROM tables WHERE tid=?3", NULL, 0, m.tid, e))
         goto fail_txn;
     if (!tbl_txn_commit(&t, e)) goto fail;
-    tbl_meta_set(db, &m, true);
+    tbl_meta_set_ghost(db, &m, desc);   /* DELETING for the status window, if any */
     return json_pack("{s:o}", "TableDescription", desc);
 fail_txn:
     tbl_txn_rollback(&t);

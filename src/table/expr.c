@@ -125,11 +125,14 @@ static bool check_map(const tbl_expr_usage *u, const json_t *map, const char *wh
     }
     const char *k;
     json_t *v;
+    /* Every key's syntax first, then the values, as DynamoDB reports them. */
     json_object_foreach((json_t *)map, k, v) {
         if (!key_ok(k, sigil)) {
             sp_err_invalid(e, "%s contains invalid key: Syntax error; key: \"%s\"", what, k);
             return false;
         }
+    }
+    json_object_foreach((json_t *)map, k, v) {
         if (sigil == '#' && !json_is_string(v)) {
             sp_err_invalid(e, "%s contains invalid value for key %s: not a string", what, k);
             return false;

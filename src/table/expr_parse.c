@@ -509,8 +509,21 @@ static const x_kind fn_kinds[] = {X_EXISTS, X_NOT_EXISTS, X_TYPE, X_BEGINS_WITH,
                                   X_SIZE, X_IF_NOT_EXISTS, X_LIST_APPEND};
 static const size_t fn_arity[] = {1, 1, 2, 2, 2, 1, 2, 2};
 
-/* Checks a function call's operands; reports problems as semantic errors. */
-static void p_check_function(parser *P, x_node *n, const char *name, size_t nargs)
+/* A problem of a function call that DynamoDB reports before the same kind of problem inside
+ * its operands (recorded after since: P->nsem when the call began): it takes that slot. */
+static void p_semantic_outer(parser *P, int since, const char *fmt, const char *name)
+{
+    if (P->hard) return;
+    char buf[SP_ERR_MSG_MAX];
+    snprintf(buf, sizeof buf, fmt, name);
+    sem_kind k = sem_classify(buf, true);
+    if (P->sem[k][0] && P->sem_seq[k] > since) P->sem[k][0] = 0;
+    p_semantic(P, true, "%s", buf);
+}
+
+/* Checks a function call's operands; reports problems as semantic errors. since: P->nsem
+ * when the call's parsing began. */
+static void p_check_function(parser *P, x_node *n, const char *name, size_t nargs, int since)
 {
     bool update = P->x->kind == TBL_EXPR_UPDATE;
     size_t f = 0;
@@ -543,8 +556,8 @@ static void p_check_function(parser *P, x_node *n, const char *name, size_t narg
     case X_IF_NOT_EXISTS:
     case X_SIZE:
         if (n->args[0]->kind != X_PATH)
-            p_semantic(P, true, "Operator or function requires a document path; operator or "
-                                "function: %s", name);
+            p_semantic_outer(P, since, "Operator or function requires a document path; "
+                                       "operator or function: %s", name);
         break;
     default:
         break;
@@ -587,6 +600,7 @@ static x_node *p_function(parser *P)
     char name[SP_ERR_MSG_MAX / 2];
     snprintf(name, sizeof name, "%.*s", (int)k->len, P->text + k->start);
     P->pos += 2;   /* name and '(' */
+    int since = P->nsem;
     x_node *args[FN_MAX_ARGS];
     size_t nargs = 0;
     for (;;) {
@@ -608,7 +622,7 @@ static x_node *p_function(parser *P)
         p_semantic(P, true, "Invalid function name; function: %s", name);
         return n;
     }
-    p_check_function(P, n, name, nargs);
+    p_check_function(P, n, name, nargs, since);
     return n;
 }
 

@@ -3,7 +3,8 @@
  * range key) kept in the same SQLite transaction as the item it points at, so a Query or Scan
  * with IndexName is one ordered range scan joined with the items. Items without the index's
  * key attributes have no entry (sparse indexes, as in DynamoDB); entries order by the index
- * key, then by the table key, which is the order DynamoDB gives for equal index keys.
+ * key, then, as in DynamoDB, by the hash of the table key (keyhash.c: thp), then by the
+ * table key; an index Scan orders by the hash of the index's partition key first (ihp).
  *
  * Index definitions are parsed once per table definition into an immutable tbl_indexes that
  * the database owns until it closes.
@@ -160,8 +161,8 @@ static bool entry_insert(tbl_conn *c, const tbl_meta *m, const tbl_index *ix, co
                                                   sizeof irk, &irk_len))
         return true;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->sql, "INSERT INTO index_entries(tid, iname, ihk, irk, hk, rk)"
-                                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6)", -1, &st,
+    if (sqlite3_prepare_v2(c->sql, "INSERT INTO index_entries(tid, iname, ihk, irk, hk, rk,"
+                                   " ihp, thp) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &st,
                            NULL) != SQLITE_OK) {
         tbl_sql_err(c, "updating indexes", e);
         return false;
@@ -173,6 +174,8 @@ static bool entry_insert(tbl_conn *c, const tbl_meta *m, const tbl_index *ix, co
     sqlite3_bind_blob(st, 5, k->hk, (int)k->hk_len, SQLITE_STATIC);
     sqlite3_bind_blob(st, 6, k->rk_len ? (const void *)k->rk : "", (int)k->rk_len,
                       SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, tbl_key_hash(ix->hash_type, ihk, ihk_len, 0, NULL, 0));
+    sqlite3_bind_int64(st, 8, tbl_key_thp(m, k));
     return exec(c, st, "updating indexes", e);
 }
 
@@ -214,7 +217,7 @@ bool tbl_index_backfill(tbl_conn *c, const tbl_meta *m, const tbl_index *ix, sp_
         k.rk_len = rl;
         if (hl) memcpy(k.hk, sqlite3_column_blob(st, 0), hl);
         if (rl) memcpy(k.rk, sqlite3_column_blob(st, 1), rl);
-        json_t *item = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+        json_t *item = json_loads((const char *)sqlite3_column_text(st, 2), JSON_ALLOW_NUL, NULL);
         if (item) ok = entry_insert(c, m, ix, &k, item, e);
         json_decref(item);
     }

@@ -122,10 +122,32 @@ void tbl_consumed_capacity(const json_t *req, json_t *resp, const char *table, d
     if (cc) json_object_set_new(resp, "ConsumedCapacity", cc);
 }
 
+void tbl_consumed_capacity_index(const json_t *req, json_t *resp, const char *table,
+                                 double table_units, const char *index, bool global,
+                                 double index_units)
+{
+    json_t *cc = tbl_capacity_entry(req, table, table_units + index_units);
+    if (!cc) return;
+    json_t *t = json_object_get(cc, "Table");
+    if (t) {
+        /* INDEXES: the base table's share (items fetched for the index) and the index's. */
+        json_object_set_new(t, "CapacityUnits", json_real(table_units));
+        json_object_set_new(cc, global ? "GlobalSecondaryIndexes" : "LocalSecondaryIndexes",
+                            json_pack("{s:{s:f}}", index, "CapacityUnits", index_units));
+    }
+    json_object_set_new(resp, "ConsumedCapacity", cc);
+}
+
 double tbl_write_units(size_t bytes)
 {
     double u = ceil((double)bytes / TBL_WRITE_UNIT_BYTES);
     return u < 1 ? 1 : u;
+}
+
+double tbl_read_units_of(size_t bytes, bool consistent)
+{
+    double u = ceil((double)bytes / TBL_READ_UNIT_BYTES);
+    return consistent ? u : u / 2;
 }
 
 double tbl_read_units(size_t bytes, bool consistent)

@@ -84,6 +84,7 @@ bool tbl_write_prepare(tbl_db *db, tbl_write_kind kind, const json_t *req, unsig
 {
     memset(w, 0, sizeof *w);
     w->kind = kind;
+    w->legacy_update = kind == TBL_W_UPDATE && json_object_get(req, "AttributeUpdates");
     static const tbl_pre_op PRE[] = {[TBL_W_PUT] = TBL_PRE_PUT, [TBL_W_DELETE] = TBL_PRE_DELETE,
                                      [TBL_W_UPDATE] = TBL_PRE_UPDATE};
     if (kind != TBL_W_CHECK && !tbl_req_precheck(req, PRE[kind], e)) return false;
@@ -161,7 +162,14 @@ bool tbl_write_check(tbl_txn *t, tbl_write *w, sp_err *e)
         if (w->x.update) {
             /* A new item starts as its key, which the expression may read (SET b = a). */
             w->new_item = tbl_expr_update(w->x.update, w->old_item ? w->old_item : w->item, e);
-            if (!w->new_item) return false;
+            if (!w->new_item) {
+                /* AttributeUpdates' ADD/DELETE of the wrong type has its own wording. */
+                if (w->legacy_update && strstr(e->msg, "incorrect data type")) {
+                    *e = (sp_err){0};
+                    sp_err_invalid(e, "Type mismatch for attribute to update");
+                }
+                return false;
+            }
             /* The key attributes are never updated; a new item takes them from Key. */
             json_object_update(w->new_item, w->item);
             /* An index key given a wrong type by the item's own values (SET c = e) is told
@@ -240,8 +248,10 @@ static json_t *single_write(tbl_db *db, tbl_write_kind kind, json_t *req, unsign
     resp = json_object();
     json_t *attrs = tbl_write_returned(&w);
     if (attrs) json_object_set_new(resp, "Attributes", attrs);
-    const json_t *sized = w.new_item ? w.new_item : w.old_item;
-    tbl_consumed_capacity(req, resp, w.m.name, tbl_write_units(sized ? tbl_item_size(sized) : 0));
+    /* DynamoDB charges the larger of the item before and after the write. */
+    size_t nsz = w.new_item ? tbl_item_size(w.new_item) : 0;
+    size_t osz = w.old_item ? tbl_item_size(w.old_item) : 0;
+    tbl_consumed_capacity(req, resp, w.m.name, tbl_write_units(nsz > osz ? nsz : osz));
 out:
     tbl_write_clear(&w);
     return resp;

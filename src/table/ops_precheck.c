@@ -302,6 +302,13 @@ static bool check_conditions(const json_t *conds, sp_err *e)
                     return false;
                 }
             }
+            /* DynamoDB's validation, before the table is looked up. */
+            if (!strcmp(op, "BETWEEN") && n == 2 &&
+                tbl_av_cmp(json_array_get(list, 0), json_array_get(list, 1)) > 0) {
+                sp_err_invalid(e, "The BETWEEN condition was provided a range where the lower "
+                                  "bound is greater than the upper bound");
+                return false;
+            }
             for (size_t j = 0; COMPARISONS[i].types && j < n; j++) {
                 const char *t = tbl_av_type(json_array_get(list, j));
                 if (t && !type_in(t, COMPARISONS[i].types)) {

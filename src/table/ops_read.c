@@ -308,43 +308,42 @@ static bool read_req_parse(tbl_db *db, const json_t *req, bool query, read_req *
         }
         r->has_start = true;
     }
-    /* Scan's; Query checks these after its key conditions (tbl_op_query). */
-    if (!query && (!tbl_key_paths_check(&r->m, r->x.projection, e) ||
-                   !tbl_key_paths_check(&r->m, r->x.filter, e)))
-        return false;
+    /* Scan checks the key paths of its expressions after its segment (tbl_op_scan), Query
+     * after its key conditions (tbl_op_query). */
     return true;
 }
 
 /* Walks rows of a prepared statement, filtering and collecting one page. */
 static json_t *read_page(tbl_db *db, const json_t *req, read_req *r, tbl_conn *c,
-                         sqlite3_stmt *st, uint32_t segment, uint32_t total_segments, sp_err *e)
+                         sqlite3_stmt *st, sp_err *e)
 {
     json_t *items = json_array();
     long long count = 0, scanned = 0;
-    size_t bytes = 0;
+    size_t bytes = 0, index_bytes = 0, table_bytes = 0;
     json_t *last = NULL;
     bool more = false;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (total_segments > 1) {
-            uint32_t h = sp_crc32c(0, sqlite3_column_blob(st, 0),
-                                   (size_t)sqlite3_column_bytes(st, 0));
-            if (h % total_segments != segment) continue;
-        }
         if ((r->limit && scanned >= r->limit) || bytes >= TBL_PAGE_MAX_BYTES) {
             more = true;
             break;
         }
         const char *text = (const char *)sqlite3_column_text(st, 2);
-        json_t *item = json_loadb(text, (size_t)sqlite3_column_bytes(st, 2), 0, NULL);
+        json_t *item = json_loadb(text, (size_t)sqlite3_column_bytes(st, 2), JSON_ALLOW_NUL, NULL);
         if (!item) {
             sp_err_internal(e, "stored item of table %s is not JSON", r->m.name);
             break;
         }
-        if (r->ix && !r->full_items) {
+        if (r->ix) {
             json_t *projected = tbl_index_project(&r->m, r->ix, item);
-            json_decref(item);
-            item = projected;
+            index_bytes += tbl_item_size(projected);
+            if (r->full_items) {
+                table_bytes += tbl_item_size(item);
+                json_decref(projected);
+            } else {
+                json_decref(item);
+                item = projected;
+            }
         }
         scanned++;
         bytes += tbl_item_size(item);
@@ -384,30 +383,43 @@ static json_t *read_page(tbl_db *db, const json_t *req, read_req *r, tbl_conn *c
         json_object_set_new(resp, "LastEvaluatedKey", lek);
     }
     json_decref(last);
-    tbl_consumed_capacity(req, resp, r->m.name, tbl_read_units(bytes, r->consistent));
+    if (r->ix) {
+        double tu = r->full_items ? tbl_read_units_of(table_bytes, r->consistent) : 0;
+        tbl_consumed_capacity_index(req, resp, r->m.name, tu, r->ix->name, r->ix->global,
+                                    tbl_read_units(index_bytes, r->consistent));
+    } else {
+        tbl_consumed_capacity(req, resp, r->m.name, tbl_read_units(bytes, r->consistent));
+    }
     return resp;
 }
 
-/* The read of an index: its entries (in index key order, then table key order) joined with
- * the items they point at, after the start key if any. Columns are those of the table's
- * statements: the index's hash and range key bytes, then the item. For a Query, hk is the
- * hash key's value and [lo, hi) the range key bounds. The caller finalizes. */
+/* The read of an index: its entries joined with the items they point at, after the start
+ * key if any, in DynamoDB's order: a Query by index range key, then the hash of the table
+ * key (thp), then the table key; a Scan first by the hash of the index's partition key
+ * (ihp, within [seg_lo, seg_hi)) and that key. Columns are those of the table's statements:
+ * the index's hash and range key bytes, then the item. For a Query, hk is the hash key's
+ * value and [lo, hi) the range key bounds. The caller finalizes. */
 static sqlite3_stmt *index_stmt(tbl_conn *c, const read_req *r, const tbl_key *hk,
-                                const bound *lo, const bound *hi, bool forward, sp_err *e)
+                                const bound *lo, const bound *hi, bool forward,
+                                int64_t seg_lo, int64_t seg_hi, sp_err *e)
 {
     bool query = hk != NULL;
-    char sql[640];
+    char sql[800];
     snprintf(sql, sizeof sql,
              "SELECT x.ihk, x.irk, i.item FROM index_entries x JOIN items i"
              " ON i.tid=x.tid AND i.hk=x.hk AND i.rk=x.rk WHERE x.tid=?1 AND x.iname=?2%s%s"
              " ORDER BY %s",
-             query ? " AND x.ihk=?3 AND x.irk>=?7 AND x.irk<?8" : "",
+             query ? " AND x.ihp=?9 AND x.ihk=?3 AND x.irk>=?7 AND x.irk<?8"
+             /* After a starting key (in the segment) the row value is the lower bound. */
+             : r->has_start ? " AND x.ihp<?12" : " AND x.ihp>=?11 AND x.ihp<?12",
              !r->has_start ? ""
-             : query ? (forward ? " AND (x.irk, x.hk, x.rk) > (?4, ?5, ?6)"
-                                : " AND (x.irk, x.hk, x.rk) < (?4, ?5, ?6)")
-                     : " AND (x.ihk, x.irk, x.hk, x.rk) > (?3, ?4, ?5, ?6)",
-             !query ? "x.ihk, x.irk, x.hk, x.rk"
-             : forward ? "x.irk, x.hk, x.rk" : "x.irk DESC, x.hk DESC, x.rk DESC");
+             : query ? (forward ? " AND (x.irk, x.thp, x.hk, x.rk) > (?4, ?10, ?5, ?6)"
+                                : " AND (x.irk, x.thp, x.hk, x.rk) < (?4, ?10, ?5, ?6)")
+                     : " AND (x.ihp, x.ihk, x.irk, x.thp, x.hk, x.rk)"
+                       " > (?9, ?3, ?4, ?10, ?5, ?6)",
+             !query ? "x.ihp, x.ihk, x.irk, x.thp, x.hk, x.rk"
+             : forward ? "x.irk, x.thp, x.hk, x.rk"
+                       : "x.irk DESC, x.thp DESC, x.hk DESC, x.rk DESC");
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(c->sql, sql, -1, &st, NULL) != SQLITE_OK) {
         tbl_sql_err(c, "reading an index", e);
@@ -419,8 +431,15 @@ static sqlite3_stmt *index_stmt(tbl_conn *c, const read_req *r, const tbl_key *h
         sqlite3_bind_blob(st, 3, hk->hk, (int)hk->hk_len, SQLITE_STATIC);
         sqlite3_bind_blob(st, 7, lo->len ? (const void *)lo->b : "", (int)lo->len, SQLITE_STATIC);
         sqlite3_bind_blob(st, 8, hi->b, (int)hi->len, SQLITE_STATIC);
-    } else if (r->has_start) {
-        sqlite3_bind_blob(st, 3, r->start_ihk, (int)r->start_ihk_len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 9, tbl_key_hash(r->ix->hash_type, hk->hk, hk->hk_len, 0, NULL, 0));
+    } else {
+        sqlite3_bind_int64(st, 11, seg_lo);
+        sqlite3_bind_int64(st, 12, seg_hi);
+        if (r->has_start) {
+            sqlite3_bind_blob(st, 3, r->start_ihk, (int)r->start_ihk_len, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 9, tbl_key_hash(r->ix->hash_type, r->start_ihk,
+                                                   r->start_ihk_len, 0, NULL, 0));
+        }
     }
     if (r->has_start) {
         sqlite3_bind_blob(st, 4, r->start_irk_len ? (const void *)r->start_irk : "",
@@ -428,6 +447,7 @@ static sqlite3_stmt *index_stmt(tbl_conn *c, const read_req *r, const tbl_key *h
         sqlite3_bind_blob(st, 5, r->start.hk, (int)r->start.hk_len, SQLITE_STATIC);
         sqlite3_bind_blob(st, 6, r->start.rk_len ? (const void *)r->start.rk : "",
                           (int)r->start.rk_len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 10, tbl_key_thp(&r->m, &r->start));
     }
     return st;
 }
@@ -462,23 +482,42 @@ json_t *tbl_op_scan(void *ctx, json_t *req, sp_err *e)
                        segment, total);
         goto out;
     }
+    int64_t seg_lo, seg_hi;
+    tbl_segment_range((uint32_t)segment, (uint32_t)total, &seg_lo, &seg_hi);
+    if (r.has_start) {
+        /* The start key must lie in the segment's share of hashes. */
+        int64_t h = r.ix ? tbl_key_hash(r.ix->hash_type, r.start_ihk, r.start_ihk_len, 0,
+                                        NULL, 0)
+                         : tbl_key_hp(&r.m, &r.start);
+        if (h < seg_lo || h >= seg_hi) {
+            sp_err_invalid(e, "The provided starting key is invalid: Invalid ExclusiveStartKey. "
+                              "Please use ExclusiveStartKey with correct Segment. "
+                              "TotalSegments: %lld Segment: %lld", total, segment);
+            goto out;
+        }
+    }
+    if (!tbl_key_paths_check(&r.m, r.x.projection, e) || !tbl_key_paths_check(&r.m, r.x.filter, e))
+        goto out;
     tbl_conn *c = tbl_conn_get(db, e);
     if (!c) goto out;
     if (r.ix) {
-        sqlite3_stmt *ist = index_stmt(c, &r, NULL, NULL, NULL, true, e);
-        if (ist) resp = read_page(db, req, &r, c, ist, (uint32_t)segment, (uint32_t)total, e);
+        sqlite3_stmt *ist = index_stmt(c, &r, NULL, NULL, NULL, true, seg_lo, seg_hi, e);
+        if (ist) resp = read_page(db, req, &r, c, ist, e);
         sqlite3_finalize(ist);
         tbl_conn_put(db, c);
         goto out;
     }
-    sqlite3_stmt *st = c->st[TBL_ST_SCAN];
+    sqlite3_stmt *st = c->st[r.has_start ? TBL_ST_SCAN_FROM : TBL_ST_SCAN];
     sqlite3_bind_int64(st, 1, r.m.tid);
-    sqlite3_bind_blob(st, 2, r.has_start ? (const void *)r.start.hk : "",
-                      r.has_start ? (int)r.start.hk_len : 0, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, r.has_start ? (const void *)r.start.rk : "",
-                      r.has_start ? (int)r.start.rk_len : 0, SQLITE_STATIC);
+    if (r.has_start) {
+        sqlite3_bind_blob(st, 2, r.start.hk, (int)r.start.hk_len, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 3, r.start.rk_len ? (const void *)r.start.rk : "",
+                          (int)r.start.rk_len, SQLITE_STATIC);
+    }
     sqlite3_bind_int64(st, 4, -1);
-    resp = read_page(db, req, &r, c, st, (uint32_t)segment, (uint32_t)total, e);
+    sqlite3_bind_int64(st, 5, r.has_start ? (int64_t)tbl_key_hp(&r.m, &r.start) : seg_lo);
+    sqlite3_bind_int64(st, 6, seg_hi);
+    resp = read_page(db, req, &r, c, st, e);
     tbl_conn_put(db, c);
 out:
     tbl_req_exprs_clear(&r.x);
@@ -625,8 +664,8 @@ json_t *tbl_op_query(void *ctx, json_t *req, sp_err *e)
     if (!gsi_select_check(&r, e) || !tbl_key_paths_check(&r.m, r.x.filter, e)) goto out_bounds;
     if (r.ix) {
         tbl_conn *c = tbl_conn_get(db, e);
-        sqlite3_stmt *ist = c ? index_stmt(c, &r, &hk, lo, hi, forward, e) : NULL;
-        if (ist) resp = read_page(db, req, &r, c, ist, 0, 1, e);
+        sqlite3_stmt *ist = c ? index_stmt(c, &r, &hk, lo, hi, forward, 0, 0, e) : NULL;
+        if (ist) resp = read_page(db, req, &r, c, ist, e);
         sqlite3_finalize(ist);
         if (c) tbl_conn_put(db, c);
         goto out_bounds;
@@ -650,7 +689,7 @@ json_t *tbl_op_query(void *ctx, json_t *req, sp_err *e)
                           SQLITE_STATIC);
         sqlite3_bind_blob(st, 4, hi->b, (int)hi->len, SQLITE_STATIC);
         sqlite3_bind_int64(st, 5, -1);
-        resp = read_page(db, req, &r, c, st, 0, 1, e);
+        resp = read_page(db, req, &r, c, st, e);
         tbl_conn_put(db, c);
     }
 out_bounds:

@@ -243,7 +243,7 @@ static bool collect_one(void *arg, const tbl_stream_record *rec)
     collect *c = arg;
     if (c->bytes + rec->json_len > TBL_PAGE_MAX_BYTES && json_array_size(c->records) > 0)
         return false;
-    json_t *r = json_loadb(rec->json, rec->json_len, 0, NULL);
+    json_t *r = json_loadb(rec->json, rec->json_len, JSON_ALLOW_NUL, NULL);
     if (!r) {
         sp_err_internal(c->e, "stream record %" PRIu64 " is not JSON", rec->seq);
         return false;

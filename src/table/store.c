@@ -192,7 +192,7 @@ bool tbl_item_read(tbl_conn *c, const tbl_meta *m, const tbl_key *k, json_t **ou
     if (rc == SQLITE_ROW) {
         const char *text = (const char *)sqlite3_column_text(st, 0);
         size_t len = (size_t)sqlite3_column_bytes(st, 0);
-        *out = json_loadb(text, len, 0, NULL);
+        *out = json_loadb(text, len, JSON_ALLOW_NUL, NULL);
         if (!*out) sp_err_internal(e, "stored item of table %s is not JSON", m->name);
     } else if (rc != SQLITE_DONE) {
         tbl_sql_err(c, "reading item", e);
@@ -314,6 +314,7 @@ bool tbl_item_write(tbl_txn *t, tbl_meta *m, const tbl_key *k, json_t *old_item,
         bind_key(st, m, k);
         sqlite3_bind_int64(st, 4, (sqlite3_int64)tbl_item_size(new_item));
         sqlite3_bind_text(st, 5, text, (int)len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, tbl_key_hp(m, k));
         bool ok = step_done(c, st, "writing item", e);
         free(text);
         if (!ok) return false;

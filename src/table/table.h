@@ -23,6 +23,9 @@ typedef struct tbl_db tbl_db;
  * either mode (<dir>/tables.seq, see store.c). Caller closes with tbl_db_close. */
 tbl_db *tbl_db_open(const char *dir, sp_durability durability, sp_err *e);
 void tbl_db_close(tbl_db *db);
+/* server.status_transition_ms: tables created, updated and deleted through the API stay
+ * CREATING / UPDATING / DELETING this long (0: ACTIVE, or gone, at once). */
+void tbl_db_set_status_ms(tbl_db *db, int64_t ms);
 
 /* Creates the configured table if it does not exist (an existing one is left as it is). */
 bool tbl_table_ensure(tbl_db *db, const sp_cfg_table *cfg, sp_err *e);

@@ -91,7 +91,27 @@ typedef struct tbl_meta {
     uint64_t stream_start;              /* the latest stream holds the records > this */
     const tbl_indexes *indexes;         /* NULL when the table has none; owned by the db */
     char ttl_attr[TBL_ATTR_NAME_MAX + 1]; /* Time to Live attribute, "" when disabled */
+    /* A status window (server.status_transition_ms): TBL_BUSY_* until busy_until_ms, then
+     * ACTIVE (a DELETING table is then gone). Kept in memory only: after a restart every
+     * table is ACTIVE. */
+    char busy;
+    int64_t busy_until_ms;
+    char busy_index[TBL_NAME_MAX + 1];  /* UPDATING: the global index being created */
+    const char *ghost;                  /* DELETING: the description as deleted (db-owned) */
 } tbl_meta;
+
+enum { TBL_BUSY_NONE = 0, TBL_BUSY_CREATING = 'C', TBL_BUSY_UPDATING = 'U',
+       TBL_BUSY_DELETING = 'D' };
+
+/* The window status in force now (TBL_BUSY_NONE once it is over). */
+char tbl_meta_busy(const tbl_meta *m);
+/* DynamoDB's status name of a window status ("ACTIVE" for none). */
+const char *tbl_busy_name(char busy);
+/* Replaces the table by a DELETING ghost showing desc (copied) until the window ends; without
+ * a window (status_ms 0) the table is removed at once. */
+void tbl_meta_set_ghost(tbl_db *db, const tbl_meta *m, const json_t *desc);
+/* The description of a table being deleted (a new reference), or NULL. */
+json_t *tbl_meta_ghost_desc(tbl_db *db, const char *name);
 
 /* ---- database --------------------------------------------------------------------------- */
 
@@ -101,7 +121,7 @@ enum {
     TBL_ST_SAVEPOINT, TBL_ST_RELEASE, TBL_ST_ROLLBACK_TO,
     TBL_ST_ITEM_GET, TBL_ST_ITEM_PUT, TBL_ST_ITEM_DEL,
     TBL_ST_STREAM_ADD, TBL_ST_STREAM_READ,
-    TBL_ST_SCAN, TBL_ST_QUERY_ASC, TBL_ST_QUERY_DESC,
+    TBL_ST_SCAN, TBL_ST_SCAN_FROM, TBL_ST_QUERY_ASC, TBL_ST_QUERY_DESC,
     TBL_ST_COUNT
 };
 
@@ -153,6 +173,8 @@ struct tbl_db {
 
     pthread_mutex_t index_mu;           /* guards index_sets */
     tbl_indexes *index_sets;            /* every index set built, freed at close */
+    int64_t status_ms;                  /* server.status_transition_ms; 0: ACTIVE at once */
+    struct tbl_ghost_text *ghost_texts; /* descriptions of ghosts, freed at close (meta_mu) */
 
     pthread_t trimmer;
     bool trimmer_running, stopping;
@@ -242,6 +264,21 @@ bool tbl_item_write(tbl_txn *t, tbl_meta *m, const tbl_key *k, json_t *old_item,
 json_t *tbl_item_prepare(const tbl_meta *m, const json_t *raw, tbl_key *k, sp_err *e);
 /* Validates a request's Key (exactly the key attributes) and encodes it. raw borrowed. */
 bool tbl_key_prepare(const tbl_meta *m, const json_t *raw, tbl_key *k, sp_err *e);
+
+/* ---- DynamoDB's key hash (keyhash.c) ------------------------------------------------------ */
+
+enum { TBL_KEYHASH_BUCKETS = 4096 };   /* parallel Scan splits by the hash's first 12 bits */
+
+/* The 24-bit hash of an encoded key (range part only when rtype is not 0). */
+uint32_t tbl_key_hash(char htype, const uint8_t *hk, size_t hk_len, char rtype,
+                      const uint8_t *rk, size_t rk_len);
+/* Of the partition key alone (a Scan's order) / of the whole table key (index tie order). */
+uint32_t tbl_key_hp(const tbl_meta *m, const tbl_key *k);
+uint32_t tbl_key_thp(const tbl_meta *m, const tbl_key *k);
+/* The hashes [*lo, *hi) that Scan segment `segment` of `total` covers. */
+void tbl_segment_range(uint32_t segment, uint32_t total, int64_t *lo, int64_t *hi);
+/* Registers the SQL function sp_key_hash(htype, hk, rtype, rk) on a connection. */
+bool tbl_key_hash_register(sqlite3 *sql);
 /* The attribute values of a request's Item/Key map (borrowed) are well-formed: the checks
  * that need no table, made before it is looked up. True when raw is absent. */
 bool tbl_av_map_check(const json_t *raw, sp_err *e);

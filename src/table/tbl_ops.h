@@ -49,9 +49,16 @@ bool tbl_return_values(const json_t *req, unsigned allowed, tbl_rv *out, sp_err 
 json_t *tbl_capacity_entry(const json_t *req, const char *table, double units);
 /* Adds ConsumedCapacity to resp when the request asked for it. */
 void tbl_consumed_capacity(const json_t *req, json_t *resp, const char *table, double units);
+/* The same for a read of an index: table_units for items fetched from the table (Select
+ * ALL_ATTRIBUTES on a local index that projects less), index_units for the index entries. */
+void tbl_consumed_capacity_index(const json_t *req, json_t *resp, const char *table,
+                                 double table_units, const char *index, bool global,
+                                 double index_units);
 /* ReturnConsumedCapacity must be NONE, TOTAL or INDEXES. */
 bool tbl_check_rcc(const json_t *req, sp_err *e);
 double tbl_write_units(size_t bytes);
+/* Read units of bytes without the minimum of one unit (0 for nothing read). */
+double tbl_read_units_of(size_t bytes, bool consistent);
 double tbl_read_units(size_t bytes, bool consistent);
 /* TableName of a request (member "TableName" of obj), validated and looked up (data plane
  * wording when missing). */
@@ -69,6 +76,7 @@ typedef struct tbl_write {
     tbl_req_exprs x;
     tbl_rv rv;
     bool old_on_fail;      /* ReturnValuesOnConditionCheckFailure ALL_OLD */
+    bool legacy_update;    /* UPDATE given as AttributeUpdates, not UpdateExpression */
     json_t *old_item;      /* after check: the current item or NULL */
     json_t *new_item;      /* after check: the item to write or NULL (delete) */
 } tbl_write;

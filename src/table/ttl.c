@@ -45,7 +45,7 @@ static bool sweep_batch(tbl_db *db, const char *name, int64_t now_s)
     json_t *doomed = json_array();
     while (ok && sqlite3_step(st) == SQLITE_ROW) {
         json_t *item = json_loadb((const char *)sqlite3_column_text(st, 2),
-                                  (size_t)sqlite3_column_bytes(st, 2), 0, NULL);
+                                  (size_t)sqlite3_column_bytes(st, 2), JSON_ALLOW_NUL, NULL);
         if (item) json_array_append_new(doomed, item);
     }
     sqlite3_finalize(st);

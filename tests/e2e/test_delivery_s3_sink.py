@@ -94,6 +94,13 @@ delivery_streams:
         assert (f'salespipe_firehose_sink_info{{name="sales-delivery-stream",kind="s3",'
                 f'target="s3 {s3rver.endpoint} ({REGION})",last_error=""}} 1') in m
         assert 'salespipe_firehose_sink_errors{name="sales-delivery-stream"} 0' in m
+        # The dashboard's view of the stream names the destination, never its credentials.
+        with urllib.request.urlopen(server.endpoint + "/_salespipe/api/delivery?name="
+                                    "sales-delivery-stream", timeout=5) as r:
+            view = json.loads(r.read())
+        assert view["config"]["destination"] == {"kind": "s3", "endpoint": s3rver.endpoint,
+                                                 "region": REGION, "bucket": "lake-out"}
+        assert view["objects"] == [] and S3RVER_KEYS[1] not in json.dumps(view)
         status = subprocess.run([BIN, "status", "--endpoint", server.endpoint],
                                 capture_output=True, text=True, timeout=30)
         assert status.returncode == 0 and "sink=s3" in status.stdout.replace(": ", "="), \
@@ -247,3 +254,43 @@ def test_no_credentials_anywhere_refuses_to_start_naming_where_it_looked(tmp_pat
     assert out.returncode != 0
     assert "NoCredentials" in out.stderr and "AWS_ACCESS_KEY_ID" in out.stderr, out.stderr
     assert "~/.aws/credentials" in out.stderr and str(tmp_path) not in out.stderr
+
+
+def test_a_stop_is_not_held_by_an_unresponsive_endpoint_and_the_batch_lands_later(tmp_path):
+    import socket
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(16)  # connections are accepted by the kernel, never answered
+    config = """
+delivery_streams:
+  - name: remote
+    buffer_interval_seconds: 0
+    append_delimiter: true
+    destination: {{kind: s3, endpoint: "{endpoint}", region: us-east-1, bucket: lake-out}}
+"""
+    env = {"AWS_ACCESS_KEY_ID": S3RVER_KEYS[0], "AWS_SECRET_ACCESS_KEY": S3RVER_KEYS[1]}
+    s3rver = S3rver(str(tmp_path / "s3rver"), buckets=["lake-out"])
+    os.makedirs(s3rver.directory)
+    server = None
+    try:
+        server = start(tmp_path, "sp", config.format(
+            endpoint=f"http://127.0.0.1:{hole.getsockname()[1]}"), env=env)
+        server.client("firehose").put_record_batch(
+            DeliveryStreamName="remote",
+            Records=[{"Data": json.dumps({"id": i}).encode()} for i in range(20)])
+        time.sleep(1)  # the flush is now waiting on the endpoint
+        t0 = time.time()
+        assert server.stop() == 0, server.read_log()[-3000:]
+        assert time.time() - t0 < 30
+        s3rver.start()
+        server = start(tmp_path, "sp", config.format(endpoint=s3rver.endpoint), env=env)
+        s3 = s3_client(s3rver.endpoint, S3RVER_KEYS)
+        ids = lambda: collections.Counter(json.loads(l)["id"]
+                                          for l in lines(remote_objects(s3, "lake-out")))
+        assert until(lambda: set(ids()) >= set(range(20)))
+        assert ids() == {i: 1 for i in range(20)}
+    finally:
+        if server and server.proc:
+            assert server.stop() == 0, server.read_log()[-3000:]
+        s3rver.stop()
+        hole.close()

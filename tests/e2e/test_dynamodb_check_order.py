@@ -235,3 +235,22 @@ def test_create_table_checks_billing_then_key_schema(server):
         KeySchema=[{"AttributeName": "a", "KeyType": "HASH"},
                    {"AttributeName": "a", "KeyType": "HASH"}]))
     assert msg == "Both the Hash Key and the Range Key element in the KeySchema have the same name"
+
+
+def test_legacy_between_bounds_and_value_map_keys_are_checked_before_the_table(server):
+    between = "The BETWEEN condition was provided a range where the lower bound is greater than the upper bound"
+    for op, member in (("Query", "KeyConditions"), ("Query", "QueryFilter"), ("Scan", "ScanFilter")):
+        body = {"TableName": "NoSuchTable", member: {
+            "a": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"S": "b"}, {"S": "a"}]}}}
+        if member == "QueryFilter":
+            body["KeyConditions"] = {"h": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "x"}]}}
+        assert invalid(server, op, body) == between, (op, member)
+    # Equal bounds are a valid range: the missing table is what is wrong.
+    status, r = call(server, "Scan", {"TableName": "NoSuchTable", "ScanFilter": {
+        "a": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"N": "1"}, {"N": "1.0"}]}}})
+    assert status == 400 and r["__type"] == NOT_FOUND
+    # A bad key of ExpressionAttributeValues is named before a bad value of another key.
+    assert invalid(server, "UpdateItem", {
+        "TableName": "NoSuchTable", "Key": {}, "UpdateExpression": "",
+        "ExpressionAttributeValues": {":b": {"a": ""}, "b": {"S": "a"}}}) == \
+        'ExpressionAttributeValues contains invalid key: Syntax error; key: "b"'

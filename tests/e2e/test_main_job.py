@@ -180,7 +180,8 @@ def metrics(server):
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
-        m = re.fullmatch(r'(salespipe_[a-z0-9_]+)(\{name="[^"]*"\})? (-?[0-9.e+-]+|NaN)', line)
+        m = re.fullmatch(r'(salespipe_[a-z0-9_]+)(\{[a-z_]+="(?:[^"\\]|\\.)*"(?:,[a-z_]+="(?:[^"\\]|\\.)*")*\})? '
+                         r'(-?[0-9.e+-]+|NaN)', line)
         assert m, f"not Prometheus text: {line!r}"
         samples[m.group(1) + (m.group(2) or "")] = float(m.group(3))
     return samples

@@ -95,7 +95,8 @@ def test_tag_errors_are_kinesis_shaped(server):
     assert err(k.add_tags_to_stream, StreamName="missing", Tags={"a": "1"})[0] == \
         "ResourceNotFoundException"
     assert err(k.list_tags_for_stream, StreamName="missing")[0] == "ResourceNotFoundException"
-    k.add_tags_to_stream(StreamName="tagerr", Tags={f"k{i}": "v" for i in range(50)})
+    for b in range(5):  # up to 10 a call (AddTagsToStream's reference), 50 a stream
+        k.add_tags_to_stream(StreamName="tagerr", Tags={f"k{b * 10 + i}": "v" for i in range(10)})
     code, msg = err(k.add_tags_to_stream, StreamName="tagerr", Tags={"one-more": "v"})
     assert code == "InvalidArgumentException" and "more than 50 tags" in msg
     k.add_tags_to_stream(StreamName="tagerr", Tags={"k0": "overwrite"})  # not a new key: fine

@@ -267,4 +267,6 @@ def test_index_query_pages_resume_with_a_starting_key_inside_the_conditions(serv
         esk = r.get("LastEvaluatedKey")
         if not esk:
             break
-    assert seen == ["1", "2", "3"]
+    # Each once; items with equal index keys (b 1 and 2 have c = x) come in the order of
+    # DynamoDB's hash of the table key, which test_table_hash_order.py checks.
+    assert sorted(seen[:2]) == ["1", "2"] and seen[2] == "3"

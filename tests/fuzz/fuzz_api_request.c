@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <ctype.h>
 
+#include "api/api_cbor.h"
 #include "api/api_int.h"
 
 enum { FUZZ_MAX_RECORD_BYTES = 1 << 20 };
@@ -182,6 +183,49 @@ static void media_type(const char *v, char *out, size_t cap)
     out[n] = '\0';
 }
 
+/* The Kinesis front end's answer: nothing (the request goes on) only for a POST naming a
+ * Kinesis operation in JSON 1.1 or CBOR with a signature; otherwise a 4xx whose body is
+ * Kinesis's XML (no Content-Type), JSON with __type, the Output envelope, or CBOR. */
+static void fuzz_kinesis_front(const char *method, const char *query, const api_header *h,
+                               size_t n, const char *target, const char *ct, const char *auth,
+                               const uint8_t *body, size_t body_len)
+{
+    api_front_kinesis_req kr = {.method = method, .content_type = ct, .target = target,
+                                .authorization = auth, .query = query, .headers = h,
+                                .n_headers = n, .svc = &kinesis, .headers_only = body == NULL,
+                                .body = (const char *)body, .body_len = body_len};
+    api_front_reply rep;
+    if (!api_front_kinesis_reply(&kr, &rep)) fuzz_fail("kinesis front: out of memory", method);
+    char mt[64] = "";
+    if (ct) media_type(ct, mt, sizeof mt);
+    if (rep.status == 0) {
+        if (rep.body || strcmp(method, "POST") || !target ||
+            strncmp(target, "Kinesis_20131202.PutRecords", 28) ||
+            (strcmp(mt, "application/x-amz-json-1.1") && strcmp(mt, "application/x-amz-cbor-1.1")) ||
+            (!auth && !strstr(query, "X-Amz-Algorithm")))
+            fuzz_fail("kinesis front let a request through", target ? target : "(no target)");
+        if (body && !body_len) fuzz_fail("kinesis front let an empty body through", method);
+        return;
+    }
+    if (rep.status < 400 || rep.status > 499 || !rep.body)
+        fuzz_fail("kinesis front: not a 4xx with a body", method);
+    if (!rep.content_type) {
+        if (rep.body[0] != '<' || rep.body[rep.len - 1] != '\n') fuzz_fail("kinesis front: XML", rep.body);
+    } else if (!strcmp(rep.content_type, "application/x-amz-cbor-1.1")) {
+        sp_err e = {0};
+        json_t *j = api_cbor_to_json(rep.body, rep.len, &e);
+        if (!json_is_string(json_object_get(j, "__type"))) fuzz_fail("kinesis front: CBOR", method);
+        json_decref(j);
+    } else {
+        json_t *j = json_loadb(rep.body, rep.len, 0, NULL);
+        if (!json_is_string(json_object_get(j, "__type")) &&
+            !json_is_object(json_object_get(j, "Output")))
+            fuzz_fail("kinesis front: JSON", rep.body);
+        json_decref(j);
+    }
+    free(rep.body);
+}
+
 static void fuzz_guard(const uint8_t *data, size_t size)
 {
     char *in = malloc(size + 1);
@@ -277,6 +321,11 @@ static void fuzz_guard(const uint8_t *data, size_t size)
     char rid[API_RID_MAX + 1];
     api_front_request_id(fs, (uint64_t)n * 2654435761u, rid);
     if (strlen(rid) > API_RID_MAX) fuzz_fail("request id too long", rid);
+    /* Kinesis's own port (server.service_ports): its front end, from the headers alone and
+     * with the whole input as the body. */
+    for (int with_body = 0; with_body < 2; with_body++)
+        fuzz_kinesis_front(method, q ? q + 1 : "", h, n, xt, ct, auth, with_body ? data : NULL,
+                           with_body ? size : 0);
     free(path);
     free(in);
 }

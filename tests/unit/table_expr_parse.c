@@ -123,6 +123,14 @@ static void test_function_checks(void **state)
     parse_err(C, "size(a) = :n AND size(:n) > :n", NULL, s,
               "Invalid ConditionExpression: Operator or function requires a document path; "
               "operator or function: size");
+    /* A call that needs a path is named before the same problem inside its operand; across
+     * conditions the first still wins. */
+    parse_err(C, "attribute_not_exists(size(:s))", NULL, s,
+              "Invalid ConditionExpression: Operator or function requires a document path; "
+              "operator or function: attribute_not_exists");
+    parse_err(C, "size(:s) = :n AND attribute_exists(:s)", NULL, s,
+              "Invalid ConditionExpression: Operator or function requires a document path; "
+              "operator or function: size");
     parse_err(C, "size(a)", NULL, NULL,
               "Invalid ConditionExpression: The function is not allowed to be used this way "
               "in an expression; function: size");
