@@ -284,6 +284,51 @@ static void remote_stage_configurations_name_the_bad_member(void **state)
     ok = parse("{\"kind\":\"embedded\"}");
     assert_true(conn_remote_config_check(ok, "target", kinesis, &e));
     assert_null(conn_remote_kind(ok));
+    assert_null(conn_remote_name(ok));
+    json_decref(ok);
+}
+
+/* Kafka is one more kind of the same check: its members are conn/kafka.h's, named under the
+ * stage's role; group belongs to a source only; each kind names its stream its own way. */
+static void kafka_stages_are_checked_by_the_same_call(void **state)
+{
+    (void)state;
+    static const char *const both[] = {"kinesis", "kafka", NULL};
+    static const char *const kinesis[] = {"kinesis", NULL};
+    struct { const char *text; const char *role; const char *const *kinds; const char *msg; }
+    cases[] = {
+        {"{\"kind\":\"kafka\",\"brokers\":\"h\",\"topic\":\"t\"}", "target", both,
+         "target.brokers must be"},
+        {"{\"kind\":\"kafka\",\"brokers\":\"h:1\",\"topic\":\"a/b\"}", "source", both,
+         "source.topic must be"},
+        {"{\"kind\":\"kafka\",\"brokers\":\"h:1\",\"topic\":\"t\",\"group\":\"g\"}",
+         "target", both, "target: unknown key 'group'"},
+        {"{\"kind\":\"kafka\",\"brokers\":\"h:1\",\"topic\":\"t\",\"group\":\"\"}",
+         "source", both, "source.group"},
+        {"{\"kind\":\"kafka\",\"brokers\":\"h:1\",\"topic\":\"t\"}", "target", kinesis,
+         "target.kind must be one of kinesis, embedded (not 'kafka')"},
+        {"{\"kind\":\"pulsar\"}", "target", both, "one of kinesis, kafka, embedded (not 'pulsar')"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_t *j = parse(cases[i].text);
+        sp_err e = {0};
+        assert_false(conn_remote_config_check(j, cases[i].role, cases[i].kinds, &e));
+        if (!strstr(e.msg, cases[i].msg)) fail_msg("case %zu: %s", i, e.msg);
+        assert_int_equal(e.status, 400);
+        json_decref(j);
+    }
+    sp_err e = {0};
+    json_t *ok = parse("{\"kind\":\"kafka\",\"brokers\":\"a:1,b:2\",\"topic\":\"sales\","
+                       "\"group\":\"g\"}");
+    assert_true(conn_remote_config_check(ok, "source", both, &e));
+    assert_string_equal(conn_remote_kind(ok), "kafka");
+    assert_string_equal(conn_remote_name(ok), "sales");
+    json_decref(ok);
+    ok = parse("{\"kind\":\"kinesis\",\"stream\":\"s\"}");
+    assert_string_equal(conn_remote_name(ok), "s");
+    json_decref(ok);
+    ok = parse("{\"kind\":\"dynamodb-streams\",\"stream_arn\":\"arn:x:table/T/stream/L\"}");
+    assert_string_equal(conn_remote_name(ok), "arn:x:table/T/stream/L");
     json_decref(ok);
 }
 
@@ -298,6 +343,7 @@ int main(void)
         cmocka_unit_test(shard_listings_keep_lineage_and_refuse_malformed_members),
         cmocka_unit_test(get_records_answers_are_decoded_or_refused),
         cmocka_unit_test(remote_stage_configurations_name_the_bad_member),
+        cmocka_unit_test(kafka_stages_are_checked_by_the_same_call),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
