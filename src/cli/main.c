@@ -55,6 +55,7 @@ static const sp_cfg_check config_checks[] = {
     {"streams", stm_config_check},
     {"pipes", pip_config_check},
     {"delivery_streams", dlv_config_check},
+    {"pipes", pip_config_check},
     {0},
 };
 

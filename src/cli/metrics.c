@@ -5,7 +5,11 @@
  * depth, becomes
  *   salespipe_<service>_<field>{name="<resource>"} <value>
  * Names are lower-cased with anything outside [a-z0-9_] turned into '_'. A delivery stream's
- * sink (kind, target, last remote error) is text, so it is an info sample with labels. */
+ * sink (kind, target, last remote error) is text, so it is an info sample with labels. The
+ * connectors of a pipe or delivery stream to remote services ("connectors": {"source"|"target":
+ * {...}}) give samples labelled with both the resource and the role:
+ *   salespipe_<service>_connector_<field>{name="<resource>",role="target"} <value>
+ * and an info sample with their kind, endpoint and last remote error. */
 #include "engine.h"
 
 #include <ctype.h>
@@ -66,6 +70,7 @@ static void walk(sp_str *out, const char *service, const json_t *obj, const char
     json_t *v;
     if (depth > 4) return;
     json_object_foreach((json_t *)obj, field, v) {
+        if (!strcmp(field, "connectors") && resource) continue;   /* connector_samples */
         if (is_sample(v)) {
             sample(out, service, field, resource, v);
         } else if (is_collection(v)) {
@@ -103,6 +108,46 @@ static void sink_info(sp_str *out, const json_t *firehose)
     }
 }
 
+/* The connectors of each resource of a collection (pipes.pipes, firehose.delivery_streams). */
+static void connector_samples(sp_str *out, const char *service, const json_t *resources)
+{
+    const char *name;
+    json_t *r;
+    json_object_foreach((json_t *)resources, name, r) {
+        const char *role;
+        json_t *c;
+        json_object_foreach(json_object_get(r, "connectors"), role, c) {
+            const char *field;
+            json_t *v;
+            json_object_foreach(c, field, v) {
+                if (!is_sample(v)) continue;
+                char full[96];
+                snprintf(full, sizeof full, "connector_%s", field);
+                metric_name(out, service, full);
+                sp_str_puts(out, "{name=\"");
+                label_value(out, name);
+                sp_str_puts(out, "\",role=\"");
+                label_value(out, role);
+                sp_str_appendf(out, "\"} %.17g\n", json_number_value(v));
+            }
+            const char *labels[][2] = {
+                {"name", name}, {"role", role},
+                {"kind", json_string_value(json_object_get(c, "kind"))},
+                {"endpoint", json_string_value(json_object_get(c, "endpoint"))},
+                {"last_error", json_string_value(json_object_get(c, "last_error"))},
+            };
+            metric_name(out, service, "connector_info");
+            sp_str_putc(out, '{');
+            for (size_t i = 0; i < SP_ARRAY_LEN(labels); i++) {
+                sp_str_appendf(out, "%s%s=\"", i ? "," : "", labels[i][0]);
+                label_value(out, labels[i][1] ? labels[i][1] : "");
+                sp_str_putc(out, '"');
+            }
+            sp_str_puts(out, "} 1\n");
+        }
+    }
+}
+
 void cli_engine_metrics(void *engine, sp_str *out)
 {
     json_t *health = cli_engine_health(engine);
@@ -111,6 +156,9 @@ void cli_engine_metrics(void *engine, sp_str *out)
     json_object_foreach(json_object_get(health, "services"), service, svc) {
         walk(out, service, svc, NULL, 0);
         if (!strcmp(service, "firehose")) sink_info(out, svc);
+        if (!strcmp(service, "firehose"))
+            connector_samples(out, service, json_object_get(svc, "delivery_streams"));
+        if (!strcmp(service, "pipes")) connector_samples(out, service, json_object_get(svc, "pipes"));
     }
     json_decref(health);
 }

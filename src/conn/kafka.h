@@ -65,6 +65,12 @@ typedef struct conn_kafka_stats {
     char last_error[SP_ERR_MSG_MAX]; /* "" if none yet */
 } conn_kafka_stats;
 
+/* The connectors' health as every remote stage shows it in status and /metrics (conn.h's
+ * conn_health_json shape: kind, endpoint, errors, last_error, records) plus topic and, for a
+ * source, lag_records. New reference. */
+json_t *conn_kafka_stats_json(const conn_kafka_stats *s, const conn_kafka_config *cfg,
+                              bool source);
+
 /* ---- the pipe target ------------------------------------------------------------------ */
 
 typedef struct conn_kafka_target conn_kafka_target;
@@ -89,6 +95,8 @@ int conn_kafka_target_partition(void *dst, const char *topic, const char *key, s
 uint64_t conn_kafka_target_origin_position(void *dst, const char *topic, int partition,
                                            const char *origin);
 void conn_kafka_target_stats(conn_kafka_target *t, conn_kafka_stats *out);
+/* conn_kafka_stats_json of the target (new reference); any thread. */
+json_t *conn_kafka_target_health(void *dst);
 
 /* ---- the delivery source -------------------------------------------------------------- */
 
@@ -111,6 +119,11 @@ uint64_t conn_kafka_source_end(void *src, int partition);
 /* Commits pos (everything <= pos delivered) of partition to the group, for visibility only
  * (asynchronous; failures are counted, not returned). */
 void conn_kafka_source_commit(void *src, int partition, uint64_t pos);
+/* dlv_source.checkpointed: the runner made checkpoint[0..n) durable; each partition whose
+ * checkpoint moved is committed to the group (conn_kafka_source_commit). */
+void conn_kafka_source_checkpointed(void *src, const uint64_t *checkpoint, int n);
 void conn_kafka_source_stats(conn_kafka_source *s, conn_kafka_stats *out);
+/* conn_kafka_stats_json of the source (new reference); any thread. */
+json_t *conn_kafka_source_health(void *src);
 
 #endif

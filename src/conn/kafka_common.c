@@ -221,3 +221,13 @@ void conn_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const c
     (void)rk;
     sp_log(level <= 3 ? SP_LOG_WARN : SP_LOG_DEBUG, "kafka %s: %s", fac, buf);
 }
+
+json_t *conn_kafka_stats_json(const conn_kafka_stats *s, const conn_kafka_config *cfg,
+                              bool source)
+{
+    json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "kind", "kafka", "endpoint",
+                          cfg->brokers, "topic", cfg->topic, "errors", (json_int_t)s->errors,
+                          "last_error", s->last_error, "records", (json_int_t)s->records);
+    if (source) json_object_set_new(j, "lag_records", json_integer((json_int_t)s->lag));
+    return j;
+}

@@ -26,6 +26,7 @@ typedef struct part {
     rd_kafka_message_t *held;            /* consumed but not delivered (over the read's budget) */
     int64_t last_data;                   /* position of the last record seen; -1: none */
     bool at_eof;                         /* the last consume reached the end */
+    uint64_t committed;                  /* the position last committed to the group */
 } part;
 
 struct conn_kafka_source {
@@ -262,7 +263,25 @@ void conn_kafka_source_commit(void *src, int partition, uint64_t pos)
     }
 }
 
+void conn_kafka_source_checkpointed(void *src, const uint64_t *checkpoint, int n)
+{
+    conn_kafka_source *s = src;
+    for (int p = 0; p < n && p < s->n_parts; p++)
+        if (checkpoint[p] != s->parts[p].committed) {
+            conn_kafka_source_commit(s, p, checkpoint[p]);
+            s->parts[p].committed = checkpoint[p];
+        }
+}
+
 void conn_kafka_source_stats(conn_kafka_source *s, conn_kafka_stats *out)
 {
     conn_kafka_book_get(&s->book, out);
+}
+
+json_t *conn_kafka_source_health(void *src)
+{
+    conn_kafka_source *s = src;
+    conn_kafka_stats st;
+    conn_kafka_book_get(&s->book, &st);
+    return conn_kafka_stats_json(&st, &s->cfg, true);
 }

@@ -364,3 +364,11 @@ void conn_kafka_target_stats(conn_kafka_target *t, conn_kafka_stats *out)
 {
     conn_kafka_book_get(&t->book, out);
 }
+
+json_t *conn_kafka_target_health(void *dst)
+{
+    conn_kafka_target *t = dst;
+    conn_kafka_stats st;
+    conn_kafka_book_get(&t->book, &st);
+    return conn_kafka_stats_json(&st, &t->cfg, false);
+}

@@ -115,12 +115,10 @@ static const cfg_entry stream_map[] = {
 
 static const cfg_entry pipe_map[] = {
     STR("name", NULL, sp_cfg_pipe, name, true, NULL, "pipe name"),
-    STR("source_table", NULL, sp_cfg_pipe, source_table, true, NULL, "table whose stream is read"),
+    STR("source_table", NULL, sp_cfg_pipe, source_table, false, NULL,
+        "table whose stream is read (required unless source names a remote stream)"),
     STR("target_stream", NULL, sp_cfg_pipe, target_stream, false, NULL,
-        "Kinesis stream written (or target)"),
-    JSON_MAP("target", sp_cfg_pipe, target,
-             "instead of target_stream, a remote target: {kind: kafka, brokers: \"host:port\", "
-             "topic: T}"),
+        "Kinesis stream written (required unless target names a remote one)"),
     STR("starting_position", "TRIM_HORIZON", sp_cfg_pipe, starting_position, false,
         "TRIM_HORIZON|LATEST", "where a new pipe starts reading"),
     INT("batch_size", "100", sp_cfg_pipe, batch_size, 1, 10000, "records per batch"),
@@ -129,6 +127,13 @@ static const cfg_entry pipe_map[] = {
     STR("partition_key_path", NULL, sp_cfg_pipe, partition_key_path, false, NULL,
         "JSON path of the target partition key; absent: the table's hash key value"),
     JSON_LIST("filters", sp_cfg_pipe, filters, "EventBridge patterns; a record matching none is skipped"),
+    JSON_MAP("source", sp_cfg_pipe, source,
+             "a remote source: {kind: dynamodb-streams, endpoint: URL, region: R, table: T (or "
+             "stream_arn: ARN)}; absent: source_table's stream"),
+    JSON_MAP("target", sp_cfg_pipe, target,
+             "a remote target: {kind: kinesis, endpoint: URL, region: R, stream: S} (optional: "
+             "access_key_id/secret_access_key, profile, max_attempts, timeout_seconds) or "
+             "{kind: kafka, brokers: \"host:port,...\", topic: T}; absent: target_stream"),
     {0},
 };
 
@@ -136,9 +141,6 @@ static const cfg_entry delivery_map[] = {
     STR("name", NULL, sp_cfg_delivery, name, true, NULL, "delivery stream name"),
     STR("source_stream", NULL, sp_cfg_delivery, source_stream, false, NULL,
         "Kinesis stream read; absent: Direct PUT (or source)"),
-    JSON_MAP("source", sp_cfg_delivery, source,
-             "instead of source_stream, a remote source: {kind: kafka, brokers: \"host:port\", "
-             "topic: T, group: G}"),
     STR("bucket", NULL, sp_cfg_delivery, bucket, false, NULL,
         "lake bucket the objects go to (required unless destination names a remote one)"),
     STR("prefix", "", sp_cfg_delivery, prefix, false, NULL, "S3 key prefix (Firehose namespaces)"),
@@ -170,6 +172,10 @@ static const cfg_entry delivery_map[] = {
              "endpoint: URL, region: R, bucket: B} = any S3-compatible service (optional: "
              "access_key_id/secret_access_key, profile, multipart_threshold_mb, part_size_mb, "
              "max_attempts, timeout_seconds)"),
+    JSON_MAP("source", sp_cfg_delivery, source,
+             "a remote source: {kind: kinesis, endpoint: URL, region: R, stream: S} (optional "
+             "as for destination) or {kind: kafka, brokers: \"host:port,...\", topic: T, "
+             "group: G}; absent: source_stream"),
     {0},
 };
 
@@ -737,6 +743,14 @@ static bool remote_destination(const sp_cfg_delivery *d)
     return kind && strcmp(kind, "lake");
 }
 
+/* A stage named by a {kind: ...} mapping that is not the embedded one (the members are
+ * checked by the module that runs it). */
+static bool remote_stage(const json_t *m)
+{
+    const char *kind = json_string_value(json_object_get(m, "kind"));
+    return kind && strcmp(kind, "embedded");
+}
+
 /* Checks the references between resources (a pipe's table exists, ...); a message names the
  * referring field ("pipes[0].source_table") at its line. */
 static void config_check_refs(cfg_parse *p, sp_config *cfg)
@@ -749,24 +763,31 @@ static void config_check_refs(cfg_parse *p, sp_config *cfg)
     } while (0)
     for (size_t i = 0; i < cfg->n_pipes && !sp_err_failed(p->e); i++) {
         const sp_cfg_pipe *pi = &cfg->pipes[i];
-        const sp_cfg_table *t = sp_config_table(cfg, pi->source_table);
-        if (!t)
+        const sp_cfg_table *t = pi->source_table ? sp_config_table(cfg, pi->source_table) : NULL;
+        if (remote_stage(pi->source) && pi->source_table)
+            REF_FAIL("pipes", i, "source_table", "names a table while source names a remote "
+                     "stream; keep one of them");
+        else if (remote_stage(pi->target) && pi->target_stream)
+            REF_FAIL("pipes", i, "target_stream", "names a stream while target names a remote "
+                     "one; keep one of them");
+        else if (!remote_stage(pi->source) && !pi->source_table)
+            REF_FAIL("pipes", i, "source_table", "is required (or a remote source)");
+        else if (!remote_stage(pi->target) && !pi->target_stream)
+            REF_FAIL("pipes", i, "target_stream", "is required (or a remote target)");
+        else if (!remote_stage(pi->source) && !t)
             REF_FAIL("pipes", i, "source_table", "'%s' is not a configured table",
                      pi->source_table);
-        else if (!t->stream_view_type)
+        else if (!remote_stage(pi->source) && !t->stream_view_type)
             REF_FAIL("pipes", i, "source_table", "table '%s' has no stream_view_type", t->name);
-        else if (pi->target_stream && pi->target)
-            REF_FAIL("pipes", i, "target", "give target_stream or target, not both");
-        else if (!pi->target_stream && !pi->target)
-            REF_FAIL("pipes", i, "target_stream", "is required (or a target: {kind: kafka, ...})");
-        else if (pi->target_stream && !sp_config_stream(cfg, pi->target_stream))
+        else if (!remote_stage(pi->target) && !sp_config_stream(cfg, pi->target_stream))
             REF_FAIL("pipes", i, "target_stream", "'%s' is not a configured stream",
                      pi->target_stream);
     }
     for (size_t i = 0; i < cfg->n_deliveries && !sp_err_failed(p->e); i++) {
         const sp_cfg_delivery *d = &cfg->deliveries[i];
-        if (d->source_stream && d->source)
-            REF_FAIL("delivery_streams", i, "source", "give source_stream or source, not both");
+        if (remote_stage(d->source) && d->source_stream)
+            REF_FAIL("delivery_streams", i, "source_stream", "names a stream while source names a "
+                     "remote one; keep one of them");
         else if (d->source_stream && !sp_config_stream(cfg, d->source_stream))
             REF_FAIL("delivery_streams", i, "source_stream", "'%s' is not a configured stream",
                      d->source_stream);

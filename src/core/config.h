@@ -69,18 +69,20 @@ typedef struct sp_cfg_pipe {
     char *name;
     char *source_table;
     char *target_stream;      /* NULL when target is set */
-    json_t *target;           /* {kind: kafka, brokers, topic} (conn/kafka.h), or NULL */
     char *starting_position;  /* TRIM_HORIZON | LATEST */
     long long batch_size;     /* 1..10000 */
     long long batching_window_seconds; /* 0..300 */
     char *partition_key_path; /* JSON path into the record; NULL: the table's hash key */
     json_t *filters;          /* array of EventBridge patterns (objects), or NULL */
+    json_t *source;           /* {kind: dynamodb-streams, endpoint, region, table|stream_arn, ...}
+                               * or NULL: source_table's embedded stream (conn_remote_config_check) */
+    json_t *target;           /* {kind: kinesis, endpoint, region, stream, ...}, {kind: kafka,
+                               * brokers, topic} or NULL: the embedded target_stream */
 } sp_cfg_pipe;
 
 typedef struct sp_cfg_delivery {
     char *name;
     char *source_stream;      /* NULL: Direct PUT (or source) */
-    json_t *source;           /* {kind: kafka, brokers, topic, group?} (conn/kafka.h), or NULL */
     char *bucket;
     char *prefix;
     char *error_output_prefix;
@@ -96,6 +98,9 @@ typedef struct sp_cfg_delivery {
     char *parquet_compression;/* parquet: SNAPPY | GZIP | UNCOMPRESSED | ZSTD */
     json_t *destination;      /* {kind: lake|s3, endpoint, region, bucket, ...} or NULL: lake;
                                * checked by the delivery module (dlv_config_check) */
+    json_t *source;           /* {kind: kinesis, endpoint, region, stream, ...}, {kind: kafka,
+                               * brokers, topic, group?} or NULL: the embedded source_stream
+                               * (or Direct PUT); checked by conn_remote_config_check */
 } sp_cfg_delivery;
 
 typedef struct sp_cfg_bucket {

@@ -24,9 +24,11 @@ void dash_api_pipe(dash *d, const char *query, sp_http_resp *resp)
         dash_error(resp, 404, "no such pipe in the configuration");
         return;
     }
-    /* a pipe with a remote target (target: {kind: kafka, ...}) has no target_stream */
-    json_t *out = json_pack("{s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:o, s:o}", "name", p->name,
-                            "source_table", p->source_table, "target_stream",
+    /* a pipe with a remote target (target: {kind: kinesis|kafka, ...}) has no target_stream,
+     * one with a remote source (source: {kind: dynamodb-streams, ...}) no source_table */
+    json_t *out = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:o}", "name", p->name,
+                            "source_table", str_or_null(p->source_table), "source",
+                            json_or_null(p->source), "target_stream",
                             str_or_null(p->target_stream), "target", json_or_null(p->target),
                             "starting_position", str_or_null(p->starting_position),
                             "batch_size", (json_int_t)p->batch_size,

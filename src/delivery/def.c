@@ -7,8 +7,8 @@
  * arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>], checked by core/lambda_fn.h
  * and nothing else), which runs <data>/delivery/lambda/<name>.py:lambda_handler. Anything
  * else, a path above all, is refused with InvalidArgumentException. */
+#include "conn/conn.h"
 #include "dlv_int.h"
-#include "conn/kafka.h"
 #include "core/lambda_fn.h"
 
 #include <ctype.h>
@@ -65,8 +65,8 @@ void dlv_def_free(dlv_def *d)
     free(d->error_prefix);
     json_decref(d->processors);
     json_decref(d->destination);
-    json_decref(d->kafka_source);
     json_decref(d->sink);
+    json_decref(d->remote_source);
     dlv_conversion_free(d->conversion);
     free(d);
 }
@@ -181,14 +181,9 @@ bool dlv_config_check(const void *delivery_cfg, const char **key, sp_err *e)
         *key = "destination";
         return false;
     }
-    if (c->source) {
-        conn_kafka_config kc;
-        const char *sub;
-        if (!conn_kafka_config_parse(c->source, true, &kc, &sub, e)) {
-            *key = "source";
-            return false;
-        }
-        conn_kafka_config_clear(&kc);
+    if (!dlv_source_config_check(c->source, e)) {
+        *key = "source";
+        return false;
     }
     if (dlv_prefixes_validate(c->prefix, c->error_output_prefix, c->dynamic_partitioning != NULL,
                               c->name, &field, e))
@@ -213,24 +208,10 @@ dlv_def *dlv_def_from_config(const sp_cfg_delivery *c, sp_err *e)
     dlv_def *d = calloc(1, sizeof *d);
     d->name = dup_or(c->name, "");
     d->source_stream = c->source_stream ? strdup(c->source_stream) : NULL;
-    if (c->source) {
-        conn_kafka_config kc;
-        const char *key;
-        if (!conn_kafka_config_parse(c->source, true, &kc, &key, e)) {
-            sp_err_wrap(e, "source");
-            free(d->name);
-            free(d->source_stream);
-            free(d);
-            return NULL;
-        }
-        free(d->source_stream);
-        d->source_stream = strdup(kc.topic);
-        d->kafka_source = json_deep_copy(c->source);
-        conn_kafka_config_clear(&kc);
-    }
     /* A remote destination names its own bucket; the lake's is the stream's bucket. */
     const char *dest_bucket = json_string_value(json_object_get(c->destination, "bucket"));
     d->sink = c->destination ? json_deep_copy(c->destination) : NULL;
+    d->remote_source = conn_remote_kind(c->source) ? json_deep_copy(c->source) : NULL;
     d->bucket = dup_or(dest_bucket ? dest_bucket : c->bucket, "");
     d->prefix = dup_or(c->prefix, "");
     d->error_prefix = dup_or(c->error_output_prefix, "");
@@ -497,7 +478,8 @@ json_t *dlv_def_describe(const dlv_def *d)
                              d->name, "DeliveryStreamARN",
                              "arn:aws:firehose:" DLV_REGION ":" DLV_ACCOUNT ":deliverystream/",
                              d->name, "DeliveryStreamStatus", "ACTIVE", "DeliveryStreamType",
-                             d->source_stream ? "KinesisStreamAsSource" : "DirectPut",
+                             d->source_stream || d->remote_source ? "KinesisStreamAsSource"
+                                                                  : "DirectPut",
                              "VersionId", version, "CreateTimestamp",
                              (double)d->created_ms / 1000.0, "Destinations", dest,
                              "HasMoreDestinations", false);

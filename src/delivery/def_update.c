@@ -61,8 +61,8 @@ dlv_def *dlv_def_update(const dlv_def *cur, const json_t *upd, sp_err *e)
     json_decref(j);
     if (!d) return NULL;
     d->from_api = cur->from_api;
-    if (cur->kafka_source) d->kafka_source = json_deep_copy(cur->kafka_source);
     d->sink = cur->sink ? json_deep_copy(cur->sink) : NULL;
+    d->remote_source = cur->remote_source ? json_deep_copy(cur->remote_source) : NULL;
     if (!set_str(&d->prefix, upd, "Prefix", e) ||
         !set_str(&d->error_prefix, upd, "ErrorOutputPrefix", e))
         goto fail;

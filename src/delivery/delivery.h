@@ -57,7 +57,7 @@ typedef struct dlv_progress {
 void dlv_service_progress(dlv_service *svc, dlv_progress *out);
 
 /* The configuration check of one delivery_streams[] entry (an sp_cfg_check_fn over
- * sp_cfg_delivery): a remote source (conn/kafka.h) and Firehose's prefix rules (see
+ * sp_cfg_delivery): a remote source (kinesis or kafka, conn_remote_config_check) and Firehose's prefix rules (see
  * dlv_prefixes_validate in dlv_int.h); *key is "source", "prefix" or "error_output_prefix". */
 bool dlv_config_check(const void *delivery_cfg, const char **key, sp_err *e);
 

@@ -5,7 +5,6 @@
 #ifndef DLV_INT_H
 #define DLV_INT_H
 
-#include "conn/kafka.h"
 #include "core/hist.h"
 #include "delivery.h"
 
@@ -45,8 +44,7 @@ typedef struct dlv_conversion dlv_conversion;
 /* A delivery stream as configured or created through the API. Everything owned. */
 typedef struct dlv_def {
     char *name;
-    char *source_stream;        /* NULL: Direct PUT; the topic for a Kafka source */
-    json_t *kafka_source;       /* {kind: kafka, ...} from the config (conn/kafka.h), or NULL */
+    char *source_stream;        /* the embedded Kinesis stream read; NULL: Direct PUT or remote */
     char *bucket;
     char *prefix;               /* "" = Firehose default */
     char *error_prefix;         /* "" = Firehose default */
@@ -63,6 +61,8 @@ typedef struct dlv_def {
     dlv_conversion *conversion; /* from destination.DataFormatConversionConfiguration, or NULL */
     json_t *sink;               /* the configuration's destination ({kind: s3, ...}), or NULL:
                                  * the embedded lake */
+    json_t *remote_source;      /* the configuration's source ({kind: kinesis|kafka, ...}), or
+                                 * NULL */
 } dlv_def;
 
 /* From the configuration (processors copied, dynamic_partitioning appended as a metadata
@@ -325,9 +325,15 @@ typedef struct dlv_source {
      * last positions per shard (n of them): a child waits until its parents are drained, so
      * a key's records keep their order across a split or merge. */
     bool (*ready)(void *ctx, int shard, const uint64_t *read_pos, int n);
-    /* Optional (Kafka): told each shard's checkpoint once it is durable in the state, to show
-     * it in the source's own tools; never read back. */
-    void (*committed)(void *ctx, int shard, uint64_t pos);
+    /* Optional (remote sources): the runner made checkpoint[0..n) durable in its state
+     * (state.c stays the truth, nothing here is read back by the runner). One hook for what
+     * every remote source does with that news: positions below are never asked for again
+     * (Kinesis prunes and writes its anchors), and the source's own tools may show it (Kafka
+     * commits the moved partitions to the consumer group). Both are the same event, so there
+     * is one hook (Kafka's former per-shard `committed` is this one). And the connector's
+     * health for status (new ref), the same shape for every kind (conn_health_json's). */
+    void (*checkpointed)(void *ctx, const uint64_t *checkpoint, int n);
+    json_t *(*health)(void *ctx);
 } dlv_source;
 
 /* The Direct PUT log: one append-only file of framed records (length, CRC32C, arrival, data);
@@ -349,8 +355,14 @@ long dlv_direct_read(dlv_direct *d, uint64_t after, size_t max, size_t max_bytes
 
 /* A Kinesis stream of the stream module as a source (log borrowed, the name copied). */
 dlv_source dlv_kinesis_source(stm_log *log, const char *stream);
-/* A Kafka topic as a source (conn/kafka.h; taken: the source's destroy frees it). */
-dlv_source dlv_kafka_source(conn_kafka_source *k);
+/* A remote source named by the configuration's source ({kind: kinesis|kafka, ...},
+ * borrowed), with its state (Kinesis: shard table and anchors) in dir, for delivery stream
+ * name (source_remote.c). false with e when there are no credentials or its state is
+ * unreadable. */
+bool dlv_remote_source(const json_t *cfg, const char *dir, const char *name, dlv_source *out,
+                       sp_err *e);
+/* Checks a delivery stream's source mapping of the configuration. */
+bool dlv_source_config_check(const json_t *cfg, sp_err *e);
 
 /* ---- sinks -------------------------------------------------------------------------------- */
 
@@ -446,6 +458,8 @@ dlv_runner *dlv_runner_new(const dlv_def *def, dlv_source src, dlv_sink sink, co
 /* The sink's kind and description (borrowed from the runner). */
 const char *dlv_runner_sink_kind(const dlv_runner *r);
 const char *dlv_runner_sink_describe(const dlv_runner *r);
+/* The source connector's health (new ref), or NULL for an embedded source. Any thread. */
+json_t *dlv_runner_source_health(const dlv_runner *r);
 /* Where format conversion finds its schema (borrowed; the service's, set before start). */
 void dlv_runner_set_schema_source(dlv_runner *r, const dlv_schema_source *src);
 /* Redoes an open intent, then runs the loop in a new thread. */

@@ -9,7 +9,6 @@ typedef struct dlv_entry {
     char *dir;                  /* <service dir>/<name> */
     dlv_direct *direct;         /* Direct PUT log, NULL for a Kinesis source */
     dlv_runner *runner;         /* NULL while the source is unavailable */
-    conn_kafka_source *kafka;   /* the runner's Kafka source (borrowed from it), or NULL */
     int refs;                   /* guarded by the service's mu */
     /* Definitions replaced by UpdateDestination: a call that read en->def before the swap may
      * still use it, so they live as long as the entry. */

@@ -94,7 +94,7 @@ static json_t *op_list(void *ctx, json_t *req, sp_err *e)
         if (type) {
             dlv_entry *en = dlv_service_find(ctx, name);
             if (!en) continue;
-            bool direct = en->def->source_stream == NULL;
+            bool direct = !en->def->source_stream && !en->def->remote_source;
             dlv_service_release(ctx, en);
             if (direct != !strcmp(type, "DirectPut")) continue;
         }

@@ -514,10 +514,7 @@ static bool deliver(dlv_runner *r, sp_err *e)
         ok = false;
         goto out;
     }
-    /* the source may show the checkpoint too (Kafka group offsets); the state stays the truth */
-    for (int s = 0; r->src.committed && s < r->st.n_shards; s++)
-        if (r->st.range[s].upto > r->st.range[s].after)
-            r->src.committed(r->src.ctx, s, r->st.checkpoint[s]);
+    if (r->src.checkpointed) r->src.checkpointed(r->src.ctx, r->st.checkpoint, r->st.n_shards);
     pthread_mutex_lock(&r->mu);
     r->c.flushes++;
     r->c.records_in += r->n;
@@ -726,6 +723,9 @@ bool dlv_runner_caught_up(dlv_runner *r)
     dlv_counters c;
     dlv_runner_counters(r, &c);
     if (c.holding) return false;
+    /* Without an end there is nothing to compare with; and a remote source's shard_count
+     * is a remote call on the runner's own connection, which this thread must not make. */
+    if (!r->src.end) return true;
     sp_err e = {0};
     int n = r->src.shard_count(r->src.ctx, &e);
     if (n < 0) return false;
@@ -742,6 +742,11 @@ const char *dlv_runner_sink_kind(const dlv_runner *r) { return r->sink.kind; }
 const char *dlv_runner_sink_describe(const dlv_runner *r)
 {
     return r->sink.describe ? r->sink.describe(r->sink.ctx) : r->sink.kind;
+}
+
+json_t *dlv_runner_source_health(const dlv_runner *r)
+{
+    return r->src.health ? r->src.health(r->src.ctx) : NULL;
 }
 
 void dlv_runner_counters(dlv_runner *r, dlv_counters *out)

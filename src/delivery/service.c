@@ -3,6 +3,7 @@
  * and a reference count so an API call that found a stream can finish with it while
  * DeleteDeliveryStream removes it. Streams created through the API are persisted as
  * <dir>/streams/<name>.json and reloaded on open. */
+#include "conn/conn.h"
 #include "core/fs.h"
 #include "dlv_svc.h"
 
@@ -58,20 +59,13 @@ void dlv_service_release(dlv_service *s, dlv_entry *en)
  * Kinesis log in this process. */
 static bool entry_source(dlv_service *s, dlv_entry *en, dlv_source *src)
 {
-    if (en->def->kafka_source) {
-        conn_kafka_config kc;
-        const char *key;
+    if (en->def->remote_source) {
         sp_err e = {0};
-        en->kafka = conn_kafka_config_parse(en->def->kafka_source, true, &kc, &key, &e)
-                        ? conn_kafka_source_new(&kc, en->def->name, &e)
-                        : NULL;
-        conn_kafka_config_clear(&kc);
-        if (!en->kafka) {
-            sp_warn("delivery stream '%s': %s", en->def->name, e.msg);
-            return false;
-        }
-        *src = dlv_kafka_source(en->kafka);
-    } else if (!en->def->source_stream) *src = dlv_direct_source(en->direct);
+        if (dlv_remote_source(en->def->remote_source, en->dir, en->def->name, src, &e)) return true;
+        sp_warn("delivery stream '%s': %s", en->def->name, e.msg);
+        return false;
+    }
+    if (!en->def->source_stream) *src = dlv_direct_source(en->direct);
     else if (s->log) *src = dlv_kinesis_source(s->log, en->def->source_stream);
     else return false;
     return true;
@@ -121,7 +115,7 @@ static dlv_entry *entry_new(dlv_service *s, dlv_def *def, sp_err *e)
     en->dir = path_of(s, def->name, NULL);
     if (!sp_fs_mkdirs(en->dir, e)) goto fail;
     dlv_source src;
-    if (!def->source_stream) {
+    if (!def->source_stream && !def->remote_source) {
         char *log_path = path_of(s, def->name, "direct.log");
         en->direct = dlv_direct_open(log_path, e);
         free(log_path);
@@ -242,7 +236,7 @@ bool dlv_service_add(dlv_service *s, dlv_def *def, sp_err *e)
         dlv_def_free(def);
         return false;
     }
-    if (def->source_stream && !def->kafka_source && s->log && stm_shard_list(s->log, def->source_stream, NULL, 0, e) < 0) {
+    if (def->source_stream && s->log && stm_shard_list(s->log, def->source_stream, NULL, 0, e) < 0) {
         sp_err_set(e, 400, "InvalidArgumentException", "Kinesis stream '%s' does not exist",
                    def->source_stream);
         dlv_def_free(def);
@@ -411,7 +405,9 @@ json_t *dlv_service_health(dlv_service *s)
             streams, en->def->name,
             json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "running",
                       en->runner != NULL, "source",
-                      en->def->source_stream ? en->def->source_stream : "DirectPut",
+                      en->def->remote_source
+                          ? conn_remote_name(en->def->remote_source)
+                          : en->def->source_stream ? en->def->source_stream : "DirectPut",
                       "records_in", (json_int_t)c.records_in, "records_out",
                       (json_int_t)c.records_out, "records_dropped", (json_int_t)c.records_dropped,
                       "records_failed", (json_int_t)c.records_failed, "objects",
@@ -427,18 +423,8 @@ json_t *dlv_service_health(dlv_service *s)
                                 json_string(dlv_runner_sink_describe(en->runner)));
         json_object_set_new(h, "sink_errors", json_integer((json_int_t)c.sink_errors));
         json_object_set_new(h, "sink_last_error", json_string(c.sink_last_error));
-        if (en->kafka && en->runner) { /* flat: status prints it, metrics export it */
-            conn_kafka_stats ks;
-            conn_kafka_source_stats(en->kafka, &ks);
-            json_t *conn = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "connector",
-                                            "kafka", "connector_topic", en->def->source_stream,
-                                            "connector_records", (json_int_t)ks.records,
-                                            "connector_lag", (json_int_t)ks.lag,
-                                            "connector_errors", (json_int_t)ks.errors,
-                                            "connector_last_error", ks.last_error);
-            json_object_update(h, conn);
-            json_decref(conn);
-        }
+        json_t *src_health = en->runner ? dlv_runner_source_health(en->runner) : NULL;
+        if (src_health) json_object_set_new(h, "connectors", json_pack("{s:o}", "source", src_health));
         const char *warn = dlv_conversion_buffer_warning(en->def);
         if (en->def->conversion) json_object_set_new(h, "format", json_string("parquet"));
         if (warn) json_object_set_new(h, "warning", json_string(warn));

@@ -345,27 +345,18 @@ pip_def *pip_def_from_config(const sp_cfg_pipe *cfg, sp_err *e)
     pip_def *d = calloc(1, sizeof *d);
     char arn[PIP_ARN_MAX + 1];
     d->name = strdup(cfg->name);
-    d->source_table = strdup(cfg->source_table);
-    snprintf(arn, sizeof arn, "arn:aws:dynamodb:%s:%s:table/%s/stream/latest", PIP_REGION,
-             PIP_ACCOUNT, cfg->source_table);
-    d->source_arn = strdup(arn);
-    if (cfg->target) {
-        conn_kafka_config kc;
-        const char *key;
-        if (!conn_kafka_config_parse(cfg->target, false, &kc, &key, e)) {
-            sp_err_wrap(e, "target");
-            goto bad;
-        }
-        d->kafka_target = json_deep_copy(cfg->target);
-        d->target_stream = strdup(kc.topic);
-        snprintf(arn, sizeof arn, "kafka://%s/%s", kc.brokers, kc.topic);
-        conn_kafka_config_clear(&kc);
-    } else {
+    if (!pip_remote_apply(d, cfg)) {
+        d->source_table = strdup(cfg->source_table);
+        snprintf(arn, sizeof arn, "arn:aws:dynamodb:%s:%s:table/%s/stream/latest", PIP_REGION,
+                 PIP_ACCOUNT, cfg->source_table);
+        d->source_arn = strdup(arn);
+    }
+    if (!d->target_stream) {
         d->target_stream = strdup(cfg->target_stream);
         snprintf(arn, sizeof arn, "arn:aws:kinesis:%s:%s:stream/%s", PIP_REGION, PIP_ACCOUNT,
                  cfg->target_stream);
+        d->target_arn = strdup(arn);
     }
-    d->target_arn = strdup(arn);
     snprintf(arn, sizeof arn, "arn:aws:iam::%s:role/salespipe", PIP_ACCOUNT);
     d->role_arn = strdup(arn);
     d->running = true;
@@ -453,7 +444,8 @@ pip_def *pip_def_clone(const pip_def *s)
     d->dlq_arn = dup_or_null(s->dlq_arn);
     d->filters = s->filters ? json_deep_copy(s->filters) : NULL;
     d->tags = s->tags ? json_deep_copy(s->tags) : NULL;
-    d->kafka_target = s->kafka_target ? json_deep_copy(s->kafka_target) : NULL;
+    d->remote_source = s->remote_source ? json_deep_copy(s->remote_source) : NULL;
+    d->remote_target = s->remote_target ? json_deep_copy(s->remote_target) : NULL;
     return d;
 }
 
@@ -471,20 +463,7 @@ void pip_def_free(pip_def *d)
     free(d->dlq_arn);
     json_decref(d->filters);
     json_decref(d->tags);
-    json_decref(d->kafka_target);
+    json_decref(d->remote_source);
+    json_decref(d->remote_target);
     free(d);
-}
-
-bool pip_config_check(const void *pipe_cfg, const char **key, sp_err *e)
-{
-    const sp_cfg_pipe *c = pipe_cfg;
-    if (!c->target) return true;
-    conn_kafka_config kc;
-    const char *sub;
-    if (!conn_kafka_config_parse(c->target, false, &kc, &sub, e)) {
-        *key = "target";
-        return false;
-    }
-    conn_kafka_config_clear(&kc);
-    return true;
 }

@@ -5,6 +5,7 @@
  * through the API) wins over the configuration; a configured pipe deleted through the API
  * stays deleted (its name is remembered) until it is created again.
  */
+#include "conn/conn.h"
 #include "core/fs.h"
 #include "pipe_int.h"
 
@@ -21,8 +22,8 @@ typedef struct pip_entry {
     pip_runner *runner;        /* NULL when it could not be prepared (see reason) */
     char *hash_key;            /* the source table's hash key attribute, or NULL */
     pip_counters counters;
-    conn_kafka_target *kafka;  /* the pipe's Kafka target, or NULL (the stream log) */
-    pip_io io;                 /* what the runner reads and writes */
+    pip_io io;                 /* en->io, or with connectors in place (remote.c) */
+    pip_remote *remote;        /* the connectors, or NULL */
     bool persisted;            /* defined by pipes.json rather than the config */
     char reason[PIP_REASON_MAX];
 } pip_entry;
@@ -47,6 +48,7 @@ static const char *str_or(const json_t *v) { return json_is_string(v) ? json_str
  * stream ARN (if asked) and its hash key (heap, may stay NULL). */
 static bool resolve(pip_engine *en, const pip_def *d, char **stream_arn, char **hash_key, sp_err *e)
 {
+    if (d->remote_source) return true; /* the remote checks it on the first read */
     const sp_op *op = sp_op_find(tbl_ddb_ops, "DescribeTable", strlen("DescribeTable"));
     json_t *req = json_pack("{s:s}", "TableName", d->source_table);
     sp_err te = {0};
@@ -69,7 +71,7 @@ static bool resolve(pip_engine *en, const pip_def *d, char **stream_arn, char **
             *hash_key = strdup(str_or(json_object_get(ks, "AttributeName")));
     json_decref(resp);
     sp_err se = {0};
-    if (!d->kafka_target && stm_shard_list(en->log, d->target_stream, NULL, 0, &se) < 0) {
+    if (!d->remote_target && stm_shard_list(en->log, d->target_stream, NULL, 0, &se) < 0) {
         sp_err_invalid(e, "Target: Kinesis stream '%s' does not exist", d->target_stream);
         free(*hash_key);
         *hash_key = NULL;
@@ -94,35 +96,21 @@ static void entry_free(pip_entry *x)
 {
     if (!x) return;
     pip_runner_destroy(x->runner);
-    conn_kafka_target_destroy(x->kafka);
+    pip_remote_free(x->remote);
     pip_def_free(x->def);
     free(x->hash_key);
     free(x);
 }
 
-/* The entry's I/O for its current definition: the engine's, or a Kafka target of its own. */
-static bool entry_io(pip_engine *en, pip_entry *x, sp_err *e)
-{
-    conn_kafka_target_destroy(x->kafka);
-    x->kafka = NULL;
-    x->io = en->io;
-    if (!x->def->kafka_target) return true;
-    conn_kafka_config kc;
-    const char *key;
-    if (!conn_kafka_config_parse(x->def->kafka_target, false, &kc, &key, e)) return false;
-    x->kafka = conn_kafka_target_new(&kc, x->def->name, e);
-    conn_kafka_config_clear(&kc);
-    if (!x->kafka) return false;
-    x->io = pip_io_kafka(&en->io, x->kafka);
-    return true;
-}
-
-/* The Pipes API changes only pipes it can persist; a Kafka target lives in the config. */
+/* The Pipes API changes only pipes it can persist: pipes.json keeps the API's shape, so a
+ * remote stage the API can name by an AWS ARN (a Kinesis stream) is saved and taken back
+ * from the configuration on load (pip_remote_inherit), while one it cannot (a Kafka topic,
+ * kafka://...) lives in the configuration file only. */
 static bool entry_api_changeable(const pip_entry *x, sp_err *e)
 {
-    if (!x->def->kafka_target) return true;
-    sp_err_invalid(e, "Pipe %s has a Kafka target, which is defined in the configuration file; "
-                      "change it there", x->def->name);
+    if (!strncmp(x->def->target_arn, "arn:", 4)) return true;
+    sp_err_invalid(e, "Pipe %s has a %s target, which is defined in the configuration file; "
+                      "change it there", x->def->name, conn_remote_kind(x->def->remote_target));
     return false;
 }
 
@@ -140,7 +128,7 @@ static pip_entry *entry_add(pip_engine *en, pip_def *def, bool persisted)
             free(def->source_arn);
             def->source_arn = arn;
         }
-        if (entry_io(en, x, &e))
+        if (pip_remote_io(def, en->dir, &en->io, &x->io, &x->remote, &e))
             x->runner = pip_runner_new(def, en->dir, x->hash_key, &x->io, &x->counters, &e);
     }
     if (!x->runner) snprintf(x->reason, sizeof x->reason, "%s", e.msg);
@@ -193,7 +181,7 @@ static bool deleted_has(pip_engine *en, const char *name)
 
 /* ---- open / start / close --------------------------------------------------------------- */
 
-static bool load_persisted(pip_engine *en, sp_err *e)
+static bool load_persisted(pip_engine *en, const sp_config *cfg, sp_err *e)
 {
     json_t *doc = pip_store_load(en->dir, e);
     if (!doc) return false;
@@ -211,6 +199,7 @@ static bool load_persisted(pip_engine *en, sp_err *e)
         }
         d->created_ms = (int64_t)(json_number_value(json_object_get(p, "CreationTime")) * 1000);
         d->modified_ms = (int64_t)(json_number_value(json_object_get(p, "LastModifiedTime")) * 1000);
+        pip_remote_inherit(d, cfg);
         entry_add(en, d, true);
     }
     json_decref(doc);
@@ -227,7 +216,7 @@ pip_engine *pip_engine_open(const char *dir, const sp_config *cfg, tbl_db *table
     en->tables = tables;
     en->log = log;
     en->io = pip_io_default(tables, log);
-    if (!load_persisted(en, e)) goto bad;
+    if (!load_persisted(en, cfg, e)) goto bad;
     for (size_t i = 0; cfg && i < cfg->n_pipes; i++) {
         if (entry_find(en, cfg->pipes[i].name, NULL) || deleted_has(en, cfg->pipes[i].name)) continue;
         pip_def *d = pip_def_from_config(&cfg->pipes[i], e);
@@ -343,7 +332,10 @@ static bool entry_replace(pip_engine *en, pip_entry *x, pip_def *d, sp_err *e)
     free(x->hash_key);
     x->hash_key = NULL;
     sp_err re = {0};
-    if (resolve(en, d, NULL, &x->hash_key, &re) && entry_io(en, x, &re))
+    pip_remote_free(x->remote);
+    x->remote = NULL;
+    if (resolve(en, d, NULL, &x->hash_key, &re) &&
+        pip_remote_io(d, en->dir, &en->io, &x->io, &x->remote, &re))
         x->runner = pip_runner_new(d, en->dir, x->hash_key, &x->io, &x->counters, &re);
     if (!x->runner) snprintf(x->reason, sizeof x->reason, "%s", re.msg);
     return entry_run(en, x, e) && save(en, e);
@@ -552,7 +544,9 @@ json_t *pip_engine_health(pip_engine *en)
     for (size_t i = 0; i < en->n; i++) {
         pip_entry *x = en->entries[i];
         uint64_t c = x->runner ? pip_runner_checkpoint(x->runner) : 0;
-        uint64_t last = tbl_stream_last_seq(en->tables, x->def->source_table);
+        /* a remote source's lag is its connector's millis_behind (the local table of the
+         * same name, if any, is another table) */
+        uint64_t last = x->def->remote_source ? c : tbl_stream_last_seq(en->tables, x->def->source_table);
         int64_t oldest_ms = 0;
         sp_err e = {0};
         if (x->runner && last > c)
@@ -567,18 +561,9 @@ json_t *pip_engine_health(pip_engine *en)
                               (json_int_t)c, "lag_records", (json_int_t)(last > c ? last - c : 0),
                               "lag_seconds", lag_s < 0 ? 0.0 : lag_s);
         if (x->reason[0]) json_object_set_new(p, "reason", json_string(x->reason));
-        if (x->kafka) { /* flat, so status prints it and metrics export it per pipe */
-            conn_kafka_stats ks;
-            conn_kafka_target_stats(x->kafka, &ks);
-            json_t *conn = json_pack("{s:s, s:s, s:I, s:I, s:s}", "connector", "kafka",
-                                            "connector_topic", x->def->target_stream,
-                                            "connector_records", (json_int_t)ks.records,
-                                            "connector_errors", (json_int_t)ks.errors,
-                                            "connector_last_error", ks.last_error);
-            json_object_update(p, conn);
-            json_decref(conn);
-        }
         json_object_set_new(p, "dead_lettered", json_integer((json_int_t)x->counters.dead_lettered));
+        json_t *conn = pip_remote_health(x->remote);
+        if (conn) json_object_set_new(p, "connectors", conn);
         json_object_set_new(pipes, x->def->name, p);
     }
     pthread_mutex_unlock(&en->mu);
@@ -595,7 +580,9 @@ bool pip_engine_drain(pip_engine *en, const char *name, int timeout_ms)
         pip_entry *x = entry_find(en, name, NULL);
         bool done = false, gone = !x || !x->runner;
         if (!gone) {
-            if (!have_target) target = tbl_stream_last_seq(en->tables, x->def->source_table);
+            if (!have_target)
+                target = x->def->remote_source ? 0 /* what the remote holds is unknown here */
+                                               : tbl_stream_last_seq(en->tables, x->def->source_table);
             have_target = true;
             done = pip_runner_checkpoint(x->runner) >= target;
         }

@@ -1,5 +1,5 @@
-/* The runner's I/O: the table stream as source, the stream log (default) or a Kafka topic
- * (conn/kafka.h) as target. Kept apart from runner.c so the runner can be tested against a
+/* The runner's default I/O: the table stream as source, the stream log as target (remote.c
+ * puts connectors in their place). Kept apart from runner.c so the runner can be tested against a
  * fake log that fails on purpose. */
 #include "pipe_int.h"
 
@@ -44,14 +44,4 @@ pip_io pip_io_default(tbl_db *tables, stm_log *log)
         .dst_shard_for_key = dst_shard_for_key,
         .dst_origin_position = dst_origin_position,
     };
-}
-
-pip_io pip_io_kafka(const pip_io *base, conn_kafka_target *target)
-{
-    pip_io io = *base;
-    io.dst = target;
-    io.dst_put = conn_kafka_target_put;
-    io.dst_shard_for_key = conn_kafka_target_partition;
-    io.dst_origin_position = conn_kafka_target_origin_position;
-    return io;
 }

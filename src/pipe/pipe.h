@@ -85,4 +85,8 @@ json_t *pip_engine_health(pip_engine *en);
  * when called (for tests and `demo`); false on timeout or unknown pipe. */
 bool pip_engine_drain(pip_engine *en, const char *name, int timeout_ms);
 
+/* Checks a configured pipe's remote source and target mappings (an sp_cfg_check for the
+ * "pipes" section): kinds, endpoints, names (remote.c). */
+bool pip_config_check(const void *pipe_cfg, const char **key, sp_err *e);
+
 #endif

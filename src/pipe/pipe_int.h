@@ -5,7 +5,6 @@
 
 #include <stdatomic.h>
 
-#include "conn/kafka.h"
 #include "pipe.h"
 
 /* AWS limits the Pipes API enforces (botocore pipes 2015-10-07). */
@@ -36,9 +35,8 @@ typedef struct pip_def {
     char *description;        /* may be NULL */
     char *source_arn;         /* DynamoDB stream ARN */
     char *source_table;       /* from source_arn */
-    char *target_arn;         /* Kinesis stream ARN */
+    char *target_arn;         /* Kinesis stream ARN; kafka://<brokers>/<topic> for Kafka */
     char *target_stream;      /* from target_arn; the topic for a Kafka target */
-    json_t *kafka_target;     /* {kind: kafka, ...} from the config (conn/kafka.h), or NULL */
     char *role_arn;
     bool running;             /* DesiredState RUNNING (else STOPPED) */
     bool latest;              /* StartingPosition LATEST (else TRIM_HORIZON) */
@@ -52,6 +50,8 @@ typedef struct pip_def {
     long max_age_s;           /* MaximumRecordAgeInSeconds; -1: no limit */
     bool bisect;              /* OnPartialBatchItemFailure AUTOMATIC_BISECT */
     int64_t created_ms, modified_ms;
+    json_t *remote_source;    /* the configuration's {kind: dynamodb-streams, ...} or NULL */
+    json_t *remote_target;    /* the configuration's {kind: kinesis|kafka, ...} or NULL */
 } pip_def;
 
 /* Builds a definition from a CreatePipe body (base NULL; name from the path) or applies an
@@ -126,8 +126,27 @@ typedef struct pip_io {
 
 /* io.c */
 pip_io pip_io_default(tbl_db *tables, stm_log *log);
-/* base with its target replaced by a Kafka target (borrowed; conn/kafka.h). */
-pip_io pip_io_kafka(const pip_io *base, conn_kafka_target *target);
+
+/* ---- remote sources and targets (remote.c) --------------------------------------------- */
+
+/* Copies cfg's remote source/target into d and fills the names and ARNs they imply (target:
+ * target_stream and target_arn; source: source_table and source_arn). Returns whether the
+ * source is remote (the caller fills the embedded one otherwise). */
+bool pip_remote_apply(pip_def *d, const sp_cfg_pipe *cfg);
+/* A pipe saved through the API (pipes.json keeps the Pipes API shape, which has no place for
+ * an endpoint) takes the remote source/target of the configured pipe of the same name when
+ * they name the same table and stream. */
+void pip_remote_inherit(pip_def *d, const sp_config *cfg);
+/* The runner's I/O for d: base with the source and/or target replaced by connectors when d
+ * names remote ones; *conn receives what must be freed with pip_remote_free after the
+ * runner. dir is the pipe stage's directory (the connectors' journals live there). */
+typedef struct pip_remote pip_remote;
+bool pip_remote_io(const pip_def *d, const char *dir, const pip_io *base, pip_io *out,
+                   pip_remote **conn, sp_err *e);
+void pip_remote_free(pip_remote *c);
+/* {target: {...}, source: {...}} of the connectors' health, or NULL when there are none. */
+json_t *pip_remote_health(pip_remote *c);
+
 
 typedef struct pip_runner pip_runner;
 

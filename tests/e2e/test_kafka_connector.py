@@ -145,19 +145,23 @@ def test_seed_pipeline_through_kafka_reaches_the_lake_once_in_key_order(make_ser
     lines = wait_lake(data_dir, len(history))
     assert_exactly_once(lines, history)
     assert {l["cdc_event_type"] for l in lines} == {"INSERT", "MODIFY", "REMOVE"}
-    # status and metrics name the connector with its counts
-    p = pipe_health(server, PIPE)
-    assert p["connector"] == "kafka" and p["connector_topic"] == "sales", p
-    assert p["connector_records"] == len(history) and p["connector_errors"] == 0, p
-    d = server.health()["services"]["firehose"]["delivery_streams"][DELIVERY]
-    assert d["connector"] == "kafka" and d["connector_records"] == len(history), d
-    assert d["connector_lag"] == 0, d
+    # status and metrics name the connectors with their counts, as for every remote kind
+    p = pipe_health(server, PIPE)["connectors"]["target"]
+    assert p["kind"] == "kafka" and p["topic"] == "sales", p
+    assert p["endpoint"] == kafka.bootstrap, p
+    assert p["records"] == len(history) and p["errors"] == 0, p
+    d = server.health()["services"]["firehose"]["delivery_streams"][DELIVERY]["connectors"]
+    assert d["source"]["kind"] == "kafka" and d["source"]["records"] == len(history), d
+    assert d["source"]["lag_records"] == 0, d
     out = subprocess.run([BIN, "status", "--data-dir", data_dir, "--endpoint", server.endpoint],
                          capture_output=True, text=True, timeout=60)
-    assert "connector=kafka" in out.stdout, out.stdout + out.stderr
+    assert "kind=kafka" in out.stdout and "topic=sales" in out.stdout, out.stdout + out.stderr
     with urllib.request.urlopen(server.endpoint + "/_salespipe/metrics", timeout=10) as r:
         metrics = r.read().decode()
-    assert f'salespipe_pipes_connector_errors{{name="{PIPE}"}} 0' in metrics, metrics
+    assert f'salespipe_pipes_connector_errors{{name="{PIPE}",role="target"}} 0' in metrics, metrics
+    assert (f'salespipe_firehose_connector_lag_records{{name="{DELIVERY}",role="source"}} 0'
+            in metrics), metrics
+    assert f'salespipe_pipes_connector_info{{name="{PIPE}",role="target",kind="kafka"' in metrics
     # the dashboard shows the pipe's target
     with urllib.request.urlopen(server.endpoint + f"/_salespipe/api/pipe?name={PIPE}",
                                 timeout=10) as r:
@@ -232,8 +236,8 @@ def test_broker_failures_during_load_lose_and_double_nothing(make_server, data_d
     history = table_history(server)
     lines = wait_lake(data_dir, len(history), timeout=180)
     assert_exactly_once(lines, history)
-    p = pipe_health(server, PIPE)
-    assert p["connector_errors"] >= 1 and "Kafka" in p["connector_last_error"], p
+    p = pipe_health(server, PIPE)["connectors"]["target"]
+    assert p["errors"] >= 1 and "Kafka" in p["last_error"], p
 
 
 def test_a_bad_kafka_target_is_refused_at_load_naming_the_key(tmp_path):
@@ -253,4 +257,4 @@ def test_a_bad_kafka_target_is_refused_at_load_naming_the_key(tmp_path):
                                             "    batch_size: 50")
     bad.write_text(both)
     out = subprocess.run([BIN, "config", "--config", str(bad)], capture_output=True, text=True)
-    assert out.returncode == 2 and "not both" in out.stderr, out.stderr
+    assert out.returncode == 2 and "keep one of them" in out.stderr, out.stderr

@@ -306,6 +306,19 @@ static void source_reads_partitions_as_shards_from_a_position(void **state)
     assert_int_equal(conn_kafka_source_end(s, 0), 10);
     conn_kafka_source_commit(s, 0, 10);
     assert_true(committed_offset(&m, "salespipe-dlv") == 10); /* visible to the group's tools */
+    /* the runner's checkpointed hook commits a partition whose checkpoint moved */
+    uint64_t cp[1] = {7};
+    conn_kafka_source_checkpointed(s, cp, 1);
+    assert_true(committed_offset(&m, "salespipe-dlv") == 7);
+    /* and the connector's health is the shape every remote stage shows */
+    json_t *h = conn_kafka_source_health(s);
+    assert_string_equal(json_string_value(json_object_get(h, "kind")), "kafka");
+    assert_string_equal(json_string_value(json_object_get(h, "endpoint")), m.cfg.brokers);
+    assert_true(json_is_integer(json_object_get(h, "records")));
+    assert_true(json_is_integer(json_object_get(h, "errors")));
+    assert_true(json_is_integer(json_object_get(h, "lag_records")));
+    assert_true(json_is_string(json_object_get(h, "last_error")));
+    json_decref(h);
     assert_int_equal(conn_kafka_source_read(s, 2, 0, 1, SIZE_MAX, collect, &got, &e), -1);
     conn_kafka_source_destroy(s);
     mock_stop(&m);
