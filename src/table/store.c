@@ -19,8 +19,12 @@
 
 #include "core/fs.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static uint64_t event_rng;  /* guarded by write_mu */
 
@@ -34,44 +38,215 @@ static bool step_done(tbl_conn *c, sqlite3_stmt *st, const char *what, sp_err *e
 }
 
 /* ---- group commit ------------------------------------------------------------------------
- * Writers take write_mu one at a time, as before, and each runs in a savepoint of the group's
- * open transaction, so a failed writer undoes only its own changes. A writer that succeeds
+ * Writers take write_mu one at a time, and each runs in a savepoint of the group's open
+ * transaction, so a failed writer undoes only its own changes. A writer that succeeds
  * commits the group itself when nobody is queued behind it (or the group is full); otherwise
  * it leaves the lock to the next writer and waits until a later writer commits the group. No
  * writer answers before the COMMIT that holds its changes, and item and stream record stay in
- * one transaction, so durability and exactly-once capture are as with one commit per write;
- * what changes is that a burst of concurrent writers pays for one commit instead of many. */
+ * one transaction, so exactly-once capture is as with one commit per write.
+ *
+ * Durability is pipelined (`durability: fsync`). COMMIT only writes the group's WAL frames
+ * (synchronous=NORMAL on the writer connection) and gives the group a number; write_mu is
+ * released at once, so the next group forms and commits while this one is being synced.
+ * Each writer then waits until synced_no reaches its group's number; if no sync is under
+ * way it does one itself: it notes the latest group number, fdatasyncs the WAL through its
+ * own descriptor (the WAL is append-only between checkpoints, and a fresh WAL after a
+ * checkpoint starts only once SQLite has synced the database, so one sync of the file makes
+ * every earlier commit durable), then publishes the stream positions of every group up to
+ * that number and wakes the waiters. Stream consumers read only up to the published
+ * position, so nothing downstream (the pipe, Kinesis, the lake, GetRecords) ever sees a
+ * change that a power loss could still take, and a sequence number seen outside is never
+ * handed out again. Item reads on other connections may see a committed item before its sync
+ * (as readers of any database with pipelined commit may); a write that depends on it commits
+ * in a later group, which no sync can make durable without the earlier one.
+ * Under `durability: relaxed` the positions are published at COMMIT, as before. */
 
 enum { TBL_GROUP_MAX = 256 };   /* writers per group commit at most */
 
 typedef struct tbl_group_waiter {
     bool done, ok;
+    uint64_t commit;            /* the group's number, to wait for its sync (fsync mode) */
     sp_err err;
     struct tbl_group_waiter *next;
 } tbl_group_waiter;
 
+bool tbl_sync_init(tbl_db *db, sp_err *e)
+{
+    pthread_mutex_init(&db->sync_mu, NULL);
+    pthread_cond_init(&db->sync_cv, NULL);
+    db->wal_fd = -1;
+    size_t n = strlen(db->path) + sizeof "-wal";
+    db->wal_path = malloc(n);
+    db->pending = calloc(TBL_PENDING_MAX, sizeof *db->pending);
+    if (!db->wal_path || !db->pending) {
+        sp_err_internal(e, "out of memory");
+        return false;
+    }
+    snprintf(db->wal_path, n, "%s-wal", db->path);
+    return true;
+}
+
+void tbl_sync_free(tbl_db *db)
+{
+    if (db->wal_fd >= 0) close(db->wal_fd);
+    db->wal_fd = -1;
+    free(db->wal_path);
+    free(db->pending);
+    db->wal_path = NULL;
+    db->pending = NULL;
+    pthread_mutex_destroy(&db->sync_mu);
+    pthread_cond_destroy(&db->sync_cv);
+}
+
+uint64_t tbl_written_seq(tbl_db *db, int64_t tid, uint64_t published)
+{
+    uint64_t seq = published;
+    pthread_mutex_lock(&db->sync_mu);
+    for (size_t i = 0; i < db->n_pending; i++)
+        if (db->pending[i].tid == tid && db->pending[i].seq > seq) seq = db->pending[i].seq;
+    pthread_mutex_unlock(&db->sync_mu);
+    /* Read after pending: a position the syncer removed from pending was published first. */
+    pthread_mutex_lock(&db->meta_mu);
+    for (size_t i = 0; i < db->n_metas; i++)
+        if (db->metas[i].tid == tid && db->metas[i].last_seq > seq) seq = db->metas[i].last_seq;
+    pthread_mutex_unlock(&db->meta_mu);
+    for (size_t i = 0; i < db->group_n_tids; i++)
+        if (db->group_tids[i] == tid && db->group_seqs[i] > seq) seq = db->group_seqs[i];
+    return seq;
+}
+
+/* fdatasync of the WAL through db->wal_fd, (re)opened when the path names another file than
+ * the one held (SQLite removes the WAL only when the last connection closes, but a
+ * descriptor of a removed file would sync nothing that matters). Only the syncer calls it. */
+static bool wal_sync(tbl_db *db, sp_err *e)
+{
+    if (db->sync_hook && !db->sync_hook(db->sync_hook_arg)) {
+        sp_err_internal(e, "syncing %s: refused by the test hook", db->wal_path);
+        return false;
+    }
+    struct stat held, now;
+    if (db->wal_fd >= 0 && (stat(db->wal_path, &now) != 0 || fstat(db->wal_fd, &held) != 0 ||
+                            now.st_ino != held.st_ino || now.st_dev != held.st_dev)) {
+        close(db->wal_fd);
+        db->wal_fd = -1;
+    }
+    if (db->wal_fd < 0) db->wal_fd = open(db->wal_path, O_RDWR | O_CLOEXEC);
+    if (db->wal_fd < 0 || fdatasync(db->wal_fd) != 0) {
+        sp_err_internal(e, "syncing %s: %s", db->wal_path, strerror(errno));
+        return false;
+    }
+    __atomic_add_fetch(&db->stat_syncs, 1, __ATOMIC_RELAXED);
+    return true;
+}
+
+/* Waits until the group numbered commit is durable and its stream positions are published,
+ * syncing the WAL itself when no other writer is. False with a 500 once a sync has failed:
+ * a write whose durability is unknown is never acknowledged (and none after it). */
+static bool durable_wait(tbl_db *db, uint64_t commit, sp_err *e)
+{
+    pthread_mutex_lock(&db->sync_mu);
+    while (db->synced_no < commit && !db->sync_failed) {
+        if (db->syncing) {
+            pthread_cond_wait(&db->sync_cv, &db->sync_mu);
+            continue;
+        }
+        db->syncing = true;
+        uint64_t upto = db->commit_no;
+        size_t n = db->n_pending;
+        tbl_pending take[TBL_PENDING_MAX];
+        memcpy(take, db->pending, n * sizeof *take);
+        pthread_mutex_unlock(&db->sync_mu);
+
+        sp_err io = {0};
+        bool ok = wal_sync(db, &io);
+        if (ok) {
+            sp_failpoint("table.committed"); /* durable, not yet published nor acknowledged */
+            for (size_t i = 0; i < n; i++) tbl_meta_committed(db, take[i].tid, take[i].seq);
+        } else {
+            sp_warn("table: %s; no further write is acknowledged", io.msg);
+        }
+
+        pthread_mutex_lock(&db->sync_mu);
+        db->syncing = false;
+        if (ok) {
+            /* Published before they leave pending, so tbl_written_seq never misses one. */
+            size_t kept = 0;
+            for (size_t i = 0; i < db->n_pending; i++)
+                if (db->pending[i].commit > upto) db->pending[kept++] = db->pending[i];
+            db->n_pending = kept;
+            db->synced_no = upto;
+        } else {
+            db->sync_failed = true;
+        }
+        pthread_cond_broadcast(&db->sync_cv);
+    }
+    bool ok = db->synced_no >= commit;
+    pthread_mutex_unlock(&db->sync_mu);
+    if (!ok)
+        sp_err_set(e, 500, "InternalServerError", "The change was committed but could not be "
+                   "made durable (the table's log could not be synced to disk)");
+    return ok;
+}
+
+/* After a COMMIT in fsync mode: numbers the group and moves its stream positions to
+ * pending. Returns the group's number. Under write_mu. */
+static uint64_t group_pend(tbl_db *db)
+{
+    pthread_mutex_lock(&db->sync_mu);
+    uint64_t commit = ++db->commit_no;
+    for (size_t i = 0; i < db->group_n_tids; i++) {
+        size_t j = 0;
+        while (j < db->n_pending && db->pending[j].tid != db->group_tids[i]) j++;
+        if (j == db->n_pending) db->n_pending++;   /* room made by group_finish */
+        db->pending[j] = (tbl_pending){db->group_tids[i], db->group_seqs[i], commit};
+    }
+    pthread_mutex_unlock(&db->sync_mu);
+    return commit;
+}
+
 /* Ends the open group: COMMIT (or ROLLBACK when commit is false), publishes the seqs the group
- * reached on success, and tells every waiting member how it ended. Under write_mu. */
-static bool group_finish(tbl_db *db, bool commit, sp_err *e)
+ * reached on success (relaxed) or hands them to the next sync (fsync), and tells every
+ * waiting member how it ended. *number is the group's number to wait for (0: nothing to
+ * wait for). Under write_mu. */
+static bool group_finish(tbl_db *db, bool commit, uint64_t *number, sp_err *e)
 {
     tbl_conn *c = db->writer;
     sp_err local = {0};
+    bool fsync_mode = db->durability != SP_DURABILITY_RELAXED;
+    uint64_t no = 0;
+    if (commit && fsync_mode) {
+        /* pending must have room for every table of this group: if not, wait for a sync
+         * to publish what is there (the syncer does not need write_mu). */
+        pthread_mutex_lock(&db->sync_mu);
+        bool full = db->n_pending + db->group_n_tids > TBL_PENDING_MAX;
+        uint64_t last = db->commit_no;
+        pthread_mutex_unlock(&db->sync_mu);
+        if (full && !durable_wait(db, last, &local)) commit = false;
+    }
     bool ok = commit && step_done(c, c->st[TBL_ST_COMMIT], "COMMIT", &local);
     if (!ok) {
         step_done(c, c->st[TBL_ST_ROLLBACK], "ROLLBACK", NULL);
         if (!sp_err_failed(&local)) sp_err_internal(&local, "the write group was rolled back");
     }
     if (ok) {
-        sp_failpoint("table.committed"); /* durable, not yet acknowledged */
-        for (size_t i = 0; i < db->group_n_tids; i++)
-            tbl_meta_committed(db, db->group_tids[i], db->group_seqs[i]);
+        __atomic_add_fetch(&db->stat_groups, 1, __ATOMIC_RELAXED);
+        if (fsync_mode) {
+            no = group_pend(db);
+            sp_failpoint("table.commit-unsynced"); /* in the WAL, not yet synced */
+        } else {
+            sp_failpoint("table.committed");
+            for (size_t i = 0; i < db->group_n_tids; i++)
+                tbl_meta_committed(db, db->group_tids[i], db->group_seqs[i]);
+        }
     }
     for (tbl_group_waiter *w = db->group_waiters; w; w = w->next) {
         w->ok = ok;
+        w->commit = no;
         if (!ok) w->err = local;
         w->done = true;
     }
     if (!ok && e) *e = local;
+    if (number) *number = no;
     db->group_waiters = NULL;
     db->group_open = false;
     db->group_members = 0;
@@ -80,12 +255,13 @@ static bool group_finish(tbl_db *db, bool commit, sp_err *e)
     return ok;
 }
 
-/* Commits the open group unless another writer is queued to join it. Under write_mu. */
+/* Commits the open group unless another writer is queued to join it. Under write_mu. The
+ * group's members were answered by group_finish; whoever waits for them syncs. */
 static void group_maybe_finish(tbl_db *db)
 {
     if (db->group_open && (__atomic_load_n(&db->writers_waiting, __ATOMIC_SEQ_CST) == 0 ||
                            db->group_members >= TBL_GROUP_MAX))
-        group_finish(db, true, NULL);
+        group_finish(db, true, NULL, NULL);
 }
 
 bool tbl_txn_begin(tbl_db *db, tbl_txn *t, sp_err *e)
@@ -100,7 +276,8 @@ bool tbl_txn_begin(tbl_db *db, tbl_txn *t, sp_err *e)
     if (!db->writer && !(db->writer = tbl_conn_open_writer(db, e))) goto fail;
     tbl_conn *c = db->writer;
     /* Room for every table this transaction may touch when it merges into the group. */
-    if (db->group_open && db->group_n_tids > TBL_TRANSACT_MAX) group_finish(db, true, NULL);
+    if (db->group_open && db->group_n_tids > TBL_TRANSACT_MAX)
+        group_finish(db, true, NULL, NULL);
     if (!db->group_open) {
         if (!step_done(c, c->st[TBL_ST_BEGIN], "BEGIN", e)) goto fail;
         db->group_open = true;
@@ -141,24 +318,30 @@ bool tbl_txn_commit(tbl_txn *t, sp_err *e)
     txn_end(t);
     if (!step_done(c, c->st[TBL_ST_RELEASE], "RELEASE", e)) {
         /* The savepoint could not be folded in: nothing of the group can be trusted. */
-        group_finish(db, false, NULL);
+        group_finish(db, false, NULL, NULL);
         pthread_mutex_unlock(&db->write_mu);
         return false;
     }
     group_merge(db, t);
     db->group_members++;
+    bool ok;
+    uint64_t number = 0;
     if (__atomic_load_n(&db->writers_waiting, __ATOMIC_SEQ_CST) == 0 ||
         db->group_members >= TBL_GROUP_MAX) {
-        bool ok = group_finish(db, true, e);
+        ok = group_finish(db, true, &number, e);
         pthread_mutex_unlock(&db->write_mu);
-        return ok;
+    } else {
+        tbl_group_waiter me = {.next = db->group_waiters};
+        db->group_waiters = &me;
+        while (!me.done) pthread_cond_wait(&db->group_cv, &db->write_mu);
+        pthread_mutex_unlock(&db->write_mu);
+        if (!me.ok && e) *e = me.err;
+        ok = me.ok;
+        number = me.commit;
     }
-    tbl_group_waiter me = {.next = db->group_waiters};
-    db->group_waiters = &me;
-    while (!me.done) pthread_cond_wait(&db->group_cv, &db->write_mu);
-    pthread_mutex_unlock(&db->write_mu);
-    if (!me.ok && e) *e = me.err;
-    return me.ok;
+    if (ok && number) ok = durable_wait(db, number, e);
+    if (ok) __atomic_add_fetch(&db->stat_writes, 1, __ATOMIC_RELAXED);
+    return ok;
 }
 
 void tbl_txn_rollback(tbl_txn *t)
@@ -169,10 +352,17 @@ void tbl_txn_rollback(tbl_txn *t)
     txn_end(t);
     if (!step_done(c, c->st[TBL_ST_ROLLBACK_TO], "ROLLBACK TO", NULL) ||
         !step_done(c, c->st[TBL_ST_RELEASE], "RELEASE", NULL))
-        group_finish(db, false, NULL);
+        group_finish(db, false, NULL, NULL);
     else
         group_maybe_finish(db);
     pthread_mutex_unlock(&db->write_mu);
+}
+
+void tbl_db_commit_stats(tbl_db *db, uint64_t *writes, uint64_t *groups, uint64_t *syncs)
+{
+    *writes = __atomic_load_n(&db->stat_writes, __ATOMIC_RELAXED);
+    *groups = __atomic_load_n(&db->stat_groups, __ATOMIC_RELAXED);
+    *syncs = __atomic_load_n(&db->stat_syncs, __ATOMIC_RELAXED);
 }
 
 static void bind_key(sqlite3_stmt *st, const tbl_meta *m, const tbl_key *k)
@@ -222,9 +412,9 @@ static bool txn_table(tbl_txn *t, tbl_meta *m, size_t *slot, sp_err *e)
         return false;
     }
     t->tids[t->n_tids] = m->tid;
-    t->seqs[t->n_tids] = m->last_seq > t->db->seq_floor ? m->last_seq : t->db->seq_floor;
-    for (size_t i = 0; i < t->db->group_n_tids; i++)   /* written earlier in this group */
-        if (t->db->group_tids[i] == m->tid) t->seqs[t->n_tids] = t->db->group_seqs[i];
+    /* Positions committed earlier (this group, or groups not yet synced) count too. */
+    uint64_t last = tbl_written_seq(t->db, m->tid, m->last_seq);
+    t->seqs[t->n_tids] = last > t->db->seq_floor ? last : t->db->seq_floor;
     *slot = t->n_tids++;
     return true;
 }

@@ -23,6 +23,9 @@ typedef struct tbl_db tbl_db;
  * either mode (<dir>/tables.seq, see store.c). Caller closes with tbl_db_close. */
 tbl_db *tbl_db_open(const char *dir, sp_durability durability, sp_err *e);
 void tbl_db_close(tbl_db *db);
+/* Write path counters since open: writes acknowledged, group commits (one SQLite transaction
+ * each), WAL syncs done by writers (fsync durability; 0 under relaxed). */
+void tbl_db_commit_stats(tbl_db *db, uint64_t *writes, uint64_t *groups, uint64_t *syncs);
 /* server.status_transition_ms: tables created, updated and deleted through the API stay
  * CREATING / UPDATING / DELETING this long (0: ACTIVE, or gone, at once). */
 void tbl_db_set_status_ms(tbl_db *db, int64_t ms);

@@ -159,6 +159,30 @@ struct tbl_db {
     pthread_cond_t group_cv;            /* a group was committed or rolled back */
     int writers_waiting;                /* threads about to take write_mu (atomic) */
 
+    /* Durability under `durability: fsync` (store.c). The writer connection commits with
+     * synchronous=NORMAL (WAL frames written, not synced), so write_mu is free again as soon
+     * as COMMIT returns; groups are numbered, and a writer answers only once a WAL sync
+     * that started after its group's COMMIT has finished. One waiting writer at a time does
+     * the sync, for every group committed so far. Stream positions reached by committed,
+     * not yet synced groups wait in pending and are published (tbl_meta_committed) only
+     * after the sync that covers them, so no consumer sees a change a power loss can take.
+     * Everything here is guarded by sync_mu; wal_fd only by being the one syncer. */
+    pthread_mutex_t sync_mu;
+    pthread_cond_t sync_cv;             /* a sync finished */
+    uint64_t commit_no;                 /* groups committed */
+    uint64_t synced_no;                 /* groups known durable and published */
+    bool syncing;                       /* a writer is syncing */
+    bool sync_failed;                   /* a WAL sync failed: nothing later is acknowledged */
+    struct tbl_pending *pending;        /* [TBL_PENDING_MAX], allocated at open */
+    size_t n_pending;
+    char *wal_path;
+    int wal_fd;                         /* -1 until the first sync */
+    bool (*sync_hook)(void *arg);       /* tests only: runs before each WAL sync; */
+    void *sync_hook_arg;                /* false makes the sync fail */
+    /* Counters for the health output (atomic): writes acknowledged, groups committed,
+     * WAL syncs done by writers. */
+    uint64_t stat_writes, stat_groups, stat_syncs;
+
     pthread_mutex_t meta_mu;            /* guards metas and the commit condition */
     pthread_cond_t commit_cv;           /* signalled after every commit that added records */
     tbl_meta *metas;
@@ -216,6 +240,22 @@ bool tbl_table_create(tbl_db *db, tbl_meta *m, json_t *desc_extra, sp_err *e);
 json_t *tbl_table_describe(tbl_db *db, const tbl_meta *m, const char *status);
 
 /* ---- transactions and the write path (store.c) ------------------------------------------ */
+
+enum { TBL_PENDING_MAX = 4 * TBL_TRANSACT_MAX };   /* tables with unpublished positions */
+
+/* The stream position a committed, not yet synced group reached in one table. */
+typedef struct tbl_pending {
+    int64_t tid;
+    uint64_t seq;
+    uint64_t commit;                    /* the group's number */
+} tbl_pending;
+
+/* Sets up and tears down the durability state of db (store.c). */
+bool tbl_sync_init(tbl_db *db, sp_err *e);
+void tbl_sync_free(tbl_db *db);
+/* The highest stream seq of table tid committed so far, published or not (for a writer
+ * that starts numbering, or a stream that starts, after it). Under write_mu. */
+uint64_t tbl_written_seq(tbl_db *db, int64_t tid, uint64_t published);
 
 /* A write transaction: holds the writer lock and the writer connection, inside a savepoint
  * of the current group (see tbl_db). tbl_txn_commit returns once the group that holds the
