@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """put-item: PutItem/s with seed-shaped orders, salespipe vs dynalite, same load generator
 (8 keep-alive connections, the same request bodies), same machine, same run."""
+import json
 import random
 import tempfile
+import urllib.request
 
 import boto3
 
@@ -31,6 +33,14 @@ def create_seed_table(endpoint):
     c.get_waiter("table_exists").wait(TableName="OrdersRawTable")
 
 
+def table_commit_stats(port):
+    """Writes, group commits and WAL syncs of the table since start (health output)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_salespipe/health", timeout=10) as r:
+        ddb = json.load(r).get("services", {}).get("dynamodb", {})
+    return {"table_writes": ddb.get("writes"), "table_group_commits": ddb.get("group_commits"),
+            "table_wal_syncs": ddb.get("wal_syncs")}
+
+
 def main():
     body = bodies()
     with tempfile.TemporaryDirectory() as d:
@@ -38,6 +48,7 @@ def main():
         try:
             r_ours = loadgen_cpu(ours.proc.pid, ours.port, "DynamoDB_20120810.PutItem", body,
                                  SECONDS)
+            groups = table_commit_stats(ours.port)
         finally:
             ours.stop()
     peer = NodePeer("dynalite", ["--createTableMs", "0"])
@@ -50,7 +61,8 @@ def main():
     emit("put-item", "requests/s", r_ours["rps"], "dynalite", r_peer["rps"],
          ours_p99_ms=r_ours["p99_ms"], peer_p99_ms=r_peer["p99_ms"],
          ours_cpu_us_per_req=r_ours["cpu_us_per_req"],
-         peer_cpu_us_per_req=r_peer["cpu_us_per_req"], ours_errors=r_ours["errors"], peer_errors=r_peer["errors"])
+         peer_cpu_us_per_req=r_peer["cpu_us_per_req"], ours_errors=r_ours["errors"], peer_errors=r_peer["errors"],
+         **groups)
 
 
 if __name__ == "__main__":
