@@ -39,33 +39,38 @@ static bool step_done(tbl_conn *c, sqlite3_stmt *st, const char *what, sp_err *e
 
 /* ---- group commit ------------------------------------------------------------------------
  * Writers take write_mu one at a time, and each runs in a savepoint of the group's open
- * transaction, so a failed writer undoes only its own changes. A writer that succeeds
- * commits the group itself when nobody is queued behind it (or the group is full); otherwise
- * it leaves the lock to the next writer and waits until a later writer commits the group. No
- * writer answers before the COMMIT that holds its changes, and item and stream record stay in
- * one transaction, so exactly-once capture is as with one commit per write.
+ * transaction, so a failed writer undoes only its own changes. No writer answers before the
+ * COMMIT that holds its changes, and item and stream record stay in one transaction, so
+ * exactly-once capture is as with one commit per write.
  *
- * Durability is pipelined (`durability: fsync`). COMMIT only writes the group's WAL frames
- * (synchronous=NORMAL on the writer connection) and gives the group a number; write_mu is
- * released at once, so the next group forms and commits while this one is being synced.
- * Each writer then waits until synced_no reaches its group's number; if no sync is under
- * way it does one itself: it notes the latest group number, fdatasyncs the WAL through its
- * own descriptor (the WAL is append-only between checkpoints, and a fresh WAL after a
- * checkpoint starts only once SQLite has synced the database, so one sync of the file makes
- * every earlier commit durable), then publishes the stream positions of every group up to
- * that number and wakes the waiters. Stream consumers read only up to the published
- * position, so nothing downstream (the pipe, Kinesis, the lake, GetRecords) ever sees a
- * change that a power loss could still take, and a sequence number seen outside is never
- * handed out again. Item reads on other connections may see a committed item before its sync
- * (as readers of any database with pipelined commit may); a write that depends on it commits
- * in a later group, which no sync can make durable without the earlier one.
- * Under `durability: relaxed` the positions are published at COMMIT, as before. */
+ * `durability: fsync`: pipelined. A writer that finishes its savepoint while no sync is under
+ * way becomes the leader: it COMMITs the group (synchronous=NORMAL on the writer connection:
+ * the WAL frames are written, not synced), which gives the group a number, releases
+ * write_mu, and fdatasyncs the WAL through its own descriptor. Writers that finish while that
+ * sync runs leave the group open and wait; when the sync is done one of them leads the next
+ * round, committing everything that gathered meanwhile as one transaction. So a group is
+ * every write that arrived during one sync, one COMMIT and one fdatasync per group, and the
+ * lock is never held across an fsync. One sync of the WAL makes every earlier commit
+ * durable: the WAL is append-only between checkpoints, and SQLite starts it afresh only after
+ * a checkpoint that synced the WAL and then the database. After the sync the leader publishes
+ * the stream positions of every group up to the number it noted, then wakes the waiters.
+ * Stream consumers read only up to the published position, so nothing downstream (the pipe,
+ * Kinesis, the lake, GetRecords) sees a change that a power loss could still take, and a
+ * sequence number seen outside is never handed out again. Item reads on other connections
+ * may see a committed item before its sync, as readers of any database with pipelined
+ * commits may; a write that depends on it commits in a later group, and no sync can make the
+ * later group durable without the earlier one.
+ *
+ * `durability: relaxed`: a writer that succeeds commits the group when nobody is queued
+ * behind it (or the group is full), otherwise it leaves the lock to the next writer and waits
+ * for a later writer's COMMIT; positions are published at COMMIT. */
 
 enum { TBL_GROUP_MAX = 256 };   /* writers per group commit at most */
 
+/* A writer waiting for its group. Filled by group_finish under write_mu and sync_mu. */
 typedef struct tbl_group_waiter {
     bool done, ok;
-    uint64_t commit;            /* the group's number, to wait for its sync (fsync mode) */
+    uint64_t commit;            /* the group's number (fsync mode) */
     sp_err err;
     struct tbl_group_waiter *next;
 } tbl_group_waiter;
@@ -77,8 +82,7 @@ bool tbl_sync_init(tbl_db *db, sp_err *e)
     db->wal_fd = -1;
     size_t n = strlen(db->path) + sizeof "-wal";
     db->wal_path = malloc(n);
-    db->pending = calloc(TBL_PENDING_MAX, sizeof *db->pending);
-    if (!db->wal_path || !db->pending) {
+    if (!db->wal_path) {
         sp_err_internal(e, "out of memory");
         return false;
     }
@@ -117,7 +121,7 @@ uint64_t tbl_written_seq(tbl_db *db, int64_t tid, uint64_t published)
 
 /* fdatasync of the WAL through db->wal_fd, (re)opened when the path names another file than
  * the one held (SQLite removes the WAL only when the last connection closes, but a
- * descriptor of a removed file would sync nothing that matters). Only the syncer calls it. */
+ * descriptor of a removed file would sync nothing that matters). Only the leader calls it. */
 static bool wal_sync(tbl_db *db, sp_err *e)
 {
     if (db->sync_hook && !db->sync_hook(db->sync_hook_arg)) {
@@ -139,95 +143,78 @@ static bool wal_sync(tbl_db *db, sp_err *e)
     return true;
 }
 
-/* Waits until the group numbered commit is durable and its stream positions are published,
- * syncing the WAL itself when no other writer is. False with a 500 once a sync has failed:
- * a write whose durability is unknown is never acknowledged (and none after it). */
-static bool durable_wait(tbl_db *db, uint64_t commit, sp_err *e)
+static void sync_failed_err(sp_err *e)
 {
-    pthread_mutex_lock(&db->sync_mu);
-    while (db->synced_no < commit && !db->sync_failed) {
-        if (db->syncing) {
-            pthread_cond_wait(&db->sync_cv, &db->sync_mu);
-            continue;
-        }
-        db->syncing = true;
-        uint64_t upto = db->commit_no;
-        size_t n = db->n_pending;
-        tbl_pending take[TBL_PENDING_MAX];
-        memcpy(take, db->pending, n * sizeof *take);
-        pthread_mutex_unlock(&db->sync_mu);
+    sp_err_set(e, 500, "InternalServerError", "The table's log could not be synced to disk; "
+               "writes are refused until the server is restarted");
+}
 
-        sp_err io = {0};
-        bool ok = wal_sync(db, &io);
-        if (ok) {
-            sp_failpoint("table.committed"); /* durable, not yet published nor acknowledged */
-            for (size_t i = 0; i < n; i++) tbl_meta_committed(db, take[i].tid, take[i].seq);
-        } else {
-            sp_warn("table: %s; no further write is acknowledged", io.msg);
-        }
-
-        pthread_mutex_lock(&db->sync_mu);
-        db->syncing = false;
-        if (ok) {
-            /* Published before they leave pending, so tbl_written_seq never misses one. */
-            size_t kept = 0;
-            for (size_t i = 0; i < db->n_pending; i++)
-                if (db->pending[i].commit > upto) db->pending[kept++] = db->pending[i];
-            db->n_pending = kept;
-            db->synced_no = upto;
-        } else {
-            db->sync_failed = true;
-        }
-        pthread_cond_broadcast(&db->sync_cv);
-    }
-    bool ok = db->synced_no >= commit;
+/* The leader's sync (called with sync_mu held, db->syncing set by the caller): every group
+ * committed so far becomes durable, then their stream positions are published. Clears
+ * db->syncing and wakes the waiters. */
+static void lead_sync(tbl_db *db)
+{
+    uint64_t upto = db->commit_no;
     pthread_mutex_unlock(&db->sync_mu);
-    if (!ok)
-        sp_err_set(e, 500, "InternalServerError", "The change was committed but could not be "
-                   "made durable (the table's log could not be synced to disk)");
-    return ok;
+    sp_err io = {0};
+    bool ok = wal_sync(db, &io);
+    if (!ok) sp_warn("table: %s; no further write is acknowledged", io.msg);
+    pthread_mutex_lock(&db->sync_mu);
+    if (ok) {
+        sp_failpoint("table.committed"); /* durable, not yet published nor acknowledged */
+        size_t kept = 0;
+        for (size_t i = 0; i < db->n_pending; i++) {
+            tbl_pending *p = &db->pending[i];
+            if (p->commit <= upto) tbl_meta_committed(db, p->tid, p->seq);
+            else db->pending[kept++] = *p;
+        }
+        db->n_pending = kept;
+        db->synced_no = upto;
+    } else {
+        __atomic_store_n(&db->sync_failed, true, __ATOMIC_SEQ_CST);
+    }
+    db->syncing = false;
+    pthread_cond_broadcast(&db->sync_cv);
 }
 
 /* After a COMMIT in fsync mode: numbers the group and moves its stream positions to
- * pending. Returns the group's number. Under write_mu. */
+ * pending. Under write_mu and sync_mu. Returns the group's number. */
 static uint64_t group_pend(tbl_db *db)
 {
-    pthread_mutex_lock(&db->sync_mu);
     uint64_t commit = ++db->commit_no;
     for (size_t i = 0; i < db->group_n_tids; i++) {
         size_t j = 0;
         while (j < db->n_pending && db->pending[j].tid != db->group_tids[i]) j++;
-        if (j == db->n_pending) db->n_pending++;   /* room made by group_finish */
+        if (j == db->n_pending) {
+            if (db->n_pending == db->cap_pending) {
+                size_t cap = db->cap_pending ? db->cap_pending * 2 : 16;
+                tbl_pending *grown = realloc(db->pending, cap * sizeof *grown);
+                if (!grown) abort(); /* a few bytes per table; nothing sane to do without */
+                db->pending = grown;
+                db->cap_pending = cap;
+            }
+            db->n_pending++;
+        }
         db->pending[j] = (tbl_pending){db->group_tids[i], db->group_seqs[i], commit};
     }
-    pthread_mutex_unlock(&db->sync_mu);
     return commit;
 }
 
-/* Ends the open group: COMMIT (or ROLLBACK when commit is false), publishes the seqs the group
- * reached on success (relaxed) or hands them to the next sync (fsync), and tells every
- * waiting member how it ended. *number is the group's number to wait for (0: nothing to
- * wait for). Under write_mu. */
-static bool group_finish(tbl_db *db, bool commit, uint64_t *number, sp_err *e)
+/* Ends the open group: COMMIT (or ROLLBACK when commit is false); on success publishes the
+ * seqs the group reached (relaxed) or numbers the group and hands them to the next sync
+ * (fsync); tells every waiting member how it ended. Under write_mu. */
+static bool group_finish(tbl_db *db, bool commit, sp_err *e)
 {
     tbl_conn *c = db->writer;
     sp_err local = {0};
     bool fsync_mode = db->durability != SP_DURABILITY_RELAXED;
-    uint64_t no = 0;
-    if (commit && fsync_mode) {
-        /* pending must have room for every table of this group: if not, wait for a sync
-         * to publish what is there (the syncer does not need write_mu). */
-        pthread_mutex_lock(&db->sync_mu);
-        bool full = db->n_pending + db->group_n_tids > TBL_PENDING_MAX;
-        uint64_t last = db->commit_no;
-        pthread_mutex_unlock(&db->sync_mu);
-        if (full && !durable_wait(db, last, &local)) commit = false;
-    }
     bool ok = commit && step_done(c, c->st[TBL_ST_COMMIT], "COMMIT", &local);
     if (!ok) {
         step_done(c, c->st[TBL_ST_ROLLBACK], "ROLLBACK", NULL);
         if (!sp_err_failed(&local)) sp_err_internal(&local, "the write group was rolled back");
     }
+    pthread_mutex_lock(&db->sync_mu);
+    uint64_t no = 0;
     if (ok) {
         __atomic_add_fetch(&db->stat_groups, 1, __ATOMIC_RELAXED);
         if (fsync_mode) {
@@ -245,8 +232,9 @@ static bool group_finish(tbl_db *db, bool commit, uint64_t *number, sp_err *e)
         if (!ok) w->err = local;
         w->done = true;
     }
+    pthread_cond_broadcast(&db->sync_cv);
+    pthread_mutex_unlock(&db->sync_mu);
     if (!ok && e) *e = local;
-    if (number) *number = no;
     db->group_waiters = NULL;
     db->group_open = false;
     db->group_members = 0;
@@ -255,13 +243,20 @@ static bool group_finish(tbl_db *db, bool commit, uint64_t *number, sp_err *e)
     return ok;
 }
 
-/* Commits the open group unless another writer is queued to join it. Under write_mu. The
- * group's members were answered by group_finish; whoever waits for them syncs. */
+/* After a writer left without joining the group (rolled back, or failed to start). Relaxed:
+ * commits the open group unless another writer is queued to join it. Fsync: members of the
+ * open group are waiting for the sync under way and the next leader commits it; a group
+ * nobody joined is simply ended. Under write_mu. */
 static void group_maybe_finish(tbl_db *db)
 {
-    if (db->group_open && (__atomic_load_n(&db->writers_waiting, __ATOMIC_SEQ_CST) == 0 ||
-                           db->group_members >= TBL_GROUP_MAX))
-        group_finish(db, true, NULL, NULL);
+    if (!db->group_open) return;
+    if (db->durability != SP_DURABILITY_RELAXED) {
+        if (!db->group_members) group_finish(db, false, NULL);
+        return;
+    }
+    if (__atomic_load_n(&db->writers_waiting, __ATOMIC_SEQ_CST) == 0 ||
+        db->group_members >= TBL_GROUP_MAX)
+        group_finish(db, true, NULL);
 }
 
 bool tbl_txn_begin(tbl_db *db, tbl_txn *t, sp_err *e)
@@ -270,14 +265,18 @@ bool tbl_txn_begin(tbl_db *db, tbl_txn *t, sp_err *e)
     t->n_tids = 0;
     t->c = NULL;
     t->by_service = false;
+    if (__atomic_load_n(&db->sync_failed, __ATOMIC_SEQ_CST)) {
+        /* Whether earlier commits are on disk is unknown: write nothing more. */
+        sync_failed_err(e);
+        return false;
+    }
     __atomic_add_fetch(&db->writers_waiting, 1, __ATOMIC_SEQ_CST);
     pthread_mutex_lock(&db->write_mu);
     __atomic_sub_fetch(&db->writers_waiting, 1, __ATOMIC_SEQ_CST);
     if (!db->writer && !(db->writer = tbl_conn_open_writer(db, e))) goto fail;
     tbl_conn *c = db->writer;
     /* Room for every table this transaction may touch when it merges into the group. */
-    if (db->group_open && db->group_n_tids > TBL_TRANSACT_MAX)
-        group_finish(db, true, NULL, NULL);
+    if (db->group_open && db->group_n_tids > TBL_TRANSACT_MAX) group_finish(db, true, NULL);
     if (!db->group_open) {
         if (!step_done(c, c->st[TBL_ST_BEGIN], "BEGIN", e)) goto fail;
         db->group_open = true;
@@ -311,6 +310,47 @@ static void group_merge(tbl_db *db, const tbl_txn *t)
     }
 }
 
+/* Fsync mode, after the writer joined the group and released write_mu: waits until its
+ * group is committed and synced, leading a round (commit the open group, sync) whenever no
+ * other writer is. leading: the caller already claimed db->syncing and committed. */
+static bool durable_wait(tbl_db *db, tbl_group_waiter *me, bool leading, sp_err *e)
+{
+    pthread_mutex_lock(&db->sync_mu);
+    for (;;) {
+        if (!leading) {
+            if (me->done && (!me->ok || db->synced_no >= me->commit)) break;
+            if (db->sync_failed) break;
+            if (db->syncing) {
+                pthread_cond_wait(&db->sync_cv, &db->sync_mu);
+                continue;
+            }
+            db->syncing = true;
+            leading = true;
+            if (!me->done) {    /* still open: commit it (and whatever joined it) */
+                pthread_mutex_unlock(&db->sync_mu);
+                pthread_mutex_lock(&db->write_mu);
+                if (db->group_open && !me->done) group_finish(db, true, NULL);
+                pthread_mutex_unlock(&db->write_mu);
+                pthread_mutex_lock(&db->sync_mu);
+            }
+        }
+        if (me->done && !me->ok) {
+            db->syncing = false;    /* nothing of ours to sync; the next waiter leads */
+            pthread_cond_broadcast(&db->sync_cv);
+            break;
+        }
+        lead_sync(db);
+        leading = false;
+    }
+    bool ok = me->done && me->ok && db->synced_no >= me->commit;
+    pthread_mutex_unlock(&db->sync_mu);
+    if (!ok) {
+        if (me->done && !me->ok) *e = me->err;
+        else sync_failed_err(e);
+    }
+    return ok;
+}
+
 bool tbl_txn_commit(tbl_txn *t, sp_err *e)
 {
     tbl_db *db = t->db;
@@ -318,28 +358,32 @@ bool tbl_txn_commit(tbl_txn *t, sp_err *e)
     txn_end(t);
     if (!step_done(c, c->st[TBL_ST_RELEASE], "RELEASE", e)) {
         /* The savepoint could not be folded in: nothing of the group can be trusted. */
-        group_finish(db, false, NULL, NULL);
+        group_finish(db, false, NULL);
         pthread_mutex_unlock(&db->write_mu);
         return false;
     }
     group_merge(db, t);
     db->group_members++;
+    tbl_group_waiter me = {.next = db->group_waiters};
+    db->group_waiters = &me;
     bool ok;
-    uint64_t number = 0;
-    if (__atomic_load_n(&db->writers_waiting, __ATOMIC_SEQ_CST) == 0 ||
-        db->group_members >= TBL_GROUP_MAX) {
-        ok = group_finish(db, true, &number, e);
+    if (db->durability != SP_DURABILITY_RELAXED) {
+        pthread_mutex_lock(&db->sync_mu);
+        bool lead = !db->syncing && !db->sync_failed;
+        if (lead) db->syncing = true;
+        pthread_mutex_unlock(&db->sync_mu);
+        if (lead || db->group_members >= TBL_GROUP_MAX) group_finish(db, true, NULL);
         pthread_mutex_unlock(&db->write_mu);
+        ok = durable_wait(db, &me, lead, e);
     } else {
-        tbl_group_waiter me = {.next = db->group_waiters};
-        db->group_waiters = &me;
+        if (__atomic_load_n(&db->writers_waiting, __ATOMIC_SEQ_CST) == 0 ||
+            db->group_members >= TBL_GROUP_MAX)
+            group_finish(db, true, NULL);
         while (!me.done) pthread_cond_wait(&db->group_cv, &db->write_mu);
         pthread_mutex_unlock(&db->write_mu);
         if (!me.ok && e) *e = me.err;
         ok = me.ok;
-        number = me.commit;
     }
-    if (ok && number) ok = durable_wait(db, number, e);
     if (ok) __atomic_add_fetch(&db->stat_writes, 1, __ATOMIC_RELAXED);
     return ok;
 }
@@ -352,7 +396,7 @@ void tbl_txn_rollback(tbl_txn *t)
     txn_end(t);
     if (!step_done(c, c->st[TBL_ST_ROLLBACK_TO], "ROLLBACK TO", NULL) ||
         !step_done(c, c->st[TBL_ST_RELEASE], "RELEASE", NULL))
-        group_finish(db, false, NULL, NULL);
+        group_finish(db, false, NULL);
     else
         group_maybe_finish(db);
     pthread_mutex_unlock(&db->write_mu);

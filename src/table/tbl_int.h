@@ -159,22 +159,22 @@ struct tbl_db {
     pthread_cond_t group_cv;            /* a group was committed or rolled back */
     int writers_waiting;                /* threads about to take write_mu (atomic) */
 
-    /* Durability under `durability: fsync` (store.c). The writer connection commits with
-     * synchronous=NORMAL (WAL frames written, not synced), so write_mu is free again as soon
-     * as COMMIT returns; groups are numbered, and a writer answers only once a WAL sync
-     * that started after its group's COMMIT has finished. One waiting writer at a time does
-     * the sync, for every group committed so far. Stream positions reached by committed,
-     * not yet synced groups wait in pending and are published (tbl_meta_committed) only
-     * after the sync that covers them, so no consumer sees a change a power loss can take.
-     * Everything here is guarded by sync_mu; wal_fd only by being the one syncer. */
+    /* Durability under `durability: fsync` (store.c). One writer at a time leads: it
+     * commits the open group (synchronous=NORMAL on the writer connection: WAL frames
+     * written, not synced), releases write_mu and fdatasyncs the WAL; writers that finish
+     * meanwhile join the next group, which the next leader commits when this sync is done.
+     * Groups are numbered; a writer answers once synced_no reaches its group's. Stream
+     * positions of committed, not yet synced groups wait in pending and are published
+     * (tbl_meta_committed) only by the sync that covers them, so no consumer sees a change a
+     * power loss can take. Guarded by sync_mu; wal_fd only by being the leader. */
     pthread_mutex_t sync_mu;
     pthread_cond_t sync_cv;             /* a sync finished */
     uint64_t commit_no;                 /* groups committed */
     uint64_t synced_no;                 /* groups known durable and published */
-    bool syncing;                       /* a writer is syncing */
+    bool syncing;                       /* a leader is committing or syncing */
     bool sync_failed;                   /* a WAL sync failed: nothing later is acknowledged */
-    struct tbl_pending *pending;        /* [TBL_PENDING_MAX], allocated at open */
-    size_t n_pending;
+    struct tbl_pending *pending;        /* one entry per table, grown as needed */
+    size_t n_pending, cap_pending;
     char *wal_path;
     int wal_fd;                         /* -1 until the first sync */
     bool (*sync_hook)(void *arg);       /* tests only: runs before each WAL sync; */
@@ -240,8 +240,6 @@ bool tbl_table_create(tbl_db *db, tbl_meta *m, json_t *desc_extra, sp_err *e);
 json_t *tbl_table_describe(tbl_db *db, const tbl_meta *m, const char *status);
 
 /* ---- transactions and the write path (store.c) ------------------------------------------ */
-
-enum { TBL_PENDING_MAX = 4 * TBL_TRANSACT_MAX };   /* tables with unpublished positions */
 
 /* The stream position a committed, not yet synced group reached in one table. */
 typedef struct tbl_pending {
