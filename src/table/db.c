@@ -2,9 +2,10 @@
  * its statements prepared once), the writer lock, and the in-memory cache of table metadata
  * that every operation consults without touching SQLite.
  *
- * Durability (server.durability): WAL with synchronous=FULL by default, so COMMIT returns
- * only after the WAL is fsynced and an answered write survives a power loss; the group commit
- * of store.c makes concurrent writers share that fsync. `relaxed` uses synchronous=NORMAL: a
+ * Durability (server.durability): by default (fsync) an answered write survives a power loss:
+ * the writer connection commits with synchronous=NORMAL and store.c fdatasyncs the WAL after
+ * releasing the writer lock (pipelined group commit) before answering; the pool's other
+ * connections keep synchronous=FULL. `relaxed` uses synchronous=NORMAL: a
  * commit is atomic and survives a process crash (kill -9) because the WAL is written before
  * COMMIT returns; an OS crash or power loss can lose the last transactions, never corrupt
  * the database. Sequence numbers are never reused in either mode (store.c).
