@@ -13,6 +13,8 @@ has drained the lake objects are read directly:
   - no order (acknowledged or in flight at the cut) and no sequence number is there twice
   - every change made after the restart has a sequence number above any the watcher saw
     before the cut, in the table stream and in the lake
+  - every stream record the watcher read before the cut is still in the table stream after it
+    (nothing downstream saw a change the table lost; relaxed fails this one too)
 
     power_loss.py [--durability fsync|relaxed] [--seed S] [--runs N]
 
