@@ -5,9 +5,11 @@ generator (8 keep-alive connections, the same request bodies), same machine, sam
 
 Prints two lines: put-item (peer dynalite, floor_value/ratio_to_floor the floor) and
 http-floor, the floor's own row (requests/s with these bodies; a physical limit, no peer)."""
+import json
 import os
 import random
 import tempfile
+import urllib.request
 
 import boto3
 
@@ -37,6 +39,14 @@ def create_seed_table(endpoint):
     c.get_waiter("table_exists").wait(TableName="OrdersRawTable")
 
 
+def table_commit_stats(port):
+    """Writes, group commits and WAL syncs of the table since start (health output)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_salespipe/health", timeout=10) as r:
+        ddb = json.load(r).get("services", {}).get("dynamodb", {})
+    return {"table_writes": ddb.get("writes"), "table_group_commits": ddb.get("group_commits"),
+            "table_wal_syncs": ddb.get("wal_syncs")}
+
+
 def main():
     body = bodies()
     with tempfile.TemporaryDirectory() as d:
@@ -45,6 +55,7 @@ def main():
             r_ours = loadgen_cpu(ours.proc.pid, ours.port, "DynamoDB_20120810.PutItem", body,
                                  SECONDS, CONNECTIONS)
             ours_threads = ours.health()["services"]["http"]["threads"]
+            groups = table_commit_stats(ours.port)
         finally:
             ours.stop()
     r_floor = floor_run("DynamoDB_20120810.PutItem", body, SECONDS, CONNECTIONS)
@@ -62,7 +73,7 @@ def main():
          floor_p99_ms=r_floor["p99_ms"], ours_cpu_us_per_req=r_ours["cpu_us_per_req"],
          peer_cpu_us_per_req=r_peer["cpu_us_per_req"],
          floor_cpu_us_per_req=r_floor["cpu_us_per_req"], ours_errors=r_ours["errors"],
-         peer_errors=r_peer["errors"], floor_errors=r_floor["errors"])
+         peer_errors=r_peer["errors"], floor_errors=r_floor["errors"], **groups)
     emit("http-floor", "requests/s", r_floor["rps"], None, None,
          comparison="physical limit: libmicrohttpd with salespipe's daemon options and "
                     "worker pool answering {} (bench/floor.c), put-item's bodies and connections",

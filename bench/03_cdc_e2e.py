@@ -90,8 +90,12 @@ def main():
          changes=r["changes"], threads=THREADS, objects=r["objects"],
          generate_s=r["generate_s"], total_s=r["total_s"],
          batched_changes_per_s=rb["changes_per_s"], disk_seq_write_mb_s=round(dd, 1),
-         fsync=("table WAL synchronous=FULL (fsync per group commit); log fsync per group "
-                "commit; objects fsynced before rename" if DURABILITY == "fsync" else
+         table_writes=r.get("table_writes"), table_group_commits=r.get("table_group_commits"),
+         table_wal_syncs=r.get("table_wal_syncs"),
+         batched_table_writes=rb.get("table_writes"),
+         batched_table_group_commits=rb.get("table_group_commits"),
+         fsync=("table WAL fdatasync per group of commits, after the lock (pipelined); log "
+                "fsync per group commit; objects fsynced before rename" if DURABILITY == "fsync" else
                 "table WAL synchronous=NORMAL (fsync at checkpoint); log fsync every 200 ms; "
                 "objects fsynced before rename"))
     emit("sqlite-bulk-insert", "changes/s (item + stream record rows)", sq, None, None,

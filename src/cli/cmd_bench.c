@@ -225,14 +225,18 @@ int cli_cmd_bench_cdc(const cli_common *common, int argc, char **argv)
     }
     double total_s = (double)(sp_clock_mono_ns() - start) / 1e9;
     uint64_t changes = p.table_changes - before.table_changes;
+    uint64_t tw, tg, ts;    /* group sizes: writes per group commit, per WAL sync */
+    tbl_db_commit_stats(cli_engine_tables(en), &tw, &tg, &ts);
     printf("{\"events\":%ld,\"threads\":%ld,\"batch\":%ld,\"changes\":%llu,\"delivered\":%llu,"
            "\"objects\":%llu,\"failed\":%llu,\"generate_s\":%.3f,\"total_s\":%.3f,"
-           "\"changes_per_s\":%.1f,\"vmhwm_kb\":%ld,\"durability\":\"%s\"}\n",
+           "\"changes_per_s\":%.1f,\"vmhwm_kb\":%ld,\"durability\":\"%s\","
+           "\"table_writes\":%llu,\"table_group_commits\":%llu,\"table_wal_syncs\":%llu}\n",
            events, threads, batch, (unsigned long long)changes,
            (unsigned long long)(p.delivered - before.delivered),
            (unsigned long long)(p.objects - before.objects), (unsigned long long)p.failed, gen_s,
            total_s, total_s > 0 ? (double)changes / total_s : 0.0, bench_vmhwm_kb(),
-           cfg->server.durability);
+           cfg->server.durability, (unsigned long long)tw, (unsigned long long)tg,
+           (unsigned long long)ts);
     rc = CLI_EXIT_OK;
 out:
     if (rc != CLI_EXIT_OK && sp_err_failed(&e)) cli_report("bench-cdc", &e);

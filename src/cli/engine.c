@@ -365,7 +365,15 @@ json_t *cli_engine_health(void *engine)
     json_object_set_new(services, "http", http);
 
     /* [table] */
-    json_object_set_new(services, "dynamodb", json_pack("{s:b}", "running", en->tables != NULL));
+    json_t *ddb = json_pack("{s:b}", "running", en->tables != NULL);
+    if (en->tables) {
+        uint64_t writes, groups, syncs;
+        tbl_db_commit_stats(en->tables, &writes, &groups, &syncs);
+        json_object_set_new(ddb, "writes", json_integer((json_int_t)writes));
+        json_object_set_new(ddb, "group_commits", json_integer((json_int_t)groups));
+        json_object_set_new(ddb, "wal_syncs", json_integer((json_int_t)syncs));
+    }
+    json_object_set_new(services, "dynamodb", ddb);
     json_object_set_new(services, "dynamodbstreams",
                         json_pack("{s:b}", "running", en->tables != NULL));
 

@@ -2,9 +2,10 @@
  * its statements prepared once), the writer lock, and the in-memory cache of table metadata
  * that every operation consults without touching SQLite.
  *
- * Durability (server.durability): WAL with synchronous=FULL by default, so COMMIT returns
- * only after the WAL is fsynced and an answered write survives a power loss; the group commit
- * of store.c makes concurrent writers share that fsync. `relaxed` uses synchronous=NORMAL: a
+ * Durability (server.durability): by default (fsync) an answered write survives a power loss:
+ * the writer connection commits with synchronous=NORMAL and store.c fdatasyncs the WAL after
+ * releasing the writer lock (pipelined group commit) before answering; the pool's other
+ * connections keep synchronous=FULL. `relaxed` uses synchronous=NORMAL: a
  * commit is atomic and survives a process crash (kill -9) because the WAL is written before
  * COMMIT returns; an OS crash or power loss can lose the last transactions, never corrupt
  * the database. Sequence numbers are never reused in either mode (store.c).
@@ -74,8 +75,9 @@ static const char *const STATEMENTS[TBL_ST_COUNT] = {
                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [TBL_ST_ITEM_DEL] = "DELETE FROM items WHERE tid=?1 AND hk=?2 AND rk=?3",
     [TBL_ST_STREAM_ADD] = "INSERT INTO stream(tid, seq, created_ms, rec) VALUES(?1, ?2, ?3, ?4)",
+    /* ?4: the published position (records above it may not be durable yet, store.c) */
     [TBL_ST_STREAM_READ] = "SELECT seq, created_ms, rec FROM stream WHERE tid=?1 AND seq>?2"
-                           " ORDER BY seq LIMIT ?3",
+                           " AND seq<=?4 ORDER BY seq LIMIT ?3",
     /* DynamoDB's order: the partition key's hash, then the encoded keys' byte order; [?5, ?6)
      * is the segment's share of hashes. After a starting key (which lies in the segment,
      * ops_read.c checks) the row value alone is the lower bound, so SQLite seeks to it on
@@ -176,7 +178,18 @@ static tbl_conn *conn_open(const char *path, sp_durability durability, sp_err *e
 tbl_conn *tbl_conn_open_writer(tbl_db *db, sp_err *e)
 {
     tbl_conn *c = conn_open(db->path, db->durability, e);
-    if (c) tbl_checkpointer_attach(db, c);
+    if (!c) return NULL;
+    /* Under fsync durability the writer's commits are synced by store.c after write_mu is
+     * released (see tbl_db), not inside COMMIT. */
+    char *msg = NULL;
+    if (db->durability != SP_DURABILITY_RELAXED &&
+        sqlite3_exec(c->sql, "PRAGMA synchronous=NORMAL", NULL, NULL, &msg) != SQLITE_OK) {
+        sp_err_internal(e, "setting up the writer: %s", msg ? msg : "?");
+        sqlite3_free(msg);
+        conn_free(c);
+        return NULL;
+    }
+    tbl_checkpointer_attach(db, c);
     return c;
 }
 
@@ -314,6 +327,10 @@ tbl_db *tbl_db_open(const char *dir, sp_durability durability, sp_err *e)
     pthread_cond_init(&db->commit_cv, NULL);
     pthread_cond_init(&db->group_cv, NULL);
     pthread_cond_init(&db->stop_cv, NULL);
+    if (!tbl_sync_init(db, e)) {
+        tbl_db_close(db);
+        return NULL;
+    }
     /* Numbers up to the reservation may have been handed out before a crash, and their
      * records lost with an unsynced commit: the next ones start above it. */
     if (!sp_fs_read_u64(db->seq_path, &db->seq_reserved, e)) {
@@ -343,6 +360,7 @@ void tbl_db_close(tbl_db *db)
     tbl_trimmer_stop(db);
     tbl_checkpointer_stop(db);
     conn_free(db->writer);
+    tbl_sync_free(db);
     for (tbl_conn *c = db->all_conns, *next; c; c = next) {
         next = c->next_all;
         conn_free(c);
@@ -471,7 +489,12 @@ void tbl_meta_set(tbl_db *db, const tbl_meta *m, bool remove)
     if (remove) {
         if (cur) *cur = db->metas[--db->n_metas];
     } else if (cur) {
+        /* The published stream position only grows: a copy taken before a sync published a
+         * later one must not take it back. */
+        uint64_t last = cur->tid == m->tid && cur->last_seq > m->last_seq ? cur->last_seq
+                                                                            : m->last_seq;
         *cur = *m;
+        cur->last_seq = last;
     } else {
         if (db->n_metas == db->cap_metas) {
             size_t cap = db->cap_metas ? db->cap_metas * 2 : 8;

@@ -1175,7 +1175,7 @@ json_t *tbl_op_update_table(void *ctx, json_t *req, sp_err *e)
         m.view = view;
         if (view != TBL_VIEW_NONE) {
             stream_label(t.now_ms, m.label);
-            m.stream_start = m.last_seq;
+            m.stream_start = tbl_written_seq(db, m.tid, m.last_seq);
         }
     }
     char *text = tbl_item_dump(nx, NULL);

@@ -19,8 +19,12 @@
 
 #include "core/fs.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static uint64_t event_rng;  /* guarded by write_mu */
 
@@ -34,43 +38,202 @@ static bool step_done(tbl_conn *c, sqlite3_stmt *st, const char *what, sp_err *e
 }
 
 /* ---- group commit ------------------------------------------------------------------------
- * Writers take write_mu one at a time, as before, and each runs in a savepoint of the group's
- * open transaction, so a failed writer undoes only its own changes. A writer that succeeds
- * commits the group itself when nobody is queued behind it (or the group is full); otherwise
- * it leaves the lock to the next writer and waits until a later writer commits the group. No
- * writer answers before the COMMIT that holds its changes, and item and stream record stay in
- * one transaction, so durability and exactly-once capture are as with one commit per write;
- * what changes is that a burst of concurrent writers pays for one commit instead of many. */
+ * Writers take write_mu one at a time, and each runs in a savepoint of the group's open
+ * transaction, so a failed writer undoes only its own changes. No writer answers before the
+ * COMMIT that holds its changes, and item and stream record stay in one transaction, so
+ * exactly-once capture is as with one commit per write.
+ *
+ * `durability: fsync`: pipelined. A writer that finishes its savepoint while no sync is under
+ * way becomes the leader: it COMMITs the group (synchronous=NORMAL on the writer connection:
+ * the WAL frames are written, not synced), which gives the group a number, releases
+ * write_mu, and fdatasyncs the WAL through its own descriptor. Writers that finish while that
+ * sync runs leave the group open and wait; when the sync is done one of them leads the next
+ * round, committing everything that gathered meanwhile as one transaction. So a group is
+ * every write that arrived during one sync, one COMMIT and one fdatasync per group, and the
+ * lock is never held across an fsync. One sync of the WAL makes every earlier commit
+ * durable: the WAL is append-only between checkpoints, and SQLite starts it afresh only after
+ * a checkpoint that synced the WAL and then the database. After the sync the leader publishes
+ * the stream positions of every group up to the number it noted, then wakes the waiters.
+ * Stream consumers read only up to the published position, so nothing downstream (the pipe,
+ * Kinesis, the lake, GetRecords) sees a change that a power loss could still take, and a
+ * sequence number seen outside is never handed out again. Item reads on other connections
+ * may see a committed item before its sync, as readers of any database with pipelined
+ * commits may; a write that depends on it commits in a later group, and no sync can make the
+ * later group durable without the earlier one.
+ *
+ * `durability: relaxed`: a writer that succeeds commits the group when nobody is queued
+ * behind it (or the group is full), otherwise it leaves the lock to the next writer and waits
+ * for a later writer's COMMIT; positions are published at COMMIT. */
 
 enum { TBL_GROUP_MAX = 256 };   /* writers per group commit at most */
 
+/* A writer waiting for its group. Filled by group_finish under write_mu and sync_mu. */
 typedef struct tbl_group_waiter {
     bool done, ok;
+    uint64_t commit;            /* the group's number (fsync mode) */
     sp_err err;
     struct tbl_group_waiter *next;
 } tbl_group_waiter;
 
-/* Ends the open group: COMMIT (or ROLLBACK when commit is false), publishes the seqs the group
- * reached on success, and tells every waiting member how it ended. Under write_mu. */
+bool tbl_sync_init(tbl_db *db, sp_err *e)
+{
+    pthread_mutex_init(&db->sync_mu, NULL);
+    pthread_cond_init(&db->sync_cv, NULL);
+    db->wal_fd = -1;
+    size_t n = strlen(db->path) + sizeof "-wal";
+    db->wal_path = malloc(n);
+    if (!db->wal_path) {
+        sp_err_internal(e, "out of memory");
+        return false;
+    }
+    snprintf(db->wal_path, n, "%s-wal", db->path);
+    return true;
+}
+
+void tbl_sync_free(tbl_db *db)
+{
+    if (db->wal_fd >= 0) close(db->wal_fd);
+    db->wal_fd = -1;
+    free(db->wal_path);
+    free(db->pending);
+    db->wal_path = NULL;
+    db->pending = NULL;
+    pthread_mutex_destroy(&db->sync_mu);
+    pthread_cond_destroy(&db->sync_cv);
+}
+
+uint64_t tbl_written_seq(tbl_db *db, int64_t tid, uint64_t published)
+{
+    uint64_t seq = published;
+    pthread_mutex_lock(&db->sync_mu);
+    for (size_t i = 0; i < db->n_pending; i++)
+        if (db->pending[i].tid == tid && db->pending[i].seq > seq) seq = db->pending[i].seq;
+    pthread_mutex_unlock(&db->sync_mu);
+    /* Read after pending: a position the syncer removed from pending was published first. */
+    pthread_mutex_lock(&db->meta_mu);
+    for (size_t i = 0; i < db->n_metas; i++)
+        if (db->metas[i].tid == tid && db->metas[i].last_seq > seq) seq = db->metas[i].last_seq;
+    pthread_mutex_unlock(&db->meta_mu);
+    for (size_t i = 0; i < db->group_n_tids; i++)
+        if (db->group_tids[i] == tid && db->group_seqs[i] > seq) seq = db->group_seqs[i];
+    return seq;
+}
+
+/* fdatasync of the WAL through db->wal_fd, (re)opened when the path names another file than
+ * the one held (SQLite removes the WAL only when the last connection closes, but a
+ * descriptor of a removed file would sync nothing that matters). Only the leader calls it. */
+static bool wal_sync(tbl_db *db, sp_err *e)
+{
+    if (db->sync_hook && !db->sync_hook(db->sync_hook_arg)) {
+        sp_err_internal(e, "syncing %s: refused by the test hook", db->wal_path);
+        return false;
+    }
+    struct stat held, now;
+    if (db->wal_fd >= 0 && (stat(db->wal_path, &now) != 0 || fstat(db->wal_fd, &held) != 0 ||
+                            now.st_ino != held.st_ino || now.st_dev != held.st_dev)) {
+        close(db->wal_fd);
+        db->wal_fd = -1;
+    }
+    if (db->wal_fd < 0) db->wal_fd = open(db->wal_path, O_RDWR | O_CLOEXEC);
+    if (db->wal_fd < 0 || fdatasync(db->wal_fd) != 0) {
+        sp_err_internal(e, "syncing %s: %s", db->wal_path, strerror(errno));
+        return false;
+    }
+    __atomic_add_fetch(&db->stat_syncs, 1, __ATOMIC_RELAXED);
+    return true;
+}
+
+static void sync_failed_err(sp_err *e)
+{
+    sp_err_set(e, 500, "InternalServerError", "The table's log could not be synced to disk; "
+               "writes are refused until the server is restarted");
+}
+
+/* The leader's sync (called with sync_mu held, db->syncing set by the caller): every group
+ * committed so far becomes durable, then their stream positions are published. Clears
+ * db->syncing and wakes the waiters. */
+static void lead_sync(tbl_db *db)
+{
+    uint64_t upto = db->commit_no;
+    pthread_mutex_unlock(&db->sync_mu);
+    sp_err io = {0};
+    bool ok = wal_sync(db, &io);
+    if (!ok) sp_warn("table: %s; no further write is acknowledged", io.msg);
+    pthread_mutex_lock(&db->sync_mu);
+    if (ok) {
+        sp_failpoint("table.committed"); /* durable, not yet published nor acknowledged */
+        size_t kept = 0;
+        for (size_t i = 0; i < db->n_pending; i++) {
+            tbl_pending *p = &db->pending[i];
+            if (p->commit <= upto) tbl_meta_committed(db, p->tid, p->seq);
+            else db->pending[kept++] = *p;
+        }
+        db->n_pending = kept;
+        db->synced_no = upto;
+    } else {
+        __atomic_store_n(&db->sync_failed, true, __ATOMIC_SEQ_CST);
+    }
+    db->syncing = false;
+    pthread_cond_broadcast(&db->sync_cv);
+}
+
+/* After a COMMIT in fsync mode: numbers the group and moves its stream positions to
+ * pending. Under write_mu and sync_mu. Returns the group's number. */
+static uint64_t group_pend(tbl_db *db)
+{
+    uint64_t commit = ++db->commit_no;
+    for (size_t i = 0; i < db->group_n_tids; i++) {
+        size_t j = 0;
+        while (j < db->n_pending && db->pending[j].tid != db->group_tids[i]) j++;
+        if (j == db->n_pending) {
+            if (db->n_pending == db->cap_pending) {
+                size_t cap = db->cap_pending ? db->cap_pending * 2 : 16;
+                tbl_pending *grown = realloc(db->pending, cap * sizeof *grown);
+                if (!grown) abort(); /* a few bytes per table; nothing sane to do without */
+                db->pending = grown;
+                db->cap_pending = cap;
+            }
+            db->n_pending++;
+        }
+        db->pending[j] = (tbl_pending){db->group_tids[i], db->group_seqs[i], commit};
+    }
+    return commit;
+}
+
+/* Ends the open group: COMMIT (or ROLLBACK when commit is false); on success publishes the
+ * seqs the group reached (relaxed) or numbers the group and hands them to the next sync
+ * (fsync); tells every waiting member how it ended. Under write_mu. */
 static bool group_finish(tbl_db *db, bool commit, sp_err *e)
 {
     tbl_conn *c = db->writer;
     sp_err local = {0};
+    bool fsync_mode = db->durability != SP_DURABILITY_RELAXED;
     bool ok = commit && step_done(c, c->st[TBL_ST_COMMIT], "COMMIT", &local);
     if (!ok) {
         step_done(c, c->st[TBL_ST_ROLLBACK], "ROLLBACK", NULL);
         if (!sp_err_failed(&local)) sp_err_internal(&local, "the write group was rolled back");
     }
+    pthread_mutex_lock(&db->sync_mu);
+    uint64_t no = 0;
     if (ok) {
-        sp_failpoint("table.committed"); /* durable, not yet acknowledged */
-        for (size_t i = 0; i < db->group_n_tids; i++)
-            tbl_meta_committed(db, db->group_tids[i], db->group_seqs[i]);
+        __atomic_add_fetch(&db->stat_groups, 1, __ATOMIC_RELAXED);
+        if (fsync_mode) {
+            no = group_pend(db);
+            sp_failpoint("table.commit-unsynced"); /* in the WAL, not yet synced */
+        } else {
+            sp_failpoint("table.committed");
+            for (size_t i = 0; i < db->group_n_tids; i++)
+                tbl_meta_committed(db, db->group_tids[i], db->group_seqs[i]);
+        }
     }
     for (tbl_group_waiter *w = db->group_waiters; w; w = w->next) {
         w->ok = ok;
+        w->commit = no;
         if (!ok) w->err = local;
         w->done = true;
     }
+    pthread_cond_broadcast(&db->sync_cv);
+    pthread_mutex_unlock(&db->sync_mu);
     if (!ok && e) *e = local;
     db->group_waiters = NULL;
     db->group_open = false;
@@ -80,11 +243,19 @@ static bool group_finish(tbl_db *db, bool commit, sp_err *e)
     return ok;
 }
 
-/* Commits the open group unless another writer is queued to join it. Under write_mu. */
+/* After a writer left without joining the group (rolled back, or failed to start). Relaxed:
+ * commits the open group unless another writer is queued to join it. Fsync: members of the
+ * open group are waiting for the sync under way and the next leader commits it; a group
+ * nobody joined is simply ended. Under write_mu. */
 static void group_maybe_finish(tbl_db *db)
 {
-    if (db->group_open && (__atomic_load_n(&db->writers_waiting, __ATOMIC_SEQ_CST) == 0 ||
-                           db->group_members >= TBL_GROUP_MAX))
+    if (!db->group_open) return;
+    if (db->durability != SP_DURABILITY_RELAXED) {
+        if (!db->group_members) group_finish(db, false, NULL);
+        return;
+    }
+    if (__atomic_load_n(&db->writers_waiting, __ATOMIC_SEQ_CST) == 0 ||
+        db->group_members >= TBL_GROUP_MAX)
         group_finish(db, true, NULL);
 }
 
@@ -94,6 +265,11 @@ bool tbl_txn_begin(tbl_db *db, tbl_txn *t, sp_err *e)
     t->n_tids = 0;
     t->c = NULL;
     t->by_service = false;
+    if (__atomic_load_n(&db->sync_failed, __ATOMIC_SEQ_CST)) {
+        /* Whether earlier commits are on disk is unknown: write nothing more. */
+        sync_failed_err(e);
+        return false;
+    }
     __atomic_add_fetch(&db->writers_waiting, 1, __ATOMIC_SEQ_CST);
     pthread_mutex_lock(&db->write_mu);
     __atomic_sub_fetch(&db->writers_waiting, 1, __ATOMIC_SEQ_CST);
@@ -134,6 +310,47 @@ static void group_merge(tbl_db *db, const tbl_txn *t)
     }
 }
 
+/* Fsync mode, after the writer joined the group and released write_mu: waits until its
+ * group is committed and synced, leading a round (commit the open group, sync) whenever no
+ * other writer is. leading: the caller already claimed db->syncing and committed. */
+static bool durable_wait(tbl_db *db, tbl_group_waiter *me, bool leading, sp_err *e)
+{
+    pthread_mutex_lock(&db->sync_mu);
+    for (;;) {
+        if (!leading) {
+            if (me->done && (!me->ok || db->synced_no >= me->commit)) break;
+            if (db->sync_failed) break;
+            if (db->syncing) {
+                pthread_cond_wait(&db->sync_cv, &db->sync_mu);
+                continue;
+            }
+            db->syncing = true;
+            leading = true;
+            if (!me->done) {    /* still open: commit it (and whatever joined it) */
+                pthread_mutex_unlock(&db->sync_mu);
+                pthread_mutex_lock(&db->write_mu);
+                if (db->group_open && !me->done) group_finish(db, true, NULL);
+                pthread_mutex_unlock(&db->write_mu);
+                pthread_mutex_lock(&db->sync_mu);
+            }
+        }
+        if (me->done && !me->ok) {
+            db->syncing = false;    /* nothing of ours to sync; the next waiter leads */
+            pthread_cond_broadcast(&db->sync_cv);
+            break;
+        }
+        lead_sync(db);
+        leading = false;
+    }
+    bool ok = me->done && me->ok && db->synced_no >= me->commit;
+    pthread_mutex_unlock(&db->sync_mu);
+    if (!ok) {
+        if (me->done && !me->ok) *e = me->err;
+        else sync_failed_err(e);
+    }
+    return ok;
+}
+
 bool tbl_txn_commit(tbl_txn *t, sp_err *e)
 {
     tbl_db *db = t->db;
@@ -147,18 +364,28 @@ bool tbl_txn_commit(tbl_txn *t, sp_err *e)
     }
     group_merge(db, t);
     db->group_members++;
-    if (__atomic_load_n(&db->writers_waiting, __ATOMIC_SEQ_CST) == 0 ||
-        db->group_members >= TBL_GROUP_MAX) {
-        bool ok = group_finish(db, true, e);
-        pthread_mutex_unlock(&db->write_mu);
-        return ok;
-    }
     tbl_group_waiter me = {.next = db->group_waiters};
     db->group_waiters = &me;
-    while (!me.done) pthread_cond_wait(&db->group_cv, &db->write_mu);
-    pthread_mutex_unlock(&db->write_mu);
-    if (!me.ok && e) *e = me.err;
-    return me.ok;
+    bool ok;
+    if (db->durability != SP_DURABILITY_RELAXED) {
+        pthread_mutex_lock(&db->sync_mu);
+        bool lead = !db->syncing && !db->sync_failed;
+        if (lead) db->syncing = true;
+        pthread_mutex_unlock(&db->sync_mu);
+        if (lead || db->group_members >= TBL_GROUP_MAX) group_finish(db, true, NULL);
+        pthread_mutex_unlock(&db->write_mu);
+        ok = durable_wait(db, &me, lead, e);
+    } else {
+        if (__atomic_load_n(&db->writers_waiting, __ATOMIC_SEQ_CST) == 0 ||
+            db->group_members >= TBL_GROUP_MAX)
+            group_finish(db, true, NULL);
+        while (!me.done) pthread_cond_wait(&db->group_cv, &db->write_mu);
+        pthread_mutex_unlock(&db->write_mu);
+        if (!me.ok && e) *e = me.err;
+        ok = me.ok;
+    }
+    if (ok) __atomic_add_fetch(&db->stat_writes, 1, __ATOMIC_RELAXED);
+    return ok;
 }
 
 void tbl_txn_rollback(tbl_txn *t)
@@ -173,6 +400,13 @@ void tbl_txn_rollback(tbl_txn *t)
     else
         group_maybe_finish(db);
     pthread_mutex_unlock(&db->write_mu);
+}
+
+void tbl_db_commit_stats(tbl_db *db, uint64_t *writes, uint64_t *groups, uint64_t *syncs)
+{
+    *writes = __atomic_load_n(&db->stat_writes, __ATOMIC_RELAXED);
+    *groups = __atomic_load_n(&db->stat_groups, __ATOMIC_RELAXED);
+    *syncs = __atomic_load_n(&db->stat_syncs, __ATOMIC_RELAXED);
 }
 
 static void bind_key(sqlite3_stmt *st, const tbl_meta *m, const tbl_key *k)
@@ -222,9 +456,9 @@ static bool txn_table(tbl_txn *t, tbl_meta *m, size_t *slot, sp_err *e)
         return false;
     }
     t->tids[t->n_tids] = m->tid;
-    t->seqs[t->n_tids] = m->last_seq > t->db->seq_floor ? m->last_seq : t->db->seq_floor;
-    for (size_t i = 0; i < t->db->group_n_tids; i++)   /* written earlier in this group */
-        if (t->db->group_tids[i] == m->tid) t->seqs[t->n_tids] = t->db->group_seqs[i];
+    /* Positions committed earlier (this group, or groups not yet synced) count too. */
+    uint64_t last = tbl_written_seq(t->db, m->tid, m->last_seq);
+    t->seqs[t->n_tids] = last > t->db->seq_floor ? last : t->db->seq_floor;
     *slot = t->n_tids++;
     return true;
 }

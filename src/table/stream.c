@@ -31,6 +31,7 @@ long tbl_stream_read(tbl_db *db, const char *table, uint64_t after_seq, size_t m
     sqlite3_bind_int64(st, 1, m.tid);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)after_seq);
     sqlite3_bind_int64(st, 3, max > INT64_MAX ? -1 : (sqlite3_int64)max);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)m.last_seq);
     long n = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -123,7 +124,7 @@ static bool trim_batch(tbl_db *db, tbl_conn *c, const tbl_meta *m, int64_t cutof
     bool still = tbl_meta_get(db, m->name, &fresh, true, &e) && fresh.tid == m->tid;
     if (!tbl_txn_commit(&t, &e)) return false;
     if (still) {
-        /* Writers only change last_seq under write_mu, which we no longer hold, so set
+        /* Writers and the WAL syncer change last_seq, under locks we do not hold, so set
          * trim_seq alone through a fresh copy taken under the cache lock. */
         pthread_mutex_lock(&db->meta_mu);
         for (size_t i = 0; i < db->n_metas; i++)

@@ -17,12 +17,16 @@
 typedef struct tbl_db tbl_db;
 
 /* Opens (creating) <dir>/tables.db. With SP_DURABILITY_FSYNC a write is answered only once
- * its commit is fsynced (SQLite synchronous=FULL; concurrent writers share one commit and so
- * one fsync); RELAXED answers once the commit is in the WAL (synchronous=NORMAL), which a
+ * its commit is fsynced (writers that arrive during one WAL fdatasync share the next commit
+ * and the next fdatasync, and stream records become readable only once synced, store.c);
+ * RELAXED answers once the commit is in the WAL (synchronous=NORMAL), which a
  * process crash keeps and a power loss may not. Stream sequence numbers are never reused in
  * either mode (<dir>/tables.seq, see store.c). Caller closes with tbl_db_close. */
 tbl_db *tbl_db_open(const char *dir, sp_durability durability, sp_err *e);
 void tbl_db_close(tbl_db *db);
+/* Write path counters since open: writes acknowledged, group commits (one SQLite transaction
+ * each), WAL syncs done by writers (fsync durability; 0 under relaxed). */
+void tbl_db_commit_stats(tbl_db *db, uint64_t *writes, uint64_t *groups, uint64_t *syncs);
 /* server.status_transition_ms: tables created, updated and deleted through the API stay
  * CREATING / UPDATING / DELETING this long (0: ACTIVE, or gone, at once). */
 void tbl_db_set_status_ms(tbl_db *db, int64_t ms);

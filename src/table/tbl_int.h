@@ -159,6 +159,30 @@ struct tbl_db {
     pthread_cond_t group_cv;            /* a group was committed or rolled back */
     int writers_waiting;                /* threads about to take write_mu (atomic) */
 
+    /* Durability under `durability: fsync` (store.c). One writer at a time leads: it
+     * commits the open group (synchronous=NORMAL on the writer connection: WAL frames
+     * written, not synced), releases write_mu and fdatasyncs the WAL; writers that finish
+     * meanwhile join the next group, which the next leader commits when this sync is done.
+     * Groups are numbered; a writer answers once synced_no reaches its group's. Stream
+     * positions of committed, not yet synced groups wait in pending and are published
+     * (tbl_meta_committed) only by the sync that covers them, so no consumer sees a change a
+     * power loss can take. Guarded by sync_mu; wal_fd only by being the leader. */
+    pthread_mutex_t sync_mu;
+    pthread_cond_t sync_cv;             /* a sync finished */
+    uint64_t commit_no;                 /* groups committed */
+    uint64_t synced_no;                 /* groups known durable and published */
+    bool syncing;                       /* a leader is committing or syncing */
+    bool sync_failed;                   /* a WAL sync failed: nothing later is acknowledged */
+    struct tbl_pending *pending;        /* one entry per table, grown as needed */
+    size_t n_pending, cap_pending;
+    char *wal_path;
+    int wal_fd;                         /* -1 until the first sync */
+    bool (*sync_hook)(void *arg);       /* tests only: runs before each WAL sync; */
+    void *sync_hook_arg;                /* false makes the sync fail */
+    /* Counters for the health output (atomic): writes acknowledged, groups committed,
+     * WAL syncs done by writers. */
+    uint64_t stat_writes, stat_groups, stat_syncs;
+
     pthread_mutex_t meta_mu;            /* guards metas and the commit condition */
     pthread_cond_t commit_cv;           /* signalled after every commit that added records */
     tbl_meta *metas;
@@ -216,6 +240,20 @@ bool tbl_table_create(tbl_db *db, tbl_meta *m, json_t *desc_extra, sp_err *e);
 json_t *tbl_table_describe(tbl_db *db, const tbl_meta *m, const char *status);
 
 /* ---- transactions and the write path (store.c) ------------------------------------------ */
+
+/* The stream position a committed, not yet synced group reached in one table. */
+typedef struct tbl_pending {
+    int64_t tid;
+    uint64_t seq;
+    uint64_t commit;                    /* the group's number */
+} tbl_pending;
+
+/* Sets up and tears down the durability state of db (store.c). */
+bool tbl_sync_init(tbl_db *db, sp_err *e);
+void tbl_sync_free(tbl_db *db);
+/* The highest stream seq of table tid committed so far, published or not (for a writer
+ * that starts numbering, or a stream that starts, after it). Under write_mu. */
+uint64_t tbl_written_seq(tbl_db *db, int64_t tid, uint64_t published);
 
 /* A write transaction: holds the writer lock and the writer connection, inside a savepoint
  * of the current group (see tbl_db). tbl_txn_commit returns once the group that holds the

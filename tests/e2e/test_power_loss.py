@@ -60,3 +60,15 @@ def test_power_cut_keeps_every_acknowledged_change_and_never_reuses_a_sequence_n
     assert facts["acked_before"] > 0 and facts["acked_after"] > 0
     assert facts["rolled_back_files"] > 0
     assert problems == []
+
+
+def test_power_cut_between_commit_and_wal_sync_shows_nothing_downstream(data_dir):
+    """The cut comes right after a group's COMMIT wrote its WAL frames and before the sync
+    that makes them durable (failpoint table.commit-unsynced): that group is lost, and no
+    stream reader, pipe or lake saw it, nor was it acknowledged."""
+    problems, facts = power_loss.run("fsync", data_dir, 7,
+                                     failpoint="table.commit-unsynced:300")
+    assert facts["acked_before"] > 0 and facts["acked_after"] > 0
+    assert facts["seen_before_cut"] > 0
+    assert facts["rolled_back_files"] > 0
+    assert problems == []

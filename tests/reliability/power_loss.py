@@ -13,6 +13,8 @@ has drained the lake objects are read directly:
   - no order (acknowledged or in flight at the cut) and no sequence number is there twice
   - every change made after the restart has a sequence number above any the watcher saw
     before the cut, in the table stream and in the lake
+  - every stream record the watcher read before the cut is still in the table stream after it
+    (nothing downstream saw a change the table lost; relaxed fails this one too)
 
     power_loss.py [--durability fsync|relaxed] [--seed S] [--runs N]
 
@@ -85,6 +87,7 @@ class Watcher(threading.Thread):
         super().__init__(daemon=True)
         self.server = server
         self.max_seq = ""
+        self.seen = {}  # SequenceNumber -> orderid of every record read before the cut
         self.stop = threading.Event()
         self.clients = (server.client("dynamodbstreams"), server.client("dynamodb"))
 
@@ -100,6 +103,8 @@ class Watcher(threading.Thread):
                 r = streams.get_records(ShardIterator=it, Limit=1000)
                 for rec in r["Records"]:
                     self.max_seq = max(self.max_seq, rec["dynamodb"]["SequenceNumber"])
+                    self.seen[rec["dynamodb"]["SequenceNumber"]] = \
+                        rec["dynamodb"]["Keys"]["orderid"]["S"]
                 it = r.get("NextShardIterator")
                 if not r["Records"]:
                     time.sleep(0.02)
@@ -111,16 +116,29 @@ def lake_lines(data_dir):
     return [line for _, lines in read_lake(data_dir) for line in lines or []]
 
 
-def run(durability, data_dir, seed, log=print, threads=4, per_thread=2000, after=100):
-    """One cut. Returns (problems, facts); problems empty means every check held."""
+def run(durability, data_dir, seed, log=print, threads=4, per_thread=2000, after=100,
+        failpoint=None):
+    """One cut. Returns (problems, facts); problems empty means every check held. With
+    failpoint ("<name>:<n>", SALESPIPE_FAILPOINT) the cut comes exactly there instead of at a
+    random moment."""
     rng = random.Random(seed)
     shadow = data_dir + "-shadow"
     args = ["--durability", durability]
-    server = Server(data_dir, extra_args=args, env=powercut.shim_env(data_dir, shadow)).start()
+    env = powercut.shim_env(data_dir, shadow)
+    if failpoint:
+        env["SALESPIPE_FAILPOINT"] = failpoint
+    server = Server(data_dir, extra_args=args, env=env).start()
     watcher = Watcher(server)
     watcher.start()
     before = Writers(server, "before", threads, per_thread).start()
-    time.sleep(rng.uniform(0.5, 2.5))
+    if failpoint:
+        deadline = time.time() + 60
+        while server.proc.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        if server.proc.poll() is None:
+            raise AssertionError(f"failpoint {failpoint} never fired")
+    else:
+        time.sleep(rng.uniform(0.5, 2.5))
     server.kill()  # the power cut
     before.stop.set()
     watcher.stop.set()
@@ -172,12 +190,21 @@ def run(durability, data_dir, seed, log=print, threads=4, per_thread=2000, after
     if reused:
         problems.append(f"{len(reused)} sequence numbers after the restart are not above "
                         f"{cut}, the highest seen before the cut, e.g. {reused[:3]}")
+    # Nothing downstream may have seen a change the table lost: every record the watcher read
+    # before the cut is still in the table stream, with the same change.
+    kept = {r["dynamodb"]["SequenceNumber"]: r["dynamodb"]["Keys"]["orderid"]["S"]
+            for r in history}
+    unseen = sorted(s for s, tag in watcher.seen.items() if kept.get(s) != tag)
+    if unseen:
+        problems.append(f"{len(unseen)} stream records read before the cut are not in the "
+                        f"table after it, e.g. {unseen[:3]}")
     if not later.acked or not after_seqs:
         problems.append("no change was acknowledged after the restart")
     facts = {"durability": durability, "acked_before": len(before.acked),
              "in_flight": len(before.tried - before.acked), "acked_after": len(later.acked),
              "lost": len(lost), "duplicated": len(dup_tags), "max_seq_before_cut": cut,
              "min_seq_after": min(after_seqs) if after_seqs else None,
+             "seen_before_cut": len(watcher.seen),
              "rolled_back_files": rolled["files"], "files_changed_by_cut": rolled["changed"],
              "bytes_dropped_by_cut": rolled["bytes_dropped"]}
     log(" ".join(f"{k}={v}" for k, v in facts.items()))

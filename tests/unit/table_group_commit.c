@@ -191,6 +191,195 @@ static void test_failed_condition_in_a_shared_group_changes_nothing(void **state
     assert_int_equal(s.records, PRESET + THREADS * PER_THREAD / 2);
 }
 
+/* ---- pipelined durability (fsync mode): a test hook holds or fails the WAL sync ---------- */
+
+typedef struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int calls;           /* syncs started */
+    int hold;            /* syncs numbered below this wait for open */
+    bool open, fail;
+} gate;
+
+static bool gate_hook(void *arg)
+{
+    gate *g = arg;
+    pthread_mutex_lock(&g->mu);
+    int n = g->calls++;
+    pthread_cond_broadcast(&g->cv);
+    while (n < g->hold && !g->open) pthread_cond_wait(&g->cv, &g->mu);
+    bool ok = !g->fail;
+    pthread_mutex_unlock(&g->mu);
+    return ok;
+}
+
+static void gate_init(gate *g, int hold, bool fail)
+{
+    *g = (gate){.hold = hold, .fail = fail};
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+}
+
+static void gate_wait_calls(gate *g, int n)
+{
+    pthread_mutex_lock(&g->mu);
+    while (g->calls < n) pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void gate_open(gate *g)
+{
+    pthread_mutex_lock(&g->mu);
+    g->open = true;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static uint64_t groups_committed(tbl_db *db)
+{
+    pthread_mutex_lock(&db->sync_mu);
+    uint64_t n = db->commit_no;
+    pthread_mutex_unlock(&db->sync_mu);
+    return n;
+}
+
+typedef struct one_put {
+    tbl_db *db;
+    char id[16];
+    bool ok, done;
+    sp_err e;
+} one_put;
+
+static void *one_put_run(void *arg)
+{
+    one_put *p = arg;
+    json_t *resp = call(p->db, "PutItem", put_req(p->id, 1, false), &p->e);
+    p->ok = resp != NULL;
+    json_decref(resp);
+    __atomic_store_n(&p->done, true, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static long stream_rows_in_sqlite(tbl_db *db)
+{
+    sp_err e = {0};
+    tbl_conn *c = tbl_conn_get(db, &e);
+    assert_non_null(c);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(c->sql, "SELECT count(*) FROM stream", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    long n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    tbl_conn_put(db, c);
+    return n;
+}
+
+static long stream_records(tbl_db *db)
+{
+    seen s = {.next_seq = 1};
+    sp_err e = {0};
+    assert_true(tbl_stream_read(db, "Orders", 0, SIZE_MAX, on_record, &s, &e) >= 0);
+    assert_false(s.gap);
+    return s.records;
+}
+
+/* A committed group's stream record is in SQLite (another connection could read it) but no
+ * stream reader sees it, and its writer is not answered, until the WAL sync has finished. */
+static void test_stream_position_is_published_only_after_the_sync(void **state)
+{
+    fixture *f = *state;
+    gate g;
+    gate_init(&g, 1, false);
+    f->db->sync_hook = gate_hook;
+    f->db->sync_hook_arg = &g;
+    uint64_t base = groups_committed(f->db);
+    one_put p = {.db = f->db, .id = "a"};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, one_put_run, &p), 0);
+    gate_wait_calls(&g, 1);                     /* committed, syncing */
+    assert_int_equal(groups_committed(f->db), base + 1);
+    assert_int_equal(stream_rows_in_sqlite(f->db), 1);
+    assert_int_equal(tbl_stream_last_seq(f->db, "Orders"), 0);
+    assert_int_equal(stream_records(f->db), 0);
+    assert_false(tbl_stream_wait(f->db, "Orders", 0, 20));
+    assert_false(__atomic_load_n(&p.done, __ATOMIC_SEQ_CST));
+    gate_open(&g);
+    pthread_join(th, NULL);
+    assert_true(p.ok);
+    assert_int_equal(tbl_stream_last_seq(f->db, "Orders"), 1);
+    assert_int_equal(stream_records(f->db), 1);
+    f->db->sync_hook = NULL;
+}
+
+static size_t open_group_members(tbl_db *db)
+{
+    pthread_mutex_lock(&db->write_mu);
+    size_t n = db->group_open ? db->group_members : 0;
+    pthread_mutex_unlock(&db->write_mu);
+    return n;
+}
+
+/* Writers that finish while a sync is under way wait in the open group, uncommitted; when the
+ * sync is done one of them commits them all as one transaction and syncs once for them.
+ * Sequence numbers continue from the unpublished position: no gap, no reuse. */
+static void test_writers_finishing_during_a_sync_share_the_next_commit_and_sync(void **state)
+{
+    fixture *f = *state;
+    gate g;
+    gate_init(&g, 1, false);
+    f->db->sync_hook = gate_hook;
+    f->db->sync_hook_arg = &g;
+    uint64_t w0, g0, s0, base = groups_committed(f->db);
+    tbl_db_commit_stats(f->db, &w0, &g0, &s0);
+    one_put p[3] = {{.db = f->db, .id = "a"}, {.db = f->db, .id = "b"},
+                    {.db = f->db, .id = "c"}};
+    pthread_t th[3];
+    assert_int_equal(pthread_create(&th[0], NULL, one_put_run, &p[0]), 0);
+    gate_wait_calls(&g, 1);                     /* a's group committed, being synced */
+    for (int i = 1; i < 3; i++) assert_int_equal(pthread_create(&th[i], NULL, one_put_run, &p[i]), 0);
+    while (open_group_members(f->db) < 2) usleep(1000);
+    assert_int_equal(groups_committed(f->db), base + 1);   /* b and c wait, uncommitted */
+    assert_int_equal(stream_rows_in_sqlite(f->db), 1);
+    assert_int_equal(tbl_stream_last_seq(f->db, "Orders"), 0);
+    gate_open(&g);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        assert_true(p[i].ok);
+    }
+    uint64_t w1, g1, s1;
+    tbl_db_commit_stats(f->db, &w1, &g1, &s1);
+    assert_int_equal(w1 - w0, 3);
+    assert_int_equal(g1 - g0, 2);
+    assert_int_equal(s1 - s0, 2);
+    assert_int_equal(tbl_stream_last_seq(f->db, "Orders"), 3);
+    assert_int_equal(stream_records(f->db), 3);        /* 1, 2, 3: no gap, no reuse */
+    f->db->sync_hook = NULL;
+}
+
+/* A failed WAL sync: the write is not acknowledged (500), its record is never published, and
+ * no later write is acknowledged either (its durability could not be known). */
+static void test_failed_sync_acknowledges_and_publishes_nothing(void **state)
+{
+    fixture *f = *state;
+    gate g;
+    gate_init(&g, 0, true);
+    f->db->sync_hook = gate_hook;
+    f->db->sync_hook_arg = &g;
+    for (int i = 0; i < 2; i++) {
+        sp_err e = {0};
+        json_t *resp = call(f->db, "PutItem", put_req(i ? "b" : "a", 1, false), &e);
+        assert_null(resp);
+        assert_int_equal(e.status, 500);
+        assert_string_equal(e.code, "InternalServerError");
+        assert_null(strstr(e.msg, f->dir));     /* no file path in an API error */
+    }
+    assert_int_equal(g.calls, 1);               /* the second write did not even try */
+    assert_int_equal(tbl_stream_last_seq(f->db, "Orders"), 0);
+    assert_int_equal(stream_records(f->db), 0);
+    f->db->sync_hook = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +387,13 @@ int main(void)
             test_concurrent_writers_are_acknowledged_after_commit_and_captured_once, setup,
             teardown),
         cmocka_unit_test_setup_teardown(test_failed_condition_in_a_shared_group_changes_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_position_is_published_only_after_the_sync,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_writers_finishing_during_a_sync_share_the_next_commit_and_sync, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(test_failed_sync_acknowledges_and_publishes_nothing,
                                         setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -355,8 +355,9 @@ static void test_seq_lost_with_a_commit_is_never_handed_out_again(void **state)
     json_decref(r2.list);
 }
 
-/* fsync mode commits with synchronous=FULL (the WAL is fsynced before COMMIT returns),
- * relaxed with NORMAL. */
+/* Both modes commit the writer's groups with synchronous=NORMAL (WAL frames written, not
+ * synced, inside COMMIT); fsync mode then syncs the WAL itself before a write is answered
+ * (store.c), relaxed never does. Other connections keep FULL under fsync. */
 static void test_durability_sets_synchronous(void **state)
 {
     fixture *f = *state;
@@ -371,8 +372,21 @@ static void test_durability_sets_synchronous(void **state)
         assert_int_equal(sqlite3_prepare_v2(f->db->writer->sql, "PRAGMA synchronous", -1, &st,
                                             NULL), SQLITE_OK);
         assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(st, 0), 1); /* NORMAL */
+        sqlite3_finalize(st);
+        tbl_conn *c = tbl_conn_get(f->db, &e);
+        assert_non_null(c);
+        assert_int_equal(sqlite3_prepare_v2(c->sql, "PRAGMA synchronous", -1, &st, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
         assert_int_equal(sqlite3_column_int(st, 0), relaxed ? 1 : 2); /* NORMAL : FULL */
         sqlite3_finalize(st);
+        tbl_conn_put(f->db, c);
+        uint64_t writes, groups, syncs;
+        tbl_db_commit_stats(f->db, &writes, &groups, &syncs);
+        assert_true(writes >= 1 && groups >= 1 && groups <= writes);
+        if (relaxed) assert_int_equal(syncs, 0);
+        else assert_true(syncs >= 1 && syncs <= groups);
     }
 }
 
