@@ -127,7 +127,7 @@ static bool s3_call(s3_sink *s, const char *op, const char *method, const char *
                     conn_aws_response *resp, sp_err *e)
 {
     char ct[96];
-    snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
+    snprintf(ct, sizeof ct, "Content-Type: %s", content_type ? content_type : "");
     const char *headers[] = {ct};
     conn_aws_request req = {.op = op, .method = method, .path = path, .query = query,
                             .headers = headers, .n_headers = content_type ? 1 : 0,
