@@ -136,6 +136,9 @@ char *sp_json_dump(const json_t *v, size_t *len_out);
  * Python's json.dumps writes it: what the lake's lines carry. Caller frees; NULL if out of
  * memory. */
 char *sp_json_dump_shortest(const json_t *v, size_t *len_out);
+/* Appends s (len bytes, may hold U+0000) as a JSON string, quoted and escaped exactly as
+ * sp_json_dump and sp_json_dump_shortest write strings. */
+void sp_json_string_append(sp_str *out, const char *s, size_t len);
 /* The shortest "%.<p>g" text (p = 1..17) of d that strtod reads back as d, with ".0" added
  * when it would otherwise read as an integer. buf holds at least SP_JSON_REAL_MAX bytes;
  * returns the length. d must be finite. */

@@ -221,6 +221,8 @@ static void dump_shortest(sp_str *out, const json_t *v)
     }
 }
 
+void sp_json_string_append(sp_str *out, const char *s, size_t len) { dump_string(out, s, len); }
+
 char *sp_json_dump_shortest(const json_t *v, size_t *len_out)
 {
     char initial[512];

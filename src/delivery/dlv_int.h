@@ -218,6 +218,9 @@ void dlv_chain_destroy(dlv_chain *c);
 /* The dynamodb-cdc transformation of one record, for tests and the fuzz target: returns the
  * output line (with '\n'; caller frees) or NULL with e set. */
 char *dlv_cdc_transform(const char *data, size_t len, size_t *out_len, sp_err *e);
+/* The same through an output tree dumped with sp_json_dump_shortest: the reference the line
+ * written straight from the record must equal byte for byte (and the same errors). */
+char *dlv_cdc_transform_tree(const char *data, size_t len, size_t *out_len, sp_err *e);
 /* Unmarshals one DynamoDB attribute value ({"S":"x"}, {"N":"1"}, ...). New ref or NULL+e. */
 json_t *dlv_cdc_unmarshal(const json_t *av, sp_err *e);
 

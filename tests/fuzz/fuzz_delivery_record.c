@@ -1,6 +1,8 @@
 /* Fuzz target: what the delivery stage reads from outside, per record: the dynamodb-cdc
- * transformation of a stream record, the jq-based processors over it, and the prefix renderer
- * over a prefix taken from the input's first line (with the record's extracted partition). */
+ * transformation of a stream record (the line written straight from the record checked byte
+ * for byte against the tree-built reference), the jq-based processors over it, and the prefix
+ * renderer over a prefix taken from the input's first line (with the record's extracted
+ * partition). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t out_len;
     char *line = dlv_cdc_transform(body, blen, &out_len, &e);
     if (line && (out_len == 0 || line[out_len - 1] != '\n')) abort();
+    /* the line written straight from the record is the tree's, byte for byte, and so is
+     * the reason of a failure */
+    sp_err te = {0};
+    size_t tree_len = 0;
+    char *tree = dlv_cdc_transform_tree(body, blen, &tree_len, &te);
+    if (!line != !tree) abort();
+    if (line && (out_len != tree_len || memcmp(line, tree, out_len))) abort();
+    if (!line && strcmp(e.msg, te.msg)) abort();
+    free(tree);
     free(line);
 
     /* Compiled once, as the stage does per stream: jq compiles its builtins each time, which

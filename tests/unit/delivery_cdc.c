@@ -187,6 +187,221 @@ static void processor_fails_bad_records_and_keeps_good_ones(void **state)
     json_decref(chain_def);
 }
 
+/* ---- the line written straight from the record equals the tree's, byte for byte ---------- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static unsigned rnd(unsigned n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (unsigned)(rng_state % n);
+}
+
+/* An N string: integers, decimals of varied digits and scale, exponents, signs, leading
+ * zeros, overflowing integers, and some that are not numbers. */
+static void random_number(sp_str *s)
+{
+    static const char *fixed[] = {"0", "-0", "+5", "007", "0.0", "-0.0", "1e3", "1E-7",
+                                  "99999999999999999999", "9223372036854775807",
+                                  "-9223372036854775808", "9223372036854775808", "1e400",
+                                  "1e-400", "0.1", "128.92", "1200.0", "0.000001", "1.5e300",
+                                  "4.9e-324", "2.2250738585072014e-308", "123456789012345",
+                                  "1234567890123456", "0.30000000000000004", "", "-", ".",
+                                  "1.", ".5", "abc", "1..2", "0x10", " 1", "inf", "nan"};
+    switch (rnd(4)) {
+    case 0: sp_str_puts(s, fixed[rnd(SP_ARRAY_LEN(fixed))]); return;
+    case 1: sp_str_appendf(s, "%s%u", rnd(2) ? "-" : "", rnd(100000)); return;
+    default: {
+        if (rnd(3) == 0) sp_str_putc(s, '-');
+        unsigned whole = rnd(18), frac = rnd(18);
+        for (unsigned i = 0; i < whole; i++) sp_str_putc(s, (char)('0' + rnd(10)));
+        if (whole == 0) sp_str_putc(s, '0');
+        sp_str_putc(s, '.');
+        for (unsigned i = 0; i < frac; i++) sp_str_putc(s, (char)('0' + rnd(10)));
+        if (frac == 0 || rnd(2)) sp_str_putc(s, (char)('1' + rnd(9)));
+        if (rnd(8) == 0) sp_str_appendf(s, "e%d", (int)rnd(40) - 20);
+    }
+    }
+}
+
+static const char *const STRINGS[] = {"Laptop", "", "caf\\u00e9", "\\u0000", "a\\u0000b",
+                                      "\\ud83d\\ude00", "\\\"q\\\\\\n\\t\\u001f", "\xe2\x82\xac",
+                                      "aGVsbG8=", "cdc_event_type", "x y"};
+
+static void random_string(sp_str *s)
+{
+    sp_str_putc(s, '"');
+    sp_str_puts(s, STRINGS[rnd(SP_ARRAY_LEN(STRINGS))]);
+    sp_str_putc(s, '"');
+}
+
+static void random_av(sp_str *s, int depth);
+
+static void random_members(sp_str *s, int depth, bool image)
+{
+    static const char *names[] = {"orderid", "price", "a", "b\\u0000c", "b\\u0000d", "\\u00e9",
+                                  "cdc_event_type", "creation_datetime", "sequence_number",
+                                  "q\\\"", "n", "m", "l"};
+    unsigned n = rnd(image ? 7 : 4);
+    bool used[SP_ARRAY_LEN(names)] = {0};
+    sp_str_putc(s, '{');
+    bool first = true;
+    for (unsigned i = 0; i < n; i++) {
+        unsigned k = rnd(SP_ARRAY_LEN(names));
+        /* the added members and U+0000 names only now and then: they take the tree path */
+        if (used[k] || ((k == 3 || k == 4 || (k >= 6 && k <= 8)) && rnd(4))) continue;
+        used[k] = true;
+        if (!first) sp_str_putc(s, ',');
+        first = false;
+        sp_str_appendf(s, "\"%s\":", names[k]);
+        random_av(s, depth + 1);
+    }
+    sp_str_putc(s, '}');
+}
+
+static void random_av(sp_str *s, int depth)
+{
+    unsigned t = rnd(depth > 3 ? 8 : 11);
+    switch (t) {
+    case 0: case 1: sp_str_puts(s, "{\"S\":"); random_string(s); break;
+    case 2: case 3: sp_str_puts(s, "{\"N\":\""); random_number(s); sp_str_putc(s, '"'); break;
+    case 4: sp_str_puts(s, rnd(2) ? "{\"BOOL\":true" : "{\"BOOL\":false"); break;
+    case 5: sp_str_puts(s, "{\"NULL\":true"); break;
+    case 6: sp_str_puts(s, "{\"B\":\"AAEC/w==\""); break;
+    case 7: {
+        static const char *sets[] = {"SS", "NS", "BS"};
+        const char *k = sets[rnd(3)];
+        sp_str_appendf(s, "{\"%s\":[", k);
+        for (unsigned i = 0, n = rnd(4); i < n; i++) {
+            if (i) sp_str_putc(s, ',');
+            if (k[0] == 'N') {
+                sp_str_putc(s, '"');
+                random_number(s);
+                sp_str_putc(s, '"');
+            } else {
+                random_string(s);
+            }
+        }
+        sp_str_putc(s, ']');
+        break;
+    }
+    case 8: sp_str_puts(s, "{\"M\":"); random_members(s, depth, false); break;
+    case 9: {
+        sp_str_puts(s, "{\"L\":[");
+        for (unsigned i = 0, n = rnd(4); i < n; i++) {
+            if (i) sp_str_putc(s, ',');
+            random_av(s, depth + 1);
+        }
+        sp_str_putc(s, ']');
+        break;
+    }
+    default: {
+        /* values the processor refuses */
+        static const char *bad[] = {"{\"N\":3", "{\"X\":\"1\"", "{\"S\":\"a\",\"N\":\"1\"",
+                                    "{\"SS\":\"a\"", "{\"NS\":[1]", "{\"L\":{}", "{\"M\":[]",
+                                    "{\"S\":null", "{\"BOOL\":1"};
+        if (rnd(3) == 0) {
+            sp_str_puts(s, bad[rnd(SP_ARRAY_LEN(bad))]);
+        } else {
+            sp_str_puts(s, "{\"S\":\"ok\"");
+        }
+    }
+    }
+    sp_str_putc(s, '}');
+}
+
+static void random_record(sp_str *s)
+{
+    static const char *events[] = {"INSERT", "MODIFY", "REMOVE", "REMOVE", "UPDATE"};
+    const char *ev = events[rnd(SP_ARRAY_LEN(events))];
+    sp_str_appendf(s, "{\"eventName\":\"%s\",\"eventSource\":\"aws:dynamodb\"", ev);
+    if (rnd(20) == 0) {
+        sp_str_puts(s, ",\"dynamodb\":[]}");
+        return;
+    }
+    sp_str_puts(s, ",\"dynamodb\":{");
+    switch (rnd(5)) {
+    case 0: sp_str_puts(s, "\"ApproximateCreationDateTime\":1700000000.7,"); break;
+    case 1: sp_str_puts(s, "\"ApproximateCreationDateTime\":1700000000123,"); break;
+    case 2: sp_str_puts(s, "\"ApproximateCreationDateTime\":\"x\","); break;
+    default: sp_str_puts(s, "\"ApproximateCreationDateTime\":1700000000,");
+    }
+    sp_str_puts(s, "\"Keys\":");
+    random_members(s, 1, true);
+    if (rnd(4)) {
+        sp_str_puts(s, ",\"NewImage\":");
+        random_members(s, 0, true);
+    }
+    if (rnd(2)) {
+        sp_str_puts(s, ",\"OldImage\":");
+        random_members(s, 0, true);
+    }
+    switch (rnd(4)) {
+    case 0: break;
+    case 1: sp_str_puts(s, ",\"SequenceNumber\":\"0000\\u00001\""); break;
+    default: sp_str_puts(s, ",\"SequenceNumber\":\"000000000000000000042\"");
+    }
+    sp_str_puts(s, "}}");
+}
+
+static void line_equals_the_tree_line_on_varied_records(void **state)
+{
+    (void)state;
+    int ok = 0, failed = 0, merges = 0;
+    for (int i = 0; i < 20000; i++) {
+        sp_str rec;
+        sp_str_init(&rec, NULL, 0, SP_STR_NO_MAX);
+        random_record(&rec);
+        sp_err e1 = {0}, e2 = {0};
+        size_t n1 = 0, n2 = 0;
+        char *a = dlv_cdc_transform(rec.buf, rec.len, &n1, &e1);
+        char *b = dlv_cdc_transform_tree(rec.buf, rec.len, &n2, &e2);
+        if (!a != !b) fail_msg("%s: %s vs %s", rec.buf, a ? a : e1.msg, b ? b : e2.msg);
+        if (a) {
+            if (n1 != n2 || memcmp(a, b, n1)) fail_msg("%s:\n%s\n%s", rec.buf, a, b);
+            ok++;
+            if (strstr(rec.buf, "\\u0000") || strstr(rec.buf, "\"cdc_event_type\":")) merges++;
+        } else {
+            assert_string_equal(e1.msg, e2.msg);
+            assert_int_equal(e1.status, e2.status);
+            failed++;
+        }
+        free(a);
+        free(b);
+        sp_str_release(&rec);
+    }
+    /* the generator reaches both outcomes and the tree path often enough to mean something */
+    assert_true(ok > 3000);
+    assert_true(failed > 3000);
+    assert_true(merges > 300);
+}
+
+/* Reals written straight (one snprintf when the N string is a short plain decimal) equal
+ * sp_json_real_format's shortest search. */
+static void reals_equal_the_shortest_search(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 200000; i++) {
+        sp_str n;
+        sp_str_init(&n, NULL, 0, SP_STR_NO_MAX);
+        random_number(&n);
+        char rec[512];
+        snprintf(rec, sizeof rec,
+                 "{\"eventName\":\"INSERT\",\"dynamodb\":{\"NewImage\":{\"p\":{\"N\":\"%s\"}}}}",
+                 n.buf);
+        sp_err e1 = {0}, e2 = {0};
+        size_t n1 = 0, n2 = 0;
+        char *a = dlv_cdc_transform(rec, strlen(rec), &n1, &e1);
+        char *b = dlv_cdc_transform_tree(rec, strlen(rec), &n2, &e2);
+        if (!a != !b || (a && strcmp(a, b))) fail_msg("%s: %s vs %s", n.buf, a, b);
+        free(a);
+        free(b);
+        sp_str_release(&n);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +411,8 @@ int main(void)
         cmocka_unit_test(remove_uses_old_image_or_keys),
         cmocka_unit_test(records_it_cannot_handle_fail_with_a_reason),
         cmocka_unit_test(processor_fails_bad_records_and_keeps_good_ones),
+        cmocka_unit_test(line_equals_the_tree_line_on_varied_records),
+        cmocka_unit_test(reals_equal_the_shortest_search),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

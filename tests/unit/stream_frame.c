@@ -183,6 +183,52 @@ static void partition_keys_route_by_hash_range(void **state)
     test_dir_remove();
 }
 
+/* The decimal of the sequence number's 47 hex digits, the slow obvious way (multiply by 16,
+ * add), as the reference stm_seq_format's bit placement must equal. */
+static void seq_reference(int64_t created_ms, int shard, uint64_t seq, int64_t time_ms,
+                          char out[STM_SEQ_STR_MAX])
+{
+    char hex[48];
+    unsigned long long created = (unsigned long long)(created_ms / 1000) & 0xFFFFFFFFFULL;
+    unsigned long long t = (unsigned long long)(time_ms / 1000) & 0xFFFFFFFFFULL;
+    unsigned idx = (unsigned)shard;
+    snprintf(hex, sizeof hex, "2%09llx%01x%016llx00%09llx%08x2", created, idx & 0xF,
+             (unsigned long long)seq, t, idx);
+    int dec[80] = {0}; /* least significant first */
+    for (const char *h = hex; *h; h++) {
+        int carry = *h <= '9' ? *h - '0' : *h - 'a' + 10;
+        for (int i = 0; i < 80; i++) {
+            int x = dec[i] * 16 + carry;
+            dec[i] = x % 10;
+            carry = x / 10;
+        }
+    }
+    int n = 79;
+    while (n > 0 && dec[n] == 0) n--;
+    for (int i = 0; i <= n; i++) out[i] = (char)('0' + dec[n - i]);
+    out[n + 1] = '\0';
+}
+
+static void sequence_numbers_equal_the_hex_reference(void **state)
+{
+    (void)state;
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int64_t created = (int64_t)(x % 4000000000000ull);
+        int shard = i % 7 == 0 ? (int)(x >> 33) : (int)(x % 1024);
+        uint64_t seq = i % 5 == 0 ? UINT64_MAX - (x & 0xff) : x >> (x % 64);
+        int64_t when = created + (int64_t)(x % 100000000);
+        char a[STM_SEQ_STR_MAX], b[STM_SEQ_STR_MAX];
+        stm_seq_format(created, shard, seq, when, a);
+        seq_reference(created, shard, seq, when, b);
+        if (strcmp(a, b)) fail_msg("%lld %d %llu %lld: %s != %s", (long long)created, shard,
+                                   (unsigned long long)seq, (long long)when, a, b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +237,7 @@ int main(void)
         cmocka_unit_test(frame_rejects_impossible_lengths),
         cmocka_unit_test(segment_header_carries_origins),
         cmocka_unit_test(sequence_numbers_decode_and_order_as_strings),
+        cmocka_unit_test(sequence_numbers_equal_the_hex_reference),
         cmocka_unit_test(hash_keys_are_md5_as_big_endian_integers),
         cmocka_unit_test(shards_split_the_hash_space_like_kinesis),
         cmocka_unit_test(partition_keys_route_by_hash_range),
