@@ -149,8 +149,8 @@ typedef struct pq_cell {
 } pq_cell;
 
 /* Called once per row group read: n_rows rows, and per top-level column c, cols[c] = its
- * n_rows cells in row order, or NULL when the column was not asked for or has no leaves (a
- * column pq_file_read_row_group leaves out of its rows). Cells and their text are borrowed
+ * n_rows cells in row order, or NULL when the column was not asked for, has no leaves or a
+ * name that is not UTF-8 (the columns pq_file_read_row_group leaves out of its rows). Cells and their text are borrowed
  * for the call. Return false to stop. */
 typedef bool (*pq_cells_fn)(void *ctx, size_t n_rows, const pq_cell *const *cols);
 

@@ -1482,6 +1482,9 @@ bool pq_file_read_row_group_cells(pq_file *f, size_t rg, const bool *want, pq_ce
         if (want && !want[c]) continue;
         const rnode *top = &f->root.children[c];
         if (!top->nleaves) continue;
+        json_t *name = json_string(top->name);  /* the row object cannot hold a key that is */
+        json_decref(name);                      /* not UTF-8: such a column is left out */
+        if (!name) continue;
         if (leaves[top->leaf_first].n < rows) {
             ok = false;
             break;
