@@ -7,7 +7,8 @@
  * whole file in memory; its bytes depend only on the records and the options, so redoing a
  * batch writes the same object. The reader opens a file held in memory, bounds every length
  * it reads by the file's size, and hands back rows as JSON objects with only the requested
- * columns decoded.
+ * columns decoded, or (for the query scan) the same values as typed cells, column by column,
+ * with no JSON value made per cell.
  *
  * Value mapping (both ways): boolean, tinyint..bigint (INT32/INT64 with INTEGER logical
  * types), float, double, string/varchar/char (BYTE_ARRAY STRING), binary (BYTE_ARRAY; JSON

@@ -1,7 +1,8 @@
 /* The lake scan's producer side: worker threads read the objects of a scan, parse their
  * documents with jansson (inside a per-thread arena, qry_arena.c), select the records with
  * the table's JsonPath and convert only the columns the query uses into batches of SQL
- * values. The virtual table (qry_vtab.c) stays on SQLite's thread and consumes the batches
+ * values; objects unchanged since the crawl come from the query cache (qry_cache.c) and
+ * Parquet objects as typed columns (qry_parquet.c) instead. The virtual table (qry_vtab.c) stays on SQLite's thread and consumes the batches
  * in object order: object j is read by worker j % n_workers, and each worker hands over
  * its objects in order, so rows come out in exactly the order a single-threaded scan
  * gives. Workers run at most QRY_SCAN_QUEUE_MAX batches ahead; stopping a scan (end of the
