@@ -7,7 +7,8 @@
  * whole file in memory; its bytes depend only on the records and the options, so redoing a
  * batch writes the same object. The reader opens a file held in memory, bounds every length
  * it reads by the file's size, and hands back rows as JSON objects with only the requested
- * columns decoded.
+ * columns decoded, or (for the query scan) the same values as typed cells, column by column,
+ * with no JSON value made per cell.
  *
  * Value mapping (both ways): boolean, tinyint..bigint (INT32/INT64 with INTEGER logical
  * types), float, double, string/varchar/char (BYTE_ARRAY STRING), binary (BYTE_ARRAY; JSON
@@ -127,6 +128,42 @@ bool pq_file_read_row_group(pq_file *f, size_t rg, const bool *want, pq_row_fn f
                             sp_err *e);
 /* All row groups in order. */
 bool pq_file_read(pq_file *f, const bool *want, pq_row_fn fn, void *ctx, sp_err *e);
+
+/* ---- typed cells (the query scan's reader: no JSON value per cell) ----------------------- */
+
+/* One value of a top-level column, standing for exactly the JSON value
+ * pq_file_read_row_group hands over for it: NULL for null, BOOL/INT/DOUBLE for a JSON
+ * boolean/integer/real, TEXT for a JSON string (its UTF-8 bytes: dates, timestamps,
+ * decimals, base64 binaries, "NaN" and unsigned 64-bit values past INT64_MAX included), JSON
+ * for a nested value (struct, array, map) as the compact text
+ * json_dumps(JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17)) gives. */
+typedef enum { PQ_CELL_NULL, PQ_CELL_BOOL, PQ_CELL_INT, PQ_CELL_DOUBLE, PQ_CELL_TEXT,
+               PQ_CELL_JSON } pq_cell_kind;
+typedef struct pq_cell {
+    pq_cell_kind kind;
+    uint32_t len;             /* TEXT, JSON: bytes at v.s (not NUL-terminated) */
+    union {
+        int64_t i;            /* BOOL (0/1), INT */
+        double d;             /* DOUBLE (finite) */
+        const char *s;        /* TEXT, JSON */
+    } v;
+} pq_cell;
+
+/* Called once per row group read: n_rows rows, and per top-level column c, cols[c] = its
+ * n_rows cells in row order, or NULL when the column was not asked for, has no leaves or a
+ * name that is not UTF-8 (the columns pq_file_read_row_group leaves out of its rows). Cells and their text are borrowed
+ * for the call. Return false to stop. */
+typedef bool (*pq_cells_fn)(void *ctx, size_t n_rows, const pq_cell *const *cols);
+
+/* Reads row group rg like pq_file_read_row_group, decoding only top-level columns with
+ * want[i] true (want NULL: all), but hands the values over column by column as typed cells.
+ * false with e set (the same message) on a damaged file; fn is then not called. */
+bool pq_file_read_row_group_cells(pq_file *f, size_t rg, const bool *want, pq_cells_fn fn,
+                                  void *ctx, sp_err *e);
+
+/* True when cell c stands for the JSON value v (NULL: absent, counted as null) as described
+ * above; what tests and the fuzz target check the two reading paths against. */
+bool pq_cell_matches_json(const pq_cell *c, const json_t *v);
 
 /* True when buf starts and ends with the Parquet magic "PAR1". */
 bool pq_is_parquet(const uint8_t *buf, size_t len);

@@ -1266,6 +1266,269 @@ bool pq_file_read_row_group(pq_file *f, size_t rg, const bool *want, pq_row_fn f
     return ok;
 }
 
+/* ---- typed cells ----------------------------------------------------------------------------------- */
+
+/* Text made while converting (dates, decimals, base64, repaired UTF-8, nested JSON): blocks
+ * that never move, so cells can point into them until the row group's callback returns. */
+enum { PQ_POOL_BLOCK = 64 * 1024 };
+
+typedef struct pool_block {
+    struct pool_block *next;
+    size_t used, cap;
+    char data[];
+} pool_block;
+
+static const char *pool_put(pool_block **pool, const void *p, size_t n)
+{
+    pool_block *b = *pool;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > PQ_POOL_BLOCK ? n : PQ_POOL_BLOCK;
+        b = pq_xmalloc(sizeof *b + cap);
+        b->next = *pool;
+        b->used = 0;
+        b->cap = cap;
+        *pool = b;
+    }
+    char *at = b->data + b->used;
+    if (n) memcpy(at, p, n);
+    b->used += n;
+    return at;
+}
+
+static void pool_free(pool_block *b)
+{
+    while (b) {
+        pool_block *next = b->next;
+        free(b);
+        b = next;
+    }
+}
+
+static void cell_text(pq_cell *out, pool_block **pool, const char *s, size_t n)
+{
+    out->kind = PQ_CELL_TEXT;
+    out->len = (uint32_t)n;
+    out->v.s = pool_put(pool, s, n);
+}
+
+/* What value_json makes of v, as a cell; the same branches in the same order. */
+static void value_cell(const rnode *n, const rv *v, pool_block **pool, pq_cell *out)
+{
+    bool decimal = n->lt == PQ_LT_DECIMAL || n->ct == PQ_CT_DECIMAL;
+    char buf[PQ_TEXT_MAX];
+    switch (n->physical) {
+    case PQ_BOOLEAN:
+        out->kind = PQ_CELL_BOOL;
+        out->v.i = v->i != 0;
+        return;
+    case PQ_INT32:
+        if (decimal) {
+            pq_decimal_format((int32_t)v->i, n->scale < 0 || n->scale > 38 ? 0 : n->scale, buf);
+            cell_text(out, pool, buf, strlen(buf));
+            return;
+        }
+        if (n->lt == PQ_LT_DATE || n->ct == PQ_CT_DATE) {
+            pq_date_format((int32_t)v->i, buf);
+            cell_text(out, pool, buf, strlen(buf));
+            return;
+        }
+        out->kind = PQ_CELL_INT;
+        if ((n->lt == PQ_LT_INTEGER && !n->int_signed) || n->ct == PQ_CT_UINT_32 ||
+            n->ct == PQ_CT_UINT_16 || n->ct == PQ_CT_UINT_8)
+            out->v.i = (uint32_t)v->i;
+        else
+            out->v.i = (int32_t)v->i;
+        return;
+    case PQ_INT64:
+        if (decimal) {
+            pq_decimal_format(v->i, n->scale < 0 || n->scale > 38 ? 0 : n->scale, buf);
+            cell_text(out, pool, buf, strlen(buf));
+            return;
+        }
+        if (n->lt == PQ_LT_TIMESTAMP || n->ct == PQ_CT_TIMESTAMP_MILLIS ||
+            n->ct == PQ_CT_TIMESTAMP_MICROS) {
+            int unit = n->lt == PQ_LT_TIMESTAMP ? n->ts_unit
+                       : n->ct == PQ_CT_TIMESTAMP_MILLIS ? PQ_UNIT_MILLIS : PQ_UNIT_MICROS;
+            pq_timestamp_format(v->i, unit == PQ_UNIT_MILLIS ? 1000 : unit == PQ_UNIT_NANOS ?
+                                1000000000 : 1000000, buf);
+            cell_text(out, pool, buf, strlen(buf));
+            return;
+        }
+        if (((n->lt == PQ_LT_INTEGER && !n->int_signed) || n->ct == PQ_CT_UINT_64) && v->i < 0) {
+            int k = snprintf(buf, sizeof buf, "%llu", (unsigned long long)v->i);
+            cell_text(out, pool, buf, (size_t)k);
+            return;
+        }
+        out->kind = PQ_CELL_INT;
+        out->v.i = v->i;
+        return;
+    case PQ_INT96:
+        pq_timestamp_format(v->i, 1000000000, buf);
+        cell_text(out, pool, buf, strlen(buf));
+        return;
+    case PQ_FLOAT:
+    case PQ_DOUBLE:
+        if (isnan(v->d)) cell_text(out, pool, "NaN", 3);
+        else if (isinf(v->d)) {
+            const char *t = v->d > 0 ? "Infinity" : "-Infinity";
+            cell_text(out, pool, t, strlen(t));
+        } else {
+            out->kind = PQ_CELL_DOUBLE;
+            out->v.d = v->d;
+        }
+        return;
+    case PQ_BYTE_ARRAY:
+    case PQ_FIXED:
+        if (decimal || n->physical != PQ_BYTE_ARRAY ||
+            !(n->lt == PQ_LT_STRING || n->lt == PQ_LT_ENUM || n->lt == PQ_LT_JSON ||
+              n->ct == PQ_CT_UTF8 || n->ct == PQ_CT_ENUM || n->ct == PQ_CT_JSON))
+            break;  /* decimals and binaries: rare, through their JSON value below */
+        /* A string: ASCII is valid UTF-8 as it stands (it points into the page); anything
+         * else gets string_json's checking and repair. */
+        for (uint32_t i = 0; i < v->b.len; i++)
+            if (v->b.p[i] >= 0x80) goto through_json;
+        out->kind = PQ_CELL_TEXT;
+        out->len = v->b.len;
+        out->v.s = (const char *)v->b.p;
+        return;
+    default:
+        out->kind = PQ_CELL_NULL;
+        return;
+    }
+through_json:;
+    json_t *j = value_json(n, v);
+    if (json_is_string(j)) cell_text(out, pool, json_string_value(j), json_string_length(j));
+    else out->kind = PQ_CELL_NULL;
+    json_decref(j);
+}
+
+/* A top-level column whose every row is one leaf entry (no repetition, no children): its
+ * cells straight from the levels and values, as assemble() would read them. */
+static bool flat_cells(pq_file *f, const rnode *top, ldata *d, int64_t rows, pq_cell *out,
+                       pool_block **pool)
+{
+    (void)f;
+    int max_def = top->def_here;
+    for (int64_t r = 0; r < rows; r++) {
+        if (d->pos >= d->n || d->rep[d->pos] != 0) return false;
+        if (d->def[d->pos] == max_def) {
+            if (d->vpos >= d->nvals) return false;
+            value_cell(top, &d->vals[d->vpos++], pool, &out[r]);
+        } else {
+            out[r].kind = PQ_CELL_NULL;
+        }
+        d->pos++;
+    }
+    return true;
+}
+
+/* Any other column: assembled as a JSON value per row (as pq_file_read_row_group does), then
+ * kept as its compact text. */
+static bool nested_cells(asm_ctx *a, const rnode *top, int64_t rows, pq_cell *out,
+                         pool_block **pool)
+{
+    ldata *d = &a->leaves[top->leaf_first];
+    for (int64_t r = 0; r < rows; r++) {
+        if (d->pos >= d->n || d->rep[d->pos] != 0) return false;
+        json_t *v = assemble(a, top, false);
+        if (a->bad) {
+            json_decref(v);
+            return false;
+        }
+        if (json_is_object(v) || json_is_array(v)) {
+            char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+            out[r].kind = PQ_CELL_JSON;
+            out[r].len = t ? (uint32_t)strlen(t) : 0;
+            out[r].v.s = pool_put(pool, t ? t : "", out[r].len);
+            free(t);
+        } else {
+            out[r].kind = PQ_CELL_NULL;  /* a null struct, list or map */
+        }
+        json_decref(v);
+    }
+    return true;
+}
+
+bool pq_file_read_row_group_cells(pq_file *f, size_t rg, const bool *want, pq_cells_fn fn,
+                                  void *ctx, sp_err *e)
+{
+    if (rg >= f->nrg) {
+        sp_err_invalid(e, "no row group %zu", rg);
+        return false;
+    }
+    rgroup *g = &f->rgs[rg];
+    size_t nc = f->root.nchildren;
+    ldata *leaves = pq_xcalloc(f->nleaves, sizeof *leaves);
+    pq_cell **cols = pq_xcalloc(nc ? nc : 1, sizeof *cols);
+    pool_block *pool = NULL;
+    bool ok = true;
+    for (size_t c = 0; c < nc && ok; c++) {
+        if (want && !want[c]) continue;
+        const rnode *top = &f->root.children[c];
+        for (size_t i = top->leaf_first; i < top->leaf_first + top->nleaves && ok; i++)
+            ok = read_chunk_data(f, f->leaves[i], &g->cols[i], &leaves[i], e);
+    }
+    /* Rows are bounded by the chunks' values (each row takes at least one level of each
+     * column read), so a row count no column backs fails below before it allocates much. */
+    asm_ctx a = {.f = f, .leaves = leaves};
+    size_t rows = g->num_rows > 0 ? (size_t)g->num_rows : 0;
+    /* With no column read nothing backs the count: it is bounded like decoded values are. */
+    if (ok && (uint64_t)rows > (uint64_t)f->len * PQ_VALUES_PER_FILE_BYTE + PQ_VALUES_FLOOR) {
+        sp_err_invalid(e, "Parquet row group %zu: %lld rows are more than the file's size "
+                          "allows", rg, (long long)g->num_rows);
+        ok = false;
+    }
+    for (size_t c = 0; c < nc && ok; c++) {
+        if (want && !want[c]) continue;
+        const rnode *top = &f->root.children[c];
+        if (!top->nleaves) continue;
+        json_t *name = json_string(top->name);  /* the row object cannot hold a key that is */
+        json_decref(name);                      /* not UTF-8: such a column is left out */
+        if (!name) continue;
+        if (leaves[top->leaf_first].n < rows) {
+            ok = false;
+            break;
+        }
+        cols[c] = pq_xmalloc((rows ? rows : 1) * sizeof *cols[c]);
+        if (!top->nchildren && top->repetition != PQ_REPEATED)
+            ok = flat_cells(f, top, &leaves[top->leaf_first], (int64_t)rows, cols[c], &pool);
+        else
+            ok = nested_cells(&a, top, (int64_t)rows, cols[c], &pool);
+    }
+    if (!ok && !sp_err_failed(e))
+        sp_err_invalid(e, "Parquet row group %zu: column levels disagree with its %lld rows",
+                       rg, (long long)g->num_rows);
+    if (ok) (void)fn(ctx, rows, (const pq_cell *const *)cols);
+    for (size_t c = 0; c < nc; c++) free(cols[c]);
+    free(cols);
+    pool_free(pool);
+    for (size_t i = 0; i < f->nleaves; i++) ld_free(&leaves[i]);
+    free(leaves);
+    return ok;
+}
+
+bool pq_cell_matches_json(const pq_cell *c, const json_t *v)
+{
+    switch (c->kind) {
+    case PQ_CELL_NULL: return !v || json_is_null(v);
+    case PQ_CELL_BOOL: return json_is_boolean(v) && json_is_true(v) == (c->v.i != 0);
+    case PQ_CELL_INT: return json_is_integer(v) && json_integer_value(v) == c->v.i;
+    case PQ_CELL_DOUBLE:
+        return json_is_real(v) && !memcmp(&(double){json_real_value(v)}, &c->v.d, sizeof c->v.d);
+    case PQ_CELL_TEXT:
+        return json_is_string(v) && json_string_length(v) == c->len &&
+               !memcmp(json_string_value(v), c->v.s, c->len);
+    case PQ_CELL_JSON: {
+        if (!json_is_object(v) && !json_is_array(v)) return false;
+        char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+        bool same = t && strlen(t) == c->len && !memcmp(t, c->v.s, c->len);
+        free(t);
+        return same;
+    }
+    }
+    return false;
+}
+
 bool pq_file_read(pq_file *f, const bool *want, pq_row_fn fn, void *ctx, sp_err *e)
 {
     for (size_t rg = 0; rg < f->nrg; rg++)

@@ -228,6 +228,17 @@ void qry_scan_stop(qry_scan *s);
  * unconvertible values are NULL; text goes into b's text. v is borrowed. */
 void qry_cell_from_json(qry_batch *b, qry_col_kind kind, json_t *v, qry_cell *out);
 
+/* Appends n bytes of text to b's text and makes out a TEXT cell of them. */
+void qry_cell_put_text(qry_batch *b, qry_cell *out, const char *s, size_t n);
+/* Converts a Parquet cell exactly as qry_cell_from_json converts the JSON value the cell
+ * stands for (pq_cell). v is borrowed. */
+void qry_cell_from_pq(qry_batch *b, qry_col_kind kind, const pq_cell *v, qry_cell *out);
+/* Appends every row of the Parquet file f (borrowed) for cols to b (qry_parquet.c): only the
+ * used columns decoded, row groups that filters exclude by their statistics skipped (counted
+ * in b->rg_skipped, the others in rg_read); on a damaged file b->error says why. */
+void qry_batch_from_parquet(qry_batch *b, pq_file *f, const qry_col *cols, size_t n_cols,
+                            const qry_stat_filter *filters, size_t n_filters);
+
 /* Converts a cached value (NULL: absent) exactly as qry_cell_from_json converts the JSON
  * value it was stored from. v is borrowed. */
 void qry_cell_from_cache(qry_batch *b, qry_col_kind kind, const cat_cache_value *v,

@@ -1,7 +1,8 @@
 /* The lake scan's producer side: worker threads read the objects of a scan, parse their
  * documents with jansson (inside a per-thread arena, qry_arena.c), select the records with
  * the table's JsonPath and convert only the columns the query uses into batches of SQL
- * values. The virtual table (qry_vtab.c) stays on SQLite's thread and consumes the batches
+ * values; objects unchanged since the crawl come from the query cache (qry_cache.c) and
+ * Parquet objects as typed columns (qry_parquet.c) instead. The virtual table (qry_vtab.c) stays on SQLite's thread and consumes the batches
  * in object order: object j is read by worker j % n_workers, and each worker hands over
  * its objects in order, so rows come out in exactly the order a single-threaded scan
  * gives. Workers run at most QRY_SCAN_QUEUE_MAX batches ahead; stopping a scan (end of the
@@ -68,9 +69,9 @@ static char *batch_text_reserve(qry_batch *b, size_t n)
     return b->text + b->text_len;
 }
 
-static void put_text(qry_batch *b, qry_cell *out, const char *s, size_t n)
+void qry_cell_put_text(qry_batch *b, qry_cell *out, const char *s, size_t n)
 {
-    memcpy(batch_text_reserve(b, n), s, n);
+    if (n) memcpy(batch_text_reserve(b, n), s, n);
     out->type = SQLITE_TEXT;
     out->len = n;
     out->v.off = b->text_len;
@@ -125,19 +126,19 @@ void qry_cell_from_json(qry_batch *b, qry_col_kind kind, json_t *v, qry_cell *ou
         return;
     }
     if (json_is_string(v)) {
-        put_text(b, out, json_string_value(v), json_string_length(v));
+        qry_cell_put_text(b, out, json_string_value(v), json_string_length(v));
         return;
     }
     if (json_is_real(v)) { /* 199.5, not 199.50000000000000 */
         char shortest[64];
         snprintf(shortest, sizeof shortest, "%.15g", json_real_value(v));
         if (strtod(shortest, NULL) == json_real_value(v)) {
-            put_text(b, out, shortest, strlen(shortest));
+            qry_cell_put_text(b, out, shortest, strlen(shortest));
             return;
         }
     }
     char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(17));
-    if (text) put_text(b, out, text, strlen(text));
+    if (text) qry_cell_put_text(b, out, text, strlen(text));
     json_free_t jfree; /* json_dumps allocates with jansson's (arena) hooks */
     json_get_alloc_funcs(NULL, &jfree);
     jfree(text);
@@ -240,45 +241,6 @@ static bool cache_start(worker *w, const char *path, const struct stat *st)
     return true;
 }
 
-static bool add_parquet_row(void *arg, json_t *row) { return add_row(arg, row); }
-
-/* A whole Parquet object into one batch, decoding only the columns the query uses. */
-static void produce_parquet(const qry_scan *s, qry_batch *b, cat_parquet *pq)
-{
-    pq_file *f = cat_parquet_file(pq);
-    size_t nc = pq_file_num_columns(f);
-    bool *want = calloc(nc ? nc : 1, sizeof *want);
-    if (!want) abort();
-    for (size_t i = 0; i < nc; i++)
-        for (size_t k = 0; k < s->n_cols && !want[i]; k++)
-            want[i] = !strcasecmp(pq_file_column_name(f, i), s->cols[k].name);
-    row_arg a = {.s = s, .b = b};
-    sp_err e = {0};
-    for (size_t rg = 0; rg < pq_file_num_row_groups(f) && !b->error; rg++) {
-        bool skip = false;
-        for (size_t k = 0; k < s->n_filters && !skip; k++)
-            for (size_t i = 0; i < nc && !skip; i++) {
-                if (strcasecmp(pq_file_column_name(f, i), s->filters[k].column)) continue;
-                json_t *min, *max;
-                int64_t nulls;
-                pq_file_column_stats(f, rg, i, &min, &max, &nulls);
-                skip = qry_stat_filter_excludes(&s->filters[k], min, max);
-                json_decref(min);
-                json_decref(max);
-            }
-        if (skip) {
-            b->rg_skipped++;
-            continue;
-        }
-        b->rg_read++;
-        if (!pq_file_read_row_group(f, rg, want, add_parquet_row, &a, &e)) {
-            b->error = strdup(e.msg);
-            if (!b->error) abort();
-        }
-    }
-    free(want);
-}
-
 static qry_batch *produce(worker *w)
 {
     qry_scan *s = w->s;
@@ -311,7 +273,8 @@ static qry_batch *produce(worker *w)
         cat_parquet *pq = path ? cat_parquet_open(path, &e) : NULL;
         if (pq || sp_err_failed(&e)) {
             if (pq) {
-                produce_parquet(s, b, pq);
+                qry_batch_from_parquet(b, cat_parquet_file(pq), s->cols, s->n_cols, s->filters,
+                                       s->n_filters);
                 cat_parquet_close(pq);
                 if (b->error) w->next_obj = s->n_paths; /* the statement ends here */
             } else {

@@ -1,7 +1,8 @@
 """The benchmark instruments cannot rot silently: `make bench` is not part of `make test`, so
 this runs the HTTP floor (sp_floor), the load generator's mixed-target, paced and ack-logged
 modes, and the scenarios added for issue 15 (11_cdc_e2e_http, 04_freshness, the anchors of
-03_cdc_e2e, put-item beside its floor) with tiny sizes, and checks the shape of each JSON line:
+03_cdc_e2e, put-item beside its floor, 06_query and 10_parquet_query beside DuckDB with the
+one-hour filter measured in a running server too) with tiny sizes, and checks the shape of each JSON line:
 bench, unit, ours, what it is compared with (peer or floor or a comparison saying "physical
 limit", "self" or "none") with numeric values and ratios, and durability."""
 import json
@@ -195,3 +196,46 @@ def test_memory_line_says_it_compares_with_itself_and_which_backlog_ran():
     check_shape(line)
     assert line["comparison"].startswith("self:") and line["peer"].startswith("self:")
     assert 1500 < line["backlog_changes"] <= 2000 and line["full_issue_backlog"] is False
+
+
+def duckdb_installed():
+    return os.path.isdir(os.path.join(SOURCE, "tools", "node_modules", "@duckdb", "node-api"))
+
+
+def check_hour_filter(line):
+    """The one-hour filter: the whole-process figure, the start-up floor and the in-server
+    measure, each with what it includes."""
+    assert number(line["hour_filter_ratio"]) and number(line["process_floor_ms"]), line
+    srv = line["hour_filter_in_server"]
+    for key in ("round_trip_ms", "engine_ms", "ratio_round_trip", "ratio_engine", "runs"):
+        assert number(srv[key]), (key, srv)
+    assert srv["round_trip_ms"] > 0 and srv["runs"] >= 1, srv
+    assert set(line["hour_filter_measures"]) == {"ours_ms", "round_trip_ms", "engine_ms",
+                                                 "duckdb_ms"}, line
+    for q in line["queries"].values():
+        assert number(q["ours_ms"]) and number(q["duckdb_ms"]) and q["same_answer"] is True, q
+    assert line["queries"]["one_hour_filter"]["same_answer_in_server"] is True, line
+
+
+def test_query_line_compares_with_duckdb_and_measures_the_filter_in_a_server():
+    if not duckdb_installed():
+        pytest.skip("@duckdb/node-api is not installed (scripts/deps.sh)")
+    (line,) = scenario("06_query.py", BENCH_QUERY_ROWS=3000)
+    check_shape(line)
+    assert line["bench"] == "query" and line["peer"] == "duckdb" and line["rows"] == 3000
+    check_hour_filter(line)
+
+
+def test_parquet_query_lines_compare_with_duckdb_and_with_json_lines():
+    if not duckdb_installed():
+        pytest.skip("@duckdb/node-api is not installed (scripts/deps.sh)")
+    tool = os.environ.get("SALESPIPE_PARQUET_TOOL", os.path.join(BUILD, "sp_parquet_tool"))
+    lines = scenario("10_parquet_query.py", BENCH_PARQUET_QUERY_ROWS=3000,
+                     SALESPIPE_PARQUET_TOOL=tool)
+    assert [x["bench"] for x in lines] == ["parquet-query", "parquet-vs-json-query"]
+    for line in lines:
+        check_shape(line)
+    assert lines[0]["peer"] == "duckdb-parquet" and lines[0]["rows"] == 3000
+    check_hour_filter(lines[0])
+    assert all(q["same_answer_json"] is True for q in lines[0]["queries"].values()), lines[0]
+    assert lines[1]["comparison"].startswith("self:"), lines[1]
