@@ -263,6 +263,13 @@ typedef struct conn_health {
 } conn_health;
 void conn_health_init(conn_health *h);
 void conn_health_error(conn_health *h, const sp_err *e);
+/* One JSON call of a connector, counted in h: sends body (taken) to `<target_prefix><op>` with
+ * content_type; on failure e names `what` (the remote resource and endpoint) before the
+ * remote's message and counts as an error in h, unless its code is quiet_code (an expected
+ * answer the caller handles, such as ExpiredIteratorException; NULL: none). */
+json_t *conn_health_call(conn_aws *c, conn_health *h, const char *target_prefix,
+                         const char *content_type, const char *op, json_t *body,
+                         const char *what, const char *quiet_code, sp_err *e);
 /* A JSON object {kind, endpoint, errors, last_error, millis_behind, calls, records,
  * retried_records, recovered_records} (new reference). */
 json_t *conn_health_json(conn_health *h, const char *kind, const char *describe);

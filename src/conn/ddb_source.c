@@ -68,21 +68,11 @@ struct conn_ddb_source {
 
 static json_t *call(conn_ddb_source *d, const char *op, json_t *body, sp_err *e)
 {
-    char target[64];
-    snprintf(target, sizeof target, DS_TARGET "%s", op);
-    pthread_mutex_lock(&d->h.mu);
-    d->h.calls++;
-    pthread_mutex_unlock(&d->h.mu);
-    json_t *r = conn_aws_json(d->c, target, DS_JSON, body, e);
-    json_decref(body);
-    if (!r) {
-        char ctx[1300];
-        snprintf(ctx, sizeof ctx, "DynamoDB stream of '%s' at %s", d->table ? d->table : d->arn,
-                 conn_aws_describe(d->c));
-        sp_err_wrap(e, ctx);
-        if (strcmp(e->code, "ExpiredIteratorException")) conn_health_error(&d->h, e);
-    }
-    return r;
+    char what[1300];
+    snprintf(what, sizeof what, "DynamoDB stream of '%s' at %s", d->table ? d->table : d->arn,
+             conn_aws_describe(d->c));
+    return conn_health_call(d->c, &d->h, DS_TARGET, DS_JSON, op, body, what,
+                            "ExpiredIteratorException", e);
 }
 
 /* ---- the journal ----------------------------------------------------------------------- */

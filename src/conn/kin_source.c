@@ -71,20 +71,11 @@ struct conn_kin_source {
 
 static json_t *call(conn_kin_source *k, const char *op, json_t *body, sp_err *e)
 {
-    char target[64];
-    snprintf(target, sizeof target, KIN_TARGET "%s", op);
-    pthread_mutex_lock(&k->h.mu);
-    k->h.calls++;
-    pthread_mutex_unlock(&k->h.mu);
-    json_t *r = conn_aws_json(k->c, target, KIN_JSON, body, e);
-    json_decref(body);
-    if (!r) {
-        char ctx[800];
-        snprintf(ctx, sizeof ctx, "Kinesis stream '%s' at %s", k->stream, conn_aws_describe(k->c));
-        sp_err_wrap(e, ctx);
-        if (strcmp(e->code, "ExpiredIteratorException")) conn_health_error(&k->h, e);
-    }
-    return r;
+    char what[800];
+    snprintf(what, sizeof what, "Kinesis stream '%s' at %s", k->stream,
+             conn_aws_describe(k->c));
+    return conn_health_call(k->c, &k->h, KIN_TARGET, KIN_JSON, op, body, what,
+                            "ExpiredIteratorException", e);
 }
 
 /* ---- the state file -------------------------------------------------------------------- */

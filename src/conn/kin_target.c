@@ -210,20 +210,10 @@ static bool journal_save(conn_kin_target *t, uint64_t sent, sp_err *e)
 
 static json_t *call(conn_kin_target *t, const char *op, json_t *body, sp_err *e)
 {
-    char target[64];
-    snprintf(target, sizeof target, KIN_TARGET "%s", op);
-    pthread_mutex_lock(&t->h.mu);
-    t->h.calls++;
-    pthread_mutex_unlock(&t->h.mu);
-    json_t *r = conn_aws_json(t->c, target, KIN_JSON, body, e);
-    json_decref(body);
-    if (!r) {
-        char ctx[300];
-        snprintf(ctx, sizeof ctx, "Kinesis stream '%s' at %s", t->stream, conn_aws_describe(t->c));
-        sp_err_wrap(e, ctx);
-        conn_health_error(&t->h, e);
-    }
-    return r;
+    char what[300];
+    snprintf(what, sizeof what, "Kinesis stream '%s' at %s", t->stream,
+             conn_aws_describe(t->c));
+    return conn_health_call(t->c, &t->h, KIN_TARGET, KIN_JSON, op, body, what, NULL, e);
 }
 
 /* Fetches the shard list (ListShards, paged). */

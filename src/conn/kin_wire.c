@@ -242,6 +242,24 @@ void conn_health_error(conn_health *h, const sp_err *e)
     pthread_mutex_unlock(&h->mu);
 }
 
+json_t *conn_health_call(conn_aws *c, conn_health *h, const char *target_prefix,
+                         const char *content_type, const char *op, json_t *body,
+                         const char *what, const char *quiet_code, sp_err *e)
+{
+    char target[96];
+    snprintf(target, sizeof target, "%s%s", target_prefix, op);
+    pthread_mutex_lock(&h->mu);
+    h->calls++;
+    pthread_mutex_unlock(&h->mu);
+    json_t *r = conn_aws_json(c, target, content_type, body, e);
+    json_decref(body);
+    if (!r) {
+        sp_err_wrap(e, what);
+        if (!quiet_code || strcmp(e->code, quiet_code)) conn_health_error(h, e);
+    }
+    return r;
+}
+
 json_t *conn_health_json(conn_health *h, const char *kind, const char *describe)
 {
     pthread_mutex_lock(&h->mu);
