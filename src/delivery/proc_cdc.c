@@ -78,7 +78,8 @@ static json_t *set_of(const json_t *arr, char kind, sp_err *e)
             json_decref(out);
             return NULL;
         }
-        json_t *x = kind == 'N' ? number(s, e) : json_string(s);
+        /* the whole string: a set element keeps U+0000 as an S value does */
+        json_t *x = kind == 'N' ? number(s, e) : json_stringn(s, json_string_length(v));
         if (!x) {
             json_decref(out);
             return NULL;
@@ -362,7 +363,7 @@ static emit_result emit_av(sp_str *out, const json_t *av, sp_err *e)
             if (kind == 'N') {
                 if (!emit_number(out, s, e)) return EMIT_FAILED;
             } else {
-                sp_json_string_append(out, s, strlen(s)); /* json_string(s), as set_of does */
+                sp_json_string_append(out, s, json_string_length(x)); /* as set_of */
             }
         }
         sp_str_putc(out, ']');

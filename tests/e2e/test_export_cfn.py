@@ -406,6 +406,7 @@ HOSTILE = [b"not json", b"[1,2]", b'{"eventName":"INSERT"}',
            b'{"eventName":"INSERT","dynamodb":{"NewImage":{"x":NaN}}}',
            b'{"eventName":"INSERT","dynamodb":{"NewImage":{"x":{"S":"a\\u0000b"}}}}',
            b'{"eventName":"INSERT","dynamodb":{"NewImage":{"a\\u0000b":{"S":"x"}}}}',
+           b'{"eventName":"INSERT","dynamodb":{"NewImage":{"x":{"SS":["a\\u0000b","c"]}}}}',
            b'{"eventName":"INSERT","dynamodb":{"NewImage":{"x":{"S":"a"}},"Big":123456789012345678901}}',
            b'{"eventName":"REMOVE","dynamodb":{"ApproximateCreationDateTime":1700000000123,'
            b'"SequenceNumber":"7","Keys":{"k":{"N":"1000"}},"OldImage":{"k":{"N":"1e3"},'
@@ -471,5 +472,5 @@ def test_inline_handler_writes_what_the_builtin_processor_writes(server, data_di
     mine_failed = sorted(base64.b64decode(r["data"]) for r in out if r["result"] == "ProcessingFailed")
     lake_failed = sorted(base64.b64decode(json.loads(l)["rawData"]) for l in failed)
     assert mine_failed == lake_failed
-    assert len(mine_ok) == changes + 3 and len(mine_failed) == len(HOSTILE) - 3
+    assert len(mine_ok) == changes + 4 and len(mine_failed) == len(HOSTILE) - 4
     assert all(r["result"] in ("Ok", "ProcessingFailed") for r in out)

@@ -84,7 +84,7 @@ static json_t *transform(const char *event, const char *images)
     if (!line) fail_msg("%s: %s", event, e.msg);
     assert_int_equal(line[len - 1], '\n');
     assert_int_equal(strlen(line), len);
-    json_t *j = json_loadb(line, len, 0, NULL);
+    json_t *j = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
     free(line);
     assert_non_null(j);
     return j;
@@ -121,6 +121,21 @@ static void insert_and_modify_use_new_image_in_seed_schema(void **state)
                             "000000000000000000042");
         json_decref(j);
     }
+}
+
+/* A set element keeps U+0000 as an S value does (DynamoDB stores the whole string). */
+static void set_elements_keep_u0000(void **state)
+{
+    (void)state;
+    json_t *j = transform("INSERT", "\"Keys\":{\"orderid\":{\"S\":\"1\"}},\"NewImage\":"
+                                    "{\"orderid\":{\"S\":\"1\"},\"s\":{\"S\":\"a\\u0000b\"},"
+                                    "\"ss\":{\"SS\":[\"a\\u0000b\",\"c\"]}}");
+    assert_int_equal(json_string_length(json_object_get(j, "s")), 3);
+    const json_t *ss = json_object_get(j, "ss");
+    assert_int_equal(json_array_size(ss), 2);
+    assert_int_equal(json_string_length(json_array_get(ss, 0)), 3);
+    assert_memory_equal(json_string_value(json_array_get(ss, 0)), "a\0b", 3);
+    json_decref(j);
 }
 
 static void remove_uses_old_image_or_keys(void **state)
@@ -409,6 +424,7 @@ int main(void)
         cmocka_unit_test(bad_attribute_values_fail),
         cmocka_unit_test(insert_and_modify_use_new_image_in_seed_schema),
         cmocka_unit_test(remove_uses_old_image_or_keys),
+        cmocka_unit_test(set_elements_keep_u0000),
         cmocka_unit_test(records_it_cannot_handle_fail_with_a_reason),
         cmocka_unit_test(processor_fails_bad_records_and_keeps_good_ones),
         cmocka_unit_test(line_equals_the_tree_line_on_varied_records),
