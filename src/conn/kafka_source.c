@@ -10,6 +10,7 @@
  */
 #include "kafka_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +35,11 @@ struct conn_kafka_source {
     char *name;
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt;
+    /* Learned once, by whichever thread asks first (the runner, or the health thread through
+     * dlv_runner_caught_up); parts_mu guards that first fill, the array never moves after. */
+    pthread_mutex_t parts_mu;
     part *parts;
-    int32_t n_parts;
+    _Atomic int32_t n_parts;
     uint64_t delivered;                  /* records handed to the runner (a generation part) */
     conn_kafka_book book;
 };
@@ -66,6 +70,7 @@ conn_kafka_source *conn_kafka_source_new(const conn_kafka_config *cfg, const cha
     s->rk = rk;
     s->rkt = rd_kafka_topic_new(rk, cfg->topic, NULL);
     conn_kafka_book_init(&s->book);
+    pthread_mutex_init(&s->parts_mu, NULL);
     return s;
 }
 
@@ -82,6 +87,7 @@ void conn_kafka_source_destroy(void *src)
     conn_kafka_config_clear(&s->cfg);
     conn_kafka_book_clear(&s->book);
     free(s->parts);
+    pthread_mutex_destroy(&s->parts_mu);
     free(s->name);
     free(s);
 }
@@ -92,9 +98,21 @@ static int failed(conn_kafka_source *s, sp_err *e)
     return -1;
 }
 
+static int partitions_learn(conn_kafka_source *s, sp_err *e);
+
 int conn_kafka_source_partitions(void *src, sp_err *e)
 {
     conn_kafka_source *s = src;
+    if (s->n_parts > 0) return s->n_parts;
+    pthread_mutex_lock(&s->parts_mu);
+    int n = partitions_learn(s, e);
+    pthread_mutex_unlock(&s->parts_mu);
+    return n;
+}
+
+/* The topic's partition count from the brokers' metadata, once; under parts_mu. */
+static int partitions_learn(conn_kafka_source *s, sp_err *e)
+{
     if (s->n_parts > 0) return s->n_parts;
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t err = rd_kafka_metadata(s->rk, 0, s->rkt, &md, CONN_KAFKA_TIMEOUT_MS);
@@ -112,7 +130,7 @@ int conn_kafka_source_partitions(void *src, sp_err *e)
     }
     s->parts = calloc((size_t)n, sizeof *s->parts);
     for (int32_t p = 0; p < n; p++) s->parts[p].last_data = -1;
-    s->n_parts = n;
+    s->n_parts = n; /* published after the array is filled */
     return n;
 }
 
