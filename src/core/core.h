@@ -145,6 +145,21 @@ void sp_json_string_append(sp_str *out, const char *s, size_t len);
 enum { SP_JSON_REAL_MAX = 32 };
 size_t sp_json_real_format(double d, char *buf);
 
+/* jansson's allocation hooks with a per-thread bump arena (json_arena.c); install is
+ * idempotent and belongs before any thread touches jansson (begin installs too). Between
+ * begin and end (they nest), the calling thread's jansson allocations come from its arena;
+ * a tree made there must be freed on this thread, and nothing made there may be freed with
+ * free(). The arena starts over when its last allocation is freed. release frees the
+ * thread's arena: false (and kept) while something in it is live; a thread that never calls
+ * it has it freed at exit. active / live: whether a scope is open, how many arena
+ * allocations are not yet freed (for tests). */
+void sp_json_arena_install(void);
+void sp_json_arena_begin(void);
+void sp_json_arena_end(void);
+bool sp_json_arena_thread_release(void);
+bool sp_json_arena_active(void);
+size_t sp_json_arena_live(void);
+
 /* ---- operation tables ------------------------------------------------------------------- */
 
 /* One operation of a JSON API (DynamoDB, Kinesis, Firehose, Glue, ...). The request body is

@@ -226,7 +226,11 @@ static bool line_tree(const char *event, const json_t *ddb, const json_t *image,
 static json_t *record_load(const char *data, size_t len, sp_err *e)
 {
     json_error_t je;
+    /* In this thread's jansson arena (sp_json_arena_begin): every caller frees the tree before
+     * it returns, on this thread; members added later (line_tree) come from malloc. */
+    sp_json_arena_begin();
     json_t *rec = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+    sp_json_arena_end();
     if (!json_is_object(rec)) {
         sp_err_invalid(e, "record is not a JSON object%s%s", rec ? "" : ": ", rec ? "" : je.text);
         json_decref(rec);

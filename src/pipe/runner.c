@@ -292,7 +292,12 @@ static bool batch_move(pip_runner *r, pip_batch *b, bool give_up, const char *la
             continue;
         }
         json_error_t je;
+        /* The tree in this thread's jansson arena (sp_json_arena_begin): freed below, in this
+         * iteration, so the arena starts over for each record; what is added later (the
+         * eventSourceARN member, the dumped text) comes from malloc. */
+        sp_json_arena_begin();
         json_t *rec = json_loadb(it->json, it->len, JSON_ALLOW_NUL, &je); /* "a\u0000b" */
+        sp_json_arena_end();
         if (!rec) {
             refused[n_refused].it = it;
             snprintf(refused[n_refused++].reason, PIP_REASON_MAX, "stream record is not JSON (%s)",

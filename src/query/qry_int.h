@@ -148,7 +148,7 @@ bool qry_sql_project(qry_sql *q, qry_table_columns_fn columns, void *arg);
 size_t qry_sql_original_offset(const qry_sql *q, size_t offset);
 void qry_sql_clear(qry_sql *q);
 
-/* ---- the scan's producer side (qry_scan.c, qry_arena.c) --------------------------------- */
+/* ---- the scan's producer side (qry_scan.c) --------------------------------- */
 
 /* How a column's JSON value becomes an SQL value (its Glue type). */
 typedef enum { QRY_COL_TEXT, QRY_COL_BIGINT, QRY_COL_DOUBLE, QRY_COL_BOOLEAN } qry_col_kind;
@@ -247,14 +247,6 @@ void qry_cell_from_cache(qry_batch *b, qry_col_kind kind, const cat_cache_value 
 bool qry_batch_from_chunk(qry_batch *b, const void *data, size_t len, const qry_col *cols,
                           size_t n_cols);
 
-/* jansson's allocation hooks with a per-thread arena (see qry_arena.c); install is
- * idempotent. Between begin and end, the calling thread's jansson allocations come from
- * its arena; trees made there must be freed on this thread. release frees the thread's
- * arena, false (and kept) if something in it is still live. */
-void qry_arena_install(void);
-void qry_arena_begin(void);
-void qry_arena_end(void);
-bool qry_arena_thread_release(void);
 
 /* ---- latest row per key (qry_latest.c) ------------------------------------------------ */
 

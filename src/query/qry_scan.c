@@ -1,6 +1,6 @@
 /* The lake scan's producer side: worker threads read the objects of a scan, parse their
- * documents with jansson (inside a per-thread arena, qry_arena.c), select the records with
- * the table's JsonPath and convert only the columns the query uses into batches of SQL
+ * documents with jansson (inside a per-thread arena, core/json_arena.c), select the records
+ * with the table's JsonPath and convert only the columns the query uses into batches of SQL
  * values; objects unchanged since the crawl come from the query cache (qry_cache.c) and
  * Parquet objects as typed columns (qry_parquet.c) instead. The virtual table (qry_vtab.c) stays on SQLite's thread and consumes the batches
  * in object order: object j is read by worker j % n_workers, and each worker hands over
@@ -303,13 +303,13 @@ static qry_batch *produce(worker *w)
     while (b->n_rows < QRY_SCAN_BATCH_ROWS) {
         sp_err e = {0};
         json_t *doc = NULL;
-        if (arena) qry_arena_begin();
+        if (arena) sp_json_arena_begin();
         int rc = cat_reader_next(w->reader, &doc, &e);
         if (rc > 0) {
             cat_jsonpath_select(s->path, doc, add_row, &a);
             json_decref(doc);
         }
-        if (arena) qry_arena_end();
+        if (arena) sp_json_arena_end();
         if (rc > 0) continue;
         if (rc < 0) {
             b->error = strdup(e.msg);
@@ -359,11 +359,13 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&s->mu);
     }
     worker_release(w);
-    qry_arena_thread_release();
+    sp_json_arena_thread_release();
     return NULL;
 }
 
 /* ---- the scan --------------------------------------------------------------------------- */
+
+void qry_init(void) { sp_json_arena_install(); }
 
 qry_scan *qry_scan_start(char *const *paths, size_t n_paths, const cat_jsonpath *path,
                          const qry_col *cols, size_t n_cols, size_t n_workers)
@@ -409,7 +411,7 @@ qry_scan *qry_scan_start_filtered(char *const *paths, size_t n_paths, const cat_
                                   const char *cache_path, const char *json_path,
                                   const qry_stat_filter *filters, size_t n_filters)
 {
-    qry_arena_install();
+    sp_json_arena_install();
     qry_scan *s = calloc(1, sizeof *s);
     if (!s) abort();
     s->cache_path = json_path ? cache_path : NULL;

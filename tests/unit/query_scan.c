@@ -158,20 +158,20 @@ static void a_stopped_scan_frees_what_it_read_ahead(void **state)
 static void the_arena_never_reuses_live_memory(void **state)
 {
     (void)state;
-    qry_arena_install();
-    qry_arena_begin();
+    sp_json_arena_install();
+    sp_json_arena_begin();
     json_t *keep = json_pack("{s:s}", "a", "kept across a restart");
     json_t *tmp = json_pack("{s:[i,i]}", "b", 1, 2);
     json_decref(tmp); /* keep is still live: no restart */
     json_t *next = json_pack("{s:s}", "c", "allocated after");
     assert_string_equal(json_string_value(json_object_get(keep, "a")), "kept across a restart");
-    qry_arena_end();
+    sp_json_arena_end();
     json_t *outside = json_string("malloc'ed"); /* outside the scope: plain malloc */
-    assert_false(qry_arena_thread_release()); /* keep and next still live in the arena */
+    assert_false(sp_json_arena_thread_release()); /* keep and next still live in the arena */
     json_decref(keep);
     json_decref(next);
     json_decref(outside);
-    assert_true(qry_arena_thread_release());
+    assert_true(sp_json_arena_thread_release());
 }
 
 int main(void)

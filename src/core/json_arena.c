@@ -1,4 +1,6 @@
-/* A per-thread bump arena for jansson's allocations while a scan parses one document.
+/* A per-thread bump arena for jansson's allocations while a hot loop parses one document
+ * (a query scan worker's line, the pipe runner's stream record, the dynamodb-cdc processor's
+ * Kinesis record).
  * Parsing a JSON line into a tree costs dozens of malloc/free pairs (the object, its hash
  * buckets, every key and string); inside an arena they become pointer bumps and a free
  * only counts down. json_set_alloc_funcs is process-wide, so the hooks serve every thread
@@ -8,10 +10,13 @@
  * a tree that outlives its scope (or a request that does not fit) just keeps the arena
  * from restarting until it is freed, and further allocations fall back to malloc.
  *
- * Rule for users: a tree allocated inside a thread's arena is freed on that same thread,
- * before qry_arena_thread_release. The scan workers (qry_scan.c) are the only users.
+ * Rule for users: a tree allocated inside a thread's arena is freed on that same thread
+ * (a free on another thread would hand an arena address to free()). Open the scope around the
+ * parse only: what is made after it (members set later, json_dumps text freed with free())
+ * must come from malloc. A thread's arena is freed by sp_json_arena_thread_release or, if
+ * the thread never calls it, when the thread exits (kept if something in it is still live).
  */
-#include "qry_int.h"
+#include "core.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -33,10 +38,11 @@ typedef struct arena {
     char *base;
     size_t top;       /* bytes handed out since the last restart */
     size_t live;      /* arena allocations not yet freed */
-    int depth;        /* qry_arena_begin nesting; allocations go here while > 0 */
+    int depth;        /* sp_json_arena_begin nesting; allocations go here while > 0 */
 } arena;
 
 static _Thread_local arena *tls_arena;
+static pthread_key_t exit_key; /* its destructor releases an exiting thread's arena */
 
 static void *arena_malloc(size_t n)
 {
@@ -68,18 +74,35 @@ static void arena_free(void *p)
     free(p);
 }
 
-static void install(void) { json_set_alloc_funcs(arena_malloc, arena_free); }
+static void arena_destroy(arena *a)
+{
+    ARENA_UNPOISON(a->base, ARENA_SIZE);
+    free(a->base);
+    free(a);
+}
 
-void qry_init(void) { qry_arena_install(); }
+/* Thread exit: tls_arena may already be gone, so the arena comes as the key's value. */
+static void on_thread_exit(void *p)
+{
+    arena *a = p;
+    if (a && a->live == 0) arena_destroy(a); /* still referenced: kept, as release does */
+}
 
-void qry_arena_install(void)
+static void install(void)
+{
+    if (pthread_key_create(&exit_key, on_thread_exit) != 0) abort();
+    json_set_alloc_funcs(arena_malloc, arena_free);
+}
+
+void sp_json_arena_install(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, install);
 }
 
-void qry_arena_begin(void)
+void sp_json_arena_begin(void)
 {
+    sp_json_arena_install();
     if (!tls_arena) {
         arena *a = calloc(1, sizeof *a);
         if (!a) abort();
@@ -87,23 +110,27 @@ void qry_arena_begin(void)
         if (!a->base) abort();
         ARENA_POISON(a->base, ARENA_SIZE);
         tls_arena = a;
+        pthread_setspecific(exit_key, a);
     }
     tls_arena->depth++;
 }
 
-void qry_arena_end(void)
+void sp_json_arena_end(void)
 {
     if (tls_arena && tls_arena->depth > 0) tls_arena->depth--;
 }
 
-bool qry_arena_thread_release(void)
+bool sp_json_arena_thread_release(void)
 {
     arena *a = tls_arena;
     if (!a) return true;
     if (a->live) return false; /* still referenced: leave it rather than free under a tree */
-    ARENA_UNPOISON(a->base, ARENA_SIZE);
-    free(a->base);
-    free(a);
+    arena_destroy(a);
     tls_arena = NULL;
+    pthread_setspecific(exit_key, NULL);
     return true;
 }
+
+bool sp_json_arena_active(void) { return tls_arena && tls_arena->depth > 0; }
+
+size_t sp_json_arena_live(void) { return tls_arena ? tls_arena->live : 0; }
