@@ -238,6 +238,12 @@ unsigned __int128 conn_kin_hash_key(const char *partition_key);
  * InvalidResponse) naming what is wrong. */
 bool conn_kin_shards_parse(const json_t *shards_array, conn_kin_shard **shards, size_t *n,
                            sp_err *e);
+/* A connector's counted remote call (conn_health_call with its target and label), ctx its own. */
+typedef json_t *conn_kin_call_fn(void *ctx, const char *op, json_t *body, sp_err *e);
+/* Every shard of stream: ListShards through call, following NextToken, the pages appended to
+ * *shards / *n as conn_kin_shards_parse does (the caller frees *shards, also on failure). */
+bool conn_kin_list_shards(conn_kin_call_fn *call, void *ctx, const char *stream,
+                          conn_kin_shard **shards, size_t *n, sp_err *e);
 /* A Kinesis GetRecords answer into out (caller clears with conn_kin_batch_clear). false with
  * e (502 InvalidResponse) when a member is missing, mistyped or too long. */
 bool conn_kin_records_parse(const json_t *resp, conn_kin_batch *out, sp_err *e);

@@ -69,8 +69,9 @@ struct conn_kin_source {
     conn_health h;
 };
 
-static json_t *call(conn_kin_source *k, const char *op, json_t *body, sp_err *e)
+static json_t *call(void *ctx, const char *op, json_t *body, sp_err *e)
 {
+    conn_kin_source *k = ctx;
     char what[800];
     snprintf(what, sizeof what, "Kinesis stream '%s' at %s", k->stream,
              conn_aws_describe(k->c));
@@ -146,22 +147,9 @@ int conn_kin_source_shard_count(void *ctx, sp_err *e)
         for (int i = 0; i < k->n; i++) any_ended |= k->shards[i].ended;
         if (!any_ended || sp_clock_mono_ns() - k->listed_ns < KS_RELIST_NS) return k->n;
     }
-    char *token = NULL;
     conn_kin_shard *got = NULL;
     size_t n = 0;
-    bool ok = true;
-    do {
-        json_t *req = token ? json_pack("{s:s}", "NextToken", token)
-                            : json_pack("{s:s}", "StreamName", k->stream);
-        json_t *r = call(k, "ListShards", req, e);
-        free(token);
-        token = NULL;
-        ok = r && conn_kin_shards_parse(json_object_get(r, "Shards"), &got, &n, e);
-        if (ok && json_is_string(json_object_get(r, "NextToken")))
-            token = strdup(json_string_value(json_object_get(r, "NextToken")));
-        json_decref(r);
-    } while (ok && token);
-    free(token);
+    bool ok = conn_kin_list_shards(call, k, k->stream, &got, &n, e);
     bool added = false;
     for (size_t i = 0; ok && i < n; i++) {
         int x = find(k, got[i].id);

@@ -208,8 +208,9 @@ static bool journal_save(conn_kin_target *t, uint64_t sent, sp_err *e)
     return ok;
 }
 
-static json_t *call(conn_kin_target *t, const char *op, json_t *body, sp_err *e)
+static json_t *call(void *ctx, const char *op, json_t *body, sp_err *e)
 {
+    conn_kin_target *t = ctx;
     char what[300];
     snprintf(what, sizeof what, "Kinesis stream '%s' at %s", t->stream,
              conn_aws_describe(t->c));
@@ -219,22 +220,9 @@ static json_t *call(conn_kin_target *t, const char *op, json_t *body, sp_err *e)
 /* Fetches the shard list (ListShards, paged). */
 static bool list_shards(conn_kin_target *t, sp_err *e)
 {
-    char *token = NULL;
     conn_kin_shard *got = NULL;
     size_t n = 0;
-    bool ok = true;
-    do {
-        json_t *req = token ? json_pack("{s:s}", "NextToken", token)
-                            : json_pack("{s:s}", "StreamName", t->stream);
-        json_t *r = call(t, "ListShards", req, e);
-        free(token);
-        token = NULL;
-        ok = r && conn_kin_shards_parse(json_object_get(r, "Shards"), &got, &n, e);
-        if (ok && json_is_string(json_object_get(r, "NextToken")))
-            token = strdup(json_string_value(json_object_get(r, "NextToken")));
-        json_decref(r);
-    } while (ok && token);
-    free(token);
+    bool ok = conn_kin_list_shards(call, t, t->stream, &got, &n, e);
     for (size_t i = 0; ok && i < n; i++) {
         int x = shard_index(t, got[i].id, true);
         t->shards[x].s = got[i];

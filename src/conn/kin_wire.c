@@ -242,6 +242,26 @@ void conn_health_error(conn_health *h, const sp_err *e)
     pthread_mutex_unlock(&h->mu);
 }
 
+bool conn_kin_list_shards(conn_kin_call_fn *call, void *ctx, const char *stream,
+                          conn_kin_shard **shards, size_t *n, sp_err *e)
+{
+    char *token = NULL;
+    bool ok = true;
+    do {
+        json_t *req = token ? json_pack("{s:s}", "NextToken", token)
+                            : json_pack("{s:s}", "StreamName", stream);
+        json_t *r = call(ctx, "ListShards", req, e);
+        free(token);
+        token = NULL;
+        ok = r && conn_kin_shards_parse(json_object_get(r, "Shards"), shards, n, e);
+        if (ok && json_is_string(json_object_get(r, "NextToken")))
+            token = strdup(json_string_value(json_object_get(r, "NextToken")));
+        json_decref(r);
+    } while (ok && token);
+    free(token);
+    return ok;
+}
+
 json_t *conn_health_call(conn_aws *c, conn_health *h, const char *target_prefix,
                          const char *content_type, const char *op, json_t *body,
                          const char *what, const char *quiet_code, sp_err *e)
