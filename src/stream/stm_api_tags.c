@@ -77,6 +77,19 @@ static bool tags_chars_ok(const char *const *texts, size_t n, const char *verb,
     return true;
 }
 
+/* Saves the streams' metadata after st->tags changed; on failure st->tags is put back to old
+ * (a copy taken before the change). old is taken either way. Under log->lock. */
+static bool tags_save(stm_log *log, stm_stream *st, json_t *old, sp_err *e)
+{
+    if (stm_meta_save(log, e)) {
+        json_decref(old);
+        return true;
+    }
+    json_decref(st->tags);
+    st->tags = old;
+    return false;
+}
+
 json_t *stm_op_add_tags(void *ctx, json_t *req, sp_err *e)
 {
     stm_log *log = ctx;
@@ -135,13 +148,7 @@ json_t *stm_op_add_tags(void *ctx, json_t *req, sp_err *e)
     if (ok) {
         json_t *old = json_deep_copy(st->tags);
         json_object_update(st->tags, tags);
-        if (!stm_meta_save(log, e)) {
-            json_decref(st->tags);
-            st->tags = old;
-            ok = false;
-        } else {
-            json_decref(old);
-        }
+        ok = tags_save(log, st, old, e);
     }
     pthread_rwlock_unlock(&log->lock);
     free(texts);
@@ -174,13 +181,7 @@ json_t *stm_op_remove_tags(void *ctx, json_t *req, sp_err *e)
     if (ok) {
         json_t *old = json_deep_copy(st->tags);
         for (size_t i = 0; i < n; i++) json_object_del(st->tags, texts[i]);
-        if (!stm_meta_save(log, e)) {
-            json_decref(st->tags);
-            st->tags = old;
-            ok = false;
-        } else {
-            json_decref(old);
-        }
+        ok = tags_save(log, st, old, e);
     }
     pthread_rwlock_unlock(&log->lock);
     free(texts);
