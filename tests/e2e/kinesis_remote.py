@@ -13,6 +13,7 @@ import botocore.config
 import pytest
 
 from conftest import REGION, SOURCE
+from pipe_helpers import read_kinesis_stream
 
 KINESALITE = os.path.join(SOURCE, "tools", "node_modules", "kinesalite")
 STREAM = "kinesis-for-sales-data"
@@ -164,15 +165,4 @@ def assert_lake_exactly_once(rows, wanted):
 
 def read_remote_stream(kinesis, stream=STREAM):
     """(shard, partition key, data) of every record of a remote stream, shard by shard."""
-    out = []
-    for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
-        it = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard["ShardId"],
-                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        while it:
-            r = kinesis.get_records(ShardIterator=it, Limit=1000)
-            for rec in r["Records"]:
-                out.append((shard["ShardId"], rec["PartitionKey"], json.loads(rec["Data"])))
-            it = r.get("NextShardIterator")
-            if not r["Records"] and r.get("MillisBehindLatest", 0) == 0:
-                break
-    return out
+    return read_kinesis_stream(kinesis, stream)

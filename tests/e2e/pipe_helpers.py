@@ -21,7 +21,11 @@ def wait_caught_up(server, name, timeout=60):
 
 def read_stream(server, stream):
     """Every record of every shard, as (shard_id, partition_key, parsed data), in shard order."""
-    kinesis = server.client("kinesis")
+    return read_kinesis_stream(server.client("kinesis"), stream)
+
+
+def read_kinesis_stream(kinesis, stream):
+    """read_stream through any Kinesis client (salespipe's, kinesalite's, another endpoint's)."""
     out = []
     for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
         it = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard["ShardId"],
