@@ -1031,10 +1031,37 @@ static void yaml_quoted(sp_str *out, const char *s, size_t len)
     sp_str_putc(out, '"');
 }
 
+/* A secret shorter than this is printed as stars alone (AWS secret keys are 40 characters). */
+#define CFG_SECRET_SHOWN_MIN_LEN 16
+
+/* Members whose value is a secret: an AWS secret key or session token (credentials, remote
+ * destinations, sources and targets), and any password. */
+static bool key_is_secret(const char *k)
+{
+    size_t n = strlen(k);
+    return !strcmp(k, "secret_access_key") || !strcmp(k, "session_token") ||
+           (n >= 8 && !strcmp(k + n - 8, "password"));
+}
+
+/* A secret as `aws configure list` shows one: stars and, for a long one, its last four
+ * characters (enough to tell two keys apart, too few to use). */
+static void secret_masked(sp_str *out, const char *v)
+{
+    size_t n = strlen(v);
+    char tail[5] = "";
+    if (n >= CFG_SECRET_SHOWN_MIN_LEN) {
+        const char *t = v + n - 4;
+        bool printable = true;
+        for (int i = 0; i < 4; i++) printable &= t[i] >= 0x21 && t[i] < 0x7f;
+        if (printable) memcpy(tail, t, 5);
+    }
+    sp_str_appendf(out, "\"****************%s\"", tail);
+}
+
 /* Appends a JSON value in YAML flow style that node_to_json reads back as an equal value:
  * strings always quoted (so "12" stays a string), numbers as jansson prints them (reals keep
  * a '.' or an exponent, so 1.0 stays a real). */
-static void yaml_flow(sp_str *out, const json_t *v)
+static void yaml_flow(sp_str *out, const json_t *v, sp_config_secrets secrets)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
@@ -1046,7 +1073,10 @@ static void yaml_flow(sp_str *out, const json_t *v)
             sp_str_puts(out, first ? "" : ", ");
             yaml_quoted(out, k, strlen(k));
             sp_str_puts(out, ": ");
-            yaml_flow(out, m);
+            if (secrets == SP_CONFIG_SECRETS_HIDDEN && json_is_string(m) && key_is_secret(k))
+                secret_masked(out, json_string_value(m));
+            else
+                yaml_flow(out, m, secrets);
             first = false;
         }
         sp_str_putc(out, '}');
@@ -1058,7 +1088,7 @@ static void yaml_flow(sp_str *out, const json_t *v)
         sp_str_putc(out, '[');
         json_array_foreach(v, i, m) {
             sp_str_puts(out, i ? ", " : "");
-            yaml_flow(out, m);
+            yaml_flow(out, m, secrets);
         }
         sp_str_putc(out, ']');
         break;
@@ -1087,7 +1117,7 @@ static bool entry_is_set(const cfg_entry *map, const void *item, const char *key
 }
 
 static void item_print(sp_str *out, const cfg_entry *map, const void *item, const char *first,
-                       const char *rest)
+                       const char *rest, sp_config_secrets secrets)
 {
     const char *lead = first;
     for (const cfg_entry *en = map; en->key; en++) {
@@ -1097,7 +1127,10 @@ static void item_print(sp_str *out, const cfg_entry *map, const void *item, cons
         case CFG_STR:
             if (!*(char *const *)field) continue;
             sp_str_appendf(out, "%s%s: ", lead, en->key);
-            yaml_quoted(out, *(char *const *)field, strlen(*(char *const *)field));
+            if (secrets == SP_CONFIG_SECRETS_HIDDEN && key_is_secret(en->key))
+                secret_masked(out, *(char *const *)field);
+            else
+                yaml_quoted(out, *(char *const *)field, strlen(*(char *const *)field));
             break;
         case CFG_INT: sp_str_appendf(out, "%s%s: %lld", lead, en->key, *(const long long *)field); break;
         case CFG_BOOL:
@@ -1108,7 +1141,7 @@ static void item_print(sp_str *out, const cfg_entry *map, const void *item, cons
             const json_t *v = *(json_t *const *)field;
             if (!v) continue;
             sp_str_appendf(out, "%s%s: ", lead, en->key);
-            yaml_flow(out, v);
+            yaml_flow(out, v, secrets);
             break;
         }
         }
@@ -1117,7 +1150,7 @@ static void item_print(sp_str *out, const cfg_entry *map, const void *item, cons
     }
 }
 
-char *sp_config_to_yaml(const sp_config *cfg)
+char *sp_config_to_yaml(const sp_config *cfg, sp_config_secrets secrets)
 {
     sp_str out;
     sp_str_init(&out, NULL, 0, SP_STR_NO_MAX);
@@ -1125,14 +1158,14 @@ char *sp_config_to_yaml(const sp_config *cfg)
     sp_str_puts(&out, "# effective configuration (from ");
     for (const char *c = cfg->source; *c; c++) sp_str_putc(&out, (unsigned char)*c < 0x20 ? '?' : *c);
     sp_str_puts(&out, ")\nserver:\n");
-    item_print(&out, server_map, &cfg->server, "  ", "  ");
+    item_print(&out, server_map, &cfg->server, "  ", "  ", secrets);
     for (size_t i = 0; i < SP_ARRAY_LEN(sections); i++) {
         const cfg_section *s = &sections[i];
         const char *arr = *(char *const *)((const char *)cfg + s->array_offset);
         size_t count = *(const size_t *)((const char *)cfg + s->count_offset);
         sp_str_appendf(&out, "%s:%s\n", s->key, count ? "" : " []");
         for (size_t j = 0; j < count; j++)
-            item_print(&out, s->map, arr + j * s->item_size, "  - ", "    ");
+            item_print(&out, s->map, arr + j * s->item_size, "  - ", "    ", secrets);
     }
     return sp_str_finish(&out, NULL);
 }

@@ -167,8 +167,11 @@ typedef struct sp_cfg_check {
 sp_config *sp_config_load_checked(const char *path, const sp_cfg_check *checks, sp_err *e);
 sp_config *sp_config_parse_checked(const char *name, const char *yaml, size_t len,
                                    const sp_cfg_check *checks, sp_err *e);
+/* Whether sp_config_to_yaml writes secrets (secret keys, session tokens, passwords) as they
+ * are, so that the text parses back to the same configuration, or masked for a person to read. */
+typedef enum { SP_CONFIG_SECRETS_HIDDEN, SP_CONFIG_SECRETS_SHOWN } sp_config_secrets;
 /* Writes the configuration as YAML; caller frees the string. */
-char *sp_config_to_yaml(const sp_config *cfg);
+char *sp_config_to_yaml(const sp_config *cfg, sp_config_secrets secrets);
 void sp_config_destroy(sp_config *cfg);
 
 /* Lookups by name; NULL if absent. Borrowed from cfg. */

@@ -72,3 +72,43 @@ def test_durability_rejects_anything_else(tmp_path):
                              capture_output=True, text=True, timeout=30)
         assert out.returncode == 2, (cmd, out.stdout, out.stderr)
         assert "--durability fsync|relaxed" in out.stderr
+
+
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+def test_secrets_are_masked_unless_asked_for(tmp_path):
+    f = tmp_path / "salespipe.yaml"
+    f.write_text(
+        "credentials:\n"
+        f"  - {{access_key_id: AKIDEXAMPLE, secret_access_key: '{SECRET}'}}\n"
+        "  - {access_key_id: SHORT, secret_access_key: 'tiny-secret'}\n"
+        "delivery_streams:\n  - name: x\n    destination: {kind: s3, endpoint: "
+        f"'http://127.0.0.1:9', region: us-east-1, bucket: bbb, access_key_id: AKID2, "
+        f"secret_access_key: '{SECRET}2', session_token: 'token-0123456789abcdef'}}\n")
+    shown = config("--config", str(f), "--show-secrets")
+    assert shown.returncode == 0, shown.stderr
+    assert SECRET in shown.stdout and "tiny-secret" in shown.stdout
+    assert "token-0123456789abcdef" in shown.stdout
+    # What --show-secrets prints loads back as the same configuration.
+    again = tmp_path / "again.yaml"
+    again.write_text(shown.stdout)
+    assert body(config("--config", str(again), "--show-secrets").stdout) == body(shown.stdout)
+
+    masked = config("--config", str(f))
+    assert masked.returncode == 0, masked.stderr
+    out = masked.stdout
+    for secret in (SECRET, "tiny-secret", "token-0123456789abcdef", SECRET[:-4]):
+        assert secret not in out, out
+    # As `aws configure list` shows a key: stars and, for a long one, the last four.
+    assert 'secret_access_key: "****************EKEY"' in out
+    assert 'secret_access_key: "****************"' in out
+    assert '"secret_access_key": "****************KEY2"' in out
+    assert '"session_token": "****************cdef"' in out
+    # Everything that is not a secret is printed as it is.
+    assert "AKIDEXAMPLE" in out and "AKID2" in out and "bbb" in out
+
+
+def test_config_refuses_unknown_arguments():
+    out = config("--show-secret")
+    assert out.returncode == 2 and "usage: salespipe config" in out.stderr

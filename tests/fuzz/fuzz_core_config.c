@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (sp_err_failed(&e)) fuzz_fail("success with an error set", e.msg);
 
-    char *printed = sp_config_to_yaml(cfg);
+    char *printed = sp_config_to_yaml(cfg, SP_CONFIG_SECRETS_SHOWN);
     if (!printed) fuzz_fail("printing failed", NULL);
     sp_err e2 = {0};
     sp_config *back = sp_config_parse("printed.yaml", printed, strlen(printed), &e2);
@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "%s\n", printed);
         fuzz_fail("printed configuration does not parse", e2.msg);
     }
-    char *again = sp_config_to_yaml(back);
+    char *again = sp_config_to_yaml(back, SP_CONFIG_SECRETS_SHOWN);
     const char *body1 = strchr(printed, '\n'), *body2 = again ? strchr(again, '\n') : NULL;
     if (!body1 || !body2 || strcmp(body1, body2) != 0) {
         fprintf(stderr, "first:\n%s\nsecond:\n%s\n", printed, again ? again : "(null)");
