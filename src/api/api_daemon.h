@@ -30,8 +30,10 @@ enum {
 };
 
 /* A pool of internal polling threads (MHD_OPTION_THREAD_POOL_SIZE below), each on epoll;
- * errors to the external logger the caller passes (or stderr). */
-#define API_DAEMON_FLAGS (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG)
+ * errors to the external logger the caller passes (or stderr); connections may be suspended
+ * (a write's answer waits for its sync without holding the thread, core/ack.h). */
+#define API_DAEMON_FLAGS (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | \
+                          MHD_ALLOW_SUSPEND_RESUME)
 
 /* The worker pool size for `configured` threads (0: not configured) under the durability
  * setting (fsync true: answered writes wait for the disk). */
