@@ -61,7 +61,10 @@ struct api_server {
     api_metrics_fn metrics;
     void *metrics_ctx;
     int port;
-    int suspended;            /* connections waiting for a deferred answer (atomic) */
+    /* Requests that may defer their answer (inside an sp_ack scope, or suspended with the
+     * answer), and whether the server is stopping, when no more may (both atomic). */
+    int deferring;
+    bool stopping;
 };
 
 /* Per-request state, from the request line (URI log callback) to completion. */
@@ -331,7 +334,7 @@ static enum MHD_Result deferred_answer(api_server *s, struct MHD_Connection *c,
                                        api_conn_req *cr)
 {
     cr->deferred = false;
-    __atomic_sub_fetch(&s->suspended, 1, __ATOMIC_SEQ_CST);
+    __atomic_sub_fetch(&s->deferring, 1, __ATOMIC_SEQ_CST);
     char *body = cr->d_body;
     cr->d_body = NULL;
     if (!cr->ack.failed)
@@ -362,24 +365,29 @@ static enum MHD_Result handle_request(api_server *s, struct MHD_Connection *c, c
         const char *ctype;
         const char *req_ctype =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-        /* A write may answer before its change is on disk if the answer waits for it. */
-        sp_ack_scope_enter(&cr->ack, deferred_ready, cr);
+        /* A write may answer before its change is on disk if the answer waits for it, in
+         * a suspended connection; not once the server stops (libmicrohttpd must not be
+         * stopped with one suspended): then the thread waits. */
+        __atomic_add_fetch(&s->deferring, 1, __ATOMIC_SEQ_CST);
+        bool defer = !__atomic_load_n(&s->stopping, __ATOMIC_SEQ_CST);
+        if (defer) sp_ack_scope_enter(&cr->ack, deferred_ready, cr);
+        else __atomic_sub_fetch(&s->deferring, 1, __ATOMIC_SEQ_CST);
         char *body = api_dispatch(s->services, s->n_services, target, req_ctype, cr->body.buf,
                                   cr->body.len, &status, &len, &ctype);
-        sp_ack_scope_leave();
-        if (sp_ack_others_hold(&cr->ack)) {
+        if (defer) sp_ack_scope_leave();
+        if (defer && sp_ack_others_hold(&cr->ack)) {
             cr->conn = c;
             cr->deferred = true;
             cr->d_status = status;
             cr->d_ctype = ctype;
             cr->d_body = body;
             cr->d_len = len;
-            __atomic_add_fetch(&s->suspended, 1, __ATOMIC_SEQ_CST);
             MHD_suspend_connection(c);
             /* The opener's hold goes last, so the resume never precedes the suspend. */
             sp_ack_release(&cr->ack, NULL);
             return MHD_YES;
         }
+        if (defer) __atomic_sub_fetch(&s->deferring, 1, __ATOMIC_SEQ_CST);
         return send_owned(s, c, cr, status, ctype, body, len, NULL);
     }
 
@@ -929,11 +937,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
     (void)c;
     (void)toe;
     api_conn_req *cr = *con_cls;
     if (!cr) return;
+    /* Resumed but closed before its answer went out (the client left meanwhile). */
+    if (cr->deferred)
+        __atomic_sub_fetch(&((api_listener *)cls)->s->deferring, 1, __ATOMIC_SEQ_CST);
     sp_str_release(&cr->body);
     free(cr->d_body);
     free(cr->raw_uri);
@@ -1000,10 +1010,11 @@ int api_server_threads(const api_server *s) { return s->opt.threads; }
 void api_server_destroy(api_server *s)
 {
     if (!s) return;
-    /* libmicrohttpd must not be stopped with a connection suspended. A deferred answer waits
-     * for one table sync (the table closes after the endpoint), so this is short; new
-     * requests may still arrive meanwhile and are served as usual. */
-    while (__atomic_load_n(&s->suspended, __ATOMIC_SEQ_CST)) usleep(API_SHUTDOWN_POLL_US);
+    /* libmicrohttpd must not be stopped with a connection suspended. From here no request
+     * defers its answer; those that did wait for one table sync (the table closes after the
+     * endpoint), so this is short. */
+    __atomic_store_n(&s->stopping, true, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&s->deferring, __ATOMIC_SEQ_CST)) usleep(API_SHUTDOWN_POLL_US);
     for (size_t i = 0; i < s->n_listeners; i++)
         if (s->listeners[i].daemon) MHD_stop_daemon(s->listeners[i].daemon);
     free(s->hostnames);
