@@ -7,7 +7,12 @@
  * byte of the body is read: the browser guard (Host, Origin, Content-Type; guard.c), the
  * header part of SigV4 (sigv4.c) and the size limit. A refusal queued then is sent without
  * "100 Continue" and the upload is discarded. Error responses never carry the data dir:
- * a path under it is replaced (sp_http_redact) and the original logged. */
+ * a path under it is replaced (sp_http_redact) and the original logged.
+ *
+ * A JSON API request runs inside an sp_ack scope (core/ack.h): a write whose change becomes
+ * durable later (the table's group commit under fsync) leaves its answer built but unsent,
+ * the connection is suspended, and whoever settles the change resumes it; the worker thread
+ * serves other connections meanwhile. */
 #include "api_int.h"
 #include "api_cbor.h"
 #include "api_daemon.h"

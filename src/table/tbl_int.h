@@ -147,8 +147,9 @@ struct tbl_db {
     pthread_mutex_t write_mu;           /* one write transaction at a time */
 
     /* Group commit (store.c); everything here is guarded by write_mu. Writers run one at a
-     * time, each in a savepoint of one open SQLite transaction (the group); the last writer
-     * in line commits the group and wakes the others, who answer only then. */
+     * time, each in a savepoint of one open SQLite transaction (the group); under relaxed
+     * the last writer in line commits the group and wakes the others, who answer only then;
+     * under fsync the syncer commits it (below). */
     tbl_conn *writer;                   /* the one connection that writes */
     bool group_open;                    /* BEGIN done, COMMIT not yet */
     size_t group_members;               /* writers whose changes the group holds */
