@@ -105,6 +105,12 @@ char *api_dispatch_json(const api_service *const *services, size_t n_services, c
 char *api_dispatch(const api_service *const *services, size_t n_services, const char *target,
                    const char *request_content_type, const char *body, size_t body_len,
                    int *status, size_t *out_len, const char **content_type);
+/* The answer api_dispatch would give for target had its operation failed with e (the
+ * service's error shape, CBOR for a CBOR request); caller frees. For a change that failed
+ * after its operation had answered (the sync of a deferred write, core/ack.h). */
+char *api_dispatch_error(const api_service *const *services, size_t n_services,
+                         const char *target, const char *request_content_type, const sp_err *e,
+                         int *status, size_t *out_len, const char **content_type);
 /* An AWS-shaped error body for a service (namespace may be ""); caller frees. */
 char *api_service_error_body(const api_service *svc, const sp_err *e, size_t *out_len);
 /* The same with only a namespace (no service, or no model); caller frees. */

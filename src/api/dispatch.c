@@ -132,6 +132,23 @@ static bool is_cbor(const char *ctype)
            (ctype[n] == '\0' || ctype[n] == ';' || ctype[n] == ' ');
 }
 
+/* Re-encodes a JSON answer (out, consumed) as CBOR; an empty answer stays empty. */
+static char *json_to_cbor(char *out, int *status, size_t *out_len, const char **content_type)
+{
+    *content_type = API_CBOR_CONTENT_TYPE;
+    if (!*out_len) return out; /* an empty answer stays empty */
+    json_t *resp = json_loadb(out, *out_len, 0, NULL);
+    free(out);
+    unsigned char *cbor = resp ? api_cbor_from_json(resp, out_len) : NULL;
+    json_decref(resp);
+    if (!cbor) {
+        *status = 500;
+        *out_len = 0;
+        return strdup("");
+    }
+    return (char *)cbor;
+}
+
 char *api_dispatch(const api_service *const *services, size_t n_services, const char *target,
                    const char *request_content_type, const char *body, size_t body_len,
                    int *status, size_t *out_len, const char **content_type)
@@ -165,16 +182,18 @@ char *api_dispatch(const api_service *const *services, size_t n_services, const 
                                 out_len, content_type);
     }
     free(json_body);
-    *content_type = API_CBOR_CONTENT_TYPE;
-    if (!*out_len) return out; /* an empty answer stays empty */
-    json_t *resp = json_loadb(out, *out_len, 0, NULL);
-    free(out);
-    unsigned char *cbor = resp ? api_cbor_from_json(resp, out_len) : NULL;
-    json_decref(resp);
-    if (!cbor) {
-        *status = 500;
-        *out_len = 0;
-        return strdup("");
-    }
-    return (char *)cbor;
+    return json_to_cbor(out, status, out_len, content_type);
+}
+
+char *api_dispatch_error(const api_service *const *services, size_t n_services,
+                         const char *target, const char *request_content_type, const sp_err *e,
+                         int *status, size_t *out_len, const char **content_type)
+{
+    const char *dot = target ? strrchr(target, '.') : NULL;
+    const api_service *svc = dot ? service_for(services, n_services, target,
+                                               (size_t)(dot - target)) : NULL;
+    *content_type = svc ? svc->content_type : "application/x-amz-json-1.1";
+    *status = e->status;
+    char *out = svc ? api_service_error_body(svc, e, out_len) : api_error_body("", e, out_len);
+    return is_cbor(request_content_type) ? json_to_cbor(out, status, out_len, content_type) : out;
 }

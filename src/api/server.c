@@ -7,10 +7,16 @@
  * byte of the body is read: the browser guard (Host, Origin, Content-Type; guard.c), the
  * header part of SigV4 (sigv4.c) and the size limit. A refusal queued then is sent without
  * "100 Continue" and the upload is discarded. Error responses never carry the data dir:
- * a path under it is replaced (sp_http_redact) and the original logged. */
+ * a path under it is replaced (sp_http_redact) and the original logged.
+ *
+ * A JSON API request runs inside an sp_ack scope (core/ack.h): a write whose change becomes
+ * durable later (the table's group commit under fsync) leaves its answer built but unsent,
+ * the connection is suspended, and whoever settles the change resumes it; the worker thread
+ * serves other connections meanwhile. */
 #include "api_int.h"
 #include "api_cbor.h"
 #include "api_daemon.h"
+#include "core/ack.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -25,7 +31,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-enum { API_MAX_SERVICES = 16, API_MAX_ROUTES = 8, API_MAX_LISTENERS = 4, API_CORS_MAX_AGE_S = 600 };
+enum { API_MAX_SERVICES = 16, API_MAX_ROUTES = 8, API_MAX_LISTENERS = 4, API_CORS_MAX_AGE_S = 600,
+       API_SHUTDOWN_POLL_US = 1000 /* while deferred answers are still out */ };
 
 /* What a CORS preflight allows and a cross-origin response lets the page read: the methods
  * and response headers of the AWS APIs served here (as LocalStack's CORS handler does). */
@@ -59,6 +66,10 @@ struct api_server {
     api_metrics_fn metrics;
     void *metrics_ctx;
     int port;
+    /* Requests that may defer their answer (inside an sp_ack scope, or suspended with the
+     * answer), and whether the server is stopping, when no more may (both atomic). */
+    int deferring;
+    bool stopping;
 };
 
 /* Per-request state, from the request line (URI log callback) to completion. */
@@ -79,6 +90,15 @@ typedef struct api_conn_req {
     api_front_service port_svc; /* the service whose own port took the request, or NONE */
     bool port_checked;         /* on it, the headers passed the service's front end; the
                                   body's checks remain (api_front_kinesis_reply) */
+    /* A JSON API answer held back until the change it reports is durable (core/ack.h): the
+     * connection is suspended, not the thread, and resumed when the ack is settled. */
+    struct MHD_Connection *conn;
+    sp_ack ack;
+    bool deferred;             /* suspended with the answer below */
+    int d_status;
+    const char *d_ctype;
+    char *d_body;              /* owned until sent */
+    size_t d_len;
 } api_conn_req;
 
 /* Kinesis's x-amz-id-2: base64 of 72 bytes. */
@@ -304,6 +324,37 @@ static enum MHD_Result handle_builtin_get(api_server *s, struct MHD_Connection *
     return MHD_NO;
 }
 
+/* sp_ack ready callback of a deferred answer: any thread, once; MHD calls the access
+ * handler again for the resumed connection, which sends the answer (deferred_answer). */
+static void deferred_ready(sp_ack *a, void *arg)
+{
+    (void)a;
+    api_conn_req *cr = arg;
+    MHD_resume_connection(cr->conn);
+}
+
+/* The resumed request: the held answer, or, when its change did not become durable, the
+ * error its service gives for that failure instead. */
+static enum MHD_Result deferred_answer(api_server *s, struct MHD_Connection *c,
+                                       api_conn_req *cr)
+{
+    cr->deferred = false;
+    __atomic_sub_fetch(&s->deferring, 1, __ATOMIC_SEQ_CST);
+    char *body = cr->d_body;
+    cr->d_body = NULL;
+    if (!cr->ack.failed)
+        return send_owned(s, c, cr, cr->d_status, cr->d_ctype, body, cr->d_len, NULL);
+    free(body);
+    int status;
+    size_t len;
+    const char *ctype;
+    body = api_dispatch_error(s->services, s->n_services,
+                              MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target"),
+                              MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
+                              &cr->ack.err, &status, &len, &ctype);
+    return send_owned(s, c, cr, status, ctype, body, len, NULL);
+}
+
 static enum MHD_Result handle_request(api_server *s, struct MHD_Connection *c, const char *url,
                                       const char *method, api_conn_req *cr)
 {
@@ -319,8 +370,29 @@ static enum MHD_Result handle_request(api_server *s, struct MHD_Connection *c, c
         const char *ctype;
         const char *req_ctype =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+        /* A write may answer before its change is on disk if the answer waits for it, in
+         * a suspended connection; not once the server stops (libmicrohttpd must not be
+         * stopped with one suspended): then the thread waits. */
+        __atomic_add_fetch(&s->deferring, 1, __ATOMIC_SEQ_CST);
+        bool defer = !__atomic_load_n(&s->stopping, __ATOMIC_SEQ_CST);
+        if (defer) sp_ack_scope_enter(&cr->ack, deferred_ready, cr);
+        else __atomic_sub_fetch(&s->deferring, 1, __ATOMIC_SEQ_CST);
         char *body = api_dispatch(s->services, s->n_services, target, req_ctype, cr->body.buf,
                                   cr->body.len, &status, &len, &ctype);
+        if (defer) sp_ack_scope_leave();
+        if (defer && sp_ack_others_hold(&cr->ack)) {
+            cr->conn = c;
+            cr->deferred = true;
+            cr->d_status = status;
+            cr->d_ctype = ctype;
+            cr->d_body = body;
+            cr->d_len = len;
+            MHD_suspend_connection(c);
+            /* The opener's hold goes last, so the resume never precedes the suspend. */
+            sp_ack_release(&cr->ack, NULL);
+            return MHD_YES;
+        }
+        if (defer) __atomic_sub_fetch(&s->deferring, 1, __ATOMIC_SEQ_CST);
         return send_owned(s, c, cr, status, ctype, body, len, NULL);
     }
 
@@ -837,6 +909,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     api_server *s = ((api_listener *)cls)->s;
     api_conn_req *cr = *con_cls;
     if (!cr) return MHD_NO; /* on_uri could not allocate */
+    if (cr->deferred) return deferred_answer(s, c, cr);
     if (!cr->started) {
         cr->started = true;
         return on_headers(s, c, url, method, cr);
@@ -869,12 +942,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
     (void)c;
     (void)toe;
     api_conn_req *cr = *con_cls;
     if (!cr) return;
+    /* Resumed but closed before its answer went out (the client left meanwhile). */
+    if (cr->deferred)
+        __atomic_sub_fetch(&((api_listener *)cls)->s->deferring, 1, __ATOMIC_SEQ_CST);
     sp_str_release(&cr->body);
+    free(cr->d_body);
     free(cr->raw_uri);
     free(cr);
     *con_cls = NULL;
@@ -939,6 +1015,11 @@ int api_server_threads(const api_server *s) { return s->opt.threads; }
 void api_server_destroy(api_server *s)
 {
     if (!s) return;
+    /* libmicrohttpd must not be stopped with a connection suspended. From here no request
+     * defers its answer; those that did wait for one table sync (the table closes after the
+     * endpoint), so this is short. */
+    __atomic_store_n(&s->stopping, true, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&s->deferring, __ATOMIC_SEQ_CST)) usleep(API_SHUTDOWN_POLL_US);
     for (size_t i = 0; i < s->n_listeners; i++)
         if (s->listeners[i].daemon) MHD_stop_daemon(s->listeners[i].daemon);
     free(s->hostnames);

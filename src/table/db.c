@@ -349,6 +349,10 @@ tbl_db *tbl_db_open(const char *dir, sp_durability durability, sp_err *e)
         tbl_db_close(db);
         return NULL;
     }
+    if (!tbl_syncer_start(db, e)) {
+        tbl_db_close(db);
+        return NULL;
+    }
     tbl_trimmer_start(db);
     tbl_checkpointer_start(db);
     return db;
@@ -359,6 +363,7 @@ void tbl_db_close(tbl_db *db)
     if (!db) return;
     tbl_trimmer_stop(db);
     tbl_checkpointer_stop(db);
+    tbl_syncer_stop(db);
     conn_free(db->writer);
     tbl_sync_free(db);
     for (tbl_conn *c = db->all_conns, *next; c; c = next) {

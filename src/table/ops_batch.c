@@ -94,6 +94,7 @@ json_t *tbl_op_batch_write_item(void *ctx, json_t *req, sp_err *e)
     }
     tbl_txn t;
     if (!tbl_txn_begin(db, &t, e)) goto out;
+    t.deferrable = true; /* only the response follows the commit */
     for (size_t i = 0; i < n; i++)
         if (!tbl_write_check(&t, &ws[i], e) || !tbl_write_apply(&t, &ws[i], e)) {
             tbl_txn_rollback(&t);

@@ -240,6 +240,7 @@ static json_t *single_write(tbl_db *db, tbl_write_kind kind, json_t *req, unsign
     json_t *resp = NULL;
     if (!tbl_write_prepare(db, kind, req, rv_allowed, &w, e)) goto out;
     if (!tbl_txn_begin(db, &t, e)) goto out;
+    t.deferrable = true; /* only the response follows the commit */
     if (!tbl_write_check(&t, &w, e) || !tbl_write_apply(&t, &w, e)) {
         tbl_txn_rollback(&t);
         goto out;

@@ -74,6 +74,7 @@ json_t *tbl_op_transact_write_items(void *ctx, json_t *req, sp_err *e)
     }
     tbl_txn t;
     if (!tbl_txn_begin(db, &t, e)) goto out;
+    t.deferrable = true; /* only the response follows the commit */
     sp_str reasons;
     char reasons_buf[512];
     sp_str_init(&reasons, reasons_buf, sizeof reasons_buf, SP_ERR_MSG_MAX);

@@ -14,16 +14,17 @@
  * A write that leaves the item as it was (the same item put again, a delete of an absent
  * item) touches nothing and writes no stream record, as in DynamoDB.
  */
+#include "core/ack.h"
 #include "core/failpoint.h"
 #include "tbl_int.h"
 
 #include "core/fs.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static uint64_t event_rng;  /* guarded by write_mu */
@@ -43,17 +44,22 @@ static bool step_done(tbl_conn *c, sqlite3_stmt *st, const char *what, sp_err *e
  * COMMIT that holds its changes, and item and stream record stay in one transaction, so
  * exactly-once capture is as with one commit per write.
  *
- * `durability: fsync`: pipelined. A writer that finishes its savepoint while no sync is under
- * way becomes the leader: it COMMITs the group (synchronous=NORMAL on the writer connection:
- * the WAL frames are written, not synced), which gives the group a number, releases
- * write_mu, and fdatasyncs the WAL through its own descriptor. Writers that finish while that
- * sync runs leave the group open and wait; when the sync is done one of them leads the next
- * round, committing everything that gathered meanwhile as one transaction. So a group is
- * every write that arrived during one sync, one COMMIT and one fdatasync per group, and the
- * lock is never held across an fsync. One sync of the WAL makes every earlier commit
- * durable: the WAL is append-only between checkpoints, and SQLite starts it afresh only after
- * a checkpoint that synced the WAL and then the database. After the sync the leader publishes
- * the stream positions of every group up to the number it noted, then wakes the waiters.
+ * `durability: fsync`: one committer, the syncer thread. A writer that released its
+ * savepoint into the open group tells the syncer (a signal only when it sleeps) and leaves
+ * write_mu. The syncer COMMITs the group (synchronous=NORMAL on the writer connection: the
+ * WAL frames are written, not synced), which gives the group a number, releases write_mu,
+ * and fdatasyncs the WAL through its own descriptor; writers that finish meanwhile gather in
+ * the next group, which it commits as soon as the sync is done. So a group is every write
+ * that arrived during one sync, one COMMIT and one fdatasync per group, and the lock is
+ * never held across an fsync. One sync of the WAL makes every earlier commit durable: the
+ * WAL is append-only between checkpoints, and SQLite starts it afresh only after a
+ * checkpoint that synced the WAL and then the database. After the sync the syncer publishes
+ * the stream positions of every group up to the number it noted (one wake of the stream
+ * consumers per sync, not per write), then settles that group's writers, each with one
+ * targeted wake-up: a writer that waits sleeps on its own condition variable; a writer
+ * whose caller deferred its answer (t->deferrable inside an sp_ack scope, core/ack.h: the
+ * HTTP layer suspends the connection instead of the thread) has its hold released, and the
+ * last release resumes the answer. Either way nobody is answered before the sync.
  * Stream consumers read only up to the published position, so nothing downstream (the pipe,
  * Kinesis, the lake, GetRecords) sees a change that a power loss could still take, and a
  * sequence number seen outside is never handed out again. Item reads on other connections
@@ -67,18 +73,23 @@ static bool step_done(tbl_conn *c, sqlite3_stmt *st, const char *what, sp_err *e
 
 enum { TBL_GROUP_MAX = 256 };   /* writers per group commit at most */
 
-/* A writer waiting for its group. Filled by group_finish under write_mu and sync_mu. */
+/* A writer waiting for its group. Relaxed: on the writer's stack, settled under write_mu,
+ * waited for on group_cv. Fsync: settled under sync_mu; either on the writer's stack with cv
+ * (signalled when settled; untouched after sync_mu is released) or, when deferred, on the
+ * heap with ack (released and the node freed by whoever settles it). */
 typedef struct tbl_group_waiter {
     bool done, ok;
     uint64_t commit;            /* the group's number (fsync mode) */
     sp_err err;
+    pthread_cond_t *cv;
+    sp_ack *ack;
     struct tbl_group_waiter *next;
 } tbl_group_waiter;
 
 bool tbl_sync_init(tbl_db *db, sp_err *e)
 {
     pthread_mutex_init(&db->sync_mu, NULL);
-    pthread_cond_init(&db->sync_cv, NULL);
+    pthread_cond_init(&db->syncer_cv, NULL);
     db->wal_fd = -1;
     size_t n = strlen(db->path) + sizeof "-wal";
     db->wal_path = malloc(n);
@@ -92,6 +103,7 @@ bool tbl_sync_init(tbl_db *db, sp_err *e)
 
 void tbl_sync_free(tbl_db *db)
 {
+    assert(!db->syncer_running);
     if (db->wal_fd >= 0) close(db->wal_fd);
     db->wal_fd = -1;
     free(db->wal_path);
@@ -99,7 +111,7 @@ void tbl_sync_free(tbl_db *db)
     db->wal_path = NULL;
     db->pending = NULL;
     pthread_mutex_destroy(&db->sync_mu);
-    pthread_cond_destroy(&db->sync_cv);
+    pthread_cond_destroy(&db->syncer_cv);
 }
 
 uint64_t tbl_written_seq(tbl_db *db, int64_t tid, uint64_t published)
@@ -119,20 +131,19 @@ uint64_t tbl_written_seq(tbl_db *db, int64_t tid, uint64_t published)
     return seq;
 }
 
-/* fdatasync of the WAL through db->wal_fd, (re)opened when the path names another file than
- * the one held (SQLite removes the WAL only when the last connection closes, but a
- * descriptor of a removed file would sync nothing that matters). Only the leader calls it. */
+/* fdatasync of the WAL through db->wal_fd, opened at the first sync and kept: SQLite deletes
+ * the WAL only when the last connection to the database closes, and the writer connection,
+ * whose commits are what is synced, stays open until tbl_db_close, so the descriptor names
+ * the live WAL for as long as there is anything to sync. Nothing here stats the file on
+ * purpose: on kernels with multigrain timestamps (Linux 6.13+) a stat of the WAL makes its
+ * next write take a fine-grained mtime, and each fdatasync then also writes the inode block
+ * (ext4 without a journal always writes a dirty one): one more disk wait and its CPU per
+ * sync, measured at 3 instead of 2 waits per sync. Only the syncer calls it. */
 static bool wal_sync(tbl_db *db, sp_err *e)
 {
     if (db->sync_hook && !db->sync_hook(db->sync_hook_arg)) {
         sp_err_internal(e, "syncing %s: refused by the test hook", db->wal_path);
         return false;
-    }
-    struct stat held, now;
-    if (db->wal_fd >= 0 && (stat(db->wal_path, &now) != 0 || fstat(db->wal_fd, &held) != 0 ||
-                            now.st_ino != held.st_ino || now.st_dev != held.st_dev)) {
-        close(db->wal_fd);
-        db->wal_fd = -1;
     }
     if (db->wal_fd < 0) db->wal_fd = open(db->wal_path, O_RDWR | O_CLOEXEC);
     if (db->wal_fd < 0 || fdatasync(db->wal_fd) != 0) {
@@ -149,32 +160,39 @@ static void sync_failed_err(sp_err *e)
                "writes are refused until the server is restarted");
 }
 
-/* The leader's sync (called with sync_mu held, db->syncing set by the caller): every group
- * committed so far becomes durable, then their stream positions are published. Clears
- * db->syncing and wakes the waiters. */
-static void lead_sync(tbl_db *db)
+/* Fsync mode, under sync_mu: tells w how its write ended. A waiting writer gets one signal
+ * (w is not touched after that, it may be gone once sync_mu is released); a deferred one
+ * is moved to *release, whose acks the caller releases after unlocking sync_mu. */
+static void waiter_settle(tbl_db *db, tbl_group_waiter *w, bool ok, const sp_err *err,
+                          tbl_group_waiter **release)
 {
-    uint64_t upto = db->commit_no;
-    pthread_mutex_unlock(&db->sync_mu);
-    sp_err io = {0};
-    bool ok = wal_sync(db, &io);
-    if (!ok) sp_warn("table: %s; no further write is acknowledged", io.msg);
-    pthread_mutex_lock(&db->sync_mu);
-    if (ok) {
-        sp_failpoint("table.committed"); /* durable, not yet published nor acknowledged */
-        size_t kept = 0;
-        for (size_t i = 0; i < db->n_pending; i++) {
-            tbl_pending *p = &db->pending[i];
-            if (p->commit <= upto) tbl_meta_committed(db, p->tid, p->seq);
-            else db->pending[kept++] = *p;
-        }
-        db->n_pending = kept;
-        db->synced_no = upto;
-    } else {
-        __atomic_store_n(&db->sync_failed, true, __ATOMIC_SEQ_CST);
+    w->ok = ok;
+    if (!ok) w->err = *err;
+    if (ok) __atomic_add_fetch(&db->stat_writes, 1, __ATOMIC_RELAXED);
+    if (w->ack) {
+        w->next = *release;
+        *release = w;
+        return;
     }
-    db->syncing = false;
-    pthread_cond_broadcast(&db->sync_cv);
+    w->done = true;
+    pthread_cond_signal(w->cv);
+}
+
+/* Releases the acks of deferred writers settled by waiter_settle. Without sync_mu. */
+static void acks_release(tbl_group_waiter *list)
+{
+    for (tbl_group_waiter *w = list, *next; w; w = next) {
+        next = w->next;
+        sp_ack_release(w->ack, w->ok ? NULL : &w->err);
+        free(w);
+    }
+}
+
+/* Wakes the syncer if it sleeps. Under sync_mu. */
+static void syncer_poke(tbl_db *db)
+{
+    db->sync_work = true;
+    if (db->syncer_idle) pthread_cond_signal(&db->syncer_cv);
 }
 
 /* After a COMMIT in fsync mode: numbers the group and moves its stream positions to
@@ -201,8 +219,8 @@ static uint64_t group_pend(tbl_db *db)
 }
 
 /* Ends the open group: COMMIT (or ROLLBACK when commit is false); on success publishes the
- * seqs the group reached (relaxed) or numbers the group and hands them to the next sync
- * (fsync); tells every waiting member how it ended. Under write_mu. */
+ * seqs the group reached (relaxed) or numbers the group and hands it and its writers to the
+ * next sync (fsync); on failure tells every waiting member. Under write_mu. */
 static bool group_finish(tbl_db *db, bool commit, sp_err *e)
 {
     tbl_conn *c = db->writer;
@@ -213,40 +231,146 @@ static bool group_finish(tbl_db *db, bool commit, sp_err *e)
         step_done(c, c->st[TBL_ST_ROLLBACK], "ROLLBACK", NULL);
         if (!sp_err_failed(&local)) sp_err_internal(&local, "the write group was rolled back");
     }
+    tbl_group_waiter *release = NULL;
     pthread_mutex_lock(&db->sync_mu);
-    uint64_t no = 0;
-    if (ok) {
-        __atomic_add_fetch(&db->stat_groups, 1, __ATOMIC_RELAXED);
-        if (fsync_mode) {
-            no = group_pend(db);
+    if (ok) __atomic_add_fetch(&db->stat_groups, 1, __ATOMIC_RELAXED);
+    if (fsync_mode) {
+        if (ok) {
+            uint64_t no = group_pend(db);
             sp_failpoint("table.commit-unsynced"); /* in the WAL, not yet synced */
+            for (tbl_group_waiter *w = db->group_waiters, *next; w; w = next) {
+                next = w->next;
+                w->commit = no;
+                w->next = db->unsynced;
+                db->unsynced = w;
+            }
+            syncer_poke(db);
         } else {
+            for (tbl_group_waiter *w = db->group_waiters, *next; w; w = next) {
+                next = w->next;
+                waiter_settle(db, w, false, &local, &release);
+            }
+        }
+    } else {
+        if (ok) {
             sp_failpoint("table.committed");
             for (size_t i = 0; i < db->group_n_tids; i++)
                 tbl_meta_committed(db, db->group_tids[i], db->group_seqs[i]);
         }
+        for (tbl_group_waiter *w = db->group_waiters; w; w = w->next) {
+            w->ok = ok;
+            if (!ok) w->err = local;
+            w->done = true;
+        }
     }
-    for (tbl_group_waiter *w = db->group_waiters; w; w = w->next) {
-        w->ok = ok;
-        w->commit = no;
-        if (!ok) w->err = local;
-        w->done = true;
-    }
-    pthread_cond_broadcast(&db->sync_cv);
     pthread_mutex_unlock(&db->sync_mu);
+    acks_release(release);
     if (!ok && e) *e = local;
     db->group_waiters = NULL;
     db->group_open = false;
     db->group_members = 0;
     db->group_n_tids = 0;
-    pthread_cond_broadcast(&db->group_cv);
+    if (!fsync_mode) pthread_cond_broadcast(&db->group_cv);
     return ok;
+}
+
+/* One round of the syncer, under sync_mu (released during the sync): every group committed
+ * so far becomes durable, their stream positions are published and their writers settled;
+ * after a failed sync, they and every later writer are refused. */
+static void sync_round(tbl_db *db)
+{
+    uint64_t upto = db->commit_no;
+    if (!db->unsynced && upto == db->synced_no) return;
+    bool ok = false;
+    if (!db->sync_failed && upto > db->synced_no) {
+        pthread_mutex_unlock(&db->sync_mu);
+        sp_err io = {0};
+        ok = wal_sync(db, &io);
+        if (!ok) sp_warn("table: %s; no further write is acknowledged", io.msg);
+        pthread_mutex_lock(&db->sync_mu);
+    }
+    if (ok) {
+        sp_failpoint("table.committed"); /* durable, not yet published nor acknowledged */
+        size_t kept = 0;
+        for (size_t i = 0; i < db->n_pending; i++) {
+            tbl_pending *p = &db->pending[i];
+            if (p->commit <= upto) tbl_meta_committed(db, p->tid, p->seq);
+            else db->pending[kept++] = *p;
+        }
+        db->n_pending = kept;
+        db->synced_no = upto;
+    } else if (!db->sync_failed && upto > db->synced_no) {
+        __atomic_store_n(&db->sync_failed, true, __ATOMIC_SEQ_CST);
+    }
+    sp_err failed = {0};
+    if (db->sync_failed) sync_failed_err(&failed);
+    tbl_group_waiter *release = NULL, **link = &db->unsynced;
+    while (*link) {
+        tbl_group_waiter *w = *link;
+        if (w->commit > upto && !db->sync_failed) {
+            link = &w->next;
+            continue;
+        }
+        *link = w->next;
+        waiter_settle(db, w, !db->sync_failed, &failed, &release);
+    }
+    pthread_mutex_unlock(&db->sync_mu);
+    acks_release(release);
+    pthread_mutex_lock(&db->sync_mu);
+}
+
+/* The syncer: commits the open group when a writer joined it, syncs, settles, and sleeps only
+ * when no writer came while it worked. On stop it finishes what is there first. */
+static void *syncer_run(void *arg)
+{
+    tbl_db *db = arg;
+    pthread_mutex_lock(&db->sync_mu);
+    for (;;) {
+        while (!db->sync_work && !db->syncer_stop) {
+            db->syncer_idle = true;
+            pthread_cond_wait(&db->syncer_cv, &db->sync_mu);
+            db->syncer_idle = false;
+        }
+        if (!db->sync_work) break;
+        db->sync_work = false;
+        pthread_mutex_unlock(&db->sync_mu);
+        pthread_mutex_lock(&db->write_mu);
+        if (db->group_open && db->group_members) group_finish(db, true, NULL);
+        pthread_mutex_unlock(&db->write_mu);
+        pthread_mutex_lock(&db->sync_mu);
+        sync_round(db);
+    }
+    pthread_mutex_unlock(&db->sync_mu);
+    return NULL;
+}
+
+bool tbl_syncer_start(tbl_db *db, sp_err *e)
+{
+    if (db->durability == SP_DURABILITY_RELAXED) return true;
+    int rc = pthread_create(&db->syncer, NULL, syncer_run, db);
+    if (rc != 0) {
+        sp_err_internal(e, "cannot start the table's syncer thread: %s", strerror(rc));
+        return false;
+    }
+    db->syncer_running = true;
+    return true;
+}
+
+void tbl_syncer_stop(tbl_db *db)
+{
+    if (!db->syncer_running) return;
+    pthread_mutex_lock(&db->sync_mu);
+    db->syncer_stop = true;
+    pthread_cond_signal(&db->syncer_cv);
+    pthread_mutex_unlock(&db->sync_mu);
+    pthread_join(db->syncer, NULL);
+    db->syncer_running = false;
 }
 
 /* After a writer left without joining the group (rolled back, or failed to start). Relaxed:
  * commits the open group unless another writer is queued to join it. Fsync: members of the
- * open group are waiting for the sync under way and the next leader commits it; a group
- * nobody joined is simply ended. Under write_mu. */
+ * open group wait for the syncer, which commits it; a group nobody joined is simply ended.
+ * Under write_mu. */
 static void group_maybe_finish(tbl_db *db)
 {
     if (!db->group_open) return;
@@ -265,6 +389,7 @@ bool tbl_txn_begin(tbl_db *db, tbl_txn *t, sp_err *e)
     t->n_tids = 0;
     t->c = NULL;
     t->by_service = false;
+    t->deferrable = false;
     if (__atomic_load_n(&db->sync_failed, __ATOMIC_SEQ_CST)) {
         /* Whether earlier commits are on disk is unknown: write nothing more. */
         sync_failed_err(e);
@@ -310,45 +435,38 @@ static void group_merge(tbl_db *db, const tbl_txn *t)
     }
 }
 
-/* Fsync mode, after the writer joined the group and released write_mu: waits until its
- * group is committed and synced, leading a round (commit the open group, sync) whenever no
- * other writer is. leading: the caller already claimed db->syncing and committed. */
-static bool durable_wait(tbl_db *db, tbl_group_waiter *me, bool leading, sp_err *e)
+/* Fsync mode, after the writer's savepoint joined the group (under write_mu, which it
+ * releases): hands the group to the syncer and waits until it is committed and synced, or,
+ * deferred, only takes a hold on the thread's ack and returns at once. */
+static bool commit_durable(tbl_db *db, tbl_txn *t, sp_err *e)
 {
+    sp_ack *ack = t->deferrable ? sp_ack_current() : NULL;
+    tbl_group_waiter *me = ack ? calloc(1, sizeof *me) : NULL;
+    tbl_group_waiter mine = {0};
+    pthread_cond_t cv;
+    if (me) {
+        me->ack = ack;
+        sp_ack_hold(ack);
+    } else {
+        pthread_cond_init(&cv, NULL);
+        mine.cv = &cv;
+        me = &mine;
+    }
+    me->next = db->group_waiters;
+    db->group_waiters = me;
+    if (db->group_members >= TBL_GROUP_MAX) group_finish(db, true, NULL);
+    pthread_mutex_unlock(&db->write_mu);
     pthread_mutex_lock(&db->sync_mu);
-    for (;;) {
-        if (!leading) {
-            if (me->done && (!me->ok || db->synced_no >= me->commit)) break;
-            if (db->sync_failed) break;
-            if (db->syncing) {
-                pthread_cond_wait(&db->sync_cv, &db->sync_mu);
-                continue;
-            }
-            db->syncing = true;
-            leading = true;
-            if (!me->done) {    /* still open: commit it (and whatever joined it) */
-                pthread_mutex_unlock(&db->sync_mu);
-                pthread_mutex_lock(&db->write_mu);
-                if (db->group_open && !me->done) group_finish(db, true, NULL);
-                pthread_mutex_unlock(&db->write_mu);
-                pthread_mutex_lock(&db->sync_mu);
-            }
-        }
-        if (me->done && !me->ok) {
-            db->syncing = false;    /* nothing of ours to sync; the next waiter leads */
-            pthread_cond_broadcast(&db->sync_cv);
-            break;
-        }
-        lead_sync(db);
-        leading = false;
+    syncer_poke(db);
+    if (me != &mine) {  /* deferred: the node belongs to the syncer now */
+        pthread_mutex_unlock(&db->sync_mu);
+        return true;
     }
-    bool ok = me->done && me->ok && db->synced_no >= me->commit;
+    while (!mine.done) pthread_cond_wait(&cv, &db->sync_mu);
     pthread_mutex_unlock(&db->sync_mu);
-    if (!ok) {
-        if (me->done && !me->ok) *e = me->err;
-        else sync_failed_err(e);
-    }
-    return ok;
+    pthread_cond_destroy(&cv);
+    if (!mine.ok) *e = mine.err;
+    return mine.ok;
 }
 
 bool tbl_txn_commit(tbl_txn *t, sp_err *e)
@@ -364,28 +482,17 @@ bool tbl_txn_commit(tbl_txn *t, sp_err *e)
     }
     group_merge(db, t);
     db->group_members++;
+    if (db->durability != SP_DURABILITY_RELAXED) return commit_durable(db, t, e);
     tbl_group_waiter me = {.next = db->group_waiters};
     db->group_waiters = &me;
-    bool ok;
-    if (db->durability != SP_DURABILITY_RELAXED) {
-        pthread_mutex_lock(&db->sync_mu);
-        bool lead = !db->syncing && !db->sync_failed;
-        if (lead) db->syncing = true;
-        pthread_mutex_unlock(&db->sync_mu);
-        if (lead || db->group_members >= TBL_GROUP_MAX) group_finish(db, true, NULL);
-        pthread_mutex_unlock(&db->write_mu);
-        ok = durable_wait(db, &me, lead, e);
-    } else {
-        if (__atomic_load_n(&db->writers_waiting, __ATOMIC_SEQ_CST) == 0 ||
-            db->group_members >= TBL_GROUP_MAX)
-            group_finish(db, true, NULL);
-        while (!me.done) pthread_cond_wait(&db->group_cv, &db->write_mu);
-        pthread_mutex_unlock(&db->write_mu);
-        if (!me.ok && e) *e = me.err;
-        ok = me.ok;
-    }
-    if (ok) __atomic_add_fetch(&db->stat_writes, 1, __ATOMIC_RELAXED);
-    return ok;
+    if (__atomic_load_n(&db->writers_waiting, __ATOMIC_SEQ_CST) == 0 ||
+        db->group_members >= TBL_GROUP_MAX)
+        group_finish(db, true, NULL);
+    while (!me.done) pthread_cond_wait(&db->group_cv, &db->write_mu);
+    pthread_mutex_unlock(&db->write_mu);
+    if (!me.ok && e) *e = me.err;
+    if (me.ok) __atomic_add_fetch(&db->stat_writes, 1, __ATOMIC_RELAXED);
+    return me.ok;
 }
 
 void tbl_txn_rollback(tbl_txn *t)

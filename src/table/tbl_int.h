@@ -147,8 +147,9 @@ struct tbl_db {
     pthread_mutex_t write_mu;           /* one write transaction at a time */
 
     /* Group commit (store.c); everything here is guarded by write_mu. Writers run one at a
-     * time, each in a savepoint of one open SQLite transaction (the group); the last writer
-     * in line commits the group and wakes the others, who answer only then. */
+     * time, each in a savepoint of one open SQLite transaction (the group); under relaxed
+     * the last writer in line commits the group and wakes the others, who answer only then;
+     * under fsync the syncer commits it (below). */
     tbl_conn *writer;                   /* the one connection that writes */
     bool group_open;                    /* BEGIN done, COMMIT not yet */
     size_t group_members;               /* writers whose changes the group holds */
@@ -159,19 +160,23 @@ struct tbl_db {
     pthread_cond_t group_cv;            /* a group was committed or rolled back */
     int writers_waiting;                /* threads about to take write_mu (atomic) */
 
-    /* Durability under `durability: fsync` (store.c). One writer at a time leads: it
+    /* Durability under `durability: fsync` (store.c). One thread per database, the syncer,
      * commits the open group (synchronous=NORMAL on the writer connection: WAL frames
      * written, not synced), releases write_mu and fdatasyncs the WAL; writers that finish
-     * meanwhile join the next group, which the next leader commits when this sync is done.
-     * Groups are numbered; a writer answers once synced_no reaches its group's. Stream
+     * meanwhile join the next group, which it commits as soon as this sync is done. Groups
+     * are numbered; a writer is answered once synced_no reaches its group's. Stream
      * positions of committed, not yet synced groups wait in pending and are published
      * (tbl_meta_committed) only by the sync that covers them, so no consumer sees a change a
-     * power loss can take. Guarded by sync_mu; wal_fd only by being the leader. */
+     * power loss can take. Guarded by sync_mu; wal_fd only by being the syncer. */
     pthread_mutex_t sync_mu;
-    pthread_cond_t sync_cv;             /* a sync finished */
+    pthread_cond_t syncer_cv;           /* work for the syncer, or stop */
+    pthread_t syncer;
+    bool syncer_running, syncer_stop;
+    bool syncer_idle;                   /* waiting on syncer_cv: a writer must signal it */
+    bool sync_work;                     /* a writer joined a group since the syncer looked */
+    struct tbl_group_waiter *unsynced;  /* writers of committed groups, waiting for a sync */
     uint64_t commit_no;                 /* groups committed */
     uint64_t synced_no;                 /* groups known durable and published */
-    bool syncing;                       /* a leader is committing or syncing */
     bool sync_failed;                   /* a WAL sync failed: nothing later is acknowledged */
     struct tbl_pending *pending;        /* one entry per table, grown as needed */
     size_t n_pending, cap_pending;
@@ -248,8 +253,12 @@ typedef struct tbl_pending {
     uint64_t commit;                    /* the group's number */
 } tbl_pending;
 
-/* Sets up and tears down the durability state of db (store.c). */
+/* Sets up and tears down the durability state of db (store.c). Fsync mode: the syncer
+ * thread, started at open and stopped at close (after it committed and synced what writers
+ * left), before the writer connection is freed. */
 bool tbl_sync_init(tbl_db *db, sp_err *e);
+bool tbl_syncer_start(tbl_db *db, sp_err *e);
+void tbl_syncer_stop(tbl_db *db);
 void tbl_sync_free(tbl_db *db);
 /* The highest stream seq of table tid committed so far, published or not (for a writer
  * that starts numbering, or a stream that starts, after it). Under write_mu. */
@@ -269,6 +278,9 @@ typedef struct tbl_txn {
     size_t n_tids;
     bool by_service;                    /* DynamoDB itself writes (TTL expiry): stream
                                            records carry its userIdentity */
+    bool deferrable;                    /* the caller answers nothing after tbl_txn_commit
+                                           but its response: under fsync the commit may
+                                           hold the thread's sp_ack instead of waiting */
     sp_str scratch;                     /* stream record under construction */
     char scratch_buf[4096];
 } tbl_txn;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/api_cbor.h"
 
 typedef struct fake_ctx {
     int calls;
@@ -218,6 +219,45 @@ static void error_body_shape(void **state)
     free(body);
 }
 
+/* The answer of a deferred write whose change failed after its operation had answered (a
+ * failed sync): the service's error shape for the target, CBOR for a CBOR request. */
+static void deferred_failure_answers_in_the_services_shape(void **state)
+{
+    (void)state;
+    sp_err e = {0};
+    sp_err_set(&e, 500, "InternalServerError", "The table's log could not be synced");
+    int status = 0;
+    size_t len = 0;
+    const char *ctype = NULL;
+    char *body = api_dispatch_error(services, SP_ARRAY_LEN(services), "DynamoDB_20120810.PutItem",
+                                    "application/x-amz-json-1.0", &e, &status, &len, &ctype);
+    assert_int_equal(status, 500);
+    assert_string_equal(ctype, "application/x-amz-json-1.0");
+    json_t *j = json_loadb(body, len, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "__type")),
+                        "com.amazonaws.dynamodb.v20120810#InternalServerError");
+    assert_non_null(strstr(json_string_value(json_object_get(j, "message")), "synced"));
+    json_decref(j);
+    free(body);
+    body = api_dispatch_error(services, SP_ARRAY_LEN(services), "DynamoDB_20120810.PutItem",
+                              "application/x-amz-cbor-1.1", &e, &status, &len, &ctype);
+    assert_int_equal(status, 500);
+    assert_string_equal(ctype, "application/x-amz-cbor-1.1");
+    sp_err ce = {0};
+    j = api_cbor_to_json(body, len, &ce);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "__type")),
+                        "com.amazonaws.dynamodb.v20120810#InternalServerError");
+    json_decref(j);
+    free(body);
+    body = api_dispatch_error(services, SP_ARRAY_LEN(services), NULL, NULL, &e, &status, &len,
+                              &ctype);
+    assert_int_equal(status, 500);
+    assert_non_null(strstr(body, "\"__type\":\"InternalServerError\""));
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +269,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(success_returns_the_ops_answer, reset, reset),
         cmocka_unit_test_setup_teardown(invalid_utf8_in_target_still_gets_a_json_error, reset, reset),
         cmocka_unit_test_setup_teardown(error_body_shape, reset, reset),
+        cmocka_unit_test_setup_teardown(deferred_failure_answers_in_the_services_shape, reset,
+                                        reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "core/ack.h"
 #include "table/tbl_int.h"
 
 enum { THREADS = 8, PER_THREAD = 150, PRESET = 100 };
@@ -380,6 +381,108 @@ static void test_failed_sync_acknowledges_and_publishes_nothing(void **state)
     f->db->sync_hook = NULL;
 }
 
+/* ---- deferred answers (core/ack.h): the writer's thread does not wait for the sync -------- */
+
+typedef struct ready_count {
+    int calls;
+} ready_count;
+
+static void count_ready(sp_ack *a, void *arg)
+{
+    (void)a;
+    __atomic_add_fetch(&((ready_count *)arg)->calls, 1, __ATOMIC_SEQ_CST);
+}
+
+/* One thread, in an ack scope each, issues writes while the sync of an earlier group is held:
+ * every PutItem returns at once with its answer, none is settled (ready) before the sync
+ * that covers it, and all of them share one group and one sync; the stream position is
+ * published only after it. Without deferral each write would wait for its own sync. */
+static void test_deferred_writes_return_at_once_share_one_group_and_settle_after_the_sync(
+    void **state)
+{
+    fixture *f = *state;
+    enum { N = 5 };
+    gate g;
+    gate_init(&g, 1, false);
+    f->db->sync_hook = gate_hook;
+    f->db->sync_hook_arg = &g;
+    uint64_t w0, g0, s0;
+    tbl_db_commit_stats(f->db, &w0, &g0, &s0);
+    one_put first = {.db = f->db, .id = "a"};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, one_put_run, &first), 0);
+    gate_wait_calls(&g, 1);                     /* a's group committed, being synced */
+    sp_ack acks[N];
+    ready_count rc = {0};
+    for (int i = 0; i < N; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "d%d", i);
+        sp_ack_scope_enter(&acks[i], count_ready, &rc);
+        sp_err e = {0};
+        json_t *resp = call(f->db, "PutItem", put_req(id, i, false), &e);
+        sp_ack_scope_leave();
+        assert_non_null(resp);
+        json_decref(resp);
+        assert_true(sp_ack_others_hold(&acks[i]));     /* the answer waits for the sync */
+        assert_false(sp_ack_release(&acks[i], NULL));  /* the opener's hold */
+    }
+    assert_int_equal(open_group_members(f->db), N);    /* all in the one open group */
+    assert_int_equal(__atomic_load_n(&rc.calls, __ATOMIC_SEQ_CST), 0);
+    assert_int_equal(tbl_stream_last_seq(f->db, "Orders"), 0);
+    gate_open(&g);
+    pthread_join(th, NULL);
+    assert_true(first.ok);
+    while (__atomic_load_n(&rc.calls, __ATOMIC_SEQ_CST) < N) usleep(1000);
+    for (int i = 0; i < N; i++) assert_false(acks[i].failed);
+    uint64_t w1, g1, s1;
+    tbl_db_commit_stats(f->db, &w1, &g1, &s1);
+    assert_int_equal(w1 - w0, 1 + N);
+    assert_int_equal(g1 - g0, 2);
+    assert_int_equal(s1 - s0, 2);
+    assert_int_equal(tbl_stream_last_seq(f->db, "Orders"), 1 + N);
+    assert_int_equal(stream_records(f->db), 1 + N);
+    f->db->sync_hook = NULL;
+}
+
+/* A deferred write whose sync fails: its ack settles failed with the API's 500 (no file path),
+ * and its record is never published. */
+static void test_deferred_write_whose_sync_fails_settles_failed(void **state)
+{
+    fixture *f = *state;
+    gate g;
+    gate_init(&g, 0, true);
+    f->db->sync_hook = gate_hook;
+    f->db->sync_hook_arg = &g;
+    sp_ack ack;
+    ready_count rc = {0};
+    sp_ack_scope_enter(&ack, count_ready, &rc);
+    sp_err e = {0};
+    json_t *resp = call(f->db, "PutItem", put_req("a", 1, false), &e);
+    sp_ack_scope_leave();
+    assert_non_null(resp);                      /* the answer is built, not yet sent */
+    json_decref(resp);
+    sp_ack_release(&ack, NULL);
+    while (__atomic_load_n(&rc.calls, __ATOMIC_SEQ_CST) < 1) usleep(1000);
+    assert_true(ack.failed);
+    assert_int_equal(ack.err.status, 500);
+    assert_string_equal(ack.err.code, "InternalServerError");
+    assert_null(strstr(ack.err.msg, f->dir));
+    assert_int_equal(tbl_stream_last_seq(f->db, "Orders"), 0);
+    f->db->sync_hook = NULL;
+}
+
+/* Outside a scope, or for a write that is not deferrable, nothing changes: the caller waits. */
+static void test_write_outside_an_ack_scope_waits_for_its_sync(void **state)
+{
+    fixture *f = *state;
+    sp_err e = {0};
+    assert_null(sp_ack_current());
+    json_t *resp = call(f->db, "PutItem", put_req("a", 1, false), &e);
+    assert_non_null(resp);
+    json_decref(resp);
+    assert_int_equal(tbl_stream_last_seq(f->db, "Orders"), 1);  /* published before return */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +497,13 @@ int main(void)
             test_writers_finishing_during_a_sync_share_the_next_commit_and_sync, setup,
             teardown),
         cmocka_unit_test_setup_teardown(test_failed_sync_acknowledges_and_publishes_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_deferred_writes_return_at_once_share_one_group_and_settle_after_the_sync, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_write_whose_sync_fails_settles_failed,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_outside_an_ack_scope_waits_for_its_sync,
                                         setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
