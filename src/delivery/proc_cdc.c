@@ -7,9 +7,13 @@
  * seed's Python Lambda writes them. A record that is not such a JSON document fails with its
  * reason.
  *
- * The record is parsed once (jansson) and the line is written straight from that tree into
- * one buffer per batch: no output tree is built and dumped (that was about 40 % of this
- * processor's CPU). The tree-building version is kept as the reference the line must equal
+ * Most records are not parsed at all: their text is checked once to be one jansson loads and
+ * the line is written straight from the bytes (scan_line, core/json_scan.h); a record that
+ * path is unsure of (an escape in a string it writes, a value the processor refuses, a
+ * merging member, see below) is parsed by jansson and the line written from that tree. Either
+ * way it goes into one buffer per batch: no output tree is built and dumped (that was about
+ * 40 % of this processor's CPU). dlv_cdc_transform_scan and dlv_cdc_transform_jansson are the
+ * two paths apart, for the differential tests. The tree-building version is kept as the reference the line must equal
  * byte for byte (dlv_cdc_transform_tree; tests/unit/delivery_cdc.c and the fuzz target compare
  * the two), and it still writes the rare records whose output object would merge members:
  * a key holding U+0000 (the output tree keys by the text before it) or an image attribute
