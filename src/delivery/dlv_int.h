@@ -221,6 +221,12 @@ char *dlv_cdc_transform(const char *data, size_t len, size_t *out_len, sp_err *e
 /* The same through an output tree dumped with sp_json_dump_shortest: the reference the line
  * written straight from the record must equal byte for byte (and the same errors). */
 char *dlv_cdc_transform_tree(const char *data, size_t len, size_t *out_len, sp_err *e);
+/* The line read straight from the record's text (core/json_scan.h), or NULL when that path
+ * declines the record (then the jansson path below writes it, or fails): when not NULL it
+ * equals what dlv_cdc_transform_jansson returns, byte for byte. */
+char *dlv_cdc_transform_scan(const char *data, size_t len, size_t *out_len);
+/* The line through jansson's tree only (line_emit, or the reference for merging records). */
+char *dlv_cdc_transform_jansson(const char *data, size_t len, size_t *out_len, sp_err *e);
 /* Unmarshals one DynamoDB attribute value ({"S":"x"}, {"N":"1"}, ...). New ref or NULL+e. */
 json_t *dlv_cdc_unmarshal(const json_t *av, sp_err *e);
 

@@ -7,14 +7,20 @@
  * seed's Python Lambda writes them. A record that is not such a JSON document fails with its
  * reason.
  *
- * The record is parsed once (jansson) and the line is written straight from that tree into
- * one buffer per batch: no output tree is built and dumped (that was about 40 % of this
- * processor's CPU). The tree-building version is kept as the reference the line must equal
+ * Most records are not parsed at all: their text is checked once to be one jansson loads and
+ * the line is written straight from the bytes (scan_line, core/json_scan.h); a record that
+ * path is unsure of (an escape in a string it writes, a value the processor refuses, a
+ * merging member, see below) is parsed by jansson and the line written from that tree. Either
+ * way it goes into one buffer per batch: no output tree is built and dumped (that was about
+ * 40 % of this processor's CPU). dlv_cdc_transform_scan and dlv_cdc_transform_jansson are the
+ * two paths apart, for the differential tests. The tree-building version is kept as the reference the line must equal
  * byte for byte (dlv_cdc_transform_tree; tests/unit/delivery_cdc.c and the fuzz target compare
  * the two), and it still writes the rare records whose output object would merge members:
  * a key holding U+0000 (the output tree keys by the text before it) or an image attribute
  * named like one of the three added members (which replaces it in place). */
 #include "dlv_int.h"
+
+#include "core/json_scan.h"
 
 #include <errno.h>
 #include <float.h>
@@ -178,13 +184,17 @@ static bool record_image(json_t *rec, const char **event, json_t **ddb, json_t *
 }
 
 /* creation_datetime's text (iso, 21 bytes) from ApproximateCreationDateTime; false: null. */
+static void iso_of(double t, char iso[21])
+{
+    int64_t ms = t >= (double)CDC_EPOCH_MS_THRESHOLD ? (int64_t)t : (int64_t)(t * 1000.0);
+    sp_clock_iso8601(ms - ms % 1000, iso);
+}
+
 static bool creation_datetime(const json_t *ddb, char iso[21])
 {
     json_t *when = json_object_get(ddb, "ApproximateCreationDateTime");
     if (!json_is_number(when)) return false;
-    double t = json_number_value(when);
-    int64_t ms = t >= (double)CDC_EPOCH_MS_THRESHOLD ? (int64_t)t : (int64_t)(t * 1000.0);
-    sp_clock_iso8601(ms - ms % 1000, iso);
+    iso_of(json_number_value(when), iso);
     return true;
 }
 
@@ -451,8 +461,199 @@ static emit_result line_emit(const char *event, const json_t *ddb, const json_t 
     return EMIT_OK;
 }
 
-/* Appends the record's line to out (unchanged on failure, e set). */
-static bool cdc_line(const char *data, size_t len, sp_str *out, sp_err *e)
+/* ---- the line written straight from the record's text ------------------------------------ */
+
+/* The record's own text, read in place (core/json_scan.h) once sp_jscan_valid says jansson
+ * loads it: no tree at all. Everything these functions write is what line_emit writes from
+ * jansson's tree of the same text; whatever they are not sure of (a string with an escape,
+ * a value line_emit would refuse, a record whose line merges members) they decline, and the
+ * record takes the jansson path above, which also gives every error. */
+
+enum { CDC_SCAN_NUMBER_MAX = 127 };
+
+/* A string without escapes as sp_json_string_append writes it: it holds nothing to escape. */
+static void scan_put_plain(sp_str *out, const char *s, size_t len)
+{
+    sp_str_putc(out, '"');
+    sp_str_append(out, s, len);
+    sp_str_putc(out, '"');
+}
+
+static bool scan_number(sp_str *out, const char *v)
+{
+    const char *s;
+    size_t len;
+    char buf[CDC_SCAN_NUMBER_MAX + 1];
+    if (*v != '"' || !sp_jscan_plain_string(v, &s, &len) || len > CDC_SCAN_NUMBER_MAX)
+        return false;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    sp_err e = {0};
+    return emit_number(out, buf, &e);
+}
+
+static bool scan_is(const char *k, size_t klen, const char *word)
+{
+    return klen == strlen(word) && !memcmp(k, word, klen);
+}
+
+/* What emit_av writes for the attribute value at av; false: declined. */
+static bool scan_av(sp_str *out, const char *av)
+{
+    if (*av != '{') return false;
+    sp_jscan_iter it;
+    sp_jscan_iter_init(&it, av);
+    const char *type, *v, *k, *x;
+    size_t tlen, klen, i;
+    if (!sp_jscan_iter_member(&it, &type, &tlen, &v) || sp_jscan_iter_member(&it, &k, &klen, &x))
+        return false;                             /* not exactly one type key */
+    const char *s;
+    size_t len;
+    if (scan_is(type, tlen, "S") || scan_is(type, tlen, "B")) {
+        if (*v != '"' || !sp_jscan_plain_string(v, &s, &len)) return false;
+        scan_put_plain(out, s, len);
+        return true;
+    }
+    if (scan_is(type, tlen, "N")) return scan_number(out, v);
+    if (scan_is(type, tlen, "BOOL")) {
+        if (*v != 't' && *v != 'f') return false;
+        sp_str_puts(out, *v == 't' ? "true" : "false");
+        return true;
+    }
+    if (scan_is(type, tlen, "NULL")) {
+        sp_str_puts(out, "null");
+        return true;
+    }
+    bool ss = scan_is(type, tlen, "SS"), ns = scan_is(type, tlen, "NS"),
+         bs = scan_is(type, tlen, "BS"), l = scan_is(type, tlen, "L");
+    if (ss || ns || bs || l) {
+        if (*v != '[') return false;
+        sp_str_putc(out, '[');
+        sp_jscan_iter_init(&it, v);
+        for (i = 0; sp_jscan_iter_elem(&it, &x); i++) {
+            if (i) sp_str_putc(out, ',');
+            if (l) {
+                if (!scan_av(out, x)) return false;
+            } else if (ns) {
+                if (!scan_number(out, x)) return false;
+            } else {
+                if (*x != '"' || !sp_jscan_plain_string(x, &s, &len)) return false;
+                scan_put_plain(out, s, len);
+            }
+        }
+        sp_str_putc(out, ']');
+        return true;
+    }
+    if (scan_is(type, tlen, "M")) {
+        if (*v != '{') return false;
+        sp_str_putc(out, '{');
+        sp_jscan_iter_init(&it, v);
+        for (i = 0; sp_jscan_iter_member(&it, &k, &klen, &x); i++) {
+            if (i) sp_str_putc(out, ',');
+            scan_put_plain(out, k, klen);             /* names hold no escapes */
+            sp_str_putc(out, ':');
+            if (!scan_av(out, x)) return false;
+        }
+        sp_str_putc(out, '}');
+        return true;
+    }
+    return false;
+}
+
+/* The record's line as line_emit writes it, appended to out; false: declined (out then holds
+ * a partial line the caller cuts off). */
+static bool scan_line(const char *data, size_t len, sp_str *out)
+{
+    if (!sp_jscan_valid(data, len)) return false;
+    const char *rec = data;
+    while (*rec != '{') rec++;                   /* past leading whitespace */
+    const char *k, *v, *event = NULL, *ddb = NULL;
+    size_t klen;
+    sp_jscan_iter it;
+    sp_jscan_iter_init(&it, rec);
+    while (sp_jscan_iter_member(&it, &k, &klen, &v)) {
+        if (scan_is(k, klen, "eventName")) event = v;
+        else if (scan_is(k, klen, "dynamodb")) ddb = v;
+    }
+    static const char *const EVENTS[] = {"INSERT", "MODIFY", "REMOVE"};
+    const char *ev = NULL;
+    for (size_t i = 0; event && i < SP_ARRAY_LEN(EVENTS); i++)
+        if (sp_jscan_string_is(event, EVENTS[i])) ev = EVENTS[i];
+    if (!ev || !ddb || *ddb != '{') return false;
+    bool remove = ev == EVENTS[2];
+    const char *image = NULL, *keys = NULL, *when = NULL, *seq = NULL;
+    sp_jscan_iter_init(&it, ddb);
+    while (sp_jscan_iter_member(&it, &k, &klen, &v)) {
+        if (scan_is(k, klen, remove ? "OldImage" : "NewImage")) image = v;
+        else if (scan_is(k, klen, "Keys")) keys = v;
+        else if (scan_is(k, klen, "ApproximateCreationDateTime")) when = v;
+        else if (scan_is(k, klen, "SequenceNumber")) seq = v;
+    }
+    if (!image) image = keys;
+    if (!image || *image != '{') return false;
+    sp_str_putc(out, '{');
+    sp_jscan_iter_init(&it, image);
+    while (sp_jscan_iter_member(&it, &k, &klen, &v)) {
+        if (scan_is(k, klen, "cdc_event_type") || scan_is(k, klen, "creation_datetime") ||
+            scan_is(k, klen, "sequence_number"))
+            return false;                        /* the line would merge members */
+        scan_put_plain(out, k, klen);
+        sp_str_putc(out, ':');
+        if (!scan_av(out, v)) return false;
+        sp_str_putc(out, ',');
+    }
+    sp_str_puts(out, "\"cdc_event_type\":\"");
+    sp_str_puts(out, ev);
+    sp_str_puts(out, "\",\"creation_datetime\":");
+    if (when && (*when == '-' || (*when >= '0' && *when <= '9'))) {
+        char iso[21];
+        iso_of(sp_jscan_number(when), iso);
+        sp_str_putc(out, '"');
+        sp_str_puts(out, iso);
+        sp_str_putc(out, '"');
+    } else {
+        sp_str_puts(out, "null");
+    }
+    sp_str_puts(out, ",\"sequence_number\":");
+    if (seq && *seq == '"') {
+        const char *s;
+        size_t slen;
+        if (!sp_jscan_plain_string(seq, &s, &slen)) return false;
+        scan_put_plain(out, s, slen);
+    } else {
+        sp_str_puts(out, "null");
+    }
+    sp_str_puts(out, "}\n");
+    return true;
+}
+
+/* Appends the record's line to out, from its text when scan_line takes it (true), else
+ * nothing (false). */
+static bool cdc_line_scan(const char *data, size_t len, sp_str *out)
+{
+    size_t start = out->len;
+    if (!scan_line(data, len, out) || sp_str_failed(out)) {
+        out->len = start;
+        if (out->buf) out->buf[out->len] = '\0';
+        return false;
+    }
+    out->buf[out->len] = '\0';
+    return true;
+}
+
+char *dlv_cdc_transform_scan(const char *data, size_t len, size_t *out_len)
+{
+    sp_str out;
+    sp_str_init(&out, NULL, 0, SP_STR_NO_MAX);
+    if (!cdc_line_scan(data, len, &out)) {
+        sp_str_release(&out);
+        return NULL;
+    }
+    return sp_str_finish(&out, out_len);
+}
+
+/* Appends the record's line to out through jansson's tree (unchanged on failure, e set). */
+static bool cdc_line_tree(const char *data, size_t len, sp_str *out, sp_err *e)
 {
     json_t *rec = record_load(data, len, e);
     if (!rec) return false;
@@ -476,6 +677,23 @@ static bool cdc_line(const char *data, size_t len, sp_str *out, sp_err *e)
     if (!ok) out->len = start;
     if (out->buf) out->buf[out->len] = '\0';
     return ok;
+}
+
+/* Appends the record's line to out (unchanged on failure, e set). */
+static bool cdc_line(const char *data, size_t len, sp_str *out, sp_err *e)
+{
+    return cdc_line_scan(data, len, out) || cdc_line_tree(data, len, out, e);
+}
+
+char *dlv_cdc_transform_jansson(const char *data, size_t len, size_t *out_len, sp_err *e)
+{
+    sp_str out;
+    sp_str_init(&out, NULL, 0, SP_STR_NO_MAX);
+    if (!cdc_line_tree(data, len, &out, e)) {
+        sp_str_release(&out);
+        return NULL;
+    }
+    return sp_str_finish(&out, out_len);
 }
 
 char *dlv_cdc_transform(const char *data, size_t len, size_t *out_len, sp_err *e)

@@ -50,6 +50,7 @@
  *   so the record is decided again.
  */
 #include "core/failpoint.h"
+#include "core/json_scan.h"
 #include "pipe_int.h"
 
 #include <inttypes.h>
@@ -217,6 +218,45 @@ static char *partition_key(const pip_runner *r, const json_t *rec, sp_err *e)
     return key;
 }
 
+/* The record's partition key read straight from its text (core/json_scan.h), with no tree:
+ * only for a pipe without filters whose key is the table's hash key (the default) or a
+ * constant, and only when the text is one jansson loads, already names its eventSourceARN
+ * (as the embedded table's records do: then the record is appended as it is) and yields a
+ * usable key. Returns the key (heap) or NULL: then the record takes the jansson path
+ * (batch_move), which decides everything else and gives every reason. */
+static char *scan_partition_key(const pip_runner *r, const pip_item *it)
+{
+    const char *pk = r->def->partition_key;
+    if (json_array_size(r->def->filters) > 0 || (pk && pk[0] == '$') || (!pk && !r->hash_key))
+        return NULL;
+    if (!sp_jscan_valid(it->json, it->len)) return NULL;
+    const char *rec = it->json, *k, *v, *ddb = NULL;
+    while (*rec != '{') rec++;                      /* past leading whitespace */
+    size_t klen;
+    bool arn = false;
+    sp_jscan_iter iter;
+    sp_jscan_iter_init(&iter, rec);
+    while (sp_jscan_iter_member(&iter, &k, &klen, &v)) {
+        if (klen == 14 && !memcmp(k, "eventSourceARN", 14)) arn = true;
+        else if (klen == 8 && !memcmp(k, "dynamodb", 8)) ddb = v;
+    }
+    if (!arn) return NULL;
+    if (pk) return *pk && strlen(pk) <= PIP_PARTITION_KEY_MAX ? strdup(pk) : NULL;
+    const char *keys = ddb && *ddb == '{' ? sp_jscan_member(ddb, "Keys") : NULL;
+    v = keys && *keys == '{' ? sp_jscan_member(keys, r->hash_key) : NULL;
+    /* key_text: a typed value ({"S":"x"}) by its single string member, or a string */
+    if (v && *v == '{' && sp_jscan_count(v) == 1) {
+        sp_jscan_iter_init(&iter, v);
+        sp_jscan_iter_member(&iter, &k, &klen, &v);
+    }
+    const char *text;
+    size_t len;
+    if (!v || *v != '"' || !sp_jscan_plain_string(v, &text, &len) || len == 0 ||
+        len > PIP_PARTITION_KEY_MAX)
+        return NULL;
+    return strndup(text, len);
+}
+
 /* ---- the worker ------------------------------------------------------------------------- */
 
 static void counter_add(_Atomic uint64_t *c, uint64_t n) { atomic_fetch_add(c, n); }
@@ -236,6 +276,43 @@ static bool append_all(pip_runner *r, const stm_put *puts, size_t n, sp_err *e)
         sp_failpoint("pipe.appended");
     }
     return true;
+}
+
+typedef enum { REC_APPEND, REC_FILTERED, REC_REFUSED } rec_fate;
+
+/* The jansson path of one record: parses it, applies the filters, finds its partition key
+ * (*key, heap) and, when the record does not name its eventSourceARN, adds it (*text: the
+ * record's new text, heap). REC_REFUSED: reason (PIP_REASON_MAX bytes) says why. */
+static rec_fate tree_read(const pip_runner *r, const pip_item *it, char **key, char **text,
+                          char *reason)
+{
+    json_error_t je;
+    /* The tree in this thread's jansson arena (sp_json_arena_begin): freed below, so the
+     * arena starts over for each record; what is added later (the eventSourceARN member,
+     * the dumped text) comes from malloc. */
+    sp_json_arena_begin();
+    json_t *rec = json_loadb(it->json, it->len, JSON_ALLOW_NUL, &je); /* "a\u0000b" */
+    sp_json_arena_end();
+    if (!rec) {
+        snprintf(reason, PIP_REASON_MAX, "stream record is not JSON (%s)", je.text);
+        return REC_REFUSED;
+    }
+    if (!pip_filter_pass(r->filter, rec)) {
+        json_decref(rec);
+        return REC_FILTERED;
+    }
+    sp_err ke = {0};
+    *key = partition_key(r, rec, &ke);
+    if (*key && !json_object_get(rec, "eventSourceARN")) {
+        json_object_set_new(rec, "eventSourceARN", json_string(r->def->source_arn));
+        *text = json_dumps(rec, JSON_COMPACT);
+    }
+    json_decref(rec);
+    if (!*key) {
+        snprintf(reason, PIP_REASON_MAX, "%s", ke.msg);
+        return REC_REFUSED;
+    }
+    return REC_APPEND;
 }
 
 /* A refused record: its item and why. */
@@ -291,41 +368,24 @@ static bool batch_move(pip_runner *r, pip_batch *b, bool give_up, const char *la
             dups++;
             continue;
         }
-        json_error_t je;
-        /* The tree in this thread's jansson arena (sp_json_arena_begin): freed below, in this
-         * iteration, so the arena starts over for each record; what is added later (the
-         * eventSourceARN member, the dumped text) comes from malloc. */
-        sp_json_arena_begin();
-        json_t *rec = json_loadb(it->json, it->len, JSON_ALLOW_NUL, &je); /* "a\u0000b" */
-        sp_json_arena_end();
-        if (!rec) {
-            refused[n_refused].it = it;
-            snprintf(refused[n_refused++].reason, PIP_REASON_MAX, "stream record is not JSON (%s)",
-                     je.text);
-            continue;
-        }
-        if (!pip_filter_pass(r->filter, rec)) {
+        char *key = scan_partition_key(r, it), *text = NULL;
+        char *reason = refused[n_refused].reason;
+        rec_fate fate = key ? REC_APPEND : tree_read(r, it, &key, &text, reason);
+        if (text) owned[n_owned++] = text;
+        const char *data = text ? text : it->json;
+        size_t len = text ? strlen(text) : it->len;
+        if (fate == REC_FILTERED) {
             filtered++;
-            json_decref(rec);
             continue;
         }
-        sp_err ke = {0};
-        char *key = partition_key(r, rec, &ke);
-        const char *data = it->json;
-        size_t len = it->len;
-        if (key && !json_object_get(rec, "eventSourceARN")) {
-            json_object_set_new(rec, "eventSourceARN", json_string(r->def->source_arn));
-            char *full = json_dumps(rec, JSON_COMPACT);
-            owned[n_owned++] = full;
-            data = full, len = strlen(full);
-        }
-        json_decref(rec);
-        if (key && len > PIP_KINESIS_RECORD_MAX)
-            sp_err_invalid(&ke, "record is %zu bytes, over Kinesis' %d", len, PIP_KINESIS_RECORD_MAX);
-        if (sp_err_failed(&ke)) {
+        if (fate == REC_APPEND && len > PIP_KINESIS_RECORD_MAX) {
             free(key);
-            refused[n_refused].it = it;
-            snprintf(refused[n_refused++].reason, PIP_REASON_MAX, "%s", ke.msg);
+            snprintf(reason, PIP_REASON_MAX, "record is %zu bytes, over Kinesis' %d", len,
+                     PIP_KINESIS_RECORD_MAX);
+            fate = REC_REFUSED;
+        }
+        if (fate == REC_REFUSED) {
+            refused[n_refused++].it = it;
             continue;
         }
         owned[n_owned++] = key;

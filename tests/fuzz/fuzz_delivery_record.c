@@ -1,6 +1,7 @@
 /* Fuzz target: what the delivery stage reads from outside, per record: the dynamodb-cdc
- * transformation of a stream record (the line written straight from the record checked byte
- * for byte against the tree-built reference), the jq-based processors over it, and the prefix
+ * transformation of a stream record (the line read straight from the record's text and the
+ * line written from jansson's tree both checked byte for byte against the tree-built
+ * reference), the jq-based processors over it, and the prefix
  * renderer over a prefix taken from the input's first line (with the record's extracted
  * partition). */
 #include <stdint.h>
@@ -35,6 +36,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!line != !tree) abort();
     if (line && (out_len != tree_len || memcmp(line, tree, out_len))) abort();
     if (!line && strcmp(e.msg, te.msg)) abort();
+    /* the line read straight from the text (when that path takes the record) is the
+     * jansson path's, byte for byte */
+    size_t scan_len = 0;
+    char *scanned = dlv_cdc_transform_scan(body, blen, &scan_len);
+    if (scanned && (!line || scan_len != out_len || memcmp(scanned, line, out_len))) abort();
+    sp_err je = {0};
+    size_t jl = 0;
+    char *jline = dlv_cdc_transform_jansson(body, blen, &jl, &je);
+    if (!jline != !line || (jline && (jl != out_len || memcmp(jline, line, jl)))) abort();
+    free(jline);
+    free(scanned);
     free(tree);
     free(line);
 

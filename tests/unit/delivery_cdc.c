@@ -417,6 +417,99 @@ static void reals_equal_the_shortest_search(void **state)
     }
 }
 
+/* The same records, read straight from their text (core/json_scan.h) where that path takes
+ * them: whatever it writes is the jansson path's line byte for byte, it takes every record
+ * without escapes or merging members, and it declines every record jansson refuses. */
+static void scanned_line_equals_the_jansson_line(void **state)
+{
+    (void)state;
+    int scanned = 0, declined = 0;
+    for (int i = 0; i < 20000; i++) {
+        sp_str rec;
+        sp_str_init(&rec, NULL, 0, SP_STR_NO_MAX);
+        random_record(&rec);
+        sp_err e = {0};
+        size_t n1 = 0, n2 = 0;
+        char *a = dlv_cdc_transform_scan(rec.buf, rec.len, &n1);
+        char *b = dlv_cdc_transform_jansson(rec.buf, rec.len, &n2, &e);
+        if (a) {
+            if (!b || n1 != n2 || memcmp(a, b, n1)) fail_msg("%s:\n%s\n%s", rec.buf, a, b ? b : e.msg);
+            scanned++;
+        } else {
+            declined++;
+            /* a plain record with a line is never declined */
+            if (b && !strchr(rec.buf, '\\') && !strstr(rec.buf, "\"cdc_event_type\":") &&
+                !strstr(rec.buf, "\"creation_datetime\":") && !strstr(rec.buf, "\"sequence_number\":"))
+                fail_msg("declined: %s", rec.buf);
+        }
+        free(a);
+        free(b);
+        sp_str_release(&rec);
+    }
+    assert_true(scanned > 2000);
+    assert_true(declined > 2000);
+}
+
+/* The table's own record shape (whitespace, both images, userIdentity) is read from its text;
+ * texts jansson refuses or reads differently are declined, never written. */
+static void scan_takes_table_records_and_declines_the_rest(void **state)
+{
+    (void)state;
+    static const char TABLE[] =
+        "{\"eventID\":\"00000000000000010000000000000001\",\"eventName\":\"MODIFY\","
+        "\"eventVersion\":\"1.1\",\"eventSource\":\"aws:dynamodb\",\"awsRegion\":\"us-east-1\","
+        "\"dynamodb\":{\"ApproximateCreationDateTime\":1700000000,\"Keys\":{\"orderid\":{\"S\":\"42\"}},"
+        "\"NewImage\":{\"orderid\":{\"S\":\"42\"},\"price\":{\"N\":\"128.92\"},"
+        "\"product_name\":{\"S\":\"Caf\xc3\xa9\"},\"quantity\":{\"N\":\"3\"}},"
+        "\"OldImage\":{\"orderid\":{\"S\":\"42\"},\"price\":{\"N\":\"1\"}},"
+        "\"SequenceNumber\":\"000000000000000000001\",\"SizeBytes\":60,"
+        "\"StreamViewType\":\"NEW_AND_OLD_IMAGES\"},\"eventSourceARN\":\"arn:x\","
+        "\"userIdentity\":{\"type\":\"Service\",\"principalId\":\"dynamodb.amazonaws.com\"}}";
+    size_t n = 0;
+    char *line = dlv_cdc_transform_scan(TABLE, strlen(TABLE), &n);
+    assert_non_null(line);
+    assert_string_equal(line, "{\"orderid\":\"42\",\"price\":128.92,\"product_name\":\"Caf\xc3\xa9\","
+                              "\"quantity\":3,\"cdc_event_type\":\"MODIFY\",\"creation_datetime\":"
+                              "\"2023-11-14T22:13:20Z\",\"sequence_number\":\"000000000000000000001\"}\n");
+    free(line);
+    static const char *const declined[] = {
+        /* jansson refuses these */
+        "{\"eventName\":\"INSERT\",\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":{}}}",
+        "{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":{\"a\":{\"S\":\"x\"},\"a\":{\"S\":\"y\"}}}}",
+        "{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":{}}",
+        "{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":{}}}x",
+        "{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":{\"a\":{\"S\":\"\xc0\xaf\"}}}}",
+        "{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":{\"a\":{\"S\":\"\xed\xa0\x80\"}}}}",
+        "{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":{\"a\":{\"S\":\"\x01\"}}}}",
+        "{\"eventName\":\"INSERT\",\"dynamodb\":{\"ApproximateCreationDateTime\":99999999999999999999,"
+        "\"Keys\":{}}}",
+        "{\"eventName\":\"INSERT\",\"dynamodb\":{\"ApproximateCreationDateTime\":01,\"Keys\":{}}}",
+        "{\"eventName\":\"INSERT\",\"dynamodb\":{\"ApproximateCreationDateTime\":1e999,\"Keys\":{}}}",
+        "{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":{\"a\":{\"S\":\"\\ud800\"}}}}",
+        "{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":{\"a\":{\"S\":\"x\"},}}}",
+        "[{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":{}}}]",
+        /* jansson reads these; the line path refuses them or they hold escapes */
+        "{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":{\"a\":{\"N\":\"abc\"}}}}",
+        "{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":{\"a\":{\"S\":\"x\\ny\"}}}}",
+        "{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":{\"a\\u0041\":{\"S\":\"x\"}}}}",
+        "{\"eventName\":\"UPDATE\",\"dynamodb\":{\"Keys\":{}}}",
+        "{\"eventName\":\"REMOVE\",\"dynamodb\":{\"OldImage\":null,\"Keys\":{}}}",
+        "{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":{\"sequence_number\":{\"S\":\"x\"}}}}",
+    };
+    for (size_t i = 0; i < SP_ARRAY_LEN(declined); i++) {
+        char *x = dlv_cdc_transform_scan(declined[i], strlen(declined[i]), &n);
+        if (x) fail_msg("taken: %s -> %s", declined[i], x);
+    }
+    /* whitespace anywhere jansson allows it */
+    static const char SPACED[] = " \n{ \"eventName\" : \"INSERT\" ,\t\"dynamodb\":{\"Keys\":{ \"k\" :"
+                                 " { \"L\" : [ { \"N\" : \"1\" } , {\"BOOL\":true} ] } } } }\r\n";
+    line = dlv_cdc_transform_scan(SPACED, strlen(SPACED), &n);
+    assert_non_null(line);
+    assert_string_equal(line, "{\"k\":[1,true],\"cdc_event_type\":\"INSERT\",\"creation_datetime\":"
+                              "null,\"sequence_number\":null}\n");
+    free(line);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,6 +522,8 @@ int main(void)
         cmocka_unit_test(processor_fails_bad_records_and_keeps_good_ones),
         cmocka_unit_test(line_equals_the_tree_line_on_varied_records),
         cmocka_unit_test(reals_equal_the_shortest_search),
+        cmocka_unit_test(scanned_line_equals_the_jansson_line),
+        cmocka_unit_test(scan_takes_table_records_and_declines_the_rest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

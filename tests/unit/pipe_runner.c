@@ -206,6 +206,8 @@ static void wait_for(pip_runner *r, uint64_t seq)
 
 /* Every source record the filter passes is in the log exactly once, in seq order per shard,
  * on the shard of its key, with its key as partition key. */
+static bool removes_filtered = true;
+
 static void assert_exactly_once(fixture *f, uint64_t first_seq)
 {
     int seen[MAX_RECS + 1] = {0};
@@ -223,7 +225,7 @@ static void assert_exactly_once(fixture *f, uint64_t first_seq)
         }
     }
     for (size_t seq = 1; seq <= f->src.n; seq++) {
-        int want = seq >= first_seq && strcmp(event_name(seq), "REMOVE") ? 1 : 0;
+        int want = seq >= first_seq && (!removes_filtered || strcmp(event_name(seq), "REMOVE"));
         if (seen[seq] != want) fail_msg("record %zu appended %d times, want %d", seq, seen[seq], want);
     }
 }
@@ -258,7 +260,7 @@ static void crash_and_resume(long k, bool rewind)
     fixture *f;
     setup((void **)&f);
     add_records(f, 400, true);
-    pip_def *d = make_def(FILTER_NO_REMOVE);
+    pip_def *d = make_def(removes_filtered ? FILTER_NO_REMOVE : "");
     f->dst.budget = k;
     pip_runner *r = runner_for(f, d);
     for (int i = 0; i < 300 && f->dst.budget != 0; i++) usleep(10000);
@@ -286,6 +288,66 @@ static void test_crash_at_any_point_then_resume_is_exactly_once(void **state)
         crash_and_resume(budgets[i], true);
         crash_and_resume(budgets[i], false);
     }
+}
+
+/* The same without filters: the records (which name their eventSourceARN, as the table's
+ * do) are read in place for their key (scan_partition_key), not parsed into a tree. */
+static void test_crash_at_any_point_then_resume_is_exactly_once_reading_in_place(void **state)
+{
+    (void)state;
+    removes_filtered = false;
+    static const long budgets[] = {0, 1, 37, 64, 100, 199, 399};
+    for (size_t i = 0; i < SP_ARRAY_LEN(budgets); i++) {
+        crash_and_resume(budgets[i], true);
+        crash_and_resume(budgets[i], false);
+    }
+    removes_filtered = true;
+}
+
+/* Without filters and with the default key, a record read in place is appended byte for byte
+ * with its hash key value; what that path declines (no eventSourceARN, an escaped key, a key
+ * that is not a string, not JSON, a duplicate member) gets jansson's treatment, as before. */
+static void test_records_read_in_place_or_through_jansson_alike(void **state)
+{
+    fixture *f = *state;
+    static const char *const recs[][2] = { /* record, key ("" = refused) */
+        {"{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":{\"orderid\":{\"S\":\"k1\"}}},"
+         "\"eventSourceARN\":\"arn:src\"}", "k1"},
+        {" { \"eventName\" : \"MODIFY\" , \"dynamodb\" : { \"Keys\" : { \"orderid\" : "
+         "{ \"S\" : \"caf\xc3\xa9\" } } } , \"eventSourceARN\" : \"arn:src\" } ", "caf\xc3\xa9"},
+        {"{\"dynamodb\":{\"Keys\":{\"orderid\":{\"S\":\"k\\u0032\"}}},\"eventSourceARN\":\"a\"}", "k2"},
+        {"{\"dynamodb\":{\"Keys\":{\"orderid\":{\"N\":\"7\"}}},\"eventSourceARN\":\"a\"}", "7"},
+        {"{\"dynamodb\":{\"Keys\":{\"orderid\":\"k3\"}},\"eventSourceARN\":\"a\"}", "k3"},
+        {"{\"dynamodb\":{\"Keys\":{\"orderid\":{\"S\":\"\"}}},\"eventSourceARN\":\"a\"}", ""},
+        {"{\"dynamodb\":{\"Keys\":{\"orderid\":{\"N\":7}}},\"eventSourceARN\":\"a\"}", "{\"N\":7}"},
+        {"{\"dynamodb\":{\"Keys\":{}},\"eventSourceARN\":\"a\"}", ""},
+        {"{\"dynamodb\":{\"Keys\":{\"orderid\":{\"S\":\"k4\"}}},\"eventSourceARN\":\"a\"", ""},
+        {"{\"dynamodb\":{\"Keys\":{\"orderid\":{\"S\":\"k5\"}}},\"dynamodb\":{},"
+         "\"eventSourceARN\":\"a\"}", ""},
+        {"{\"dynamodb\":{\"Keys\":{\"orderid\":{\"S\":\"k6\"}}}}", "k6"},
+    };
+    for (size_t i = 0; i < SP_ARRAY_LEN(recs); i++) f->src.json[f->src.n++] = strdup(recs[i][0]);
+    pip_def *d = make_def("");
+    pip_runner *r = runner_for(f, d);
+    wait_for(r, SP_ARRAY_LEN(recs));
+    pip_runner_destroy(r);
+    size_t appended = 0, want = 0;
+    for (size_t i = 0; i < SP_ARRAY_LEN(recs); i++) {
+        if (!recs[i][1][0]) continue;
+        want++;
+        fake_rec *got = NULL;
+        for (int s = 0; s < N_SHARDS; s++)
+            for (size_t j = 0; j < f->dst.n[s]; j++)
+                if (f->dst.recs[s][j].origin_pos == i + 1) got = &f->dst.recs[s][j];
+        if (!got) fail_msg("record %zu not appended", i + 1);
+        assert_string_equal(got->key, recs[i][1]);
+        if (strstr(recs[i][0], "eventSourceARN")) assert_string_equal(got->data, recs[i][0]);
+        else assert_non_null(strstr(got->data, "\"eventSourceARN\":\"arn:aws:dynamodb:"));
+        appended++;
+    }
+    assert_int_equal(appended, want);
+    assert_int_equal(f->counters.failed, SP_ARRAY_LEN(recs) - want);
+    pip_def_free(d);
 }
 
 static void test_latest_starts_after_existing_records(void **state)
@@ -537,6 +599,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_moves_passing_records_once_in_order, setup, teardown),
         cmocka_unit_test(test_crash_at_any_point_then_resume_is_exactly_once),
+        cmocka_unit_test(test_crash_at_any_point_then_resume_is_exactly_once_reading_in_place),
+        cmocka_unit_test_setup_teardown(test_records_read_in_place_or_through_jansson_alike,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_latest_starts_after_existing_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partition_key_path_and_source_arn_added, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_without_key_is_counted_failed_not_retried, setup,
