@@ -23,7 +23,8 @@
  * Accepted, and nothing else (the statement is left as written, returning false):
  *   - one SELECT at the top (no WITH, subquery, DISTINCT, window, join, set operation,
  *     `*` other than count(*)'s and sum(a * b)'s, [bracketed] names);
- *   - FROM one lake table [[AS] alias]; GROUP BY a list of its columns (no expressions,
+ *   - FROM one lake table [[AS] alias] of at most 53 columns (the hidden ones must fit in
+ *     SQLite's colUsed bits); GROUP BY a list of its columns (no expressions,
  *     no positions);
  *   - aggregates count(*), count(col), sum(col), sum(col * col) with sum's columns
  *     declared bigint, integer or double; at most QRY_AGG_PARTIALS of them;
@@ -162,7 +163,7 @@ bool qry_agg_spec_parse(const char *text, size_t n_columns, qry_agg_spec *out)
     while (*p) {
         if (out->n_where == QRY_AGG_WHERE_MAX) return false;
         if (!parse_index(&p, n_columns, &out->where[out->n_where++])) return false;
-        if (*p == ',') p++;
+        if (*p == ',' && p[1]) p++;
         else if (*p) return false;
     }
     return true;
@@ -379,14 +380,15 @@ static size_t clause_end(const agg *a, size_t k, const char *const *words, size_
 /* The pass on a tokenized statement: the edits in a->ed, or false. */
 static bool recognise(agg *a, qry_table_types_fn columns, void *arg)
 {
-    if (!is_word(a, 0, "select")) return false;
-    for (size_t k = 0; k < a->nv; k++) {
-        if ((k && refused_word(a, k)) || is_punct(a, k, '[') || is_punct(a, k, ']')) return false;
-        if (a->depth[k] < 0) return false;
-    }
+    size_t sel = 0; /* EXPLAIN [QUERY PLAN] shows the plan of the rewritten statement */
+    if (is_word(a, 0, "explain"))
+        sel = is_word(a, 1, "query") && is_word(a, 2, "plan") ? 3 : 1;
+    if (!is_word(a, sel, "select")) return false;
+    for (size_t k = sel + 1; k < a->nv; k++)
+        if (refused_word(a, k) || is_punct(a, k, '[') || is_punct(a, k, ']')) return false;
     static const char *const after_items[] = {"from"};
-    size_t from = clause_end(a, 1, after_items, 1);
-    if (from >= a->nv || !is_word(a, from, "from") || from == 1) return false;
+    size_t from = clause_end(a, sel + 1, after_items, 1);
+    if (from >= a->nv || !is_word(a, from, "from") || from == sel + 1) return false;
     /* FROM ref [[AS] alias] */
     size_t first = from + 1, last = first;
     if (!is_ident(a, first)) return false;
@@ -419,7 +421,8 @@ static bool recognise(agg *a, qry_table_types_fn columns, void *arg)
     if (!ref) abort();
     bool known = columns(arg, ref, &a->names, &a->types, &a->n_names, &lake);
     free(ref);
-    if (!known || !lake) return false;
+    /* the hidden columns must have bits of their own in colUsed (qry_vtab.c's plan check) */
+    if (!known || !lake || a->n_names + 1 + QRY_AGG_PARTIALS >= 63) return false;
     a->qual = unquoted(a, alias);
     /* GROUP BY col[, col...] */
     static const char *const after_group[] = {"having", "order", "limit"};
@@ -436,7 +439,7 @@ static bool recognise(agg *a, qry_table_types_fn columns, void *arg)
     }
     if (!a->n_keys) return false;
     /* the select list, item by item (an unaliased aggregate item gets its text as alias) */
-    for (size_t k = 1; k < from;) {
+    for (size_t k = sel + 1; k < from;) {
         size_t end = k;
         while (end < from && !(a->depth[end] == 0 && is_punct(a, end, ','))) end++;
         if (end == k) return false;

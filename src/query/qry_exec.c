@@ -234,7 +234,9 @@ static bool table_columns(void *arg, const char *ref, char ***names, size_t *n, 
     sqlite3_finalize(st);
     /* a lake table: it has the hidden latest-row column, which `SELECT *` leaves out */
     *latest = false;
-    sql = ok ? sqlite3_mprintf("SELECT \"" QRY_LATEST_COLUMN "\" FROM %s", ref) : NULL;
+    /* (with the constraint that carries its spec: a plan without it is refused) */
+    sql = ok ? sqlite3_mprintf("SELECT 1 FROM %s WHERE \"" QRY_LATEST_COLUMN "\" = ''", ref)
+             : NULL;
     st = NULL;
     if (sql && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && st) {
         *latest = true;

@@ -177,6 +177,20 @@ static int lake_disconnect(sqlite3_vtab *base)
 
 /* ---- planning --------------------------------------------------------------------------- */
 
+/* Whether the statement uses column col (colUsed's last bit stands for every column from
+ * 63 on). */
+static bool used_bit(const sqlite3_index_info *info, int col)
+{
+    return (info->colUsed >> (col < 63 ? col : 63)) & 1;
+}
+
+static bool uses_agg(const sqlite3_index_info *info, const lake_vtab *vt)
+{
+    for (int k = 0; k <= QRY_AGG_PARTIALS; k++)
+        if (used_bit(info, vt->agg_col + k)) return true;
+    return false;
+}
+
 /* idxStr: "<colUsed hex>" then ";<key>,<op>" per constraint handed to xFilter in argv
  * order; op is one of = ! < l > g i S (EQ NE LT LE GT GE IN IS). */
 static int lake_best_index(sqlite3_vtab *base, sqlite3_index_info *info)
@@ -242,6 +256,17 @@ static int lake_best_index(sqlite3_vtab *base, sqlite3_index_info *info)
         info->aConstraintUsage[i].omit = 0; /* SQLite checks again: pruning only skips work */
         cost /= (op == '=' || op == 'i' || op == 'S') ? 10 : 2;
         sp_str_appendf(&s, ";%d,%c", c->iColumn - (int)vt->n_data, op);
+    }
+    /* A statement that names the latest-row or aggregate column is only answered right by
+     * a scan that gets its spec: refuse the plans without it (the branches of a
+     * MULTI-INDEX OR, which get only their own branch's constraints). */
+    bool latest_given = strstr(s.buf, ";L") != NULL, agg_given = strstr(s.buf, ";A") != NULL;
+    if ((vt->latest_col >= 0 && vt->latest_col < 63 && used_bit(info, vt->latest_col) &&
+         !latest_given) ||
+        (vt->agg_col >= 0 && vt->agg_col + QRY_AGG_PARTIALS < 63 && !agg_given &&
+         uses_agg(info, vt))) {
+        sp_str_release(&s);
+        return SQLITE_CONSTRAINT;
     }
     info->estimatedCost = cost;
     info->idxStr = sqlite3_mprintf("%s", s.buf);
