@@ -710,6 +710,24 @@ static void free_groups(lake_cursor *c)
     c->n_win = c->pos = 0;
 }
 
+/* Whether group w's value of key column col equals v (as qry_value_cmp says, with text
+ * against text compared directly: the common case). */
+static bool group_key_is(const lake_cursor *c, const lake_vtab *vt, size_t w, size_t col,
+                         const qry_value *v)
+{
+    qry_value g;
+    if (col < vt->n_data) {
+        assert(c->col_cell[col] >= 0);
+        qry_value_from_cell(&c->win_cells[w * c->n_cols + (size_t)c->col_cell[col]],
+                            c->win[w].text, &g);
+    } else {
+        win_value(c, vt, w, col, &g);
+    }
+    if (g.type == SQLITE_TEXT && v->type == SQLITE_TEXT)
+        return g.len == v->len && (!g.len || !memcmp(g.s, v->s, g.len));
+    return qry_value_cmp(&g, v) == 0;
+}
+
 /* Aggregate mode: reads the scan on from where the last fill stopped, folding each row into
  * its group (its key values, and its partition when agg_split), until the scan ends or
  * QRY_AGG_GROUPS_MAX groups are held; the groups come out in the order they were first
@@ -756,11 +774,8 @@ static int agg_fill(lake_cursor *c, lake_vtab *vt)
                 size_t cand = slots[i] - 1;
                 if (c->win[cand].hash != h) continue;
                 bool same = !c->agg_split || c->path_part[c->win[cand].object] == part;
-                for (size_t k = 0; k < spec->n_keys && same; k++) {
-                    qry_value v;
-                    win_value(c, vt, cand, spec->keys[k], &v);
-                    same = qry_value_cmp(&key[k], &v) == 0;
-                }
+                for (size_t k = 0; k < spec->n_keys && same; k++)
+                    same = group_key_is(c, vt, cand, spec->keys[k], &key[k]);
                 if (same) {
                     w = cand;
                     break;
