@@ -178,3 +178,44 @@ def test_an_or_of_partition_tests_is_answered_by_one_aggregate_scan(data_dir, la
     plan = query(data_dir, "EXPLAIN QUERY PLAN " + sql.replace("SELECT", "SELECT", 1), agg=False)
     assert plan
 
+
+
+PQ_SCHEMA = [["orderid", "string"], ["product_name", "string"], ["quantity", "bigint"],
+             ["price", "double"], ["cdc_event_type", "string"], ["sequence_number", "string"],
+             ["extra", "string"]]
+
+
+def test_aggregates_over_parquet_answer_as_sqlite_row_by_row(data_dir, tmp_path):
+    """The same over Parquet objects (typed columns, NULLs, an object without rows)."""
+    from test_parquet_catalog_query import TOOL
+    if not os.path.exists(TOOL):
+        pytest.skip(f"{TOOL} not built")
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(PQ_SCHEMA))
+    root = os.path.join(data_dir, "lake", BUCKET)
+    rng = random.Random(12)
+    for hour in (13, 14, 15):
+        for i in range(2):
+            recs = []
+            for n in range(30 if (hour, i) != (15, 1) else 0):
+                rec = {"orderid": str(rng.randint(1, 9)),
+                       "product_name": rng.choice(["Laptop", "Phone", None]),
+                       "quantity": rng.choice([1, 2, 3, None]),
+                       "price": rng.choice([0.25, 1.5, 10.75, None]),
+                       "cdc_event_type": rng.choice(["INSERT", "MODIFY", "REMOVE"]),
+                       "sequence_number": f"{hour}{i}{n:05d}"}
+                if n % 7 == 0:
+                    rec["extra"] = rng.choice(["a", "b"])
+                recs.append({k: v for k, v in rec.items() if v is not None})
+            src = tmp_path / f"{hour}-{i}.json"
+            src.write_text("".join(json.dumps(r) + "\n" for r in recs))
+            dst = os.path.join(root, f"2026/11/26/{hour:02d}/s-1-2026-11-26-{hour:02d}-{i:02d}-"
+                                     f"00-x.parquet")
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            subprocess.run([TOOL, "write", str(schema), str(src), dst, "SNAPPY"], check=True,
+                           capture_output=True)
+    run(data_dir, "crawl")
+    for sql in ACCEPTED + REFUSED:
+        fast = query(data_dir, sql)
+        assert fast == query(data_dir, sql, agg=False), sql
+    assert query(data_dir, ACCEPTED[0])
