@@ -73,8 +73,19 @@ typedef struct lake_cursor {
 } lake_cursor;
 
 /* Groups an aggregate scan holds before it hands them to SQLite and starts afresh (SQLite
- * merges the partials of a group that comes out twice): the scan's memory bound. */
+ * merges the partials of a group that comes out twice): the scan's memory bound.
+ * SALESPIPE_QUERY_AGG_GROUPS lowers it (tests make groups come out several times). */
 enum { QRY_AGG_GROUPS_MAX = 65536 };
+
+static size_t agg_groups_max(void)
+{
+    const char *env = getenv("SALESPIPE_QUERY_AGG_GROUPS");
+    if (env && *env >= '1' && *env <= '9') {
+        long n = strtol(env, NULL, 10);
+        if (n < QRY_AGG_GROUPS_MAX) return (size_t)n;
+    }
+    return QRY_AGG_GROUPS_MAX;
+}
 
 /* ---- connect ---------------------------------------------------------------------------- */
 
@@ -740,7 +751,8 @@ static int agg_fill(lake_cursor *c, lake_vtab *vt)
     size_t n_slots = 1024, *slots = calloc(n_slots, sizeof *slots); /* group + 1, 0: free */
     if (!slots) abort();
     int rc = SQLITE_OK;
-    while (rc == SQLITE_OK && c->fill_obj < c->n_paths && c->n_win < QRY_AGG_GROUPS_MAX) {
+    size_t cap = agg_groups_max();
+    while (rc == SQLITE_OK && c->fill_obj < c->n_paths && c->n_win < cap) {
         size_t obj = c->fill_obj;
         count_partitions(c, vt, c->path_part[obj] + 1);
         if (vt->ctx->guard && qry_guard_check(vt->ctx->guard)) {
