@@ -202,6 +202,9 @@ static bool uses_agg(const sqlite3_index_info *info, const lake_vtab *vt)
     return false;
 }
 
+/* What xBestIndex says any scan of a lake table costs (see there). */
+#define QRY_SCAN_COST 1e9
+
 /* idxStr: "<colUsed hex>" then ";<key>,<op>" per constraint handed to xFilter in argv
  * order; op is one of = ! < l > g i S (EQ NE LT LE GT GE IN IS). */
 static int lake_best_index(sqlite3_vtab *base, sqlite3_index_info *info)
@@ -279,7 +282,12 @@ static int lake_best_index(sqlite3_vtab *base, sqlite3_index_info *info)
         sp_str_release(&s);
         return SQLITE_CONSTRAINT;
     }
-    info->estimatedCost = cost;
+    /* Every plan costs one scan; constraints only narrow the rows. So SQLite never answers an
+     * OR of constraints as a MULTI-INDEX OR (one scan per branch, rows told apart by rowid):
+     * rowids count rows within one scan, so the branches' rowids would collide and rows of a
+     * later branch be dropped as duplicates. */
+    info->estimatedCost = QRY_SCAN_COST;
+    info->estimatedRows = (sqlite3_int64)cost;
     info->idxStr = sqlite3_mprintf("%s", s.buf);
     info->needToFreeIdxStr = 1;
     sp_str_release(&s);
