@@ -421,8 +421,30 @@ void *cat_cache_chunk_get(cat_cache *c, int64_t id, size_t seq, size_t *len)
     return out;
 }
 
+const void *cat_cache_chunk_view(cat_cache *c, int64_t id, size_t seq, size_t *len)
+{
+    if (!c->chunk && sqlite3_prepare_v2(c->db, "SELECT data FROM cache_chunks WHERE object = ?"
+                                               " AND seq = ?", -1, &c->chunk, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_reset(c->chunk);
+    sqlite3_bind_int64(c->chunk, 1, id);
+    sqlite3_bind_int64(c->chunk, 2, (sqlite3_int64)seq);
+    if (sqlite3_step(c->chunk) != SQLITE_ROW) {
+        sqlite3_reset(c->chunk);
+        return NULL;
+    }
+    *len = (size_t)sqlite3_column_bytes(c->chunk, 0);
+    const void *out = sqlite3_column_blob(c->chunk, 0);
+    return out ? out : "";
+}
+
 bool cat_cache_read_begin(cat_cache *c) { return sqlite3_exec(c->db, "BEGIN", 0, 0, 0) == SQLITE_OK; }
-void cat_cache_read_end(cat_cache *c) { sqlite3_exec(c->db, "COMMIT", 0, 0, 0); }
+
+void cat_cache_read_end(cat_cache *c)
+{
+    if (c->chunk) sqlite3_reset(c->chunk); /* a view's statement */
+    sqlite3_exec(c->db, "COMMIT", 0, 0, 0);
+}
 
 /* ---- decoding --------------------------------------------------------------------------- */
 

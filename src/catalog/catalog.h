@@ -347,6 +347,9 @@ int64_t cat_cache_lookup(cat_cache *c, const char *path, const struct stat *st,
                          const char *json_path, size_t *chunks);
 /* Chunk seq of entry id as a heap copy (caller frees), NULL if absent. */
 void *cat_cache_chunk_get(cat_cache *c, int64_t id, size_t seq, size_t *len);
+/* Chunk seq of entry id in place (len bytes, never NULL when found), NULL if absent:
+ * borrowed until the next chunk call on c or cat_cache_read_end, whichever comes first. */
+const void *cat_cache_chunk_view(cat_cache *c, int64_t id, size_t seq, size_t *len);
 /* A read snapshot across lookup and chunk reads (so an entry cannot change under them). */
 bool cat_cache_read_begin(cat_cache *c);
 void cat_cache_read_end(cat_cache *c);

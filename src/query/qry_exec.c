@@ -234,7 +234,9 @@ static bool table_columns(void *arg, const char *ref, char ***names, size_t *n, 
     sqlite3_finalize(st);
     /* a lake table: it has the hidden latest-row column, which `SELECT *` leaves out */
     *latest = false;
-    sql = ok ? sqlite3_mprintf("SELECT \"" QRY_LATEST_COLUMN "\" FROM %s", ref) : NULL;
+    /* (with the constraint that carries its spec: a plan without it is refused) */
+    sql = ok ? sqlite3_mprintf("SELECT 1 FROM %s WHERE \"" QRY_LATEST_COLUMN "\" = ''", ref)
+             : NULL;
     st = NULL;
     if (sql && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && st) {
         *latest = true;
@@ -244,6 +246,27 @@ static bool table_columns(void *arg, const char *ref, char ***names, size_t *n, 
     sqlite3_finalize(st);
     sqlite3_free(sql);
     return ok;
+}
+
+/* qry_table_types_fn over the query's connection: table_columns with the declared types. */
+static bool table_types(void *arg, const char *ref, char ***names, char ***types, size_t *n,
+                        bool *lake)
+{
+    if (!table_columns(arg, ref, names, n, lake)) return false;
+    *types = calloc(*n + 1, sizeof **types);
+    if (!*types) abort();
+    sqlite3 *db = arg;
+    char *sql = sqlite3_mprintf("SELECT * FROM %s", ref);
+    sqlite3_stmt *st = NULL;
+    if (sql && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && st &&
+        (size_t)sqlite3_column_count(st) == *n)
+        for (size_t i = 0; i < *n; i++) {
+            const char *t = sqlite3_column_decltype(st, (int)i);
+            (*types)[i] = t ? strdup(t) : NULL;
+        }
+    sqlite3_finalize(st);
+    sqlite3_free(sql);
+    return true;
 }
 
 static void sql_copy(qry_sql *dst, const qry_sql *src)
@@ -339,6 +362,10 @@ qry_result *qry_run(cat_catalog *cat, lake *lk, const char *database, const char
     if (!use_project || strcmp(use_project, "0")) {
         sql_copy(&narrowed, &q);
         have_narrowed = qry_sql_project(&narrowed, table_columns, db);
+        /* SALESPIPE_QUERY_AGG=0 leaves GROUP BY aggregates to SQLite, row by row. */
+        const char *use_agg = getenv("SALESPIPE_QUERY_AGG");
+        if (!use_agg || strcmp(use_agg, "0"))
+            have_narrowed |= qry_sql_aggregate(&narrowed, table_types, db);
     }
     qry_guard_install(db, &g);
     const char *tail = NULL;

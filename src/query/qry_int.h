@@ -144,6 +144,28 @@ typedef bool (*qry_table_columns_fn)(void *arg, const char *ref, char ***names, 
  * into its latest-row mode (qry_project.c says when each is safe). Edits q in place, its
  * offset map with it; false if nothing changed. */
 bool qry_sql_project(qry_sql *q, qry_table_columns_fn columns, void *arg);
+/* One edit of a statement's text: len bytes at start replaced by text (len 0: inserted). */
+typedef struct qry_edit {
+    size_t start, len;
+    char *text;               /* owned */
+} qry_edit;
+/* Appends an edit (text_len bytes of text copied) to *ed. */
+void qry_edit_add(qry_edit **ed, size_t *n, size_t start, size_t len, const char *text,
+                  size_t text_len);
+/* Applies ed[0..n) (ascending, not overlapping) to q, its offset map with it; frees ed and
+ * its texts. false if nothing changed (n == 0, or edits that overlap: q untouched). */
+bool qry_sql_apply(qry_sql *q, qry_edit *ed, size_t n);
+
+/* The columns of a table reference as qry_table_columns_fn gives them, with their declared
+ * types (`SELECT *` decltypes, NULL entries allowed); *types is the caller's like *names. */
+typedef bool (*qry_table_types_fn)(void *arg, const char *ref, char ***names, char ***types,
+                                   size_t *n, bool *lake);
+/* Turns a top-level `SELECT <group columns and count/sum aggregates> FROM <lake table>
+ * [WHERE <columns and literals only>] GROUP BY <columns> [HAVING ...] [ORDER BY ...]
+ * [LIMIT ...]` into one the virtual table pre-aggregates (qry_agg.c says exactly what it
+ * accepts and why the answer is the same). Edits q in place; false if nothing changed. */
+bool qry_sql_aggregate(qry_sql *q, qry_table_types_fn columns, void *arg);
+
 /* Offset in the original SQL of an offset in the rewritten text. */
 size_t qry_sql_original_offset(const qry_sql *q, size_t offset);
 void qry_sql_clear(qry_sql *q);
@@ -278,6 +300,52 @@ int qry_value_cmp(const qry_value *a, const qry_value *b);
 uint64_t qry_value_hash(const qry_value *v, uint64_t h);
 /* The value a batch cell (text in the batch's text) gives SQLite (a NaN is NULL). */
 void qry_value_from_cell(const qry_cell *c, const char *text, qry_value *out);
+
+/* ---- aggregates inside the scan (qry_agg.c) -------------------------------------------- */
+
+/* The hidden column through which the rewrite hands the aggregate spec to the scan, and
+ * the hidden columns that carry each group's partial aggregates (QRY_AGG_PARTIAL_PREFIX
+ * + 0..QRY_AGG_PARTIALS-1). Declared with QRY_LATEST_COLUMN, all or none of them. */
+#define QRY_AGG_COLUMN "__salespipe_agg"
+#define QRY_AGG_PARTIAL_PREFIX "__salespipe_p"
+enum { QRY_AGG_PARTIALS = 8, QRY_AGG_KEYS_MAX = 16, QRY_AGG_WHERE_MAX = 32 };
+
+typedef enum { QRY_AGG_COUNT_STAR, QRY_AGG_COUNT, QRY_AGG_SUM, QRY_AGG_SUM_PRODUCT } qry_agg_kind;
+typedef struct qry_agg_fn {
+    qry_agg_kind kind;
+    size_t a, b;              /* argument columns (`SELECT *` indices): COUNT, SUM a; a * b */
+} qry_agg_fn;
+
+/* "g=<i>[,<i>..];a=<fn>[,<fn>..];w=[<i>[,<i>..]]": GROUP BY columns, the aggregates
+ * (n: count(*), c<i>: count(col), s<i>: sum(col), m<i>*<j>: sum(col * col)) and the columns
+ * the WHERE names. */
+typedef struct qry_agg_spec {
+    size_t keys[QRY_AGG_KEYS_MAX];
+    size_t n_keys;
+    qry_agg_fn fns[QRY_AGG_PARTIALS];
+    size_t n_fns;
+    size_t where[QRY_AGG_WHERE_MAX];
+    size_t n_where;
+} qry_agg_spec;
+
+/* Parses a spec (indices < n_columns); false if it is not one. */
+bool qry_agg_spec_parse(const char *text, size_t n_columns, qry_agg_spec *out);
+
+/* One partial aggregate, accumulated as SQLite's count() and sum() accumulate (sum: an
+ * exact integer sum until a real arrives or it overflows, beside a real sum). */
+typedef struct qry_agg_acc {
+    sqlite3_int64 n;          /* rows counted / non-NULL values summed */
+    sqlite3_int64 i;
+    double r;
+    bool approx, overflow;
+} qry_agg_acc;
+
+/* Folds one row's arguments (b only for SUM_PRODUCT) into acc. */
+void qry_agg_acc_add(qry_agg_acc *acc, qry_agg_kind kind, const qry_value *a,
+                     const qry_value *b);
+/* The partial as an SQL value: the count, or the sum (NULL over no values; integer while
+ * exact, else real). false if an integer sum overflowed (SQLite's sum() fails then). */
+bool qry_agg_acc_value(const qry_agg_acc *acc, qry_agg_kind kind, qry_value *out);
 
 /* ---- Athena metadata (athena_meta.c) --------------------------------------------------- */
 

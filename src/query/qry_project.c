@@ -404,13 +404,8 @@ static bool latest_target(const proj *p, size_t k, size_t ref_first, size_t ref_
 
 /* ---- the pass ------------------------------------------------------------------------- */
 
-typedef struct edit {
-    size_t start, len;        /* the bytes of q->text replaced (len 0: inserted before) */
-    char *text;               /* owned */
-} edit;
-
-static void add_edit(edit **ed, size_t *n, size_t start, size_t len, const char *text,
-                     size_t text_len)
+void qry_edit_add(qry_edit **ed, size_t *n, size_t start, size_t len, const char *text,
+                  size_t text_len)
 {
     *ed = realloc(*ed, (*n + 1) * sizeof **ed);
     if (!*ed) abort();
@@ -422,7 +417,7 @@ static void add_edit(edit **ed, size_t *n, size_t start, size_t len, const char 
 
 /* Where offset x of the old text is in the new one: shifted by the edits before it; inside
  * a replaced range, the start of its replacement. */
-static size_t moved(const edit *ed, size_t n, size_t x)
+static size_t moved(const qry_edit *ed, size_t n, size_t x)
 {
     long add = 0;
     for (size_t i = 0; i < n; i++) {
@@ -433,6 +428,39 @@ static size_t moved(const edit *ed, size_t n, size_t x)
             return (size_t)((long)ed[i].start + add);
     }
     return (size_t)((long)x + add);
+}
+
+bool qry_sql_apply(qry_sql *q, qry_edit *ed, size_t n_ed)
+{
+    bool changed = n_ed > 0;
+    if (changed) {
+        sp_str out;
+        char buf[1024];
+        sp_str_init(&out, buf, sizeof buf, SP_STR_NO_MAX);
+        size_t copied = 0;
+        for (size_t i = 0; i < n_ed && changed; i++) {
+            if (ed[i].start < copied) { /* overlapping edits: a bug here, keep the text */
+                changed = false;
+                break;
+            }
+            sp_str_append(&out, q->text + copied, ed[i].start - copied);
+            sp_str_puts(&out, ed[i].text);
+            copied = ed[i].start + ed[i].len;
+        }
+        sp_str_puts(&out, q->text + copied);
+        char *text = changed ? sp_str_finish(&out, NULL) : NULL;
+        if (!changed) sp_str_release(&out);
+        if (!text) {
+            changed = false;
+        } else {
+            for (size_t m = 0; m < q->n_map; m++) q->map_out[m] = moved(ed, n_ed, q->map_out[m]);
+            free(q->text);
+            q->text = text;
+        }
+    }
+    for (size_t i = 0; i < n_ed; i++) free(ed[i].text);
+    free(ed);
+    return changed;
 }
 
 bool qry_sql_project(qry_sql *q, qry_table_columns_fn columns, void *arg)
@@ -452,7 +480,7 @@ bool qry_sql_project(qry_sql *q, qry_table_columns_fn columns, void *arg)
         p.v[p.nv++] = i;
         if (p.t[i].kind == QRY_TK_PUNCT && q->text[p.t[i].start] == '(') depth++;
     }
-    edit *ed = NULL;
+    qry_edit *ed = NULL;
     size_t n_ed = 0;
     if (depth == 0 && statement_allows(&p)) {
         for (size_t k = 0; k < p.nv; k++) {
@@ -483,7 +511,7 @@ bool qry_sql_project(qry_sql *q, qry_table_columns_fn columns, void *arg)
             if (!kept && n_names) append_quoted(&list, names[0]); /* nobody names any */
             const qry_token *star = &p.t[p.v[k]];
             if (!twins && n_names && kept < n_names && !sp_str_failed(&list))
-                add_edit(&ed, &n_ed, star->start, star->len, list.buf, list.len);
+                qry_edit_add(&ed, &n_ed, star->start, star->len, list.buf, list.len);
             sp_str_release(&list);
             char spec[128];
             size_t comma, rn, close;
@@ -497,44 +525,17 @@ bool qry_sql_project(qry_sql *q, qry_table_columns_fn columns, void *arg)
                 sp_str_init(&w, wbuf, sizeof wbuf, SP_STR_NO_MAX);
                 sp_str_puts(&w, ", 1 AS ");
                 sp_str_append(&w, q->text + tr->start, tr->len);
-                add_edit(&ed, &n_ed, tc->start, tr->start + tr->len - tc->start, w.buf, w.len);
+                qry_edit_add(&ed, &n_ed, tc->start, tr->start + tr->len - tc->start, w.buf, w.len);
                 sp_str_reset(&w);
                 sp_str_appendf(&w, " WHERE \"%s\" = '%s'", QRY_LATEST_COLUMN, spec);
-                add_edit(&ed, &n_ed, tx->start, 0, w.buf, w.len);
+                qry_edit_add(&ed, &n_ed, tx->start, 0, w.buf, w.len);
                 sp_str_release(&w);
             }
             for (size_t c = 0; c < n_names; c++) free(names[c]);
             free(names);
         }
     }
-    bool changed = n_ed > 0;
-    if (changed) {
-        sp_str out;
-        char buf[1024];
-        sp_str_init(&out, buf, sizeof buf, SP_STR_NO_MAX);
-        size_t copied = 0;
-        for (size_t i = 0; i < n_ed && changed; i++) {
-            if (ed[i].start < copied) { /* overlapping edits: a bug here, keep the text */
-                changed = false;
-                break;
-            }
-            sp_str_append(&out, q->text + copied, ed[i].start - copied);
-            sp_str_puts(&out, ed[i].text);
-            copied = ed[i].start + ed[i].len;
-        }
-        sp_str_puts(&out, q->text + copied);
-        char *text = changed ? sp_str_finish(&out, NULL) : NULL;
-        if (!changed) sp_str_release(&out);
-        if (!text) {
-            changed = false;
-        } else {
-            for (size_t m = 0; m < q->n_map; m++) q->map_out[m] = moved(ed, n_ed, q->map_out[m]);
-            free(q->text);
-            q->text = text;
-        }
-    }
-    for (size_t i = 0; i < n_ed; i++) free(ed[i].text);
-    free(ed);
+    bool changed = qry_sql_apply(q, ed, n_ed);
     free(p.t);
     free(p.v);
     free(p.depth);

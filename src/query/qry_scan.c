@@ -203,13 +203,13 @@ static qry_batch *produce_cached(worker *w, qry_batch *b)
 {
     qry_scan *s = w->s;
     size_t len = 0;
-    void *data = cat_cache_chunk_get(w->cache, w->cache_id, w->cache_seq, &len);
+    /* in place: decoded before the next chunk call or the end of the read */
+    const void *data = cat_cache_chunk_view(w->cache, w->cache_id, w->cache_seq, &len);
     if (!data || !qry_batch_from_chunk(b, data, len, s->cols, s->n_cols)) {
         b->error = strdup("query cache: a cached chunk is missing or malformed (recrawl)");
         if (!b->error) abort();
         w->next_obj = s->n_paths;
     }
-    free(data);
     if (b->error || ++w->cache_seq >= w->cache_chunks) {
         cat_cache_read_end(w->cache);
         w->cache_id = 0;

@@ -23,6 +23,7 @@ typedef struct lake_vtab {
     size_t n_data;        /* data columns come first, then the partition keys */
     size_t n_all;         /* data columns and partition keys: what `SELECT *` gives */
     int latest_col;       /* the hidden QRY_LATEST_COLUMN (= n_all), -1 if not declared */
+    int agg_col;          /* the hidden QRY_AGG_COLUMN (= n_all + 1), then the partials; -1 */
 } lake_vtab;
 
 /* One key's latest row so far (latest mode): the data cells, their text its own. */
@@ -61,7 +62,30 @@ typedef struct lake_cursor {
     qry_cell *win_cells;  /* n_win * n_cols */
     size_t n_win, cap_win, pos;
     size_t *order;
+    bool agg;             /* aggregate mode (qry_agg.c): spec holds what to compute */
+    bool agg_rows;        /* ... every row is a group of one (the WHERE needs the rows) */
+    bool agg_split;       /* ... groups are per partition too (the WHERE tests them) */
+    bool agg_done;        /* ... the scan is exhausted (else groups flush at the cap) */
+    qry_agg_spec spec;
+    qry_agg_acc *accs;    /* per group: spec.n_fns partials */
+    size_t fill_obj;      /* the object the next fill continues with */
+    bool fill_mid;        /* ... which has batches left */
 } lake_cursor;
+
+/* Groups an aggregate scan holds before it hands them to SQLite and starts afresh (SQLite
+ * merges the partials of a group that comes out twice): the scan's memory bound.
+ * SALESPIPE_QUERY_AGG_GROUPS lowers it (tests make groups come out several times). */
+enum { QRY_AGG_GROUPS_MAX = 65536 };
+
+static size_t agg_groups_max(void)
+{
+    const char *env = getenv("SALESPIPE_QUERY_AGG_GROUPS");
+    if (env && *env >= '1' && *env <= '9') {
+        long n = strtol(env, NULL, 10);
+        if (n < QRY_AGG_GROUPS_MAX) return (size_t)n;
+    }
+    return QRY_AGG_GROUPS_MAX;
+}
 
 /* ---- connect ---------------------------------------------------------------------------- */
 
@@ -119,6 +143,7 @@ static int lake_connect(sqlite3 *db, void *aux, int argc, const char *const *arg
     vt->n_data = vt->t->n_columns;
     vt->n_all = vt->t->n_columns + vt->t->n_partition_keys;
     vt->latest_col = (int)vt->n_all;
+    vt->agg_col = (int)vt->n_all + 1;
     sp_str s;
     char buf[512];
     sp_str_init(&s, buf, sizeof buf, SP_STR_NO_MAX);
@@ -129,9 +154,15 @@ static int lake_connect(sqlite3 *db, void *aux, int argc, const char *const *arg
         if (i) sp_str_puts(&s, ", ");
         quote_ident(&s, c->name);
         sp_str_appendf(&s, " %s", sql_type(c->type));
-        if (!strcasecmp(c->name, QRY_LATEST_COLUMN)) vt->latest_col = -1;
+        if (!strcasecmp(c->name, QRY_LATEST_COLUMN) || !strcasecmp(c->name, QRY_AGG_COLUMN) ||
+            !strncasecmp(c->name, QRY_AGG_PARTIAL_PREFIX, strlen(QRY_AGG_PARTIAL_PREFIX)))
+            vt->latest_col = vt->agg_col = -1;
     }
-    if (vt->latest_col >= 0) sp_str_puts(&s, ", \"" QRY_LATEST_COLUMN "\" HIDDEN");
+    if (vt->latest_col >= 0) {
+        sp_str_puts(&s, ", \"" QRY_LATEST_COLUMN "\" HIDDEN, \"" QRY_AGG_COLUMN "\" HIDDEN");
+        for (int k = 0; k < QRY_AGG_PARTIALS; k++)
+            sp_str_appendf(&s, ", \"" QRY_AGG_PARTIAL_PREFIX "%d\" HIDDEN", k);
+    }
     sp_str_putc(&s, ')');
     int rc = sqlite3_declare_vtab(db, s.buf);
     sp_str_release(&s);
@@ -157,6 +188,23 @@ static int lake_disconnect(sqlite3_vtab *base)
 
 /* ---- planning --------------------------------------------------------------------------- */
 
+/* Whether the statement uses column col (colUsed's last bit stands for every column from
+ * 63 on). */
+static bool used_bit(const sqlite3_index_info *info, int col)
+{
+    return (info->colUsed >> (col < 63 ? col : 63)) & 1;
+}
+
+static bool uses_agg(const sqlite3_index_info *info, const lake_vtab *vt)
+{
+    for (int k = 0; k <= QRY_AGG_PARTIALS; k++)
+        if (used_bit(info, vt->agg_col + k)) return true;
+    return false;
+}
+
+/* What xBestIndex says any scan of a lake table costs (see there). */
+#define QRY_SCAN_COST 1e9
+
 /* idxStr: "<colUsed hex>" then ";<key>,<op>" per constraint handed to xFilter in argv
  * order; op is one of = ! < l > g i S (EQ NE LT LE GT GE IN IS). */
 static int lake_best_index(sqlite3_vtab *base, sqlite3_index_info *info)
@@ -181,6 +229,15 @@ static int lake_best_index(sqlite3_vtab *base, sqlite3_index_info *info)
             cost /= 2;
             continue;
         }
+        if (c->iColumn == vt->agg_col) { /* the aggregate spec, likewise */
+            if (c->op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
+            info->aConstraintUsage[i].argvIndex = ++argv_i;
+            info->aConstraintUsage[i].omit = 1;
+            sp_str_puts(&s, ";A");
+            cost /= 2;
+            continue;
+        }
+        if (c->iColumn >= (int)vt->n_all) continue; /* the other hidden columns */
         if (c->iColumn < (int)vt->n_data) {
             /* A data column: Parquet row-group statistics may exclude it (not for IN). */
             char dop = c->op == SQLITE_INDEX_CONSTRAINT_EQ ? '=' :
@@ -214,7 +271,23 @@ static int lake_best_index(sqlite3_vtab *base, sqlite3_index_info *info)
         cost /= (op == '=' || op == 'i' || op == 'S') ? 10 : 2;
         sp_str_appendf(&s, ";%d,%c", c->iColumn - (int)vt->n_data, op);
     }
-    info->estimatedCost = cost;
+    /* A statement that names the latest-row or aggregate column is only answered right by
+     * a scan that gets its spec: refuse the plans without it (the branches of a
+     * MULTI-INDEX OR, which get only their own branch's constraints). */
+    bool latest_given = strstr(s.buf, ";L") != NULL, agg_given = strstr(s.buf, ";A") != NULL;
+    if ((vt->latest_col >= 0 && vt->latest_col < 63 && used_bit(info, vt->latest_col) &&
+         !latest_given) ||
+        (vt->agg_col >= 0 && vt->agg_col + QRY_AGG_PARTIALS < 63 && !agg_given &&
+         uses_agg(info, vt))) {
+        sp_str_release(&s);
+        return SQLITE_CONSTRAINT;
+    }
+    /* Every plan costs one scan; constraints only narrow the rows. So SQLite never answers an
+     * OR of constraints as a MULTI-INDEX OR (one scan per branch, rows told apart by rowid):
+     * rowids count rows within one scan, so the branches' rowids would collide and rows of a
+     * later branch be dropped as duplicates. */
+    info->estimatedCost = QRY_SCAN_COST;
+    info->estimatedRows = (sqlite3_int64)cost;
     info->idxStr = sqlite3_mprintf("%s", s.buf);
     info->needToFreeIdxStr = 1;
     sp_str_release(&s);
@@ -270,6 +343,10 @@ static void cursor_reset(lake_cursor *c)
     c->order = NULL;
     c->n_win = c->cap_win = c->pos = 0;
     c->latest = false;
+    free(c->accs);
+    c->accs = NULL;
+    c->agg = c->agg_rows = c->agg_split = c->agg_done = c->fill_mid = false;
+    c->fill_obj = 0;
     c->row = 0;
     c->rowid = 0;
     c->eof = false;
@@ -644,6 +721,163 @@ static int gather_latest(lake_cursor *c, lake_vtab *vt, const qry_latest_spec *s
     return rc;
 }
 
+/* ---- aggregate mode (qry_agg.c) ---------------------------------------------------------- */
+
+static void free_groups(lake_cursor *c)
+{
+    for (size_t i = 0; i < c->n_win; i++) free(c->win[i].text);
+    c->n_win = c->pos = 0;
+}
+
+/* Whether group w's value of key column col equals v (as qry_value_cmp says, with text
+ * against text compared directly: the common case). */
+static bool group_key_is(const lake_cursor *c, const lake_vtab *vt, size_t w, size_t col,
+                         const qry_value *v)
+{
+    qry_value g;
+    if (col < vt->n_data) {
+        assert(c->col_cell[col] >= 0);
+        qry_value_from_cell(&c->win_cells[w * c->n_cols + (size_t)c->col_cell[col]],
+                            c->win[w].text, &g);
+    } else {
+        win_value(c, vt, w, col, &g);
+    }
+    if (g.type == SQLITE_TEXT && v->type == SQLITE_TEXT)
+        return g.len == v->len && (!g.len || !memcmp(g.s, v->s, g.len));
+    return qry_value_cmp(&g, v) == 0;
+}
+
+/* Aggregate mode: reads the scan on from where the last fill stopped, folding each row into
+ * its group (its key values, and its partition when agg_split), until the scan ends or
+ * QRY_AGG_GROUPS_MAX groups are held; the groups come out in the order they were first
+ * seen. */
+static int agg_fill(lake_cursor *c, lake_vtab *vt)
+{
+    const qry_agg_spec *spec = &c->spec;
+    size_t n_fns = spec->n_fns;
+    free_groups(c);
+    size_t n_slots = 1024, *slots = calloc(n_slots, sizeof *slots); /* group + 1, 0: free */
+    if (!slots) abort();
+    int rc = SQLITE_OK;
+    size_t cap = agg_groups_max();
+    while (rc == SQLITE_OK && c->fill_obj < c->n_paths && c->n_win < cap) {
+        size_t obj = c->fill_obj;
+        count_partitions(c, vt, c->path_part[obj] + 1);
+        if (vt->ctx->guard && qry_guard_check(vt->ctx->guard)) {
+            set_error(vt, "%s%s", "interrupted", "");
+            rc = SQLITE_INTERRUPT;
+            break;
+        }
+        qry_batch *b = qry_scan_next(c->scan, obj);
+        if (b->object_end) c->fill_obj++;
+        if (b->opened) {
+            vt->ctx->objects_opened++;
+            vt->ctx->objects_from_cache += b->from_cache;
+            vt->ctx->bytes_scanned += b->bytes;
+            vt->ctx->row_groups_read += b->rg_read;
+            vt->ctx->row_groups_skipped += b->rg_skipped;
+        }
+        if (b->error) {
+            set_error(vt, "%s%s", b->error, "");
+            rc = SQLITE_ERROR;
+        }
+        size_t part = c->path_part[obj];
+        for (size_t r = 0; rc == SQLITE_OK && r < b->n_rows; r++) {
+            uint64_t h = c->agg_split ? part * 0x9e3779b97f4a7c15ull : 0;
+            qry_value key[QRY_AGG_KEYS_MAX];
+            for (size_t k = 0; k < spec->n_keys; k++) {
+                row_value(c, vt, b, r, obj, spec->keys[k], &key[k]);
+                h = qry_value_hash(&key[k], h);
+            }
+            size_t i = (size_t)h & (n_slots - 1), w = SIZE_MAX;
+            for (; slots[i]; i = (i + 1) & (n_slots - 1)) {
+                size_t cand = slots[i] - 1;
+                if (c->win[cand].hash != h) continue;
+                bool same = !c->agg_split || c->path_part[c->win[cand].object] == part;
+                for (size_t k = 0; k < spec->n_keys && same; k++)
+                    same = group_key_is(c, vt, cand, spec->keys[k], &key[k]);
+                if (same) {
+                    w = cand;
+                    break;
+                }
+            }
+            if (w == SIZE_MAX) {
+                if (c->n_win == c->cap_win) {
+                    c->cap_win = c->cap_win ? c->cap_win * 2 : 256;
+                    c->win = realloc(c->win, c->cap_win * sizeof *c->win);
+                    c->win_cells = realloc(c->win_cells, c->cap_win *
+                                           (c->n_cols ? c->n_cols : 1) * sizeof *c->win_cells);
+                    c->accs = realloc(c->accs, c->cap_win * (n_fns ? n_fns : 1) * sizeof *c->accs);
+                    if (!c->win || !c->win_cells || !c->accs) abort();
+                }
+                w = c->n_win++;
+                memset(&c->win[w], 0, sizeof c->win[w]);
+                memset(&c->accs[w * n_fns], 0, n_fns * sizeof *c->accs);
+                c->win[w].hash = h;
+                win_set(c, w, b, r, obj);
+                slots[i] = w + 1;
+                if (c->n_win * 2 > n_slots) { /* grow and rehash */
+                    free(slots);
+                    n_slots *= 2;
+                    slots = calloc(n_slots, sizeof *slots);
+                    if (!slots) abort();
+                    for (size_t x = 0; x < c->n_win; x++) {
+                        size_t j = (size_t)c->win[x].hash & (n_slots - 1);
+                        while (slots[j]) j = (j + 1) & (n_slots - 1);
+                        slots[j] = x + 1;
+                    }
+                }
+            }
+            for (size_t f = 0; f < n_fns; f++) {
+                const qry_agg_fn *fn = &spec->fns[f];
+                qry_value a = {.type = SQLITE_NULL}, bv = {.type = SQLITE_NULL};
+                if (fn->kind != QRY_AGG_COUNT_STAR) row_value(c, vt, b, r, obj, fn->a, &a);
+                if (fn->kind == QRY_AGG_SUM_PRODUCT) row_value(c, vt, b, r, obj, fn->b, &bv);
+                qry_agg_acc_add(&c->accs[w * n_fns + f], fn->kind, &a, &bv);
+            }
+        }
+        qry_batch_free(b);
+    }
+    free(slots);
+    c->agg_done = c->fill_obj >= c->n_paths;
+    if (c->agg_done) count_partitions(c, vt, c->n_parts);
+    free(c->order);
+    c->order = malloc((c->n_win + 1) * sizeof *c->order);
+    if (!c->order) abort();
+    for (size_t i = 0; i < c->n_win; i++) c->order[i] = i;
+    return rc;
+}
+
+/* Hidden partial column k of the current row: the group's partial, or in agg_rows mode the
+ * row's own value as a group of one. */
+static int agg_column(lake_cursor *c, lake_vtab *vt, sqlite3_context *ctx, size_t k)
+{
+    if (k >= c->spec.n_fns) return SQLITE_OK;
+    const qry_agg_fn *fn = &c->spec.fns[k];
+    qry_agg_acc one = {0};
+    const qry_agg_acc *acc = &one;
+    if (c->agg_rows) {
+        if (!c->batch || c->row >= c->batch->n_rows) return SQLITE_OK;
+        qry_value a = {.type = SQLITE_NULL}, b = {.type = SQLITE_NULL};
+        if (fn->kind != QRY_AGG_COUNT_STAR)
+            row_value(c, vt, c->batch, c->row, c->batch->object, fn->a, &a);
+        if (fn->kind == QRY_AGG_SUM_PRODUCT)
+            row_value(c, vt, c->batch, c->row, c->batch->object, fn->b, &b);
+        qry_agg_acc_add(&one, fn->kind, &a, &b);
+    } else {
+        if (c->pos >= c->n_win) return SQLITE_OK;
+        acc = &c->accs[c->order[c->pos] * c->spec.n_fns + k];
+    }
+    qry_value v;
+    if (!qry_agg_acc_value(acc, fn->kind, &v)) {
+        sqlite3_result_error(ctx, "integer overflow", -1);
+        return SQLITE_ERROR;
+    }
+    if (v.type == SQLITE_INTEGER) sqlite3_result_int64(ctx, v.i);
+    else if (v.type == SQLITE_FLOAT) sqlite3_result_double(ctx, v.d);
+    return SQLITE_OK;
+}
+
 static int lake_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str, int argc,
                        sqlite3_value **argv)
 {
@@ -658,6 +892,25 @@ static int lake_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_st
         int a = 0;
         for (const char *q = idx_str ? strchr(idx_str, ';') : NULL; q && a < argc;
              q = strchr(q + 1, ';'), a++) {
+            if (q[1] == 'A') {
+                const unsigned char *text = sqlite3_value_text(argv[a]);
+                if (c->agg || !qry_agg_spec_parse((const char *)text, vt->n_all, &c->spec)) {
+                    set_error(vt, "lake: %s: not an aggregate spec", QRY_AGG_COLUMN, "");
+                    return SQLITE_ERROR;
+                }
+                c->agg = true;
+                for (size_t k = 0; k < c->spec.n_keys + c->spec.n_fns * 2; k++) {
+                    size_t col = k < c->spec.n_keys ? c->spec.keys[k]
+                                 : (k - c->spec.n_keys) % 2 ? c->spec.fns[(k - c->spec.n_keys) / 2].b
+                                                            : c->spec.fns[(k - c->spec.n_keys) / 2].a;
+                    if (col < vt->n_data) col_used |= 1ull << (col < 63 ? col : 63);
+                }
+                for (size_t w = 0; w < c->spec.n_where; w++) {
+                    c->agg_split = true;
+                    if (c->spec.where[w] < vt->n_data) c->agg_rows = true;
+                }
+                continue;
+            }
             if (q[1] != 'L') continue;
             const unsigned char *text = sqlite3_value_text(argv[a]);
             if (latest || !qry_latest_spec_parse((const char *)text, vt->n_all, &spec)) {
@@ -681,7 +934,7 @@ static int lake_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_st
     c->filters = calloc((size_t)argc + 1, sizeof *c->filters);
     if (!c->filters) abort();
     for (; p && arg < argc; p = strchr(p + 1, ';'), arg++) {
-        if (p[1] == 'L') continue;
+        if (p[1] == 'L' || p[1] == 'A') continue;
         if (p[1] == 'd') {
             size_t col = (size_t)atoi(p + 2);
             const char *comma = strchr(p, ',');
@@ -756,6 +1009,16 @@ static int lake_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_st
                                       scan_workers(), vt->ctx->cache_path,
                                       vt->t->json_path[0] ? vt->t->json_path : "$",
                                       c->filters, c->n_filters);
+    if (latest && c->agg) {
+        set_error(vt, "lake: %s and %s in one scan", QRY_LATEST_COLUMN, QRY_AGG_COLUMN);
+        return SQLITE_ERROR;
+    }
+    if (c->agg && !c->agg_rows) {
+        rc = agg_fill(c, vt);
+        c->eof = c->n_win == 0;
+        c->rowid = 1;
+        return rc;
+    }
     if (latest) {
         rc = gather_latest(c, vt, &spec);
         c->latest = true;
@@ -774,6 +1037,14 @@ static int lake_next(sqlite3_vtab_cursor *cur)
         c->rowid++;
         return SQLITE_OK;
     }
+    if (c->agg && !c->agg_rows) {
+        int rc = SQLITE_OK;
+        if (++c->pos >= c->n_win && !c->agg_done)
+            rc = agg_fill(c, (lake_vtab *)cur->pVtab);
+        c->eof = c->pos >= c->n_win;
+        c->rowid++;
+        return rc;
+    }
     return advance(c);
 }
 
@@ -786,7 +1057,9 @@ static int lake_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i)
     const qry_cell *cell = NULL;
     const char *text = NULL;
     size_t object = 0;
-    if (c->latest) {
+    if (c->agg && vt->agg_col >= 0 && i > vt->agg_col)
+        return agg_column(c, vt, ctx, (size_t)(i - vt->agg_col - 1));
+    if (c->latest || (c->agg && !c->agg_rows)) {
         if (c->pos >= c->n_win) return SQLITE_OK;
         const latest_row *w = &c->win[c->order[c->pos]];
         object = w->object;

@@ -7,7 +7,10 @@
  * it only narrows (no latest-row mode), the text must differ from the input only where a `*`
  * became a column list; with the latest-row mode, every spec it writes must parse; either
  * way every offset must still map inside the input and the text must still tokenize. The
- * input is also parsed as a latest-row spec (the hidden column's value is user input). */
+ * input is also parsed as a latest-row spec (the hidden column's value is user input).
+ * The aggregate pass (qry_agg.c) runs on every input against the same table, typed: every
+ * spec it writes must parse, offsets must map inside the input, the text must tokenize, and
+ * the input is also parsed as an aggregate spec. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,6 +34,48 @@ static bool fuzz_columns(void *arg, const char *ref, char ***names, size_t *n, b
     if (!*names) abort();
     for (size_t i = 0; i < *n; i++) (*names)[i] = strdup(FUZZ_COLS[i]);
     return true;
+}
+
+static const char *const FUZZ_TYPES[] = {"varchar", "double", "bigint", "double"};
+
+static bool fuzz_types(void *arg, const char *ref, char ***names, char ***types, size_t *n,
+                       bool *lake)
+{
+    if (!fuzz_columns(arg, ref, names, n, lake)) return false;
+    *types = calloc(*n, sizeof **types);
+    if (!*types) abort();
+    for (size_t i = 0; i < *n; i++) (*types)[i] = strdup(FUZZ_TYPES[i]);
+    return true;
+}
+
+/* The aggregate pass on a copy of q: what it writes must hold together. */
+static void check_aggregate(const qry_sql *q, const char *sql)
+{
+    qry_sql p = {.text = strdup(q->text), .n_map = q->n_map};
+    p.map_out = malloc((q->n_map + 1) * sizeof *p.map_out);
+    p.map_in = malloc((q->n_map + 1) * sizeof *p.map_in);
+    if (!p.text || !p.map_out || !p.map_in) abort();
+    memcpy(p.map_out, q->map_out, q->n_map * sizeof *p.map_out);
+    memcpy(p.map_in, q->map_in, q->n_map * sizeof *p.map_in);
+    if (qry_sql_aggregate(&p, fuzz_types, &p)) {
+        for (size_t off = 0; off <= strlen(p.text); off++)
+            if (qry_sql_original_offset(&p, off) > strlen(sql) + strlen(p.text)) abort();
+        sp_err e = {0};
+        size_t n_tok;
+        qry_token *t = qry_sql_tokenize(p.text, &n_tok, &e);
+        if (!t) abort();
+        free(t);
+        const char *at = strstr(p.text, "\"" QRY_AGG_COLUMN "\" = '");
+        if (!at) abort();
+        const char *v = at + strlen("\"" QRY_AGG_COLUMN "\" = '");
+        char *spec = strndup(v, strcspn(v, "'"));
+        qry_agg_spec as;
+        if (!spec || !qry_agg_spec_parse(spec, 4, &as)) abort();
+        free(spec);
+    } else if (strcmp(q->text, p.text)) {
+        abort();
+    }
+    qry_sql_clear(&p);
 }
 
 /* True if b is a with some `*` replaced by lists of quoted FUZZ_COLS names. */
@@ -92,9 +137,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t k = 0; k < raw_spec.n_keys; k++)
             if (raw_spec.keys[k] >= 8) abort();
     }
+    qry_agg_spec raw_agg;
+    if (qry_agg_spec_parse(sql, 8, &raw_agg)) {
+        if (!raw_agg.n_keys || raw_agg.n_keys > QRY_AGG_KEYS_MAX || !raw_agg.n_fns ||
+            raw_agg.n_fns > QRY_AGG_PARTIALS || raw_agg.n_where > QRY_AGG_WHERE_MAX)
+            abort();
+        for (size_t k = 0; k < raw_agg.n_keys; k++)
+            if (raw_agg.keys[k] >= 8) abort();
+    }
     qry_sql q;
     sp_err e = {0};
     if (qry_sql_rewrite(sql, &q, &e)) {
+        check_aggregate(&q, sql);
         for (size_t off = 0; off <= strlen(q.text); off++)
             if (qry_sql_original_offset(&q, off) > strlen(sql) + strlen(q.text)) abort();
         char *before = strdup(q.text);
