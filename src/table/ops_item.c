@@ -139,8 +139,11 @@ bool tbl_write_check(tbl_txn *t, tbl_write *w, sp_err *e)
 {
     json_decref(w->old_item);
     json_decref(w->new_item);
+    free(w->old_text);
     w->old_item = w->new_item = NULL;
-    if (!tbl_item_read(t->c, &w->m, &w->k, &w->old_item, e)) return false;
+    w->old_text = NULL;
+    if (!tbl_item_read_text(t->c, &w->m, &w->k, &w->old_item, &w->old_text, &w->old_len, e))
+        return false;
     if (!tbl_condition_check(w->x.condition, w->old_item, e)) {
         /* ReturnValuesOnConditionCheckFailure ALL_OLD: the item that failed the condition
          * goes into the error as its Item member (left out if the error cannot carry it). */
@@ -198,7 +201,8 @@ bool tbl_write_check(tbl_txn *t, tbl_write *w, sp_err *e)
 bool tbl_write_apply(tbl_txn *t, tbl_write *w, sp_err *e)
 {
     if (w->kind == TBL_W_CHECK) return true;
-    return tbl_item_write(t, &w->m, &w->k, w->old_item, w->new_item, e);
+    return tbl_item_write_text(t, &w->m, &w->k, w->old_item, w->old_text, w->old_len,
+                               w->new_item, e);
 }
 
 void tbl_write_clear(tbl_write *w)
@@ -206,6 +210,8 @@ void tbl_write_clear(tbl_write *w)
     json_decref(w->item);
     json_decref(w->old_item);
     json_decref(w->new_item);
+    free(w->old_text);
+    w->old_text = NULL;
     tbl_req_exprs_clear(&w->x);
     w->item = w->old_item = w->new_item = NULL;
 }

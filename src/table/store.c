@@ -524,22 +524,38 @@ static void bind_key(sqlite3_stmt *st, const tbl_meta *m, const tbl_key *k)
                       SQLITE_STATIC);
 }
 
-bool tbl_item_read(tbl_conn *c, const tbl_meta *m, const tbl_key *k, json_t **out, sp_err *e)
+bool tbl_item_read_text(tbl_conn *c, const tbl_meta *m, const tbl_key *k, json_t **out,
+                        char **text_out, size_t *len_out, sp_err *e)
 {
     sqlite3_stmt *st = c->st[TBL_ST_ITEM_GET];
     bind_key(st, m, k);
     *out = NULL;
+    if (text_out) *text_out = NULL;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         const char *text = (const char *)sqlite3_column_text(st, 0);
         size_t len = (size_t)sqlite3_column_bytes(st, 0);
         *out = json_loadb(text, len, JSON_ALLOW_NUL, NULL);
-        if (!*out) sp_err_internal(e, "stored item of table %s is not JSON", m->name);
+        if (!*out) {
+            sp_err_internal(e, "stored item of table %s is not JSON", m->name);
+        } else if (text_out) {
+            *text_out = malloc(len + 1);
+            if (*text_out) {  /* else the writer serialises the item itself */
+                memcpy(*text_out, text, len);
+                (*text_out)[len] = '\0';
+                *len_out = len;
+            }
+        }
     } else if (rc != SQLITE_DONE) {
         tbl_sql_err(c, "reading item", e);
     }
     sqlite3_reset(st);
     return !sp_err_failed(e);
+}
+
+bool tbl_item_read(tbl_conn *c, const tbl_meta *m, const tbl_key *k, json_t **out, sp_err *e)
+{
+    return tbl_item_read_text(c, m, k, out, NULL, NULL, e);
 }
 
 /* The seq the next record of m's table gets in this transaction; refreshes m from the cache
@@ -589,54 +605,114 @@ static bool seq_reserve(tbl_db *db, uint64_t seq, sp_err *e)
     return true;
 }
 
-static void append_image(sp_str *s, const char *name, const json_t *item)
+/* ---- the stream record, built in one pass ------------------------------------------------
+ * Literal pieces and numbers are copied in, not formatted (no printf per record), and an
+ * image whose text is at hand (the new item's, serialised once for the items row; the old
+ * item's, as read from its row) is copied, not serialised again. */
+
+#define LIT(s) s, sizeof s - 1
+
+static void append_str(sp_str *s, const char *z) { sp_str_append(s, z, strlen(z)); }
+
+/* v in decimal, left-padded with zeros to width digits. */
+static void append_dec(sp_str *s, uint64_t v, int width)
 {
-    size_t len;
-    char *text = tbl_item_dump(item, &len);
-    sp_str_appendf(s, ",\"%s\":", name);
+    char buf[32];
+    int n = 0;
+    do {
+        buf[sizeof buf - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n < width && n < (int)sizeof buf) buf[sizeof buf - 1 - n++] = '0';
+    sp_str_append(s, buf + sizeof buf - n, (size_t)n);
+}
+
+static void append_hex16(sp_str *s, uint64_t v)
+{
+    static const char HEX[] = "0123456789abcdef";
+    char buf[16];
+    for (int i = 15; i >= 0; i--, v >>= 4) buf[i] = HEX[v & 15];
+    sp_str_append(s, buf, sizeof buf);
+}
+
+/* ,"name":<item's text>; text NULL: the item is serialised here. */
+static void append_image(sp_str *s, const char *member, const json_t *item, const char *text,
+                         size_t len)
+{
+    char *owned = NULL;
+    if (!text) text = owned = tbl_item_dump(item, &len);
+    sp_str_append(s, LIT(",\""));
+    append_str(s, member);
+    sp_str_append(s, LIT("\":"));
     if (text) sp_str_append(s, text, len);
     else s->failed = true;
-    free(text);
+    free(owned);
 }
+
+/* An item and what is known of it: its stored text (NULL = serialise when needed) and its
+ * DynamoDB size (0 = compute when needed). */
+typedef struct {
+    const json_t *item;
+    const char *text;
+    size_t len, size;
+} tbl_image;
 
 /* Builds the stream record of one change into t->scratch. */
 static void record_build(tbl_txn *t, const tbl_meta *m, uint64_t seq, const char *event,
-                         const json_t *old_item, const json_t *new_item)
+                         const tbl_image *old, const tbl_image *new)
 {
     sp_str *s = &t->scratch;
     sp_str_reset(s);
-    const json_t *any = new_item ? new_item : old_item;
-    json_t *keys = tbl_item_keys(m, any);
-    bool want_new = new_item && (m->view == TBL_VIEW_NEW_IMAGE ||
-                                 m->view == TBL_VIEW_NEW_AND_OLD_IMAGES);
-    bool want_old = old_item && (m->view == TBL_VIEW_OLD_IMAGE ||
-                                 m->view == TBL_VIEW_NEW_AND_OLD_IMAGES);
-    size_t size = tbl_item_size(keys) + (want_new ? tbl_item_size(new_item) : 0) +
-                  (want_old ? tbl_item_size(old_item) : 0);
+    json_t *keys = tbl_item_keys(m, new->item ? new->item : old->item);
+    bool want_new = new->item && (m->view == TBL_VIEW_NEW_IMAGE ||
+                                  m->view == TBL_VIEW_NEW_AND_OLD_IMAGES);
+    bool want_old = old->item && (m->view == TBL_VIEW_OLD_IMAGE ||
+                                  m->view == TBL_VIEW_NEW_AND_OLD_IMAGES);
+    size_t size = tbl_item_size(keys);
+    if (want_new) size += new->size ? new->size : tbl_item_size(new->item);
+    if (want_old) size += old->size ? old->size : tbl_item_size(old->item);
     event_rng ^= event_rng << 13;
     event_rng ^= event_rng >> 7;
     event_rng ^= event_rng << 17;
+    sp_str_append(s, LIT("{\"eventID\":\""));
+    append_hex16(s, event_rng);
+    append_hex16(s, seq);
+    sp_str_append(s, LIT("\",\"eventName\":\""));
+    append_str(s, event);
+    sp_str_append(s, LIT("\",\"eventVersion\":\"1.1\",\"eventSource\":\"aws:dynamodb\","
+                         "\"awsRegion\":\"" TBL_REGION "\",\"dynamodb\":{"
+                         "\"ApproximateCreationDateTime\":"));
+    if (t->now_ms >= 0) append_dec(s, (uint64_t)(t->now_ms / 1000), 0);
+    else sp_str_appendf(s, "%lld", (long long)(t->now_ms / 1000));
+    append_image(s, "Keys", keys, NULL, 0);
+    if (want_new) append_image(s, "NewImage", new->item, new->text, new->len);
+    if (want_old) append_image(s, "OldImage", old->item, old->text, old->len);
+    sp_str_append(s, LIT(",\"SequenceNumber\":\""));
+    append_dec(s, seq, TBL_SEQ_DIGITS);
+    sp_str_append(s, LIT("\",\"SizeBytes\":"));
+    append_dec(s, size, 0);
+    sp_str_append(s, LIT(",\"StreamViewType\":\""));
+    append_str(s, tbl_view_name(m->view));
+    sp_str_append(s, LIT("\"},\"eventSourceARN\":\""));
     char arn[TBL_ARN_MAX];
     tbl_stream_arn(m, m->label, arn);
-    sp_str_appendf(s, "{\"eventID\":\"%016llx%016llx\",\"eventName\":\"%s\","
-                      "\"eventVersion\":\"1.1\",\"eventSource\":\"aws:dynamodb\","
-                      "\"awsRegion\":\"" TBL_REGION "\",\"dynamodb\":{"
-                      "\"ApproximateCreationDateTime\":%lld",
-                   (unsigned long long)event_rng, (unsigned long long)seq, event,
-                   (long long)(t->now_ms / 1000));
-    append_image(s, "Keys", keys);
-    if (want_new) append_image(s, "NewImage", new_item);
-    if (want_old) append_image(s, "OldImage", old_item);
-    sp_str_appendf(s, ",\"SequenceNumber\":\"%0*llu\",\"SizeBytes\":%zu,"
-                      "\"StreamViewType\":\"%s\"},\"eventSourceARN\":\"%s\"%s}",
-                   TBL_SEQ_DIGITS, (unsigned long long)seq, size, tbl_view_name(m->view), arn,
-                   t->by_service ? ",\"userIdentity\":{\"type\":\"Service\","
-                                   "\"principalId\":\"dynamodb.amazonaws.com\"}" : "");
+    append_str(s, arn);
+    sp_str_append(s, LIT("\""));
+    if (t->by_service)
+        sp_str_append(s, LIT(",\"userIdentity\":{\"type\":\"Service\","
+                             "\"principalId\":\"dynamodb.amazonaws.com\"}"));
+    sp_str_append(s, LIT("}"));
     json_decref(keys);
 }
 
 bool tbl_item_write(tbl_txn *t, tbl_meta *m, const tbl_key *k, json_t *old_item,
                     json_t *new_item, sp_err *e)
+{
+    return tbl_item_write_text(t, m, k, old_item, NULL, 0, new_item, e);
+}
+
+bool tbl_item_write_text(tbl_txn *t, tbl_meta *m, const tbl_key *k, json_t *old_item,
+                         const char *old_text, size_t old_len, json_t *new_item, sp_err *e)
 {
     if (!old_item && !new_item) return true;
     if (old_item && new_item && tbl_item_equal(old_item, new_item)) return true;
@@ -644,43 +720,51 @@ bool tbl_item_write(tbl_txn *t, tbl_meta *m, const tbl_key *k, json_t *old_item,
     size_t slot;
     if (!txn_table(t, m, &slot, e)) return false;
     tbl_conn *c = t->c;
+    tbl_image old = {old_item, old_item ? old_text : NULL, old_len, 0};
+    tbl_image new = {new_item, NULL, 0, 0};
+    char *new_text = NULL; /* the new item serialised once: its row and its NewImage */
+    bool ok = false;
     if (new_item) {
-        size_t len;
-        char *text = tbl_item_dump(new_item, &len);
-        if (!text) {
+        new_text = tbl_item_dump(new_item, &new.len);
+        if (!new_text) {
             sp_err_internal(e, "out of memory");
             return false;
         }
+        new.text = new_text;
+        new.size = tbl_item_size(new_item);
         sqlite3_stmt *st = c->st[TBL_ST_ITEM_PUT];
         bind_key(st, m, k);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)tbl_item_size(new_item));
-        sqlite3_bind_text(st, 5, text, (int)len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)new.size);
+        sqlite3_bind_text(st, 5, new_text, (int)new.len, SQLITE_STATIC);
         sqlite3_bind_int64(st, 6, tbl_key_hp(m, k));
-        bool ok = step_done(c, st, "writing item", e);
-        free(text);
-        if (!ok) return false;
+        if (!step_done(c, st, "writing item", e)) goto out;
     } else {
         sqlite3_stmt *st = c->st[TBL_ST_ITEM_DEL];
         bind_key(st, m, k);
-        if (!step_done(c, st, "deleting item", e)) return false;
+        if (!step_done(c, st, "deleting item", e)) goto out;
     }
-    if (m->indexes && !tbl_index_write(c, m, k, new_item, e)) return false;
-    if (m->view == TBL_VIEW_NONE) return true;
-
+    if (m->indexes && !tbl_index_write(c, m, k, new_item, e)) goto out;
+    if (m->view == TBL_VIEW_NONE) {
+        ok = true;
+        goto out;
+    }
     uint64_t seq = t->seqs[slot] + 1;
-    if (!seq_reserve(t->db, seq, e)) return false;
+    if (!seq_reserve(t->db, seq, e)) goto out;
     const char *event = !old_item ? "INSERT" : !new_item ? "REMOVE" : "MODIFY";
-    record_build(t, m, seq, event, old_item, new_item);
+    record_build(t, m, seq, event, &old, &new);
     if (sp_str_failed(&t->scratch)) {
         sp_err_internal(e, "out of memory building a stream record");
-        return false;
+        goto out;
     }
     sqlite3_stmt *st = c->st[TBL_ST_STREAM_ADD];
     sqlite3_bind_int64(st, 1, m->tid);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
     sqlite3_bind_int64(st, 3, t->now_ms);
     sqlite3_bind_text(st, 4, t->scratch.buf, (int)t->scratch.len, SQLITE_STATIC);
-    if (!step_done(c, st, "appending stream record", e)) return false;
+    if (!step_done(c, st, "appending stream record", e)) goto out;
     t->seqs[slot] = seq;
-    return true;
+    ok = true;
+out:
+    free(new_text);
+    return ok;
 }

@@ -297,14 +297,22 @@ typedef struct tbl_key {
     size_t rk_len;
 } tbl_key;
 
-/* Reads the stored item with this key: *out is a new reference or NULL if absent. The
- * canonical text (borrowed until the next statement on c) is returned in *text if not NULL. */
+/* Reads the stored item with this key: *out is a new reference or NULL if absent. */
 bool tbl_item_read(tbl_conn *c, const tbl_meta *m, const tbl_key *k, json_t **out, sp_err *e);
+/* tbl_item_read that also hands over the stored text (its canonical serialisation,
+ * tbl_item_dump) in *text (caller frees; NULL when absent), so that a write which follows
+ * need not serialise the old item again. */
+bool tbl_item_read_text(tbl_conn *c, const tbl_meta *m, const tbl_key *k, json_t **out,
+                        char **text, size_t *text_len, sp_err *e);
 /* Writes new_item (canonical, validated; NULL = delete) in place of old_item (NULL = absent)
  * and appends the stream record when the table's stream is on and the item changed.
  * Both items are borrowed. */
 bool tbl_item_write(tbl_txn *t, tbl_meta *m, const tbl_key *k, json_t *old_item,
                     json_t *new_item, sp_err *e);
+/* tbl_item_write given old_item's stored text (tbl_item_read_text; borrowed, NULL = unknown:
+ * serialised here when the stream record needs it). */
+bool tbl_item_write_text(tbl_txn *t, tbl_meta *m, const tbl_key *k, json_t *old_item,
+                         const char *old_text, size_t old_len, json_t *new_item, sp_err *e);
 
 /* ---- items (item.c) --------------------------------------------------------------------- */
 

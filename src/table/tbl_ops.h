@@ -78,6 +78,8 @@ typedef struct tbl_write {
     bool old_on_fail;      /* ReturnValuesOnConditionCheckFailure ALL_OLD */
     bool legacy_update;    /* UPDATE given as AttributeUpdates, not UpdateExpression */
     json_t *old_item;      /* after check: the current item or NULL */
+    char *old_text;        /* after check: old_item's stored text (owned) or NULL */
+    size_t old_len;
     json_t *new_item;      /* after check: the item to write or NULL (delete) */
 } tbl_write;
 
