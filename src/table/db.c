@@ -71,8 +71,12 @@ static const char *const STATEMENTS[TBL_ST_COUNT] = {
     [TBL_ST_RELEASE] = "RELEASE tbl_w",
     [TBL_ST_ROLLBACK_TO] = "ROLLBACK TO tbl_w",
     [TBL_ST_ITEM_GET] = "SELECT item FROM items WHERE tid=?1 AND hk=?2 AND rk=?3",
-    [TBL_ST_ITEM_PUT] = "INSERT OR REPLACE INTO items(tid, hk, rk, size, item, hp)"
-                        " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    /* An UPSERT, not INSERT OR REPLACE: replacing an item of the same key leaves its
+     * items_by_hash entry (hp is a function of the key) untouched, where REPLACE deletes and
+     * re-inserts it: one B-tree page fewer changed, and so written to the WAL, per write. */
+    [TBL_ST_ITEM_PUT] = "INSERT INTO items(tid, hk, rk, size, item, hp)"
+                        " VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(tid, hk, rk)"
+                        " DO UPDATE SET size=excluded.size, item=excluded.item",
     [TBL_ST_ITEM_DEL] = "DELETE FROM items WHERE tid=?1 AND hk=?2 AND rk=?3",
     [TBL_ST_STREAM_ADD] = "INSERT INTO stream(tid, seq, created_ms, rec) VALUES(?1, ?2, ?3, ?4)",
     /* ?4: the published position (records above it may not be durable yet, store.c) */
