@@ -219,6 +219,11 @@ json_t *tbl_item_prepare(const tbl_meta *m, const json_t *raw, tbl_key *k, sp_er
     }
     json_t *item = tbl_av_item_normalize(raw, e);
     if (!item) return NULL;
+    return tbl_item_prepare_normalized(m, item, k, e);
+}
+
+json_t *tbl_item_prepare_normalized(const tbl_meta *m, json_t *item, tbl_key *k, sp_err *e)
+{
     if (!tbl_key_from_item(m, item, false, k, e)) goto fail;
     if (tbl_item_size(item) > TBL_ITEM_MAX_BYTES) {
         sp_err_invalid(e, "Item size has exceeded the maximum allowed size");

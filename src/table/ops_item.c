@@ -79,15 +79,11 @@ bool tbl_key_paths_check(const tbl_meta *m, const tbl_expr *x, sp_err *e)
     return true;
 }
 
-bool tbl_write_prepare(tbl_db *db, tbl_write_kind kind, const json_t *req, unsigned rv_allowed,
-                       tbl_write *w, sp_err *e)
+/* tbl_write_prepare after the precheck; *norm: the precheck's normalised Item (PUT), taken
+ * (set to NULL) when it becomes w->item. */
+static bool write_prepare(tbl_db *db, tbl_write_kind kind, const json_t *req,
+                          unsigned rv_allowed, tbl_write *w, json_t **norm, sp_err *e)
 {
-    memset(w, 0, sizeof *w);
-    w->kind = kind;
-    w->legacy_update = kind == TBL_W_UPDATE && json_object_get(req, "AttributeUpdates");
-    static const tbl_pre_op PRE[] = {[TBL_W_PUT] = TBL_PRE_PUT, [TBL_W_DELETE] = TBL_PRE_DELETE,
-                                     [TBL_W_UPDATE] = TBL_PRE_UPDATE};
-    if (kind != TBL_W_CHECK && !tbl_req_precheck(req, PRE[kind], e)) return false;
     /* What needs no table comes first, as DynamoDB orders it: a request wrong in itself is a
      * ValidationException even when the table does not exist. */
     if (!tbl_return_values(req, rv_allowed, &w->rv, e) || !tbl_check_rcc(req, e)) return false;
@@ -109,20 +105,24 @@ bool tbl_write_prepare(tbl_db *db, tbl_write_kind kind, const json_t *req, unsig
     }
     json_t *raw = json_object_get(req, kind == TBL_W_PUT ? "Item" : "Key");
     if (kind == TBL_W_PUT && json_is_object(raw)) {
-        json_t *item = tbl_av_item_normalize(raw, e);
-        size_t size = item ? tbl_item_size(item) : 0;
-        json_decref(item);
-        if (!item) return false;
-        if (size > TBL_ITEM_MAX_BYTES) {
-            sp_err_invalid(e, "Item size has exceeded the maximum allowed size");
-            return false;
+        if (!*norm) { /* the precheck could not normalise the Item: this says why */
+            json_t *item = tbl_av_item_normalize(raw, e);
+            size_t size = item ? tbl_item_size(item) : 0;
+            json_decref(item);
+            if (!item) return false;
+            if (size > TBL_ITEM_MAX_BYTES) {
+                sp_err_invalid(e, "Item size has exceeded the maximum allowed size");
+                return false;
+            }
         }
     } else if (!tbl_av_map_check(raw, e)) {
         return false;
     }
     if (!tbl_req_table(db, req, &w->m, e)) return false;
     if (kind == TBL_W_PUT) {
-        w->item = tbl_item_prepare(&w->m, raw, &w->k, e);
+        if (*norm) w->item = tbl_item_prepare_normalized(&w->m, *norm, &w->k, e);
+        else w->item = tbl_item_prepare(&w->m, raw, &w->k, e);
+        *norm = NULL;
         return w->item != NULL;
     }
     json_t *key = raw;
@@ -133,6 +133,24 @@ bool tbl_write_prepare(tbl_db *db, tbl_write_kind kind, const json_t *req, unsig
         if (w->x.update && !update_schema_check(&w->m, w->x.update, e)) return false;
     }
     return true;
+}
+
+bool tbl_write_prepare(tbl_db *db, tbl_write_kind kind, const json_t *req, unsigned rv_allowed,
+                       tbl_write *w, sp_err *e)
+{
+    memset(w, 0, sizeof *w);
+    w->kind = kind;
+    w->legacy_update = kind == TBL_W_UPDATE && json_object_get(req, "AttributeUpdates");
+    static const tbl_pre_op PRE[] = {[TBL_W_PUT] = TBL_PRE_PUT, [TBL_W_DELETE] = TBL_PRE_DELETE,
+                                     [TBL_W_UPDATE] = TBL_PRE_UPDATE};
+    /* PUT: the Item as the precheck normalised it (measuring it), not normalised again. */
+    json_t *norm = NULL;
+    if (kind != TBL_W_CHECK &&
+        !tbl_req_precheck_item(req, PRE[kind], kind == TBL_W_PUT ? &norm : NULL, e))
+        return false;
+    bool ok = write_prepare(db, kind, req, rv_allowed, w, &norm, e);
+    json_decref(norm);
+    return ok;
 }
 
 bool tbl_write_check(tbl_txn *t, tbl_write *w, sp_err *e)

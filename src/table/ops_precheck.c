@@ -393,6 +393,12 @@ static bool check_key_condition_count(const json_t *req, sp_err *e)
 
 bool tbl_req_precheck(const json_t *req, tbl_pre_op op, sp_err *e)
 {
+    return tbl_req_precheck_item(req, op, NULL, e);
+}
+
+bool tbl_req_precheck_item(const json_t *req, tbl_pre_op op, json_t **norm_out, sp_err *e)
+{
+    if (norm_out) *norm_out = NULL;
     if (!check_expression_params(req, &PRE_PARAMS[op], e)) return false;
     switch (op) {
     case TBL_PRE_PUT: {
@@ -407,7 +413,8 @@ bool tbl_req_precheck(const json_t *req, tbl_pre_op op, sp_err *e)
             sp_err ignore = {0};
             json_t *norm = tbl_av_item_normalize(item, &ignore);
             bool too_big = norm && tbl_item_size(norm) > TBL_ITEM_MAX_BYTES;
-            json_decref(norm);
+            if (norm_out && !too_big) *norm_out = norm;
+            else json_decref(norm);
             if (too_big) {
                 sp_err_invalid(e, "Item size has exceeded the maximum allowed size");
                 return false;

@@ -320,6 +320,9 @@ bool tbl_item_write_text(tbl_txn *t, tbl_meta *m, const tbl_key *k, json_t *old_
  * checks the 400 KB limit. Returns the canonical item (new reference) or NULL with e set.
  * raw is borrowed. */
 json_t *tbl_item_prepare(const tbl_meta *m, const json_t *raw, tbl_key *k, sp_err *e);
+/* tbl_item_prepare of an item already normalised (tbl_av_item_normalize): takes item's
+ * reference, returns it or NULL (then it is released) with e set. */
+json_t *tbl_item_prepare_normalized(const tbl_meta *m, json_t *item, tbl_key *k, sp_err *e);
 /* Validates a request's Key (exactly the key attributes) and encodes it. raw borrowed. */
 bool tbl_key_prepare(const tbl_meta *m, const json_t *raw, tbl_key *k, sp_err *e);
 

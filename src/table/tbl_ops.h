@@ -39,6 +39,10 @@ bool tbl_condition_check(const tbl_expr *cond, const json_t *item, sp_err *e);
 typedef enum { TBL_PRE_PUT, TBL_PRE_DELETE, TBL_PRE_UPDATE, TBL_PRE_GET, TBL_PRE_QUERY,
                TBL_PRE_SCAN } tbl_pre_op;
 bool tbl_req_precheck(const json_t *req, tbl_pre_op op, sp_err *e);
+/* tbl_req_precheck that, for TBL_PRE_PUT with norm not NULL, hands over the Item it
+ * normalised to measure (new reference in *norm; NULL when it could not be normalised, the
+ * caller's own normalisation then reports why), so the write need not normalise it again. */
+bool tbl_req_precheck_item(const json_t *req, tbl_pre_op op, json_t **norm, sp_err *e);
 /* ReturnValues member: NONE, ALL_OLD, UPDATED_OLD, ALL_NEW, UPDATED_NEW; allowed is a mask
  * of which the op accepts. */
 typedef enum { TBL_RV_NONE, TBL_RV_ALL_OLD, TBL_RV_UPDATED_OLD, TBL_RV_ALL_NEW,
