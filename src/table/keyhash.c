@@ -15,6 +15,8 @@
 #include "table/expr.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum {
@@ -63,13 +65,25 @@ static void feed(EVP_MD_CTX *ctx, char type, const uint8_t *b, size_t len)
     }
 }
 
+/* MD5, fetched from OpenSSL's provider once: EVP_md5() makes every EVP_DigestInit_ex fetch
+ * it again (a lock and a provider lookup per key hash, OpenSSL 3). Kept for the process. */
+static EVP_MD *keyhash_md;
+static pthread_once_t keyhash_md_once = PTHREAD_ONCE_INIT;
+
+static void keyhash_md_fetch(void)
+{
+    keyhash_md = EVP_MD_fetch(NULL, "MD5", NULL);
+}
+
 uint32_t tbl_key_hash(char htype, const uint8_t *hk, size_t hk_len, char rtype,
                       const uint8_t *rk, size_t rk_len)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
+    pthread_once(&keyhash_md_once, keyhash_md_fetch);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1) abort();
+    if (!ctx || EVP_DigestInit_ex(ctx, keyhash_md ? keyhash_md : EVP_md5(), NULL) != 1)
+        abort();
     EVP_DigestUpdate(ctx, KEYHASH_SALT, sizeof KEYHASH_SALT - 1);
     feed(ctx, htype, hk, hk_len);
     if (rtype) feed(ctx, rtype, rk, rk_len);
