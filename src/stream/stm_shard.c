@@ -13,7 +13,15 @@
  * STM_SEQ_RESERVE_FILE, and on open the next position is above both the last record and the
  * reservation. A record lost with an unsynced tail (fsync: interval or none) takes its
  * position with it, so a consumer that saw the lost record (delivery checkpoints positions)
- * never mistakes a later record for it. Gaps in positions are allowed, as in Kinesis. */
+ * never mistakes a later record for it. Gaps in positions are allowed, as in Kinesis.
+ *
+ * Under fsync: batch the tail segment's file is written ahead with zeros (zero_ahead): an
+ * fdatasync after appending to a growing file must also commit the inode (its size, new
+ * extents), one more journal commit the append waits for; overwriting blocks already written
+ * and synced is data only. The zeros go out in the same leader pass as records, once per
+ * STM_ZERO_AHEAD_BYTES * 3/4 of appends, and are synced by that pass's fdatasync. The
+ * segment's logical end is its last frame (stm_segment.c reads zeros as the end), a sealed
+ * segment is cut to it when it rolls. */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -28,7 +36,14 @@
 #include "core/fs.h"
 #include "stm_int.h"
 
-enum { IOV_BATCH = 512 };
+enum {
+    IOV_BATCH = 512,
+    ZERO_CHUNK = 64 * 1024,       /* the zero buffer; ZERO_IOV of them per pwritev */
+    ZERO_IOV = 4,
+    ZERO_ALIGN = 4096,            /* written-ahead space ends on a page */
+};
+
+static uint8_t zeros[ZERO_CHUNK];  /* never written */
 
 typedef struct stm_frame_desc {
     uint64_t seq;
@@ -241,15 +256,54 @@ static bool chunk_flush(stm_shard *sh, chunk *c, sp_err *e)
         sp_err_internal(e, "cannot write to '%s': %s", t->path, strerror(errno));
         return false;
     }
+    if (start + c->bytes > t->alloc) t->alloc = start + c->bytes;
     c->n = 0;
     c->bytes = 0;
     return true;
+}
+
+/* Keeps the tail's file written (zeros) at least STM_ZERO_AHEAD_BYTES / 4 past its last
+ * record, refilling to STM_ZERO_AHEAD_BYTES (never past the segment size, where it rolls).
+ * Leader only, before the pass's fdatasync, which makes the zeros durable with the records.
+ * Best effort: on a full disk (or any error) the file is cut back to its records and appends
+ * go on growing it. */
+static void zero_ahead(stm_shard *sh, const stm_policy *pol)
+{
+    stm_segment *t = tail_of(sh);
+    uint64_t want = (t->size + STM_ZERO_AHEAD_BYTES) / ZERO_ALIGN * ZERO_ALIGN;
+    if (want > pol->segment_bytes) want = pol->segment_bytes;
+    if (t->alloc >= want || t->alloc - t->size >= STM_ZERO_AHEAD_BYTES / 4) return;
+    uint64_t at = t->alloc;
+    while (at < want) {
+        struct iovec iov[ZERO_IOV];
+        int n = 0;
+        uint64_t left = want - at;
+        while (n < ZERO_IOV && left) {
+            size_t len = left < ZERO_CHUNK ? (size_t)left : ZERO_CHUNK;
+            iov[n++] = (struct iovec){zeros, len};
+            left -= len;
+        }
+        ssize_t w = pwritev(t->fd, iov, n, (off_t)at);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            if (ftruncate(t->fd, (off_t)t->alloc) != 0) {
+                /* what stays is zeros past the last record: harmless, and recovery knows */
+            }
+            return;
+        }
+        at += (uint64_t)w;
+        sp_failpoint("stream.zero-ahead");
+    }
+    t->alloc = want;
 }
 
 static bool shard_roll(stm_shard *sh, const stm_policy *pol, uint64_t first_seq, sp_err *e)
 {
     bool sync = pol->fsync != STM_FSYNC_NONE;
     stm_segment *old = tail_of(sh);
+    /* A sealed segment ends at its last record: its .idx and every reader rely on it. */
+    if (old->alloc > old->size && ftruncate(old->fd, (off_t)old->size) == 0)
+        old->alloc = old->size;
     if (sync) fdatasync(old->fd);
     stm_segment *seg = stm_segment_create(sh->dir, first_seq, sh->w_origins, sh->n_w_origins,
                                           sync, e);
@@ -294,6 +348,7 @@ static void mark_restore(stm_shard *sh, tail_mark *m)
     if (ftruncate(t->fd, (off_t)m->size) != 0)
         sp_warn("stream: cannot cut %s back to %llu bytes after a failed write", t->path,
                 (unsigned long long)m->size);
+    t->alloc = m->size;
     pthread_mutex_lock(&sh->mu);
     t->size = m->size;
     t->last_seq = m->last_seq;
@@ -360,6 +415,7 @@ static bool leader_write(stm_shard *sh, const stm_policy *pol, stm_append_req *l
         mark_restore(sh, &mark);
     } else {
         if (chunk_last_seq) *last_seq = chunk_last_seq, *last_arrival = chunk_last_arrival;
+        if (pol->fsync == STM_FSYNC_BATCH) zero_ahead(sh, pol);
         if (pol->fsync == STM_FSYNC_BATCH && fdatasync(tail_of(sh)->fd) != 0) {
             sp_err_internal(e, "cannot fsync '%s': %s", tail_of(sh)->path, strerror(errno));
             ok = false;
