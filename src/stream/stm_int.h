@@ -59,7 +59,7 @@ enum {
      * its last record, refilled when less than a quarter of it is left, so an append's
      * fdatasync overwrites allocated blocks of a file whose size does not change: data only,
      * no inode or extent commit (stm_shard.c zero_ahead). */
-    STM_ZERO_AHEAD_BYTES = 4 * 1024 * 1024,
+    STM_ZERO_AHEAD_BYTES = 1024 * 1024,
 };
 #define STM_SEQ_RESERVE_FILE "positions.reserved"   /* in each shard directory */
 #define STM_SEG_MAGIC "SPSEG001"
