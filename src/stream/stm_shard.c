@@ -19,7 +19,8 @@
  * fdatasync after appending to a growing file must also commit the inode (its size, new
  * extents), one more journal commit the append waits for; overwriting blocks already written
  * and synced is data only. The zeros go out in the same leader pass as records, once per
- * STM_ZERO_AHEAD_BYTES * 3/4 of appends, and are synced by that pass's fdatasync. The
+ * STM_ZERO_AHEAD_BYTES * 3/4 of appends, and are synced by that pass's fdatasync; only while
+ * the shard's passes are small (STM_ZERO_AHEAD_MAX_PASS): for large ones it does not pay. The
  * segment's logical end is its last frame (stm_segment.c reads zeros as the end), a sealed
  * segment is cut to it when it rolls. */
 #include <dirent.h>
@@ -267,8 +268,11 @@ static bool chunk_flush(stm_shard *sh, chunk *c, sp_err *e)
  * Leader only, before the pass's fdatasync, which makes the zeros durable with the records.
  * Best effort: on a full disk (or any error) the file is cut back to its records and appends
  * go on growing it. */
-static void zero_ahead(stm_shard *sh, const stm_policy *pol)
+static void zero_ahead(stm_shard *sh, const stm_policy *pol, uint64_t pass_bytes)
 {
+    /* the average moves by 1/8 of the difference per pass; large passes gain nothing */
+    sh->pass_bytes_avg = sh->pass_bytes_avg - sh->pass_bytes_avg / 8 + pass_bytes / 8;
+    if (sh->pass_bytes_avg >= STM_ZERO_AHEAD_MAX_PASS) return;
     stm_segment *t = tail_of(sh);
     uint64_t want = (t->size + STM_ZERO_AHEAD_BYTES) / ZERO_ALIGN * ZERO_ALIGN;
     if (want > pol->segment_bytes) want = pol->segment_bytes;
@@ -379,6 +383,7 @@ static bool leader_write(stm_shard *sh, const stm_policy *pol, stm_append_req *l
     mark_take(sh, &mark);
     uint64_t chunk_last_seq = 0;
     int64_t chunk_last_arrival = 0;
+    uint64_t pass_bytes = 0;
     bool ok = true;
     for (stm_append_req *r = list; r && ok; r = r->next) {
         for (size_t i = 0; i < r->n && ok; i++) {
@@ -400,6 +405,7 @@ static bool leader_write(stm_shard *sh, const stm_policy *pol, stm_append_req *l
             else
                 c->iov[c->n++] = (struct iovec){base, fd->len};
             c->bytes += fd->len;
+            pass_bytes += fd->len;
             pthread_mutex_lock(&sh->mu);  /* readers search the index under mu */
             stm_segment_note(t, fd->seq, fd->arrival_ms, t->size, fd->len);
             pthread_mutex_unlock(&sh->mu);
@@ -415,7 +421,7 @@ static bool leader_write(stm_shard *sh, const stm_policy *pol, stm_append_req *l
         mark_restore(sh, &mark);
     } else {
         if (chunk_last_seq) *last_seq = chunk_last_seq, *last_arrival = chunk_last_arrival;
-        if (pol->fsync == STM_FSYNC_BATCH) zero_ahead(sh, pol);
+        if (pol->fsync == STM_FSYNC_BATCH) zero_ahead(sh, pol, pass_bytes);
         if (pol->fsync == STM_FSYNC_BATCH && fdatasync(tail_of(sh)->fd) != 0) {
             sp_err_internal(e, "cannot fsync '%s': %s", tail_of(sh)->path, strerror(errno));
             ok = false;

@@ -313,6 +313,33 @@ static void rolled_segments_are_cut_and_zero_ahead_yields_to_a_full_disk(void **
     test_dir_remove();
 }
 
+/* Passes of many records (here 100 KB each) gain nothing from written-ahead space: after a
+ * few of them the shard stops writing zeros and its file grows with its records. */
+static void large_passes_do_not_zero_ahead(void **state)
+{
+    (void)state;
+    test_dir_new();
+    stm_log *log = test_open();
+    sp_err e = {0};
+    sp_cfg_stream c = test_cfg("s", 1, "batch", 64);
+    assert_true(stm_stream_ensure(log, &c, &e));
+    static char data[100][1000];
+    stm_put p[100];
+    stm_put_result r[100];
+    for (int i = 0; i < 100; i++)
+        p[i] = (stm_put){.partition_key = "k", .data = data[i],
+                         .len = test_data(data[i], sizeof data[i], "big", i)};
+    stm_shard *sh = test_shard(log, "s", 0);
+    for (int round = 0; round < 40; round++) {  /* 4 MB: past any zeros written early */
+        size_t w;
+        assert_true(stm_put_records(log, "s", p, 100, r, &w, &e));
+    }
+    stm_segment *t = sh->segs[sh->n_segs - 1];
+    assert_int_equal((uint64_t)file_size(t->path), t->size);
+    stm_log_close(log);
+    test_dir_remove();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +350,7 @@ int main(void)
         cmocka_unit_test(zeros_after_the_last_record_are_kept),
         cmocka_unit_test(sealed_segment_with_zeros_after_its_records),
         cmocka_unit_test(rolled_segments_are_cut_and_zero_ahead_yields_to_a_full_disk),
+        cmocka_unit_test(large_passes_do_not_zero_ahead),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
