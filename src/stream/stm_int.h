@@ -249,6 +249,9 @@ typedef struct stm_shard {
     bool dirty;                   /* written since the last fsync */
     uint64_t n_commits, n_writes; /* leader passes and pwritev calls (for tests and stats) */
     uint64_t pass_bytes_avg;      /* leader only: moving average of the bytes of a pass */
+    bool sync_failed;             /* an fdatasync failed: appends refused until restart */
+    bool (*sync_hook)(void *arg); /* tests only: runs before each append's fdatasync; */
+    void *sync_hook_arg;          /* false makes the sync fail */
 
     /* Leader-only state (the thread with writing == true). */
     stm_origin *w_origins;

@@ -366,11 +366,18 @@ static void mark_restore(stm_shard *sh, tail_mark *m)
     m->origins = NULL;
 }
 
+static void sync_failed_err(sp_err *e)
+{
+    sp_err_set(e, 500, "InternalFailure", "The shard's log could not be synced to disk; "
+               "writes are refused until the server is restarted");
+}
+
 /* On success *last_seq is the last position written. On failure the records written by
  * earlier chunks stay (they are complete frames on disk) and *last_seq says how far that
- * got; the caller fails the whole queue. */
+ * got; the caller fails the whole queue. A failed fdatasync sets *sync_bad and *last_seq to
+ * 0: nothing of the pass is published, and the shard takes no more appends. */
 static bool leader_write(stm_shard *sh, const stm_policy *pol, stm_append_req *list,
-                         uint64_t *last_seq, int64_t *last_arrival, sp_err *e)
+                         uint64_t *last_seq, int64_t *last_arrival, bool *sync_bad, sp_err *e)
 {
     chunk *c = malloc(sizeof *c);
     if (!c) {
@@ -422,8 +429,16 @@ static bool leader_write(stm_shard *sh, const stm_policy *pol, stm_append_req *l
     } else {
         if (chunk_last_seq) *last_seq = chunk_last_seq, *last_arrival = chunk_last_arrival;
         if (pol->fsync == STM_FSYNC_BATCH) zero_ahead(sh, pol, pass_bytes);
-        if (pol->fsync == STM_FSYNC_BATCH && fdatasync(tail_of(sh)->fd) != 0) {
-            sp_err_internal(e, "cannot fsync '%s': %s", tail_of(sh)->path, strerror(errno));
+        if (pol->fsync == STM_FSYNC_BATCH &&
+            ((sh->sync_hook && !sh->sync_hook(sh->sync_hook_arg) && (errno = EIO)) ||
+             fdatasync(tail_of(sh)->fd) != 0)) {
+            /* What the kernel kept of the pass is unknown: nothing of it is published, and
+             * nothing after it may be (its records would be published with them). */
+            sp_warn("stream: cannot fsync '%s': %s; shard %s refuses appends until restart",
+                    tail_of(sh)->path, strerror(errno), sh->id);
+            sync_failed_err(e);
+            *last_seq = 0;
+            *sync_bad = true;
             ok = false;
         }
     }
@@ -482,6 +497,13 @@ bool stm_shard_append(stm_shard *sh, const stm_policy *pol, const stm_put *const
         sp_err_set(e, 400, "InvalidArgumentException", "Shard %s is closed", sh->id);
         return false;
     }
+    if (sh->sync_failed) {
+        pthread_mutex_unlock(&sh->mu);
+        free(req.buf);
+        free(req.frames);
+        sync_failed_err(e);
+        return false;
+    }
     if (!seq_reserve(sh, n, e)) {
         pthread_mutex_unlock(&sh->mu);
         free(req.buf);
@@ -527,9 +549,11 @@ bool stm_shard_append(stm_shard *sh, const stm_policy *pol, const stm_put *const
         sp_err we = {0};
         uint64_t last_seq = 0;
         int64_t last_arrival = 0;
-        bool ok = leader_write(sh, pol, list, &last_seq, &last_arrival, &we);
+        bool sync_bad = false;
+        bool ok = leader_write(sh, pol, list, &last_seq, &last_arrival, &sync_bad, &we);
 
         pthread_mutex_lock(&sh->mu);
+        if (sync_bad) sh->sync_failed = true;
         sh->n_commits++;
         if (last_seq) {
             /* Complete frames on disk are published even when a later chunk failed: they
