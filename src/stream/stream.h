@@ -131,7 +131,9 @@ typedef struct stm_put_result {
  * the call returns (and before readers can see the records); `interval` returns once the
  * records are written to the file and a background thread fdatasyncs every
  * fsync_interval_ms (a power loss may lose that window; a process crash loses nothing);
- * `none` leaves it to the kernel (and to stm_log_close). */
+ * `none` leaves it to the kernel (and to stm_log_close). Under `batch` a failed fdatasync
+ * fails the call with 500 InternalFailure, publishes nothing of that group commit, and the
+ * shard refuses appends until the log is reopened. */
 bool stm_put_records(stm_log *log, const char *stream, const stm_put *recs, size_t n,
                      stm_put_result *out, size_t *written, sp_err *e);
 /* stm_put_records for callers that keep positions only (the pipe): out[i].shard_index and
