@@ -19,7 +19,7 @@ static uint64_t src_last_seq(void *src, const char *table) { return tbl_stream_l
 static bool dst_put(void *dst, const char *stream, const stm_put *recs, size_t n,
                     stm_put_result *out, size_t *written, sp_err *e)
 {
-    return stm_put_records(dst, stream, recs, n, out, written, e);
+    return stm_put_records_positions(dst, stream, recs, n, out, written, e);  /* no strings */
 }
 
 static int dst_shard_for_key(void *dst, const char *stream, const char *partition_key, sp_err *e)

@@ -545,8 +545,8 @@ static bool put_validate(const stm_put *p, size_t i, stm_u128 *hash, sp_err *e)
     return true;
 }
 
-bool stm_put_records(stm_log *log, const char *stream, const stm_put *recs, size_t n,
-                     stm_put_result *out, size_t *written, sp_err *e)
+static bool put_records(stm_log *log, const char *stream, const stm_put *recs, size_t n,
+                        stm_put_result *out, size_t *written, bool strings, sp_err *e)
 {
     if (written) *written = 0;
     for (size_t i = 0; i < n; i++) out[i].seq_str[0] = '\0';
@@ -598,7 +598,8 @@ bool stm_put_records(stm_log *log, const char *stream, const stm_put *recs, size
             done[j] = true;
             out[j].shard_index = sh->index;
             out[j].seq = seqs[k];
-            stm_seq_format(st->created_ms, sh->index, seqs[k], arrivals[k], out[j].seq_str);
+            if (strings)
+                stm_seq_format(st->created_ms, sh->index, seqs[k], arrivals[k], out[j].seq_str);
         }
     }
     if (st && shard_of) {
@@ -620,6 +621,18 @@ out_free:
     free(arrivals);
     free(done);
     return ok;
+}
+
+bool stm_put_records(stm_log *log, const char *stream, const stm_put *recs, size_t n,
+                     stm_put_result *out, size_t *written, sp_err *e)
+{
+    return put_records(log, stream, recs, n, out, written, true, e);
+}
+
+bool stm_put_records_positions(stm_log *log, const char *stream, const stm_put *recs, size_t n,
+                               stm_put_result *out, size_t *written, sp_err *e)
+{
+    return put_records(log, stream, recs, n, out, written, false, e);
 }
 
 int stm_shard_for_key(stm_log *log, const char *stream, const char *partition_key,

@@ -2,7 +2,10 @@
  * shard's origin high-water marks as of the segment's start. Sealed segments keep their
  * sparse index in a small .idx side file (rebuilt by a scan if it is missing or stale), so
  * opening a log scans only each shard's last segment; that scan is also crash recovery: a
- * torn or corrupt tail is cut at the last good record. */
+ * torn or corrupt tail is cut at the last good record. A tail segment's file may run on past
+ * its last record with zeros written ahead (stm_shard.c): a zeroed frame header is never a
+ * valid frame (its body length is below the fixed part), so the scan ends there, and zeros
+ * after the last record are kept as the space they are, not reported as damage. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -181,7 +184,7 @@ static bool load_index(stm_segment *seg, uint64_t file_size)
             uint64_t n = get64(b + 40);
             if (crc == sp_crc32c(0, b + 16, len - 16) && n == (len - IDX_FIXED) / IDX_ENT &&
                 get64(b + 16) == file_size) {
-                seg->size = file_size;
+                seg->size = seg->alloc = file_size;
                 seg->last_seq = get64(b + 24);
                 seg->max_arrival_ms = (int64_t)get64(b + 32);
                 seg->idx = n ? malloc(n * sizeof *seg->idx) : NULL;
@@ -233,6 +236,28 @@ static long read_header(int fd, uint64_t expect_first, stm_origin **o, size_t *n
     return hl > 0 ? hl : -1;
 }
 
+/* Whether every byte of [from, to) of the file is zero (written-ahead space, not a torn
+ * record). A read error counts as not zero. */
+static bool all_zero(int fd, uint64_t from, uint64_t to)
+{
+    enum { CHUNK = 64 * 1024 };
+    uint8_t *b = malloc(CHUNK);
+    bool zero = b != NULL;
+    while (zero && from < to) {
+        size_t want = to - from < CHUNK ? (size_t)(to - from) : CHUNK;
+        ssize_t r = pread(fd, b, want, (off_t)from);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            zero = false;
+            break;
+        }
+        for (ssize_t i = 0; i < r && zero; i++) zero = b[i] == 0;
+        from += (uint64_t)r;
+    }
+    free(b);
+    return zero;
+}
+
 /* Scans the frames after the header; returns the offset where valid records end. */
 static uint64_t scan_file(stm_segment *seg, uint64_t file_size, stm_origin **o, size_t *no)
 {
@@ -277,11 +302,15 @@ stm_segment *stm_segment_open_sealed(const char *path, uint64_t first_seq, sp_er
     seg->hdr_len = (uint32_t)hl;
     if (!load_index(seg, (uint64_t)st.st_size)) {
         uint64_t good = scan_file(seg, (uint64_t)st.st_size, NULL, NULL);
-        if (good < (uint64_t)st.st_size)
+        if (good < (uint64_t)st.st_size && all_zero(fd, good, (uint64_t)st.st_size) &&
+            truncate(path, (off_t)good) == 0) {
+            /* written-ahead zeros left by a crash while rolling (fsync: none), not damage */
+            st.st_size = (off_t)good;
+        } else if (good < (uint64_t)st.st_size)
             sp_warn("stream: sealed segment %s has %llu unreadable bytes after offset %llu",
                     path, (unsigned long long)((uint64_t)st.st_size - good),
                     (unsigned long long)good);
-        seg->size = (uint64_t)st.st_size;
+        seg->size = seg->alloc = (uint64_t)st.st_size;
         stm_segment_write_index(seg, false);
     }
     return seg;
@@ -313,7 +342,8 @@ stm_segment *stm_segment_open_tail(const char *path, uint64_t first_seq, stm_ori
     stm_segment *seg = seg_new(path, first_seq, fd);
     seg->hdr_len = (uint32_t)hl;
     uint64_t good = scan_file(seg, (uint64_t)st.st_size, origins, n_origins);
-    if (good < (uint64_t)st.st_size) {
+    seg->alloc = (uint64_t)st.st_size;
+    if (good < (uint64_t)st.st_size && !all_zero(fd, good, (uint64_t)st.st_size)) {
         sp_warn("stream: %s: cut %llu bytes of torn or corrupt tail at offset %llu "
                 "(last good record %llu)", path,
                 (unsigned long long)((uint64_t)st.st_size - good), (unsigned long long)good,
@@ -324,6 +354,7 @@ stm_segment *stm_segment_open_tail(const char *path, uint64_t first_seq, stm_ori
             return NULL;
         }
         fsync(fd);
+        seg->alloc = good;
     }
     seg->size = good;
     return seg;
@@ -350,7 +381,7 @@ stm_segment *stm_segment_create(const char *dir, uint64_t first_seq, const stm_o
     }
     stm_segment *seg = seg_new(path, first_seq, fd);
     seg->hdr_len = (uint32_t)hl;
-    seg->size = hl;
+    seg->size = seg->alloc = hl;
     return seg;
 }
 

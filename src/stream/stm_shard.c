@@ -13,7 +13,16 @@
  * STM_SEQ_RESERVE_FILE, and on open the next position is above both the last record and the
  * reservation. A record lost with an unsynced tail (fsync: interval or none) takes its
  * position with it, so a consumer that saw the lost record (delivery checkpoints positions)
- * never mistakes a later record for it. Gaps in positions are allowed, as in Kinesis. */
+ * never mistakes a later record for it. Gaps in positions are allowed, as in Kinesis.
+ *
+ * Under fsync: batch the tail segment's file is written ahead with zeros (zero_ahead): an
+ * fdatasync after appending to a growing file must also commit the inode (its size, new
+ * extents), one more journal commit the append waits for; overwriting blocks already written
+ * and synced is data only. The zeros go out in the same leader pass as records, once per
+ * STM_ZERO_AHEAD_BYTES * 3/4 of appends, and are synced by that pass's fdatasync; only while
+ * the shard's passes are small (STM_ZERO_AHEAD_MAX_PASS): for large ones it does not pay. The
+ * segment's logical end is its last frame (stm_segment.c reads zeros as the end), a sealed
+ * segment is cut to it when it rolls. */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -28,7 +37,14 @@
 #include "core/fs.h"
 #include "stm_int.h"
 
-enum { IOV_BATCH = 512 };
+enum {
+    IOV_BATCH = 512,
+    ZERO_CHUNK = 64 * 1024,       /* the zero buffer; ZERO_IOV of them per pwritev */
+    ZERO_IOV = 4,
+    ZERO_ALIGN = 4096,            /* written-ahead space ends on a page */
+};
+
+static uint8_t zeros[ZERO_CHUNK];  /* never written */
 
 typedef struct stm_frame_desc {
     uint64_t seq;
@@ -241,15 +257,57 @@ static bool chunk_flush(stm_shard *sh, chunk *c, sp_err *e)
         sp_err_internal(e, "cannot write to '%s': %s", t->path, strerror(errno));
         return false;
     }
+    if (start + c->bytes > t->alloc) t->alloc = start + c->bytes;
     c->n = 0;
     c->bytes = 0;
     return true;
+}
+
+/* Keeps the tail's file written (zeros) at least STM_ZERO_AHEAD_BYTES / 4 past its last
+ * record, refilling to STM_ZERO_AHEAD_BYTES (never past the segment size, where it rolls).
+ * Leader only, before the pass's fdatasync, which makes the zeros durable with the records.
+ * Best effort: on a full disk (or any error) the file is cut back to its records and appends
+ * go on growing it. */
+static void zero_ahead(stm_shard *sh, const stm_policy *pol, uint64_t pass_bytes)
+{
+    /* the average moves by 1/8 of the difference per pass; large passes gain nothing */
+    sh->pass_bytes_avg = sh->pass_bytes_avg - sh->pass_bytes_avg / 8 + pass_bytes / 8;
+    if (sh->pass_bytes_avg >= STM_ZERO_AHEAD_MAX_PASS) return;
+    stm_segment *t = tail_of(sh);
+    uint64_t want = (t->size + STM_ZERO_AHEAD_BYTES) / ZERO_ALIGN * ZERO_ALIGN;
+    if (want > pol->segment_bytes) want = pol->segment_bytes;
+    if (t->alloc >= want || t->alloc - t->size >= STM_ZERO_AHEAD_BYTES / 4) return;
+    uint64_t at = t->alloc;
+    while (at < want) {
+        struct iovec iov[ZERO_IOV];
+        int n = 0;
+        uint64_t left = want - at;
+        while (n < ZERO_IOV && left) {
+            size_t len = left < ZERO_CHUNK ? (size_t)left : ZERO_CHUNK;
+            iov[n++] = (struct iovec){zeros, len};
+            left -= len;
+        }
+        ssize_t w = pwritev(t->fd, iov, n, (off_t)at);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            if (ftruncate(t->fd, (off_t)t->alloc) != 0) {
+                /* what stays is zeros past the last record: harmless, and recovery knows */
+            }
+            return;
+        }
+        at += (uint64_t)w;
+        sp_failpoint("stream.zero-ahead");
+    }
+    t->alloc = want;
 }
 
 static bool shard_roll(stm_shard *sh, const stm_policy *pol, uint64_t first_seq, sp_err *e)
 {
     bool sync = pol->fsync != STM_FSYNC_NONE;
     stm_segment *old = tail_of(sh);
+    /* A sealed segment ends at its last record: its .idx and every reader rely on it. */
+    if (old->alloc > old->size && ftruncate(old->fd, (off_t)old->size) == 0)
+        old->alloc = old->size;
     if (sync) fdatasync(old->fd);
     stm_segment *seg = stm_segment_create(sh->dir, first_seq, sh->w_origins, sh->n_w_origins,
                                           sync, e);
@@ -294,6 +352,7 @@ static void mark_restore(stm_shard *sh, tail_mark *m)
     if (ftruncate(t->fd, (off_t)m->size) != 0)
         sp_warn("stream: cannot cut %s back to %llu bytes after a failed write", t->path,
                 (unsigned long long)m->size);
+    t->alloc = m->size;
     pthread_mutex_lock(&sh->mu);
     t->size = m->size;
     t->last_seq = m->last_seq;
@@ -307,11 +366,18 @@ static void mark_restore(stm_shard *sh, tail_mark *m)
     m->origins = NULL;
 }
 
+static void sync_failed_err(sp_err *e)
+{
+    sp_err_set(e, 500, "InternalFailure", "The shard's log could not be synced to disk; "
+               "writes are refused until the server is restarted");
+}
+
 /* On success *last_seq is the last position written. On failure the records written by
  * earlier chunks stay (they are complete frames on disk) and *last_seq says how far that
- * got; the caller fails the whole queue. */
+ * got; the caller fails the whole queue. A failed fdatasync sets *sync_bad and *last_seq to
+ * 0: nothing of the pass is published, and the shard takes no more appends. */
 static bool leader_write(stm_shard *sh, const stm_policy *pol, stm_append_req *list,
-                         uint64_t *last_seq, int64_t *last_arrival, sp_err *e)
+                         uint64_t *last_seq, int64_t *last_arrival, bool *sync_bad, sp_err *e)
 {
     chunk *c = malloc(sizeof *c);
     if (!c) {
@@ -324,6 +390,7 @@ static bool leader_write(stm_shard *sh, const stm_policy *pol, stm_append_req *l
     mark_take(sh, &mark);
     uint64_t chunk_last_seq = 0;
     int64_t chunk_last_arrival = 0;
+    uint64_t pass_bytes = 0;
     bool ok = true;
     for (stm_append_req *r = list; r && ok; r = r->next) {
         for (size_t i = 0; i < r->n && ok; i++) {
@@ -345,6 +412,7 @@ static bool leader_write(stm_shard *sh, const stm_policy *pol, stm_append_req *l
             else
                 c->iov[c->n++] = (struct iovec){base, fd->len};
             c->bytes += fd->len;
+            pass_bytes += fd->len;
             pthread_mutex_lock(&sh->mu);  /* readers search the index under mu */
             stm_segment_note(t, fd->seq, fd->arrival_ms, t->size, fd->len);
             pthread_mutex_unlock(&sh->mu);
@@ -360,8 +428,17 @@ static bool leader_write(stm_shard *sh, const stm_policy *pol, stm_append_req *l
         mark_restore(sh, &mark);
     } else {
         if (chunk_last_seq) *last_seq = chunk_last_seq, *last_arrival = chunk_last_arrival;
-        if (pol->fsync == STM_FSYNC_BATCH && fdatasync(tail_of(sh)->fd) != 0) {
-            sp_err_internal(e, "cannot fsync '%s': %s", tail_of(sh)->path, strerror(errno));
+        if (pol->fsync == STM_FSYNC_BATCH) zero_ahead(sh, pol, pass_bytes);
+        if (pol->fsync == STM_FSYNC_BATCH &&
+            ((sh->sync_hook && !sh->sync_hook(sh->sync_hook_arg) && (errno = EIO)) ||
+             fdatasync(tail_of(sh)->fd) != 0)) {
+            /* What the kernel kept of the pass is unknown: nothing of it is published, and
+             * nothing after it may be (its records would be published with them). */
+            sp_warn("stream: cannot fsync '%s': %s; shard %s refuses appends until restart",
+                    tail_of(sh)->path, strerror(errno), sh->id);
+            sync_failed_err(e);
+            *last_seq = 0;
+            *sync_bad = true;
             ok = false;
         }
     }
@@ -420,6 +497,13 @@ bool stm_shard_append(stm_shard *sh, const stm_policy *pol, const stm_put *const
         sp_err_set(e, 400, "InvalidArgumentException", "Shard %s is closed", sh->id);
         return false;
     }
+    if (sh->sync_failed) {
+        pthread_mutex_unlock(&sh->mu);
+        free(req.buf);
+        free(req.frames);
+        sync_failed_err(e);
+        return false;
+    }
     if (!seq_reserve(sh, n, e)) {
         pthread_mutex_unlock(&sh->mu);
         free(req.buf);
@@ -465,9 +549,11 @@ bool stm_shard_append(stm_shard *sh, const stm_policy *pol, const stm_put *const
         sp_err we = {0};
         uint64_t last_seq = 0;
         int64_t last_arrival = 0;
-        bool ok = leader_write(sh, pol, list, &last_seq, &last_arrival, &we);
+        bool sync_bad = false;
+        bool ok = leader_write(sh, pol, list, &last_seq, &last_arrival, &sync_bad, &we);
 
         pthread_mutex_lock(&sh->mu);
+        if (sync_bad) sh->sync_failed = true;
         sh->n_commits++;
         if (last_seq) {
             /* Complete frames on disk are published even when a later chunk failed: they

@@ -26,6 +26,8 @@ POINTS = [
     ("table.committed", 40, None),
     ("stream.before-write", 5, None),
     ("stream.segment-rolled", 1, SMALL_SEGMENTS),
+    # killed between two writes of zeros ahead of the tail (the 2nd segment's first refill)
+    ("stream.zero-ahead", 6, SMALL_SEGMENTS),
     ("pipe.appended", 3, None),
     ("delivery.intent-written", 2, None),
     ("delivery.objects-written", 2, None),

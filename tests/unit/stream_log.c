@@ -461,9 +461,98 @@ static void wait_returns_on_append_or_timeout(void **state)
     test_dir_remove();
 }
 
+/* The pipe's append keeps positions only: no SequenceNumber string is formatted, the
+ * positions and shards are those stm_put_records gives. */
+static void positions_only_append_formats_no_strings(void **state)
+{
+    (void)state;
+    test_dir_new();
+    stm_log *log = test_open();
+    sp_err e = {0};
+    sp_cfg_stream c = test_cfg("s", 2, "batch", 64);
+    assert_true(stm_stream_ensure(log, &c, &e));
+    stm_put p[4];
+    const char *keys[4] = {"a", "b", "c", "d"};
+    for (int i = 0; i < 4; i++) p[i] = (stm_put){.partition_key = keys[i], .data = "x", .len = 1};
+    stm_put_result r[4], q[4];
+    memset(r, 'z', sizeof r);
+    size_t w;
+    assert_true(stm_put_records_positions(log, "s", p, 4, r, &w, &e));
+    assert_int_equal(w, 4);
+    assert_true(stm_put_records(log, "s", p, 4, q, &w, &e));
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(r[i].seq_str, "");
+        assert_int_equal(r[i].shard_index, q[i].shard_index);
+        assert_true(r[i].seq < q[i].seq);
+        int shard;
+        uint64_t seq;
+        int64_t epoch;
+        assert_true(stm_seq_parse(q[i].seq_str, &epoch, &shard, &seq));
+        assert_int_equal(seq, q[i].seq);
+    }
+    stm_log_close(log);
+    test_dir_remove();
+}
+
+static bool sync_refused(void *arg)
+{
+    (*(int *)arg)++;
+    return false;
+}
+
+/* A failed fdatasync (fsync: batch) answers the service's 500, publishes nothing of the pass
+ * (readers and origin highs stay where they were), and the shard refuses appends until a
+ * restart, which finds on disk whatever the kernel kept. */
+static void a_failed_sync_publishes_nothing(void **state)
+{
+    (void)state;
+    test_dir_new();
+    stm_log *log = test_open();
+    sp_err e = {0};
+    sp_cfg_stream c = test_cfg("s", 1, "batch", 64);
+    assert_true(stm_stream_ensure(log, &c, &e));
+    put_many(log, "s", 1, 5, "pipe", 5);
+    stm_shard *sh = test_shard(log, "s", 0);
+    uint64_t last = stm_shard_last_seq(sh);
+    int calls = 0;
+    sh->sync_hook = sync_refused;
+    sh->sync_hook_arg = &calls;
+    char data[REC_BYTES];
+    stm_put p = {.partition_key = "k", .data = data, .len = test_data(data, sizeof data, "x", 6),
+                 .origin = "pipe", .origin_pos = 6};
+    stm_put_result r;
+    size_t w = 99;
+    assert_false(stm_put_records(log, "s", &p, 1, &r, &w, &e));
+    assert_int_equal(calls, 1);
+    assert_int_equal(w, 0);
+    assert_int_equal(e.status, 500);
+    assert_string_equal(e.code, "InternalFailure");
+    assert_int_equal(stm_shard_last_seq(sh), last);
+    assert_int_equal(stm_origin_position(log, "s", 0, "pipe"), 5);
+    test_sink s = test_read_all(log, "s", 0, 0);
+    assert_int_equal(s.n, 5);
+    free(s.recs);
+    /* Refused without touching the disk, even once syncs would work again. */
+    sh->sync_hook = NULL;
+    sp_err_clear(&e);
+    assert_false(stm_put_records(log, "s", &p, 1, &r, &w, &e));
+    assert_int_equal(e.status, 500);
+    assert_int_equal(calls, 1);
+    stm_log_close(log);
+    log = test_open();
+    s = test_read_all(log, "s", 0, 0);
+    assert_int_equal(s.n, 6);  /* the kernel kept it here; a power loss may not have */
+    free(s.recs);
+    put_many(log, "s", 7, 1, "pipe", 1);
+    stm_log_close(log);
+    test_dir_remove();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(positions_only_append_formats_no_strings),
+        cmocka_unit_test(a_failed_sync_publishes_nothing),
         cmocka_unit_test(seeks_use_the_sparse_index),
         cmocka_unit_test(segments_roll_at_the_configured_size),
         cmocka_unit_test(retention_trims_whole_old_segments),
