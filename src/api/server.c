@@ -333,8 +333,24 @@ static void deferred_ready(sp_ack *a, void *arg)
     MHD_resume_connection(cr->conn);
 }
 
-/* The resumed request: the held answer, or, when its change did not become durable, the
- * error its service gives for that failure instead. */
+/* Sends a write's answer once its ack is settled: the answer built by the operation, or,
+ * when its change did not become durable (a failed COMMIT or sync, which may have settled
+ * the ack before the operation even returned), the error its service gives for that
+ * failure instead. Takes body. */
+static enum MHD_Result settled_answer(api_server *s, struct MHD_Connection *c,
+                                      api_conn_req *cr, int status, const char *ctype,
+                                      char *body, size_t len)
+{
+    if (!cr->ack.failed) return send_owned(s, c, cr, status, ctype, body, len, NULL);
+    free(body);
+    body = api_dispatch_error(s->services, s->n_services,
+                              MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target"),
+                              MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
+                              &cr->ack.err, &status, &len, &ctype);
+    return send_owned(s, c, cr, status, ctype, body, len, NULL);
+}
+
+/* The resumed request: its held answer, as settled_answer decides. */
 static enum MHD_Result deferred_answer(api_server *s, struct MHD_Connection *c,
                                        api_conn_req *cr)
 {
@@ -342,17 +358,7 @@ static enum MHD_Result deferred_answer(api_server *s, struct MHD_Connection *c,
     __atomic_sub_fetch(&s->deferring, 1, __ATOMIC_SEQ_CST);
     char *body = cr->d_body;
     cr->d_body = NULL;
-    if (!cr->ack.failed)
-        return send_owned(s, c, cr, cr->d_status, cr->d_ctype, body, cr->d_len, NULL);
-    free(body);
-    int status;
-    size_t len;
-    const char *ctype;
-    body = api_dispatch_error(s->services, s->n_services,
-                              MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target"),
-                              MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
-                              &cr->ack.err, &status, &len, &ctype);
-    return send_owned(s, c, cr, status, ctype, body, len, NULL);
+    return settled_answer(s, c, cr, cr->d_status, cr->d_ctype, body, cr->d_len);
 }
 
 static enum MHD_Result handle_request(api_server *s, struct MHD_Connection *c, const char *url,
@@ -392,8 +398,11 @@ static enum MHD_Result handle_request(api_server *s, struct MHD_Connection *c, c
             sp_ack_release(&cr->ack, NULL);
             return MHD_YES;
         }
-        if (defer) __atomic_sub_fetch(&s->deferring, 1, __ATOMIC_SEQ_CST);
-        return send_owned(s, c, cr, status, ctype, body, len, NULL);
+        if (!defer) return send_owned(s, c, cr, status, ctype, body, len, NULL);
+        /* Every hold is dropped already: the write failed before the operation returned
+         * (its group's COMMIT), or it deferred nothing. */
+        __atomic_sub_fetch(&s->deferring, 1, __ATOMIC_SEQ_CST);
+        return settled_answer(s, c, cr, status, ctype, body, len);
     }
 
     /* REST routes get the raw path and a rebuilt query string. */

@@ -64,6 +64,9 @@ enum {
      * from 32 KiB on it was no faster and the zeros cost as much again. */
     STM_ZERO_AHEAD_BYTES = 1024 * 1024,
     STM_ZERO_AHEAD_MAX_PASS = 16 * 1024,
+    /* ... and only while the disk has this much free: on a nearly full disk the space is
+     * worth more to the table and the lake than a faster sync is to the log. */
+    STM_ZERO_AHEAD_MIN_FREE_MB = 64,
 };
 #define STM_SEQ_RESERVE_FILE "positions.reserved"   /* in each shard directory */
 #define STM_SEG_MAGIC "SPSEG001"

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -266,8 +267,8 @@ static bool chunk_flush(stm_shard *sh, chunk *c, sp_err *e)
 /* Keeps the tail's file written (zeros) at least STM_ZERO_AHEAD_BYTES / 4 past its last
  * record, refilling to STM_ZERO_AHEAD_BYTES (never past the segment size, where it rolls).
  * Leader only, before the pass's fdatasync, which makes the zeros durable with the records.
- * Best effort: on a full disk (or any error) the file is cut back to its records and appends
- * go on growing it. */
+ * Best effort: not on a disk with less than STM_ZERO_AHEAD_MIN_FREE_MB free, and on a full
+ * disk (or any error) the file is cut back to its records and appends go on growing it. */
 static void zero_ahead(stm_shard *sh, const stm_policy *pol, uint64_t pass_bytes)
 {
     /* the average moves by 1/8 of the difference per pass; large passes gain nothing */
@@ -277,6 +278,10 @@ static void zero_ahead(stm_shard *sh, const stm_policy *pol, uint64_t pass_bytes
     uint64_t want = (t->size + STM_ZERO_AHEAD_BYTES) / ZERO_ALIGN * ZERO_ALIGN;
     if (want > pol->segment_bytes) want = pol->segment_bytes;
     if (t->alloc >= want || t->alloc - t->size >= STM_ZERO_AHEAD_BYTES / 4) return;
+    struct statvfs fs;
+    if (fstatvfs(t->fd, &fs) != 0 ||
+        (uint64_t)fs.f_bavail * fs.f_frsize < (uint64_t)STM_ZERO_AHEAD_MIN_FREE_MB << 20)
+        return;
     uint64_t at = t->alloc;
     while (at < want) {
         struct iovec iov[ZERO_IOV];
