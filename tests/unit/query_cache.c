@@ -253,6 +253,49 @@ static void a_pruned_cache_drops_changed_and_deleted_entries(void **state)
     write_object(f->paths[0], 0, 1);
 }
 
+/* The scan threads keep their cache connection between scans (qry_scan.c): a recrawl
+ * committed between two scans is seen by the next one, and a cache file deleted and made
+ * again is reopened rather than read through the old, unlinked file. */
+static void a_kept_cache_connection_sees_recrawls_and_a_new_file(void **state)
+{
+    fixture *f = *state;
+    fill(f, "$");
+    size_t cached, opened;
+    char *got = scan_text(f, f->paths, N_OBJ, f->cache, 2, &cached, &opened);
+    assert_int_equal(cached, N_OBJ);
+    free(got);
+    /* object 0 changes and is recrawled into the same cache file */
+    write_object(f->paths[0], 2, LINES / 2);
+    fill(f, "$");
+    char *parsed = scan_text(f, f->paths, N_OBJ, NULL, 0, &cached, &opened);
+    got = scan_text(f, f->paths, N_OBJ, f->cache, 2, &cached, &opened);
+    assert_int_equal(cached, N_OBJ); /* the new entry is seen: nothing parsed */
+    assert_string_equal(got, parsed);
+    free(got);
+    free(parsed);
+    /* the cache file is deleted and crawled again after object 1 changed: the old file's
+     * connection would miss object 1's new entry */
+    char p[128];
+    snprintf(p, sizeof p, "%s-wal", f->cache);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", f->cache);
+    unlink(p);
+    unlink(f->cache);
+    write_object(f->paths[1], 0, LINES / 3);
+    fill(f, "$");
+    parsed = scan_text(f, f->paths, N_OBJ, NULL, 0, &cached, &opened);
+    got = scan_text(f, f->paths, N_OBJ, f->cache, 2, &cached, &opened);
+    assert_int_equal(cached, N_OBJ);
+    assert_string_equal(got, parsed);
+    free(got);
+    free(parsed);
+    /* and with the cache gone altogether, everything is parsed */
+    unlink(f->cache);
+    got = scan_text(f, f->paths, N_OBJ, f->cache, 2, &cached, &opened);
+    assert_int_equal(cached, 0);
+    free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +305,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(missing_objects_and_other_paths_are_not_served, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_kept_cache_connection_sees_recrawls_and_a_new_file,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(a_pruned_cache_drops_changed_and_deleted_entries,
                                         setup, teardown),
     };
