@@ -7,8 +7,8 @@
  * thread ends). When every thread is busy a job gets a new thread; when none can be made,
  * qry_pool_run fails and the scan produces inline.
  *
- * The idle threads end at process exit (an atexit handler registered with the first
- * thread), after waiting for running jobs, so leak checkers see everything freed.
+ * The threads not inside a job end at process exit (an atexit handler registered with the
+ * first thread) and it waits for them, so leak checkers see everything freed.
  *
  * Locality: any thread may submit jobs; each job runs on exactly one pool thread. The
  * pool's state is under its one mutex.
@@ -34,7 +34,7 @@ typedef struct pool_thread {
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_changed = PTHREAD_COND_INITIALIZER;
 static pool_thread *idle;       /* waiting for a job */
-static size_t n_idle, n_threads;
+static size_t n_idle, n_threads, n_busy; /* n_busy: threads inside a job's fn */
 static bool exit_registered, shutting_down;
 
 static void *pool_main(void *arg)
@@ -51,6 +51,7 @@ static void *pool_main(void *arg)
         pthread_mutex_unlock(&pool_mu);
         fn(job);
         pthread_mutex_lock(&pool_mu);
+        n_busy--;
         /* idle before done() tells the submitter, so its next job finds this thread */
         bool stay = !t->quit && !shutting_down && n_idle < QRY_POOL_IDLE_MAX;
         if (stay) {
@@ -62,6 +63,7 @@ static void *pool_main(void *arg)
         if (done) done(job);
         pthread_mutex_lock(&pool_mu);
         if (!stay) break;
+        pthread_cond_broadcast(&pool_changed); /* idle now: pool_exit may be waiting */
     }
     pthread_mutex_unlock(&pool_mu);
     qry_scan_thread_release();
@@ -74,7 +76,9 @@ static void *pool_main(void *arg)
     return NULL;
 }
 
-/* atexit: ends every thread once the running jobs have finished. */
+/* atexit: ends every thread that is not inside a job, and waits until they have ended
+ * (their cache connections and arenas freed). A job still running at exit (exit() called
+ * from elsewhere mid-query) is not waited for: it could wait on a consumer that is gone. */
 static void pool_exit(void)
 {
     pthread_mutex_lock(&pool_mu);
@@ -87,7 +91,7 @@ static void pool_exit(void)
             t->quit = true;
             pthread_cond_signal(&t->wake);
         }
-        if (!n_threads) break;
+        if (n_threads <= n_busy) break;
         pthread_cond_wait(&pool_changed, &pool_mu);
     }
     pthread_mutex_unlock(&pool_mu);
@@ -108,6 +112,7 @@ bool qry_pool_run(void (*fn)(void *), void (*done)(void *), void *arg)
         t->fn = fn;
         t->done = done;
         t->arg = arg;
+        n_busy++;
         pthread_cond_signal(&t->wake);
         pthread_mutex_unlock(&pool_mu);
         return true;
@@ -125,6 +130,7 @@ bool qry_pool_run(void (*fn)(void *), void (*done)(void *), void *arg)
     pthread_attr_destroy(&attr);
     if (ok) {
         n_threads++;
+        n_busy++;
         if (!exit_registered) exit_registered = atexit(pool_exit) == 0;
     } else {
         pthread_cond_destroy(&t->wake);
