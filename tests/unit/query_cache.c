@@ -296,6 +296,46 @@ static void a_kept_cache_connection_sees_recrawls_and_a_new_file(void **state)
     free(got);
 }
 
+/* cat_cache_chunk_view walks an entry's chunks with one cursor: in order, out of order, again,
+ * across entries and past the end it gives exactly the chunk cat_cache_chunk_get gives. */
+static void chunk_views_in_any_order_are_the_stored_chunks(void **state)
+{
+    fixture *f = *state;
+    fill(f, "$");
+    sp_err e = {0};
+    cat_cache *c = cat_cache_open(f->cache, false, &e);
+    assert_non_null(c);
+    assert_true(cat_cache_read_begin(c));
+    int64_t id[N_OBJ];
+    size_t chunks = 0;
+    for (int k = 0; k < N_OBJ; k++) {
+        struct stat st;
+        stat(f->paths[k], &st);
+        id[k] = cat_cache_lookup(c, f->paths[k], &st, "$", &chunks);
+        assert_true(id[k] > 0);
+        assert_int_equal(chunks, 2);
+    }
+    /* (object, seq) pairs: in order, repeated, backwards, skipping, switching entries */
+    static const int order[][2] = {{0, 0}, {0, 1}, {0, 1}, {0, 0}, {2, 1}, {1, 0}, {2, 0},
+                                   {1, 1}, {0, 1}, {2, 1}};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        size_t want_len = 0, got_len = 0;
+        void *want = cat_cache_chunk_get(c, id[order[i][0]], (size_t)order[i][1], &want_len);
+        const void *got = cat_cache_chunk_view(c, id[order[i][0]], (size_t)order[i][1], &got_len);
+        assert_non_null(want);
+        assert_non_null(got);
+        assert_int_equal(got_len, want_len);
+        assert_memory_equal(got, want, want_len);
+        free(want);
+    }
+    size_t len;
+    assert_null(cat_cache_chunk_view(c, id[1], 2, &len));   /* past the last chunk */
+    assert_null(cat_cache_chunk_view(c, id[2] + 100, 0, &len)); /* no such entry */
+    assert_non_null(cat_cache_chunk_view(c, id[1], 1, &len)); /* and on again */
+    cat_cache_read_end(c);
+    cat_cache_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +344,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_changed_object_is_parsed_not_served_stale, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(missing_objects_and_other_paths_are_not_served, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(chunk_views_in_any_order_are_the_stored_chunks, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_kept_cache_connection_sees_recrawls_and_a_new_file,
                                         setup, teardown),
