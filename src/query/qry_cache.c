@@ -119,7 +119,7 @@ bool qry_batch_from_chunk(qry_batch *b, const void *data, size_t len, const qry_
                 name_col[i] = name_col[i] == NO_COL ? c : MANY_COLS;
         }
     }
-    if (ok && k.n_records) {
+    if (ok && k.n_records > b->cap_rows) {
         b->cap_rows = k.n_records;
         b->cells = realloc(b->cells, (n_cols ? n_cols : 1) * b->cap_rows * sizeof *b->cells);
         if (!b->cells) abort();

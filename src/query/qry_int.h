@@ -205,6 +205,7 @@ typedef struct qry_batch {
     bool object_end;          /* last batch of the object */
     char *error;              /* reading failed here: the scan ends with this message */
     size_t rg_read, rg_skipped; /* Parquet row groups of the object decoded / skipped */
+    size_t cells_cap;         /* a kept batch (qry_scan.c): the cells' capacity in cells */
     struct qry_batch *next;
 } qry_batch;
 

@@ -176,10 +176,38 @@ static json_t *member(json_t *rec, const char *name)
 
 /* ---- producing -------------------------------------------------------------------------- */
 
+/* Batches whose buffers are kept for the next batch (any scan, any thread): a worker's
+ * fresh buffers cost page faults on every batch, and freeing them let malloc hand the pages
+ * back (madvise) only to fault them in again for the next. At most QRY_BATCH_SPARE_MAX are
+ * kept, each only if its buffers are at most QRY_BATCH_SPARE_BYTES. */
+enum { QRY_BATCH_SPARE_MAX = 16, QRY_BATCH_SPARE_BYTES = 1024 * 1024 };
+
+static pthread_mutex_t spare_mu = PTHREAD_MUTEX_INITIALIZER;
+static qry_batch *spare;        /* linked through next; cells_cap holds the cells' capacity */
+static size_t n_spare;
+
 static qry_batch *batch_new(const qry_scan *s, size_t object)
 {
-    qry_batch *b = calloc(1, sizeof *b);
-    if (!b) abort();
+    pthread_mutex_lock(&spare_mu);
+    qry_batch *b = spare;
+    if (b) {
+        spare = b->next;
+        n_spare--;
+    }
+    pthread_mutex_unlock(&spare_mu);
+    if (b) {
+        qry_cell *cells = b->cells;
+        char *text = b->text;
+        size_t cells_cap = b->cells_cap, text_cap = b->text_cap;
+        memset(b, 0, sizeof *b);
+        b->cells = cells;
+        b->text = text;
+        b->text_cap = text_cap;
+        b->cap_rows = cells_cap / (s->n_cols ? s->n_cols : 1);
+    } else {
+        b = calloc(1, sizeof *b);
+        if (!b) abort();
+    }
     b->object = object;
     b->n_cols = s->n_cols;
     return b;
@@ -188,10 +216,39 @@ static qry_batch *batch_new(const qry_scan *s, size_t object)
 void qry_batch_free(qry_batch *b)
 {
     if (!b) return;
+    free(b->error);
+    b->error = NULL;
+    size_t cells_cap = b->cap_rows * (b->n_cols ? b->n_cols : 1);
+    if (cells_cap * sizeof *b->cells + b->text_cap <= QRY_BATCH_SPARE_BYTES) {
+        b->cells_cap = cells_cap;
+        pthread_mutex_lock(&spare_mu);
+        bool keep = n_spare < QRY_BATCH_SPARE_MAX;
+        if (keep) {
+            b->next = spare;
+            spare = b;
+            n_spare++;
+        }
+        pthread_mutex_unlock(&spare_mu);
+        if (keep) return;
+    }
     free(b->cells);
     free(b->text);
-    free(b->error);
     free(b);
+}
+
+/* atexit: the kept batches go (leak checkers). */
+static void spare_release(void)
+{
+    pthread_mutex_lock(&spare_mu);
+    while (spare) {
+        qry_batch *b = spare;
+        spare = b->next;
+        free(b->cells);
+        free(b->text);
+        free(b);
+    }
+    n_spare = 0;
+    pthread_mutex_unlock(&spare_mu);
 }
 
 typedef struct row_arg {
@@ -425,7 +482,14 @@ static void wait_finished(qry_scan *s, size_t n)
 
 /* ---- the scan --------------------------------------------------------------------------- */
 
-void qry_init(void) { sp_json_arena_install(); }
+static void qry_init_once(void) { atexit(spare_release); }
+
+void qry_init(void)
+{
+    sp_json_arena_install();
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, qry_init_once);
+}
 
 qry_scan *qry_scan_start(char *const *paths, size_t n_paths, const cat_jsonpath *path,
                          const qry_col *cols, size_t n_cols, size_t n_workers)
@@ -471,7 +535,7 @@ qry_scan *qry_scan_start_filtered(char *const *paths, size_t n_paths, const cat_
                                   const char *cache_path, const char *json_path,
                                   const qry_stat_filter *filters, size_t n_filters)
 {
-    sp_json_arena_install();
+    qry_init();
     qry_scan *s = calloc(1, sizeof *s);
     if (!s) abort();
     s->cache_path = json_path ? cache_path : NULL;

@@ -170,6 +170,38 @@ static void scan_threads_are_kept_between_scans(void **state)
     }
 }
 
+/* Batches are kept for reuse (qry_batch_free): scans of one column and of four, one after
+ * another, each get their own rows, whatever the kept batches held before. */
+static void kept_batches_serve_scans_of_any_width(void **state)
+{
+    fixture *f = *state;
+    sp_err e = {0};
+    cat_jsonpath *p = cat_jsonpath_compile("$", &e);
+    qry_col one[] = {{"id", QRY_COL_TEXT}};
+    for (int round = 0; round < 3; round++) {
+        size_t opened;
+        assert_int_equal(drain(f, "$", 2, &opened), (N_OBJECTS - 1) * ROWS_PER_OBJECT + 1);
+        qry_scan *s = qry_scan_start(f->paths, 2, p, one, 1, 2);
+        for (size_t obj = 0, i = 0; obj < 2; obj++, i = 0)
+            for (;;) {
+                qry_batch *b = qry_scan_next(s, obj);
+                assert_int_equal(b->n_cols, 1);
+                for (size_t r = 0; r < b->n_rows; r++, i++) {
+                    char want[32];
+                    int n = snprintf(want, sizeof want, "%zu", obj * 10000 + i);
+                    assert_int_equal(b->cells[r].type, SQLITE_TEXT);
+                    assert_int_equal(b->cells[r].len, (size_t)n);
+                    assert_memory_equal(b->text + b->cells[r].v.off, want, (size_t)n);
+                }
+                bool end = b->object_end;
+                qry_batch_free(b);
+                if (end) break;
+            }
+        qry_scan_stop(s);
+    }
+    cat_jsonpath_destroy(p);
+}
+
 typedef struct concurrent_arg {
     fixture *f;
     size_t rows;
@@ -235,6 +267,7 @@ int main(void)
         cmocka_unit_test(the_arena_never_reuses_live_memory),
         cmocka_unit_test_setup_teardown(scan_threads_are_kept_between_scans, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_scans_share_the_pool, setup, teardown),
+        cmocka_unit_test_setup_teardown(kept_batches_serve_scans_of_any_width, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
