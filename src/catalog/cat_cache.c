@@ -46,6 +46,12 @@ static const char *const WRITE_SQL[ST_N] = {
 struct cat_cache {
     sqlite3 *db;
     sqlite3_stmt *lookup, *chunk;
+    /* cat_cache_chunk_view's cursor over one entry's chunks in seq order, left on the chunk
+     * it returned last, so the next one is a step, not a seek */
+    sqlite3_stmt *walk;
+    bool walking;
+    int64_t walk_object;
+    size_t walk_next;          /* the seq a step gives */
     sqlite3_stmt *w[ST_N];
 };
 
@@ -124,6 +130,7 @@ void cat_cache_close(cat_cache *c)
     if (!c) return;
     sqlite3_finalize(c->lookup);
     sqlite3_finalize(c->chunk);
+    sqlite3_finalize(c->walk);
     for (int i = 0; i < ST_N; i++) sqlite3_finalize(c->w[i]);
     sqlite3_close(c->db);
     free(c);
@@ -421,20 +428,34 @@ void *cat_cache_chunk_get(cat_cache *c, int64_t id, size_t seq, size_t *len)
     return out;
 }
 
+/* The chunks are rows of a WITHOUT ROWID table whose key holds the blob: a seek compares
+ * keys, and SQLite copies a key that spills onto overflow pages whole to compare it, so one
+ * seek per chunk copied several chunks. The cursor seeks once per entry ("object >= id", no
+ * upper bound, so no key compare per step either) and steps from chunk to chunk. */
 const void *cat_cache_chunk_view(cat_cache *c, int64_t id, size_t seq, size_t *len)
 {
-    if (!c->chunk && sqlite3_prepare_v2(c->db, "SELECT data FROM cache_chunks WHERE object = ?"
-                                               " AND seq = ?", -1, &c->chunk, NULL) != SQLITE_OK)
+    if (!c->walk && sqlite3_prepare_v2(c->db, "SELECT object, seq, data FROM cache_chunks"
+                                              " WHERE object >= ? ORDER BY object, seq",
+                                       -1, &c->walk, NULL) != SQLITE_OK)
         return NULL;
-    sqlite3_reset(c->chunk);
-    sqlite3_bind_int64(c->chunk, 1, id);
-    sqlite3_bind_int64(c->chunk, 2, (sqlite3_int64)seq);
-    if (sqlite3_step(c->chunk) != SQLITE_ROW) {
-        sqlite3_reset(c->chunk);
-        return NULL;
+    if (!c->walking || c->walk_object != id || c->walk_next > seq) {
+        sqlite3_reset(c->walk);
+        sqlite3_bind_int64(c->walk, 1, id);
+        c->walking = true;
+        c->walk_object = id;
     }
-    *len = (size_t)sqlite3_column_bytes(c->chunk, 0);
-    const void *out = sqlite3_column_blob(c->chunk, 0);
+    for (;;) {
+        if (sqlite3_step(c->walk) != SQLITE_ROW || sqlite3_column_int64(c->walk, 0) != id ||
+            sqlite3_column_int64(c->walk, 1) > (sqlite3_int64)seq) {
+            sqlite3_reset(c->walk);
+            c->walking = false;
+            return NULL;
+        }
+        if (sqlite3_column_int64(c->walk, 1) == (sqlite3_int64)seq) break;
+    }
+    c->walk_next = seq + 1;
+    *len = (size_t)sqlite3_column_bytes(c->walk, 2);
+    const void *out = sqlite3_column_blob(c->walk, 2);
     return out ? out : "";
 }
 
@@ -442,7 +463,9 @@ bool cat_cache_read_begin(cat_cache *c) { return sqlite3_exec(c->db, "BEGIN", 0,
 
 void cat_cache_read_end(cat_cache *c)
 {
-    if (c->chunk) sqlite3_reset(c->chunk); /* a view's statement */
+    if (c->chunk) sqlite3_reset(c->chunk);
+    if (c->walk) sqlite3_reset(c->walk); /* a view's statement */
+    c->walking = false;
     sqlite3_exec(c->db, "COMMIT", 0, 0, 0);
 }
 

@@ -63,6 +63,10 @@ typedef struct qry_execution {
 
 struct qry_athena {
     cat_catalog *cat;             /* only reopened by the thread */
+    /* The thread's own catalog connection, kept between queries (every statement on it
+     * reads what is committed when it runs, so a crawl or Glue change between queries is
+     * seen as with a fresh one); dropped after a failed query, reopened on the next. */
+    cat_catalog *run_cat;
     cat_catalog *meta;            /* the API's own connection: workgroups, named queries, metadata */
     lake *lk;
     pthread_mutex_t lock;
@@ -223,7 +227,8 @@ static void finish(qry_execution *x, qry_state state, const char *reason)
  * object, published only if the query succeeds. Returns the result's shape (no rows). */
 static qry_result *run_one(qry_athena *a, qry_execution *x, sp_err *e)
 {
-    cat_catalog *cat = cat_catalog_reopen(a->cat, e);
+    if (!a->run_cat) a->run_cat = cat_catalog_reopen(a->cat, e);
+    cat_catalog *cat = a->run_cat;
     if (!cat) return NULL;
     char stack[4096];
     csv_out c = {0};
@@ -235,7 +240,10 @@ static qry_result *run_one(qry_athena *a, qry_execution *x, sp_err *e)
         qry_sink sink = {.begin = csv_begin, .row = csv_row, .arg = &c};
         r = qry_run(cat, a->lk, x->database, x->sql, &opts, &sink, e);
     }
-    cat_catalog_close(cat);
+    if (!r) { /* whatever the failure left behind goes with the connection */
+        cat_catalog_close(cat);
+        a->run_cat = NULL;
+    }
     bool ok = r && csv_flush(&c, true, e) && lake_writer_commit(c.w, e);
     if (r && !ok) {
         sp_err_wrap(e, x->output);
@@ -849,6 +857,7 @@ void qry_athena_destroy(qry_athena *a)
         execution_free(x);
     }
     qry_stop_destroy(a->stop);
+    cat_catalog_close(a->run_cat);
     cat_catalog_close(a->meta);
     pthread_cond_destroy(&a->wake);
     pthread_mutex_destroy(&a->lock);

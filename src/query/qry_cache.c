@@ -100,19 +100,26 @@ bool qry_batch_from_chunk(qry_batch *b, const void *data, size_t len, const qry_
     /* per column: the chunk name that matches exactly, and which names match ignoring case */
     size_t *exact = calloc(n_cols ? n_cols : 1, sizeof *exact);
     bool *loose = calloc((n_cols ? n_cols : 1) * (k.n_names ? k.n_names : 1), sizeof *loose);
+    /* per chunk name: the one column it can fill (NO_COL: none); MANY_COLS when it can fill
+     * several (the same name asked for twice, or matching two columns ignoring case) */
+    enum { NO_COL = SIZE_MAX, MANY_COLS = SIZE_MAX - 1 };
+    size_t *name_col = malloc((k.n_names ? k.n_names : 1) * sizeof *name_col);
     cat_cache_value *vals = calloc(n_cols ? n_cols : 1, sizeof *vals);
     const cat_cache_value **pick = calloc(n_cols ? n_cols : 1, sizeof *pick);
     bool *pick_exact = calloc(n_cols ? n_cols : 1, sizeof *pick_exact);
-    if (!exact || !loose || !vals || !pick || !pick_exact) abort();
+    if (!exact || !loose || !name_col || !vals || !pick || !pick_exact) abort();
+    for (size_t i = 0; ok && i < k.n_names; i++) name_col[i] = NO_COL;
     for (size_t c = 0; ok && c < n_cols; c++) {
         exact[c] = SIZE_MAX;
         for (size_t i = 0; i < k.n_names; i++) {
             if (exact[c] == SIZE_MAX && name_is(k.names[i], k.name_lens[i], cols[c].name, false))
                 exact[c] = i;
             loose[c * k.n_names + i] = name_is(k.names[i], k.name_lens[i], cols[c].name, true);
+            if (loose[c * k.n_names + i] || exact[c] == i)
+                name_col[i] = name_col[i] == NO_COL ? c : MANY_COLS;
         }
     }
-    if (ok && k.n_records) {
+    if (ok && k.n_records > b->cap_rows) {
         b->cap_rows = k.n_records;
         b->cells = realloc(b->cells, (n_cols ? n_cols : 1) * b->cap_rows * sizeof *b->cells);
         if (!b->cells) abort();
@@ -133,7 +140,10 @@ bool qry_batch_from_chunk(qry_batch *b, const void *data, size_t len, const qry_
                 ok = false;
                 break;
             }
-            for (size_t c = 0; c < n_cols; c++) {
+            size_t only = name_col[v.name];
+            if (only == NO_COL) continue;
+            size_t c0 = only == MANY_COLS ? 0 : only, c1 = only == MANY_COLS ? n_cols : only + 1;
+            for (size_t c = c0; c < c1; c++) {
                 if (pick_exact[c]) continue;
                 if (v.name == exact[c]) {
                     vals[c] = v;
@@ -155,6 +165,7 @@ bool qry_batch_from_chunk(qry_batch *b, const void *data, size_t len, const qry_
     cat_chunk_close(&k);
     free(exact);
     free(loose);
+    free(name_col);
     free(vals);
     free(pick);
     free(pick_exact);

@@ -205,6 +205,7 @@ typedef struct qry_batch {
     bool object_end;          /* last batch of the object */
     char *error;              /* reading failed here: the scan ends with this message */
     size_t rg_read, rg_skipped; /* Parquet row groups of the object decoded / skipped */
+    size_t cells_cap;         /* a kept batch (qry_scan.c): the cells' capacity in cells */
     struct qry_batch *next;
 } qry_batch;
 
@@ -244,6 +245,14 @@ qry_scan *qry_scan_start_filtered(char *const *paths, size_t n_paths, const cat_
  * batch with object_end. Blocks until the batch is ready. Caller frees with qry_batch_free. */
 qry_batch *qry_scan_next(qry_scan *s, size_t object);
 void qry_batch_free(qry_batch *b);
+/* On a scan thread about to end: closes its kept query-cache connection and jansson arena. */
+void qry_scan_thread_release(void);
+/* Runs fn(arg) on a kept scan thread (qry_pool.c), a new one when none is idle, then
+ * done(arg) (NULL: none) once that thread is idle again, so a job submitted after done()
+ * reuses it. False when no thread can be had (nothing run). Any thread. */
+bool qry_pool_run(void (*fn)(void *), void (*done)(void *), void *arg);
+/* Threads the pool has now, busy or idle (tests). */
+size_t qry_pool_threads(void);
 /* Stops the workers (mid-object is fine), joins them and frees s and unconsumed batches. */
 void qry_scan_stop(qry_scan *s);
 /* Converts v (NULL: absent) as the OpenX SerDe reads it with ignore.malformed.json:

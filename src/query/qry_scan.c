@@ -7,7 +7,7 @@
  * its objects in order, so rows come out in exactly the order a single-threaded scan
  * gives. Workers run at most QRY_SCAN_QUEUE_MAX batches ahead; stopping a scan (end of the
  * statement, LIMIT) stops and joins them. With no worker threads the consumer produces each
- * batch itself.
+ * batch itself. The workers are jobs on the kept scan threads of qry_pool.c.
  *
  * Locality: qry_scan_start/next/stop are called by one consumer thread. Batches and jansson
  * trees never cross threads except as finished qry_batch values, handed over under the
@@ -26,11 +26,12 @@ enum { QRY_SCAN_BATCH_ROWS = 1024, QRY_SCAN_QUEUE_MAX = 4 };
 
 typedef struct worker {
     qry_scan *s;
-    pthread_t thread;
+    bool finished;            /* its pool job has returned (under the scan's mutex) */
     size_t next_obj;          /* next object this worker opens */
     cat_reader *reader;       /* the object being read, or NULL */
     cat_cache *cache;         /* this worker's read-only cache handle, opened on first use */
     bool cache_tried;
+    bool cache_borrowed;      /* cache is the pool thread's (tl_cache), not closed here */
     int64_t cache_id;         /* the object being served from the cache (0: none) */
     size_t cache_seq, cache_chunks;
     size_t cur_obj;
@@ -54,6 +55,24 @@ struct qry_scan {
     pthread_cond_t ready, room;
     bool stop;
 };
+
+/* A pool thread's query-cache connection, kept between scans (qry_pool.c): the read
+ * transaction each object's read opens sees every crawl committed before it, as a fresh
+ * connection would, and the pages it mapped stay mapped. Reopened when a scan names another
+ * cache file; closed by qry_scan_thread_release. */
+static _Thread_local cat_cache *tl_cache;
+static _Thread_local char *tl_cache_path;
+static _Thread_local dev_t tl_cache_dev;  /* the file it opened: a cache deleted and */
+static _Thread_local ino_t tl_cache_ino;  /* made again (another inode) is reopened */
+
+void qry_scan_thread_release(void)
+{
+    cat_cache_close(tl_cache);
+    tl_cache = NULL;
+    free(tl_cache_path);
+    tl_cache_path = NULL;
+    sp_json_arena_thread_release();
+}
 
 /* ---- values ----------------------------------------------------------------------------- */
 
@@ -157,10 +176,38 @@ static json_t *member(json_t *rec, const char *name)
 
 /* ---- producing -------------------------------------------------------------------------- */
 
+/* Batches whose buffers are kept for the next batch (any scan, any thread): a worker's
+ * fresh buffers cost page faults on every batch, and freeing them let malloc hand the pages
+ * back (madvise) only to fault them in again for the next. At most QRY_BATCH_SPARE_MAX are
+ * kept, each only if its buffers are at most QRY_BATCH_SPARE_BYTES. */
+enum { QRY_BATCH_SPARE_MAX = 16, QRY_BATCH_SPARE_BYTES = 1024 * 1024 };
+
+static pthread_mutex_t spare_mu = PTHREAD_MUTEX_INITIALIZER;
+static qry_batch *spare;        /* linked through next; cells_cap holds the cells' capacity */
+static size_t n_spare;
+
 static qry_batch *batch_new(const qry_scan *s, size_t object)
 {
-    qry_batch *b = calloc(1, sizeof *b);
-    if (!b) abort();
+    pthread_mutex_lock(&spare_mu);
+    qry_batch *b = spare;
+    if (b) {
+        spare = b->next;
+        n_spare--;
+    }
+    pthread_mutex_unlock(&spare_mu);
+    if (b) {
+        qry_cell *cells = b->cells;
+        char *text = b->text;
+        size_t cells_cap = b->cells_cap, text_cap = b->text_cap;
+        memset(b, 0, sizeof *b);
+        b->cells = cells;
+        b->text = text;
+        b->text_cap = text_cap;
+        b->cap_rows = cells_cap / (s->n_cols ? s->n_cols : 1);
+    } else {
+        b = calloc(1, sizeof *b);
+        if (!b) abort();
+    }
     b->object = object;
     b->n_cols = s->n_cols;
     return b;
@@ -169,10 +216,39 @@ static qry_batch *batch_new(const qry_scan *s, size_t object)
 void qry_batch_free(qry_batch *b)
 {
     if (!b) return;
+    free(b->error);
+    b->error = NULL;
+    size_t cells_cap = b->cap_rows * (b->n_cols ? b->n_cols : 1);
+    if (cells_cap * sizeof *b->cells + b->text_cap <= QRY_BATCH_SPARE_BYTES) {
+        b->cells_cap = cells_cap;
+        pthread_mutex_lock(&spare_mu);
+        bool keep = n_spare < QRY_BATCH_SPARE_MAX;
+        if (keep) {
+            b->next = spare;
+            spare = b;
+            n_spare++;
+        }
+        pthread_mutex_unlock(&spare_mu);
+        if (keep) return;
+    }
     free(b->cells);
     free(b->text);
-    free(b->error);
     free(b);
+}
+
+/* atexit: the kept batches go (leak checkers). */
+static void spare_release(void)
+{
+    pthread_mutex_lock(&spare_mu);
+    while (spare) {
+        qry_batch *b = spare;
+        spare = b->next;
+        free(b->cells);
+        free(b->text);
+        free(b);
+    }
+    n_spare = 0;
+    pthread_mutex_unlock(&spare_mu);
 }
 
 typedef struct row_arg {
@@ -226,7 +302,31 @@ static bool cache_start(worker *w, const char *path, const struct stat *st)
     if (!w->cache_tried) {
         w->cache_tried = true;
         sp_err e = {0};
-        w->cache = cat_cache_open(s->cache_path, false, &e);
+        if (s->n_workers) { /* on a pool thread: its kept connection */
+            /* stat before open: a file replaced in between only costs a reopen next time */
+            struct stat cst;
+            bool have = stat(s->cache_path, &cst) == 0;
+            if (tl_cache && (strcmp(tl_cache_path, s->cache_path) || !have ||
+                             cst.st_dev != tl_cache_dev || cst.st_ino != tl_cache_ino)) {
+                cat_cache_close(tl_cache);
+                tl_cache = NULL;
+                free(tl_cache_path);
+                tl_cache_path = NULL;
+            }
+            if (!tl_cache && have) {
+                tl_cache = cat_cache_open(s->cache_path, false, &e);
+                tl_cache_dev = cst.st_dev;
+                tl_cache_ino = cst.st_ino;
+                if (tl_cache) {
+                    tl_cache_path = strdup(s->cache_path);
+                    if (!tl_cache_path) abort();
+                }
+            }
+            w->cache = tl_cache;
+            w->cache_borrowed = true;
+        } else {
+            w->cache = cat_cache_open(s->cache_path, false, &e);
+        }
     }
     if (!w->cache || !cat_cache_read_begin(w->cache)) return false;
     size_t chunks = 0;
@@ -334,11 +434,12 @@ static void worker_release(worker *w)
     w->reader = NULL;
     if (w->cache_id) cat_cache_read_end(w->cache);
     w->cache_id = 0;
-    cat_cache_close(w->cache);
+    if (!w->cache_borrowed) cat_cache_close(w->cache);
     w->cache = NULL;
 }
 
-static void *worker_main(void *arg)
+/* A pool job (qry_pool.c): produces w's objects until done or stopped. */
+static void worker_main(void *arg)
 {
     worker *w = arg;
     qry_scan *s = w->s;
@@ -359,13 +460,36 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&s->mu);
     }
     worker_release(w);
-    sp_json_arena_thread_release();
-    return NULL;
+}
+
+/* The pool's done(): after it the worker no longer touches w or the scan. */
+static void worker_finished(void *arg)
+{
+    worker *w = arg;
+    qry_scan *s = w->s;
+    pthread_mutex_lock(&s->mu);
+    w->finished = true;
+    pthread_cond_broadcast(&s->ready);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Under s->mu: waits until the first n workers' jobs have returned. */
+static void wait_finished(qry_scan *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        while (!s->w[i].finished) pthread_cond_wait(&s->ready, &s->mu);
 }
 
 /* ---- the scan --------------------------------------------------------------------------- */
 
-void qry_init(void) { sp_json_arena_install(); }
+static void qry_init_once(void) { atexit(spare_release); }
+
+void qry_init(void)
+{
+    sp_json_arena_install();
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, qry_init_once);
+}
 
 qry_scan *qry_scan_start(char *const *paths, size_t n_paths, const cat_jsonpath *path,
                          const qry_col *cols, size_t n_cols, size_t n_workers)
@@ -411,7 +535,7 @@ qry_scan *qry_scan_start_filtered(char *const *paths, size_t n_paths, const cat_
                                   const char *cache_path, const char *json_path,
                                   const qry_stat_filter *filters, size_t n_filters)
 {
-    sp_json_arena_install();
+    qry_init();
     qry_scan *s = calloc(1, sizeof *s);
     if (!s) abort();
     s->cache_path = json_path ? cache_path : NULL;
@@ -436,13 +560,13 @@ qry_scan *qry_scan_start_filtered(char *const *paths, size_t n_paths, const cat_
     }
     size_t started = 0;
     for (; started < n_workers; started++)
-        if (pthread_create(&s->w[started].thread, NULL, worker_main, &s->w[started])) break;
+        if (!qry_pool_run(worker_main, worker_finished, &s->w[started])) break;
     if (started < n_workers) { /* no threads to be had: produce inline instead */
         pthread_mutex_lock(&s->mu);
         s->stop = true;
         pthread_cond_broadcast(&s->room);
+        wait_finished(s, started);
         pthread_mutex_unlock(&s->mu);
-        for (size_t i = 0; i < started; i++) pthread_join(s->w[i].thread, NULL);
         for (size_t i = 0; i < n_workers; i++)
             while (s->w[i].head) {
                 qry_batch *b = s->w[i].head;
@@ -484,8 +608,8 @@ void qry_scan_stop(qry_scan *s)
     pthread_mutex_lock(&s->mu);
     s->stop = true;
     pthread_cond_broadcast(&s->room);
+    wait_finished(s, s->n_workers);
     pthread_mutex_unlock(&s->mu);
-    for (size_t i = 0; i < s->n_workers; i++) pthread_join(s->w[i].thread, NULL);
     for (size_t i = 0; i < (s->n_workers ? s->n_workers : 1); i++) {
         while (s->w[i].head) {
             qry_batch *b = s->w[i].head;

@@ -253,6 +253,89 @@ static void a_pruned_cache_drops_changed_and_deleted_entries(void **state)
     write_object(f->paths[0], 0, 1);
 }
 
+/* The scan threads keep their cache connection between scans (qry_scan.c): a recrawl
+ * committed between two scans is seen by the next one, and a cache file deleted and made
+ * again is reopened rather than read through the old, unlinked file. */
+static void a_kept_cache_connection_sees_recrawls_and_a_new_file(void **state)
+{
+    fixture *f = *state;
+    fill(f, "$");
+    size_t cached, opened;
+    char *got = scan_text(f, f->paths, N_OBJ, f->cache, 2, &cached, &opened);
+    assert_int_equal(cached, N_OBJ);
+    free(got);
+    /* object 0 changes and is recrawled into the same cache file */
+    write_object(f->paths[0], 2, LINES / 2);
+    fill(f, "$");
+    char *parsed = scan_text(f, f->paths, N_OBJ, NULL, 0, &cached, &opened);
+    got = scan_text(f, f->paths, N_OBJ, f->cache, 2, &cached, &opened);
+    assert_int_equal(cached, N_OBJ); /* the new entry is seen: nothing parsed */
+    assert_string_equal(got, parsed);
+    free(got);
+    free(parsed);
+    /* the cache file is deleted and crawled again after object 1 changed: the old file's
+     * connection would miss object 1's new entry */
+    char p[128];
+    snprintf(p, sizeof p, "%s-wal", f->cache);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", f->cache);
+    unlink(p);
+    unlink(f->cache);
+    write_object(f->paths[1], 0, LINES / 3);
+    fill(f, "$");
+    parsed = scan_text(f, f->paths, N_OBJ, NULL, 0, &cached, &opened);
+    got = scan_text(f, f->paths, N_OBJ, f->cache, 2, &cached, &opened);
+    assert_int_equal(cached, N_OBJ);
+    assert_string_equal(got, parsed);
+    free(got);
+    free(parsed);
+    /* and with the cache gone altogether, everything is parsed */
+    unlink(f->cache);
+    got = scan_text(f, f->paths, N_OBJ, f->cache, 2, &cached, &opened);
+    assert_int_equal(cached, 0);
+    free(got);
+}
+
+/* cat_cache_chunk_view walks an entry's chunks with one cursor: in order, out of order, again,
+ * across entries and past the end it gives exactly the chunk cat_cache_chunk_get gives. */
+static void chunk_views_in_any_order_are_the_stored_chunks(void **state)
+{
+    fixture *f = *state;
+    fill(f, "$");
+    sp_err e = {0};
+    cat_cache *c = cat_cache_open(f->cache, false, &e);
+    assert_non_null(c);
+    assert_true(cat_cache_read_begin(c));
+    int64_t id[N_OBJ];
+    size_t chunks = 0;
+    for (int k = 0; k < N_OBJ; k++) {
+        struct stat st;
+        stat(f->paths[k], &st);
+        id[k] = cat_cache_lookup(c, f->paths[k], &st, "$", &chunks);
+        assert_true(id[k] > 0);
+        assert_int_equal(chunks, 2);
+    }
+    /* (object, seq) pairs: in order, repeated, backwards, skipping, switching entries */
+    static const int order[][2] = {{0, 0}, {0, 1}, {0, 1}, {0, 0}, {2, 1}, {1, 0}, {2, 0},
+                                   {1, 1}, {0, 1}, {2, 1}};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        size_t want_len = 0, got_len = 0;
+        void *want = cat_cache_chunk_get(c, id[order[i][0]], (size_t)order[i][1], &want_len);
+        const void *got = cat_cache_chunk_view(c, id[order[i][0]], (size_t)order[i][1], &got_len);
+        assert_non_null(want);
+        assert_non_null(got);
+        assert_int_equal(got_len, want_len);
+        assert_memory_equal(got, want, want_len);
+        free(want);
+    }
+    size_t len;
+    assert_null(cat_cache_chunk_view(c, id[1], 2, &len));   /* past the last chunk */
+    assert_null(cat_cache_chunk_view(c, id[2] + 100, 0, &len)); /* no such entry */
+    assert_non_null(cat_cache_chunk_view(c, id[1], 1, &len)); /* and on again */
+    cat_cache_read_end(c);
+    cat_cache_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +345,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(missing_objects_and_other_paths_are_not_served, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(chunk_views_in_any_order_are_the_stored_chunks, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_kept_cache_connection_sees_recrawls_and_a_new_file,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(a_pruned_cache_drops_changed_and_deleted_entries,
                                         setup, teardown),
     };

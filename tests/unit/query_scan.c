@@ -1,12 +1,13 @@
 /* The lake scan's producer side: rows come out in object order whatever the number of
  * worker threads, only the asked-for columns are converted, unreadable objects are skipped,
  * a stopped scan leaves nothing behind, and the jansson arena stays correct under trees
- * that outlive a document. */
+ * that outlive a document; the scan threads are kept and shared by concurrent scans. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,87 @@ static void a_stopped_scan_frees_what_it_read_ahead(void **state)
     cat_jsonpath_destroy(p);
 }
 
+/* Scans run on kept threads (qry_pool.c): one scan after another reuses the same ones. */
+static void scan_threads_are_kept_between_scans(void **state)
+{
+    fixture *f = *state;
+    size_t opened;
+    drain(f, "$", 3, &opened);
+    size_t after_first = qry_pool_threads();
+    assert_true(after_first >= 3);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(drain(f, "$", 3, &opened), (N_OBJECTS - 1) * ROWS_PER_OBJECT + 1);
+        assert_int_equal(qry_pool_threads(), after_first);
+    }
+}
+
+/* Batches are kept for reuse (qry_batch_free): scans of one column and of four, one after
+ * another, each get their own rows, whatever the kept batches held before. */
+static void kept_batches_serve_scans_of_any_width(void **state)
+{
+    fixture *f = *state;
+    sp_err e = {0};
+    cat_jsonpath *p = cat_jsonpath_compile("$", &e);
+    qry_col one[] = {{"id", QRY_COL_TEXT}};
+    for (int round = 0; round < 3; round++) {
+        size_t opened;
+        assert_int_equal(drain(f, "$", 2, &opened), (N_OBJECTS - 1) * ROWS_PER_OBJECT + 1);
+        qry_scan *s = qry_scan_start(f->paths, 2, p, one, 1, 2);
+        for (size_t obj = 0, i = 0; obj < 2; obj++, i = 0)
+            for (;;) {
+                qry_batch *b = qry_scan_next(s, obj);
+                assert_int_equal(b->n_cols, 1);
+                for (size_t r = 0; r < b->n_rows; r++, i++) {
+                    char want[32];
+                    int n = snprintf(want, sizeof want, "%zu", obj * 10000 + i);
+                    assert_int_equal(b->cells[r].type, SQLITE_TEXT);
+                    assert_int_equal(b->cells[r].len, (size_t)n);
+                    assert_memory_equal(b->text + b->cells[r].v.off, want, (size_t)n);
+                }
+                bool end = b->object_end;
+                qry_batch_free(b);
+                if (end) break;
+            }
+        qry_scan_stop(s);
+    }
+    cat_jsonpath_destroy(p);
+}
+
+typedef struct concurrent_arg {
+    fixture *f;
+    size_t rows;
+} concurrent_arg;
+
+static void *concurrent_scans(void *arg)
+{
+    concurrent_arg *a = arg;
+    size_t opened;
+    for (int i = 0; i < 4; i++) a->rows += drain(a->f, "$", 1 + (size_t)i % 3, &opened);
+    return NULL;
+}
+
+/* Several consumers scanning at once share the pool: every scan gets its own rows in
+ * order (drain checks each), the pool grows to what is busy at once and keeps no more
+ * than its idle limit. */
+static void concurrent_scans_share_the_pool(void **state)
+{
+    fixture *f = *state;
+    enum { CONSUMERS = 5 };
+    pthread_t t[CONSUMERS];
+    concurrent_arg a[CONSUMERS];
+    for (int i = 0; i < CONSUMERS; i++) {
+        a[i] = (concurrent_arg){.f = f};
+        assert_int_equal(pthread_create(&t[i], NULL, concurrent_scans, &a[i]), 0);
+    }
+    for (int i = 0; i < CONSUMERS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(a[i].rows, 4 * ((N_OBJECTS - 1) * ROWS_PER_OBJECT + 1));
+    }
+    /* threads beyond the idle limit end on their own, shortly after their job */
+    for (int i = 0; i < 2000 && qry_pool_threads() > 8; i++) usleep(1000);
+    assert_true(qry_pool_threads() <= 8); /* QRY_POOL_IDLE_MAX */
+}
+
 static void the_arena_never_reuses_live_memory(void **state)
 {
     (void)state;
@@ -183,6 +265,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_stopped_scan_frees_what_it_read_ahead, setup,
                                         teardown),
         cmocka_unit_test(the_arena_never_reuses_live_memory),
+        cmocka_unit_test_setup_teardown(scan_threads_are_kept_between_scans, setup, teardown),
+        cmocka_unit_test_setup_teardown(concurrent_scans_share_the_pool, setup, teardown),
+        cmocka_unit_test_setup_teardown(kept_batches_serve_scans_of_any_width, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
