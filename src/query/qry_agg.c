@@ -114,21 +114,6 @@ bool qry_agg_acc_value(const qry_agg_acc *acc, qry_agg_kind kind, qry_value *out
 
 /* ---- the spec ---------------------------------------------------------------------------- */
 
-static bool parse_index(const char **p, size_t n_columns, size_t *out)
-{
-    const char *s = *p;
-    if (*s < '0' || *s > '9') return false;
-    size_t v = 0;
-    while (*s >= '0' && *s <= '9') {
-        v = v * 10 + (size_t)(*s - '0');
-        if (v >= n_columns) return false;
-        s++;
-    }
-    *out = v;
-    *p = s;
-    return true;
-}
-
 bool qry_agg_spec_parse(const char *text, size_t n_columns, qry_agg_spec *out)
 {
     memset(out, 0, sizeof *out);
@@ -136,7 +121,7 @@ bool qry_agg_spec_parse(const char *text, size_t n_columns, qry_agg_spec *out)
     const char *p = text + 2;
     for (;;) {
         if (out->n_keys == QRY_AGG_KEYS_MAX) return false;
-        if (!parse_index(&p, n_columns, &out->keys[out->n_keys++])) return false;
+        if (!qry_spec_index(&p, n_columns, &out->keys[out->n_keys++])) return false;
         if (*p != ',') break;
         p++;
     }
@@ -150,8 +135,8 @@ bool qry_agg_spec_parse(const char *text, size_t n_columns, qry_agg_spec *out)
             f->kind = QRY_AGG_COUNT_STAR;
         } else if (k == 'c' || k == 's' || k == 'm') {
             f->kind = k == 'c' ? QRY_AGG_COUNT : k == 's' ? QRY_AGG_SUM : QRY_AGG_SUM_PRODUCT;
-            if (!parse_index(&p, n_columns, &f->a)) return false;
-            if (k == 'm' && (*p++ != '*' || !parse_index(&p, n_columns, &f->b))) return false;
+            if (!qry_spec_index(&p, n_columns, &f->a)) return false;
+            if (k == 'm' && (*p++ != '*' || !qry_spec_index(&p, n_columns, &f->b))) return false;
         } else {
             return false;
         }
@@ -162,7 +147,7 @@ bool qry_agg_spec_parse(const char *text, size_t n_columns, qry_agg_spec *out)
     p += 3;
     while (*p) {
         if (out->n_where == QRY_AGG_WHERE_MAX) return false;
-        if (!parse_index(&p, n_columns, &out->where[out->n_where++])) return false;
+        if (!qry_spec_index(&p, n_columns, &out->where[out->n_where++])) return false;
         if (*p == ',' && p[1]) p++;
         else if (*p) return false;
     }
@@ -188,42 +173,12 @@ typedef struct agg {
     size_t n_ed;
 } agg;
 
-static bool is_word(const agg *a, size_t k, const char *w)
-{
-    if (k >= a->nv) return false;
-    const qry_token *t = &a->t[a->v[k]];
-    return t->kind == QRY_TK_WORD && strlen(w) == t->len &&
-           !strncasecmp(a->sql + t->start, w, t->len);
-}
-
-static bool is_punct(const agg *a, size_t k, char c)
-{
-    if (k >= a->nv) return false;
-    const qry_token *t = &a->t[a->v[k]];
-    return t->kind == QRY_TK_PUNCT && a->sql[t->start] == c;
-}
-
-static bool is_ident(const agg *a, size_t k)
-{
-    return k < a->nv && (a->t[a->v[k]].kind == QRY_TK_WORD ||
-                         a->t[a->v[k]].kind == QRY_TK_QUOTED);
-}
-
+#define TV(x) ((qry_tokview){(x)->sql, (x)->t, (x)->v, (x)->nv})
+static bool is_word(const agg *a, size_t k, const char *w) { return qry_tv_word(TV(a), k, w); }
+static bool is_punct(const agg *a, size_t k, char c) { return qry_tv_punct(TV(a), k, c); }
+static bool is_ident(const agg *a, size_t k) { return qry_tv_ident(TV(a), k); }
 /* The identifier of token k without its quotes (heap). */
-static char *unquoted(const agg *a, size_t k)
-{
-    const qry_token *t = &a->t[a->v[k]];
-    const char *s = a->sql + t->start;
-    if (t->kind == QRY_TK_WORD || t->len < 2) return strndup(s, t->len);
-    char q = s[0], *out = malloc(t->len), *o = out;
-    if (!out) abort();
-    for (size_t i = 1; i + 1 < t->len; i++) {
-        *o++ = s[i];
-        if (s[i] == q && s[i + 1] == q) i++;
-    }
-    *o = '\0';
-    return out;
-}
+static char *unquoted(const agg *a, size_t k) { return qry_tv_unquoted(TV(a), k); }
 
 static bool ident_is(const agg *a, size_t k, const char *name)
 {

@@ -129,6 +129,26 @@ typedef struct qry_token {
  * unterminated string, identifier or comment. */
 qry_token *qry_sql_tokenize(const char *sql, size_t *n_out, sp_err *e);
 
+/* The significant tokens of a statement as the rewrites that read it (qry_project.c,
+ * qry_agg.c) see them: v[k] indexes t for the k-th token that is not space or comment.
+ * Borrowed from the rewrite's own state. */
+typedef struct qry_tokview {
+    const char *sql;
+    const qry_token *t;
+    const size_t *v;
+    size_t nv;
+} qry_tokview;
+/* Whether significant token k is the word w (any case), the punctuation c, or an identifier
+ * (a word or a quoted name); false past the end. */
+bool qry_tv_word(qry_tokview tv, size_t k, const char *w);
+bool qry_tv_punct(qry_tokview tv, size_t k, char c);
+bool qry_tv_ident(qry_tokview tv, size_t k);
+/* Significant token k's text without its quotes (a quoted name or string); the caller's. */
+char *qry_tv_unquoted(qry_tokview tv, size_t k);
+/* Reads a column index below n_columns at *p (the specs the rewrites hand a lake table,
+ * e.g. "g=0,2;a=..."), advancing *p; false if there is none or it is out of range. */
+bool qry_spec_index(const char **p, size_t n_columns, size_t *out);
+
 /* Rewrites Athena-only syntax (CAST/TRY_CAST to timestamp/date, TRY_CAST, TIMESTAMP '..'
  * and DATE '..' literals) into SQLite. false with a positioned 400 on an unterminated
  * string, identifier or comment. Caller clears out. */

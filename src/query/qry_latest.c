@@ -21,21 +21,6 @@
 /* PARTITION BY terms the rewrite hands over, at most. */
 enum { QRY_LATEST_KEYS_MAX = 16 };
 
-static bool parse_index(const char **p, size_t n_columns, size_t *out)
-{
-    const char *s = *p;
-    if (*s < '0' || *s > '9') return false;
-    size_t v = 0;
-    while (*s >= '0' && *s <= '9') {
-        v = v * 10 + (size_t)(*s - '0');
-        if (v >= n_columns) return false;
-        s++;
-    }
-    *out = v;
-    *p = s;
-    return true;
-}
-
 bool qry_latest_spec_parse(const char *text, size_t n_columns, qry_latest_spec *out)
 {
     memset(out, 0, sizeof *out);
@@ -43,13 +28,13 @@ bool qry_latest_spec_parse(const char *text, size_t n_columns, qry_latest_spec *
     const char *p = text + 2;
     for (;;) {
         if (out->n_keys == QRY_LATEST_KEYS_MAX) return false;
-        if (!parse_index(&p, n_columns, &out->keys[out->n_keys++])) return false;
+        if (!qry_spec_index(&p, n_columns, &out->keys[out->n_keys++])) return false;
         if (*p != ',') break;
         p++;
     }
     if (strncmp(p, ";o=", 3)) return false;
     p += 3;
-    if (!parse_index(&p, n_columns, &out->order)) return false;
+    if (!qry_spec_index(&p, n_columns, &out->order)) return false;
     if (strncmp(p, ";d=", 3) || (p[3] != '0' && p[3] != '1') || p[4]) return false;
     out->desc = p[3] == '1';
     return true;

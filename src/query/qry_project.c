@@ -46,42 +46,12 @@ typedef struct proj {
     int *depth;               /* per non-space token: parentheses open before it */
 } proj;
 
-static bool is_word(const proj *p, size_t k, const char *w)
-{
-    if (k >= p->nv) return false;
-    const qry_token *t = &p->t[p->v[k]];
-    return t->kind == QRY_TK_WORD && strlen(w) == t->len && !strncasecmp(p->sql + t->start, w,
-                                                                          t->len);
-}
-
-static bool is_punct(const proj *p, size_t k, char c)
-{
-    if (k >= p->nv) return false;
-    const qry_token *t = &p->t[p->v[k]];
-    return t->kind == QRY_TK_PUNCT && p->sql[t->start] == c;
-}
-
-static bool is_ident(const proj *p, size_t k)
-{
-    return k < p->nv && (p->t[p->v[k]].kind == QRY_TK_WORD ||
-                         p->t[p->v[k]].kind == QRY_TK_QUOTED);
-}
-
+#define TV(x) ((qry_tokview){(x)->sql, (x)->t, (x)->v, (x)->nv})
+static bool is_word(const proj *p, size_t k, const char *w) { return qry_tv_word(TV(p), k, w); }
+static bool is_punct(const proj *p, size_t k, char c) { return qry_tv_punct(TV(p), k, c); }
+static bool is_ident(const proj *p, size_t k) { return qry_tv_ident(TV(p), k); }
 /* The identifier or string of token k without its quotes (heap). */
-static char *unquoted(const proj *p, size_t k)
-{
-    const qry_token *t = &p->t[p->v[k]];
-    const char *s = p->sql + t->start;
-    if (t->kind == QRY_TK_WORD || t->len < 2) return strndup(s, t->len);
-    char q = s[0], *out = malloc(t->len), *o = out;
-    if (!out) abort();
-    for (size_t i = 1; i + 1 < t->len; i++) {
-        *o++ = s[i];
-        if (s[i] == q && s[i + 1] == q) i++;
-    }
-    *o = '\0';
-    return out;
-}
+static char *unquoted(const proj *p, size_t k) { return qry_tv_unquoted(TV(p), k); }
 
 static bool name_used(const proj *p, const char *name)
 {

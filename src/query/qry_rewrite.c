@@ -221,3 +221,56 @@ void qry_sql_clear(qry_sql *q)
     free(q->map_in);
     memset(q, 0, sizeof *q);
 }
+
+/* ---- reading tokens (for the rewrites) ---------------------------------------------------- */
+
+bool qry_tv_word(qry_tokview tv, size_t k, const char *w)
+{
+    if (k >= tv.nv) return false;
+    const qry_token *t = &tv.t[tv.v[k]];
+    return t->kind == QRY_TK_WORD && strlen(w) == t->len &&
+           !strncasecmp(tv.sql + t->start, w, t->len);
+}
+
+bool qry_tv_punct(qry_tokview tv, size_t k, char c)
+{
+    if (k >= tv.nv) return false;
+    const qry_token *t = &tv.t[tv.v[k]];
+    return t->kind == QRY_TK_PUNCT && tv.sql[t->start] == c;
+}
+
+bool qry_tv_ident(qry_tokview tv, size_t k)
+{
+    return k < tv.nv && (tv.t[tv.v[k]].kind == QRY_TK_WORD ||
+                         tv.t[tv.v[k]].kind == QRY_TK_QUOTED);
+}
+
+char *qry_tv_unquoted(qry_tokview tv, size_t k)
+{
+    const qry_token *t = &tv.t[tv.v[k]];
+    const char *s = tv.sql + t->start;
+    if (t->kind == QRY_TK_WORD || t->len < 2) return strndup(s, t->len);
+    char q = s[0], *out = malloc(t->len), *o = out;
+    if (!out) abort();
+    for (size_t i = 1; i + 1 < t->len; i++) {
+        *o++ = s[i];
+        if (s[i] == q && s[i + 1] == q) i++;
+    }
+    *o = '\0';
+    return out;
+}
+
+bool qry_spec_index(const char **p, size_t n_columns, size_t *out)
+{
+    const char *s = *p;
+    if (*s < '0' || *s > '9') return false;
+    size_t v = 0;
+    while (*s >= '0' && *s <= '9') {
+        v = v * 10 + (size_t)(*s - '0');
+        if (v >= n_columns) return false;
+        s++;
+    }
+    *out = v;
+    *p = s;
+    return true;
+}
