@@ -32,9 +32,7 @@ static inline void ws(vscan *s)
 /* A byte a string may hold as it is: not '"', '\\', a control byte or a non-ASCII byte. */
 static inline bool plain(unsigned c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
 
-/* Length of the valid UTF-8 sequence at p (avail bytes left), as strictly as jansson checks
- * it; 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t avail)
+size_t sp_jscan_utf8_len(const unsigned char *p, size_t avail)
 {
     unsigned c = p[0], v;
     size_t n;
@@ -80,7 +78,7 @@ static bool v_string(vscan *s, bool name, const unsigned char **start, size_t *l
         if (c == '"') break;
         if (c < 0x20) return false;
         if (c >= 0x80) {
-            size_t n = utf8_len(p, (size_t)(end - p));
+            size_t n = sp_jscan_utf8_len(p, (size_t)(end - p));
             if (!n) return false;
             p += n;
             continue;

@@ -21,6 +21,11 @@ enum { SP_JSCAN_DEPTH_MAX = 32, SP_JSCAN_MEMBERS_MAX = 64 };
  * member name holds an escape, and nesting and width are within the limits above. */
 bool sp_jscan_valid(const char *text, size_t len);
 
+/* Length of the valid UTF-8 sequence at p (its lead byte >= 0x80, avail bytes left), as
+ * strictly as jansson checks it (no overlong forms, surrogates or code points past U+10FFFF);
+ * 0 if invalid. Also used by the PutRecords scanner (stream/stm_scan_put.c). */
+size_t sp_jscan_utf8_len(const unsigned char *p, size_t avail);
+
 /* The value's kind: its first byte ('{', '[', '"', 't', 'f', 'n', or '-'/digit for numbers). */
 static inline char sp_jscan_kind(const char *v) { return *v; }
 

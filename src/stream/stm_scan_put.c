@@ -14,6 +14,8 @@
 
 #include "stm_scan_put.h"
 
+#include "core/json_scan.h"
+
 /* The longest StreamARN the operation reads a stream name from (stm_api_stream_name). */
 enum { SCAN_ARN_MAX = 2048 };
 
@@ -83,30 +85,6 @@ static int hex4(const unsigned char *p)
     return v;
 }
 
-/* Length of the valid UTF-8 sequence at p (at most avail bytes), as strictly as jansson
- * checks it: no overlong forms, no surrogates, nothing past U+10FFFF. 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t avail)
-{
-    unsigned c = p[0];
-    size_t n;
-    unsigned v;
-    if (c < 0x80) return 1;
-    if (c < 0xc2) return 0;
-    if (c < 0xe0) n = 2, v = c & 0x1f;
-    else if (c < 0xf0) n = 3, v = c & 0x0f;
-    else if (c < 0xf5) n = 4, v = c & 0x07;
-    else return 0;
-    if (n > avail) return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) return 0;
-        v = v << 6 | (p[i] & 0x3f);
-    }
-    if ((n == 3 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))) ||
-        (n == 4 && (v < 0x10000 || v > 0x10ffff)))
-        return 0;
-    return n;
-}
-
 static char *utf8_put(char *o, unsigned v)
 {
     if (v < 0x80) {
@@ -147,7 +125,7 @@ static const char *string(scan *s, size_t *n)
             continue;
         }
         if (c >= 0x80) {
-            size_t k = utf8_len(p, (size_t)(end - p));
+            size_t k = sp_jscan_utf8_len(p, (size_t)(end - p));
             if (!k) return NULL;
             memcpy(o, p, k);
             o += k;
