@@ -606,6 +606,44 @@ static void win_set(lake_cursor *c, size_t w, const qry_batch *b, size_t r, size
     }
 }
 
+/* Appends an entry (a window of latest mode, or, group, a group of aggregate mode with its
+ * n_fns partials set to zero) for row r of b with hash h, its cells from the row. Records it
+ * in free slot i of the open-addressing table *slots of *n_slots (entry + 1, 0: free), which
+ * is doubled and rehashed once half full. Returns the entry's index. */
+static size_t win_add(lake_cursor *c, uint64_t h, const qry_batch *b, size_t r, size_t obj,
+                      bool group, size_t n_fns, size_t **slots, size_t *n_slots, size_t i)
+{
+    if (c->n_win == c->cap_win) {
+        c->cap_win = c->cap_win ? c->cap_win * 2 : 256;
+        c->win = realloc(c->win, c->cap_win * sizeof *c->win);
+        c->win_cells = realloc(c->win_cells, c->cap_win * (c->n_cols ? c->n_cols : 1) *
+                                                 sizeof *c->win_cells);
+        if (!c->win || !c->win_cells) abort();
+        if (group) {
+            c->accs = realloc(c->accs, c->cap_win * (n_fns ? n_fns : 1) * sizeof *c->accs);
+            if (!c->accs) abort();
+        }
+    }
+    size_t w = c->n_win++;
+    memset(&c->win[w], 0, sizeof c->win[w]);
+    if (group) memset(&c->accs[w * n_fns], 0, n_fns * sizeof *c->accs);
+    c->win[w].hash = h;
+    win_set(c, w, b, r, obj);
+    (*slots)[i] = w + 1;
+    if (c->n_win * 2 > *n_slots) { /* grow and rehash */
+        free(*slots);
+        *n_slots *= 2;
+        *slots = calloc(*n_slots, sizeof **slots);
+        if (!*slots) abort();
+        for (size_t x = 0; x < c->n_win; x++) {
+            size_t j = (size_t)c->win[x].hash & (*n_slots - 1);
+            while ((*slots)[j]) j = (j + 1) & (*n_slots - 1);
+            (*slots)[j] = x + 1;
+        }
+    }
+    return w;
+}
+
 typedef struct latest_sort {
     const lake_cursor *c;
     const lake_vtab *vt;
@@ -677,29 +715,7 @@ static int gather_latest(lake_cursor *c, lake_vtab *vt, const qry_latest_spec *s
                     }
                 }
                 if (w == SIZE_MAX) {
-                    if (c->n_win == c->cap_win) {
-                        c->cap_win = c->cap_win ? c->cap_win * 2 : 256;
-                        c->win = realloc(c->win, c->cap_win * sizeof *c->win);
-                        c->win_cells = realloc(c->win_cells, c->cap_win *
-                                               (c->n_cols ? c->n_cols : 1) * sizeof *c->win_cells);
-                        if (!c->win || !c->win_cells) abort();
-                    }
-                    w = c->n_win++;
-                    memset(&c->win[w], 0, sizeof c->win[w]);
-                    c->win[w].hash = h;
-                    win_set(c, w, b, r, obj);
-                    slots[i] = w + 1;
-                    if (c->n_win * 2 > n_slots) { /* grow and rehash */
-                        free(slots);
-                        n_slots *= 2;
-                        slots = calloc(n_slots, sizeof *slots);
-                        if (!slots) abort();
-                        for (size_t x = 0; x < c->n_win; x++) {
-                            size_t j = (size_t)c->win[x].hash & (n_slots - 1);
-                            while (slots[j]) j = (j + 1) & (n_slots - 1);
-                            slots[j] = x + 1;
-                        }
-                    }
+                    win_add(c, h, b, r, obj, false, 0, &slots, &n_slots, i);
                     continue;
                 }
                 qry_value now, best;
@@ -801,33 +817,7 @@ static int agg_fill(lake_cursor *c, lake_vtab *vt)
                     break;
                 }
             }
-            if (w == SIZE_MAX) {
-                if (c->n_win == c->cap_win) {
-                    c->cap_win = c->cap_win ? c->cap_win * 2 : 256;
-                    c->win = realloc(c->win, c->cap_win * sizeof *c->win);
-                    c->win_cells = realloc(c->win_cells, c->cap_win *
-                                           (c->n_cols ? c->n_cols : 1) * sizeof *c->win_cells);
-                    c->accs = realloc(c->accs, c->cap_win * (n_fns ? n_fns : 1) * sizeof *c->accs);
-                    if (!c->win || !c->win_cells || !c->accs) abort();
-                }
-                w = c->n_win++;
-                memset(&c->win[w], 0, sizeof c->win[w]);
-                memset(&c->accs[w * n_fns], 0, n_fns * sizeof *c->accs);
-                c->win[w].hash = h;
-                win_set(c, w, b, r, obj);
-                slots[i] = w + 1;
-                if (c->n_win * 2 > n_slots) { /* grow and rehash */
-                    free(slots);
-                    n_slots *= 2;
-                    slots = calloc(n_slots, sizeof *slots);
-                    if (!slots) abort();
-                    for (size_t x = 0; x < c->n_win; x++) {
-                        size_t j = (size_t)c->win[x].hash & (n_slots - 1);
-                        while (slots[j]) j = (j + 1) & (n_slots - 1);
-                        slots[j] = x + 1;
-                    }
-                }
-            }
+            if (w == SIZE_MAX) w = win_add(c, h, b, r, obj, true, n_fns, &slots, &n_slots, i);
             for (size_t f = 0; f < n_fns; f++) {
                 const qry_agg_fn *fn = &spec->fns[f];
                 qry_value a = {.type = SQLITE_NULL}, bv = {.type = SQLITE_NULL};
