@@ -52,7 +52,7 @@ size_t sp_jscan_utf8_len(const unsigned char *p, size_t avail)
     return n;
 }
 
-static int hex4(const unsigned char *p)
+int sp_jscan_hex4(const unsigned char *p)
 {
     int v = 0;
     for (int i = 0; i < 4; i++) {
@@ -92,12 +92,12 @@ static bool v_string(vscan *s, bool name, const unsigned char **start, size_t *l
             continue;
         }
         if (c != 'u' || end - p < 6) return false;
-        int v = hex4(p + 2);
+        int v = sp_jscan_hex4(p + 2);
         if (v < 0 || (v >= 0xdc00 && v <= 0xdfff)) return false;
         p += 6;
         if (v >= 0xd800 && v <= 0xdbff) {
             if (end - p < 6 || p[0] != '\\' || p[1] != 'u') return false;
-            int w = hex4(p + 2);
+            int w = sp_jscan_hex4(p + 2);
             if (w < 0xdc00 || w > 0xdfff) return false;
             p += 6;
         }

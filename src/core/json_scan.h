@@ -25,6 +25,9 @@ bool sp_jscan_valid(const char *text, size_t len);
  * strictly as jansson checks it (no overlong forms, surrogates or code points past U+10FFFF);
  * 0 if invalid. Also used by the PutRecords scanner (stream/stm_scan_put.c). */
 size_t sp_jscan_utf8_len(const unsigned char *p, size_t avail);
+/* The value of the four hex digits at p (those of a JSON "\\uXXXX" escape), or -1 if one is
+ * not a hex digit. */
+int sp_jscan_hex4(const unsigned char *p);
 
 /* The value's kind: its first byte ('{', '[', '"', 't', 'f', 'n', or '-'/digit for numbers). */
 static inline char sp_jscan_kind(const char *v) { return *v; }

@@ -71,20 +71,6 @@ static int member(scan *s, const char *const *names, int n)
     return -1;
 }
 
-static int hex4(const unsigned char *p)
-{
-    int v = 0;
-    for (int i = 0; i < 4; i++) {
-        int c = p[i], d;
-        if (c >= '0' && c <= '9') d = c - '0';
-        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-        else return -1;
-        v = v * 16 + d;
-    }
-    return v;
-}
-
 static char *utf8_put(char *o, unsigned v)
 {
     if (v < 0x80) {
@@ -143,10 +129,10 @@ static const char *string(scan *s, size_t *n)
         case 'r': *o++ = '\r'; break;
         case 't': *o++ = '\t'; break;
         case 'u': {
-            int v = end - p >= 6 ? hex4(p + 2) : -1;
+            int v = end - p >= 6 ? sp_jscan_hex4(p + 2) : -1;
             if (v <= 0 || (v >= 0xdc00 && v <= 0xdfff)) return NULL; /* NUL, lone low half */
             if (v >= 0xd800 && v <= 0xdbff) {
-                int lo = end - p >= 12 && p[6] == '\\' && p[7] == 'u' ? hex4(p + 8) : -1;
+                int lo = end - p >= 12 && p[6] == '\\' && p[7] == 'u' ? sp_jscan_hex4(p + 8) : -1;
                 if (lo < 0xdc00 || lo > 0xdfff) return NULL;
                 o = utf8_put(o, 0x10000u + (((unsigned)v - 0xd800u) << 10) +
                                     ((unsigned)lo - 0xdc00u));
