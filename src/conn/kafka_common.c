@@ -163,6 +163,14 @@ rd_kafka_conf_t *conn_kafka_conf_new(const char *brokers, const char *const *pai
         return NULL;
     }
     rd_kafka_conf_set_log_cb(conf, conn_kafka_log_cb);
+    /* A broker back from an outage is seen within a second, as Kafka's own clients do
+     * (librdkafka's default backs off up to 10 s, which the pipe would wait out per batch). */
+    if (rd_kafka_conf_set(conf, "reconnect.backoff.max.ms", CONN_KAFKA_RECONNECT_MAX_MS, errstr,
+                          sizeof errstr) != RD_KAFKA_CONF_OK) {
+        conn_kafka_err(e, "configuration", errstr);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
     for (size_t i = 0; pairs && pairs[i]; i += 2) {
         if (rd_kafka_conf_set(conf, pairs[i], pairs[i + 1], errstr, sizeof errstr) !=
             RD_KAFKA_CONF_OK) {

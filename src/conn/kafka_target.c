@@ -31,6 +31,8 @@
 enum {
     TARGET_READBACK_WINDOW = 64,         /* offsets read back first; grows x8 per step */
     TARGET_QUEUE_FULL_WAIT_MS = 100,
+    TARGET_DELIVERY_POLL_MS = 100,
+    TARGET_REFUSAL_GRACE_MS = 500,       /* reports awaited after a refusal (see below) */
     TARGET_TXN_ID_MAX = 128,
 };
 
@@ -192,6 +194,47 @@ int conn_kafka_target_partition(void *dst, const char *topic, const char *key, s
     return rd_kafka_msg_partitioner_murmur2(NULL, key, strlen(key), t->n_parts, NULL, NULL);
 }
 
+/* Polls until every record of the batch has its delivery report; false (e set) once one is
+ * refused, or when they do not all come within the transaction timeout. commit_transaction
+ * would wait for them too, but librdkafka 2.0 lets it wait out its whole timeout after a
+ * refusal that dropped the topic's partitions (TOPIC_AUTHORIZATION_FAILED): the records queued
+ * for them get no report until then. After a refusal the reports still coming are given a
+ * moment, so the error kept is the refusal rather than a record purged because of it. */
+static bool deliveries_settled(conn_kafka_target *t, const delivery_slot *slots, size_t n,
+                               sp_err *e)
+{
+    uint64_t now = sp_clock_mono_ns();
+    uint64_t deadline = now + (uint64_t)CONN_KAFKA_TXN_TIMEOUT_MS * 1000000u;
+    rd_kafka_resp_err_t refused = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (;;) {
+        size_t pending = 0;
+        for (size_t i = 0; i < n; i++) {
+            rd_kafka_resp_err_t r = slots[i].err;
+            if (r == RD_KAFKA_RESP_ERR__IN_PROGRESS) pending++;
+            else if (r && (!refused || refused == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+                           refused == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT))
+                refused = r;
+        }
+        if (pending == 0 || now >= deadline) break;
+        if (refused && deadline - now > TARGET_REFUSAL_GRACE_MS * 1000000ull)
+            deadline = now + TARGET_REFUSAL_GRACE_MS * 1000000ull;
+        rd_kafka_poll(t->producer, TARGET_DELIVERY_POLL_MS); /* returns at the first report */
+        now = sp_clock_mono_ns();
+    }
+    if (refused) {
+        conn_kafka_err(e, "delivery", rd_kafka_err2str(refused));
+        return false;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (slots[i].err == RD_KAFKA_RESP_ERR__IN_PROGRESS) {
+            sp_err_set(e, 503, "ServiceUnavailableException",
+                       "Kafka %s: record(s) not acknowledged within %d ms", t->cfg.topic,
+                       CONN_KAFKA_TXN_TIMEOUT_MS);
+            return false;
+        }
+    return true;
+}
+
 /* Reads partition p's offsets [start, end) and keeps the highest position of this pipe.
  * false (e set) if the partition could not be read. */
 static bool scan(conn_kafka_target *t, int32_t p, int64_t start, int64_t end, const char *origin,
@@ -326,24 +369,18 @@ bool conn_kafka_target_put(void *dst, const char *topic, const stm_put *recs, si
             rd_kafka_poll(t->producer, TARGET_QUEUE_FULL_WAIT_MS);
         }
     }
+    if (ok) ok = deliveries_settled(t, slots, n, e);
     if (ok && (err = rd_kafka_commit_transaction(t->producer, CONN_KAFKA_TXN_TIMEOUT_MS)))
         what = "commit_transaction", ok = false;
-    for (size_t i = 0; i < n && ok; i++)
-        if (slots[i].err) {
-            conn_kafka_err(e, "delivery", rd_kafka_err2str(slots[i].err));
-            ok = false;
-        }
     if (err) {
         conn_kafka_err(e, what, rd_kafka_error_string(err));
         rd_kafka_error_destroy(err);
     }
     if (!ok) {
         /* Whatever state the transaction is in, the next producer's init_transactions
-         * settles it, and the runner reads back before it puts again. */
-        if (t->producer && !err) {
-            rd_kafka_error_t *a = rd_kafka_abort_transaction(t->producer, CONN_KAFKA_TXN_TIMEOUT_MS);
-            if (a) rd_kafka_error_destroy(a);
-        }
+         * fences this one and aborts it, and the runner reads back before it puts again.
+         * No abort_transaction here: it waits for requests still in flight to a broker
+         * that may be the reason for the failure. */
         producer_drop(t);
         t->n_parts = 0;
         free(slots);

@@ -108,7 +108,7 @@ def lake_lines(data_dir):
     return lines
 
 
-def wait_lake(data_dir, wanted, timeout=120):
+def wait_lake(data_dir, wanted, timeout=120, server=None):
     deadline = time.time() + timeout
     while time.time() < deadline:
         lines = lake_lines(data_dir)
@@ -117,7 +117,13 @@ def wait_lake(data_dir, wanted, timeout=120):
             return lake_lines(data_dir)
         time.sleep(0.3)
     lines = lake_lines(data_dir)
-    raise AssertionError(f"{len(lines)} lines in the lake, {wanted} wanted")
+    stages = ""
+    if server is not None:
+        services = server.health()["services"]
+        stages = (f"; pipe: {services['pipes']['pipes'][PIPE]}; delivery: "
+                  f"{services['firehose']['delivery_streams'][DELIVERY]}; "
+                  f"log: {server.read_log()[-4000:]}")
+    raise AssertionError(f"{len(lines)} lines in the lake, {wanted} wanted{stages}")
 
 
 def assert_exactly_once(lines, history, in_order=True):
@@ -142,7 +148,7 @@ def test_seed_pipeline_through_kafka_reaches_the_lake_once_in_key_order(make_ser
     write_changes(server, 0, 600)
     history = table_history(server)
     assert len(history) > 500  # a removal of an absent item is no change
-    lines = wait_lake(data_dir, len(history))
+    lines = wait_lake(data_dir, len(history), server=server)
     assert_exactly_once(lines, history)
     assert {l["cdc_event_type"] for l in lines} == {"INSERT", "MODIFY", "REMOVE"}
     # status and metrics name the connectors with their counts, as for every remote kind
@@ -209,7 +215,7 @@ def test_sigkill_during_load_with_kafka_keeps_every_change_exactly_once(make_ser
     server = make_server(cfg).start()
     history = table_history(server)
     assert len(history) > 300
-    lines = wait_lake(data_dir, len(history))
+    lines = wait_lake(data_dir, len(history), server=server)
     assert_exactly_once(lines, history, in_order=False)
     # the kills landed while the pipe was moving changes
     assert any(lag > 0 for lag in lag_at_kill), lag_at_kill
@@ -234,10 +240,36 @@ def test_broker_failures_during_load_lose_and_double_nothing(make_server, data_d
     stop.set()
     t.join()
     history = table_history(server)
-    lines = wait_lake(data_dir, len(history), timeout=180)
+    lines = wait_lake(data_dir, len(history), timeout=180, server=server)
     assert_exactly_once(lines, history)
     p = pipe_health(server, PIPE)["connectors"]["target"]
     assert p["errors"] >= 1 and "Kafka" in p["last_error"], p
+
+
+def test_a_refused_record_fails_its_transaction_at_once(make_server, data_dir, kafka):
+    """A Produce refused outright (TOPIC_AUTHORIZATION_FAILED) makes librdkafka 2.0 drop the
+    topic's partitions; records waiting for a retry then get no delivery report, and
+    commit_transaction's own flush waited out its whole 30 s timeout (how often depends on
+    the race, hence three rounds). The target aborts the batch at the first refusal instead,
+    and the producers reconnect to a broker back from an outage within a second."""
+    server = make_server(config(kafka.bootstrap)).start()
+    write_changes(server, 0, 100)
+    wait_lake(data_dir, len(table_history(server)), server=server)
+    for round_ in range(3):
+        kafka.command("errors 0 3 6")     # NOT_LEADER_FOR_PARTITION: records wait for a retry
+        kafka.command("errors 0 1 29")    # then a Produce is refused
+        kafka.command("down 1")           # the transaction coordinator: the records queue
+        t0 = time.time()
+        write_changes(server, 1000 * (round_ + 1), 200)
+        time.sleep(2)
+        kafka.command("up 1")
+        history = table_history(server)
+        lines = wait_lake(data_dir, len(history), timeout=60, server=server)
+        took = time.time() - t0
+        assert_exactly_once(lines, history)
+        p = pipe_health(server, PIPE)["connectors"]["target"]
+        assert p["errors"] >= round_ + 1 and "authorization" in p["last_error"], p
+        assert took < 20, f"round {round_}: {took:.1f} s for the changes after the refusal"
 
 
 def test_a_bad_kafka_target_is_refused_at_load_naming_the_key(tmp_path):
