@@ -27,6 +27,7 @@ typedef struct part {
     rd_kafka_message_t *held;            /* consumed but not delivered (over the read's budget) */
     int64_t last_data;                   /* position of the last record seen; -1: none */
     bool at_eof;                         /* the last consume reached the end */
+    int64_t eof_at;                      /* where (past any commit markers after last_data) */
     uint64_t committed;                  /* the position last committed to the group */
 } part;
 
@@ -162,6 +163,14 @@ static int64_t high_mark(conn_kafka_source *s, int32_t p)
     return hi;
 }
 
+/* Whether partition pt, whose end is hi, may hold records past what was read. A transaction's
+ * commit marker takes an offset of its own, so a partition read to its end still has
+ * hi > next; only an end past where the fetcher last reached it is news. */
+static bool part_has_more(const part *pt, int64_t hi)
+{
+    return hi > pt->next && !(pt->at_eof && hi <= pt->eof_at);
+}
+
 long conn_kafka_source_read(void *src, int partition, uint64_t after, size_t max,
                             size_t max_bytes, stm_record_fn fn, void *arg, sp_err *e)
 {
@@ -176,9 +185,11 @@ long conn_kafka_source_read(void *src, int partition, uint64_t after, size_t max
     long got = 0;
     size_t bytes = 0;
     /* Wait for records only when the partition is known to hold some past `after`: right
-     * after a (re)positioning, and for a redo. */
+     * after a (re)positioning, for a redo, and when its end moved since the fetcher last
+     * reached it (waiting at a commit marker would cost every idle partition the whole wait
+     * on every round). */
     int64_t hi = high_mark(s, partition);
-    int wait_ms = hi < 0 || hi > pt->next ? SOURCE_READ_WAIT_MS : 0;
+    int wait_ms = hi < 0 || part_has_more(pt, hi) ? SOURCE_READ_WAIT_MS : 0;
     while ((size_t)got < max) {
         rd_kafka_message_t *m = pt->held;
         pt->held = NULL;
@@ -186,6 +197,7 @@ long conn_kafka_source_read(void *src, int partition, uint64_t after, size_t max
         if (!m) break;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             pt->at_eof = true;
+            pt->eof_at = m->offset;
             rd_kafka_message_destroy(m);
             break;
         }
@@ -221,7 +233,7 @@ long conn_kafka_source_read(void *src, int partition, uint64_t after, size_t max
     int64_t lag = 0;
     for (int32_t p = 0; p < s->n_parts; p++) {
         int64_t h = high_mark(s, p);
-        if (s->parts[p].started && h > s->parts[p].next) lag += h - s->parts[p].next;
+        if (s->parts[p].started && part_has_more(&s->parts[p], h)) lag += h - s->parts[p].next;
     }
     conn_kafka_book_lag(&s->book, lag);
     return got;
@@ -261,7 +273,7 @@ uint64_t conn_kafka_source_end(void *src, int partition)
         return UINT64_MAX;
     /* At the end the last record read is the end (with transactions the partition's last
      * offsets may be commit markers, which are never records). */
-    if (pt->started && pt->at_eof && !pt->held && pt->next >= hi && pt->last_data >= 0)
+    if (pt->started && !pt->held && !part_has_more(pt, hi) && pt->last_data >= 0)
         return (uint64_t)pt->last_data;
     return hi > 0 ? (uint64_t)hi : 0;
 }

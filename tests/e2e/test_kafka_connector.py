@@ -14,6 +14,7 @@ import urllib.request
 import pytest
 
 from conftest import BIN
+from kafka_wire import append_commit_marker
 from pipe_helpers import pipe_health, table_history
 
 MOCK = os.environ.get("SALESPIPE_KAFKA_MOCK")
@@ -270,6 +271,34 @@ def test_a_refused_record_fails_its_transaction_at_once(make_server, data_dir, k
         p = pipe_health(server, PIPE)["connectors"]["target"]
         assert p["errors"] >= round_ + 1 and "authorization" in p["last_error"], p
         assert took < 20, f"round {round_}: {took:.1f} s for the changes after the refusal"
+
+
+def test_partitions_ending_in_commit_markers_do_not_hold_the_delivery_back(make_server, data_dir,
+                                                                          kafka):
+    """A real broker ends every committed transaction with a marker that takes an offset, so a
+    partition read to its end has its high mark past the last record. The delivery must not
+    wait for records there: it once waited its whole read wait (5 s) on each such partition
+    every round, so one new change took 15-20 s to reach the lake."""
+    server = make_server(config(kafka.bootstrap)).start()
+    write_changes(server, 0, 200)
+    wait_lake(data_dir, len(table_history(server)), server=server)
+    for p in range(4):
+        append_commit_marker(kafka.bootstrap, "sales", p)
+    time.sleep(2)  # the delivery reads past the markers
+    for i in range(3):
+        before = len(lake_lines(data_dir))
+        t0 = time.time()
+        server.client("dynamodb").put_item(TableName="OrdersRawTable", Item={
+            "orderid": {"S": f"after-markers-{i}"}, "quantity": {"N": "1"}})
+        while len(lake_lines(data_dir)) == before and time.time() - t0 < 60:
+            time.sleep(0.05)
+        took = time.time() - t0
+        assert len(lake_lines(data_dir)) == before + 1, "the change did not reach the lake"
+        assert took < 6, f"change {i}: {took:.1f} s to the lake (buffer interval 1 s)"
+    history = table_history(server)
+    assert_exactly_once(wait_lake(data_dir, len(history), server=server), history)
+    d = server.health()["services"]["firehose"]["delivery_streams"][DELIVERY]["connectors"]
+    assert d["source"]["lag_records"] == 0, d
 
 
 def test_a_bad_kafka_target_is_refused_at_load_naming_the_key(tmp_path):
