@@ -152,32 +152,29 @@ size_t conn_kafka_pos_format(uint64_t pos, char *buf)
 
 /* ---- librdkafka plumbing ---------------------------------------------------------------- */
 
+/* A broker back from an outage is seen within a second, as Kafka's own clients do
+ * (librdkafka's default backs off up to 10 s, which the pipe would wait out per batch). */
+static const char CONF_RECONNECT_MAX_MS[] = "1000"; /* Kafka's Java default */
+
+static bool conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, sp_err *e)
+{
+    char errstr[CONN_KAFKA_ERRSTR_MAX];
+    if (rd_kafka_conf_set(conf, key, value, errstr, sizeof errstr) == RD_KAFKA_CONF_OK) return true;
+    conn_kafka_err(e, "configuration", errstr);
+    return false;
+}
+
 rd_kafka_conf_t *conn_kafka_conf_new(const char *brokers, const char *const *pairs, sp_err *e)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    char errstr[CONN_KAFKA_ERRSTR_MAX];
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof errstr) !=
-        RD_KAFKA_CONF_OK) {
-        conn_kafka_err(e, "configuration", errstr);
-        rd_kafka_conf_destroy(conf);
-        return NULL;
-    }
     rd_kafka_conf_set_log_cb(conf, conn_kafka_log_cb);
-    /* A broker back from an outage is seen within a second, as Kafka's own clients do
-     * (librdkafka's default backs off up to 10 s, which the pipe would wait out per batch). */
-    if (rd_kafka_conf_set(conf, "reconnect.backoff.max.ms", CONN_KAFKA_RECONNECT_MAX_MS, errstr,
-                          sizeof errstr) != RD_KAFKA_CONF_OK) {
-        conn_kafka_err(e, "configuration", errstr);
+    bool ok = conf_set(conf, "bootstrap.servers", brokers, e) &&
+              conf_set(conf, "reconnect.backoff.max.ms", CONF_RECONNECT_MAX_MS, e);
+    for (size_t i = 0; ok && pairs && pairs[i]; i += 2)
+        ok = conf_set(conf, pairs[i], pairs[i + 1], e);
+    if (!ok) {
         rd_kafka_conf_destroy(conf);
         return NULL;
-    }
-    for (size_t i = 0; pairs && pairs[i]; i += 2) {
-        if (rd_kafka_conf_set(conf, pairs[i], pairs[i + 1], errstr, sizeof errstr) !=
-            RD_KAFKA_CONF_OK) {
-            conn_kafka_err(e, "configuration", errstr);
-            rd_kafka_conf_destroy(conf);
-            return NULL;
-        }
     }
     return conf;
 }

@@ -14,8 +14,6 @@ enum {
     CONN_KAFKA_TXN_TIMEOUT_MS = 30000,   /* init/commit/abort of a transaction */
 };
 
-#define CONN_KAFKA_RECONNECT_MAX_MS "1000" /* reconnect.backoff.max.ms, Kafka's Java default */
-
 /* Counters and the last error, shared with the status thread. */
 typedef struct conn_kafka_book {
     pthread_mutex_t mu;

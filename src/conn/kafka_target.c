@@ -206,8 +206,9 @@ static bool deliveries_settled(conn_kafka_target *t, const delivery_slot *slots,
     uint64_t now = sp_clock_mono_ns();
     uint64_t deadline = now + (uint64_t)CONN_KAFKA_TXN_TIMEOUT_MS * 1000000u;
     rd_kafka_resp_err_t refused = RD_KAFKA_RESP_ERR_NO_ERROR;
+    size_t pending;
     for (;;) {
-        size_t pending = 0;
+        pending = 0;
         for (size_t i = 0; i < n; i++) {
             rd_kafka_resp_err_t r = slots[i].err;
             if (r == RD_KAFKA_RESP_ERR__IN_PROGRESS) pending++;
@@ -225,13 +226,12 @@ static bool deliveries_settled(conn_kafka_target *t, const delivery_slot *slots,
         conn_kafka_err(e, "delivery", rd_kafka_err2str(refused));
         return false;
     }
-    for (size_t i = 0; i < n; i++)
-        if (slots[i].err == RD_KAFKA_RESP_ERR__IN_PROGRESS) {
-            sp_err_set(e, 503, "ServiceUnavailableException",
-                       "Kafka %s: record(s) not acknowledged within %d ms", t->cfg.topic,
-                       CONN_KAFKA_TXN_TIMEOUT_MS);
-            return false;
-        }
+    if (pending) {
+        sp_err_set(e, 503, "ServiceUnavailableException",
+                   "Kafka %s: %zu of %zu record(s) not acknowledged within %d ms", t->cfg.topic,
+                   pending, n, CONN_KAFKA_TXN_TIMEOUT_MS);
+        return false;
+    }
     return true;
 }
 
